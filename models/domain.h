@@ -1,0 +1,149 @@
+/* The hypervisor context, domains and vcpus: the state Xen keeps per guest, without any notion of
+ * how guests execute (sim/ owns that through the opaque `sim` pointers). No global state: every
+ * function reaches the context through its arguments. */
+#ifndef EVSIM_MODELS_DOMAIN_H
+#define EVSIM_MODELS_DOMAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "models/cost.h"
+#include "models/guest_mem.h"
+#include "models/sink.h"
+#include "models/stats.h"
+#include "models/xen_public.h"
+
+struct evtchn;
+struct evtchn_port_ops;
+
+#define HV_MAX_DOMAINS 4096u
+#define HV_DEFAULT_MAX_EVTCHN_PORT 1023u /* toolstack default max_event_channels */
+#define HV_DEFAULT_NR_PIRQS 256u
+#define SCHED_POLL_MAX_PORTS 128u
+
+/* General-purpose registers and the few others the PV conventions touch. */
+struct hv_regs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rip, rflags;
+};
+
+enum vcpu_run_state {
+    VCPU_DOWN,     /* not initialised, or VCPUOP_down */
+    VCPU_RUNNABLE, /* may run; sim/ decides when */
+    VCPU_BLOCKED,  /* SCHEDOP_block or SCHEDOP_poll: waits for an event or a timeout */
+};
+
+struct vcpu {
+    struct domain *domain;
+    unsigned vcpu_id;
+    enum vcpu_run_state run_state;
+    bool initialised;       /* VCPUOP_initialise done (vcpu 0: by the domain builder) */
+    bool yield_requested;   /* SCHEDOP_yield: sim/ reschedules at the end of the hypercall */
+    bool hcall_continuation; /* the hypercall must be re-executed (preempted, Xen's -ERESTART) */
+
+    uint64_t event_callback;        /* CALLBACKOP_register(CALLBACKTYPE_event) */
+    bool event_callback_masks;      /* CALLBACKF_mask_events */
+    struct hv_regs initial_regs;    /* VCPUOP_initialise */
+
+    uint16_t virq_to_evtchn[NR_VIRQS];
+
+    /* SCHEDOP_poll: ports being polled (copied in), the absolute timeout (0 = none). */
+    uint32_t poll_ports[SCHED_POLL_MAX_PORTS];
+    unsigned nr_poll_ports;
+    bool polling;
+    uint64_t singleshot_deadline;   /* set_timer_op; 0 = stopped */
+
+    uint64_t hcall_cycles;          /* cycles charged to the hypercall being handled */
+    struct vcpu_stats stats;
+    void *sim;                      /* the simulator's vcpu */
+};
+
+struct domain {
+    struct hv *hv;
+    domid_t domid;
+    bool privileged;
+    unsigned guest_word_bits; /* 64 or 32: bounds the 2-level ABI (XSA-342) */
+    bool paused;              /* a foreign EVTCHNOP_reset needs the target paused */
+    bool is_dying;
+    int shutdown_reason;      /* -1 while running, else SHUTDOWN_* */
+
+    struct vcpu **vcpu;
+    unsigned max_vcpus;
+
+    uint64_t shared_info_gpa; /* guest-physical address of the shared_info page */
+
+    /* Port table: bucket 0 inline, further buckets through groups of bucket pointers, grown on
+     * demand as in Xen. valid_evtchns is only raised once the bucket behind it exists (XSA-340). */
+    struct evtchn *evtchn;           /* bucket 0 */
+    struct evtchn **evtchn_group[4]; /* NR_EVTCHN_GROUPS */
+    unsigned valid_evtchns;
+    unsigned max_evtchn_port;        /* per-domain limit (toolstack max_event_channels) */
+    unsigned active_evtchns;
+    const struct evtchn_port_ops *evtchn_port_ops;
+
+    /* EVTCHNOP_reset continuation state. */
+    bool reset_in_progress;
+    unsigned reset_next_port;
+
+    /* Physical IRQs routed to this domain (bind_pirq). */
+    unsigned nr_pirqs;
+    uint32_t *pirq_to_evtchn; /* 0 = unbound */
+
+    struct domain_stats stats;
+    void *sim;
+};
+
+struct hv {
+    struct domain *domain[HV_MAX_DOMAINS]; /* indexed by domid */
+    unsigned nr_domains;
+    const struct hv_mem_ops *mem;
+    void *mem_opaque;
+    const struct hv_sink_ops *sink;
+    void *sink_opaque;
+    const struct cost_profile *cost;
+    /* Which domain receives each global VIRQ (Xen: the hardware domain unless reassigned). */
+    domid_t global_virq_handler[NR_VIRQS];
+};
+
+struct domain_config {
+    domid_t domid;
+    bool privileged;
+    unsigned max_vcpus;
+    unsigned guest_word_bits;     /* 0 means 64 */
+    unsigned max_evtchn_port;     /* 0 means HV_DEFAULT_MAX_EVTCHN_PORT */
+    unsigned nr_pirqs;            /* 0 means HV_DEFAULT_NR_PIRQS */
+    uint64_t shared_info_gpa;
+};
+
+void hv_init(struct hv *hv, const struct hv_mem_ops *mem, void *mem_opaque,
+             const struct hv_sink_ops *sink, void *sink_opaque, const struct cost_profile *cost);
+void hv_destroy(struct hv *hv);
+
+/* 0, -XEN_EEXIST (domid taken), -XEN_EINVAL (bad config) or -XEN_ENOMEM. vcpu 0 starts
+ * initialised and RUNNABLE; the others start DOWN. The domain starts on the 2-level ABI with
+ * port 0 reserved. */
+int domain_create(struct hv *hv, const struct domain_config *cfg, struct domain **out);
+void domain_destroy(struct domain *d);
+/* DOMID_SELF resolves to `self`; NULL if no such domain. */
+struct domain *domain_lookup(struct hv *hv, struct domain *self, domid_t domid);
+struct vcpu *domain_vcpu(struct domain *d, unsigned vcpu_id); /* NULL if out of range */
+
+/* Charge cycles to the current hypercall of v. */
+static inline void vcpu_charge(struct vcpu *v, enum cost_id id)
+{
+    v->hcall_cycles += cost_cycles(v->domain->hv->cost, id);
+}
+
+/* vcpu_info of v inside shared_info (legacy placement, vcpu_id < XEN_LEGACY_MAX_VCPUS), or NULL. */
+struct vcpu_info *vcpu_info_ptr(struct vcpu *v);
+struct shared_info *shared_info_ptr(struct domain *d);
+
+/* Mark v's upcall pending; kick it if that was newly set (Xen's vcpu_mark_events_pending). */
+void vcpu_mark_events_pending(struct vcpu *v);
+/* Unblock v if it is blocked (SCHEDOP_block) or polling `port` (or any port when port < 0). */
+void vcpu_wake_for_event(struct vcpu *v, int port);
+/* Wake every vcpu of d that polls `port` (Xen's evtchn_check_pollers). */
+void domain_wake_pollers(struct domain *d, uint32_t port);
+
+#endif

@@ -1,0 +1,100 @@
+/* Event channels: the port table and the operations of xen/common/event_channel.c, with the ABI
+ * (2-level, later 3-level and FIFO) behind a const ops table, one file per ABI. */
+#ifndef EVSIM_MODELS_EVTCHN_H
+#define EVSIM_MODELS_EVTCHN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "models/domain.h"
+
+enum evtchn_state {
+    ECS_FREE = 0,
+    ECS_RESERVED = 1,
+    ECS_UNBOUND = 2,
+    ECS_INTERDOMAIN = 3,
+    ECS_PIRQ = 4,
+    ECS_VIRQ = 5,
+    ECS_IPI = 6,
+};
+
+#define EVTCHNS_PER_BUCKET 64u
+#define BUCKETS_PER_GROUP 512u
+#define NR_EVTCHN_GROUPS 4u
+#define EVTCHN_MAX_PORTS (EVTCHNS_PER_BUCKET * BUCKETS_PER_GROUP * NR_EVTCHN_GROUPS)
+
+struct evtchn {
+    uint32_t port;
+    uint8_t state;          /* enum evtchn_state */
+    bool xen_consumer;      /* attached to a consumer inside Xen: guests may not close/send */
+    uint16_t notify_vcpu_id;
+    uint8_t priority;       /* FIFO priority (default 7) */
+    uint8_t last_priority;
+    uint16_t last_vcpu_id;
+    bool fifo_pending;      /* FIFO saved pending state across a requeue */
+    union {
+        struct {
+            domid_t remote_domid;
+        } unbound;
+        struct {
+            uint32_t remote_port;
+            domid_t remote_domid;
+        } interdomain;
+        uint32_t pirq;
+        uint32_t virq;
+    } u;
+};
+
+/* One ABI. Every hook receives the domain that owns the port. */
+struct evtchn_port_ops {
+    const char *name;                   /* "2l", "3l", "fifo" */
+    void (*init)(struct domain *d, struct evtchn *chn);
+    void (*set_pending)(struct vcpu *v, struct evtchn *chn);
+    void (*clear_pending)(struct domain *d, struct evtchn *chn);
+    void (*unmask)(struct domain *d, struct evtchn *chn);
+    bool (*is_pending)(const struct domain *d, const struct evtchn *chn);
+    bool (*is_masked)(const struct domain *d, const struct evtchn *chn);
+    bool (*is_busy)(const struct domain *d, const struct evtchn *chn); /* may not be reused yet */
+    int (*set_priority)(struct domain *d, struct evtchn *chn, unsigned priority);
+    unsigned (*max_ports)(const struct domain *d); /* ABI limit on port numbers for d */
+};
+
+extern const struct evtchn_port_ops evtchn_port_ops_2l;
+
+/* Port table. */
+static inline bool port_is_valid(const struct domain *d, uint32_t port)
+{
+    return port < d->valid_evtchns;
+}
+struct evtchn *evtchn_from_port(const struct domain *d, uint32_t port);
+/* Lowest free port, allocating buckets on demand: port >= 0, -XEN_ENOSPC or -XEN_ENOMEM. */
+int evtchn_get_free_port(struct domain *d);
+/* Allocate a specific port: 0, -XEN_EINVAL (beyond limits), -XEN_EEXIST (in use), -XEN_EBUSY. */
+int evtchn_allocate_port(struct domain *d, uint32_t port);
+void evtchn_free(struct domain *d, struct evtchn *chn);
+unsigned domain_max_evtchns(const struct domain *d); /* min(ABI limit, max_evtchn_port + 1) */
+int evtchn_init(struct domain *d);    /* port table with port 0 reserved, 2-level ABI */
+void evtchn_destroy(struct domain *d);
+
+/* Raise an event on a port of d (ABI set_pending on the port's notify vcpu, with stats). */
+void evtchn_port_set_pending(struct domain *d, unsigned vcpu_id, struct evtchn *chn);
+
+/* Guest-side sources of events. */
+void send_guest_vcpu_virq(struct vcpu *v, unsigned virq);
+void send_guest_global_virq(struct hv *hv, unsigned virq);
+bool virq_is_global(unsigned virq);
+/* A physical IRQ line raised by the scenario: delivered to the port bound to it, if any.
+ * Returns 0, or -XEN_EINVAL for a pirq out of range, -XEN_ENOENT if unbound. */
+int pirq_raise(struct domain *d, unsigned pirq);
+
+/* HYPERVISOR_event_channel_op(cmd, arg): copies the argument in and out through guest memory;
+ * 0 or a negative Xen errno. May set v->hcall_continuation (reset preemption). */
+long do_event_channel_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa);
+
+/* Port counters (grown with the table). */
+struct port_stats *port_stats(struct domain *d, uint32_t port);
+/* Credit deliveries for outstanding raises whose pending bit the guest has cleared; call before
+ * reading the counters (the report does, at the end of a run). */
+void evtchn_account_deliveries(struct domain *d);
+
+#endif

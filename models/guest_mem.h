@@ -1,0 +1,33 @@
+/* Guest memory as the model sees it: a translation from guest-physical addresses to host memory,
+ * implemented by sim/ (Unicorn-mapped RAM) and by tests (a plain buffer). The model never keeps a
+ * translated pointer across a call that may change the mapping; in practice RAM never moves. */
+#ifndef EVSIM_MODELS_GUEST_MEM_H
+#define EVSIM_MODELS_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct domain;
+
+struct hv_mem_ops {
+    /* Host pointer to [gpa, gpa+len) of domain d, or NULL when any byte of it is not guest memory. */
+    void *(*translate)(void *opaque, struct domain *d, uint64_t gpa, size_t len);
+};
+
+/* 0 or -XEN_EFAULT. */
+int copy_from_guest(struct domain *d, void *dst, uint64_t gpa, size_t len);
+int copy_to_guest(struct domain *d, uint64_t gpa, const void *src, size_t len);
+void *guest_ptr(struct domain *d, uint64_t gpa, size_t len);
+
+/* Atomic read-modify-write on guest words, as Xen does them on shared pages. The simulator is
+ * single-threaded, but the operations are written as the atomics Xen uses so that the cost and
+ * coherence models (and a reader of the code) see exactly which accesses are locked. */
+bool guest_test_and_set_bit(unsigned nr, volatile uint64_t *word);
+bool guest_test_and_clear_bit(unsigned nr, volatile uint64_t *word);
+bool guest_test_bit(unsigned nr, const volatile uint64_t *word);
+uint32_t guest_cmpxchg32(volatile uint32_t *p, uint32_t old, uint32_t new_value);
+uint64_t guest_xchg64(volatile uint64_t *p, uint64_t v);
+uint8_t guest_xchg8(volatile uint8_t *p, uint8_t v);
+
+#endif

@@ -1,0 +1,39 @@
+/* The event sink: how the model tells the simulator that something outside the model must happen
+ * (a vcpu must be kicked or woken, a timer armed, a line printed). sim/ implements it on top of
+ * SystemC; tests record the calls. Every callback may read v->hcall_cycles, the cycles the current
+ * hypercall has been charged so far. */
+#ifndef EVSIM_MODELS_SINK_H
+#define EVSIM_MODELS_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct vcpu;
+struct domain;
+
+enum hv_timer_kind {
+    HV_TIMER_SINGLESHOT, /* set_timer_op: expiry raises VIRQ_TIMER */
+    HV_TIMER_POLL,       /* SCHEDOP_poll timeout: expiry ends the poll */
+    HV_TIMER_KINDS
+};
+
+struct hv_sink_ops {
+    /* upcall_pending of v went 0 -> 1: v must notice (IPI if it runs elsewhere, nothing if here). */
+    void (*kick)(void *opaque, struct vcpu *v);
+    /* v was blocked (SCHEDOP_block or poll) and is runnable again. */
+    void (*wake)(void *opaque, struct vcpu *v);
+    /* Arm (deadline_ns != 0, absolute Xen system time) or stop (0) one of v's timers. */
+    void (*timer)(void *opaque, struct vcpu *v, enum hv_timer_kind kind, uint64_t deadline_ns);
+    /* VCPUOP_up on an initialised vcpu: start running it from v->initial_regs. */
+    void (*vcpu_up)(void *opaque, struct vcpu *v);
+    /* VCPUOP_down: stop running v. */
+    void (*vcpu_down)(void *opaque, struct vcpu *v);
+    /* HYPERVISOR_console_io(CONSOLEIO_write). */
+    void (*console)(void *opaque, struct vcpu *v, const char *buf, size_t len);
+    /* SCHEDOP_shutdown: the domain stops; reason is SHUTDOWN_*. */
+    void (*shutdown)(void *opaque, struct domain *d, unsigned reason);
+    /* Xen system time now, as seen by v (its local time under the quantum keeper), in ns. */
+    uint64_t (*now_ns)(void *opaque, struct vcpu *v);
+};
+
+#endif

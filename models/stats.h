@@ -1,0 +1,42 @@
+/* Counters the report is built from. Port counters outlive close (they are kept per port number),
+ * so a report after the run still shows channels that were torn down. */
+#ifndef EVSIM_MODELS_STATS_H
+#define EVSIM_MODELS_STATS_H
+
+#include <stdint.h>
+
+/* Hypercalls are counted per operation: hypercall number and, for multiplexed hypercalls
+ * (event_channel_op, sched_op, vcpu_op, ...), the sub-command. */
+#define HC_STATS_NR 64u
+#define HC_STATS_SUB 16u
+
+struct hc_counter {
+    uint64_t calls;
+    uint64_t errors;
+};
+
+struct port_stats {
+    uint64_t sends;      /* EVTCHNOP_send issued on this (local) port */
+    uint64_t raised;     /* set_pending attempts on this port (from any source) */
+    uint64_t coalesced;  /* ... that found the port already pending */
+    uint64_t delivered;  /* pending 1 -> 0 transitions observed (the guest consumed it) */
+    uint64_t upcalls;    /* set_pending that newly raised the vcpu's upcall_pending */
+    uint64_t dropped;    /* sends to an unbound remote end (silently dropped, as Xen does) */
+    uint8_t outstanding; /* internal: a raise that has not been seen consumed yet */
+};
+
+struct vcpu_stats {
+    uint64_t upcalls_injected;
+    uint64_t hypercalls;
+    uint64_t blocks;
+    uint64_t wakes;
+};
+
+struct domain_stats {
+    struct hc_counter hc[HC_STATS_NR][HC_STATS_SUB];
+    /* per port number; grown with the port table, never shrunk */
+    struct port_stats *port;
+    unsigned nr_port_stats;
+};
+
+#endif
