@@ -20,6 +20,7 @@ struct evtchn_port_ops;
 #define HV_DEFAULT_MAX_EVTCHN_PORT 1023u /* toolstack default max_event_channels */
 #define HV_DEFAULT_NR_PIRQS 256u
 #define SCHED_POLL_MAX_PORTS 128u
+#define HV_MAX_VCPUS 8192u /* Xen x86 MAX_VIRT_CPUS */
 
 /* General-purpose registers and the few others the PV conventions touch. */
 struct hv_regs {
@@ -43,7 +44,9 @@ struct vcpu {
     bool hcall_continuation; /* the hypercall must be re-executed (preempted, Xen's -ERESTART) */
 
     uint64_t event_callback;        /* CALLBACKOP_register(CALLBACKTYPE_event) */
-    bool event_callback_masks;      /* CALLBACKF_mask_events */
+    /* Entering the callback sets upcall_mask. Always true: 64-bit Xen enters the event
+     * callback with TBF_INTERRUPT whatever flags CALLBACKOP_register carried. */
+    bool event_callback_masks;
     struct hv_regs initial_regs;    /* VCPUOP_initialise */
 
     uint16_t virq_to_evtchn[NR_VIRQS];
@@ -104,6 +107,10 @@ struct hv {
     const struct cost_profile *cost;
     /* Which domain receives each global VIRQ (Xen: the hardware domain unless reassigned). */
     domid_t global_virq_handler[NR_VIRQS];
+    /* The vcpu whose hypercall is being handled (Xen's `current`), NULL outside hypercalls:
+     * work done on behalf of the caller (set_pending on another domain's port) is charged
+     * to it. Set and cleared by hypercall_dispatch. */
+    struct vcpu *current;
 };
 
 struct domain_config {
@@ -139,11 +146,27 @@ static inline void vcpu_charge(struct vcpu *v, enum cost_id id)
 struct vcpu_info *vcpu_info_ptr(struct vcpu *v);
 struct shared_info *shared_info_ptr(struct domain *d);
 
-/* Mark v's upcall pending; kick it if that was newly set (Xen's vcpu_mark_events_pending). */
+/* Mark v's upcall pending (Xen's vcpu_mark_events_pending + vcpu_kick). Only a 0 -> 1 edge
+ * notifies: a BLOCKED vcpu is woken (sink->wake), a RUNNABLE one kicked (sink->kick), a DOWN
+ * one left alone. */
 void vcpu_mark_events_pending(struct vcpu *v);
 /* Unblock v if it is blocked (SCHEDOP_block) or polling `port` (or any port when port < 0). */
 void vcpu_wake_for_event(struct vcpu *v, int port);
 /* Wake every vcpu of d that polls `port` (Xen's evtchn_check_pollers). */
 void domain_wake_pollers(struct domain *d, uint32_t port);
+
+/* Xen's local_events_need_delivery(): upcall_pending set and upcall_mask clear in v's
+ * vcpu_info (whether or not a callback is registered). */
+bool vcpu_local_events_need_delivery(struct vcpu *v);
+/* Xen system time as seen by v (sink->now_ns), 0 without a sink. */
+uint64_t vcpu_now_ns(struct vcpu *v);
+/* domain_shutdown: record SHUTDOWN_* once and tell the sink; later calls are ignored, as in
+ * Xen once a domain is shutting down. domain_crash is domain_shutdown(d, SHUTDOWN_crash). */
+void domain_shutdown(struct domain *d, unsigned reason);
+void domain_crash(struct domain *d);
+/* The domain builder's shared_info set-up (libxc shared_info_x86_64, dom0_construct_pv):
+ * zero the page and set evtchn_upcall_mask in every legacy vcpu_info. sim/ calls it once the
+ * page is mapped. 0 or -XEN_EFAULT. */
+int domain_init_shared_info(struct domain *d);
 
 #endif

@@ -67,9 +67,12 @@ static inline bool port_is_valid(const struct domain *d, uint32_t port)
     return port < d->valid_evtchns;
 }
 struct evtchn *evtchn_from_port(const struct domain *d, uint32_t port);
-/* Lowest free port, allocating buckets on demand: port >= 0, -XEN_ENOSPC or -XEN_ENOMEM. */
+/* Lowest free port, allocating buckets on demand: port >= 0, -XEN_ENOSPC, -XEN_ENOMEM, or
+ * -XEN_EINVAL for a dying domain. The port stays FREE until evtchn_claim. */
 int evtchn_get_free_port(struct domain *d);
-/* Allocate a specific port: 0, -XEN_EINVAL (beyond limits), -XEN_EEXIST (in use), -XEN_EBUSY. */
+/* Allocate a specific port, growing the table up to it: 0, -XEN_ENOSPC (beyond
+ * max_evtchn_port or the ABI limit), -XEN_EBUSY (in use, or busy in the ABI) or -XEN_ENOMEM,
+ * as Xen's evtchn_allocate_port. The port stays FREE until a bind claims it. */
 int evtchn_allocate_port(struct domain *d, uint32_t port);
 void evtchn_free(struct domain *d, struct evtchn *chn);
 unsigned domain_max_evtchns(const struct domain *d); /* min(ABI limit, max_evtchn_port + 1) */
@@ -78,6 +81,24 @@ void evtchn_destroy(struct domain *d);
 
 /* Raise an event on a port of d (ABI set_pending on the port's notify vcpu, with stats). */
 void evtchn_port_set_pending(struct domain *d, unsigned vcpu_id, struct evtchn *chn);
+
+/* ABI wrappers as Xen's xen/event.h: a free, reserved or Xen-attached port is not usable and
+ * the ABI is not asked about it. */
+bool evtchn_usable(const struct evtchn *chn);
+void evtchn_port_unmask(struct domain *d, struct evtchn *chn);
+bool evtchn_is_pending(const struct domain *d, const struct evtchn *chn);
+bool evtchn_is_masked(const struct domain *d, const struct evtchn *chn);
+/* SCHEDOP_poll's look at one port (Xen's evtchn_port_poll, safe for ports whose bucket was
+ * never allocated, XSA-221): 1 pending, 0 not pending (or not usable), -XEN_EINVAL invalid. */
+int evtchn_port_poll(struct domain *d, uint32_t port);
+/* Close a port of d. `guest`: the guest asked (Xen-attached ports refuse with -EINVAL);
+ * reset and destruction pass false. 0 or -XEN_EINVAL (invalid, free or reserved port). */
+int evtchn_close(struct domain *d, uint32_t port, bool guest);
+/* Xen's evtchn_send from domain ld's port lport (what EVTCHNOP_send does). */
+int evtchn_send(struct domain *ld, uint32_t lport);
+/* Mark a FREE port bound (state, notify vcpu) and count it active. */
+void evtchn_claim(struct domain *d, struct evtchn *chn, enum evtchn_state state,
+                  unsigned notify_vcpu_id);
 
 /* Guest-side sources of events. */
 void send_guest_vcpu_virq(struct vcpu *v, unsigned virq);
@@ -90,6 +111,9 @@ int pirq_raise(struct domain *d, unsigned pirq);
 /* HYPERVISOR_event_channel_op(cmd, arg): copies the argument in and out through guest memory;
  * 0 or a negative Xen errno. May set v->hcall_continuation (reset preemption). */
 long do_event_channel_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa);
+/* Sub-command names indexed by EVTCHNOP_* (NULL-terminated, for the report). */
+#define EVTCHNOP_NR 15u
+extern const char *const evtchn_op_names[EVTCHNOP_NR + 1];
 
 /* Port counters (grown with the table). */
 struct port_stats *port_stats(struct domain *d, uint32_t port);

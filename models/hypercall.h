@@ -10,13 +10,20 @@ typedef long (*hypercall_fn)(struct vcpu *v, struct hv_regs *regs);
 struct hypercall_desc {
     const char *name;
     hypercall_fn fn;
-    const char *const *sub_names; /* NULL-terminated names of sub-commands, or NULL */
+    const char *const *sub_names; /* names of sub-commands indexed by command, or NULL */
     unsigned nr_sub;
+    /* The handler rewrites the guest frame itself (iret): its result is the restored rax,
+     * never an error code, and is not counted as one. */
+    bool returns_frame;
 };
 
 /* Handle the hypercall in regs->rax with arguments rdi, rsi, rdx, r10, r8, r9; the result goes
- * to regs->rax unless the handler changed the frame itself (iret). Unknown numbers: -ENOSYS.
- * Charges the trap and dispatch costs to v->hcall_cycles (which it resets first). */
+ * to regs->rax (for iret: the restored rax). Unknown numbers: -ENOSYS. Charges the trap and
+ * dispatch costs to v->hcall_cycles (which it resets first), sets hv->current for the call,
+ * and counts it in d->stats.hc[nr][sub-command] and v->stats.hypercalls.
+ * Preemption: when v->hcall_continuation is set on return, rax still holds the hypercall
+ * number and the argument registers hold the continuation (EVTCHNOP_reset_cont in rdi): sim/
+ * rewinds rip to the trap instruction so the guest issues it again. */
 void hypercall_dispatch(struct vcpu *v, struct hv_regs *regs);
 const struct hypercall_desc *hypercall_lookup(unsigned nr); /* NULL if none */
 
@@ -31,5 +38,18 @@ long do_iret(struct vcpu *v, struct hv_regs *regs);
 
 /* A timer armed through the sink expired (sim/ calls this at the deadline). */
 void vcpu_timer_expired(struct vcpu *v, enum hv_timer_kind kind);
+
+/* The single-shot timer as set_timer_op and VCPUOP_set_singleshot_timer use it: a deadline
+ * already passed raises VIRQ_TIMER at once. */
+void vcpu_set_singleshot_timer(struct vcpu *v, uint64_t deadline_ns);
+void vcpu_stop_singleshot_timer(struct vcpu *v);
+
+/* Sub-command names of the multiplexed hypercalls, indexed by command, NULL-terminated (a
+ * NULL inside marks a command the model does not implement). */
+extern const char *const sched_op_names[SCHEDOP_poll + 2];
+extern const char *const vcpu_op_names[VCPUOP_stop_singleshot_timer + 2];
+extern const char *const callback_op_names[CALLBACKOP_unregister + 2];
+extern const char *const console_io_names[CONSOLEIO_read + 2];
+extern const char *const xen_version_names[XENVER_pagesize + 2];
 
 #endif

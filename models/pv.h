@@ -11,10 +11,13 @@
 /* Would Xen enter the event callback before v's next instruction? (upcall_pending && !mask,
  * and a callback is registered). */
 bool pv_upcall_deliverable(struct vcpu *v);
-/* Build the bounce frame { rcx, r11, rip, cs, rflags, rsp, ss } below regs->rsp (16-byte
- * aligned), set upcall_mask if the callback asked for it, and point regs->rip at the callback.
- * The saved rflags.IF mirrors !upcall_mask. 0, or -XEN_EFAULT if the stack is not guest memory
- * (the caller crashes the domain, as Xen does). */
+/* Build the bounce frame { rcx, r11, rip, cs, rflags, rsp, ss } (rcx lowest) ending at
+ * regs->rsp rounded down to 16 bytes, as create_bounce_frame does: new rsp = (rsp & ~15) - 56.
+ * cs is FLAT_KERNEL_CS with RPL 0 and the saved upcall_mask in bits 32-39; the saved rflags.IF
+ * is !upcall_mask and IOPL 0. Then set upcall_mask (event_callback_masks), clear TF/AC/NT/RF/VM
+ * in regs->rflags and jump to the callback. Counts vcpu stats.upcalls_injected. 0, -XEN_EFAULT
+ * if the stack is not guest memory, -XEN_EINVAL without a callback or vcpu_info: either way
+ * the caller crashes the domain (domain_crash), as Xen does. */
 int pv_inject_upcall(struct vcpu *v, struct hv_regs *regs);
 
 /* Xen's time scale for a TSC at cpu_khz (vcpu_time_info tsc_to_system_mul and tsc_shift). */

@@ -7,6 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Outside Xen and its tools the headers default to the pre-3.2 interface, in which sched_op and
+ * event_channel_op are the old compat hypercalls 6 and 16: ask for the interface of the Xen
+ * 4.17 headers Debian ships. */
+#ifndef __XEN_INTERFACE_VERSION__
+#define __XEN_INTERFACE_VERSION__ 0x00040e00
+#endif
+
 #include <xen/xen.h>
 #include <xen/event_channel.h>
 #include <xen/sched.h>
@@ -14,16 +21,24 @@
 #include <xen/callback.h>
 #include <xen/version.h>
 #include <xen/elfnote.h>
+#include <xen/features.h>
 
 /* Xen's errno values (xen/errno.h), as an enum of XEN_E* names. */
 #include <xen/errno.h>
 
+_Static_assert(__HYPERVISOR_sched_op == 29 && __HYPERVISOR_event_channel_op == 32,
+               "current hypercall numbers");
 _Static_assert(sizeof(xen_ulong_t) == 8, "64-bit x86 Xen ABI expected");
 _Static_assert(sizeof(struct vcpu_info) == 64, "vcpu_info is one cache line");
 _Static_assert(offsetof(struct shared_info, evtchn_pending) == 2048, "2-level pending at 2048");
 _Static_assert(offsetof(struct shared_info, evtchn_mask) == 2560, "2-level mask at 2560");
 _Static_assert(sizeof(struct iret_context) == 9 * 8, "iret_context is 9 words");
 _Static_assert(sizeof(struct evtchn_status) == 24, "evtchn_status layout");
+
+/* Xen-internal: the sub-op EVTCHNOP_reset continues with (public header, __XEN__ only). */
+#ifndef EVTCHNOP_reset_cont
+#define EVTCHNOP_reset_cont 14
+#endif
 
 #define XEN_PAGE_SIZE 4096u
 #define HYPERCALL_STUB_SIZE 32u /* one stub per hypercall in the hypercall page */

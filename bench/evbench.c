@@ -1,0 +1,208 @@
+/* evbench: benchmarks of the simulator itself, each against a baseline run in the same process.
+ *
+ *   evbench hypercall [--n N]   host time per hypercall: N x EVTCHNOP_send on an IPI port
+ *                               under evsim, against the same guest loop under plain Unicorn
+ *                               with a hypercall hook that only returns 0.
+ *   evbench ips [--n N]         guest instructions per second with all accounting on, against
+ *                               plain Unicorn (no hooks) running the same guest loop.
+ *
+ * Prints a table and, with --json FILE, the same as JSON. Timing is host wall-clock
+ * (CLOCK_MONOTONIC), the best of --repeat runs of the baseline; evsim runs once (SystemC allows
+ * one simulation per process). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unicorn/unicorn.h>
+
+#include "models/xen_public.h"
+#include "sim/kernel.h"
+#include "sim/loader.h"
+#include "sim/machine.h"
+
+#ifndef EVBENCH_GUEST
+#define EVBENCH_GUEST "benchloop.elf"
+#endif
+
+struct bench {
+    const char *what;   /* "hypercall" or "ips" */
+    uint64_t n;
+    unsigned repeat;
+    const char *json;
+    const char *guest;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void null_hypercall(uc_engine *uc, void *opaque)
+{
+    uint64_t zero = 0;
+    (void)opaque;
+    uc_reg_write(uc, UC_X86_REG_RAX, &zero);
+}
+
+/* Plain Unicorn: the guest's loop function called directly, returning to a sentinel. */
+static double baseline_once(const struct bench *b, const struct guest_image *img, uint8_t *ram,
+                            uint64_t ram_size, uint64_t fn)
+{
+    uc_engine *uc;
+    uc_hook h;
+    uc_open(UC_ARCH_X86, UC_MODE_64, &uc);
+    uc_mem_map_ptr(uc, XEN_PAGE_SIZE, ram_size - XEN_PAGE_SIZE, UC_PROT_ALL, ram + XEN_PAGE_SIZE);
+    bool send = !strcmp(b->what, "hypercall");
+    if (send)
+        uc_hook_add(uc, &h, UC_HOOK_INSN, null_hypercall, NULL, 1, 0, UC_X86_INS_SYSCALL);
+    uint64_t sentinel = XEN_PAGE_SIZE, rsp = ram_size - 4096 - 8;
+    memcpy(ram + rsp, &sentinel, 8);
+    uint64_t port = 1, rdi = send ? port : b->n, rsi = b->n;
+    uc_reg_write(uc, UC_X86_REG_RSP, &rsp);
+    uc_reg_write(uc, UC_X86_REG_RDI, &rdi);
+    uc_reg_write(uc, UC_X86_REG_RSI, &rsi);
+    double t0 = now_s();
+    uc_err err = uc_emu_start(uc, fn, sentinel, 0, 0);
+    double t = now_s() - t0;
+    if (err != UC_ERR_OK)
+        fprintf(stderr, "evbench: baseline stopped early: %s\n", uc_strerror(err));
+    uc_close(uc);
+    (void)img;
+    return t;
+}
+
+static int baseline(const struct bench *b, double *best)
+{
+    struct guest_image img;
+    struct diag d;
+    if (guest_image_load(b->guest, &img, &d) < 0) {
+        fprintf(stderr, "evbench: %s\n", d.msg);
+        return -1;
+    }
+    const char *sym = !strcmp(b->what, "hypercall") ? "bench_send_loop" : "bench_spin_loop";
+    uint64_t fn = guest_image_symbol(&img, sym), ram_size = 4u << 20;
+    uint8_t *ram = aligned_alloc(XEN_PAGE_SIZE, ram_size);
+    memset(ram, 0, ram_size);
+    if (!fn || guest_image_place(&img, ram, ram_size, &d) < 0) {
+        fprintf(stderr, "evbench: %s: no symbol %s or image does not fit\n", b->guest, sym);
+        return -1;
+    }
+    *best = 1e30;
+    for (unsigned i = 0; i < b->repeat; i++) {
+        double t = baseline_once(b, &img, ram, ram_size, fn);
+        if (t < *best)
+            *best = t;
+    }
+    free(ram);
+    guest_image_free(&img);
+    return 0;
+}
+
+static int under_evsim(const struct bench *b, double *secs, uint64_t *insns)
+{
+    static struct scenario sc;
+    static struct machine m;
+    struct diag d;
+    scenario_defaults(&sc);
+    snprintf(sc.source, sizeof(sc.source), "evbench");
+    sc.run_ns = 3600ull * 1000000000ull;
+    if (scenario_add_guest(&sc, b->guest, NULL, &d) < 0)
+        return -1;
+    snprintf(sc.dom[0].cmdline, sizeof(sc.dom[0].cmdline), "mode=%s n=%" PRIu64,
+             !strcmp(b->what, "hypercall") ? "send" : "spin", b->n);
+    FILE *sink = fopen("/dev/null", "w");
+    if (machine_build(&m, &sc, ".", sink, &d) < 0) {
+        fprintf(stderr, "evbench: %s\n", d.msg);
+        return -1;
+    }
+    double t0 = now_s();
+    machine_run(&m);
+    *secs = now_s() - t0;
+    *insns = m.dom[0].vcpu[0].insns;
+    int ok = m.dom[0].status == SD_POWEROFF ? 0 : -1;
+    if (ok < 0)
+        fprintf(stderr, "evbench: the guest did not power off\n");
+    machine_free(&m);
+    fclose(sink);
+    return ok;
+}
+
+static void report(const struct bench *b, double base, double sim, uint64_t insns)
+{
+    bool hc = !strcmp(b->what, "hypercall");
+    double per_base = base / (double)b->n * 1e9, per_sim = sim / (double)b->n * 1e9;
+    char out[1024];
+    if (hc)
+        snprintf(out, sizeof(out),
+                 "{\"benchmark\": \"hypercall\", \"n\": %" PRIu64 ", "
+                 "\"evsim_ns_per_hypercall\": %.1f, \"plain_unicorn_ns_per_hypercall\": %.1f, "
+                 "\"ratio_evsim_over_plain\": %.3f}",
+                 b->n, per_sim, per_base, per_sim / per_base);
+    else
+        snprintf(out, sizeof(out),
+                 "{\"benchmark\": \"ips\", \"n\": %" PRIu64 ", \"guest_instructions\": %" PRIu64
+                 ", \"evsim_mips\": %.1f, \"plain_unicorn_mips\": %.1f, "
+                 "\"ratio_evsim_over_plain\": %.3f}",
+                 b->n, insns, (double)insns / sim / 1e6, (double)insns / base / 1e6, base / sim);
+    if (hc)
+        printf("hypercall: evsim %.1f ns/hypercall, plain Unicorn %.1f ns/hypercall "
+               "(ratio %.2f), n=%" PRIu64 "\n",
+               per_sim, per_base, per_sim / per_base, b->n);
+    else
+        printf("ips: evsim %.1f M guest insns/s, plain Unicorn %.1f M/s (evsim at %.0f%% of "
+               "plain), %" PRIu64 " instructions\n",
+               (double)insns / sim / 1e6, (double)insns / base / 1e6, 100.0 * base / sim, insns);
+    if (b->json) {
+        FILE *f = fopen(b->json, "w");
+        if (f) {
+            fprintf(f, "%s\n", out);
+            fclose(f);
+        }
+    }
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "Usage: evbench hypercall|ips [--n N] [--repeat R] [--json FILE] "
+                    "[--guest ELF]\n");
+    return 2;
+}
+
+static int bench_main(int argc, char **argv)
+{
+    struct bench b = {.n = 1000000, .repeat = 3, .guest = EVBENCH_GUEST};
+    if (argc < 2 || (strcmp(argv[1], "hypercall") && strcmp(argv[1], "ips")))
+        return usage();
+    b.what = argv[1];
+    if (!strcmp(b.what, "ips"))
+        b.n = 50000000;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--n"))
+            b.n = strtoull(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--repeat"))
+            b.repeat = (unsigned)strtoul(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--json"))
+            b.json = argv[i + 1];
+        else if (!strcmp(argv[i], "--guest"))
+            b.guest = argv[i + 1];
+        else
+            return usage();
+    }
+    if (!b.n || !b.repeat || (argc % 2) != 0)
+        return usage();
+    double base, sim;
+    uint64_t insns;
+    if (baseline(&b, &base) < 0 || under_evsim(&b, &sim, &insns) < 0)
+        return 1;
+    report(&b, base, sim, insns);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    return simk_main(argc, argv, bench_main);
+}

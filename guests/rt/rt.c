@@ -1,0 +1,295 @@
+/*
+ * evsim guest runtime: boot, command line, vcpus, exit, string helpers.
+ */
+#include "rt.h"
+#include "rt_internal.h"
+
+start_info_t *rt_start_info;
+shared_info_t *rt_shared;
+unsigned int rt_domid;
+
+/* ---- command line ----------------------------------------------------- */
+
+#define MAX_ARGS 32
+static char cmdline[MAX_GUEST_CMDLINE];
+static struct { const char *key, *value; } args[MAX_ARGS];
+static unsigned int nr_args;
+
+/* Split a copy of the command line into key=value words (a word without '='
+ * has an empty value). */
+static void parse_cmdline(const char *src)
+{
+    size_t n = 0;
+    while (n + 1 < sizeof(cmdline) && src[n] != '\0') {
+        cmdline[n] = src[n];
+        n++;
+    }
+    cmdline[n] = '\0';
+
+    char *p = cmdline;
+    while (*p != '\0' && nr_args < MAX_ARGS) {
+        while (*p == ' ' || *p == '\t')
+            *p++ = '\0';
+        if (*p == '\0')
+            break;
+        char *eq = NULL;
+        args[nr_args].key = p;
+        args[nr_args].value = "";
+        while (*p != '\0' && *p != ' ' && *p != '\t') {
+            if (*p == '=' && eq == NULL)
+                eq = p;
+            p++;
+        }
+        if (eq != NULL) {
+            *eq = '\0';
+            args[nr_args].value = eq + 1;
+        }
+        nr_args++;
+    }
+}
+
+const char *rt_arg_str(const char *key, const char *def)
+{
+    /* The last occurrence wins, so a scenario can override a default. */
+    const char *v = def;
+    for (unsigned int i = 0; i < nr_args; i++)
+        if (strcmp(args[i].key, key) == 0)
+            v = args[i].value;
+    return v;
+}
+
+bool rt_arg_is(const char *key, const char *value)
+{
+    const char *v = rt_arg_str(key, NULL);
+    return v != NULL && strcmp(v, value) == 0;
+}
+
+uint64_t rt_arg_u64(const char *key, uint64_t def)
+{
+    const char *s = rt_arg_str(key, NULL);
+    if (s == NULL || *s == '\0')
+        return def;
+    unsigned int base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    }
+    uint64_t v = 0;
+    for (; *s != '\0'; s++) {
+        unsigned int d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned int)(*s - '0');
+        else if (base == 16 && *s >= 'a' && *s <= 'f')
+            d = (unsigned int)(*s - 'a' + 10);
+        else if (base == 16 && *s >= 'A' && *s <= 'F')
+            d = (unsigned int)(*s - 'A' + 10);
+        else
+            rt_panic("bad number for %s: %s", key, rt_arg_str(key, ""));
+        v = v * base + d;
+    }
+    return v;
+}
+
+/* ---- boot ---------------------------------------------------------------- */
+
+/* Called from _start on vcpu 0's stack. */
+__attribute__((noreturn)) void rt_start(start_info_t *si)
+{
+    rt_start_info = si;
+    if (si == NULL || strncmp(si->magic, "xen-3.0-x86_64", 14) != 0)
+        rt_panic("bad start_info magic");
+    rt_shared = (shared_info_t *)si->shared_info;
+    parse_cmdline((const char *)si->cmd_line);
+    rt_domid = (unsigned int)rt_arg_u64("domid", 0);
+
+    rt_events_init();           /* mask all ports, like Linux and mini-os */
+    rt_events_init_vcpu();      /* callback on vcpu 0, events enabled */
+
+    int rc = main();
+    rt_exit(rc == 0 ? SHUTDOWN_poweroff : SHUTDOWN_crash);
+}
+
+/* ---- vcpus ---------------------------------------------------------------- */
+
+extern char rt_stacks[RT_MAX_VCPUS][RT_STACK_SIZE];    /* head.S */
+extern char rt_secondary_entry[];                       /* head.S */
+extern char hypervisor_callback[];                      /* head.S */
+
+static struct {
+    void (*fn)(void *);
+    void *arg;
+} vcpu_start[RT_MAX_VCPUS];
+
+unsigned int rt_vcpu_id(void)
+{
+    uintptr_t sp;
+    __asm__("mov %%rsp, %0" : "=r"(sp));
+    uintptr_t base = (uintptr_t)rt_stacks;
+    if (sp <= base || sp > base + sizeof(rt_stacks))
+        return 0;               /* not on one of our stacks (early boot) */
+    return (unsigned int)((sp - base - 1) / RT_STACK_SIZE);
+}
+
+struct vcpu_info *rt_vcpu_info(void)
+{
+    return &rt_shared->vcpu_info[rt_vcpu_id()];
+}
+
+/* Called from rt_secondary_entry on the new vcpu's own stack. */
+__attribute__((noreturn)) void rt_secondary_start(void)
+{
+    unsigned int id = rt_vcpu_id();
+    rt_events_init_vcpu();
+    vcpu_start[id].fn(vcpu_start[id].arg);
+
+    /* Done: take this vcpu down.  If that is not supported, idle. */
+    HYPERVISOR_vcpu_op(VCPUOP_down, id, NULL);
+    for (;;)
+        HYPERVISOR_sched_op(SCHEDOP_block, NULL);
+}
+
+void rt_start_vcpu(unsigned int id, void (*fn)(void *), void *arg)
+{
+    static struct vcpu_guest_context ctxt;     /* ~5 KiB: keep it off the stack */
+
+    if (id == 0 || id >= RT_MAX_VCPUS || id >= XEN_LEGACY_MAX_VCPUS)
+        rt_panic("rt_start_vcpu: bad vcpu id %u", id);
+    vcpu_start[id].fn = fn;
+    vcpu_start[id].arg = arg;
+
+    uintptr_t stack_top = (uintptr_t)rt_stacks[id] + RT_STACK_SIZE;
+    memset(&ctxt, 0, sizeof(ctxt));
+    ctxt.flags = VGCF_in_kernel | VGCF_online;
+    ctxt.user_regs.rip = (uintptr_t)rt_secondary_entry;
+    ctxt.user_regs.rsp = stack_top;
+    ctxt.user_regs.rdi = id;
+    ctxt.user_regs.cs = FLAT_KERNEL_CS;
+    ctxt.user_regs.ss = FLAT_KERNEL_SS;
+    ctxt.user_regs.rflags = 0x2;               /* the always-one bit */
+    ctxt.kernel_ss = FLAT_KERNEL_SS;
+    ctxt.kernel_sp = stack_top;
+    ctxt.event_callback_eip = (uintptr_t)hypervisor_callback;
+
+    rt_check(HYPERVISOR_vcpu_op(VCPUOP_initialise, id, &ctxt),
+             "VCPUOP_initialise(vcpu %u)", id);
+    rt_check(HYPERVISOR_vcpu_op(VCPUOP_up, id, NULL), "VCPUOP_up(vcpu %u)", id);
+}
+
+/* ---- ending ------------------------------------------------------------- */
+
+void rt_exit(unsigned int reason)
+{
+    struct sched_shutdown sd = { .reason = reason };
+    for (;;)
+        HYPERVISOR_sched_op(SCHEDOP_shutdown, &sd);
+}
+
+void rt_panic(const char *fmt, ...)
+{
+    char buf[200];
+    va_list ap;
+    va_start(ap, fmt);
+    rt_vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    rt_printf("PANIC: %s\n", buf);
+    rt_exit(SHUTDOWN_crash);
+}
+
+const char *rt_strerror(long rc)
+{
+    switch (-rc) {
+    case 0:             return "ok";
+    case XEN_EPERM:     return "EPERM";
+    case XEN_ENOENT:    return "ENOENT";
+    case XEN_ESRCH:     return "ESRCH";
+    case XEN_EAGAIN:    return "EAGAIN";
+    case XEN_ENOMEM:    return "ENOMEM";
+    case XEN_EFAULT:    return "EFAULT";
+    case XEN_EBUSY:     return "EBUSY";
+    case XEN_EEXIST:    return "EEXIST";
+    case XEN_EINVAL:    return "EINVAL";
+    case XEN_ENOSPC:    return "ENOSPC";
+    case XEN_ENOSYS:    return "ENOSYS";
+    case XEN_EOPNOTSUPP: return "EOPNOTSUPP";
+    default:            return "?";
+    }
+}
+
+long rt_check(long rc, const char *what, ...)
+{
+    if (rc < 0) {
+        char buf[120];
+        va_list ap;
+        va_start(ap, what);
+        rt_vsnprintf(buf, sizeof(buf), what, ap);
+        va_end(ap);
+        rt_panic("%s failed: %ld (%s)", buf, rc, rt_strerror(rc));
+    }
+    return rc;
+}
+
+/* ---- string helpers (the compiler may also call these) --------------- */
+
+void *memset(void *d, int c, size_t n)
+{
+    unsigned char *p = d;
+    while (n--)
+        *p++ = (unsigned char)c;
+    return d;
+}
+
+void *memcpy(void *d, const void *s, size_t n)
+{
+    unsigned char *p = d;
+    const unsigned char *q = s;
+    while (n--)
+        *p++ = *q++;
+    return d;
+}
+
+void *memmove(void *d, const void *s, size_t n)
+{
+    unsigned char *p = d;
+    const unsigned char *q = s;
+    if (p < q) {
+        while (n--)
+            *p++ = *q++;
+    } else {
+        while (n--)
+            p[n] = q[n];
+    }
+    return d;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+    const unsigned char *p = a, *q = b;
+    for (; n; n--, p++, q++)
+        if (*p != *q)
+            return *p - *q;
+    return 0;
+}
+
+size_t strlen(const char *s)
+{
+    size_t n = 0;
+    while (s[n] != '\0')
+        n++;
+    return n;
+}
+
+int strncmp(const char *a, const char *b, size_t n)
+{
+    for (; n; n--, a++, b++) {
+        if (*a != *b)
+            return (unsigned char)*a - (unsigned char)*b;
+        if (*a == '\0')
+            break;
+    }
+    return 0;
+}
+
+int strcmp(const char *a, const char *b)
+{
+    return strncmp(a, b, (size_t)-1);
+}

@@ -1,0 +1,108 @@
+/* The 2-level ABI (xen/common/event_2l.c) on the real shared_info page in guest memory:
+ * evtchn_pending[] and evtchn_mask[] bitmaps, and per vcpu a selector word with one bit per
+ * bitmap word plus the upcall_pending byte. The word size is the guest's (XSA-342): a 32-bit
+ * guest has 32 * 32 ports. The model keeps the 64-bit layout for every guest; bit n of a
+ * little-endian bitmap is the same bit whether read as 32- or 64-bit words. */
+#include "models/evtchn.h"
+#include "models/hv_sink.h"
+
+static unsigned evtchn_2l_word_bits(const struct domain *d)
+{
+    return d->guest_word_bits;
+}
+
+static unsigned evtchn_2l_max_ports(const struct domain *d)
+{
+    return evtchn_2l_word_bits(d) * evtchn_2l_word_bits(d);
+}
+
+/* const is dropped only to translate the address; nothing is written through it here. */
+static struct shared_info *evtchn_2l_shared(const struct domain *d)
+{
+    return shared_info_ptr((struct domain *)d);
+}
+
+/* Select the bitmap word of `port` in v's selector; true if the bit was already set. */
+static bool evtchn_2l_test_and_set_selector(struct vcpu *v, uint32_t port)
+{
+    struct vcpu_info *vi = vcpu_info_ptr(v);
+
+    if (!vi)
+        return true; /* no vcpu_info: nobody to notify */
+    return guest_test_and_set_bit(port / evtchn_2l_word_bits(v->domain),
+                                  (volatile uint64_t *)&vi->evtchn_pending_sel);
+}
+
+/* In strict order, as Xen: pending first, so a guest clearing the selector concurrently
+ * always finds the pending bit; then the selector, then the upcall. An already-pending port
+ * coalesces and does not even check pollers. A masked port is only marked pending: the edge is
+ * raised again by unmask. Pollers of the port wake even when it is masked. */
+static void evtchn_2l_set_pending(struct vcpu *v, struct evtchn *chn)
+{
+    struct domain *d = v->domain;
+    struct shared_info *s = evtchn_2l_shared(d);
+    uint32_t port = chn->port;
+
+    hv_charge_current(d->hv, COST_SET_PENDING);
+    if (!s || port >= evtchn_2l_max_ports(d))
+        return;
+    if (guest_test_and_set_bit(port, (volatile uint64_t *)s->evtchn_pending))
+        return;
+    if (!guest_test_bit(port, (const volatile uint64_t *)s->evtchn_mask) &&
+        !evtchn_2l_test_and_set_selector(v, port))
+        vcpu_mark_events_pending(v);
+    domain_wake_pollers(d, port);
+}
+
+static void evtchn_2l_clear_pending(struct domain *d, struct evtchn *chn)
+{
+    struct shared_info *s = evtchn_2l_shared(d);
+
+    if (s && chn->port < evtchn_2l_max_ports(d))
+        guest_test_and_clear_bit(chn->port, (volatile uint64_t *)s->evtchn_pending);
+}
+
+/* Clearing the mask re-raises an edge that arrived while masked (same order as set_pending,
+ * on the port's notify vcpu). */
+static void evtchn_2l_unmask(struct domain *d, struct evtchn *chn)
+{
+    struct shared_info *s = evtchn_2l_shared(d);
+    struct vcpu *v = domain_vcpu(d, chn->notify_vcpu_id);
+    uint32_t port = chn->port;
+
+    if (!s || !v || port >= evtchn_2l_max_ports(d))
+        return;
+    if (guest_test_and_clear_bit(port, (volatile uint64_t *)s->evtchn_mask) &&
+        guest_test_bit(port, (const volatile uint64_t *)s->evtchn_pending) &&
+        !evtchn_2l_test_and_set_selector(v, port))
+        vcpu_mark_events_pending(v);
+}
+
+static bool evtchn_2l_is_pending(const struct domain *d, const struct evtchn *chn)
+{
+    const struct shared_info *s = evtchn_2l_shared(d);
+
+    return s && chn->port < evtchn_2l_max_ports(d) &&
+           guest_test_bit(chn->port, (const volatile uint64_t *)s->evtchn_pending);
+}
+
+/* Ports beyond the ABI, or without a shared_info page, count as masked, as in Xen. */
+static bool evtchn_2l_is_masked(const struct domain *d, const struct evtchn *chn)
+{
+    const struct shared_info *s = evtchn_2l_shared(d);
+
+    return !s || chn->port >= evtchn_2l_max_ports(d) ||
+           guest_test_bit(chn->port, (const volatile uint64_t *)s->evtchn_mask);
+}
+
+/* No init, is_busy or set_priority: 2-level ports are never linked, and have no priority
+ * (EVTCHNOP_set_priority answers -ENOSYS). */
+const struct evtchn_port_ops evtchn_port_ops_2l = {
+    .name = "2l",
+    .set_pending = evtchn_2l_set_pending,
+    .clear_pending = evtchn_2l_clear_pending,
+    .unmask = evtchn_2l_unmask,
+    .is_pending = evtchn_2l_is_pending,
+    .is_masked = evtchn_2l_is_masked,
+    .max_ports = evtchn_2l_max_ports,
+};

@@ -1,0 +1,333 @@
+/* The port table of xen/common/event_channel.c: buckets of 64 ports allocated on demand behind
+ * groups of 512 bucket pointers, bucket 0 inline; allocation, freeing, closing, and the ABI
+ * wrappers with the per-port counters. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/evtchn.h"
+#include "models/hv_sink.h"
+
+#define PORTS_PER_GROUP (EVTCHNS_PER_BUCKET * BUCKETS_PER_GROUP)
+
+static struct evtchn **group_from_port(const struct domain *d, uint32_t port)
+{
+    return d->evtchn_group[port / PORTS_PER_GROUP];
+}
+
+struct evtchn *evtchn_from_port(const struct domain *d, uint32_t port)
+{
+    if (!port_is_valid(d, port))
+        return NULL;
+    if (port < EVTCHNS_PER_BUCKET)
+        return &d->evtchn[port];
+    return &group_from_port(d, port)[(port / EVTCHNS_PER_BUCKET) % BUCKETS_PER_GROUP]
+                                    [port % EVTCHNS_PER_BUCKET];
+}
+
+static struct evtchn *alloc_evtchn_bucket(uint32_t first_port)
+{
+    struct evtchn *bucket = calloc(EVTCHNS_PER_BUCKET, sizeof(*bucket));
+
+    if (!bucket)
+        return NULL;
+    for (unsigned i = 0; i < EVTCHNS_PER_BUCKET; i++) {
+        bucket[i].port = first_port + i;
+        bucket[i].priority = EVTCHN_FIFO_PRIORITY_DEFAULT;
+    }
+    return bucket;
+}
+
+/* Per-port counters follow the table; they are never shrunk or cleared. */
+static int port_stats_grow(struct domain *d, unsigned nr)
+{
+    struct port_stats *p;
+
+    if (nr <= d->stats.nr_port_stats)
+        return 0;
+    p = realloc(d->stats.port, nr * sizeof(*p));
+    if (!p)
+        return -XEN_ENOMEM;
+    memset(p + d->stats.nr_port_stats, 0, (nr - d->stats.nr_port_stats) * sizeof(*p));
+    d->stats.port = p;
+    d->stats.nr_port_stats = nr;
+    return 0;
+}
+
+/* Add the bucket at valid_evtchns. Everything behind the new ports (group, bucket,
+ * counters) exists before valid_evtchns is raised to include them (XSA-340). */
+static int evtchn_grow_one_bucket(struct domain *d)
+{
+    uint32_t port = d->valid_evtchns;
+    struct evtchn ***grp = &d->evtchn_group[port / PORTS_PER_GROUP];
+    struct evtchn *bucket;
+
+    if (port_stats_grow(d, port + EVTCHNS_PER_BUCKET))
+        return -XEN_ENOMEM;
+    if (!*grp) {
+        *grp = calloc(BUCKETS_PER_GROUP, sizeof(**grp));
+        if (!*grp)
+            return -XEN_ENOMEM;
+    }
+    bucket = alloc_evtchn_bucket(port);
+    if (!bucket)
+        return -XEN_ENOMEM;
+    (*grp)[(port / EVTCHNS_PER_BUCKET) % BUCKETS_PER_GROUP] = bucket;
+    __atomic_store_n(&d->valid_evtchns, port + EVTCHNS_PER_BUCKET, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static unsigned evtchn_abi_max_ports(const struct domain *d)
+{
+    return d->evtchn_port_ops->max_ports(d);
+}
+
+unsigned domain_max_evtchns(const struct domain *d)
+{
+    unsigned abi = evtchn_abi_max_ports(d);
+
+    return d->max_evtchn_port < abi ? d->max_evtchn_port + 1 : abi;
+}
+
+bool evtchn_usable(const struct evtchn *chn)
+{
+    return !chn->xen_consumer && chn->state > ECS_RESERVED;
+}
+
+static bool evtchn_is_busy(const struct domain *d, const struct evtchn *chn)
+{
+    return d->evtchn_port_ops->is_busy && d->evtchn_port_ops->is_busy(d, chn);
+}
+
+int evtchn_allocate_port(struct domain *d, uint32_t port)
+{
+    const struct evtchn *chn;
+
+    if (port > d->max_evtchn_port || port >= evtchn_abi_max_ports(d))
+        return -XEN_ENOSPC;
+    while (!port_is_valid(d, port)) {
+        int rc = evtchn_grow_one_bucket(d);
+
+        if (rc)
+            return rc;
+    }
+    chn = evtchn_from_port(d, port);
+    if (chn->state != ECS_FREE || evtchn_is_busy(d, chn))
+        return -XEN_EBUSY;
+    return 0;
+}
+
+/* Xen's get_free_port: the lowest port that allocates; busy and used ports are skipped. */
+int evtchn_get_free_port(struct domain *d)
+{
+    if (d->is_dying)
+        return -XEN_EINVAL;
+    for (uint32_t port = 0; port <= d->max_evtchn_port; port++) {
+        int rc = evtchn_allocate_port(d, port);
+
+        if (rc == 0)
+            return (int)port;
+        if (rc != -XEN_EBUSY)
+            return rc;
+    }
+    return -XEN_ENOSPC;
+}
+
+void evtchn_claim(struct domain *d, struct evtchn *chn, enum evtchn_state state,
+                  unsigned notify_vcpu_id)
+{
+    chn->state = (uint8_t)state;
+    chn->notify_vcpu_id = (uint16_t)notify_vcpu_id;
+    d->active_evtchns++;
+    if (d->evtchn_port_ops->init)
+        d->evtchn_port_ops->init(d, chn);
+}
+
+/* Xen's evtchn_free: clear pending so a re-bind starts clean, return the port to vcpu 0.
+ * The mask bit is the guest's and stays as it is. */
+void evtchn_free(struct domain *d, struct evtchn *chn)
+{
+    struct port_stats *ps = port_stats(d, chn->port);
+
+    d->evtchn_port_ops->clear_pending(d, chn);
+    if (ps)
+        ps->outstanding = 0; /* cleared by Xen, not consumed by the guest */
+    d->active_evtchns--;
+    chn->state = ECS_FREE;
+    chn->notify_vcpu_id = 0;
+    chn->xen_consumer = false;
+    memset(&chn->u, 0, sizeof(chn->u));
+}
+
+/* ---- ABI wrappers (xen/include/xen/event.h) ---- */
+
+void evtchn_port_unmask(struct domain *d, struct evtchn *chn)
+{
+    if (evtchn_usable(chn))
+        d->evtchn_port_ops->unmask(d, chn);
+}
+
+bool evtchn_is_pending(const struct domain *d, const struct evtchn *chn)
+{
+    return evtchn_usable(chn) && d->evtchn_port_ops->is_pending(d, chn);
+}
+
+bool evtchn_is_masked(const struct domain *d, const struct evtchn *chn)
+{
+    return !evtchn_usable(chn) || d->evtchn_port_ops->is_masked(d, chn);
+}
+
+int evtchn_port_poll(struct domain *d, uint32_t port)
+{
+    const struct evtchn *chn;
+
+    if (!port_is_valid(d, port))
+        return -XEN_EINVAL;
+    chn = evtchn_from_port(d, port);
+    return evtchn_is_pending(d, chn) ? 1 : 0;
+}
+
+struct port_stats *port_stats(struct domain *d, uint32_t port)
+{
+    return port < d->stats.nr_port_stats ? &d->stats.port[port] : NULL;
+}
+
+/* A raise whose pending bit the guest has since cleared was delivered. */
+static void port_account_delivery(struct domain *d, struct evtchn *chn, struct port_stats *ps)
+{
+    if (ps->outstanding && !d->evtchn_port_ops->is_pending(d, chn)) {
+        ps->delivered++;
+        ps->outstanding = 0;
+    }
+}
+
+static bool vcpu_upcall_pending(struct vcpu *v)
+{
+    const struct vcpu_info *vi = vcpu_info_ptr(v);
+
+    return vi && vi->evtchn_upcall_pending;
+}
+
+/* The ABI does the work; the counters are kept here, ABI-independent: `coalesced` when the
+ * port was already pending, `upcalls` when this raise turned the vcpu's upcall_pending on. */
+void evtchn_port_set_pending(struct domain *d, unsigned vcpu_id, struct evtchn *chn)
+{
+    struct vcpu *v = domain_vcpu(d, vcpu_id);
+    struct port_stats *ps = port_stats(d, chn->port);
+    bool was_pending, upcall_was_pending;
+
+    if (!v || !ps || !evtchn_usable(chn))
+        return;
+    port_account_delivery(d, chn, ps);
+    was_pending = d->evtchn_port_ops->is_pending(d, chn);
+    upcall_was_pending = vcpu_upcall_pending(v);
+    ps->raised++;
+    d->evtchn_port_ops->set_pending(v, chn);
+    if (was_pending)
+        ps->coalesced++;
+    else if (d->evtchn_port_ops->is_pending(d, chn))
+        ps->outstanding = 1;
+    if (!upcall_was_pending && vcpu_upcall_pending(v))
+        ps->upcalls++;
+}
+
+void evtchn_account_deliveries(struct domain *d)
+{
+    for (uint32_t port = 0; port < d->valid_evtchns; port++) {
+        struct evtchn *chn = evtchn_from_port(d, port);
+
+        port_account_delivery(d, chn, &d->stats.port[port]);
+    }
+}
+
+/* ---- close ---- */
+
+static void evtchn_unbind_virq(struct domain *d, struct evtchn *chn)
+{
+    /* A global VIRQ is always recorded on vcpu 0, whatever bind_vcpu did since. */
+    unsigned vcpu_id = virq_is_global(chn->u.virq) ? 0 : chn->notify_vcpu_id;
+    struct vcpu *v = domain_vcpu(d, vcpu_id);
+
+    if (v && v->virq_to_evtchn[chn->u.virq] == chn->port)
+        v->virq_to_evtchn[chn->u.virq] = 0;
+}
+
+static void evtchn_unbind_pirq(struct domain *d, struct evtchn *chn)
+{
+    if (chn->u.pirq < d->nr_pirqs && d->pirq_to_evtchn[chn->u.pirq] == chn->port)
+        d->pirq_to_evtchn[chn->u.pirq] = 0;
+}
+
+/* The other end goes back to UNBOUND, reserved for the closer, so it can be re-bound. */
+static void evtchn_unbind_interdomain(struct domain *d1, struct evtchn *chn1)
+{
+    struct domain *d2 = domain_lookup(d1->hv, d1, chn1->u.interdomain.remote_domid);
+    struct evtchn *chn2 = d2 ? evtchn_from_port(d2, chn1->u.interdomain.remote_port) : NULL;
+
+    if (!chn2 || chn2->state != ECS_INTERDOMAIN)
+        return;
+    chn2->state = ECS_UNBOUND;
+    memset(&chn2->u, 0, sizeof(chn2->u));
+    chn2->u.unbound.remote_domid = d1->domid;
+}
+
+int evtchn_close(struct domain *d, uint32_t port, bool guest)
+{
+    struct evtchn *chn = evtchn_from_port(d, port);
+
+    if (!chn || (chn->xen_consumer && guest))
+        return -XEN_EINVAL;
+    switch (chn->state) {
+    case ECS_FREE:
+    case ECS_RESERVED:
+        return -XEN_EINVAL;
+    case ECS_VIRQ:
+        evtchn_unbind_virq(d, chn);
+        break;
+    case ECS_PIRQ:
+        evtchn_unbind_pirq(d, chn);
+        break;
+    case ECS_INTERDOMAIN:
+        evtchn_unbind_interdomain(d, chn);
+        break;
+    default: /* UNBOUND, IPI: nothing refers to the port */
+        break;
+    }
+    evtchn_free(d, chn);
+    return 0;
+}
+
+/* ---- life cycle ---- */
+
+int evtchn_init(struct domain *d)
+{
+    int rc;
+
+    d->evtchn_port_ops = &evtchn_port_ops_2l;
+    d->evtchn = alloc_evtchn_bucket(0);
+    if (!d->evtchn || port_stats_grow(d, EVTCHNS_PER_BUCKET))
+        return -XEN_ENOMEM;
+    d->valid_evtchns = EVTCHNS_PER_BUCKET;
+    rc = evtchn_get_free_port(d);
+    if (rc != 0)
+        return rc < 0 ? rc : -XEN_EINVAL;
+    /* Port 0 is never handed out: guests use 0 as "no port". */
+    d->evtchn[0].state = ECS_RESERVED;
+    return 0;
+}
+
+void evtchn_destroy(struct domain *d)
+{
+    for (uint32_t port = 1; port_is_valid(d, port); port++)
+        (void)evtchn_close(d, port, false);
+    for (unsigned g = 0; g < NR_EVTCHN_GROUPS; g++) {
+        if (!d->evtchn_group[g])
+            continue;
+        for (unsigned b = 0; b < BUCKETS_PER_GROUP; b++)
+            free(d->evtchn_group[g][b]);
+        free(d->evtchn_group[g]);
+        d->evtchn_group[g] = NULL;
+    }
+    free(d->evtchn);
+    d->evtchn = NULL;
+    d->valid_evtchns = 0;
+}

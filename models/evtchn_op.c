@@ -1,0 +1,411 @@
+/* HYPERVISOR_event_channel_op: the EVTCHNOP handlers of xen/common/event_channel.c, with the
+ * same checks in the same order (the order decides which error a guest sees), dispatched
+ * through one table of {command, name, argument size, handler, copy-out}. */
+#include <string.h>
+
+#include "models/evtchn.h"
+#include "models/hv_sink.h"
+
+/* XSM dummy policy, XSM_TARGET: a domain may act on itself; a privileged one on anyone. */
+static bool evtchn_may_target(const struct domain *src, const struct domain *target)
+{
+    return src == target || src->privileged;
+}
+
+static long evtchn_alloc_unbound(struct vcpu *v, void *arg)
+{
+    struct evtchn_alloc_unbound *a = arg;
+    struct domain *d = domain_lookup(v->domain->hv, v->domain, a->dom);
+    struct evtchn *chn;
+    int port;
+
+    if (!d)
+        return -XEN_ESRCH;
+    /* Xen allocates before the permission check; a refused port simply stays FREE. */
+    port = evtchn_get_free_port(d);
+    if (port < 0)
+        return port;
+    if (!evtchn_may_target(v->domain, d))
+        return -XEN_EPERM;
+    chn = evtchn_from_port(d, (uint32_t)port);
+    evtchn_claim(d, chn, ECS_UNBOUND, chn->notify_vcpu_id);
+    chn->u.unbound.remote_domid = a->remote_dom == DOMID_SELF ? v->domain->domid : a->remote_dom;
+    a->port = (evtchn_port_t)port;
+    return 0;
+}
+
+/* The remote end must be UNBOUND and reserved for us; binding to our own unbound port
+ * (loopback) is allowed. */
+static struct evtchn *evtchn_bindable_remote(struct domain *ld, struct domain *rd, uint32_t rport)
+{
+    struct evtchn *rchn = evtchn_from_port(rd, rport);
+
+    if (!rchn || rchn->state != ECS_UNBOUND || rchn->u.unbound.remote_domid != ld->domid)
+        return NULL;
+    return rchn;
+}
+
+static long evtchn_bind_interdomain(struct vcpu *v, void *arg)
+{
+    struct evtchn_bind_interdomain *b = arg;
+    struct domain *ld = v->domain, *rd = domain_lookup(ld->hv, ld, b->remote_dom);
+    struct evtchn *lchn, *rchn;
+    int lport;
+
+    if (!rd)
+        return -XEN_ESRCH;
+    lport = evtchn_get_free_port(ld);
+    if (lport < 0)
+        return lport;
+    rchn = evtchn_bindable_remote(ld, rd, b->remote_port);
+    if (!rchn)
+        return -XEN_EINVAL;
+    lchn = evtchn_from_port(ld, (uint32_t)lport);
+    evtchn_claim(ld, lchn, ECS_INTERDOMAIN, lchn->notify_vcpu_id);
+    lchn->u.interdomain.remote_domid = rd->domid;
+    lchn->u.interdomain.remote_port = b->remote_port;
+    rchn->state = ECS_INTERDOMAIN;
+    rchn->u.interdomain.remote_domid = ld->domid;
+    rchn->u.interdomain.remote_port = (uint32_t)lport;
+    /* Sends to the remote end while it was unbound were dropped: conservatively raise the
+     * new local port so the binder looks at the channel once. */
+    evtchn_port_set_pending(ld, lchn->notify_vcpu_id, lchn);
+    b->local_port = (evtchn_port_t)lport;
+    return 0;
+}
+
+static long evtchn_bind_virq(struct vcpu *v, void *arg)
+{
+    struct evtchn_bind_virq *b = arg;
+    struct domain *d = v->domain;
+    struct vcpu *target;
+    int port;
+
+    if (b->virq >= NR_VIRQS)
+        return -XEN_EINVAL;
+    if (virq_is_global(b->virq) && b->vcpu != 0)
+        return -XEN_EINVAL;
+    target = domain_vcpu(d, b->vcpu);
+    if (!target)
+        return -XEN_ENOENT;
+    if (virq_is_global(b->virq) && d->hv->global_virq_handler[b->virq] != d->domid)
+        return -XEN_EBUSY;
+    if (target->virq_to_evtchn[b->virq] != 0)
+        return -XEN_EEXIST;
+    port = evtchn_get_free_port(d);
+    if (port < 0)
+        return port;
+    evtchn_claim(d, evtchn_from_port(d, (uint32_t)port), ECS_VIRQ, target->vcpu_id);
+    evtchn_from_port(d, (uint32_t)port)->u.virq = b->virq;
+    /* Published last: a VIRQ raised from now on finds a complete port. */
+    target->virq_to_evtchn[b->virq] = (uint16_t)port;
+    b->port = (evtchn_port_t)port;
+    return 0;
+}
+
+static long evtchn_bind_ipi(struct vcpu *v, void *arg)
+{
+    struct evtchn_bind_ipi *b = arg;
+    struct domain *d = v->domain;
+    int port;
+
+    if (!domain_vcpu(d, b->vcpu))
+        return -XEN_ENOENT;
+    port = evtchn_get_free_port(d);
+    if (port < 0)
+        return port;
+    evtchn_claim(d, evtchn_from_port(d, (uint32_t)port), ECS_IPI, b->vcpu);
+    b->port = (evtchn_port_t)port;
+    return 0;
+}
+
+/* Every pirq below nr_pirqs is routed to the domain by the scenario, so the access check
+ * Xen makes (pirq_access_permitted, -EPERM) always passes in the model. */
+static long evtchn_bind_pirq(struct vcpu *v, void *arg)
+{
+    struct evtchn_bind_pirq *b = arg;
+    struct domain *d = v->domain;
+    int port;
+
+    if (b->pirq >= d->nr_pirqs)
+        return -XEN_EINVAL;
+    if (d->pirq_to_evtchn[b->pirq] != 0)
+        return -XEN_EEXIST;
+    port = evtchn_get_free_port(d);
+    if (port < 0)
+        return port;
+    evtchn_claim(d, evtchn_from_port(d, (uint32_t)port), ECS_PIRQ, 0);
+    evtchn_from_port(d, (uint32_t)port)->u.pirq = b->pirq;
+    d->pirq_to_evtchn[b->pirq] = (uint32_t)port;
+    b->port = (evtchn_port_t)port;
+    return 0;
+}
+
+static long evtchn_close_op(struct vcpu *v, void *arg)
+{
+    const struct evtchn_close *c = arg;
+
+    return evtchn_close(v->domain, c->port, true);
+}
+
+/* No Xen-internal consumers are modelled: an event for one is dropped. */
+static void evtchn_send_interdomain(struct domain *ld, const struct evtchn *lchn)
+{
+    struct domain *rd = domain_lookup(ld->hv, ld, lchn->u.interdomain.remote_domid);
+    struct evtchn *rchn = rd ? evtchn_from_port(rd, lchn->u.interdomain.remote_port) : NULL;
+
+    if (rchn && !rchn->xen_consumer)
+        evtchn_port_set_pending(rd, rchn->notify_vcpu_id, rchn);
+}
+
+int evtchn_send(struct domain *ld, uint32_t lport)
+{
+    struct evtchn *lchn = evtchn_from_port(ld, lport);
+    struct port_stats *ps;
+
+    if (!lchn || lchn->xen_consumer)
+        return -XEN_EINVAL;
+    ps = port_stats(ld, lport);
+    ps->sends++;
+    switch (lchn->state) {
+    case ECS_INTERDOMAIN:
+        evtchn_send_interdomain(ld, lchn);
+        return 0;
+    case ECS_IPI:
+        evtchn_port_set_pending(ld, lchn->notify_vcpu_id, lchn);
+        return 0;
+    case ECS_UNBOUND:
+        ps->dropped++; /* nobody bound the other end yet: silently dropped */
+        return 0;
+    default:
+        return -XEN_EINVAL;
+    }
+}
+
+static long evtchn_send_op(struct vcpu *v, void *arg)
+{
+    const struct evtchn_send *s = arg;
+
+    return evtchn_send(v->domain, s->port);
+}
+
+static void evtchn_fill_status(const struct evtchn *chn, struct evtchn_status *s)
+{
+    static const uint32_t status_of_state[] = {
+        [ECS_FREE] = EVTCHNSTAT_closed,     [ECS_RESERVED] = EVTCHNSTAT_closed,
+        [ECS_UNBOUND] = EVTCHNSTAT_unbound, [ECS_INTERDOMAIN] = EVTCHNSTAT_interdomain,
+        [ECS_PIRQ] = EVTCHNSTAT_pirq,       [ECS_VIRQ] = EVTCHNSTAT_virq,
+        [ECS_IPI] = EVTCHNSTAT_ipi,
+    };
+
+    s->status = status_of_state[chn->state];
+    switch (chn->state) {
+    case ECS_UNBOUND:
+        s->u.unbound.dom = chn->u.unbound.remote_domid;
+        break;
+    case ECS_INTERDOMAIN:
+        s->u.interdomain.dom = chn->u.interdomain.remote_domid;
+        s->u.interdomain.port = chn->u.interdomain.remote_port;
+        break;
+    case ECS_PIRQ:
+        s->u.pirq = chn->u.pirq;
+        break;
+    case ECS_VIRQ:
+        s->u.virq = chn->u.virq;
+        break;
+    default:
+        break;
+    }
+    s->vcpu = chn->notify_vcpu_id;
+}
+
+static long evtchn_status(struct vcpu *v, void *arg)
+{
+    struct evtchn_status *s = arg;
+    struct domain *d = domain_lookup(v->domain->hv, v->domain, s->dom);
+    const struct evtchn *chn;
+
+    if (!d)
+        return -XEN_ESRCH;
+    chn = evtchn_from_port(d, s->port);
+    if (!chn)
+        return -XEN_EINVAL;
+    if (!evtchn_may_target(v->domain, d))
+        return -XEN_EPERM;
+    evtchn_fill_status(chn, s);
+    return 0;
+}
+
+/* Only channels whose vcpu is the guest's choice move: per-vcpu VIRQs and IPIs are tied to
+ * their vcpu. */
+static long evtchn_bind_vcpu(struct vcpu *v, void *arg)
+{
+    const struct evtchn_bind_vcpu *b = arg;
+    struct domain *d = v->domain;
+    struct evtchn *chn;
+
+    if (!domain_vcpu(d, b->vcpu))
+        return -XEN_ENOENT;
+    chn = evtchn_from_port(d, b->port);
+    if (!chn || chn->xen_consumer)
+        return -XEN_EINVAL;
+    switch (chn->state) {
+    case ECS_VIRQ:
+        if (!virq_is_global(chn->u.virq))
+            return -XEN_EINVAL;
+        break;
+    case ECS_UNBOUND:
+    case ECS_INTERDOMAIN:
+    case ECS_PIRQ:
+        break;
+    default:
+        return -XEN_EINVAL;
+    }
+    chn->notify_vcpu_id = (uint16_t)b->vcpu;
+    return 0;
+}
+
+static long evtchn_unmask(struct vcpu *v, void *arg)
+{
+    const struct evtchn_unmask *u = arg;
+    struct evtchn *chn = evtchn_from_port(v->domain, u->port);
+
+    if (!chn)
+        return -XEN_EINVAL;
+    evtchn_port_unmask(v->domain, chn);
+    return 0;
+}
+
+/* Xen's evtchn_reset(d, resuming). reset_next_port is 0 when no reset runs; a new reset
+ * starts at port 1 (port 0 stays reserved). Every 64 ports the step ends and the hypercall
+ * is re-issued as EVTCHNOP_reset_cont (XSA-344), so a reset of any size is bounded per
+ * step. A new reset while one runs, or a continuation with none running: -EBUSY. */
+static long evtchn_reset_domain(struct vcpu *v, struct domain *d, bool resuming)
+{
+    uint32_t start, port;
+
+    if (d != v->domain && !d->paused)
+        return -XEN_EINVAL;
+    start = resuming ? d->reset_next_port : (d->reset_next_port ? 0 : 1);
+    if (start == 0)
+        return -XEN_EBUSY;
+    d->reset_in_progress = true;
+    for (port = start; port_is_valid(d, port); port++) {
+        if (port != start && port % EVTCHNS_PER_BUCKET == 0) {
+            d->reset_next_port = port;
+            v->hcall_continuation = true;
+            return 0;
+        }
+        (void)evtchn_close(d, port, false);
+    }
+    d->reset_next_port = 0;
+    d->reset_in_progress = false;
+    /* Ports bound by other vcpus between the steps keep the reset from completing. */
+    if (d->active_evtchns > 0)
+        return -XEN_EAGAIN;
+    d->evtchn_port_ops = &evtchn_port_ops_2l;
+    return 0;
+}
+
+static long evtchn_reset_common(struct vcpu *v, const struct evtchn_reset *r, bool resuming)
+{
+    struct domain *d = domain_lookup(v->domain->hv, v->domain, r->dom);
+
+    if (!d)
+        return -XEN_ESRCH;
+    if (!evtchn_may_target(v->domain, d))
+        return -XEN_EPERM;
+    return evtchn_reset_domain(v, d, resuming);
+}
+
+static long evtchn_reset(struct vcpu *v, void *arg)
+{
+    return evtchn_reset_common(v, arg, false);
+}
+
+static long evtchn_reset_cont(struct vcpu *v, void *arg)
+{
+    return evtchn_reset_common(v, arg, true);
+}
+
+/* This Xen is built without FIFO (CONFIG_EVTCHN_FIFO off): its stubs answer -EOPNOTSUPP. */
+static long evtchn_fifo_unsupported(struct vcpu *v, void *arg)
+{
+    (void)v;
+    (void)arg;
+    return -XEN_EOPNOTSUPP;
+}
+
+static long evtchn_set_priority(struct vcpu *v, void *arg)
+{
+    const struct evtchn_set_priority *p = arg;
+    struct domain *d = v->domain;
+    struct evtchn *chn = evtchn_from_port(d, p->port);
+
+    if (!chn)
+        return -XEN_EINVAL;
+    if (!d->evtchn_port_ops->set_priority)
+        return -XEN_ENOSYS;
+    return d->evtchn_port_ops->set_priority(d, chn, p->priority);
+}
+
+/* ---- dispatch ---- */
+
+/* X(command, argument struct, handler, copy the argument back on success) */
+#define EVTCHN_OPS(X)                                                                       \
+    X(bind_interdomain, evtchn_bind_interdomain, evtchn_bind_interdomain, true)             \
+    X(bind_virq, evtchn_bind_virq, evtchn_bind_virq, true)                                  \
+    X(bind_pirq, evtchn_bind_pirq, evtchn_bind_pirq, true)                                  \
+    X(close, evtchn_close, evtchn_close_op, false)                                          \
+    X(send, evtchn_send, evtchn_send_op, false)                                             \
+    X(status, evtchn_status, evtchn_status, true)                                           \
+    X(alloc_unbound, evtchn_alloc_unbound, evtchn_alloc_unbound, true)                      \
+    X(bind_ipi, evtchn_bind_ipi, evtchn_bind_ipi, true)                                     \
+    X(bind_vcpu, evtchn_bind_vcpu, evtchn_bind_vcpu, false)                                 \
+    X(unmask, evtchn_unmask, evtchn_unmask, false)                                          \
+    X(reset, evtchn_reset, evtchn_reset, false)                                             \
+    X(init_control, evtchn_init_control, evtchn_fifo_unsupported, true)                     \
+    X(expand_array, evtchn_expand_array, evtchn_fifo_unsupported, false)                    \
+    X(set_priority, evtchn_set_priority, evtchn_set_priority, false)                        \
+    X(reset_cont, evtchn_reset, evtchn_reset_cont, false)
+
+struct evtchn_op_desc {
+    unsigned cmd;
+    const char *name;
+    size_t arg_size;
+    long (*handler)(struct vcpu *v, void *arg);
+    bool copy_out;
+};
+
+#define EVTCHN_OP_ENTRY(cmd_, type_, fn_, out_)                                             \
+    [EVTCHNOP_##cmd_] = {EVTCHNOP_##cmd_, #cmd_, sizeof(struct type_), fn_, out_},
+static const struct evtchn_op_desc evtchn_op_table[EVTCHNOP_NR] = {EVTCHN_OPS(EVTCHN_OP_ENTRY)};
+
+#define EVTCHN_OP_NAME(cmd_, type_, fn_, out_) [EVTCHNOP_##cmd_] = #cmd_,
+const char *const evtchn_op_names[EVTCHNOP_NR + 1] = {EVTCHN_OPS(EVTCHN_OP_NAME)};
+
+/* Room for the largest argument (evtchn_status, 24 bytes). */
+#define EVTCHN_OP_ARG_MAX 32u
+#define EVTCHN_OP_FITS(cmd_, type_, fn_, out_)                                              \
+    _Static_assert(sizeof(struct type_) <= EVTCHN_OP_ARG_MAX, #type_ " fits the arg buffer");
+EVTCHN_OPS(EVTCHN_OP_FITS)
+
+long do_event_channel_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa)
+{
+    _Alignas(8) unsigned char arg[EVTCHN_OP_ARG_MAX];
+    const struct evtchn_op_desc *op;
+    long rc;
+
+    if (cmd >= EVTCHNOP_NR || !evtchn_op_table[cmd].handler)
+        return -XEN_ENOSYS;
+    op = &evtchn_op_table[cmd];
+    if (copy_from_guest(v->domain, arg, arg_gpa, op->arg_size))
+        return -XEN_EFAULT;
+    vcpu_charge(v, COST_EVTCHN_OP);
+    rc = op->handler(v, arg);
+    /* A failed copy-out after success is reported but not undone (Xen: "a mess"). */
+    if (rc == 0 && op->copy_out && !v->hcall_continuation &&
+        copy_to_guest(v->domain, arg_gpa, arg, op->arg_size))
+        rc = -XEN_EFAULT;
+    return rc;
+}

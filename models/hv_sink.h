@@ -1,0 +1,76 @@
+/* Internal to models/: calls into the event sink that tolerate a missing sink or hook (a
+ * model-only sweep or a unit test may install none). */
+#ifndef EVSIM_MODELS_HV_SINK_H
+#define EVSIM_MODELS_HV_SINK_H
+
+#include "models/domain.h"
+
+static inline const struct hv_sink_ops *hv_sink_of(const struct domain *d)
+{
+    return d->hv->sink;
+}
+
+static inline void sink_kick(struct vcpu *v)
+{
+    const struct hv_sink_ops *s = hv_sink_of(v->domain);
+
+    if (s && s->kick)
+        s->kick(v->domain->hv->sink_opaque, v);
+}
+
+static inline void sink_wake(struct vcpu *v)
+{
+    const struct hv_sink_ops *s = hv_sink_of(v->domain);
+
+    if (s && s->wake)
+        s->wake(v->domain->hv->sink_opaque, v);
+}
+
+static inline void sink_timer(struct vcpu *v, enum hv_timer_kind kind, uint64_t deadline_ns)
+{
+    const struct hv_sink_ops *s = hv_sink_of(v->domain);
+
+    if (s && s->timer)
+        s->timer(v->domain->hv->sink_opaque, v, kind, deadline_ns);
+}
+
+static inline void sink_vcpu_up(struct vcpu *v)
+{
+    const struct hv_sink_ops *s = hv_sink_of(v->domain);
+
+    if (s && s->vcpu_up)
+        s->vcpu_up(v->domain->hv->sink_opaque, v);
+}
+
+static inline void sink_vcpu_down(struct vcpu *v)
+{
+    const struct hv_sink_ops *s = hv_sink_of(v->domain);
+
+    if (s && s->vcpu_down)
+        s->vcpu_down(v->domain->hv->sink_opaque, v);
+}
+
+static inline void sink_console(struct vcpu *v, const char *buf, size_t len)
+{
+    const struct hv_sink_ops *s = hv_sink_of(v->domain);
+
+    if (s && s->console)
+        s->console(v->domain->hv->sink_opaque, v, buf, len);
+}
+
+static inline void sink_shutdown(struct domain *d, unsigned reason)
+{
+    const struct hv_sink_ops *s = hv_sink_of(d);
+
+    if (s && s->shutdown)
+        s->shutdown(d->hv->sink_opaque, d, reason);
+}
+
+/* Charge the vcpu whose hypercall is running (if any) for work done on its behalf. */
+static inline void hv_charge_current(struct hv *hv, enum cost_id id)
+{
+    if (hv->current)
+        vcpu_charge(hv->current, id);
+}
+
+#endif

@@ -1,0 +1,125 @@
+/* Hypercall dispatch: one table indexed by __HYPERVISOR_* number. Each wrapper unpacks the
+ * argument registers (rdi, rsi, rdx, r10, r8, r9) for its handler; dispatch charges the trap
+ * and the table walk, counts the call per (hypercall, sub-command), and writes the result to
+ * rax, except for a preempted call, which is left to be re-executed. */
+#include <string.h>
+
+#include "models/evtchn.h"
+#include "models/hypercall.h"
+
+static long hc_event_channel_op(struct vcpu *v, struct hv_regs *regs)
+{
+    long rc = do_event_channel_op(v, (unsigned)regs->rdi, regs->rsi);
+
+    /* Only reset preempts; the guest re-executes the call as its continuation
+     * (Xen's hypercall_create_continuation(..., EVTCHNOP_reset_cont, arg)). */
+    if (v->hcall_continuation)
+        regs->rdi = EVTCHNOP_reset_cont;
+    return rc;
+}
+
+static long hc_sched_op(struct vcpu *v, struct hv_regs *regs)
+{
+    return do_sched_op(v, (unsigned)regs->rdi, regs->rsi);
+}
+
+static long hc_set_timer_op(struct vcpu *v, struct hv_regs *regs)
+{
+    return do_set_timer_op(v, regs->rdi);
+}
+
+static long hc_console_io(struct vcpu *v, struct hv_regs *regs)
+{
+    return do_console_io(v, (unsigned)regs->rdi, (unsigned)regs->rsi, regs->rdx);
+}
+
+static long hc_xen_version(struct vcpu *v, struct hv_regs *regs)
+{
+    return do_xen_version(v, (unsigned)regs->rdi, regs->rsi);
+}
+
+static long hc_vcpu_op(struct vcpu *v, struct hv_regs *regs)
+{
+    return do_vcpu_op(v, (unsigned)regs->rdi, (unsigned)regs->rsi, regs->rdx);
+}
+
+static long hc_callback_op(struct vcpu *v, struct hv_regs *regs)
+{
+    return do_callback_op(v, (unsigned)regs->rdi, regs->rsi);
+}
+
+static long hc_iret(struct vcpu *v, struct hv_regs *regs)
+{
+    return do_iret(v, regs);
+}
+
+#define NAMES(a) a, (sizeof(a) / sizeof((a)[0]) - 1)
+
+static const struct hypercall_desc hypercall_table[] = {
+    [__HYPERVISOR_set_timer_op] = {"set_timer_op", hc_set_timer_op, NULL, 0, false},
+    [__HYPERVISOR_xen_version] = {"xen_version", hc_xen_version, NAMES(xen_version_names), false},
+    [__HYPERVISOR_console_io] = {"console_io", hc_console_io, NAMES(console_io_names), false},
+    [__HYPERVISOR_iret] = {"iret", hc_iret, NULL, 0, true},
+    [__HYPERVISOR_vcpu_op] = {"vcpu_op", hc_vcpu_op, NAMES(vcpu_op_names), false},
+    [__HYPERVISOR_sched_op] = {"sched_op", hc_sched_op, NAMES(sched_op_names), false},
+    [__HYPERVISOR_callback_op] = {"callback_op", hc_callback_op, NAMES(callback_op_names), false},
+    [__HYPERVISOR_event_channel_op] = {"event_channel_op", hc_event_channel_op,
+                                       NAMES(evtchn_op_names), false},
+};
+#define HYPERCALL_NR (sizeof(hypercall_table) / sizeof(hypercall_table[0]))
+
+_Static_assert(HYPERCALL_NR <= HC_STATS_NR, "every hypercall has a stats row");
+
+const struct hypercall_desc *hypercall_lookup(unsigned nr)
+{
+    if (nr >= HYPERCALL_NR || !hypercall_table[nr].fn)
+        return NULL;
+    return &hypercall_table[nr];
+}
+
+/* Sub-commands beyond the stats table share its last column ("other"). */
+static struct hc_counter *hypercall_counter(struct domain *d, unsigned nr,
+                                            const struct hypercall_desc *desc,
+                                            const struct hv_regs *regs)
+{
+    uint64_t sub = desc && desc->sub_names ? regs->rdi : 0;
+
+    if (nr >= HC_STATS_NR)
+        return NULL;
+    return &d->stats.hc[nr][sub < HC_STATS_SUB ? sub : HC_STATS_SUB - 1];
+}
+
+static void hypercall_count(struct vcpu *v, struct hc_counter *c,
+                            const struct hypercall_desc *desc, long rc)
+{
+    v->stats.hypercalls++;
+    if (!c)
+        return;
+    c->calls++;
+    if (rc < 0 && !(desc && desc->returns_frame))
+        c->errors++;
+}
+
+void hypercall_dispatch(struct vcpu *v, struct hv_regs *regs)
+{
+    struct hv *hv = v->domain->hv;
+    unsigned nr = regs->rax < HC_STATS_NR ? (unsigned)regs->rax : HC_STATS_NR;
+    const struct hypercall_desc *desc = hypercall_lookup(nr);
+    struct hc_counter *counter;
+    long rc;
+
+    v->hcall_cycles = 0;
+    v->hcall_continuation = false;
+    vcpu_charge(v, COST_HYPERCALL_TRAP);
+    vcpu_charge(v, COST_HYPERCALL_DISPATCH);
+    /* Counted before the handler runs: the sub-command register may be rewritten by it. */
+    counter = hypercall_counter(v->domain, nr, desc, regs);
+    hv->current = v;
+    rc = desc ? desc->fn(v, regs) : -XEN_ENOSYS;
+    hv->current = NULL;
+    hypercall_count(v, counter, desc, rc);
+    /* A preempted call leaves rax holding the hypercall number: sim/ rewinds rip to the
+     * trap instruction and the guest issues the (rewritten) call again. */
+    if (!v->hcall_continuation)
+        regs->rax = (uint64_t)rc;
+}

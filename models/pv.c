@@ -1,0 +1,219 @@
+/* 64-bit PV conventions around events: CALLBACKOP (xen/arch/x86/pv/callback.c), the bounce
+ * frame of create_bounce_frame (xen/arch/x86/x86_64/entry.S), HYPERVISOR_iret
+ * (xen/arch/x86/pv/iret.c) and the time scale of xen/arch/x86/time.c. */
+#include <string.h>
+
+#include "models/hypercall.h"
+#include "models/hv_sink.h"
+#include "models/pv.h"
+
+#define X86_EFLAGS_TF 0x00000100u
+#define X86_EFLAGS_IF 0x00000200u
+#define X86_EFLAGS_IOPL 0x00003000u
+#define X86_EFLAGS_NT 0x00004000u
+#define X86_EFLAGS_RF 0x00010000u
+#define X86_EFLAGS_VM 0x00020000u
+#define X86_EFLAGS_AC 0x00040000u
+
+static bool pv_canonical(uint64_t addr)
+{
+    uint64_t top = addr >> 47;
+
+    return top == 0 || top == 0x1ffff;
+}
+
+/* ---- CALLBACKOP ---- */
+
+/* The event callback has no flags on x86-64: Xen enters it with TBF_INTERRUPT, so events
+ * are always masked on entry (event_callback_masks stays true). Failsafe, syscall and the
+ * others only matter to guests that fault or run user mode, which the model has not. */
+static long callback_register(struct vcpu *v, uint64_t arg_gpa)
+{
+    struct callback_register reg;
+
+    if (copy_from_guest(v->domain, &reg, arg_gpa, sizeof(reg)))
+        return -XEN_EFAULT;
+    if (!pv_canonical(reg.address))
+        return -XEN_EINVAL;
+    switch (reg.type) {
+    case CALLBACKTYPE_event:
+        v->event_callback = reg.address;
+        v->event_callback_masks = true;
+        return 0;
+    case CALLBACKTYPE_failsafe:
+    case CALLBACKTYPE_syscall:
+    case CALLBACKTYPE_syscall32:
+    case CALLBACKTYPE_sysenter:
+    case CALLBACKTYPE_nmi:
+        return 0;
+    default:
+        return -XEN_ENOSYS;
+    }
+}
+
+/* Only the NMI callback can be unregistered; the others can only be replaced. */
+static long callback_unregister(struct vcpu *v, uint64_t arg_gpa)
+{
+    struct callback_unregister unreg;
+
+    if (copy_from_guest(v->domain, &unreg, arg_gpa, sizeof(unreg)))
+        return -XEN_EFAULT;
+    switch (unreg.type) {
+    case CALLBACKTYPE_event:
+    case CALLBACKTYPE_failsafe:
+    case CALLBACKTYPE_syscall:
+    case CALLBACKTYPE_syscall32:
+    case CALLBACKTYPE_sysenter:
+        return -XEN_EINVAL;
+    case CALLBACKTYPE_nmi:
+        return 0;
+    default:
+        return -XEN_ENOSYS;
+    }
+}
+
+#define CALLBACK_OPS(X)                                                                     \
+    X(register, callback_register)                                                          \
+    X(unregister, callback_unregister)
+
+static long (*const callback_op_table[])(struct vcpu *, uint64_t) = {
+#define CALLBACK_OP_ENTRY(cmd_, fn_) [CALLBACKOP_##cmd_] = fn_,
+    CALLBACK_OPS(CALLBACK_OP_ENTRY)
+};
+
+#define CALLBACK_OP_NAME(cmd_, fn_) [CALLBACKOP_##cmd_] = #cmd_,
+const char *const callback_op_names[] = {CALLBACK_OPS(CALLBACK_OP_NAME) NULL};
+
+long do_callback_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa)
+{
+    if (cmd >= sizeof(callback_op_table) / sizeof(callback_op_table[0]))
+        return -XEN_ENOSYS;
+    return callback_op_table[cmd](v, arg_gpa);
+}
+
+/* ---- event delivery ---- */
+
+bool pv_upcall_deliverable(struct vcpu *v)
+{
+    return v->event_callback != 0 && vcpu_local_events_need_delivery(v);
+}
+
+/* The frame, lowest address first (= the guest's rsp in the callback). */
+enum bounce_slot { BF_RCX, BF_R11, BF_RIP, BF_CS, BF_RFLAGS, BF_RSP, BF_SS, BF_SLOTS };
+
+/* create_bounce_frame for a guest already in kernel mode: the frame goes below its own rsp,
+ * rounded down to 16 bytes. CS carries RPL 0 ("kernel context") and the saved upcall mask
+ * in bits 32-39; the saved RFLAGS.IF is the inverse of that mask and IOPL reads 0. */
+static void pv_fill_bounce_frame(uint64_t f[BF_SLOTS], const struct hv_regs *regs,
+                                 uint8_t saved_mask)
+{
+    f[BF_RCX] = regs->rcx;
+    f[BF_R11] = regs->r11;
+    f[BF_RIP] = regs->rip;
+    f[BF_CS] = (FLAT_KERNEL_CS & ~3ull) | ((uint64_t)saved_mask << 32);
+    f[BF_RFLAGS] = (regs->rflags & ~(uint64_t)(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) |
+                   (saved_mask ? 0 : X86_EFLAGS_IF);
+    f[BF_RSP] = regs->rsp;
+    f[BF_SS] = FLAT_KERNEL_SS;
+}
+
+int pv_inject_upcall(struct vcpu *v, struct hv_regs *regs)
+{
+    struct vcpu_info *vi = vcpu_info_ptr(v);
+    uint64_t frame[BF_SLOTS];
+    uint64_t sp = (regs->rsp & ~15ull) - sizeof(frame);
+
+    if (!vi || v->event_callback == 0)
+        return -XEN_EINVAL; /* Xen crashes the domain: nowhere to deliver */
+    pv_fill_bounce_frame(frame, regs, vi->evtchn_upcall_mask);
+    if (copy_to_guest(v->domain, sp, frame, sizeof(frame)))
+        return -XEN_EFAULT;
+    if (v->event_callback_masks)
+        vi->evtchn_upcall_mask = 1;
+    regs->rflags &= ~(uint64_t)(X86_EFLAGS_AC | X86_EFLAGS_VM | X86_EFLAGS_RF | X86_EFLAGS_NT |
+                                X86_EFLAGS_TF);
+    regs->rsp = sp;
+    regs->rip = v->event_callback;
+    v->stats.upcalls_injected++;
+    return 0;
+}
+
+/* ---- HYPERVISOR_iret ---- */
+
+/* Restore the frame the guest's iret stub pushed (struct iret_context at rsp). The result is
+ * the saved rax, which dispatch writes back as the "return value". With VGCF_in_syscall the
+ * frame's r11/rcx are not restored (the registers keep what SYSCALL left). The upcall mask
+ * follows the restored IF. An unreadable frame crashes the domain here, as Xen does, and
+ * answers -EFAULT. */
+long do_iret(struct vcpu *v, struct hv_regs *regs)
+{
+    struct iret_context c;
+    struct vcpu_info *vi;
+
+    vcpu_charge(v, COST_IRET);
+    if (copy_from_guest(v->domain, &c, regs->rsp, sizeof(c))) {
+        domain_crash(v->domain);
+        return -XEN_EFAULT;
+    }
+    regs->rip = c.rip;
+    regs->rflags = (c.rflags & ~(uint64_t)(X86_EFLAGS_IOPL | X86_EFLAGS_VM)) | X86_EFLAGS_IF;
+    regs->rsp = c.rsp;
+    if (!(c.flags & VGCF_in_syscall)) {
+        regs->r11 = c.r11;
+        regs->rcx = c.rcx;
+    }
+    vi = vcpu_info_ptr(v);
+    if (vi)
+        vi->evtchn_upcall_mask = !(c.rflags & X86_EFLAGS_IF);
+    return (long)c.rax;
+}
+
+/* ---- time ---- */
+
+/* Xen's set_time_scale: normalise the tick rate into (1e9, 2e9] by halving or doubling,
+ * counting the shift, then mul = 2^32 * 1e9 / rate. The guest computes
+ * ns = ((tsc_delta << shift, or >> -shift) * mul) >> 32. */
+void pv_time_scale(uint64_t cpu_khz, uint32_t *mul, int8_t *shift)
+{
+    const uint64_t ns_per_s = 1000000000ull;
+    uint64_t tps64 = cpu_khz * 1000u;
+    uint32_t tps32;
+    int s = 0;
+
+    if (tps64 == 0)
+        tps64 = 1;
+    while (tps64 > ns_per_s * 2) {
+        tps64 >>= 1;
+        s--;
+    }
+    tps32 = (uint32_t)tps64;
+    while (tps32 <= (uint32_t)ns_per_s) {
+        tps32 <<= 1;
+        s++;
+    }
+    *mul = (uint32_t)((ns_per_s << 32) / tps32);
+    *shift = (int8_t)s;
+}
+
+/* The version is odd while the fields change, so a guest reading it twice with the same
+ * even value knows it saw a consistent record (Xen's version_update_begin/end). */
+void pv_update_vcpu_time(struct vcpu *v, uint64_t tsc, uint64_t system_time_ns, uint64_t cpu_khz)
+{
+    struct vcpu_info *vi = vcpu_info_ptr(v);
+    volatile struct vcpu_time_info *t;
+    uint32_t mul;
+    int8_t shift;
+
+    if (!vi)
+        return;
+    t = &vi->time;
+    pv_time_scale(cpu_khz, &mul, &shift);
+    t->version = (t->version + 1) | 1;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    t->tsc_timestamp = tsc;
+    t->system_time = system_time_ns;
+    t->tsc_to_system_mul = mul;
+    t->tsc_shift = shift;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    t->version = t->version + 1;
+}

@@ -1,0 +1,167 @@
+/* HYPERVISOR_vcpu_op (xen/common/domain.c do_vcpu_op, x86 arch_initialise_vcpu): bringing
+ * secondary vcpus up and down, and the single-shot timer Linux programs through it. */
+#include <string.h>
+
+#include "models/evtchn.h"
+#include "models/hypercall.h"
+#include "models/hv_sink.h"
+
+/* x86-64 with 48-bit virtual addresses: bits 63..47 all equal. */
+static bool is_canonical_address(uint64_t addr)
+{
+    uint64_t top = addr >> 47;
+
+    return top == 0 || top == 0x1ffff;
+}
+
+static bool vcpu_context_canonical(const struct vcpu_guest_context *c)
+{
+    return is_canonical_address(c->user_regs.rip) &&
+           is_canonical_address(c->event_callback_eip) &&
+           is_canonical_address(c->failsafe_callback_eip) &&
+           is_canonical_address(c->syscall_callback_eip);
+}
+
+/* arch_set_info_guest, reduced to the registers and the event callback: a PV guest always
+ * runs with IF set and keeps IOPL out of its flags. */
+static void vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c)
+{
+    const struct cpu_user_regs *u = &c->user_regs;
+    struct hv_regs *r = &v->initial_regs;
+
+    r->rax = u->rax; r->rbx = u->rbx; r->rcx = u->rcx; r->rdx = u->rdx;
+    r->rsi = u->rsi; r->rdi = u->rdi; r->rbp = u->rbp; r->rsp = u->rsp;
+    r->r8 = u->r8;   r->r9 = u->r9;   r->r10 = u->r10; r->r11 = u->r11;
+    r->r12 = u->r12; r->r13 = u->r13; r->r14 = u->r14; r->r15 = u->r15;
+    r->rip = u->rip;
+    r->rflags = (u->rflags & ~(uint64_t)0x3000) | 0x200; /* clear IOPL, set IF */
+    v->event_callback = c->event_callback_eip;
+    v->initialised = true;
+}
+
+static long vcpu_initialise(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa)
+{
+    struct vcpu_guest_context ctxt;
+
+    (void)caller;
+    if (!vcpu_info_ptr(v))
+        return -XEN_EINVAL; /* no vcpu_info (Xen: still the dummy one) */
+    if (copy_from_guest(v->domain, &ctxt, arg_gpa, sizeof(ctxt)))
+        return -XEN_EFAULT;
+    if (v->initialised)
+        return -XEN_EEXIST;
+    if (!vcpu_context_canonical(&ctxt))
+        return -XEN_EINVAL;
+    vcpu_load_context(v, &ctxt);
+    return 0;
+}
+
+static long vcpu_up(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa)
+{
+    (void)caller;
+    (void)arg_gpa;
+    if (!v->initialised)
+        return -XEN_EINVAL;
+    if (v->run_state == VCPU_DOWN) {
+        v->run_state = VCPU_RUNNABLE;
+        sink_vcpu_up(v);
+    }
+    return 0;
+}
+
+static bool domain_has_other_vcpu_up(const struct domain *d, const struct vcpu *v)
+{
+    for (unsigned i = 0; i < d->max_vcpus; i++)
+        if (d->vcpu[i] != v && d->vcpu[i]->run_state != VCPU_DOWN)
+            return true;
+    return false;
+}
+
+/* Taking the last vcpu down powers the domain off, as in Xen. */
+static long vcpu_down(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa)
+{
+    (void)caller;
+    (void)arg_gpa;
+    if (!domain_has_other_vcpu_up(v->domain, v)) {
+        domain_shutdown(v->domain, SHUTDOWN_poweroff);
+        return 0;
+    }
+    if (v->run_state == VCPU_DOWN)
+        return 0;
+    if (v->polling) {
+        v->polling = false;
+        v->nr_poll_ports = 0;
+        sink_timer(v, HV_TIMER_POLL, 0);
+    }
+    v->run_state = VCPU_DOWN;
+    sink_vcpu_down(v);
+    return 0;
+}
+
+static long vcpu_is_up(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa)
+{
+    (void)caller;
+    (void)arg_gpa;
+    return v->run_state != VCPU_DOWN;
+}
+
+static long vcpu_set_singleshot(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa)
+{
+    struct vcpu_set_singleshot_timer set;
+
+    if (v != caller)
+        return -XEN_EINVAL;
+    if (copy_from_guest(v->domain, &set, arg_gpa, sizeof(set)))
+        return -XEN_EFAULT;
+    if (set.timeout_abs_ns < vcpu_now_ns(v) && (set.flags & VCPU_SSHOTTMR_future))
+        return -XEN_ETIME;
+    vcpu_set_singleshot_timer(v, set.timeout_abs_ns);
+    return 0;
+}
+
+static long vcpu_stop_singleshot(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa)
+{
+    (void)arg_gpa;
+    if (v != caller)
+        return -XEN_EINVAL;
+    vcpu_stop_singleshot_timer(v);
+    return 0;
+}
+
+/* X(command, handler); NULL: not modelled, -ENOSYS (named for the report). */
+#define VCPU_OPS(X)                                                                         \
+    X(initialise, vcpu_initialise)                                                          \
+    X(up, vcpu_up)                                                                          \
+    X(down, vcpu_down)                                                                      \
+    X(is_up, vcpu_is_up)                                                                    \
+    X(get_runstate_info, NULL)                                                              \
+    X(register_runstate_memory_area, NULL)                                                  \
+    X(set_periodic_timer, NULL)                                                             \
+    X(stop_periodic_timer, NULL)                                                            \
+    X(set_singleshot_timer, vcpu_set_singleshot)                                            \
+    X(stop_singleshot_timer, vcpu_stop_singleshot)
+
+struct vcpu_op_desc {
+    unsigned cmd;
+    const char *name;
+    long (*handler)(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa);
+};
+
+#define VCPU_OP_ENTRY(cmd_, fn_) [VCPUOP_##cmd_] = {VCPUOP_##cmd_, #cmd_, fn_},
+static const struct vcpu_op_desc vcpu_op_table[] = {VCPU_OPS(VCPU_OP_ENTRY)};
+#define VCPU_OP_NR (sizeof(vcpu_op_table) / sizeof(vcpu_op_table[0]))
+
+#define VCPU_OP_NAME(cmd_, fn_) [VCPUOP_##cmd_] = #cmd_,
+const char *const vcpu_op_names[] = {VCPU_OPS(VCPU_OP_NAME) NULL};
+
+/* The target vcpu is checked before the command, so a bad id wins over an unknown op. */
+long do_vcpu_op(struct vcpu *v, unsigned cmd, unsigned vcpuid, uint64_t arg_gpa)
+{
+    struct vcpu *target = domain_vcpu(v->domain, vcpuid);
+
+    if (!target)
+        return -XEN_ENOENT;
+    if (cmd >= VCPU_OP_NR || !vcpu_op_table[cmd].handler)
+        return -XEN_ENOSYS;
+    return vcpu_op_table[cmd].handler(v, target, arg_gpa);
+}

@@ -1,0 +1,73 @@
+/* Ahead-of-time annotation of guest code: every executable segment is decoded once with capstone
+ * when the guest is loaded. Per byte offset we keep prefix sums of instruction counts and cycles,
+ * so the cost of any block Unicorn executes, [addr, addr + size), is two subtractions at run time
+ * whatever its boundaries. Code the linear sweep could not decode (a block starting inside what
+ * the sweep took for another instruction) is decoded on first sight and cached. */
+#ifndef EVSIM_SIM_AOT_H
+#define EVSIM_SIM_AOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "models/cost.h"
+#include "sim/loader.h"
+
+struct aot_segment {
+    uint64_t base, size;
+    const uint8_t *code;  /* the bytes as loaded (guest RAM) */
+    uint32_t *insn_prefix; /* insns starting in [base, base + i), size + 1 entries */
+    uint32_t *cycle_prefix;
+    uint8_t *insn_start;  /* 1 where the sweep found an instruction start */
+};
+
+struct aot_block {
+    uint64_t addr;
+    uint32_t size, insns, cycles;
+};
+
+struct aot_image {
+    struct aot_segment seg[GUEST_MAX_SEGMENTS];
+    unsigned nr_seg;
+    uint64_t *tsc_sites; /* addresses of rdtsc / rdtscp instructions */
+    uint8_t *tsc_site_len;
+    unsigned nr_tsc_sites;
+    /* blocks decoded on first sight (open addressing on addr ^ size) */
+    struct aot_block *slow;
+    size_t slow_cap, slow_used;
+    const struct cost_profile *cost;
+    size_t csh; /* capstone handle */
+};
+
+/* Decode the executable segments of img as placed in ram. 0 or -1 with d set. */
+int aot_annotate(struct aot_image *a, const struct guest_image *img, const uint8_t *ram,
+                 const struct cost_profile *cost, struct diag *d);
+void aot_free(struct aot_image *a);
+
+/* Instructions and cycles of the block [addr, addr + size). */
+static inline bool aot_fast_cost(const struct aot_image *a, uint64_t addr, uint32_t size,
+                                 uint32_t *insns, uint32_t *cycles)
+{
+    for (unsigned i = 0; i < a->nr_seg; i++) {
+        const struct aot_segment *s = &a->seg[i];
+        uint64_t off = addr - s->base;
+        if (off < s->size && size <= s->size - off && s->insn_start[off]) {
+            *insns = s->insn_prefix[off + size] - s->insn_prefix[off];
+            *cycles = s->cycle_prefix[off + size] - s->cycle_prefix[off];
+            return true;
+        }
+    }
+    return false;
+}
+/* Slow path for blocks outside the sweep; `code` points at the block's bytes. */
+void aot_slow_cost(struct aot_image *a, uint64_t addr, uint32_t size, const uint8_t *code,
+                   uint32_t *insns, uint32_t *cycles);
+
+/* Cycles of [from, to) inside one segment (0 if outside). */
+uint32_t aot_range_cycles(const struct aot_image *a, uint64_t from, uint64_t to);
+
+/* "mnemonic operands" of the instruction at addr, from bytes `code` (len available). */
+void aot_disasm_one(const struct aot_image *a, uint64_t addr, const uint8_t *code, size_t len,
+                    char *out, size_t outlen);
+
+#endif

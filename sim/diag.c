@@ -1,0 +1,12 @@
+#include "sim/diag.h"
+
+#include <stdio.h>
+
+int diag_set(struct diag *d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+    va_end(ap);
+    return -1;
+}

@@ -1,0 +1,106 @@
+// The SystemC kernel behind sim/kernel.h. Deliberately thin: processes, events and time only;
+// everything the simulator decides (scheduling, quanta, latencies) lives in C.
+#include "sim/kernel.h"
+
+#define SC_INCLUDE_DYNAMIC_PROCESSES // sc_spawn
+#include <cstdlib>
+#include <systemc>
+
+using namespace sc_core;
+
+namespace {
+simk_main_fn g_entry; // only read by sc_main, set once by simk_main before it
+} // namespace
+
+struct simk_event {
+    sc_event ev;
+    explicit simk_event(const char *name) : ev(sc_gen_unique_name(name)) {}
+};
+
+int sc_main(int argc, char **argv)
+{
+    return g_entry(argc, argv);
+}
+
+extern "C" {
+
+int simk_main(int argc, char **argv, simk_main_fn fn)
+{
+    setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
+    g_entry = fn;
+    // One resolution for the whole run: picoseconds hold 213 days in 64 bits.
+    sc_set_time_resolution(1, SC_PS);
+    // sc_stop() is how a run ends when every domain has stopped: not worth a message.
+    sc_report_handler::set_actions(SC_ID_SIMULATION_STOP_CALLED_, SC_DO_NOTHING);
+    return sc_elab_and_sim(argc, argv);
+}
+
+void simk_spawn_thread(const char *name, simk_fn fn, void *arg, size_t stack_bytes)
+{
+    sc_spawn_options opts;
+    opts.set_stack_size(static_cast<int>(stack_bytes));
+    sc_spawn([fn, arg]() { fn(arg); }, sc_gen_unique_name(name), &opts);
+}
+
+struct simk_event *simk_event_create(const char *name)
+{
+    return new simk_event(name);
+}
+
+void simk_method_on(const char *name, struct simk_event *ev, simk_fn fn, void *arg)
+{
+    sc_spawn_options opts;
+    opts.spawn_method();
+    opts.dont_initialize();
+    opts.set_sensitivity(&ev->ev);
+    sc_spawn([fn, arg]() { fn(arg); }, sc_gen_unique_name(name), &opts);
+}
+
+void simk_event_notify(struct simk_event *ev, uint64_t delay_ps)
+{
+    ev->ev.notify(sc_time::from_value(delay_ps));
+}
+
+void simk_event_rearm(struct simk_event *ev, uint64_t delay_ps)
+{
+    ev->ev.cancel();
+    ev->ev.notify(sc_time::from_value(delay_ps));
+}
+
+void simk_event_cancel(struct simk_event *ev)
+{
+    ev->ev.cancel();
+}
+
+uint64_t simk_now_ps(void)
+{
+    return sc_time_stamp().value();
+}
+
+void simk_wait_ps(uint64_t delay_ps)
+{
+    wait(sc_time::from_value(delay_ps));
+}
+
+void simk_wait_event(struct simk_event *ev, uint64_t timeout_ps)
+{
+    if (timeout_ps == SIMK_FOREVER)
+        wait(ev->ev);
+    else
+        wait(sc_time::from_value(timeout_ps), ev->ev);
+}
+
+void simk_run(uint64_t until_ps)
+{
+    if (until_ps == SIMK_FOREVER)
+        sc_start();
+    else
+        sc_start(sc_time::from_value(until_ps));
+}
+
+void simk_stop(void)
+{
+    sc_stop();
+}
+
+} // extern "C"

@@ -1,0 +1,206 @@
+#include "sim/loader.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/xen_public.h"
+
+static int read_whole_file(const char *path, struct guest_image *img, struct diag *d)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return diag_set(d, "%s: cannot open guest image: %s", path, strerror(errno));
+    long size = (fseek(f, 0, SEEK_END) == 0) ? ftell(f) : -1;
+    if (size <= 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return diag_set(d, "%s: cannot read guest image (empty or not a regular file)", path);
+    }
+    img->file = malloc((size_t)size);
+    img->file_size = (size_t)size;
+    size_t got = img->file ? fread(img->file, 1, (size_t)size, f) : 0;
+    fclose(f);
+    if (got != (size_t)size)
+        return diag_set(d, "%s: short read of guest image", path);
+    return 0;
+}
+
+static bool range_in_file(const struct guest_image *img, uint64_t off, uint64_t len)
+{
+    return off <= img->file_size && len <= img->file_size - off;
+}
+
+static int check_header(const struct guest_image *img, const Elf64_Ehdr *eh, struct diag *d)
+{
+    const char *p = img->path;
+    if (img->file_size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+        return diag_set(d, "%s: offset 0x0: not an ELF file", p);
+    if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB)
+        return diag_set(d, "%s: offset 0x4: not a little-endian ELF64 file", p);
+    if (eh->e_machine != EM_X86_64)
+        return diag_set(d, "%s: offset 0x12: machine %u is not x86-64", p, eh->e_machine);
+    if (eh->e_type != ET_EXEC)
+        return diag_set(d, "%s: offset 0x10: not a static executable (ET_EXEC); link with "
+                           "-static -no-pie",
+                        p);
+    if (eh->e_phentsize != sizeof(Elf64_Phdr) ||
+        !range_in_file(img, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr)))
+        return diag_set(d, "%s: offset 0x%llx: program headers out of the file", p,
+                        (unsigned long long)eh->e_phoff);
+    return 0;
+}
+
+/* XEN_ELFNOTE_ENTRY and XEN_ELFNOTE_HYPERCALL_PAGE from one PT_NOTE segment. */
+static void scan_xen_notes(struct guest_image *img, const Elf64_Phdr *ph, bool *has_entry)
+{
+    uint64_t off = ph->p_offset, end = ph->p_offset + ph->p_filesz;
+    while (off + sizeof(Elf64_Nhdr) <= end) {
+        const Elf64_Nhdr *nh = (const Elf64_Nhdr *)(img->file + off);
+        uint64_t name_off = off + sizeof(*nh);
+        uint64_t desc_off = name_off + ((nh->n_namesz + 3u) & ~3u);
+        uint64_t next = desc_off + ((nh->n_descsz + 3u) & ~3u);
+        if (next > end)
+            return;
+        bool is_xen = nh->n_namesz == 4 && memcmp(img->file + name_off, "Xen", 4) == 0;
+        uint64_t value = 0;
+        if (is_xen && nh->n_descsz == 8)
+            memcpy(&value, img->file + desc_off, 8);
+        if (is_xen && nh->n_descsz == 8 && nh->n_type == XEN_ELFNOTE_ENTRY) {
+            img->entry = value;
+            *has_entry = true;
+        }
+        if (is_xen && nh->n_descsz == 8 && nh->n_type == XEN_ELFNOTE_HYPERCALL_PAGE)
+            img->hypercall_page = value;
+        off = next;
+    }
+}
+
+static int add_load_segment(struct guest_image *img, const Elf64_Phdr *ph, unsigned idx,
+                            uint64_t phoff, struct diag *d)
+{
+    if (img->nr_seg == GUEST_MAX_SEGMENTS)
+        return diag_set(d, "%s: offset 0x%llx: more than %d loadable segments", img->path,
+                        (unsigned long long)phoff, GUEST_MAX_SEGMENTS);
+    if (ph->p_filesz > ph->p_memsz || !range_in_file(img, ph->p_offset, ph->p_filesz))
+        return diag_set(d, "%s: offset 0x%llx: segment %u data lies outside the file",
+                        img->path, (unsigned long long)phoff, idx);
+    struct guest_segment *s = &img->seg[img->nr_seg++];
+    s->vaddr = ph->p_vaddr;
+    s->memsz = ph->p_memsz;
+    s->filesz = ph->p_filesz;
+    s->data = img->file + ph->p_offset;
+    s->exec = (ph->p_flags & PF_X) != 0;
+    if (img->nr_seg == 1 || s->vaddr < img->lowest)
+        img->lowest = s->vaddr;
+    if (s->vaddr + s->memsz > img->highest)
+        img->highest = s->vaddr + s->memsz;
+    return 0;
+}
+
+uint64_t guest_image_symbol(const struct guest_image *img, const char *name)
+{
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img->file;
+    if (eh->e_shentsize != sizeof(Elf64_Shdr) ||
+        !range_in_file(img, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr)))
+        return 0;
+    const Elf64_Shdr *sh = (const Elf64_Shdr *)(img->file + eh->e_shoff);
+    for (unsigned i = 0; i < eh->e_shnum; i++) {
+        if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
+            continue;
+        const Elf64_Shdr *strtab = &sh[sh[i].sh_link];
+        if (!range_in_file(img, sh[i].sh_offset, sh[i].sh_size) ||
+            !range_in_file(img, strtab->sh_offset, strtab->sh_size))
+            return 0;
+        const Elf64_Sym *sym = (const Elf64_Sym *)(img->file + sh[i].sh_offset);
+        const char *names = (const char *)(img->file + strtab->sh_offset);
+        for (uint64_t k = 0; k < sh[i].sh_size / sizeof(*sym); k++)
+            if (sym[k].st_name < strtab->sh_size &&
+                strncmp(names + sym[k].st_name, name, strtab->sh_size - sym[k].st_name) == 0)
+                return sym[k].st_value;
+    }
+    return 0;
+}
+
+int guest_image_load(const char *path, struct guest_image *img, struct diag *d)
+{
+    memset(img, 0, sizeof(*img));
+    img->path = strdup(path);
+    if (read_whole_file(path, img, d) < 0)
+        return -1;
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img->file;
+    if (check_header(img, eh, d) < 0)
+        return -1;
+    bool has_entry = false;
+    for (unsigned i = 0; i < eh->e_phnum; i++) {
+        uint64_t phoff = eh->e_phoff + (uint64_t)i * sizeof(Elf64_Phdr);
+        const Elf64_Phdr *ph = (const Elf64_Phdr *)(img->file + phoff);
+        if (ph->p_type == PT_NOTE && range_in_file(img, ph->p_offset, ph->p_filesz))
+            scan_xen_notes(img, ph, &has_entry);
+        if (ph->p_type == PT_LOAD && ph->p_memsz > 0 &&
+            add_load_segment(img, ph, i, phoff, d) < 0)
+            return -1;
+    }
+    if (img->nr_seg == 0)
+        return diag_set(d, "%s: offset 0x%llx: no loadable segment", path,
+                        (unsigned long long)eh->e_phoff);
+    if (!has_entry)
+        img->entry = eh->e_entry;
+    if (!img->hypercall_page) /* no note: the symbol, as Linux names it */
+        img->hypercall_page = guest_image_symbol(img, "hypercall_page");
+    if (img->hypercall_page & (XEN_PAGE_SIZE - 1))
+        return diag_set(d, "%s: hypercall page 0x%llx is not page-aligned", path,
+                        (unsigned long long)img->hypercall_page);
+    return 0;
+}
+
+void guest_image_free(struct guest_image *img)
+{
+    free(img->file);
+    free(img->path);
+    memset(img, 0, sizeof(*img));
+}
+
+int guest_image_place(const struct guest_image *img, uint8_t *ram, uint64_t ram_size,
+                      struct diag *d)
+{
+    for (unsigned i = 0; i < img->nr_seg; i++) {
+        const struct guest_segment *s = &img->seg[i];
+        if (s->vaddr < XEN_PAGE_SIZE || s->vaddr > ram_size || s->memsz > ram_size - s->vaddr)
+            return diag_set(d,
+                            "%s: segment at 0x%llx (0x%llx bytes) does not fit the domain's "
+                            "memory [0x1000, 0x%llx): give the domain more memory",
+                            img->path, (unsigned long long)s->vaddr,
+                            (unsigned long long)s->memsz, (unsigned long long)ram_size);
+        memcpy(ram + s->vaddr, s->data, s->filesz);
+        memset(ram + s->vaddr + s->filesz, 0, s->memsz - s->filesz);
+    }
+    if (img->hypercall_page) {
+        if (img->hypercall_page < img->lowest || img->hypercall_page + 4096 > img->highest)
+            return diag_set(d, "%s: hypercall page 0x%llx is outside the image", img->path,
+                            (unsigned long long)img->hypercall_page);
+        hypercall_page_fill(ram + img->hypercall_page);
+    }
+    return 0;
+}
+
+void hypercall_page_fill(uint8_t page[4096])
+{
+    /* int3 everywhere, so a guest calling past the stubs traps instead of sliding. */
+    memset(page, 0xcc, 4096);
+    for (uint32_t nr = 0; nr < 4096 / HYPERCALL_STUB_SIZE; nr++) {
+        uint8_t *p = page + nr * HYPERCALL_STUB_SIZE;
+        if (nr == __HYPERVISOR_iret) {
+            /* Jumped to, not called: the frame is already on the stack; never returns. */
+            const uint8_t stub[] = {0x51, 0x41, 0x53, 0x50, 0xb8, 0, 0, 0, 0, 0x0f, 0x05};
+            memcpy(p, stub, sizeof(stub));
+            memcpy(p + 5, &nr, 4);
+            continue;
+        }
+        const uint8_t stub[] = {0x51, 0x41, 0x53, 0xb8, 0, 0, 0, 0, 0x0f, 0x05, 0x41, 0x5b, 0x59,
+                                0xc3};
+        memcpy(p, stub, sizeof(stub));
+        memcpy(p + 4, &nr, 4);
+    }
+}

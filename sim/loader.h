@@ -1,0 +1,43 @@
+/* Guest ELF images: validation, the Xen ELF notes (entry point and hypercall page), placement in
+ * guest RAM, and the hypercall page as Xen writes it for 64-bit PV guests. */
+#ifndef EVSIM_SIM_LOADER_H
+#define EVSIM_SIM_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/diag.h"
+
+#define GUEST_MAX_SEGMENTS 16
+
+struct guest_segment {
+    uint64_t vaddr, memsz, filesz;
+    const uint8_t *data; /* filesz bytes inside the image file */
+    bool exec;
+};
+
+struct guest_image {
+    char *path;
+    uint8_t *file;
+    size_t file_size;
+    uint64_t entry;
+    uint64_t hypercall_page; /* 0 when the guest has none */
+    struct guest_segment seg[GUEST_MAX_SEGMENTS];
+    unsigned nr_seg;
+    uint64_t lowest, highest; /* [lowest, highest) spans every loadable segment */
+};
+
+/* Read and validate an ELF64 x86-64 executable. 0, or -1 with d naming the file and offset. */
+int guest_image_load(const char *path, struct guest_image *img, struct diag *d);
+void guest_image_free(struct guest_image *img);
+/* Address of a symbol from the image's symbol table, 0 if absent. */
+uint64_t guest_image_symbol(const struct guest_image *img, const char *name);
+/* Copy the segments into ram ([0, ram_size), page 0 excluded) and fill the hypercall page.
+ * 0, or -1 when a segment does not fit. */
+int guest_image_place(const struct guest_image *img, uint8_t *ram, uint64_t ram_size,
+                      struct diag *d);
+/* One 32-byte stub per hypercall, as Xen's pv_ring3_init_hypercall_page writes them. */
+void hypercall_page_fill(uint8_t page[4096]);
+
+#endif

@@ -1,0 +1,656 @@
+/* The machine: builds domains from a scenario, runs physical CPUs as SystemC threads, and
+ * implements the model's two interfaces (guest memory, event sink) on top of them.
+ *
+ * Scheduling policy (documented in docs/timing.md): every vcpu has a home physical CPU, fixed
+ * for the run: `pin` in the scenario, else vcpus are dealt round-robin over the pcpus in domain
+ * order. Each pcpu runs its runnable vcpus round-robin with a fixed time slice. A running vcpu
+ * executes in quanta; between quanta its pcpu synchronises with the SystemC kernel (loosely-timed
+ * quantum keeper), so cross-CPU effects are seen at most one quantum late. */
+#include "sim/machine.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "models/evtchn.h"
+#include "models/hypercall.h"
+#include "models/pv.h"
+#include "sim/kernel.h"
+#include "sim/vcpu.h"
+
+#define PCPU_STACK_BYTES (16u << 20) /* Unicorn's translator recurses deeply */
+#define BOOT_STACK_BYTES (64u << 10)
+
+/* ---- time ------------------------------------------------------------------------------ */
+
+static uint64_t cycles_to_ps(const struct machine *m, uint64_t cycles)
+{
+    /* rounded up, so that ps_to_cycles(cycles_to_ps(c)) == c */
+    unsigned __int128 num = (unsigned __int128)cycles * 1000000000u;
+    return (uint64_t)((num + m->cost->cpu_khz - 1) / m->cost->cpu_khz);
+}
+
+static uint64_t ps_to_cycles(const struct machine *m, uint64_t ps)
+{
+    return (uint64_t)(((unsigned __int128)ps * m->cost->cpu_khz) / 1000000000u);
+}
+
+uint64_t machine_now_cycles(const struct machine *m)
+{
+    return ps_to_cycles(m, simk_now_ps());
+}
+
+/* The time of whoever is acting now: the running pcpu's local time inside a vcpu, else the
+ * kernel's (timers and platform events run as methods at exact kernel time). */
+static uint64_t acting_cycles(const struct machine *m)
+{
+    uint64_t now = machine_now_cycles(m);
+    return m->active && m->active->local > now ? m->active->local : now;
+}
+
+static uint64_t delay_ps_until(const struct machine *m, uint64_t at_cycles)
+{
+    uint64_t target = cycles_to_ps(m, at_cycles), now = simk_now_ps();
+    return target > now ? target - now : 0;
+}
+
+/* ---- run queues -------------------------------------------------------------------------- */
+
+static void runq_push(struct sim_pcpu *p, struct sim_vcpu *sv)
+{
+    p->runq[(p->rq_head + p->rq_len++) % p->rq_cap] = sv;
+    sv->state = SV_QUEUED;
+}
+
+static struct sim_vcpu *runq_pop(struct sim_pcpu *p)
+{
+    if (!p->rq_len)
+        return NULL;
+    struct sim_vcpu *sv = p->runq[p->rq_head];
+    p->rq_head = (p->rq_head + 1) % p->rq_cap;
+    p->rq_len--;
+    return sv;
+}
+
+static void runq_remove(struct sim_pcpu *p, struct sim_vcpu *sv)
+{
+    unsigned kept = 0;
+    for (unsigned i = 0; i < p->rq_len; i++) {
+        struct sim_vcpu *x = p->runq[(p->rq_head + i) % p->rq_cap];
+        if (x != sv)
+            p->runq[(p->rq_head + kept++) % p->rq_cap] = x;
+    }
+    p->rq_len = kept;
+}
+
+static void waking_remove(struct sim_pcpu *p, struct sim_vcpu *sv)
+{
+    for (unsigned i = 0; i < p->nr_waking; i++)
+        if (p->waking[i] == sv)
+            p->waking[i--] = p->waking[--p->nr_waking];
+}
+
+/* Take sv off whatever queue it is on; it will not run until made runnable again. */
+static void vcpu_park(struct sim_vcpu *sv)
+{
+    if (sv->state == SV_QUEUED)
+        runq_remove(sv->pcpu, sv);
+    if (sv->state == SV_WAKING)
+        waking_remove(sv->pcpu, sv);
+    if (sv->pcpu->current == sv)
+        sv->pcpu->current = NULL;
+    sv->state = SV_IDLE;
+}
+
+/* sv becomes runnable on its pcpu at `at` (cycles): the pcpu is rung then. */
+static void vcpu_make_ready_at(struct sim_vcpu *sv, uint64_t at)
+{
+    struct sim_pcpu *p = sv->pcpu;
+    if (sv->state != SV_IDLE)
+        return;
+    sv->state = SV_WAKING;
+    sv->wake_at = at;
+    p->waking[p->nr_waking++] = sv;
+    simk_event_notify(p->doorbell, delay_ps_until(p->m, at));
+}
+
+/* Move vcpus whose wake-up time has come onto the run queue; the earliest still to come. */
+static uint64_t pcpu_collect_wakes(struct sim_pcpu *p, uint64_t now)
+{
+    uint64_t next = UINT64_MAX;
+    for (unsigned i = 0; i < p->nr_waking; i++) {
+        struct sim_vcpu *sv = p->waking[i];
+        if (sv->wake_at <= now) {
+            p->waking[i--] = p->waking[--p->nr_waking];
+            runq_push(p, sv);
+        } else if (sv->wake_at < next) {
+            next = sv->wake_at;
+        }
+    }
+    return next;
+}
+
+/* ---- the model's interfaces -------------------------------------------------------------- */
+
+static void *mem_translate(void *opaque, struct domain *d, uint64_t gpa, size_t len)
+{
+    (void)opaque;
+    struct sim_domain *sd = d->sim;
+    if (gpa >= XEN_PAGE_SIZE && gpa <= sd->ram_size && len <= sd->ram_size - gpa)
+        return sd->ram + gpa;
+    if (gpa >= sd->shared_info_gpa && len <= XEN_PAGE_SIZE &&
+        gpa - sd->shared_info_gpa <= XEN_PAGE_SIZE - len)
+        return sd->shared_info + (gpa - sd->shared_info_gpa);
+    return NULL;
+}
+
+static const struct hv_mem_ops mem_ops = {.translate = mem_translate};
+
+static void sink_kick(void *opaque, struct vcpu *v)
+{
+    struct machine *m = opaque;
+    struct sim_vcpu *sv = v->sim;
+    /* Running on another CPU: an IPI interrupts it, and it finds the upcall at its next quantum
+     * (its own memory flag is already set). Running here, queued or blocked: nothing is sent; it
+     * is delivered on the way back to the guest, or the wake-up does it. */
+    if (sv->state != SV_RUNNING || sv->pcpu == m->active)
+        return;
+    sv->pcpu->ipis_received++;
+    sv->pcpu->ipi_cycles_owed += cost_cycles(m->cost, COST_IPI);
+}
+
+static void sink_wake(void *opaque, struct vcpu *v)
+{
+    struct machine *m = opaque;
+    struct sim_vcpu *sv = v->sim;
+    if (sv->sd->status == SD_RUNNING)
+        vcpu_make_ready_at(sv, acting_cycles(m) + cost_cycles(m->cost, COST_WAKE));
+}
+
+static void sink_timer(void *opaque, struct vcpu *v, enum hv_timer_kind kind, uint64_t deadline)
+{
+    struct machine *m = opaque;
+    struct sim_vcpu *sv = v->sim;
+    if (!deadline) {
+        simk_event_cancel(sv->timer_ev[kind]);
+        return;
+    }
+    simk_event_rearm(sv->timer_ev[kind], delay_ps_until(m, cost_ns_to_cycles(m->cost, deadline)));
+}
+
+static void sink_vcpu_up(void *opaque, struct vcpu *v)
+{
+    struct machine *m = opaque;
+    struct sim_vcpu *sv = v->sim;
+    sim_vcpu_set_regs(sv, &v->initial_regs);
+    vcpu_make_ready_at(sv, acting_cycles(m));
+}
+
+static void sink_vcpu_down(void *opaque, struct vcpu *v)
+{
+    struct sim_vcpu *sv = v->sim;
+    (void)opaque;
+    if (sv->state == SV_RUNNING)
+        return; /* it stops itself at the end of this hypercall */
+    vcpu_park(sv);
+}
+
+static void console_flush_line(struct sim_vcpu *sv)
+{
+    struct machine *m = sv->sd->m;
+    fprintf(m->out, "d%uv%u %.*s\n", sv->sd->d->domid, sv->v->vcpu_id, (int)sv->line_len,
+            sv->line);
+    sv->line_len = 0;
+}
+
+static void sink_console(void *opaque, struct vcpu *v, const char *buf, size_t len)
+{
+    (void)opaque;
+    struct sim_vcpu *sv = v->sim;
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '\n' || sv->line_len == sizeof(sv->line)) {
+            console_flush_line(sv);
+            if (buf[i] == '\n')
+                continue;
+        }
+        sv->line[sv->line_len++] = buf[i];
+    }
+}
+
+static void domain_stop(struct sim_domain *sd, enum sim_domain_status status)
+{
+    struct machine *m = sd->m;
+    if (sd->status != SD_RUNNING)
+        return;
+    sd->status = status;
+    for (unsigned i = 0; i < sd->nr_vcpus; i++) {
+        struct sim_vcpu *sv = &sd->vcpu[i];
+        if (sv->line_len)
+            console_flush_line(sv);
+        for (unsigned k = 0; k < HV_TIMER_KINDS; k++)
+            simk_event_cancel(sv->timer_ev[k]);
+        if (sv->state != SV_RUNNING)
+            vcpu_park(sv);
+    }
+    if (--m->live_domains == 0) {
+        m->finished = true;
+        m->end_cycles = acting_cycles(m);
+        simk_stop();
+    }
+}
+
+static void sink_shutdown(void *opaque, struct domain *d, unsigned reason)
+{
+    (void)opaque;
+    struct sim_domain *sd = d->sim;
+    sd->shutdown_reason = reason;
+    domain_stop(sd, reason == SHUTDOWN_poweroff ? SD_POWEROFF : SD_SHUTDOWN);
+}
+
+static uint64_t sink_now_ns(void *opaque, struct vcpu *v)
+{
+    struct machine *m = opaque;
+    (void)v;
+    return cost_cycles_to_ns(m->cost, acting_cycles(m));
+}
+
+static const struct hv_sink_ops sink_ops = {
+    .kick = sink_kick,
+    .wake = sink_wake,
+    .timer = sink_timer,
+    .vcpu_up = sink_vcpu_up,
+    .vcpu_down = sink_vcpu_down,
+    .console = sink_console,
+    .shutdown = sink_shutdown,
+    .now_ns = sink_now_ns,
+};
+
+void sim_domain_crash(struct sim_domain *sd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sd->crash_reason, sizeof(sd->crash_reason), fmt, ap);
+    va_end(ap);
+    fprintf(sd->m->out, "(XEN) domain_crash: %s\n", sd->crash_reason);
+    domain_stop(sd, SD_CRASHED);
+}
+
+/* ---- physical CPUs ----------------------------------------------------------------------- */
+
+/* Publish the time scale and the current time in the vcpu's vcpu_info, as Xen does when it
+ * schedules a vcpu in. */
+static void vcpu_publish_time(struct sim_vcpu *sv, uint64_t now)
+{
+    struct machine *m = sv->sd->m;
+    pv_update_vcpu_time(sv->v, now, cost_cycles_to_ns(m->cost, now), m->cost->cpu_khz);
+}
+
+static struct sim_vcpu *pcpu_pick(struct sim_pcpu *p)
+{
+    struct sim_vcpu *cur = p->current;
+    if (cur && cur->state == SV_RUNNING && cur->v->run_state == VCPU_RUNNABLE &&
+        !cur->v->yield_requested && p->local < cur->slice_end)
+        return cur;
+    if (cur && cur->state == SV_RUNNING) {
+        p->current = NULL;
+        cur->v->yield_requested = false;
+        if (cur->v->run_state == VCPU_RUNNABLE && cur->sd->status == SD_RUNNING)
+            runq_push(p, cur);
+        else
+            cur->state = SV_IDLE;
+    }
+    struct sim_vcpu *next = runq_pop(p);
+    if (!next)
+        return NULL;
+    next->state = SV_RUNNING;
+    next->slice_end = p->local + cost_ns_to_cycles(p->m->cost, p->m->sc->timeslice_ns);
+    p->current = next;
+    if (p->last != next) {
+        if (p->last)
+            p->local += cost_cycles(p->m->cost, COST_CONTEXT_SWITCH);
+        p->switches++;
+        p->last = next;
+        vcpu_publish_time(next, p->local);
+    }
+    return next;
+}
+
+static void pcpu_idle(struct sim_pcpu *p, uint64_t next_wake)
+{
+    struct machine *m = p->m;
+    uint64_t timeout = next_wake == UINT64_MAX ? SIMK_FOREVER : delay_ps_until(m, next_wake);
+    simk_wait_event(p->doorbell, timeout);
+    uint64_t now = machine_now_cycles(m);
+    if (p->local < now)
+        p->local = now;
+}
+
+static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
+{
+    struct machine *m = p->m;
+    uint64_t quantum = cost_ns_to_cycles(m->cost, m->sc->quantum_ns);
+    p->local += p->ipi_cycles_owed; /* interrupts taken since the last quantum */
+    p->ipi_cycles_owed = 0;
+    uint64_t start = p->local;
+    sv->stop_at = p->local + quantum < sv->slice_end ? p->local + quantum : sv->slice_end;
+    m->active = p;
+    sim_vcpu_run_slice(sv);
+    m->active = NULL;
+    p->busy_cycles += p->local - start;
+    if (sv->sd->status != SD_RUNNING || sv->v->run_state != VCPU_RUNNABLE) {
+        if (p->current == sv)
+            p->current = NULL;
+        if (sv->state == SV_RUNNING)
+            sv->state = SV_IDLE;
+    }
+    /* Quantum keeper: let the kernel catch up with this CPU while the others run. What they
+     * did to this CPU's vcpus meanwhile is seen at the next quantum (the accuracy bound). */
+    uint64_t ahead = delay_ps_until(m, p->local);
+    if (ahead && !m->finished)
+        simk_wait_ps(ahead);
+}
+
+static void pcpu_main(void *arg)
+{
+    struct sim_pcpu *p = arg;
+    struct machine *m = p->m;
+    while (!m->finished) {
+        uint64_t next_wake = pcpu_collect_wakes(p, p->local);
+        struct sim_vcpu *sv = pcpu_pick(p);
+        if (sv)
+            pcpu_run(p, sv);
+        else
+            pcpu_idle(p, next_wake);
+    }
+}
+
+/* ---- timers and platform interrupts -------------------------------------------------------- */
+
+static void on_vcpu_timer(void *arg)
+{
+    struct sim_timer_ctx *t = arg;
+    if (t->sv->sd->status == SD_RUNNING)
+        vcpu_timer_expired(t->sv->v, t->kind);
+}
+
+static void on_pirq(void *arg)
+{
+    struct sim_pirq_source *src = arg;
+    struct sim_domain *sd = &src->m->dom[src->cfg->domain];
+    if (sd->status == SD_RUNNING)
+        pirq_raise(sd->d, src->cfg->line);
+    if (++src->raised < src->cfg->count)
+        simk_event_notify(src->ev, cycles_to_ps(src->m, cost_ns_to_cycles(src->m->cost,
+                                                                           src->cfg->period_ns)));
+}
+
+/* ---- building ---------------------------------------------------------------------------- */
+
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int guest_resolve(const char *guest, const char *base_dir, const char *guest_dir, char *out,
+                  size_t outlen, struct diag *d)
+{
+    bool is_path = strchr(guest, '/') || strstr(guest, ".elf");
+    if (is_path) {
+        if (guest[0] != '/' && base_dir && base_dir[0])
+            snprintf(out, outlen, "%s/%s", base_dir, guest);
+        else
+            snprintf(out, outlen, "%s", guest);
+        if (!is_file(out))
+            return diag_set(d, "guest image %s: no such file", out);
+        return 0;
+    }
+    snprintf(out, outlen, "%s/%s.elf", guest_dir, guest);
+    if (!is_file(out))
+        return diag_set(d, "guest program '%s' not found (looked for %s); name one of the "
+                           "programs in guests/ or give a path to an ELF",
+                        guest, out);
+    return 0;
+}
+
+static uint64_t page_up(uint64_t x)
+{
+    return (x + XEN_PAGE_SIZE - 1) & ~(uint64_t)(XEN_PAGE_SIZE - 1);
+}
+
+/* After the image, as Xen's PV domain builder lays it out (simplified): start_info, then a
+ * bootstrap stack; the shared_info page is mapped just past RAM. */
+static int domain_layout(struct sim_domain *sd, struct diag *d)
+{
+    sd->start_info_gpa = page_up(sd->img.highest);
+    sd->stack_top = sd->start_info_gpa + XEN_PAGE_SIZE + BOOT_STACK_BYTES;
+    if (sd->stack_top > sd->ram_size)
+        return diag_set(d, "%s:%u: domain '%s' needs more than %" PRIu64 " MiB of memory",
+                        sd->m->sc->source, sd->cfg->line, sd->cfg->name, sd->ram_size >> 20);
+    sd->shared_info_gpa = sd->ram_size;
+    return 0;
+}
+
+static void write_start_info(struct sim_domain *sd, uint64_t seed)
+{
+    start_info_t *si = (start_info_t *)(sd->ram + sd->start_info_gpa);
+    memset(si, 0, sizeof(*si));
+    snprintf(si->magic, sizeof(si->magic), "xen-3.0-x86_64");
+    si->nr_pages = sd->ram_size / XEN_PAGE_SIZE;
+    si->shared_info = sd->shared_info_gpa;
+    si->flags = sd->cfg->privileged ? (SIF_PRIVILEGED | SIF_INITDOMAIN) : 0;
+    /* The domain id is not part of start_info; guests get it, and a per-domain seed derived from
+     * the scenario's, on the command line (the scenario's own words follow). */
+    uint64_t dseed = seed * 0x9e3779b97f4a7c15ull + sd->d->domid + 1;
+    bool has_seed = strstr(sd->cfg->cmdline, "seed=") != NULL;
+    char line[2 * MAX_GUEST_CMDLINE];
+    if (has_seed)
+        snprintf(line, sizeof(line), "domid=%u %s", sd->d->domid, sd->cfg->cmdline);
+    else
+        snprintf(line, sizeof(line), "domid=%u seed=%" PRIu64 " %s", sd->d->domid, dseed,
+                 sd->cfg->cmdline);
+    size_t len = strlen(line) < MAX_GUEST_CMDLINE - 1 ? strlen(line) : MAX_GUEST_CMDLINE - 1;
+    memcpy(si->cmd_line, line, len); /* the scenario parser keeps cmdline well below this */
+    si->cmd_line[len] = 0;
+}
+
+static int domain_model_create(struct machine *m, struct sim_domain *sd, unsigned index,
+                               struct diag *d)
+{
+    struct domain_config cfg = {
+        .domid = (domid_t)index,
+        .privileged = sd->cfg->privileged,
+        .max_vcpus = sd->cfg->vcpus,
+        .guest_word_bits = 64,
+        .max_evtchn_port = sd->cfg->max_evtchn_port,
+        .shared_info_gpa = sd->shared_info_gpa,
+    };
+    int rc = domain_create(&m->hv, &cfg, &sd->d);
+    if (rc < 0)
+        return diag_set(d, "%s:%u: cannot create domain '%s' (Xen error %d)", m->sc->source,
+                        sd->cfg->line, sd->cfg->name, rc);
+    sd->d->sim = sd;
+    return 0;
+}
+
+static int domain_vcpus_create(struct machine *m, struct sim_domain *sd, unsigned *next_pcpu,
+                               struct diag *d)
+{
+    sd->nr_vcpus = sd->cfg->vcpus;
+    sd->vcpu = calloc(sd->nr_vcpus, sizeof(*sd->vcpu));
+    for (unsigned i = 0; i < sd->nr_vcpus; i++) {
+        struct sim_vcpu *sv = &sd->vcpu[i];
+        sv->sd = sd;
+        sv->v = domain_vcpu(sd->d, i);
+        sv->v->sim = sv;
+        unsigned home = sd->cfg->pin >= 0 ? (unsigned)sd->cfg->pin + i : (*next_pcpu)++;
+        sv->pcpu = &m->pcpu[home % m->nr_pcpus];
+        if (sim_vcpu_create_engine(sv, d) < 0)
+            return -1;
+        for (unsigned k = 0; k < HV_TIMER_KINDS; k++) {
+            sv->timer_ctx[k] = (struct sim_timer_ctx){sv, (enum hv_timer_kind)k};
+            sv->timer_ev[k] = simk_event_create("vcpu_timer");
+            simk_method_on("vcpu_timer", sv->timer_ev[k], on_vcpu_timer, &sv->timer_ctx[k]);
+        }
+    }
+    struct sim_vcpu *boot = &sd->vcpu[0];
+    struct hv_regs r = {.rip = sd->img.entry, .rsi = sd->start_info_gpa,
+                        .rsp = sd->stack_top, .rflags = 0x202};
+    sim_vcpu_set_regs(boot, &r);
+    vcpu_publish_time(boot, 0);
+    runq_push(boot->pcpu, boot);
+    return 0;
+}
+
+static int domain_build(struct machine *m, struct sim_domain *sd, unsigned index,
+                        unsigned *next_pcpu, struct diag *d)
+{
+    char path[SCENARIO_PATH_MAX + 64];
+    sd->m = m;
+    sd->cfg = &m->sc->dom[index];
+    sd->status = SD_RUNNING;
+    if (guest_resolve(sd->cfg->guest, m->sc->base_dir, m->guest_dir, path, sizeof(path), d) < 0)
+        return -1;
+    if (guest_image_load(path, &sd->img, d) < 0)
+        return -1;
+    sd->ram_size = sd->cfg->memory_bytes;
+    sd->ram = aligned_alloc(XEN_PAGE_SIZE, sd->ram_size);
+    sd->shared_info = aligned_alloc(XEN_PAGE_SIZE, XEN_PAGE_SIZE);
+    if (!sd->ram || !sd->shared_info)
+        return diag_set(d, "out of memory for domain '%s'", sd->cfg->name);
+    memset(sd->ram, 0, sd->ram_size);
+    memset(sd->shared_info, 0, XEN_PAGE_SIZE);
+    if (domain_layout(sd, d) < 0 || guest_image_place(&sd->img, sd->ram, sd->ram_size, d) < 0 ||
+        aot_annotate(&sd->aot, &sd->img, sd->ram, m->cost, d) < 0 ||
+        domain_model_create(m, sd, index, d) < 0)
+        return -1;
+    write_start_info(sd, m->sc->seed);
+    return domain_vcpus_create(m, sd, next_pcpu, d);
+}
+
+static void pcpus_create(struct machine *m, unsigned total_vcpus)
+{
+    m->nr_pcpus = m->sc->pcpus;
+    m->pcpu = calloc(m->nr_pcpus, sizeof(*m->pcpu));
+    for (unsigned i = 0; i < m->nr_pcpus; i++) {
+        struct sim_pcpu *p = &m->pcpu[i];
+        p->m = m;
+        p->id = i;
+        p->rq_cap = total_vcpus + 1;
+        p->runq = calloc(p->rq_cap, sizeof(*p->runq));
+        p->waking = calloc(p->rq_cap, sizeof(*p->waking));
+        p->doorbell = simk_event_create("pcpu_doorbell");
+    }
+}
+
+static void pirqs_create(struct machine *m)
+{
+    m->pirq = calloc(m->sc->nr_pirq ? m->sc->nr_pirq : 1, sizeof(*m->pirq));
+    for (unsigned i = 0; i < m->sc->nr_pirq; i++) {
+        struct sim_pirq_source *src = &m->pirq[i];
+        src->m = m;
+        src->cfg = &m->sc->pirq[i];
+        src->ev = simk_event_create("pirq");
+        simk_method_on("pirq", src->ev, on_pirq, src);
+        simk_event_notify(src->ev,
+                          cycles_to_ps(m, cost_ns_to_cycles(m->cost, src->cfg->at_ns)));
+    }
+}
+
+int machine_build(struct machine *m, const struct scenario *sc, const char *guest_dir,
+                  FILE *out, struct diag *d)
+{
+    memset(m, 0, sizeof(*m));
+    m->sc = sc;
+    m->out = out;
+    m->cost = cost_profile_default();
+    snprintf(m->guest_dir, sizeof(m->guest_dir), "%s", guest_dir);
+    hv_init(&m->hv, &mem_ops, m, &sink_ops, m, m->cost);
+    unsigned total_vcpus = 0;
+    for (unsigned i = 0; i < sc->nr_dom; i++)
+        total_vcpus += sc->dom[i].vcpus;
+    pcpus_create(m, total_vcpus);
+    m->dom = calloc(sc->nr_dom, sizeof(*m->dom));
+    m->nr_dom = sc->nr_dom;
+    unsigned next_pcpu = 0;
+    for (unsigned i = 0; i < sc->nr_dom; i++) {
+        if (domain_build(m, &m->dom[i], i, &next_pcpu, d) < 0)
+            return -1;
+        m->live_domains++;
+    }
+    pirqs_create(m);
+    return 0;
+}
+
+static void on_progress(void *arg)
+{
+    struct machine *m = arg;
+    static const unsigned steps = 50;
+    uint64_t now = simk_now_ps(), end = cycles_to_ps(m, cost_ns_to_cycles(m->cost,
+                                                                          m->sc->run_ns));
+    unsigned done = (unsigned)((unsigned __int128)now * steps / (end ? end : 1));
+    fprintf(stderr, "\r[%-*.*s] %3u%% simulated", (int)steps, (int)done,
+            "##################################################", done * 100 / steps);
+    fflush(stderr);
+}
+
+void machine_run(struct machine *m)
+{
+    for (unsigned i = 0; i < m->nr_pcpus; i++)
+        simk_spawn_thread("pcpu", pcpu_main, &m->pcpu[i], PCPU_STACK_BYTES);
+    uint64_t end_ps = cycles_to_ps(m, cost_ns_to_cycles(m->cost, m->sc->run_ns));
+    /* Progress is drawn at fixed fractions of the run by methods that touch no simulated
+     * state, so asking for it does not change the results. */
+    for (unsigned i = 1; m->progress && i <= 50; i++) {
+        struct simk_event *ev = simk_event_create("progress");
+        simk_method_on("progress", ev, on_progress, m);
+        simk_event_notify(ev, end_ps / 50 * i);
+    }
+    simk_run(end_ps);
+    if (m->progress)
+        fprintf(stderr, "\r%80s\r", "");
+    if (!m->finished) {
+        m->finished = true;
+        m->end_cycles = machine_now_cycles(m);
+    }
+    for (unsigned i = 0; i < m->nr_dom; i++)
+        for (unsigned k = 0; k < m->dom[i].nr_vcpus; k++)
+            if (m->dom[i].vcpu[k].line_len)
+                console_flush_line(&m->dom[i].vcpu[k]);
+}
+
+int machine_exit_status(const struct machine *m)
+{
+    for (unsigned i = 0; i < m->nr_dom; i++) {
+        const struct sim_domain *sd = &m->dom[i];
+        if (sd->status == SD_CRASHED ||
+            (sd->status == SD_SHUTDOWN && sd->shutdown_reason == SHUTDOWN_crash))
+            return 1;
+    }
+    return 0;
+}
+
+void machine_free(struct machine *m)
+{
+    for (unsigned i = 0; i < m->nr_dom; i++) {
+        struct sim_domain *sd = &m->dom[i];
+        for (unsigned k = 0; k < sd->nr_vcpus; k++)
+            sim_vcpu_destroy_engine(&sd->vcpu[k]);
+        free(sd->vcpu);
+        aot_free(&sd->aot);
+        guest_image_free(&sd->img);
+        free(sd->ram);
+        free(sd->shared_info);
+    }
+    hv_destroy(&m->hv);
+    free(m->dom);
+    for (unsigned i = 0; i < m->nr_pcpus; i++) {
+        free(m->pcpu[i].runq);
+        free(m->pcpu[i].waking);
+    }
+    free(m->pcpu);
+    free(m->pirq);
+}

@@ -1,0 +1,123 @@
+/* The simulated machine: physical CPUs (SystemC threads), domains with their Unicorn vcpus, the
+ * model of Xen, and the glue between them (the model's guest-memory and event-sink interfaces). */
+#ifndef EVSIM_SIM_MACHINE_H
+#define EVSIM_SIM_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "models/domain.h"
+#include "sim/aot.h"
+#include "sim/diag.h"
+#include "sim/loader.h"
+#include "sim/scenario.h"
+
+struct simk_event;
+struct sim_pcpu;
+
+enum sim_vcpu_state {
+    SV_IDLE,    /* blocked, down or dead: on no queue */
+    SV_WAKING,  /* on its pcpu's wake list until wake_at */
+    SV_QUEUED,  /* on its pcpu's run queue */
+    SV_RUNNING, /* its pcpu's current vcpu */
+};
+
+enum sim_domain_status { SD_RUNNING, SD_POWEROFF, SD_SHUTDOWN, SD_CRASHED };
+
+struct sim_vcpu {
+    struct vcpu *v;
+    struct sim_domain *sd;
+    struct sim_pcpu *pcpu; /* home physical CPU (static placement) */
+    void *uc;              /* uc_engine */
+    enum sim_vcpu_state state;
+    uint64_t wake_at;      /* cycles, while SV_WAKING */
+    uint64_t stop_at;      /* cycles: end of the current slice */
+    uint64_t slice_end;    /* cycles: end of its time slice */
+    bool stop_requested;
+    uint64_t insns;
+    uint64_t blk_addr;     /* the block being executed (for exact RDTSC values) */
+    uint32_t blk_size;
+    uint64_t fault_addr;   /* last unmapped access, for the crash diagnostic */
+    int fault_access;      /* uc_mem_type */
+    struct simk_event *timer_ev[HV_TIMER_KINDS];
+    struct sim_timer_ctx { struct sim_vcpu *sv; enum hv_timer_kind kind; } timer_ctx[HV_TIMER_KINDS];
+    char line[256];        /* console output not yet ended by a newline */
+    unsigned line_len;
+};
+
+struct sim_domain {
+    struct machine *m;
+    struct domain *d;
+    const struct scenario_domain *cfg;
+    struct guest_image img;
+    struct aot_image aot;
+    uint8_t *ram;
+    uint64_t ram_size;
+    uint8_t *shared_info;  /* one page, mapped at ram_size */
+    uint64_t shared_info_gpa;
+    uint64_t start_info_gpa, stack_top;
+    struct sim_vcpu *vcpu;
+    unsigned nr_vcpus;
+    enum sim_domain_status status;
+    unsigned shutdown_reason;
+    char crash_reason[512];
+};
+
+struct sim_pcpu {
+    struct machine *m;
+    unsigned id;
+    uint64_t local;           /* cycles: this CPU's time, ahead of the kernel by < 1 quantum */
+    struct simk_event *doorbell;
+    struct sim_vcpu *current;
+    struct sim_vcpu *last;    /* the vcpu whose context is loaded (for switch costs) */
+    struct sim_vcpu **runq;   /* ring of runnable vcpus */
+    unsigned rq_head, rq_len, rq_cap;
+    struct sim_vcpu **waking;
+    unsigned nr_waking;
+    uint64_t ipi_cycles_owed;
+    uint64_t busy_cycles, ipis_received, switches;
+};
+
+struct sim_pirq_source {
+    struct machine *m;
+    const struct scenario_pirq *cfg;
+    unsigned raised;
+    struct simk_event *ev;
+};
+
+struct machine {
+    struct hv hv;
+    const struct scenario *sc;
+    const struct cost_profile *cost;
+    struct sim_pcpu *pcpu;
+    unsigned nr_pcpus;
+    struct sim_domain *dom;
+    unsigned nr_dom;
+    unsigned live_domains;
+    struct sim_pirq_source *pirq;
+    struct sim_pcpu *active;  /* the pcpu whose vcpu executes right now, NULL in methods */
+    bool finished;
+    uint64_t end_cycles;      /* when the run stopped */
+    FILE *out;                /* console and crash messages */
+    char guest_dir[1024];     /* where guest programs are found by name */
+    bool progress;            /* progress on stderr */
+};
+
+/* Build every domain of the scenario (load, place, annotate, create engines). 0, or -1 with d. */
+int machine_build(struct machine *m, const struct scenario *sc, const char *guest_dir,
+                  FILE *out, struct diag *d);
+/* Run to the end (all domains stopped, run length reached, or nothing left to happen). */
+void machine_run(struct machine *m);
+void machine_free(struct machine *m);
+/* Cycles of simulated time at the end of the run, and its Xen system time in ns. */
+uint64_t machine_now_cycles(const struct machine *m);
+/* 0: every domain powered off or still running at the end of the run; 1: one crashed or shut
+ * down with SHUTDOWN_crash. */
+int machine_exit_status(const struct machine *m);
+
+/* Resolve a guest program name or path: 0 and the path in out, or -1 with d. */
+int guest_resolve(const char *guest, const char *base_dir, const char *guest_dir, char *out,
+                  size_t outlen, struct diag *d);
+
+#endif

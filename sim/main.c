@@ -1,0 +1,334 @@
+/* evsim: the command. Parses flags, builds the machine from a scenario, runs it, reports.
+ * Exit status: 0 normal end, 1 a domain crashed, 2 bad input (nothing written). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim/kernel.h"
+#include "sim/machine.h"
+#include "sim/report.h"
+#include "sim/scenario.h"
+
+#ifndef EVSIM_VERSION
+#define EVSIM_VERSION "0.0.0"
+#endif
+#ifndef EVSIM_BUILD_GUEST_DIR
+#define EVSIM_BUILD_GUEST_DIR ""
+#endif
+
+#define EXIT_BAD_INPUT 2
+
+static const char usage_main[] =
+    "Usage: evsim COMMAND [OPTIONS]\n"
+    "\n"
+    "evsim simulates the event paths of the Xen hypervisor: real x86-64 guest programs run\n"
+    "under Unicorn and make Xen hypercalls that a C model of Xen answers, with time kept by\n"
+    "SystemC.\n"
+    "\n"
+    "Commands:\n"
+    "  run [SCENARIO]   run a scenario file, or the embedded default scenario without one\n"
+    "  scenario         print the embedded default scenario (a template for your own)\n"
+    "  help             this text; `evsim run --help` documents the run options\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help       this text\n"
+    "  -V, --version    print the version\n"
+    "\n"
+    "Exit status: 0 the run ended normally, 1 a domain crashed, 2 bad input.\n"
+    "See README.md and docs/ for scenarios, guests and the report.\n";
+
+static const char usage_run[] =
+    "Usage: evsim run [SCENARIO] [OPTIONS]\n"
+    "       evsim run --guest ELF [--guest ELF ...] [OPTIONS]\n"
+    "\n"
+    "Runs SCENARIO (an INI file: see docs/scenarios.md), or the embedded default scenario when\n"
+    "none is given (print it with `evsim scenario`). Guest console lines are printed as they\n"
+    "happen, prefixed d<domid>v<vcpu>; the report follows.\n"
+    "\n"
+    "Options:\n"
+    "  --guest ELF        run ELF as the next domain instead of a scenario (repeatable; the\n"
+    "                     first is domain 0 and privileged). A bare NAME runs guests/NAME.\n"
+    "  --cmdline STR      the command line of the --guest just before it (start_info.cmd_line;\n"
+    "                     evsim puts domid=N and seed=S in front of it)\n"
+    "  --json FILE        also write the report as JSON to FILE (written whole or not at all)\n"
+    "  --pcpus N          physical CPUs (overrides the scenario; default 1 with --guest)\n"
+    "  --seed N           seed (overrides the scenario; guests get a per-domain seed from it)\n"
+    "  --run-ms N         stop after N ms of simulated time (overrides the scenario)\n"
+    "  --quantum-ns N     quantum of the loosely-timed CPUs, in ns (overrides the scenario)\n"
+    "  --guest-dir DIR    where guest programs named without a path are found\n"
+    "                     (default: $EVSIM_GUEST_DIR, else the build's guests/ directory)\n"
+    "  --no-report        print the guest console only, no text report\n"
+    "  --progress         show progress on stderr (default: only when stderr is a terminal)\n"
+    "  --no-progress      never show progress\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "Exit status: 0 every domain powered off or the run length ended; 1 a domain crashed or\n"
+    "shut down with SHUTDOWN_crash; 2 bad input (a message names the file and line or offset,\n"
+    "and nothing is written).\n";
+
+struct run_opts {
+    const char *scenario_path;
+    const char *json_path;
+    const char *guest_dir;
+    const char *guests[SCENARIO_MAX_DOMAINS];
+    const char *cmdlines[SCENARIO_MAX_DOMAINS];
+    unsigned nr_guests;
+    long long pcpus, seed, run_ms, quantum_ns; /* -1 = not given */
+    bool report, progress;
+};
+
+static int bad_input(const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "evsim: ");
+    fprintf(stderr, fmt, a, b);
+    fprintf(stderr, "\n");
+    return EXIT_BAD_INPUT;
+}
+
+static bool parse_count(const char *s, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || end == s || v < 0 || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+enum { OPT_GUEST = 256, OPT_CMDLINE, OPT_JSON, OPT_PCPUS, OPT_SEED, OPT_RUN_MS, OPT_QUANTUM, OPT_GUEST_DIR,
+       OPT_NO_REPORT, OPT_PROGRESS, OPT_NO_PROGRESS };
+
+static const struct option run_options[] = {
+    {"guest", required_argument, NULL, OPT_GUEST},
+    {"cmdline", required_argument, NULL, OPT_CMDLINE},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"pcpus", required_argument, NULL, OPT_PCPUS},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"run-ms", required_argument, NULL, OPT_RUN_MS},
+    {"quantum-ns", required_argument, NULL, OPT_QUANTUM},
+    {"guest-dir", required_argument, NULL, OPT_GUEST_DIR},
+    {"no-report", no_argument, NULL, OPT_NO_REPORT},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Numeric flags: where they go and their ranges. */
+static long long *numeric_flag(struct run_opts *o, int opt, long long *max)
+{
+    switch (opt) {
+    case OPT_PCPUS:
+        return *max = 256, &o->pcpus;
+    case OPT_SEED:
+        return *max = LLONG_MAX, &o->seed;
+    case OPT_RUN_MS:
+        return *max = 3600000, &o->run_ms;
+    case OPT_QUANTUM:
+        return *max = 100000000, &o->quantum_ns;
+    default:
+        return NULL;
+    }
+}
+
+/* 0 to run, 1 help printed, or EXIT_BAD_INPUT. */
+static int parse_run_args(int argc, char **argv, struct run_opts *o)
+{
+    *o = (struct run_opts){.pcpus = -1, .seed = -1, .run_ms = -1, .quantum_ns = -1,
+                           .report = true, .progress = isatty(STDERR_FILENO)};
+    optind = 1;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "+h", run_options, NULL)) != -1) {
+        long long max = 0, *slot = numeric_flag(o, opt, &max);
+        if (slot) {
+            if (!parse_count(optarg, max, slot) || (opt == OPT_PCPUS && *slot == 0) ||
+                (opt == OPT_RUN_MS && *slot == 0) || (opt == OPT_QUANTUM && *slot < 100))
+                return bad_input("run: %s %s: not a number in range (see evsim run --help)",
+                                 argv[optind - 2 >= 0 ? optind - 2 : 0], optarg);
+            continue;
+        }
+        switch (opt) {
+        case OPT_GUEST:
+            if (o->nr_guests == SCENARIO_MAX_DOMAINS)
+                return bad_input("run: more than %s --guest options%s", "256", "");
+            o->guests[o->nr_guests++] = optarg;
+            break;
+        case OPT_CMDLINE:
+            if (!o->nr_guests || o->cmdlines[o->nr_guests - 1])
+                return bad_input("run: --cmdline %s must follow a --guest (one each)%s", optarg,
+                                 "");
+            o->cmdlines[o->nr_guests - 1] = optarg;
+            break;
+        case OPT_JSON:
+            o->json_path = optarg;
+            break;
+        case OPT_GUEST_DIR:
+            o->guest_dir = optarg;
+            break;
+        case OPT_NO_REPORT:
+            o->report = false;
+            break;
+        case OPT_PROGRESS:
+        case OPT_NO_PROGRESS:
+            o->progress = opt == OPT_PROGRESS;
+            break;
+        case 'h':
+            fputs(usage_run, stdout);
+            return 1;
+        default:
+            return bad_input("run: unknown or incomplete option '%s' (see evsim run --help)%s",
+                             argv[optind - 1], "");
+        }
+    }
+    if (optind < argc)
+        o->scenario_path = argv[optind++];
+    if (optind < argc)
+        return bad_input("run: unexpected argument '%s' (one scenario at most)%s", argv[optind],
+                         "");
+    if (o->scenario_path && o->nr_guests)
+        return bad_input("run: give a scenario file or --guest options, not both%s%s", "", "");
+    return 0;
+}
+
+/* The build's guests/ directory next to this executable, else where the build put them. */
+static void default_guest_dir(char *out, size_t len)
+{
+    const char *env = getenv("EVSIM_GUEST_DIR");
+    if (env && *env) {
+        snprintf(out, len, "%s", env);
+        return;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        static const char rel[] = "/../guests";
+        size_t dir_len = slash ? (size_t)(slash - exe) : 0;
+        if (slash && dir_len + sizeof(rel) <= len) {
+            memcpy(out, exe, dir_len);
+            memcpy(out + dir_len, rel, sizeof(rel));
+            if (access(out, R_OK) == 0)
+                return;
+        }
+    }
+    snprintf(out, len, "%s", EVSIM_BUILD_GUEST_DIR);
+}
+
+static int load_scenario(const struct run_opts *o, struct scenario *sc, struct diag *d)
+{
+    if (o->nr_guests) {
+        scenario_defaults(sc);
+        snprintf(sc->source, sizeof(sc->source), "--guest");
+        for (unsigned i = 0; i < o->nr_guests; i++)
+            if (scenario_add_guest(sc, o->guests[i], o->cmdlines[i], d) < 0)
+                return -1;
+    } else if (o->scenario_path) {
+        if (scenario_load_file(sc, o->scenario_path, d) < 0)
+            return -1;
+    } else if (scenario_load_string(sc, "<default>", scenario_default_text, d) < 0) {
+        return -1;
+    }
+    if (o->pcpus > 0)
+        sc->pcpus = (unsigned)o->pcpus;
+    if (o->seed >= 0)
+        sc->seed = (uint64_t)o->seed;
+    if (o->run_ms > 0)
+        sc->run_ns = (uint64_t)o->run_ms * 1000000u;
+    if (o->quantum_ns > 0)
+        sc->quantum_ns = (uint64_t)o->quantum_ns;
+    for (unsigned i = 0; i < sc->nr_dom; i++)
+        if (sc->dom[i].pin >= (int)sc->pcpus)
+            return diag_set(d, "%s:%u: domain '%s' is pinned to pcpu %d but the machine has %u",
+                            sc->source, sc->dom[i].line, sc->dom[i].name, sc->dom[i].pin,
+                            sc->pcpus);
+    return 0;
+}
+
+/* The JSON file is checked for writability before the run, so a long run does not end in an
+ * error; it is written whole at the end. */
+static int check_json_path(const char *path, struct diag *d)
+{
+    FILE *f = fopen(path, "a");
+    if (!f)
+        return diag_set(d, "--json %s: cannot write: %s", path, strerror(errno));
+    long size = ftell(f);
+    fclose(f);
+    if (size == 0)
+        unlink(path); /* it did not exist before (or was empty): leave nothing behind yet */
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    struct run_opts o;
+    int rc = parse_run_args(argc, argv, &o);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    static struct scenario sc; /* large; lives for the whole run */
+    struct diag d = {{0}};
+    char guest_dir[PATH_MAX];
+    if (o.guest_dir)
+        snprintf(guest_dir, sizeof(guest_dir), "%s", o.guest_dir);
+    else
+        default_guest_dir(guest_dir, sizeof(guest_dir));
+    if (load_scenario(&o, &sc, &d) < 0 || (o.json_path && check_json_path(o.json_path, &d) < 0))
+        return bad_input("%s%s", d.msg, "");
+    static struct machine m;
+    if (machine_build(&m, &sc, guest_dir, stdout, &d) < 0) {
+        machine_free(&m);
+        return bad_input("%s%s", d.msg, "");
+    }
+    m.progress = o.progress;
+    machine_run(&m);
+    struct json_object *report = report_build(&m);
+    int status = machine_exit_status(&m);
+    if (o.report)
+        report_print_text(report, stdout);
+    fflush(stdout);
+    if (o.json_path && report_write_json(report, o.json_path, &d) < 0) {
+        fprintf(stderr, "evsim: %s\n", d.msg);
+        status = EXIT_BAD_INPUT;
+    }
+    json_object_put(report);
+    machine_free(&m);
+    return status;
+}
+
+static int evsim_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return EXIT_BAD_INPUT;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+        printf("evsim %s\n", EVSIM_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "scenario")) {
+        fputs(scenario_default_text, stdout);
+        return 0;
+    }
+    fprintf(stderr, "evsim: unknown command '%s'\n\n%s", cmd, usage_main);
+    return EXIT_BAD_INPUT;
+}
+
+int main(int argc, char **argv)
+{
+    return simk_main(argc, argv, evsim_main);
+}

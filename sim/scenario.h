@@ -1,0 +1,60 @@
+/* Scenarios: what a run simulates. Read from an INI file (libinih) or built from --guest flags;
+ * an embedded default runs when none is given. */
+#ifndef EVSIM_SIM_SCENARIO_H
+#define EVSIM_SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sim/diag.h"
+
+#define SCENARIO_MAX_DOMAINS 256
+#define SCENARIO_MAX_PIRQS 64
+#define SCENARIO_PATH_MAX 1024
+
+struct scenario_domain {
+    char name[64];
+    char guest[SCENARIO_PATH_MAX]; /* program name (found by evsim) or a path to an ELF */
+    unsigned vcpus;
+    uint64_t memory_bytes;
+    bool privileged;
+    char cmdline[1024];
+    int pin;                       /* physical CPU of vcpu 0 (others follow), -1 = automatic */
+    unsigned max_evtchn_port;
+    unsigned line;                 /* where the section starts, for messages */
+};
+
+/* A physical IRQ line raised by the platform: at_ns, then every period_ns, count times. */
+struct scenario_pirq {
+    unsigned domain;  /* index into domains */
+    unsigned line;    /* the pirq number */
+    uint64_t at_ns, period_ns;
+    unsigned count;
+    unsigned src_line;
+};
+
+struct scenario {
+    char source[SCENARIO_PATH_MAX]; /* file name, or "<default>" */
+    char base_dir[SCENARIO_PATH_MAX];
+    unsigned pcpus;
+    uint64_t seed;
+    uint64_t run_ns;
+    uint64_t quantum_ns;
+    uint64_t timeslice_ns;
+    struct scenario_domain dom[SCENARIO_MAX_DOMAINS];
+    unsigned nr_dom;
+    struct scenario_pirq pirq[SCENARIO_MAX_PIRQS];
+    unsigned nr_pirq;
+};
+
+extern const char scenario_default_text[];
+
+void scenario_defaults(struct scenario *s);
+/* 0, or -1 with d = "file:line: message". */
+int scenario_load_file(struct scenario *s, const char *path, struct diag *d);
+int scenario_load_string(struct scenario *s, const char *name, const char *text, struct diag *d);
+/* Append a domain running the ELF or program at path with cmdline (may be NULL), for --guest. */
+int scenario_add_guest(struct scenario *s, const char *path, const char *cmdline,
+                       struct diag *d);
+
+#endif

@@ -1,0 +1,312 @@
+#include "sim/vcpu.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <unicorn/unicorn.h>
+
+#include "models/hypercall.h"
+#include "models/pv.h"
+
+#define SYSCALL_LEN 2 /* Unicorn reports the syscall's own address and adds 2 after the hook */
+
+/* The registers a hypercall, an iret or an upcall can read or change, in one batch. */
+static const int hv_reg_ids[] = {
+    UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI,
+    UC_X86_REG_RDI, UC_X86_REG_RBP, UC_X86_REG_RSP, UC_X86_REG_R8,  UC_X86_REG_R9,
+    UC_X86_REG_R10, UC_X86_REG_R11, UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14,
+    UC_X86_REG_R15, UC_X86_REG_RIP, UC_X86_REG_EFLAGS,
+};
+#define NR_HV_REGS (sizeof(hv_reg_ids) / sizeof(hv_reg_ids[0]))
+_Static_assert(sizeof(struct hv_regs) == NR_HV_REGS * sizeof(uint64_t), "hv_regs order");
+
+/* Only these are needed to dispatch a hypercall: number, six arguments, the stack for iret. */
+static const int hc_reg_ids[] = {UC_X86_REG_RAX, UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RDX,
+                                 UC_X86_REG_R10, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_RSP,
+                                 UC_X86_REG_RIP, UC_X86_REG_RCX, UC_X86_REG_R11, UC_X86_REG_EFLAGS};
+#define NR_HC_REGS (sizeof(hc_reg_ids) / sizeof(hc_reg_ids[0]))
+
+/* Where each of hc_reg_ids lands in struct hv_regs. */
+static const size_t hc_reg_offsets[NR_HC_REGS] = {
+    offsetof(struct hv_regs, rax), offsetof(struct hv_regs, rdi), offsetof(struct hv_regs, rsi),
+    offsetof(struct hv_regs, rdx), offsetof(struct hv_regs, r10), offsetof(struct hv_regs, r8),
+    offsetof(struct hv_regs, r9),  offsetof(struct hv_regs, rsp), offsetof(struct hv_regs, rip),
+    offsetof(struct hv_regs, rcx), offsetof(struct hv_regs, r11), offsetof(struct hv_regs, rflags)};
+
+static void regs_all(struct hv_regs *r, void **slots)
+{
+    for (size_t i = 0; i < NR_HV_REGS; i++)
+        slots[i] = (uint64_t *)r + i;
+}
+
+static void regs_hc(struct hv_regs *r, void **slots)
+{
+    for (size_t i = 0; i < NR_HC_REGS; i++)
+        slots[i] = (char *)r + hc_reg_offsets[i];
+}
+
+static void regs_read_all(uc_engine *uc, struct hv_regs *r)
+{
+    void *slots[NR_HV_REGS];
+    regs_all(r, slots);
+    uc_reg_read_batch(uc, (int *)hv_reg_ids, slots, (int)NR_HV_REGS);
+}
+
+void sim_vcpu_set_regs(struct sim_vcpu *sv, const struct hv_regs *r)
+{
+    void *slots[NR_HV_REGS];
+    regs_all((struct hv_regs *)r, slots);
+    uc_reg_write_batch(sv->uc, (int *)hv_reg_ids, slots, (int)NR_HV_REGS);
+}
+
+/* A hypercall reads and may change only these (iret and upcalls: rip, rsp, rflags, rcx, r11,
+ * rax; continuations: rip and the arguments). */
+static void regs_read_hc(uc_engine *uc, struct hv_regs *r)
+{
+    void *slots[NR_HC_REGS];
+    regs_hc(r, slots);
+    uc_reg_read_batch(uc, (int *)hc_reg_ids, slots, (int)NR_HC_REGS);
+}
+
+static void regs_write_hc(uc_engine *uc, struct hv_regs *r)
+{
+    void *slots[NR_HC_REGS];
+    regs_hc(r, slots);
+    uc_reg_write_batch(uc, (int *)hc_reg_ids, slots, (int)NR_HC_REGS);
+}
+
+/* Did anything but the result (rax) change? */
+static bool regs_hc_moved(const struct hv_regs *a, const struct hv_regs *b)
+{
+    for (size_t i = 1; i < NR_HC_REGS; i++)
+        if (*(const uint64_t *)((const char *)a + hc_reg_offsets[i]) !=
+            *(const uint64_t *)((const char *)b + hc_reg_offsets[i]))
+            return true;
+    return false;
+}
+
+static uint64_t *pcpu_clock(struct sim_vcpu *sv)
+{
+    return &sv->pcpu->local;
+}
+
+static void request_stop(struct sim_vcpu *sv)
+{
+    sv->stop_requested = true;
+    uc_emu_stop(sv->uc);
+}
+
+/* Charge a block: its instruction count and cycles were computed when the guest was loaded. */
+static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+    struct sim_vcpu *sv = opaque;
+    uint32_t insns, cycles;
+    if (!aot_fast_cost(&sv->sd->aot, addr, size, &insns, &cycles)) {
+        const uint8_t *code = addr + size <= sv->sd->ram_size ? sv->sd->ram + addr : NULL;
+        if (!code) {
+            insns = cycles = 0; /* executing outside RAM faults before the block runs */
+        } else {
+            aot_slow_cost(&sv->sd->aot, addr, size, code, &insns, &cycles);
+        }
+    }
+    sv->insns += insns;
+    sv->blk_addr = addr;
+    sv->blk_size = size;
+    uint64_t *clock = pcpu_clock(sv);
+    *clock += cycles;
+    if (*clock >= sv->stop_at && !sv->stop_requested)
+        request_stop(sv);
+    (void)uc;
+}
+
+/* RDTSC/RDTSCP at a site found ahead of time: return the simulated TSC and skip the
+ * instruction. The block hook charged the whole block up front; the TSC is taken as of the end
+ * of this instruction, and what follows it is uncharged again because Unicorn resumes after the
+ * skipped instruction in a new block that will be charged on its own. */
+static void on_tsc_read(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+    struct sim_vcpu *sv = opaque;
+    uint64_t *clock = pcpu_clock(sv);
+    uint64_t blk_end = sv->blk_addr + sv->blk_size;
+    if (addr >= sv->blk_addr && addr + size <= blk_end)
+        *clock -= aot_range_cycles(&sv->sd->aot, addr + size, blk_end);
+    uint64_t tsc = *clock, lo = tsc & 0xffffffffu, hi = tsc >> 32, rip = addr + size;
+    uint64_t aux = sv->v->vcpu_id;
+    uc_reg_write(uc, UC_X86_REG_RAX, &lo);
+    uc_reg_write(uc, UC_X86_REG_RDX, &hi);
+    if (size == 3) /* rdtscp: IA32_TSC_AUX, which Xen sets to the vcpu id for PV guests */
+        uc_reg_write(uc, UC_X86_REG_RCX, &aux);
+    uc_reg_write(uc, UC_X86_REG_RIP, &rip);
+}
+
+/* Enter the event callback now if Xen would (upcall pending, not masked, callback set). */
+static void deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
+{
+    if (!pv_upcall_deliverable(sv->v))
+        return;
+    if (pv_inject_upcall(sv->v, r) < 0) {
+        sim_domain_crash(sv->sd, "d%uv%u: cannot write the event callback frame below rsp "
+                                 "0x%" PRIx64,
+                         sv->v->domain->domid, sv->v->vcpu_id, r->rsp);
+        return;
+    }
+    *pcpu_clock(sv) += cost_cycles(sv->sd->m->cost, COST_UPCALL_INJECT);
+}
+
+static bool vcpu_must_stop(const struct sim_vcpu *sv)
+{
+    const struct vcpu *v = sv->v;
+    return v->run_state != VCPU_RUNNABLE || v->yield_requested ||
+           sv->sd->status != SD_RUNNING || sv->sd->m->finished;
+}
+
+/* The trap: Xen's hypercall entry, then its return path (continuation, pending events). */
+static void on_syscall(uc_engine *uc, void *opaque)
+{
+    struct sim_vcpu *sv = opaque;
+    struct machine *m = sv->sd->m;
+    struct hv_regs r = {0}, before;
+    regs_read_hc(uc, &r);
+    uint64_t at = r.rip;
+    r.rip = at + SYSCALL_LEN;
+    before = r;
+    m->active = sv->pcpu;
+    hypercall_dispatch(sv->v, &r);
+    *pcpu_clock(sv) += sv->v->hcall_cycles;
+    if (sv->v->hcall_continuation) {
+        sv->v->hcall_continuation = false;
+        r.rip = at; /* re-execute, as Xen's hypercall_create_continuation */
+    }
+    if (sv->sd->status == SD_RUNNING && sv->v->run_state == VCPU_RUNNABLE)
+        deliver_upcall(sv, &r);
+    if (regs_hc_moved(&r, &before)) {
+        r.rip -= SYSCALL_LEN;
+        regs_write_hc(uc, &r);
+    } else {
+        uc_reg_write(uc, UC_X86_REG_RAX, &r.rax);
+    }
+    if (vcpu_must_stop(sv) || *pcpu_clock(sv) >= sv->stop_at)
+        request_stop(sv);
+}
+
+static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                        void *opaque)
+{
+    struct sim_vcpu *sv = opaque;
+    (void)uc, (void)size, (void)value;
+    /* Only record: uc_emu_start returns the matching error and the slice reports it. */
+    sv->fault_addr = addr;
+    sv->fault_access = type;
+    return false;
+}
+
+static void on_interrupt(uc_engine *uc, uint32_t intno, void *opaque)
+{
+    struct sim_vcpu *sv = opaque;
+    uint64_t rip;
+    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    sim_domain_crash(sv->sd, "d%uv%u: exception vector %u at rip 0x%" PRIx64,
+                     sv->v->domain->domid, sv->v->vcpu_id, intno, rip);
+    request_stop(sv);
+}
+
+static const char *access_name(int type)
+{
+    switch (type) {
+    case UC_MEM_READ_UNMAPPED:
+        return "read from unmapped address";
+    case UC_MEM_WRITE_UNMAPPED:
+        return "write to unmapped address";
+    case UC_MEM_FETCH_UNMAPPED:
+        return "instruction fetch from unmapped address";
+    default:
+        return "access to unmapped address";
+    }
+}
+
+/* uc_emu_start failed: crash the domain naming vcpu, rip and the instruction. */
+static void report_fault(struct sim_vcpu *sv, uc_err err)
+{
+    uint64_t rip;
+    uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
+    struct sim_domain *sd = sv->sd;
+    char insn[160] = "(outside guest memory)";
+    if (rip >= XEN_PAGE_SIZE && rip < sd->ram_size) {
+        size_t avail = sd->ram_size - rip < 16 ? (size_t)(sd->ram_size - rip) : 16;
+        aot_disasm_one(&sd->aot, rip, sd->ram + rip, avail, insn, sizeof(insn));
+    }
+    char what[160];
+    if (err == UC_ERR_READ_UNMAPPED || err == UC_ERR_WRITE_UNMAPPED ||
+        err == UC_ERR_FETCH_UNMAPPED)
+        snprintf(what, sizeof(what), "%s 0x%" PRIx64, access_name(sv->fault_access),
+                 sv->fault_addr);
+    else
+        snprintf(what, sizeof(what), "%s", uc_strerror(err));
+    sim_domain_crash(sd, "d%uv%u: %s at rip 0x%" PRIx64 ": %s", sd->d->domid, sv->v->vcpu_id,
+                     what, rip, insn);
+}
+
+void sim_vcpu_run_slice(struct sim_vcpu *sv)
+{
+    struct hv_regs r;
+    regs_read_all(sv->uc, &r);
+    struct hv_regs before = r;
+    deliver_upcall(sv, &r);
+    if (sv->sd->status != SD_RUNNING)
+        return;
+    if (memcmp(&r, &before, sizeof(r)) != 0)
+        sim_vcpu_set_regs(sv, &r);
+    sv->stop_requested = false;
+    uc_err err = uc_emu_start(sv->uc, r.rip, 0, 0, 0);
+    if (err != UC_ERR_OK && sv->sd->status == SD_RUNNING)
+        report_fault(sv, err);
+    else if (err == UC_ERR_OK && !sv->stop_requested && sv->sd->status == SD_RUNNING)
+        /* Unicorn stops on its own only at hlt, which a PV guest may not execute. */
+        sim_domain_crash(sv->sd, "d%uv%u: guest stopped the CPU (hlt is privileged in a PV "
+                                 "guest) near rip 0x%" PRIx64,
+                         sv->sd->d->domid, sv->v->vcpu_id, r.rip);
+}
+
+static int hook(struct sim_vcpu *sv, int type, void *cb, uint64_t begin, uint64_t end,
+                struct diag *d)
+{
+    uc_hook h;
+    uc_err err = type == UC_HOOK_INSN
+                     ? uc_hook_add(sv->uc, &h, type, cb, sv, begin, end, UC_X86_INS_SYSCALL)
+                     : uc_hook_add(sv->uc, &h, type, cb, sv, begin, end);
+    if (err != UC_ERR_OK)
+        return diag_set(d, "unicorn: cannot add a hook: %s", uc_strerror(err));
+    return 0;
+}
+
+int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d)
+{
+    struct sim_domain *sd = sv->sd;
+    uc_engine *uc;
+    uc_err err = uc_open(UC_ARCH_X86, UC_MODE_64, &uc);
+    if (err != UC_ERR_OK)
+        return diag_set(d, "unicorn: cannot create an x86-64 engine: %s", uc_strerror(err));
+    sv->uc = uc;
+    /* Page 0 stays unmapped so that a NULL dereference faults, as it would under Xen. */
+    err = uc_mem_map_ptr(uc, XEN_PAGE_SIZE, sd->ram_size - XEN_PAGE_SIZE, UC_PROT_ALL,
+                         sd->ram + XEN_PAGE_SIZE);
+    if (err == UC_ERR_OK)
+        err = uc_mem_map_ptr(uc, sd->shared_info_gpa, XEN_PAGE_SIZE,
+                             UC_PROT_READ | UC_PROT_WRITE, sd->shared_info);
+    if (err != UC_ERR_OK)
+        return diag_set(d, "unicorn: cannot map guest memory: %s", uc_strerror(err));
+    if (hook(sv, UC_HOOK_INSN, on_syscall, 1, 0, d) || hook(sv, UC_HOOK_BLOCK, on_block, 1, 0, d) ||
+        hook(sv, UC_HOOK_INTR, on_interrupt, 1, 0, d) ||
+        hook(sv, UC_HOOK_MEM_UNMAPPED, on_unmapped, 1, 0, d))
+        return -1;
+    for (unsigned i = 0; i < sd->aot.nr_tsc_sites; i++)
+        if (hook(sv, UC_HOOK_CODE, on_tsc_read, sd->aot.tsc_sites[i], sd->aot.tsc_sites[i], d))
+            return -1;
+    return 0;
+}
+
+void sim_vcpu_destroy_engine(struct sim_vcpu *sv)
+{
+    if (sv->uc)
+        uc_close(sv->uc);
+    sv->uc = NULL;
+}

@@ -1,0 +1,287 @@
+/* The 2-level ABI on the real shared_info layout: pending, mask, selector and upcall_pending
+ * in the order Xen sets them; masked edges re-raised on unmask; coalescing and delivery
+ * counters. Events are raised with EVTCHNOP_send on IPI ports of d1. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tests/models/fake_xen.h"
+
+struct raise_row {
+    const char *name;
+    unsigned word_bits;
+    uint32_t port;      /* IPI port raised (to vcpu 0) */
+    bool masked, pending, upcall;
+    uint64_t sel;       /* state before the raise */
+    /* after */
+    bool e_pending;
+    uint64_t e_sel;
+    uint8_t e_upcall;
+    unsigned e_kicks;
+    uint64_t e_coalesced, e_upcalls;
+};
+
+static const struct raise_row raise_rows[] = {
+    {"clean", 64, 1, false, false, false, 0, true, 1, 1, 1, 0, 1},
+    {"masked_no_upcall", 64, 1, true, false, false, 0, true, 0, 0, 0, 0, 0},
+    {"already_pending_coalesces", 64, 1, false, true, false, 0, true, 0, 0, 0, 1, 0},
+    {"selector_already_set", 64, 1, false, false, false, 1, true, 1, 0, 0, 0, 0},
+    {"upcall_already_pending", 64, 1, false, false, true, 0, true, 1, 1, 0, 0, 0},
+    {"second_word_selector_bit1", 64, 70, false, false, false, 0, true, 2, 1, 1, 0, 1},
+    {"word63_selector_bit63", 64, 4095, false, false, false, 0, true, 1ull << 63, 1, 1, 0, 1},
+    {"32bit_guest_selector_is_port_div_32", 32, 40, false, false, false, 0, true, 2, 1, 1, 0, 1},
+};
+
+static void bind_ipis_up_to(struct fake_xen *fx, struct domain *d, uint32_t port)
+{
+    for (uint32_t p = 1; p <= port; p++)
+        assert_int_equal(fx_bind_ipi(fx, d->vcpu[0], 0), p);
+}
+
+static long send_port(struct fake_xen *fx, struct vcpu *v, uint32_t port)
+{
+    struct evtchn_send s = {.port = port};
+
+    return fx_evtchn_op(fx, v, EVTCHNOP_send, &s, sizeof(s));
+}
+
+static void test_raise_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(raise_rows) / sizeof(raise_rows[0]); i++) {
+        const struct raise_row *r = &raise_rows[i];
+        struct fake_xen fx;
+        struct domain *d;
+        struct vcpu *v;
+
+        print_message("raise %s\n", r->name);
+        fx_init(&fx);
+        d = fx_domain(&fx, 1, false, 1, r->word_bits, 4095);
+        v = d->vcpu[0];
+        bind_ipis_up_to(&fx, d, r->port);
+        fx_set_mask(d, r->port, r->masked);
+        fx_set_pending(d, r->port, r->pending);
+        fx_set_upcall_pending(v, r->upcall);
+        vcpu_info_ptr(v)->evtchn_pending_sel = r->sel;
+        assert_int_equal(send_port(&fx, v, r->port), 0);
+        assert_int_equal(fx_pending(d, r->port), r->e_pending);
+        assert_int_equal(fx_sel(v), r->e_sel);
+        assert_int_equal(fx_upcall_pending(v), r->e_upcall);
+        assert_int_equal(fx_rec(&fx, v)->kicks, r->e_kicks);
+        assert_int_equal(port_stats(d, r->port)->raised, 1);
+        assert_int_equal(port_stats(d, r->port)->coalesced, r->e_coalesced);
+        assert_int_equal(port_stats(d, r->port)->upcalls, r->e_upcalls);
+        fx_destroy(&fx);
+    }
+}
+
+struct unmask_row {
+    const char *name;
+    bool masked, pending;
+    uint64_t sel;
+    uint8_t upcall;
+    uint64_t e_sel;
+    uint8_t e_upcall;
+    unsigned e_kicks;
+};
+
+static const struct unmask_row unmask_rows[] = {
+    {"masked_pending_reraised", true, true, 0, 0, 1, 1, 1},
+    {"masked_not_pending", true, false, 0, 0, 0, 0, 0},
+    {"not_masked_pending_no_edge", false, true, 0, 0, 0, 0, 0},
+    {"selector_already_set", true, true, 1, 0, 1, 0, 0},
+    {"upcall_already_pending", true, true, 0, 1, 1, 1, 0},
+};
+
+/* The edge is raised on the port's notify vcpu (here vcpu 1, via bind_vcpu of an unbound
+ * port), not on the caller. */
+static void test_unmask_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(unmask_rows) / sizeof(unmask_rows[0]); i++) {
+        const struct unmask_row *r = &unmask_rows[i];
+        struct fake_xen fx;
+        struct domain *d;
+        struct vcpu *v1;
+        struct evtchn_unmask u = {.port = 1};
+        struct evtchn_bind_vcpu bv = {.port = 1, .vcpu = 1};
+
+        print_message("unmask %s\n", r->name);
+        fx_init(&fx);
+        d = fx_domain(&fx, 1, false, 2, 0, 0);
+        v1 = d->vcpu[1];
+        fx_alloc_unbound(&fx, d->vcpu[0], DOMID_SELF, 0);
+        assert_int_equal(fx_evtchn_op(&fx, d->vcpu[0], EVTCHNOP_bind_vcpu, &bv, sizeof(bv)), 0);
+        v1->run_state = VCPU_RUNNABLE;
+        fx_set_mask(d, 1, r->masked);
+        fx_set_pending(d, 1, r->pending);
+        vcpu_info_ptr(v1)->evtchn_pending_sel = r->sel;
+        fx_set_upcall_pending(v1, r->upcall);
+        assert_int_equal(fx_evtchn_op(&fx, d->vcpu[0], EVTCHNOP_unmask, &u, sizeof(u)), 0);
+        assert_false(fx_masked(d, 1));
+        assert_int_equal(fx_sel(v1), r->e_sel);
+        assert_int_equal(fx_upcall_pending(v1), r->e_upcall);
+        assert_int_equal(fx_rec(&fx, v1)->kicks, r->e_kicks);
+        assert_int_equal(fx_upcall_pending(d->vcpu[0]), 0);
+        fx_destroy(&fx);
+    }
+}
+
+/* A raise while masked is remembered by the pending bit alone; unmask raises it. */
+static void test_masked_edge_reraised(void **state)
+{
+    struct fake_xen fx;
+    struct domain *d;
+    struct vcpu *v;
+    struct evtchn_unmask u = {.port = 1};
+
+    (void)state;
+    fx_init(&fx);
+    d = fx_domain(&fx, 1, false, 1, 0, 0);
+    v = d->vcpu[0];
+    fx_bind_ipi(&fx, v, 0);
+    fx_set_mask(d, 1, true);
+    assert_int_equal(send_port(&fx, v, 1), 0);
+    assert_true(fx_pending(d, 1));
+    assert_int_equal(fx_upcall_pending(v), 0);
+    assert_int_equal(fx_evtchn_op(&fx, v, EVTCHNOP_unmask, &u, sizeof(u)), 0);
+    assert_int_equal(fx_sel(v), 1);
+    assert_int_equal(fx_upcall_pending(v), 1);
+    assert_int_equal(fx_rec(&fx, v)->kicks, 1);
+    fx_destroy(&fx);
+}
+
+/* delivered counts raises the guest consumed: checked at the next raise and on demand. */
+static void test_delivered_accounting(void **state)
+{
+    struct fake_xen fx;
+    struct domain *d;
+    struct vcpu *v;
+    struct port_stats *ps;
+
+    (void)state;
+    fx_init(&fx);
+    d = fx_domain(&fx, 1, false, 1, 0, 0);
+    v = d->vcpu[0];
+    fx_bind_ipi(&fx, v, 0);
+    ps = port_stats(d, 1);
+    send_port(&fx, v, 1);
+    send_port(&fx, v, 1); /* coalesced: still one outstanding */
+    evtchn_account_deliveries(d);
+    assert_int_equal(ps->delivered, 0);
+    fx_set_pending(d, 1, false); /* the guest handles it */
+    send_port(&fx, v, 1);        /* seen consumed before this raise */
+    assert_int_equal(ps->delivered, 1);
+    fx_set_pending(d, 1, false);
+    evtchn_account_deliveries(d);
+    evtchn_account_deliveries(d);
+    assert_int_equal(ps->delivered, 2);
+    assert_int_equal(ps->raised, 3);
+    assert_int_equal(ps->coalesced, 1);
+    /* a close clears pending without a delivery */
+    send_port(&fx, v, 1);
+    {
+        struct evtchn_close c = {.port = 1};
+
+        fx_evtchn_op(&fx, v, EVTCHNOP_close, &c, sizeof(c));
+    }
+    evtchn_account_deliveries(d);
+    assert_int_equal(ps->delivered, 2);
+    fx_destroy(&fx);
+}
+
+/* A blocked vcpu is woken (not kicked) by a new upcall; a down vcpu is left alone. */
+static void test_upcall_wakes_blocked_vcpu(void **state)
+{
+    struct fake_xen fx;
+    struct domain *d;
+    struct vcpu *v1;
+
+    (void)state;
+    fx_init(&fx);
+    d = fx_domain(&fx, 1, false, 2, 0, 0);
+    v1 = d->vcpu[1];
+    fx_bind_ipi(&fx, d->vcpu[0], 1);
+    assert_int_equal(send_port(&fx, d->vcpu[0], 1), 0); /* v1 is down */
+    assert_int_equal(fx_rec(&fx, v1)->kicks + fx_rec(&fx, v1)->wakes, 0);
+    fx_set_pending(d, 1, false);
+    fx_set_upcall_pending(v1, 0);
+    vcpu_info_ptr(v1)->evtchn_pending_sel = 0;
+    v1->run_state = VCPU_BLOCKED;
+    assert_int_equal(send_port(&fx, d->vcpu[0], 1), 0);
+    assert_int_equal(v1->run_state, VCPU_RUNNABLE);
+    assert_int_equal(fx_rec(&fx, v1)->wakes, 1);
+    assert_int_equal(fx_rec(&fx, v1)->kicks, 0);
+    assert_int_equal(v1->stats.wakes, 1);
+    fx_destroy(&fx);
+}
+
+/* The sender pays for set_pending on top of trap, dispatch and the handler. */
+static void test_send_cycles(void **state)
+{
+    struct fake_xen fx;
+    struct domain *d;
+    struct vcpu *v;
+    const struct cost_profile *c = cost_profile_default();
+
+    (void)state;
+    fx_init(&fx);
+    d = fx_domain(&fx, 1, false, 1, 0, 0);
+    v = d->vcpu[0];
+    fx_bind_ipi(&fx, v, 0);
+    send_port(&fx, v, 1);
+    assert_int_equal(v->hcall_cycles,
+                     cost_cycles(c, COST_HYPERCALL_TRAP) + cost_cycles(c, COST_HYPERCALL_DISPATCH) +
+                         cost_cycles(c, COST_EVTCHN_OP) + cost_cycles(c, COST_SET_PENDING));
+    assert_null(fx.hv.current);
+    fx_destroy(&fx);
+}
+
+/* VIRQ and PIRQ sources reach their ports' notify vcpus. */
+static void test_virq_and_pirq_sources(void **state)
+{
+    struct fake_xen fx;
+    struct domain *d0;
+    struct evtchn_bind_pirq bp = {.pirq = 9};
+    struct evtchn_bind_vcpu bv = {.port = 2, .vcpu = 1};
+
+    (void)state;
+    fx_init(&fx);
+    d0 = fx_domain(&fx, 0, true, 2, 0, 0);
+    d0->vcpu[1]->run_state = VCPU_RUNNABLE;
+    assert_int_equal(fx_bind_virq(&fx, d0->vcpu[0], VIRQ_TIMER, 1), 1);
+    assert_int_equal(fx_bind_virq(&fx, d0->vcpu[0], VIRQ_DOM_EXC, 0), 2);
+    assert_int_equal(fx_evtchn_op(&fx, d0->vcpu[0], EVTCHNOP_bind_vcpu, &bv, sizeof(bv)), 0);
+    assert_int_equal(fx_evtchn_op(&fx, d0->vcpu[0], EVTCHNOP_bind_pirq, &bp, sizeof(bp)), 0);
+    send_guest_vcpu_virq(d0->vcpu[0], VIRQ_TIMER); /* not bound on vcpu 0 */
+    assert_false(fx_pending(d0, 1));
+    send_guest_vcpu_virq(d0->vcpu[1], VIRQ_TIMER);
+    assert_true(fx_pending(d0, 1));
+    send_guest_global_virq(&fx.hv, VIRQ_DOM_EXC);
+    assert_true(fx_pending(d0, 2));
+    assert_int_equal(fx_sel(d0->vcpu[1]), 1);
+    assert_int_equal(pirq_raise(d0, 9), 0);
+    assert_true(fx_pending(d0, bp.port));
+    assert_int_equal(pirq_raise(d0, 10), -XEN_ENOENT);
+    assert_int_equal(pirq_raise(d0, HV_DEFAULT_NR_PIRQS), -XEN_EINVAL);
+    assert_true(virq_is_global(VIRQ_ARCH_0));
+    assert_false(virq_is_global(VIRQ_XENOPROF));
+    fx_destroy(&fx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_raise_table),
+        cmocka_unit_test(test_unmask_table),
+        cmocka_unit_test(test_masked_edge_reraised),
+        cmocka_unit_test(test_delivered_accounting),
+        cmocka_unit_test(test_upcall_wakes_blocked_vcpu),
+        cmocka_unit_test(test_send_cycles),
+        cmocka_unit_test(test_virq_and_pirq_sources),
+    };
+    return cmocka_run_group_tests_name("event_2l", tests, NULL, NULL);
+}
