@@ -31,7 +31,7 @@ int simk_main(int argc, char **argv, simk_main_fn fn)
     // One resolution for the whole run: picoseconds hold 213 days in 64 bits.
     sc_set_time_resolution(1, SC_PS);
     // sc_stop() is how a run ends when every domain has stopped: not worth a message.
-    sc_report_handler::set_actions(SC_ID_SIMULATION_STOP_CALLED_, SC_DO_NOTHING);
+    sc_report_handler::set_actions("/OSCI/SystemC", SC_INFO, SC_DO_NOTHING);
     return sc_elab_and_sim(argc, argv);
 }
 
@@ -95,7 +95,7 @@ void simk_run(uint64_t until_ps)
     if (until_ps == SIMK_FOREVER)
         sc_start();
     else
-        sc_start(sc_time::from_value(until_ps));
+        sc_start(sc_time::from_value(until_ps), SC_EXIT_ON_STARVATION);
 }
 
 void simk_stop(void)

@@ -40,7 +40,8 @@ void simk_wait_ps(uint64_t delay_ps);
 /* In a thread: wait for ev or until timeout_ps passes (SIMK_FOREVER: no timeout). */
 void simk_wait_event(struct simk_event *ev, uint64_t timeout_ps);
 
-/* Simulate until nothing is left to do, simk_stop() is called, or until_ps is reached. */
+/* Simulate until simk_stop() is called, until_ps is reached, or nothing is left to happen (then
+ * time stays at the last activity). */
 void simk_run(uint64_t until_ps);
 void simk_stop(void);
 

@@ -237,6 +237,7 @@ static void domain_stop(struct sim_domain *sd, enum sim_domain_status status)
     }
     if (--m->live_domains == 0) {
         m->finished = true;
+        m->end = END_ALL_STOPPED;
         m->end_cycles = acting_cycles(m);
         simk_stop();
     }
@@ -247,6 +248,9 @@ static void sink_shutdown(void *opaque, struct domain *d, unsigned reason)
     (void)opaque;
     struct sim_domain *sd = d->sim;
     sd->shutdown_reason = reason;
+    if (reason == SHUTDOWN_crash)
+        snprintf(sd->crash_reason, sizeof(sd->crash_reason),
+                 "the guest shut down with SHUTDOWN_crash");
     domain_stop(sd, reason == SHUTDOWN_poweroff ? SD_POWEROFF : SD_SHUTDOWN);
 }
 
@@ -613,8 +617,11 @@ void machine_run(struct machine *m)
     if (m->progress)
         fprintf(stderr, "\r%80s\r", "");
     if (!m->finished) {
+        /* Stopped by the kernel: either the run length was reached, or nothing could happen
+         * any more (every vcpu blocked with no timer armed) and time stayed where it was. */
         m->finished = true;
         m->end_cycles = machine_now_cycles(m);
+        m->end = simk_now_ps() >= end_ps ? END_RUN_LENGTH : END_STARVED;
     }
     for (unsigned i = 0; i < m->nr_dom; i++)
         for (unsigned k = 0; k < m->dom[i].nr_vcpus; k++)

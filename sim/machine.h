@@ -98,6 +98,7 @@ struct machine {
     struct sim_pirq_source *pirq;
     struct sim_pcpu *active;  /* the pcpu whose vcpu executes right now, NULL in methods */
     bool finished;
+    enum sim_end { END_RUNNING, END_ALL_STOPPED, END_RUN_LENGTH, END_STARVED } end;
     uint64_t end_cycles;      /* when the run stopped */
     FILE *out;                /* console and crash messages */
     char guest_dir[1024];     /* where guest programs are found by name */

@@ -146,7 +146,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
     optind = 1;
     opterr = 0;
     int opt;
-    while ((opt = getopt_long(argc, argv, "+h", run_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "h", run_options, NULL)) != -1) {
         long long max = 0, *slot = numeric_flag(o, opt, &max);
         if (slot) {
             if (!parse_count(optarg, max, slot) || (opt == OPT_PCPUS && *slot == 0) ||

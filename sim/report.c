@@ -11,9 +11,23 @@
 #include "models/evtchn.h"
 #include "models/hypercall.h"
 
-static const char *const status_names[] = {
-    [SD_RUNNING] = "running", [SD_POWEROFF] = "poweroff",
-    [SD_SHUTDOWN] = "shutdown", [SD_CRASHED] = "crashed"};
+/* As xl shows them: a crash shutdown and a crash Xen decided on are both "crashed". */
+static const char *domain_status(const struct sim_domain *sd)
+{
+    static const char *const reasons[] = {[SHUTDOWN_poweroff] = "poweroff",
+                                          [SHUTDOWN_reboot] = "reboot",
+                                          [SHUTDOWN_suspend] = "suspend",
+                                          [SHUTDOWN_crash] = "crashed",
+                                          [SHUTDOWN_watchdog] = "watchdog",
+                                          [SHUTDOWN_soft_reset] = "soft_reset"};
+    if (sd->status == SD_RUNNING)
+        return "running";
+    if (sd->status == SD_CRASHED)
+        return "crashed";
+    if (sd->shutdown_reason < sizeof(reasons) / sizeof(reasons[0]))
+        return reasons[sd->shutdown_reason];
+    return "shutdown";
+}
 
 static void put_u64(struct json_object *o, const char *k, uint64_t v)
 {
@@ -120,8 +134,8 @@ static struct json_object *domain_json(struct sim_domain *sd)
     put_u64(o, "domid", sd->d->domid);
     put_str(o, "name", sd->cfg->name);
     put_str(o, "guest", sd->cfg->guest);
-    put_str(o, "status", status_names[sd->status]);
-    if (sd->status == SD_CRASHED)
+    put_str(o, "status", domain_status(sd));
+    if (sd->crash_reason[0])
         put_str(o, "crash", sd->crash_reason);
     put_u64(o, "vcpus", sd->nr_vcpus);
     put_u64(o, "guest_instructions", insns);
@@ -156,6 +170,11 @@ struct json_object *report_build(struct machine *m)
     put_u64(r, "cpu_khz", m->cost->cpu_khz);
     put_u64(r, "seed", m->sc->seed);
     put_u64(r, "pcpus", m->nr_pcpus);
+    static const char *const end_names[] = {
+        [END_RUNNING] = "running", [END_ALL_STOPPED] = "every domain stopped",
+        [END_RUN_LENGTH] = "run length reached",
+        [END_STARVED] = "nothing left to run (every vcpu blocked, no timer armed)"};
+    put_str(r, "end", end_names[m->end]);
     put_u64(r, "simulated_cycles", m->end_cycles);
     put_u64(r, "simulated_ns", cost_cycles_to_ns(m->cost, m->end_cycles));
     uint64_t insns = 0;
@@ -178,12 +197,13 @@ static void print_domains(struct json_object *doms, FILE *out)
             "guest", "status", "vcpus", "instructions", "upcalls", "hypercalls");
     for (size_t i = 0; i < json_object_array_length(doms); i++) {
         struct json_object *d = json_object_array_get_idx(doms, i);
+        const char *guest = get_str(d, "guest"), *slash = strrchr(guest, '/');
         fprintf(out, "  %-4" PRIu64 " %-10s %-10s %-9s %5" PRIu64 " %14" PRIu64 " %8" PRIu64
                      " %10" PRIu64 "\n",
-                get_u64(d, "domid"), get_str(d, "name"), get_str(d, "guest"),
+                get_u64(d, "domid"), get_str(d, "name"), slash ? slash + 1 : guest,
                 get_str(d, "status"), get_u64(d, "vcpus"), get_u64(d, "guest_instructions"),
                 get_u64(d, "upcalls"), get_u64(d, "hypercalls"));
-        if (!strcmp(get_str(d, "status"), "crashed"))
+        if (get_str(d, "crash")[0])
             fprintf(out, "       crash: %s\n", get_str(d, "crash"));
     }
 }
@@ -236,6 +256,7 @@ void report_print_text(struct json_object *r, FILE *out)
             get_u64(r, "simulated_cycles"), ns / 1000, ns % 1000);
     fprintf(out, "instructions   %" PRIu64 " guest instructions\n",
             get_u64(r, "guest_instructions"));
+    fprintf(out, "ended          %s\n", get_str(r, "end"));
     struct json_object *doms = get_arr(r, "domains");
     print_domains(doms, out);
     print_ports(doms, out);

@@ -245,6 +245,19 @@ static void report_fault(struct sim_vcpu *sv, uc_err err)
                      what, rip, insn);
 }
 
+/* Unicorn stops on its own only at hlt (it leaves rip after it), which is privileged in a PV
+ * guest: Xen would inject #GP, and a guest without a handler dies. */
+static void report_halt(struct sim_vcpu *sv)
+{
+    uint64_t rip;
+    uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
+    struct sim_domain *sd = sv->sd;
+    bool after_hlt = rip > XEN_PAGE_SIZE && rip <= sd->ram_size && sd->ram[rip - 1] == 0xf4;
+    sim_domain_crash(sd, "d%uv%u: privileged instruction at rip 0x%" PRIx64 ": %s",
+                     sd->d->domid, sv->v->vcpu_id, after_hlt ? rip - 1 : rip,
+                     after_hlt ? "hlt" : "(the CPU stopped)");
+}
+
 void sim_vcpu_run_slice(struct sim_vcpu *sv)
 {
     struct hv_regs r;
@@ -260,10 +273,7 @@ void sim_vcpu_run_slice(struct sim_vcpu *sv)
     if (err != UC_ERR_OK && sv->sd->status == SD_RUNNING)
         report_fault(sv, err);
     else if (err == UC_ERR_OK && !sv->stop_requested && sv->sd->status == SD_RUNNING)
-        /* Unicorn stops on its own only at hlt, which a PV guest may not execute. */
-        sim_domain_crash(sv->sd, "d%uv%u: guest stopped the CPU (hlt is privileged in a PV "
-                                 "guest) near rip 0x%" PRIx64,
-                         sv->sd->d->domid, sv->v->vcpu_id, r.rip);
+        report_halt(sv);
 }
 
 static int hook(struct sim_vcpu *sv, int type, void *cb, uint64_t begin, uint64_t end,

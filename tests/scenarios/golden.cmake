@@ -11,13 +11,13 @@ execute_process(COMMAND ${EVSIM} ${ARGS}
   WORKING_DIRECTORY ${WORK_DIR}
   RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
 # Paths differ between checkouts: golden files say <SRC> and <BUILD>.
-get_filename_component(src_root ${GOLDEN_DIR}/../.. ABSOLUTE)
+get_filename_component(src_root ${GOLDEN_DIR}/../../.. ABSOLUTE)
 foreach(var out err)
-  string(REPLACE "${src_root}" "<SRC>" ${var} "${${var}}")
   string(REPLACE "${WORK_DIR}" "<WORK>" ${var} "${${var}}")
   if(BUILD_DIR)
     string(REPLACE "${BUILD_DIR}" "<BUILD>" ${var} "${${var}}")
   endif()
+  string(REPLACE "${src_root}" "<SRC>" ${var} "${${var}}")
 endforeach()
 set(golden_out ${GOLDEN_DIR}/${NAME}.out)
 set(golden_err ${GOLDEN_DIR}/${NAME}.err)
