@@ -77,6 +77,13 @@ uint64_t simk_now_ps(void)
     return sc_time_stamp().value();
 }
 
+uint64_t simk_next_activity_ps(void)
+{
+    sc_time to_next = sc_time_to_pending_activity(sc_get_curr_simcontext());
+    uint64_t now = sc_time_stamp().value(), delta = to_next.value();
+    return delta > SIMK_FOREVER - now ? SIMK_FOREVER : now + delta;
+}
+
 void simk_wait_ps(uint64_t delay_ps)
 {
     wait(sc_time::from_value(delay_ps));

@@ -100,6 +100,7 @@ struct machine {
     bool finished;
     enum sim_end { END_RUNNING, END_ALL_STOPPED, END_RUN_LENGTH, END_STARVED } end;
     uint64_t end_cycles;      /* when the run stopped */
+    uint64_t run_end_cycles;  /* the scenario's run length */
     FILE *out;                /* console and crash messages */
     char guest_dir[1024];     /* where guest programs are found by name */
     bool progress;            /* progress on stderr */

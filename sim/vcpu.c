@@ -108,13 +108,18 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
             aot_slow_cost(&sv->sd->aot, addr, size, code, &insns, &cycles);
         }
     }
+    uint64_t *clock = pcpu_clock(sv);
+    /* A block that starts at or after the end of the slice is not run now: Unicorn stops
+     * before executing a block whose hook asked for the stop, and charges it again when the
+     * vcpu resumes there. */
+    if (*clock >= sv->stop_at && !sv->stop_requested && !sim_pcpu_extend_quantum(sv)) {
+        request_stop(sv);
+        return;
+    }
     sv->insns += insns;
     sv->blk_addr = addr;
     sv->blk_size = size;
-    uint64_t *clock = pcpu_clock(sv);
     *clock += cycles;
-    if (*clock >= sv->stop_at && !sv->stop_requested)
-        request_stop(sv);
     (void)uc;
 }
 
@@ -184,7 +189,8 @@ static void on_syscall(uc_engine *uc, void *opaque)
     } else {
         uc_reg_write(uc, UC_X86_REG_RAX, &r.rax);
     }
-    if (vcpu_must_stop(sv) || *pcpu_clock(sv) >= sv->stop_at)
+    if (vcpu_must_stop(sv) ||
+        (*pcpu_clock(sv) >= sv->stop_at && !sim_pcpu_extend_quantum(sv)))
         request_stop(sv);
 }
 

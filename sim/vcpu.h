@@ -12,7 +12,11 @@ void sim_vcpu_set_regs(struct sim_vcpu *sv, const struct hv_regs *r);
  * callback first if an upcall is deliverable. */
 void sim_vcpu_run_slice(struct sim_vcpu *sv);
 
-/* Implemented in machine.c: stop a domain after a guest fault, with a diagnostic. */
+/* Implemented in machine.c. At the end of a quantum: when nothing else can happen in the system
+ * before some later time, move sv->stop_at there and return true (keep running without a sync);
+ * otherwise false. */
+bool sim_pcpu_extend_quantum(struct sim_vcpu *sv);
+/* Stop a domain after a guest fault, with a diagnostic. */
 void sim_domain_crash(struct sim_domain *sd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
