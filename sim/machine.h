@@ -35,6 +35,7 @@ struct sim_vcpu {
     uint64_t stop_at;      /* cycles: end of the current slice */
     uint64_t slice_end;    /* cycles: end of its time slice */
     bool stop_requested;
+    uint64_t resume_at;    /* where a slice cut at a block boundary resumes (0: Unicorn's RIP) */
     uint64_t insns;
     uint64_t blk_addr;     /* the block being executed (for exact RDTSC values) */
     uint32_t blk_size;

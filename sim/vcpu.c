@@ -114,6 +114,7 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
      * vcpu resumes there. */
     if (*clock >= sv->stop_at && !sv->stop_requested && !sim_pcpu_extend_quantum(sv)) {
         request_stop(sv);
+        sv->resume_at = addr; /* Unicorn's RIP is stale here: blocks chain without it */
         return;
     }
     sv->insns += insns;
@@ -275,7 +276,11 @@ void sim_vcpu_run_slice(struct sim_vcpu *sv)
     if (memcmp(&r, &before, sizeof(r)) != 0)
         sim_vcpu_set_regs(sv, &r);
     sv->stop_requested = false;
-    uc_err err = uc_emu_start(sv->uc, r.rip, 0, 0, 0);
+    sv->resume_at = 0;
+    /* No "until" address: the slice ends by uc_emu_stop (0 would stop a jump to NULL). */
+    uc_err err = uc_emu_start(sv->uc, r.rip, UINT64_MAX, 0, 0);
+    if (sv->resume_at)
+        uc_reg_write(sv->uc, UC_X86_REG_RIP, &sv->resume_at);
     if (err != UC_ERR_OK && sv->sd->status == SD_RUNNING)
         report_fault(sv, err);
     else if (err == UC_ERR_OK && !sv->stop_requested && sv->sd->status == SD_RUNNING)
@@ -326,3 +331,4 @@ void sim_vcpu_destroy_engine(struct sim_vcpu *sv)
         uc_close(sv->uc);
     sv->uc = NULL;
 }
+

@@ -76,8 +76,9 @@ _start:
     cmp %rcx, %rsi
     jb 2f                       /* start_info inside .bss: leave it */
 1:  sub %rdi, %rcx
+    shr $3, %rcx                /* the linker script keeps .bss 8-byte aligned */
     xor %eax, %eax
-    rep stosb
+    rep stosq
 2:  lea rt_stacks + RT_STACK_SIZE(%rip), %rsp
     mov %rsi, %rdi
     call rt_start
