@@ -75,6 +75,7 @@ struct domain {
     unsigned max_vcpus;
 
     uint64_t shared_info_gpa; /* guest-physical address of the shared_info page */
+    struct shared_info *shared_info; /* its host mapping, once translated */
 
     /* Port table: bucket 0 inline, further buckets through groups of bucket pointers, grown on
      * demand as in Xen. valid_evtchns is only raised once the bucket behind it exists (XSA-340). */

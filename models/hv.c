@@ -154,9 +154,13 @@ struct vcpu *domain_vcpu(struct domain *d, unsigned vcpu_id)
     return d->vcpu[vcpu_id];
 }
 
+/* Xen maps shared_info once, when the domain is built; the model translates it on first use
+ * and keeps the pointer (guest RAM never moves), which keeps every set_pending cheap. */
 struct shared_info *shared_info_ptr(struct domain *d)
 {
-    return guest_ptr(d, d->shared_info_gpa, sizeof(struct shared_info));
+    if (!d->shared_info)
+        d->shared_info = guest_ptr(d, d->shared_info_gpa, sizeof(struct shared_info));
+    return d->shared_info;
 }
 
 /* Only the legacy placement inside shared_info exists in the model: vcpus beyond

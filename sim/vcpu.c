@@ -19,17 +19,19 @@ static const int hv_reg_ids[] = {
 #define NR_HV_REGS (sizeof(hv_reg_ids) / sizeof(hv_reg_ids[0]))
 _Static_assert(sizeof(struct hv_regs) == NR_HV_REGS * sizeof(uint64_t), "hv_regs order");
 
-/* Only these are needed to dispatch a hypercall: number, six arguments, the stack for iret. */
+/* A hypercall reads its number, six arguments and where it was made; iret and upcall delivery
+ * also need the frame registers (read only then: every register read costs). */
 static const int hc_reg_ids[] = {UC_X86_REG_RAX, UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RDX,
-                                 UC_X86_REG_R10, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_RSP,
-                                 UC_X86_REG_RIP, UC_X86_REG_RCX, UC_X86_REG_R11, UC_X86_REG_EFLAGS};
+                                 UC_X86_REG_R10, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_RIP,
+                                 UC_X86_REG_RSP, UC_X86_REG_RCX, UC_X86_REG_R11, UC_X86_REG_EFLAGS};
+#define NR_HC_ARG_REGS 8u
 #define NR_HC_REGS (sizeof(hc_reg_ids) / sizeof(hc_reg_ids[0]))
 
 /* Where each of hc_reg_ids lands in struct hv_regs. */
 static const size_t hc_reg_offsets[NR_HC_REGS] = {
     offsetof(struct hv_regs, rax), offsetof(struct hv_regs, rdi), offsetof(struct hv_regs, rsi),
     offsetof(struct hv_regs, rdx), offsetof(struct hv_regs, r10), offsetof(struct hv_regs, r8),
-    offsetof(struct hv_regs, r9),  offsetof(struct hv_regs, rsp), offsetof(struct hv_regs, rip),
+    offsetof(struct hv_regs, r9),  offsetof(struct hv_regs, rip), offsetof(struct hv_regs, rsp),
     offsetof(struct hv_regs, rcx), offsetof(struct hv_regs, r11), offsetof(struct hv_regs, rflags)};
 
 static void regs_all(struct hv_regs *r, void **slots)
@@ -58,13 +60,12 @@ void sim_vcpu_set_regs(struct sim_vcpu *sv, const struct hv_regs *r)
     uc_reg_write_batch(sv->uc, (int *)hv_reg_ids, slots, (int)NR_HV_REGS);
 }
 
-/* A hypercall reads and may change only these (iret and upcalls: rip, rsp, rflags, rcx, r11,
- * rax; continuations: rip and the arguments). */
-static void regs_read_hc(uc_engine *uc, struct hv_regs *r)
+/* Registers [first, first + n) of hc_reg_ids. */
+static void regs_read_hc(uc_engine *uc, struct hv_regs *r, size_t first, size_t n)
 {
     void *slots[NR_HC_REGS];
     regs_hc(r, slots);
-    uc_reg_read_batch(uc, (int *)hc_reg_ids, slots, (int)NR_HC_REGS);
+    uc_reg_read_batch(uc, (int *)hc_reg_ids + first, slots + first, (int)n);
 }
 
 static void regs_write_hc(uc_engine *uc, struct hv_regs *r)
@@ -165,13 +166,23 @@ static bool vcpu_must_stop(const struct sim_vcpu *sv)
            sv->sd->status != SD_RUNNING || sv->sd->m->finished;
 }
 
+static void read_frame_regs(uc_engine *uc, struct hv_regs *r, bool *have)
+{
+    if (!*have)
+        regs_read_hc(uc, r, NR_HC_ARG_REGS, NR_HC_REGS - NR_HC_ARG_REGS);
+    *have = true;
+}
+
 /* The trap: Xen's hypercall entry, then its return path (continuation, pending events). */
 static void on_syscall(uc_engine *uc, void *opaque)
 {
     struct sim_vcpu *sv = opaque;
     struct machine *m = sv->sd->m;
     struct hv_regs r = {0}, before;
-    regs_read_hc(uc, &r);
+    bool have_frame = false;
+    regs_read_hc(uc, &r, 0, NR_HC_ARG_REGS);
+    if (r.rax == __HYPERVISOR_iret)
+        read_frame_regs(uc, &r, &have_frame);
     uint64_t at = r.rip;
     r.rip = at + SYSCALL_LEN;
     before = r;
@@ -182,9 +193,17 @@ static void on_syscall(uc_engine *uc, void *opaque)
         sv->v->hcall_continuation = false;
         r.rip = at; /* re-execute, as Xen's hypercall_create_continuation */
     }
-    if (sv->sd->status == SD_RUNNING && sv->v->run_state == VCPU_RUNNABLE)
+    if (sv->sd->status == SD_RUNNING && sv->v->run_state == VCPU_RUNNABLE &&
+        pv_upcall_deliverable(sv->v)) {
+        if (!have_frame) {
+            read_frame_regs(uc, &r, &have_frame);
+            before.rsp = r.rsp, before.rcx = r.rcx, before.r11 = r.r11;
+            before.rflags = r.rflags;
+        }
         deliver_upcall(sv, &r);
+    }
     if (regs_hc_moved(&r, &before)) {
+        read_frame_regs(uc, &r, &have_frame); /* a continuation moved only rip and rdi */
         r.rip -= SYSCALL_LEN;
         regs_write_hc(uc, &r);
     } else {
