@@ -30,10 +30,8 @@ static void note_tsc_site(struct aot_image *a, uint64_t addr, uint8_t len)
  * resynchronises (padding between functions). */
 static int sweep_segment(struct aot_image *a, struct aot_segment *s)
 {
-    s->insn_prefix = calloc(s->size + 1, sizeof(uint32_t));
-    s->cycle_prefix = calloc(s->size + 1, sizeof(uint32_t));
-    s->insn_start = calloc(s->size, 1);
-    if (!s->insn_prefix || !s->cycle_prefix || !s->insn_start)
+    s->prefix = calloc(s->size + 1, sizeof(*s->prefix));
+    if (!s->prefix)
         return -1;
     cs_insn *insn = cs_malloc((csh)a->csh);
     const uint8_t *code = s->code;
@@ -52,16 +50,12 @@ static int sweep_segment(struct aot_image *a, struct aot_segment *s)
         } else {
             code++, left--, addr++;
         }
-        s->insn_start[off] = 1;
-        for (size_t k = 0; k < len; k++) {
-            s->insn_prefix[off + k] = n;
-            s->cycle_prefix[off + k] = cyc;
-        }
+        for (size_t k = 0; k < len && off + k < s->size; k++)
+            s->prefix[off + k] = (struct aot_prefix){n | (k == 0 ? AOT_INSN_START : 0), cyc};
         n++;
         cyc += c;
     }
-    s->insn_prefix[s->size] = n;
-    s->cycle_prefix[s->size] = cyc;
+    s->prefix[s->size] = (struct aot_prefix){n, cyc};
     cs_free(insn, 1);
     return 0;
 }
@@ -91,11 +85,8 @@ int aot_annotate(struct aot_image *a, const struct guest_image *img, const uint8
 
 void aot_free(struct aot_image *a)
 {
-    for (unsigned i = 0; i < a->nr_seg; i++) {
-        free(a->seg[i].insn_prefix);
-        free(a->seg[i].cycle_prefix);
-        free(a->seg[i].insn_start);
-    }
+    for (unsigned i = 0; i < a->nr_seg; i++)
+        free(a->seg[i].prefix);
     free(a->tsc_sites);
     free(a->tsc_site_len);
     free(a->slow);
@@ -154,7 +145,7 @@ uint32_t aot_range_cycles(const struct aot_image *a, uint64_t from, uint64_t to)
     for (unsigned i = 0; i < a->nr_seg; i++) {
         const struct aot_segment *s = &a->seg[i];
         if (from >= s->base && to <= s->base + s->size && from <= to)
-            return s->cycle_prefix[to - s->base] - s->cycle_prefix[from - s->base];
+            return s->prefix[to - s->base].cycles - s->prefix[from - s->base].cycles;
     }
     return 0;
 }

@@ -13,12 +13,17 @@
 #include "models/cost.h"
 #include "sim/loader.h"
 
+/* Prefix sums at one byte offset, side by side so that a block's cost is two cache lines. */
+struct aot_prefix {
+    uint32_t insns;  /* instructions starting before this byte; bit 31: one starts here */
+    uint32_t cycles; /* their cycles */
+};
+#define AOT_INSN_START 0x80000000u
+
 struct aot_segment {
     uint64_t base, size;
-    const uint8_t *code;  /* the bytes as loaded (guest RAM) */
-    uint32_t *insn_prefix; /* insns starting in [base, base + i), size + 1 entries */
-    uint32_t *cycle_prefix;
-    uint8_t *insn_start;  /* 1 where the sweep found an instruction start */
+    const uint8_t *code;        /* the bytes as loaded (guest RAM) */
+    struct aot_prefix *prefix;  /* size + 1 entries */
 };
 
 struct aot_block {
@@ -51,9 +56,10 @@ static inline bool aot_fast_cost(const struct aot_image *a, uint64_t addr, uint3
     for (unsigned i = 0; i < a->nr_seg; i++) {
         const struct aot_segment *s = &a->seg[i];
         uint64_t off = addr - s->base;
-        if (off < s->size && size <= s->size - off && s->insn_start[off]) {
-            *insns = s->insn_prefix[off + size] - s->insn_prefix[off];
-            *cycles = s->cycle_prefix[off + size] - s->cycle_prefix[off];
+        if (off < s->size && size <= s->size - off && (s->prefix[off].insns & AOT_INSN_START)) {
+            const struct aot_prefix *from = &s->prefix[off], *to = &s->prefix[off + size];
+            *insns = (to->insns & ~AOT_INSN_START) - (from->insns & ~AOT_INSN_START);
+            *cycles = to->cycles - from->cycles;
             return true;
         }
     }

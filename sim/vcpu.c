@@ -90,6 +90,18 @@ static uint64_t *pcpu_clock(struct sim_vcpu *sv)
     return &sv->pcpu->local;
 }
 
+/* Code the load-time sweep did not see as an instruction start: decode it now, once. */
+static void block_cost_first_sight(struct sim_vcpu *sv, uint64_t addr, uint32_t size,
+                                   uint32_t *insns, uint32_t *cycles)
+{
+    struct sim_domain *sd = sv->sd;
+    if (addr < XEN_PAGE_SIZE || addr > sd->ram_size || size > sd->ram_size - addr) {
+        *insns = *cycles = 0; /* outside RAM: the fetch faults before anything runs */
+        return;
+    }
+    aot_slow_cost(&sd->aot, addr, size, sd->ram + addr, insns, cycles);
+}
+
 static void request_stop(struct sim_vcpu *sv)
 {
     sv->stop_requested = true;
@@ -97,32 +109,28 @@ static void request_stop(struct sim_vcpu *sv)
 }
 
 /* Charge a block: its instruction count and cycles were computed when the guest was loaded. */
+/* Charge a block: its instruction count and cycles were computed when the guest was loaded.
+ * A block at or after the end of the slice is not run now: Unicorn does not execute a block
+ * whose hook asked for the stop (nor any after it), and it is charged when the vcpu resumes. */
 static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
     struct sim_vcpu *sv = opaque;
-    uint32_t insns, cycles;
-    if (!aot_fast_cost(&sv->sd->aot, addr, size, &insns, &cycles)) {
-        const uint8_t *code = addr + size <= sv->sd->ram_size ? sv->sd->ram + addr : NULL;
-        if (!code) {
-            insns = cycles = 0; /* executing outside RAM faults before the block runs */
-        } else {
-            aot_slow_cost(&sv->sd->aot, addr, size, code, &insns, &cycles);
-        }
-    }
     uint64_t *clock = pcpu_clock(sv);
-    /* A block that starts at or after the end of the slice is not run now: Unicorn stops
-     * before executing a block whose hook asked for the stop, and charges it again when the
-     * vcpu resumes there. */
-    if (*clock >= sv->stop_at && !sv->stop_requested && !sim_pcpu_extend_quantum(sv)) {
+    (void)uc;
+    /* A stop asked for in a hook that also moved RIP (an upcall, an iret) is cancelled by
+     * Unicorn, which restarts at the new RIP: ask again here, before this block runs. */
+    if (sv->stop_requested || (*clock >= sv->stop_at && !sim_pcpu_extend_quantum(sv))) {
         request_stop(sv);
-        sv->resume_at = addr; /* Unicorn's RIP is stale here: blocks chain without it */
+        sv->resume_at = addr; /* Unicorn's RIP is stale here: chained blocks do not update it */
         return;
     }
+    uint32_t insns, cycles;
+    if (!aot_fast_cost(&sv->sd->aot, addr, size, &insns, &cycles))
+        block_cost_first_sight(sv, addr, size, &insns, &cycles);
     sv->insns += insns;
     sv->blk_addr = addr;
     sv->blk_size = size;
     *clock += cycles;
-    (void)uc;
 }
 
 /* RDTSC/RDTSCP at a site found ahead of time: return the simulated TSC and skip the
