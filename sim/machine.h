@@ -29,6 +29,9 @@ struct sim_vcpu {
     struct vcpu *v;
     struct sim_domain *sd;
     struct sim_pcpu *pcpu; /* home physical CPU (static placement) */
+    uint64_t *clock;       /* &pcpu->local */
+    uint64_t hot_base, hot_size; /* the image's main code segment, for the block hook */
+    const struct aot_prefix *hot_prefix;
     void *uc;              /* uc_engine */
     enum sim_vcpu_state state;
     uint64_t wake_at;      /* cycles, while SV_WAKING */

@@ -87,7 +87,7 @@ static bool regs_hc_moved(const struct hv_regs *a, const struct hv_regs *b)
 
 static uint64_t *pcpu_clock(struct sim_vcpu *sv)
 {
-    return &sv->pcpu->local;
+    return sv->clock;
 }
 
 /* Code the load-time sweep did not see as an instruction start: decode it now, once. */
@@ -125,8 +125,14 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
         return;
     }
     uint32_t insns, cycles;
-    if (!aot_fast_cost(&sv->sd->aot, addr, size, &insns, &cycles))
+    uint64_t off = addr - sv->hot_base;
+    const struct aot_prefix *from = off < sv->hot_size ? sv->hot_prefix + off : NULL;
+    if (from && size <= sv->hot_size - off && (from->insns & AOT_INSN_START)) {
+        insns = (from[size].insns & ~AOT_INSN_START) - (from->insns & ~AOT_INSN_START);
+        cycles = from[size].cycles - from->cycles;
+    } else if (!aot_fast_cost(&sv->sd->aot, addr, size, &insns, &cycles)) {
         block_cost_first_sight(sv, addr, size, &insns, &cycles);
+    }
     sv->insns += insns;
     sv->blk_addr = addr;
     sv->blk_size = size;
@@ -334,6 +340,13 @@ int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d)
     if (err != UC_ERR_OK)
         return diag_set(d, "unicorn: cannot create an x86-64 engine: %s", uc_strerror(err));
     sv->uc = uc;
+    /* The block hook's fast path: the first executable segment and this CPU's clock. */
+    sv->clock = &sv->pcpu->local;
+    if (sd->aot.nr_seg) {
+        sv->hot_base = sd->aot.seg[0].base;
+        sv->hot_size = sd->aot.seg[0].size;
+        sv->hot_prefix = sd->aot.seg[0].prefix;
+    }
     /* Page 0 stays unmapped so that a NULL dereference faults, as it would under Xen. */
     err = uc_mem_map_ptr(uc, XEN_PAGE_SIZE, sd->ram_size - XEN_PAGE_SIZE, UC_PROT_ALL,
                          sd->ram + XEN_PAGE_SIZE);
