@@ -56,6 +56,8 @@ struct vcpu {
     unsigned nr_poll_ports;
     bool polling;
     uint64_t singleshot_deadline;   /* set_timer_op; 0 = stopped */
+    uint64_t periodic_period;       /* ns; 0 = off. PV vcpus start with 10 ms (a 100 Hz tick) */
+    uint64_t periodic_last_event;   /* when the periodic timer last raised VIRQ_TIMER */
 
     uint64_t hcall_cycles;          /* cycles charged to the hypercall being handled */
     struct vcpu_stats stats;

@@ -5,6 +5,7 @@
 
 #include "models/domain.h"
 #include "models/evtchn.h"
+#include "models/hypercall.h"
 #include "models/hv_sink.h"
 
 void hv_init(struct hv *hv, const struct hv_mem_ops *mem, void *mem_opaque,
@@ -51,6 +52,7 @@ static struct vcpu *vcpu_create(struct domain *d, unsigned vcpu_id)
     v->vcpu_id = vcpu_id;
     v->initialised = vcpu_id == 0;
     v->run_state = vcpu_id == 0 ? VCPU_RUNNABLE : VCPU_DOWN;
+    v->periodic_period = PV_DEFAULT_PERIODIC_NS; /* "PV guests by default have a 100Hz ticker" */
     /* 64-bit PV enters the event callback with TBF_INTERRUPT: events are always masked. */
     v->event_callback_masks = true;
     return v;

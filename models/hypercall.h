@@ -43,6 +43,13 @@ void vcpu_timer_expired(struct vcpu *v, enum hv_timer_kind kind);
  * already passed raises VIRQ_TIMER at once. */
 void vcpu_set_singleshot_timer(struct vcpu *v, uint64_t deadline_ns);
 void vcpu_stop_singleshot_timer(struct vcpu *v);
+/* The periodic timer as Xen runs it: only while the vcpu is on a CPU. The simulator calls
+ * vcpu_periodic_timer_work when it switches a vcpu in (a tick that fell due meanwhile is raised
+ * at once) and vcpu_periodic_timer_stop when the vcpu leaves its CPU. */
+#define PV_DEFAULT_PERIODIC_NS 10000000ull
+void vcpu_set_periodic_timer(struct vcpu *v, uint64_t period_ns);
+void vcpu_periodic_timer_work(struct vcpu *v);
+void vcpu_periodic_timer_stop(struct vcpu *v);
 
 /* Sub-command names of the multiplexed hypercalls, indexed by command, NULL-terminated (a
  * NULL inside marks a command the model does not implement). */

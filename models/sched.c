@@ -176,6 +176,34 @@ void vcpu_stop_singleshot_timer(struct vcpu *v)
     sink_timer(v, HV_TIMER_SINGLESHOT, 0);
 }
 
+void vcpu_set_periodic_timer(struct vcpu *v, uint64_t period_ns)
+{
+    if (v->periodic_period)
+        sink_timer(v, HV_TIMER_PERIODIC, 0);
+    v->periodic_period = period_ns;
+    v->periodic_last_event = vcpu_now_ns(v);
+    if (period_ns)
+        sink_timer(v, HV_TIMER_PERIODIC, v->periodic_last_event + period_ns);
+}
+
+void vcpu_periodic_timer_work(struct vcpu *v)
+{
+    if (!v->periodic_period)
+        return;
+    uint64_t now = vcpu_now_ns(v), next = v->periodic_last_event + v->periodic_period;
+    if (now >= next) {
+        send_guest_vcpu_virq(v, VIRQ_TIMER);
+        v->periodic_last_event = now;
+        next = now + v->periodic_period;
+    }
+    sink_timer(v, HV_TIMER_PERIODIC, next);
+}
+
+void vcpu_periodic_timer_stop(struct vcpu *v)
+{
+    sink_timer(v, HV_TIMER_PERIODIC, 0);
+}
+
 void vcpu_timer_expired(struct vcpu *v, enum hv_timer_kind kind)
 {
     switch (kind) {
@@ -184,6 +212,13 @@ void vcpu_timer_expired(struct vcpu *v, enum hv_timer_kind kind)
             break; /* a stale expiry of a timer stopped since */
         v->singleshot_deadline = 0;
         send_guest_vcpu_virq(v, VIRQ_TIMER);
+        break;
+    case HV_TIMER_PERIODIC:
+        if (v->periodic_period == 0)
+            break;
+        send_guest_vcpu_virq(v, VIRQ_TIMER);
+        v->periodic_last_event = vcpu_now_ns(v);
+        sink_timer(v, HV_TIMER_PERIODIC, v->periodic_last_event + v->periodic_period);
         break;
     case HV_TIMER_POLL:
         /* The poll hypercall already returned 0; waking ends it. */

@@ -14,6 +14,7 @@ struct domain;
 enum hv_timer_kind {
     HV_TIMER_SINGLESHOT, /* set_timer_op: expiry raises VIRQ_TIMER */
     HV_TIMER_POLL,       /* SCHEDOP_poll timeout: expiry ends the poll */
+    HV_TIMER_PERIODIC,   /* the PV periodic ticker (100 Hz unless changed): raises VIRQ_TIMER */
     HV_TIMER_KINDS
 };
 

@@ -105,6 +105,32 @@ static long vcpu_is_up(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa)
     return v->run_state != VCPU_DOWN;
 }
 
+/* Xen refuses periods below 1 ms (and beyond STIME_DELTA_MAX, unreachable with 64-bit ns here
+ * but checked as Xen does). */
+#define PERIODIC_MIN_NS 1000000ull
+#define STIME_DELTA_MAX ((uint64_t)INT64_MAX)
+
+static long vcpu_set_periodic(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa)
+{
+    struct vcpu_set_periodic_timer set;
+
+    (void)caller;
+    if (copy_from_guest(v->domain, &set, arg_gpa, sizeof(set)))
+        return -XEN_EFAULT;
+    if (set.period_ns < PERIODIC_MIN_NS || set.period_ns > STIME_DELTA_MAX)
+        return -XEN_EINVAL;
+    vcpu_set_periodic_timer(v, set.period_ns);
+    return 0;
+}
+
+static long vcpu_stop_periodic(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa)
+{
+    (void)caller;
+    (void)arg_gpa;
+    vcpu_set_periodic_timer(v, 0);
+    return 0;
+}
+
 static long vcpu_set_singleshot(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa)
 {
     struct vcpu_set_singleshot_timer set;
@@ -136,8 +162,8 @@ static long vcpu_stop_singleshot(struct vcpu *caller, struct vcpu *v, uint64_t a
     X(is_up, vcpu_is_up)                                                                    \
     X(get_runstate_info, NULL)                                                              \
     X(register_runstate_memory_area, NULL)                                                  \
-    X(set_periodic_timer, NULL)                                                             \
-    X(stop_periodic_timer, NULL)                                                            \
+    X(set_periodic_timer, vcpu_set_periodic)                                                \
+    X(stop_periodic_timer, vcpu_stop_periodic)                                              \
     X(set_singleshot_timer, vcpu_set_singleshot)                                            \
     X(stop_singleshot_timer, vcpu_stop_singleshot)
 

@@ -158,6 +158,10 @@ static void sink_kick(void *opaque, struct vcpu *v)
      * is delivered on the way back to the guest, or the wake-up does it. */
     if (sv->state != SV_RUNNING || sv->pcpu == m->active)
         return;
+    /* A timer or a platform IRQ (no vcpu acting) interrupts the CPU the vcpu runs on: a local
+     * interrupt, whose handling is charged with the upcall it leads to; no IPI is sent. */
+    if (!m->active)
+        return;
     sv->pcpu->ipis_received++;
     sv->pcpu->ipi_cycles_owed += cost_cycles(m->cost, COST_IPI);
 }
@@ -292,6 +296,25 @@ static void vcpu_publish_time(struct sim_vcpu *sv, uint64_t now)
     pv_update_vcpu_time(sv->v, now, cost_cycles_to_ns(m->cost, now), m->cost->cpu_khz);
 }
 
+/* A vcpu takes or leaves its CPU: Xen runs the periodic timer only while a vcpu is on a CPU
+ * (schedule() stops it for the vcpu switched out; context_switch() restarts it). */
+static void vcpu_enter_cpu(struct sim_vcpu *sv)
+{
+    if (sv->on_cpu)
+        return;
+    sv->on_cpu = true;
+    vcpu_periodic_timer_work(sv->v);
+}
+
+static void vcpu_leave_cpu(struct sim_vcpu *sv)
+{
+    if (!sv->on_cpu)
+        return;
+    sv->on_cpu = false;
+    if (sv->sd->status == SD_RUNNING)
+        vcpu_periodic_timer_stop(sv->v);
+}
+
 static struct sim_vcpu *pcpu_pick(struct sim_pcpu *p)
 {
     struct sim_vcpu *cur = p->current;
@@ -307,6 +330,8 @@ static struct sim_vcpu *pcpu_pick(struct sim_pcpu *p)
             cur->state = SV_IDLE;
     }
     struct sim_vcpu *next = runq_pop(p);
+    if (cur && cur != next)
+        vcpu_leave_cpu(cur);
     if (!next)
         return NULL;
     next->state = SV_RUNNING;
@@ -319,6 +344,9 @@ static struct sim_vcpu *pcpu_pick(struct sim_pcpu *p)
         p->last = next;
         vcpu_publish_time(next, p->local);
     }
+    p->m->active = p; /* the periodic tick is due as of this CPU's time */
+    vcpu_enter_cpu(next);
+    p->m->active = NULL;
     return next;
 }
 
@@ -371,6 +399,9 @@ static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
             p->current = NULL;
         if (sv->state == SV_RUNNING)
             sv->state = SV_IDLE;
+        m->active = p;
+        vcpu_leave_cpu(sv);
+        m->active = NULL;
     }
     /* Quantum keeper: let the kernel catch up with this CPU while the others run. What they
      * did to this CPU's vcpus meanwhile is seen at the next quantum (the accuracy bound). */

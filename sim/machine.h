@@ -34,6 +34,7 @@ struct sim_vcpu {
     const struct aot_prefix *hot_prefix;
     void *uc;              /* uc_engine */
     enum sim_vcpu_state state;
+    bool on_cpu;           /* holds its CPU (Xen: not switched out), for the periodic timer */
     uint64_t wake_at;      /* cycles, while SV_WAKING */
     uint64_t stop_at;      /* cycles: end of the current slice */
     uint64_t slice_end;    /* cycles: end of its time slice */

@@ -286,6 +286,81 @@ static void test_set_timer_op_table(void **state)
     }
 }
 
+/* VCPUOP_set_periodic_timer: Xen's limits, and the timer armed one period after now. */
+struct periodic_row {
+    const char *name;
+    uint64_t period_ns;
+    long rc;
+    uint64_t armed_at; /* 0: not armed */
+};
+
+static const struct periodic_row periodic_rows[] = {
+    {"below 1 ms", 999999, -XEN_EINVAL, 0},
+    {"zero", 0, -XEN_EINVAL, 0},
+    {"1 ms", 1000000, 0, 1000000 + 5000},
+    {"10 ms", 10000000, 0, 10000000 + 5000},
+    {"beyond STIME_DELTA_MAX", UINT64_C(1) << 63, -XEN_EINVAL, 0},
+};
+
+static void test_set_periodic_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(periodic_rows) / sizeof(periodic_rows[0]); i++) {
+        const struct periodic_row *r = &periodic_rows[i];
+        void *ws;
+        struct world *w;
+
+        print_message("set_periodic_timer %s\n", r->name);
+        world_setup(&ws);
+        w = ws;
+        w->fx.now_ns = 5000;
+        struct vcpu_set_periodic_timer set = {.period_ns = r->period_ns};
+        memcpy(fx_gpa(&w->fx, w->d, FX_ARG_GPA), &set, sizeof(set));
+        assert_int_equal(fx_hypercall(w->v0, __HYPERVISOR_vcpu_op, VCPUOP_set_periodic_timer, 0,
+                                      FX_ARG_GPA),
+                         r->rc);
+        struct fx_timer *t = &fx_rec(&w->fx, w->v0)->timer[HV_TIMER_PERIODIC];
+        if (r->armed_at) {
+            assert_int_equal(w->v0->periodic_period, r->period_ns);
+            assert_int_equal(t->deadline, r->armed_at);
+        } else {
+            assert_int_equal(w->v0->periodic_period, PV_DEFAULT_PERIODIC_NS);
+        }
+        world_teardown(&ws);
+    }
+}
+
+/* PV vcpus start with a 100 Hz tick that runs only while the vcpu is on a CPU: a tick that fell
+ * due while it was off raises VIRQ_TIMER when it is switched in; stopping disarms it. */
+static void test_periodic_default_tick(void **state)
+{
+    struct world *w = *state;
+    struct fx_timer *t = &fx_rec(&w->fx, w->v0)->timer[HV_TIMER_PERIODIC];
+
+    assert_int_equal(w->v0->periodic_period, PV_DEFAULT_PERIODIC_NS);
+    assert_int_equal(fx_bind_virq(&w->fx, w->v0, VIRQ_TIMER, 0), 1);
+    vcpu_periodic_timer_work(w->v0); /* switched in at 0: not due yet */
+    assert_false(fx_pending(w->d, 1));
+    assert_int_equal(t->deadline, PV_DEFAULT_PERIODIC_NS);
+    w->fx.now_ns = 25000000;
+    vcpu_periodic_timer_work(w->v0); /* back after 25 ms off the CPU: one tick, now */
+    assert_true(fx_pending(w->d, 1));
+    assert_int_equal(t->deadline, 35000000);
+    fx_set_pending(w->d, 1, false);
+    w->fx.now_ns = 35000000;
+    vcpu_timer_expired(w->v0, HV_TIMER_PERIODIC);
+    assert_true(fx_pending(w->d, 1));
+    assert_int_equal(t->deadline, 45000000);
+    vcpu_periodic_timer_stop(w->v0);
+    assert_int_equal(t->deadline, 0);
+    assert_int_equal(fx_hypercall(w->v0, __HYPERVISOR_vcpu_op, VCPUOP_stop_periodic_timer, 0, 0),
+                     0);
+    assert_int_equal(w->v0->periodic_period, 0);
+    fx_set_pending(w->d, 1, false);
+    vcpu_timer_expired(w->v0, HV_TIMER_PERIODIC); /* stale expiry after the stop */
+    assert_false(fx_pending(w->d, 1));
+}
+
 static void test_singleshot_expiry_raises_timer_virq(void **state)
 {
     struct world *w = *state;
@@ -419,6 +494,8 @@ int main(void)
         T(test_poll_with_deliverable_upcall),
         cmocka_unit_test(test_set_timer_op_table),
         T(test_singleshot_expiry_raises_timer_virq),
+        cmocka_unit_test(test_set_periodic_table),
+        T(test_periodic_default_tick),
         T(test_yield_shutdown_unknown),
         T(test_vcpu_bring_up),
         T(test_vcpu_op_errors),
