@@ -27,7 +27,7 @@
 #endif
 
 struct bench {
-    const char *what;   /* "hypercall" or "ips" */
+    const char *what; /* "hypercall" or "ips" */
     uint64_t n;
     unsigned repeat;
     const char *json;

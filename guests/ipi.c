@@ -18,7 +18,7 @@
 #include "rt.h"
 
 static uint64_t rounds;
-static evtchn_port_t port_a, port_b;    /* notify vcpu 0, vcpu 1 */
+static evtchn_port_t port_a, port_b; /* notify vcpu 0, vcpu 1 */
 static uint64_t received[2];
 static bool ready;
 static volatile bool done[2];
@@ -29,7 +29,7 @@ static void on_a(evtchn_port_t port, void *arg)
 {
     (void)port;
     (void)arg;
-    if (!ready) {                       /* vcpu 1 is up and bound port b */
+    if (!ready) { /* vcpu 1 is up and bound port b */
         ready = true;
         t_start = rt_now_ns();
     } else if (++received[0] == rounds) {
@@ -56,7 +56,7 @@ static void vcpu1_main(void *arg)
     port_b = rt_bind_ipi(1);
     rt_bind_handler(port_b, on_b, NULL);
     rt_printf("ipi: vcpu 1 up, port b=%u\n", port_b);
-    rt_send(port_a);                    /* ready */
+    rt_send(port_a); /* ready */
     rt_wait(&done[1]);
 }
 

@@ -20,7 +20,7 @@
 #include "rt.h"
 
 static bool front;
-static evtchn_port_t port;              /* our end of the channel */
+static evtchn_port_t port; /* our end of the channel */
 static uint64_t rounds, count;
 static uint64_t t_start, t_sent, rtt_min = UINT64_MAX, rtt_max;
 static bool connected;
@@ -30,8 +30,8 @@ static void on_event_back(evtchn_port_t p, void *arg)
 {
     (void)p;
     (void)arg;
-    count++;                            /* a ping */
-    rt_send(port);                      /* pong */
+    count++;       /* a ping */
+    rt_send(port); /* pong */
     if (count == rounds)
         done = true;
 }
@@ -41,10 +41,10 @@ static void on_event_front(evtchn_port_t p, void *arg)
     (void)p;
     (void)arg;
     uint64_t now = rt_now_ns();
-    if (!connected) {                   /* the connection event */
+    if (!connected) { /* the connection event */
         connected = true;
         t_start = now;
-    } else {                            /* a pong: one round trip done */
+    } else { /* a pong: one round trip done */
         uint64_t rtt = now - t_sent;
         rtt_min = rtt < rtt_min ? rtt : rtt_min;
         rtt_max = rtt > rtt_max ? rtt : rtt_max;
@@ -55,7 +55,7 @@ static void on_event_front(evtchn_port_t p, void *arg)
         }
     }
     t_sent = rt_now_ns();
-    rt_send(port);                      /* ping */
+    rt_send(port); /* ping */
 }
 
 int main(void)
@@ -69,13 +69,12 @@ int main(void)
     if (front) {
         evtchn_port_t remote = (evtchn_port_t)rt_arg_u64("port", 1);
         port = rt_bind_interdomain(peer, remote);
-        rt_printf("pingpong: front port %u bound to dom%u port %u, %lu rounds\n",
-                  port, peer, remote, rounds);
-        rt_bind_handler(port, on_event_front, NULL);   /* connection event fires now */
+        rt_printf("pingpong: front port %u bound to dom%u port %u, %lu rounds\n", port, peer,
+                  remote, rounds);
+        rt_bind_handler(port, on_event_front, NULL); /* connection event fires now */
     } else {
         port = rt_alloc_unbound(peer);
-        rt_printf("pingpong: back port %u offered to dom%u, %lu rounds\n",
-                  port, peer, rounds);
+        rt_printf("pingpong: back port %u offered to dom%u, %lu rounds\n", port, peer, rounds);
         rt_bind_handler(port, on_event_back, NULL);
     }
 
@@ -84,8 +83,7 @@ int main(void)
     if (front) {
         uint64_t total = rt_now_ns() - t_start;
         rt_printf("pingpong: front rounds=%lu total=%lu ns mean_rtt=%lu ns min=%lu max=%lu\n",
-                  count, total, count ? total / count : 0,
-                  count ? rtt_min : 0, rtt_max);
+                  count, total, count ? total / count : 0, count ? rtt_min : 0, rtt_max);
     } else {
         rt_printf("pingpong: back rounds=%lu\n", count);
     }

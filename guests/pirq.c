@@ -30,13 +30,13 @@ int main(void)
     uint32_t line = (uint32_t)rt_arg_u64("line", 5);
     count = rt_arg_u64("count", 10);
 
-    struct evtchn_bind_pirq bind = { .pirq = line, .flags = 0 };
+    struct evtchn_bind_pirq bind = {.pirq = line, .flags = 0};
     rt_check(rt_evtchn_op(EVTCHNOP_bind_pirq, &bind), "EVTCHNOP_bind_pirq(%u)", line);
     rt_bind_handler(bind.port, on_irq, NULL);
     rt_printf("pirq: line %u on port %u, waiting for %lu events\n", line, bind.port, count);
 
     /* Binding the same line twice is refused. */
-    struct evtchn_bind_pirq again = { .pirq = line, .flags = 0 };
+    struct evtchn_bind_pirq again = {.pirq = line, .flags = 0};
     long rc = rt_evtchn_op(EVTCHNOP_bind_pirq, &again);
     rt_printf("pirq: second bind of line %u: %ld (%s)\n", line, rc, rt_strerror(rc));
 

@@ -26,7 +26,7 @@ static volatile bool fired;
 
 static long poll_ports(evtchn_port_t *ports, unsigned int n, uint64_t timeout)
 {
-    struct sched_poll p = { .nr_ports = n, .timeout = timeout };
+    struct sched_poll p = {.nr_ports = n, .timeout = timeout};
     set_xen_guest_handle(p.ports, ports);
     return HYPERVISOR_sched_op(SCHEDOP_poll, &p);
 }
@@ -42,7 +42,7 @@ static void on_timer(evtchn_port_t p, void *arg)
 static void vcpu1_main(void *arg)
 {
     (void)arg;
-    HYPERVISOR_vcpu_op(VCPUOP_stop_periodic_timer, 1, NULL);   /* may not exist */
+    HYPERVISOR_vcpu_op(VCPUOP_stop_periodic_timer, 1, NULL); /* may not exist */
     rt_bind_handler(rt_bind_virq(VIRQ_TIMER, 1), on_timer, NULL);
     rt_check(HYPERVISOR_set_timer_op(rt_now_ns() + delay), "set_timer_op");
     rt_wait(&fired);
@@ -53,8 +53,8 @@ static void vcpu1_main(void *arg)
 static void expect(long rc, long want, const char *what)
 {
     if (rc != want)
-        rt_panic("%s: poll returned %ld (%s), expected %ld (%s)",
-                 what, rc, rt_strerror(rc), want, rt_strerror(want));
+        rt_panic("%s: poll returned %ld (%s), expected %ld (%s)", what, rc, rt_strerror(rc), want,
+                 rt_strerror(want));
 }
 
 int main(void)
@@ -62,7 +62,7 @@ int main(void)
     uint64_t timeout = rt_arg_u64("timeout", 500000);
     delay = rt_arg_u64("delay", 1000000);
 
-    port = rt_bind_ipi(0);              /* masked: rt_bind_handler is never called */
+    port = rt_bind_ipi(0); /* masked: rt_bind_handler is never called */
     rt_printf("poll: port %u (IPI to vcpu 0, masked)\n", port);
 
     /* ready: send to ourselves; masked, so no upcall, only the pending bit */
@@ -81,12 +81,12 @@ int main(void)
     for (unsigned int i = 0; i < RT_ARRAY_SIZE(many); i++)
         many[i] = port;
     long rc_many = poll_ports(many, 129, 0);
-    evtchn_port_t bad[2] = { EVTCHN_2L_NR_CHANNELS - 1, port };    /* bad one first */
+    evtchn_port_t bad[2] = {EVTCHN_2L_NR_CHANNELS - 1, port}; /* bad one first */
     long rc_bad = poll_ports(bad, 2, 0);
     expect(rc_many, -XEN_EINVAL, "nr_ports=129");
     expect(rc_bad, -XEN_EINVAL, "bad port");
-    rt_printf("poll: errors  nr_ports=129 rc=%ld (%s), port %u rc=%ld (%s)\n",
-              rc_many, rt_strerror(rc_many), bad[0], rc_bad, rt_strerror(rc_bad));
+    rt_printf("poll: errors  nr_ports=129 rc=%ld (%s), port %u rc=%ld (%s)\n", rc_many,
+              rt_strerror(rc_many), bad[0], rc_bad, rt_strerror(rc_bad));
 
     /* timeout: nothing pending, so poll sleeps until the deadline */
     rt_clear_pending(port);
@@ -112,8 +112,8 @@ int main(void)
     t1 = rt_now_ns();
     if (t1 - t0 < delay)
         rt_panic("wakeup: woke after %lu ns, before vcpu 1's %lu ns delay", t1 - t0, delay);
-    rt_printf("poll: wakeup  rc=%ld polls=%u elapsed=%lu ns pending=%d masked=%d\n",
-              rc, polls, t1 - t0, rt_is_pending(port), rt_is_masked(port));
+    rt_printf("poll: wakeup  rc=%ld polls=%u elapsed=%lu ns pending=%d masked=%d\n", rc, polls,
+              t1 - t0, rt_is_pending(port), rt_is_masked(port));
 
     rt_printf("poll: ok\n");
     return 0;

@@ -30,7 +30,7 @@
 #define MAX_PORTS 4000
 
 static unsigned int nports;
-static evtchn_port_t ctl;               /* the control channel (our end) */
+static evtchn_port_t ctl; /* the control channel (our end) */
 static uint64_t handled;
 static volatile bool done;
 
@@ -46,7 +46,7 @@ static void on_data(evtchn_port_t port, void *arg)
 static void on_done(evtchn_port_t port, void *arg)
 {
     (void)arg;
-    rt_send(port);                      /* ack */
+    rt_send(port); /* ack */
     done = true;
 }
 
@@ -54,7 +54,7 @@ static void receiver(domid_t peer)
 {
     for (unsigned int i = 1; i <= nports + 1; i++) {
         evtchn_port_t p = rt_alloc_unbound(peer);
-        if (p != i)     /* the sender assumes ports 1..ports+1 */
+        if (p != i) /* the sender assumes ports 1..ports+1 */
             rt_panic("alloc_unbound gave port %u, expected %u", p, i);
         rt_bind_handler(p, i <= nports ? on_data : on_done, NULL);
     }
@@ -92,10 +92,10 @@ static void sender(domid_t peer)
      * pending ("connected"); clear the control port's so that only recv's
      * ack can set it again. */
     rt_clear_pending(ctl);
-    rt_printf("storm: send bound %u ports to dom%u, %lu sends, seed %lu\n",
-              nports + 1, peer, sends, seed);
+    rt_printf("storm: send bound %u ports to dom%u, %lu sends, seed %lu\n", nports + 1, peer, sends,
+              seed);
 
-    rng = seed != 0 ? seed : 0x9E3779B97F4A7C15ULL;    /* xorshift needs != 0 */
+    rng = seed != 0 ? seed : 0x9E3779B97F4A7C15ULL; /* xorshift needs != 0 */
     unsigned int yields = 0;
     for (uint64_t s = 0; s < sends; s++) {
         uint64_t r = xorshift64star();
@@ -116,14 +116,14 @@ static void sender(domid_t peer)
         hi = sent[i] > hi ? sent[i] : hi;
     }
 
-    rt_send(ctl);                       /* done */
-    while (!rt_is_pending(ctl)) {       /* wait for the ack */
-        struct sched_poll p = { .nr_ports = 1, .timeout = 0 };
+    rt_send(ctl);                 /* done */
+    while (!rt_is_pending(ctl)) { /* wait for the ack */
+        struct sched_poll p = {.nr_ports = 1, .timeout = 0};
         set_xen_guest_handle(p.ports, &ctl);
         rt_check(HYPERVISOR_sched_op(SCHEDOP_poll, &p), "SCHEDOP_poll");
     }
-    rt_printf("storm: send sent=%lu yields=%u per-port min=%u max=%u hash=%08x\n",
-              sends, yields, lo, hi, hash);
+    rt_printf("storm: send sent=%lu yields=%u per-port min=%u max=%u hash=%08x\n", sends, yields,
+              lo, hi, hash);
 }
 
 int main(void)

@@ -30,7 +30,7 @@ static void on_timer(evtchn_port_t port, void *arg)
     (void)arg;
     uint64_t now = rt_now_ns();
     if (default_tick && tick == 0)
-        deadline = now;         /* Xen's 100 Hz phase is its own: measure from the first */
+        deadline = now; /* Xen's 100 Hz phase is its own: measure from the first */
     if (oneshot && now < deadline) {
         /* Early or spurious (e.g. Xen's periodic timer): arm ours again;
          * a deadline already in the past fires at once. */
@@ -45,14 +45,14 @@ static void on_timer(evtchn_port_t port, void *arg)
         min_interval = interval;
     if (interval > max_interval)
         max_interval = interval;
-    rt_printf("timer: tick %lu at %lu ns, interval %lu ns, late by %lu ns\n",
-              tick, now, interval, now - deadline);
+    rt_printf("timer: tick %lu at %lu ns, interval %lu ns, late by %lu ns\n", tick, now, interval,
+              now - deadline);
 
     if (tick == ticks) {
         done = true;
         return;
     }
-    deadline += period;         /* periodic, without drift */
+    deadline += period; /* periodic, without drift */
     if (oneshot)
         rt_check(HYPERVISOR_set_timer_op(deadline), "set_timer_op");
 }
@@ -78,12 +78,12 @@ int main(void)
 
     start = last = rt_now_ns();
     deadline = start + period;
-    rt_printf("timer: VIRQ_TIMER on port %u, %s, period %lu ns, %lu ticks, start %lu ns\n",
-              port, rt_arg_str("mode", "oneshot"), period, ticks, start);
+    rt_printf("timer: VIRQ_TIMER on port %u, %s, period %lu ns, %lu ticks, start %lu ns\n", port,
+              rt_arg_str("mode", "oneshot"), period, ticks, start);
     if (oneshot) {
         rt_check(HYPERVISOR_set_timer_op(deadline), "set_timer_op");
     } else if (rt_arg_is("mode", "periodic")) {
-        struct vcpu_set_periodic_timer set = { .period_ns = period };
+        struct vcpu_set_periodic_timer set = {.period_ns = period};
         rt_check(HYPERVISOR_vcpu_op(VCPUOP_set_periodic_timer, 0, &set),
                  "VCPUOP_set_periodic_timer");
     }
@@ -91,10 +91,10 @@ int main(void)
     if (ticks > 0 && oneshot)
         rt_wait(&done);
     while (ticks > 0 && !done)
-        rt_barrier();           /* spin: the periodic timer needs us on the CPU */
+        rt_barrier(); /* spin: the periodic timer needs us on the CPU */
 
     uint64_t total = last - start;
-    rt_printf("timer: done ticks=%lu total=%lu ns mean=%lu ns min=%lu ns max=%lu ns\n",
-              tick, total, tick ? total / tick : 0, tick ? min_interval : 0, max_interval);
+    rt_printf("timer: done ticks=%lu total=%lu ns mean=%lu ns min=%lu ns max=%lu ns\n", tick, total,
+              tick ? total / tick : 0, tick ? min_interval : 0, max_interval);
     return 0;
 }

@@ -30,14 +30,13 @@ static long console_read(struct vcpu *v, unsigned count, uint64_t buf_gpa)
     return v->domain->privileged ? 0 : -XEN_EPERM;
 }
 
-#define CONSOLE_OPS(X)                                                                      \
-    X(write, console_write)                                                                 \
+#define CONSOLE_OPS(X)                                                                             \
+    X(write, console_write)                                                                        \
     X(read, console_read)
 
 static long (*const console_io_table[])(struct vcpu *, unsigned, uint64_t) = {
 #define CONSOLE_OP_ENTRY(cmd_, fn_) [CONSOLEIO_##cmd_] = fn_,
-    CONSOLE_OPS(CONSOLE_OP_ENTRY)
-};
+    CONSOLE_OPS(CONSOLE_OP_ENTRY)};
 
 #define CONSOLE_OP_NAME(cmd_, fn_) [CONSOLEIO_##cmd_] = #cmd_,
 const char *const console_io_names[] = {CONSOLE_OPS(CONSOLE_OP_NAME) NULL};
@@ -138,20 +137,19 @@ static long xenver_pagesize(struct vcpu *v, uint64_t arg_gpa)
     return XEN_PAGE_SIZE;
 }
 
-#define XENVER_OPS(X)                                                                       \
-    X(version, xenver_version)                                                              \
-    X(extraversion, xenver_extraversion)                                                    \
-    X(compile_info, xenver_compile_info)                                                    \
-    X(capabilities, xenver_capabilities)                                                    \
-    X(changeset, xenver_changeset)                                                          \
-    X(platform_parameters, xenver_platform_parameters)                                      \
-    X(get_features, xenver_get_features)                                                    \
+#define XENVER_OPS(X)                                                                              \
+    X(version, xenver_version)                                                                     \
+    X(extraversion, xenver_extraversion)                                                           \
+    X(compile_info, xenver_compile_info)                                                           \
+    X(capabilities, xenver_capabilities)                                                           \
+    X(changeset, xenver_changeset)                                                                 \
+    X(platform_parameters, xenver_platform_parameters)                                             \
+    X(get_features, xenver_get_features)                                                           \
     X(pagesize, xenver_pagesize)
 
 static long (*const xen_version_table[])(struct vcpu *, uint64_t) = {
 #define XENVER_OP_ENTRY(cmd_, fn_) [XENVER_##cmd_] = fn_,
-    XENVER_OPS(XENVER_OP_ENTRY)
-};
+    XENVER_OPS(XENVER_OP_ENTRY)};
 
 #define XENVER_OP_NAME(cmd_, fn_) [XENVER_##cmd_] = #cmd_,
 const char *const xen_version_names[] = {XENVER_OPS(XENVER_OP_NAME) NULL};

@@ -7,30 +7,30 @@
 #include <stdint.h>
 
 struct cost_entry {
-    const char *name;   /* key, e.g. "hypercall_trap" */
+    const char *name; /* key, e.g. "hypercall_trap" */
     uint64_t cycles;
     const char *source; /* where the figure comes from */
     char confidence;    /* 'C', 'S', 'U' or 'E' */
 };
 
 enum cost_id {
-    COST_HYPERCALL_TRAP,   /* PV hypercall: SYSCALL into Xen and return to the guest */
+    COST_HYPERCALL_TRAP,     /* PV hypercall: SYSCALL into Xen and return to the guest */
     COST_HYPERCALL_DISPATCH, /* table dispatch + argument copy in Xen */
-    COST_EVTCHN_OP,        /* an event-channel operation's handler body */
-    COST_SET_PENDING,      /* one ABI set_pending (bit ops on shared lines) */
-    COST_GUEST_INSN,       /* one guest instruction (issue 3 replaces this with block costs) */
-    COST_IPI,              /* kick of a vcpu running on another physical CPU */
-    COST_WAKE,             /* wake-up and scheduling of a blocked vcpu */
-    COST_CONTEXT_SWITCH,   /* switching vcpus on one physical CPU */
-    COST_UPCALL_INJECT,    /* building the bounce frame and entering the callback */
-    COST_IRET,             /* HYPERVISOR_iret beyond the trap itself */
+    COST_EVTCHN_OP,          /* an event-channel operation's handler body */
+    COST_SET_PENDING,        /* one ABI set_pending (bit ops on shared lines) */
+    COST_GUEST_INSN,         /* one guest instruction (issue 3 replaces this with block costs) */
+    COST_IPI,                /* kick of a vcpu running on another physical CPU */
+    COST_WAKE,               /* wake-up and scheduling of a blocked vcpu */
+    COST_CONTEXT_SWITCH,     /* switching vcpus on one physical CPU */
+    COST_UPCALL_INJECT,      /* building the bounce frame and entering the callback */
+    COST_IRET,               /* HYPERVISOR_iret beyond the trap itself */
     COST_IDS
 };
 
 struct cost_profile {
     const char *name;
-    const char *cpu;     /* CPU model the figures describe */
-    uint64_t cpu_khz;    /* clock: converts cycles to ns and drives the TSC */
+    const char *cpu;  /* CPU model the figures describe */
+    uint64_t cpu_khz; /* clock: converts cycles to ns and drives the TSC */
     struct cost_entry c[COST_IDS];
 };
 

@@ -39,15 +39,15 @@ struct vcpu {
     struct domain *domain;
     unsigned vcpu_id;
     enum vcpu_run_state run_state;
-    bool initialised;       /* VCPUOP_initialise done (vcpu 0: by the domain builder) */
-    bool yield_requested;   /* SCHEDOP_yield: sim/ reschedules at the end of the hypercall */
+    bool initialised;        /* VCPUOP_initialise done (vcpu 0: by the domain builder) */
+    bool yield_requested;    /* SCHEDOP_yield: sim/ reschedules at the end of the hypercall */
     bool hcall_continuation; /* the hypercall must be re-executed (preempted, Xen's -ERESTART) */
 
-    uint64_t event_callback;        /* CALLBACKOP_register(CALLBACKTYPE_event) */
+    uint64_t event_callback; /* CALLBACKOP_register(CALLBACKTYPE_event) */
     /* Entering the callback sets upcall_mask. Always true: 64-bit Xen enters the event
      * callback with TBF_INTERRUPT whatever flags CALLBACKOP_register carried. */
     bool event_callback_masks;
-    struct hv_regs initial_regs;    /* VCPUOP_initialise */
+    struct hv_regs initial_regs; /* VCPUOP_initialise */
 
     uint16_t virq_to_evtchn[NR_VIRQS];
 
@@ -55,13 +55,13 @@ struct vcpu {
     uint32_t poll_ports[SCHED_POLL_MAX_PORTS];
     unsigned nr_poll_ports;
     bool polling;
-    uint64_t singleshot_deadline;   /* set_timer_op; 0 = stopped */
-    uint64_t periodic_period;       /* ns; 0 = off. PV vcpus start with 10 ms (a 100 Hz tick) */
-    uint64_t periodic_last_event;   /* when the periodic timer last raised VIRQ_TIMER */
+    uint64_t singleshot_deadline; /* set_timer_op; 0 = stopped */
+    uint64_t periodic_period;     /* ns; 0 = off. PV vcpus start with 10 ms (a 100 Hz tick) */
+    uint64_t periodic_last_event; /* when the periodic timer last raised VIRQ_TIMER */
 
-    uint64_t hcall_cycles;          /* cycles charged to the hypercall being handled */
+    uint64_t hcall_cycles; /* cycles charged to the hypercall being handled */
     struct vcpu_stats stats;
-    void *sim;                      /* the simulator's vcpu */
+    void *sim; /* the simulator's vcpu */
 };
 
 struct domain {
@@ -71,12 +71,12 @@ struct domain {
     unsigned guest_word_bits; /* 64 or 32: bounds the 2-level ABI (XSA-342) */
     bool paused;              /* a foreign EVTCHNOP_reset needs the target paused */
     bool is_dying;
-    int shutdown_reason;      /* -1 while running, else SHUTDOWN_* */
+    int shutdown_reason; /* -1 while running, else SHUTDOWN_* */
 
     struct vcpu **vcpu;
     unsigned max_vcpus;
 
-    uint64_t shared_info_gpa; /* guest-physical address of the shared_info page */
+    uint64_t shared_info_gpa;        /* guest-physical address of the shared_info page */
     struct shared_info *shared_info; /* its host mapping, once translated */
 
     /* Port table: bucket 0 inline, further buckets through groups of bucket pointers, grown on
@@ -84,7 +84,7 @@ struct domain {
     struct evtchn *evtchn;           /* bucket 0 */
     struct evtchn **evtchn_group[4]; /* NR_EVTCHN_GROUPS */
     unsigned valid_evtchns;
-    unsigned max_evtchn_port;        /* per-domain limit (toolstack max_event_channels) */
+    unsigned max_evtchn_port; /* per-domain limit (toolstack max_event_channels) */
     unsigned active_evtchns;
     const struct evtchn_port_ops *evtchn_port_ops;
 
@@ -120,9 +120,9 @@ struct domain_config {
     domid_t domid;
     bool privileged;
     unsigned max_vcpus;
-    unsigned guest_word_bits;     /* 0 means 64 */
-    unsigned max_evtchn_port;     /* 0 means HV_DEFAULT_MAX_EVTCHN_PORT */
-    unsigned nr_pirqs;            /* 0 means HV_DEFAULT_NR_PIRQS */
+    unsigned guest_word_bits; /* 0 means 64 */
+    unsigned max_evtchn_port; /* 0 means HV_DEFAULT_MAX_EVTCHN_PORT */
+    unsigned nr_pirqs;        /* 0 means HV_DEFAULT_NR_PIRQS */
     uint64_t shared_info_gpa;
 };
 

@@ -20,8 +20,8 @@ struct evtchn *evtchn_from_port(const struct domain *d, uint32_t port)
         return NULL;
     if (port < EVTCHNS_PER_BUCKET)
         return &d->evtchn[port];
-    return &group_from_port(d, port)[(port / EVTCHNS_PER_BUCKET) % BUCKETS_PER_GROUP]
-                                    [port % EVTCHNS_PER_BUCKET];
+    return &group_from_port(
+        d, port)[(port / EVTCHNS_PER_BUCKET) % BUCKETS_PER_GROUP][port % EVTCHNS_PER_BUCKET];
 }
 
 static struct evtchn *alloc_evtchn_bucket(uint32_t first_port)

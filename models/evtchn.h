@@ -25,13 +25,13 @@ enum evtchn_state {
 
 struct evtchn {
     uint32_t port;
-    uint8_t state;          /* enum evtchn_state */
-    bool xen_consumer;      /* attached to a consumer inside Xen: guests may not close/send */
+    uint8_t state;     /* enum evtchn_state */
+    bool xen_consumer; /* attached to a consumer inside Xen: guests may not close/send */
     uint16_t notify_vcpu_id;
-    uint8_t priority;       /* FIFO priority (default 7) */
+    uint8_t priority; /* FIFO priority (default 7) */
     uint8_t last_priority;
     uint16_t last_vcpu_id;
-    bool fifo_pending;      /* FIFO saved pending state across a requeue */
+    bool fifo_pending; /* FIFO saved pending state across a requeue */
     union {
         struct {
             domid_t remote_domid;
@@ -47,7 +47,7 @@ struct evtchn {
 
 /* One ABI. Every hook receives the domain that owns the port. */
 struct evtchn_port_ops {
-    const char *name;                   /* "2l", "3l", "fifo" */
+    const char *name; /* "2l", "3l", "fifo" */
     void (*init)(struct domain *d, struct evtchn *chn);
     void (*set_pending)(struct vcpu *v, struct evtchn *chn);
     void (*clear_pending)(struct domain *d, struct evtchn *chn);
@@ -76,7 +76,7 @@ int evtchn_get_free_port(struct domain *d);
 int evtchn_allocate_port(struct domain *d, uint32_t port);
 void evtchn_free(struct domain *d, struct evtchn *chn);
 unsigned domain_max_evtchns(const struct domain *d); /* min(ABI limit, max_evtchn_port + 1) */
-int evtchn_init(struct domain *d);    /* port table with port 0 reserved, 2-level ABI */
+int evtchn_init(struct domain *d); /* port table with port 0 reserved, 2-level ABI */
 void evtchn_destroy(struct domain *d);
 
 /* Raise an event on a port of d (ABI set_pending on the port's notify vcpu, with stats). */

@@ -352,21 +352,21 @@ static long evtchn_set_priority(struct vcpu *v, void *arg)
 /* ---- dispatch ---- */
 
 /* X(command, argument struct, handler, copy the argument back on success) */
-#define EVTCHN_OPS(X)                                                                       \
-    X(bind_interdomain, evtchn_bind_interdomain, evtchn_bind_interdomain, true)             \
-    X(bind_virq, evtchn_bind_virq, evtchn_bind_virq, true)                                  \
-    X(bind_pirq, evtchn_bind_pirq, evtchn_bind_pirq, true)                                  \
-    X(close, evtchn_close, evtchn_close_op, false)                                          \
-    X(send, evtchn_send, evtchn_send_op, false)                                             \
-    X(status, evtchn_status, evtchn_status, true)                                           \
-    X(alloc_unbound, evtchn_alloc_unbound, evtchn_alloc_unbound, true)                      \
-    X(bind_ipi, evtchn_bind_ipi, evtchn_bind_ipi, true)                                     \
-    X(bind_vcpu, evtchn_bind_vcpu, evtchn_bind_vcpu, false)                                 \
-    X(unmask, evtchn_unmask, evtchn_unmask, false)                                          \
-    X(reset, evtchn_reset, evtchn_reset, false)                                             \
-    X(init_control, evtchn_init_control, evtchn_fifo_unsupported, true)                     \
-    X(expand_array, evtchn_expand_array, evtchn_fifo_unsupported, false)                    \
-    X(set_priority, evtchn_set_priority, evtchn_set_priority, false)                        \
+#define EVTCHN_OPS(X)                                                                              \
+    X(bind_interdomain, evtchn_bind_interdomain, evtchn_bind_interdomain, true)                    \
+    X(bind_virq, evtchn_bind_virq, evtchn_bind_virq, true)                                         \
+    X(bind_pirq, evtchn_bind_pirq, evtchn_bind_pirq, true)                                         \
+    X(close, evtchn_close, evtchn_close_op, false)                                                 \
+    X(send, evtchn_send, evtchn_send_op, false)                                                    \
+    X(status, evtchn_status, evtchn_status, true)                                                  \
+    X(alloc_unbound, evtchn_alloc_unbound, evtchn_alloc_unbound, true)                             \
+    X(bind_ipi, evtchn_bind_ipi, evtchn_bind_ipi, true)                                            \
+    X(bind_vcpu, evtchn_bind_vcpu, evtchn_bind_vcpu, false)                                        \
+    X(unmask, evtchn_unmask, evtchn_unmask, false)                                                 \
+    X(reset, evtchn_reset, evtchn_reset, false)                                                    \
+    X(init_control, evtchn_init_control, evtchn_fifo_unsupported, true)                            \
+    X(expand_array, evtchn_expand_array, evtchn_fifo_unsupported, false)                           \
+    X(set_priority, evtchn_set_priority, evtchn_set_priority, false)                               \
     X(reset_cont, evtchn_reset, evtchn_reset_cont, false)
 
 struct evtchn_op_desc {
@@ -377,7 +377,7 @@ struct evtchn_op_desc {
     bool copy_out;
 };
 
-#define EVTCHN_OP_ENTRY(cmd_, type_, fn_, out_)                                             \
+#define EVTCHN_OP_ENTRY(cmd_, type_, fn_, out_)                                                    \
     [EVTCHNOP_##cmd_] = {EVTCHNOP_##cmd_, #cmd_, sizeof(struct type_), fn_, out_},
 static const struct evtchn_op_desc evtchn_op_table[EVTCHNOP_NR] = {EVTCHN_OPS(EVTCHN_OP_ENTRY)};
 
@@ -386,7 +386,7 @@ const char *const evtchn_op_names[EVTCHNOP_NR + 1] = {EVTCHN_OPS(EVTCHN_OP_NAME)
 
 /* Room for the largest argument (evtchn_status, 24 bytes). */
 #define EVTCHN_OP_ARG_MAX 32u
-#define EVTCHN_OP_FITS(cmd_, type_, fn_, out_)                                              \
+#define EVTCHN_OP_FITS(cmd_, type_, fn_, out_)                                                     \
     _Static_assert(sizeof(struct type_) <= EVTCHN_OP_ARG_MAX, #type_ " fits the arg buffer");
 EVTCHN_OPS(EVTCHN_OP_FITS)
 

@@ -11,7 +11,8 @@
 struct domain;
 
 struct hv_mem_ops {
-    /* Host pointer to [gpa, gpa+len) of domain d, or NULL when any byte of it is not guest memory. */
+    /* Host pointer to [gpa, gpa+len) of domain d, or NULL when any byte of it is not guest memory.
+     */
     void *(*translate)(void *opaque, struct domain *d, uint64_t gpa, size_t len);
 };
 

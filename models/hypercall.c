@@ -89,8 +89,8 @@ static struct hc_counter *hypercall_counter(struct domain *d, unsigned nr,
     return &d->stats.hc[nr][sub < HC_STATS_SUB ? sub : HC_STATS_SUB - 1];
 }
 
-static void hypercall_count(struct vcpu *v, struct hc_counter *c,
-                            const struct hypercall_desc *desc, long rc)
+static void hypercall_count(struct vcpu *v, struct hc_counter *c, const struct hypercall_desc *desc,
+                            long rc)
 {
     v->stats.hypercalls++;
     if (!c)

@@ -72,14 +72,13 @@ static long callback_unregister(struct vcpu *v, uint64_t arg_gpa)
     }
 }
 
-#define CALLBACK_OPS(X)                                                                     \
-    X(register, callback_register)                                                          \
+#define CALLBACK_OPS(X)                                                                            \
+    X(register, callback_register)                                                                 \
     X(unregister, callback_unregister)
 
 static long (*const callback_op_table[])(struct vcpu *, uint64_t) = {
 #define CALLBACK_OP_ENTRY(cmd_, fn_) [CALLBACKOP_##cmd_] = fn_,
-    CALLBACK_OPS(CALLBACK_OP_ENTRY)
-};
+    CALLBACK_OPS(CALLBACK_OP_ENTRY)};
 
 #define CALLBACK_OP_NAME(cmd_, fn_) [CALLBACKOP_##cmd_] = #cmd_,
 const char *const callback_op_names[] = {CALLBACK_OPS(CALLBACK_OP_NAME) NULL};
@@ -130,8 +129,8 @@ int pv_inject_upcall(struct vcpu *v, struct hv_regs *regs)
         return -XEN_EFAULT;
     if (v->event_callback_masks)
         vi->evtchn_upcall_mask = 1;
-    regs->rflags &= ~(uint64_t)(X86_EFLAGS_AC | X86_EFLAGS_VM | X86_EFLAGS_RF | X86_EFLAGS_NT |
-                                X86_EFLAGS_TF);
+    regs->rflags &=
+        ~(uint64_t)(X86_EFLAGS_AC | X86_EFLAGS_VM | X86_EFLAGS_RF | X86_EFLAGS_NT | X86_EFLAGS_TF);
     regs->rsp = sp;
     regs->rip = v->event_callback;
     v->stats.upcalls_injected++;

@@ -46,8 +46,7 @@ static int sched_poll_scan(struct vcpu *v, const struct sched_poll *p, uint64_t 
         evtchn_port_t port;
         int rc;
 
-        if (copy_from_guest(v->domain, &port, ports_gpa + (uint64_t)i * sizeof(port),
-                            sizeof(port)))
+        if (copy_from_guest(v->domain, &port, ports_gpa + (uint64_t)i * sizeof(port), sizeof(port)))
             return -XEN_EFAULT;
         rc = evtchn_port_poll(v->domain, port);
         if (rc)
@@ -88,10 +87,10 @@ static long sched_poll(struct vcpu *v, void *arg)
 }
 
 /* X(command, bytes copied in, handler) */
-#define SCHED_OPS(X)                                                                        \
-    X(yield, 0, sched_yield)                                                                \
-    X(block, 0, sched_block)                                                                \
-    X(shutdown, sizeof(struct sched_shutdown), sched_shutdown)                              \
+#define SCHED_OPS(X)                                                                               \
+    X(yield, 0, sched_yield)                                                                       \
+    X(block, 0, sched_block)                                                                       \
+    X(shutdown, sizeof(struct sched_shutdown), sched_shutdown)                                     \
     X(poll, sizeof(struct sched_poll), sched_poll)
 
 struct sched_op_desc {

@@ -19,7 +19,8 @@ enum hv_timer_kind {
 };
 
 struct hv_sink_ops {
-    /* upcall_pending of v went 0 -> 1: v must notice (IPI if it runs elsewhere, nothing if here). */
+    /* upcall_pending of v went 0 -> 1: v must notice (IPI if it runs elsewhere, nothing if here).
+     */
     void (*kick)(void *opaque, struct vcpu *v);
     /* v was blocked (SCHEDOP_block or poll) and is runnable again. */
     void (*wake)(void *opaque, struct vcpu *v);

@@ -16,8 +16,7 @@ static bool is_canonical_address(uint64_t addr)
 
 static bool vcpu_context_canonical(const struct vcpu_guest_context *c)
 {
-    return is_canonical_address(c->user_regs.rip) &&
-           is_canonical_address(c->event_callback_eip) &&
+    return is_canonical_address(c->user_regs.rip) && is_canonical_address(c->event_callback_eip) &&
            is_canonical_address(c->failsafe_callback_eip) &&
            is_canonical_address(c->syscall_callback_eip);
 }
@@ -29,10 +28,22 @@ static void vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c
     const struct cpu_user_regs *u = &c->user_regs;
     struct hv_regs *r = &v->initial_regs;
 
-    r->rax = u->rax; r->rbx = u->rbx; r->rcx = u->rcx; r->rdx = u->rdx;
-    r->rsi = u->rsi; r->rdi = u->rdi; r->rbp = u->rbp; r->rsp = u->rsp;
-    r->r8 = u->r8;   r->r9 = u->r9;   r->r10 = u->r10; r->r11 = u->r11;
-    r->r12 = u->r12; r->r13 = u->r13; r->r14 = u->r14; r->r15 = u->r15;
+    r->rax = u->rax;
+    r->rbx = u->rbx;
+    r->rcx = u->rcx;
+    r->rdx = u->rdx;
+    r->rsi = u->rsi;
+    r->rdi = u->rdi;
+    r->rbp = u->rbp;
+    r->rsp = u->rsp;
+    r->r8 = u->r8;
+    r->r9 = u->r9;
+    r->r10 = u->r10;
+    r->r11 = u->r11;
+    r->r12 = u->r12;
+    r->r13 = u->r13;
+    r->r14 = u->r14;
+    r->r15 = u->r15;
     r->rip = u->rip;
     r->rflags = (u->rflags & ~(uint64_t)0x3000) | 0x200; /* clear IOPL, set IF */
     v->event_callback = c->event_callback_eip;
@@ -155,16 +166,16 @@ static long vcpu_stop_singleshot(struct vcpu *caller, struct vcpu *v, uint64_t a
 }
 
 /* X(command, handler); NULL: not modelled, -ENOSYS (named for the report). */
-#define VCPU_OPS(X)                                                                         \
-    X(initialise, vcpu_initialise)                                                          \
-    X(up, vcpu_up)                                                                          \
-    X(down, vcpu_down)                                                                      \
-    X(is_up, vcpu_is_up)                                                                    \
-    X(get_runstate_info, NULL)                                                              \
-    X(register_runstate_memory_area, NULL)                                                  \
-    X(set_periodic_timer, vcpu_set_periodic)                                                \
-    X(stop_periodic_timer, vcpu_stop_periodic)                                              \
-    X(set_singleshot_timer, vcpu_set_singleshot)                                            \
+#define VCPU_OPS(X)                                                                                \
+    X(initialise, vcpu_initialise)                                                                 \
+    X(up, vcpu_up)                                                                                 \
+    X(down, vcpu_down)                                                                             \
+    X(is_up, vcpu_is_up)                                                                           \
+    X(get_runstate_info, NULL)                                                                     \
+    X(register_runstate_memory_area, NULL)                                                         \
+    X(set_periodic_timer, vcpu_set_periodic)                                                       \
+    X(stop_periodic_timer, vcpu_stop_periodic)                                                     \
+    X(set_singleshot_timer, vcpu_set_singleshot)                                                   \
     X(stop_singleshot_timer, vcpu_stop_singleshot)
 
 struct vcpu_op_desc {

@@ -156,8 +156,7 @@ void aot_disasm_one(const struct aot_image *a, uint64_t addr, const uint8_t *cod
     cs_insn *insn = NULL;
     size_t n = a->csh ? cs_disasm((csh)a->csh, code, len, addr, 1, &insn) : 0;
     if (n == 1)
-        snprintf(out, outlen, "%s%s%s", insn->mnemonic, insn->op_str[0] ? " " : "",
-                 insn->op_str);
+        snprintf(out, outlen, "%s%s%s", insn->mnemonic, insn->op_str[0] ? " " : "", insn->op_str);
     else
         snprintf(out, outlen, "(undecodable bytes)");
     if (insn)

@@ -22,8 +22,8 @@ struct aot_prefix {
 
 struct aot_segment {
     uint64_t base, size;
-    const uint8_t *code;        /* the bytes as loaded (guest RAM) */
-    struct aot_prefix *prefix;  /* size + 1 entries */
+    const uint8_t *code;       /* the bytes as loaded (guest RAM) */
+    struct aot_prefix *prefix; /* size + 1 entries */
 };
 
 struct aot_block {

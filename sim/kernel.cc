@@ -8,13 +8,16 @@
 
 using namespace sc_core;
 
-namespace {
+namespace
+{
 simk_main_fn g_entry; // only read by sc_main, set once by simk_main before it
 } // namespace
 
 struct simk_event {
     sc_event ev;
-    explicit simk_event(const char *name) : ev(sc_gen_unique_name(name)) {}
+    explicit simk_event(const char *name) : ev(sc_gen_unique_name(name))
+    {
+    }
 };
 
 int sc_main(int argc, char **argv)

@@ -42,8 +42,9 @@ static int check_header(const struct guest_image *img, const Elf64_Ehdr *eh, str
     if (eh->e_machine != EM_X86_64)
         return diag_set(d, "%s: offset 0x12: machine %u is not x86-64", p, eh->e_machine);
     if (eh->e_type != ET_EXEC)
-        return diag_set(d, "%s: offset 0x10: not a static executable (ET_EXEC); link with "
-                           "-static -no-pie",
+        return diag_set(d,
+                        "%s: offset 0x10: not a static executable (ET_EXEC); link with "
+                        "-static -no-pie",
                         p);
     if (eh->e_phentsize != sizeof(Elf64_Phdr) ||
         !range_in_file(img, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr)))
@@ -84,8 +85,8 @@ static int add_load_segment(struct guest_image *img, const Elf64_Phdr *ph, unsig
         return diag_set(d, "%s: offset 0x%llx: more than %d loadable segments", img->path,
                         (unsigned long long)phoff, GUEST_MAX_SEGMENTS);
     if (ph->p_filesz > ph->p_memsz || !range_in_file(img, ph->p_offset, ph->p_filesz))
-        return diag_set(d, "%s: offset 0x%llx: segment %u data lies outside the file",
-                        img->path, (unsigned long long)phoff, idx);
+        return diag_set(d, "%s: offset 0x%llx: segment %u data lies outside the file", img->path,
+                        (unsigned long long)phoff, idx);
     struct guest_segment *s = &img->seg[img->nr_seg++];
     s->vaddr = ph->p_vaddr;
     s->memsz = ph->p_memsz;
@@ -138,8 +139,7 @@ int guest_image_load(const char *path, struct guest_image *img, struct diag *d)
         const Elf64_Phdr *ph = (const Elf64_Phdr *)(img->file + phoff);
         if (ph->p_type == PT_NOTE && range_in_file(img, ph->p_offset, ph->p_filesz))
             scan_xen_notes(img, ph, &has_entry);
-        if (ph->p_type == PT_LOAD && ph->p_memsz > 0 &&
-            add_load_segment(img, ph, i, phoff, d) < 0)
+        if (ph->p_type == PT_LOAD && ph->p_memsz > 0 && add_load_segment(img, ph, i, phoff, d) < 0)
             return -1;
     }
     if (img->nr_seg == 0)
@@ -171,8 +171,8 @@ int guest_image_place(const struct guest_image *img, uint8_t *ram, uint64_t ram_
             return diag_set(d,
                             "%s: segment at 0x%llx (0x%llx bytes) does not fit the domain's "
                             "memory [0x1000, 0x%llx): give the domain more memory",
-                            img->path, (unsigned long long)s->vaddr,
-                            (unsigned long long)s->memsz, (unsigned long long)ram_size);
+                            img->path, (unsigned long long)s->vaddr, (unsigned long long)s->memsz,
+                            (unsigned long long)ram_size);
         memcpy(ram + s->vaddr, s->data, s->filesz);
         memset(ram + s->vaddr + s->filesz, 0, s->memsz - s->filesz);
     }
@@ -198,8 +198,8 @@ void hypercall_page_fill(uint8_t page[4096])
             memcpy(p + 5, &nr, 4);
             continue;
         }
-        const uint8_t stub[] = {0x51, 0x41, 0x53, 0xb8, 0, 0, 0, 0, 0x0f, 0x05, 0x41, 0x5b, 0x59,
-                                0xc3};
+        const uint8_t stub[] = {0x51, 0x41, 0x53, 0xb8, 0,    0,    0,
+                                0,    0x0f, 0x05, 0x41, 0x5b, 0x59, 0xc3};
         memcpy(p, stub, sizeof(stub));
         memcpy(p + 4, &nr, 4);
     }

@@ -205,8 +205,7 @@ static void sink_vcpu_down(void *opaque, struct vcpu *v)
 static void console_flush_line(struct sim_vcpu *sv)
 {
     struct machine *m = sv->sd->m;
-    fprintf(m->out, "d%uv%u %.*s\n", sv->sd->d->domid, sv->v->vcpu_id, (int)sv->line_len,
-            sv->line);
+    fprintf(m->out, "d%uv%u %.*s\n", sv->sd->d->domid, sv->v->vcpu_id, (int)sv->line_len, sv->line);
     sv->line_len = 0;
 }
 
@@ -440,8 +439,8 @@ static void on_pirq(void *arg)
     if (sd->status == SD_RUNNING)
         pirq_raise(sd->d, src->cfg->line);
     if (++src->raised < src->cfg->count)
-        simk_event_notify(src->ev, cycles_to_ps(src->m, cost_ns_to_cycles(src->m->cost,
-                                                                           src->cfg->period_ns)));
+        simk_event_notify(
+            src->ev, cycles_to_ps(src->m, cost_ns_to_cycles(src->m->cost, src->cfg->period_ns)));
 }
 
 /* ---- building ---------------------------------------------------------------------------- */
@@ -467,8 +466,9 @@ int guest_resolve(const char *guest, const char *base_dir, const char *guest_dir
     }
     snprintf(out, outlen, "%s/%s.elf", guest_dir, guest);
     if (!is_file(out))
-        return diag_set(d, "guest program '%s' not found (looked for %s); name one of the "
-                           "programs in guests/ or give a path to an ELF",
+        return diag_set(d,
+                        "guest program '%s' not found (looked for %s); name one of the "
+                        "programs in guests/ or give a path to an ELF",
                         guest, out);
     return 0;
 }
@@ -554,8 +554,8 @@ static int domain_vcpus_create(struct machine *m, struct sim_domain *sd, unsigne
         }
     }
     struct sim_vcpu *boot = &sd->vcpu[0];
-    struct hv_regs r = {.rip = sd->img.entry, .rsi = sd->start_info_gpa,
-                        .rsp = sd->stack_top, .rflags = 0x202};
+    struct hv_regs r = {
+        .rip = sd->img.entry, .rsi = sd->start_info_gpa, .rsp = sd->stack_top, .rflags = 0x202};
     sim_vcpu_set_regs(boot, &r);
     vcpu_publish_time(boot, 0);
     runq_push(boot->pcpu, boot);
@@ -612,13 +612,12 @@ static void pirqs_create(struct machine *m)
         src->cfg = &m->sc->pirq[i];
         src->ev = simk_event_create("pirq");
         simk_method_on("pirq", src->ev, on_pirq, src);
-        simk_event_notify(src->ev,
-                          cycles_to_ps(m, cost_ns_to_cycles(m->cost, src->cfg->at_ns)));
+        simk_event_notify(src->ev, cycles_to_ps(m, cost_ns_to_cycles(m->cost, src->cfg->at_ns)));
     }
 }
 
-int machine_build(struct machine *m, const struct scenario *sc, const char *guest_dir,
-                  FILE *out, struct diag *d)
+int machine_build(struct machine *m, const struct scenario *sc, const char *guest_dir, FILE *out,
+                  struct diag *d)
 {
     memset(m, 0, sizeof(*m));
     m->sc = sc;
@@ -646,8 +645,7 @@ static void on_progress(void *arg)
 {
     struct machine *m = arg;
     static const unsigned steps = 50;
-    uint64_t now = simk_now_ps(), end = cycles_to_ps(m, cost_ns_to_cycles(m->cost,
-                                                                          m->sc->run_ns));
+    uint64_t now = simk_now_ps(), end = cycles_to_ps(m, cost_ns_to_cycles(m->cost, m->sc->run_ns));
     unsigned done = (unsigned)((unsigned __int128)now * steps / (end ? end : 1));
     fprintf(stderr, "\r[%-*.*s] %3u%% simulated", (int)steps, (int)done,
             "##################################################", done * 100 / steps);

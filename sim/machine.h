@@ -28,26 +28,29 @@ enum sim_domain_status { SD_RUNNING, SD_POWEROFF, SD_SHUTDOWN, SD_CRASHED };
 struct sim_vcpu {
     struct vcpu *v;
     struct sim_domain *sd;
-    struct sim_pcpu *pcpu; /* home physical CPU (static placement) */
-    uint64_t *clock;       /* &pcpu->local */
+    struct sim_pcpu *pcpu;       /* home physical CPU (static placement) */
+    uint64_t *clock;             /* &pcpu->local */
     uint64_t hot_base, hot_size; /* the image's main code segment, for the block hook */
     const struct aot_prefix *hot_prefix;
-    void *uc;              /* uc_engine */
+    void *uc; /* uc_engine */
     enum sim_vcpu_state state;
-    bool on_cpu;           /* holds its CPU (Xen: not switched out), for the periodic timer */
-    uint64_t wake_at;      /* cycles, while SV_WAKING */
-    uint64_t stop_at;      /* cycles: end of the current slice */
-    uint64_t slice_end;    /* cycles: end of its time slice */
+    bool on_cpu;        /* holds its CPU (Xen: not switched out), for the periodic timer */
+    uint64_t wake_at;   /* cycles, while SV_WAKING */
+    uint64_t stop_at;   /* cycles: end of the current slice */
+    uint64_t slice_end; /* cycles: end of its time slice */
     bool stop_requested;
-    uint64_t resume_at;    /* where a slice cut at a block boundary resumes (0: Unicorn's RIP) */
+    uint64_t resume_at; /* where a slice cut at a block boundary resumes (0: Unicorn's RIP) */
     uint64_t insns;
-    uint64_t blk_addr;     /* the block being executed (for exact RDTSC values) */
+    uint64_t blk_addr; /* the block being executed (for exact RDTSC values) */
     uint32_t blk_size;
-    uint64_t fault_addr;   /* last unmapped access, for the crash diagnostic */
-    int fault_access;      /* uc_mem_type */
+    uint64_t fault_addr; /* last unmapped access, for the crash diagnostic */
+    int fault_access;    /* uc_mem_type */
     struct simk_event *timer_ev[HV_TIMER_KINDS];
-    struct sim_timer_ctx { struct sim_vcpu *sv; enum hv_timer_kind kind; } timer_ctx[HV_TIMER_KINDS];
-    char line[256];        /* console output not yet ended by a newline */
+    struct sim_timer_ctx {
+        struct sim_vcpu *sv;
+        enum hv_timer_kind kind;
+    } timer_ctx[HV_TIMER_KINDS];
+    char line[256]; /* console output not yet ended by a newline */
     unsigned line_len;
 };
 
@@ -59,7 +62,7 @@ struct sim_domain {
     struct aot_image aot;
     uint8_t *ram;
     uint64_t ram_size;
-    uint8_t *shared_info;  /* one page, mapped at ram_size */
+    uint8_t *shared_info; /* one page, mapped at ram_size */
     uint64_t shared_info_gpa;
     uint64_t start_info_gpa, stack_top;
     struct sim_vcpu *vcpu;
@@ -72,11 +75,11 @@ struct sim_domain {
 struct sim_pcpu {
     struct machine *m;
     unsigned id;
-    uint64_t local;           /* cycles: this CPU's time, ahead of the kernel by < 1 quantum */
+    uint64_t local; /* cycles: this CPU's time, ahead of the kernel by < 1 quantum */
     struct simk_event *doorbell;
     struct sim_vcpu *current;
-    struct sim_vcpu *last;    /* the vcpu whose context is loaded (for switch costs) */
-    struct sim_vcpu **runq;   /* ring of runnable vcpus */
+    struct sim_vcpu *last;  /* the vcpu whose context is loaded (for switch costs) */
+    struct sim_vcpu **runq; /* ring of runnable vcpus */
     unsigned rq_head, rq_len, rq_cap;
     struct sim_vcpu **waking;
     unsigned nr_waking;
@@ -101,19 +104,19 @@ struct machine {
     unsigned nr_dom;
     unsigned live_domains;
     struct sim_pirq_source *pirq;
-    struct sim_pcpu *active;  /* the pcpu whose vcpu executes right now, NULL in methods */
+    struct sim_pcpu *active; /* the pcpu whose vcpu executes right now, NULL in methods */
     bool finished;
     enum sim_end { END_RUNNING, END_ALL_STOPPED, END_RUN_LENGTH, END_STARVED } end;
-    uint64_t end_cycles;      /* when the run stopped */
-    uint64_t run_end_cycles;  /* the scenario's run length */
-    FILE *out;                /* console and crash messages */
-    char guest_dir[1024];     /* where guest programs are found by name */
-    bool progress;            /* progress on stderr */
+    uint64_t end_cycles;     /* when the run stopped */
+    uint64_t run_end_cycles; /* the scenario's run length */
+    FILE *out;               /* console and crash messages */
+    char guest_dir[1024];    /* where guest programs are found by name */
+    bool progress;           /* progress on stderr */
 };
 
 /* Build every domain of the scenario (load, place, annotate, create engines). 0, or -1 with d. */
-int machine_build(struct machine *m, const struct scenario *sc, const char *guest_dir,
-                  FILE *out, struct diag *d);
+int machine_build(struct machine *m, const struct scenario *sc, const char *guest_dir, FILE *out,
+                  struct diag *d);
 /* Run to the end (all domains stopped, run length reached, or nothing left to happen). */
 void machine_run(struct machine *m);
 void machine_free(struct machine *m);

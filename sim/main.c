@@ -102,8 +102,19 @@ static bool parse_count(const char *s, long long max, long long *out)
     return true;
 }
 
-enum { OPT_GUEST = 256, OPT_CMDLINE, OPT_JSON, OPT_PCPUS, OPT_SEED, OPT_RUN_MS, OPT_QUANTUM, OPT_GUEST_DIR,
-       OPT_NO_REPORT, OPT_PROGRESS, OPT_NO_PROGRESS };
+enum {
+    OPT_GUEST = 256,
+    OPT_CMDLINE,
+    OPT_JSON,
+    OPT_PCPUS,
+    OPT_SEED,
+    OPT_RUN_MS,
+    OPT_QUANTUM,
+    OPT_GUEST_DIR,
+    OPT_NO_REPORT,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS
+};
 
 static const struct option run_options[] = {
     {"guest", required_argument, NULL, OPT_GUEST},
@@ -141,8 +152,12 @@ static long long *numeric_flag(struct run_opts *o, int opt, long long *max)
 /* 0 to run, 1 help printed, or EXIT_BAD_INPUT. */
 static int parse_run_args(int argc, char **argv, struct run_opts *o)
 {
-    *o = (struct run_opts){.pcpus = -1, .seed = -1, .run_ms = -1, .quantum_ns = -1,
-                           .report = true, .progress = isatty(STDERR_FILENO)};
+    *o = (struct run_opts){.pcpus = -1,
+                           .seed = -1,
+                           .run_ms = -1,
+                           .quantum_ns = -1,
+                           .report = true,
+                           .progress = isatty(STDERR_FILENO)};
     optind = 1;
     opterr = 0;
     int opt;

@@ -14,12 +14,10 @@
 /* As xl shows them: a crash shutdown and a crash Xen decided on are both "crashed". */
 static const char *domain_status(const struct sim_domain *sd)
 {
-    static const char *const reasons[] = {[SHUTDOWN_poweroff] = "poweroff",
-                                          [SHUTDOWN_reboot] = "reboot",
-                                          [SHUTDOWN_suspend] = "suspend",
-                                          [SHUTDOWN_crash] = "crashed",
-                                          [SHUTDOWN_watchdog] = "watchdog",
-                                          [SHUTDOWN_soft_reset] = "soft_reset"};
+    static const char *const reasons[] = {
+        [SHUTDOWN_poweroff] = "poweroff", [SHUTDOWN_reboot] = "reboot",
+        [SHUTDOWN_suspend] = "suspend",   [SHUTDOWN_crash] = "crashed",
+        [SHUTDOWN_watchdog] = "watchdog", [SHUTDOWN_soft_reset] = "soft_reset"};
     if (sd->status == SD_RUNNING)
         return "running";
     if (sd->status == SD_CRASHED)
@@ -171,7 +169,8 @@ struct json_object *report_build(struct machine *m)
     put_u64(r, "seed", m->sc->seed);
     put_u64(r, "pcpus", m->nr_pcpus);
     static const char *const end_names[] = {
-        [END_RUNNING] = "running", [END_ALL_STOPPED] = "every domain stopped",
+        [END_RUNNING] = "running",
+        [END_ALL_STOPPED] = "every domain stopped",
         [END_RUN_LENGTH] = "run length reached",
         [END_STARVED] = "nothing left to run (every vcpu blocked, no timer armed)"};
     put_str(r, "end", end_names[m->end]);
@@ -193,13 +192,14 @@ struct json_object *report_build(struct machine *m)
 
 static void print_domains(struct json_object *doms, FILE *out)
 {
-    fprintf(out, "\ndomains\n  %-4s %-10s %-10s %-9s %5s %14s %8s %10s\n", "dom", "name",
-            "guest", "status", "vcpus", "instructions", "upcalls", "hypercalls");
+    fprintf(out, "\ndomains\n  %-4s %-10s %-10s %-9s %5s %14s %8s %10s\n", "dom", "name", "guest",
+            "status", "vcpus", "instructions", "upcalls", "hypercalls");
     for (size_t i = 0; i < json_object_array_length(doms); i++) {
         struct json_object *d = json_object_array_get_idx(doms, i);
         const char *guest = get_str(d, "guest"), *slash = strrchr(guest, '/');
-        fprintf(out, "  %-4" PRIu64 " %-10s %-10s %-9s %5" PRIu64 " %14" PRIu64 " %8" PRIu64
-                     " %10" PRIu64 "\n",
+        fprintf(out,
+                "  %-4" PRIu64 " %-10s %-10s %-9s %5" PRIu64 " %14" PRIu64 " %8" PRIu64
+                " %10" PRIu64 "\n",
                 get_u64(d, "domid"), get_str(d, "name"), slash ? slash + 1 : guest,
                 get_str(d, "status"), get_u64(d, "vcpus"), get_u64(d, "guest_instructions"),
                 get_u64(d, "upcalls"), get_u64(d, "hypercalls"));
@@ -237,9 +237,8 @@ static void print_hypercalls(struct json_object *doms, FILE *out)
         struct json_object *ops = get_arr(d, "hypercall_ops");
         for (size_t k = 0; ops && k < json_object_array_length(ops); k++) {
             struct json_object *op = json_object_array_get_idx(ops, k);
-            fprintf(out, "  %-4" PRIu64 " %-36s %10" PRIu64 " %10" PRIu64 "\n",
-                    get_u64(d, "domid"), get_str(op, "op"), get_u64(op, "calls"),
-                    get_u64(op, "errors"));
+            fprintf(out, "  %-4" PRIu64 " %-36s %10" PRIu64 " %10" PRIu64 "\n", get_u64(d, "domid"),
+                    get_str(op, "op"), get_u64(op, "calls"), get_u64(op, "errors"));
         }
     }
 }
@@ -277,8 +276,8 @@ int report_write_json(struct json_object *r, const char *path, struct diag *d)
         free(tmp);
         return -1;
     }
-    const char *text = json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY |
-                                                             JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *text =
+        json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
     size_t len = strlen(text);
     bool ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
     ok = (close(fd) == 0) && ok;

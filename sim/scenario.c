@@ -138,8 +138,8 @@ static bool parse_bool(const char *v, bool *out)
 
 struct u64_key {
     const char *key;
-    size_t offset;   /* into struct scenario */
-    uint64_t scale;  /* value * scale */
+    size_t offset;  /* into struct scenario */
+    uint64_t scale; /* value * scale */
     uint64_t min, max;
 };
 
@@ -288,8 +288,8 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     (void)section; /* tracked by the line reader */
     if (p->section < 0)
         return fail(p, "'%s' outside any section%s", name, "");
-    static int (*const by_section[])(struct parse *, const char *, const char *) = {
-        machine_key, domain_key, pirq_key};
+    static int (*const by_section[])(struct parse *, const char *,
+                                     const char *) = {machine_key, domain_key, pirq_key};
     return by_section[p->section](p, name, value);
 }
 
@@ -330,9 +330,9 @@ void scenario_defaults(struct scenario *s)
     memset(s, 0, sizeof(*s));
     s->pcpus = 1;
     s->seed = 1;
-    s->run_ns = 1000000000ull;  /* 1 s */
-    s->quantum_ns = 10000;      /* 10 us */
-    s->timeslice_ns = 1000000;  /* 1 ms */
+    s->run_ns = 1000000000ull; /* 1 s */
+    s->quantum_ns = 10000;     /* 10 us */
+    s->timeslice_ns = 1000000; /* 1 ms */
 }
 
 int scenario_load_string(struct scenario *s, const char *name, const char *text, struct diag *d)
@@ -359,8 +359,7 @@ int scenario_load_file(struct scenario *s, const char *path, struct diag *d)
     return rc;
 }
 
-int scenario_add_guest(struct scenario *s, const char *path, const char *cmdline,
-                       struct diag *d)
+int scenario_add_guest(struct scenario *s, const char *path, const char *cmdline, struct diag *d)
 {
     if (s->nr_dom == SCENARIO_MAX_DOMAINS)
         return diag_set(d, "--guest: more than %d domains", SCENARIO_MAX_DOMAINS);

@@ -19,15 +19,15 @@ struct scenario_domain {
     uint64_t memory_bytes;
     bool privileged;
     char cmdline[1024];
-    int pin;                       /* physical CPU of vcpu 0 (others follow), -1 = automatic */
+    int pin; /* physical CPU of vcpu 0 (others follow), -1 = automatic */
     unsigned max_evtchn_port;
-    unsigned line;                 /* where the section starts, for messages */
+    unsigned line; /* where the section starts, for messages */
 };
 
 /* A physical IRQ line raised by the platform: at_ns, then every period_ns, count times. */
 struct scenario_pirq {
-    unsigned domain;  /* index into domains */
-    unsigned line;    /* the pirq number */
+    unsigned domain; /* index into domains */
+    unsigned line;   /* the pirq number */
     uint64_t at_ns, period_ns;
     unsigned count;
     unsigned src_line;
@@ -54,7 +54,6 @@ void scenario_defaults(struct scenario *s);
 int scenario_load_file(struct scenario *s, const char *path, struct diag *d);
 int scenario_load_string(struct scenario *s, const char *name, const char *text, struct diag *d);
 /* Append a domain running the ELF or program at path with cmdline (may be NULL), for --guest. */
-int scenario_add_guest(struct scenario *s, const char *path, const char *cmdline,
-                       struct diag *d);
+int scenario_add_guest(struct scenario *s, const char *path, const char *cmdline, struct diag *d);
 
 #endif

@@ -11,9 +11,9 @@
 
 /* The registers a hypercall, an iret or an upcall can read or change, in one batch. */
 static const int hv_reg_ids[] = {
-    UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI,
-    UC_X86_REG_RDI, UC_X86_REG_RBP, UC_X86_REG_RSP, UC_X86_REG_R8,  UC_X86_REG_R9,
-    UC_X86_REG_R10, UC_X86_REG_R11, UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14,
+    UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX,    UC_X86_REG_RDX, UC_X86_REG_RSI,
+    UC_X86_REG_RDI, UC_X86_REG_RBP, UC_X86_REG_RSP,    UC_X86_REG_R8,  UC_X86_REG_R9,
+    UC_X86_REG_R10, UC_X86_REG_R11, UC_X86_REG_R12,    UC_X86_REG_R13, UC_X86_REG_R14,
     UC_X86_REG_R15, UC_X86_REG_RIP, UC_X86_REG_EFLAGS,
 };
 #define NR_HV_REGS (sizeof(hv_reg_ids) / sizeof(hv_reg_ids[0]))
@@ -165,8 +165,9 @@ static void deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
     if (!pv_upcall_deliverable(sv->v))
         return;
     if (pv_inject_upcall(sv->v, r) < 0) {
-        sim_domain_crash(sv->sd, "d%uv%u: cannot write the event callback frame below rsp "
-                                 "0x%" PRIx64,
+        sim_domain_crash(sv->sd,
+                         "d%uv%u: cannot write the event callback frame below rsp "
+                         "0x%" PRIx64,
                          sv->v->domain->domid, sv->v->vcpu_id, r->rsp);
         return;
     }
@@ -176,8 +177,8 @@ static void deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
 static bool vcpu_must_stop(const struct sim_vcpu *sv)
 {
     const struct vcpu *v = sv->v;
-    return v->run_state != VCPU_RUNNABLE || v->yield_requested ||
-           sv->sd->status != SD_RUNNING || sv->sd->m->finished;
+    return v->run_state != VCPU_RUNNABLE || v->yield_requested || sv->sd->status != SD_RUNNING ||
+           sv->sd->m->finished;
 }
 
 static void read_frame_regs(uc_engine *uc, struct hv_regs *r, bool *have)
@@ -223,8 +224,7 @@ static void on_syscall(uc_engine *uc, void *opaque)
     } else {
         uc_reg_write(uc, UC_X86_REG_RAX, &r.rax);
     }
-    if (vcpu_must_stop(sv) ||
-        (*pcpu_clock(sv) >= sv->stop_at && !sim_pcpu_extend_quantum(sv)))
+    if (vcpu_must_stop(sv) || (*pcpu_clock(sv) >= sv->stop_at && !sim_pcpu_extend_quantum(sv)))
         request_stop(sv);
 }
 
@@ -244,8 +244,8 @@ static void on_interrupt(uc_engine *uc, uint32_t intno, void *opaque)
     struct sim_vcpu *sv = opaque;
     uint64_t rip;
     uc_reg_read(uc, UC_X86_REG_RIP, &rip);
-    sim_domain_crash(sv->sd, "d%uv%u: exception vector %u at rip 0x%" PRIx64,
-                     sv->v->domain->domid, sv->v->vcpu_id, intno, rip);
+    sim_domain_crash(sv->sd, "d%uv%u: exception vector %u at rip 0x%" PRIx64, sv->v->domain->domid,
+                     sv->v->vcpu_id, intno, rip);
     request_stop(sv);
 }
 
@@ -275,14 +275,13 @@ static void report_fault(struct sim_vcpu *sv, uc_err err)
         aot_disasm_one(&sd->aot, rip, sd->ram + rip, avail, insn, sizeof(insn));
     }
     char what[160];
-    if (err == UC_ERR_READ_UNMAPPED || err == UC_ERR_WRITE_UNMAPPED ||
-        err == UC_ERR_FETCH_UNMAPPED)
+    if (err == UC_ERR_READ_UNMAPPED || err == UC_ERR_WRITE_UNMAPPED || err == UC_ERR_FETCH_UNMAPPED)
         snprintf(what, sizeof(what), "%s 0x%" PRIx64, access_name(sv->fault_access),
                  sv->fault_addr);
     else
         snprintf(what, sizeof(what), "%s", uc_strerror(err));
-    sim_domain_crash(sd, "d%uv%u: %s at rip 0x%" PRIx64 ": %s", sd->d->domid, sv->v->vcpu_id,
-                     what, rip, insn);
+    sim_domain_crash(sd, "d%uv%u: %s at rip 0x%" PRIx64 ": %s", sd->d->domid, sv->v->vcpu_id, what,
+                     rip, insn);
 }
 
 /* Unicorn stops on its own only at hlt (it leaves rip after it), which is privileged in a PV
@@ -293,8 +292,8 @@ static void report_halt(struct sim_vcpu *sv)
     uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
     struct sim_domain *sd = sv->sd;
     bool after_hlt = rip > XEN_PAGE_SIZE && rip <= sd->ram_size && sd->ram[rip - 1] == 0xf4;
-    sim_domain_crash(sd, "d%uv%u: privileged instruction at rip 0x%" PRIx64 ": %s",
-                     sd->d->domid, sv->v->vcpu_id, after_hlt ? rip - 1 : rip,
+    sim_domain_crash(sd, "d%uv%u: privileged instruction at rip 0x%" PRIx64 ": %s", sd->d->domid,
+                     sv->v->vcpu_id, after_hlt ? rip - 1 : rip,
                      after_hlt ? "hlt" : "(the CPU stopped)");
 }
 
@@ -351,8 +350,8 @@ int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d)
     err = uc_mem_map_ptr(uc, XEN_PAGE_SIZE, sd->ram_size - XEN_PAGE_SIZE, UC_PROT_ALL,
                          sd->ram + XEN_PAGE_SIZE);
     if (err == UC_ERR_OK)
-        err = uc_mem_map_ptr(uc, sd->shared_info_gpa, XEN_PAGE_SIZE,
-                             UC_PROT_READ | UC_PROT_WRITE, sd->shared_info);
+        err = uc_mem_map_ptr(uc, sd->shared_info_gpa, XEN_PAGE_SIZE, UC_PROT_READ | UC_PROT_WRITE,
+                             sd->shared_info);
     if (err != UC_ERR_OK)
         return diag_set(d, "unicorn: cannot map guest memory: %s", uc_strerror(err));
     if (hook(sv, UC_HOOK_INSN, on_syscall, 1, 0, d) || hook(sv, UC_HOOK_BLOCK, on_block, 1, 0, d) ||
@@ -371,4 +370,3 @@ void sim_vcpu_destroy_engine(struct sim_vcpu *sv)
         uc_close(sv->uc);
     sv->uc = NULL;
 }
-

@@ -6,10 +6,10 @@
 #define EVGUEST_CONFIG_H
 
 /* Highest number of vcpus a guest program may use (vcpu ids 0..N-1). */
-#define RT_MAX_VCPUS   8
+#define RT_MAX_VCPUS 8
 
 /* Stack per vcpu.  The stacks sit side by side in .bss, which is also how
  * rt_vcpu_id() tells vcpus apart: by the stack the code is running on. */
-#define RT_STACK_SIZE  16384
+#define RT_STACK_SIZE 16384
 
 #endif

@@ -14,9 +14,9 @@
 #include "rt.h"
 #include "rt_internal.h"
 
-#define WORD_BITS   (sizeof(xen_ulong_t) * 8)                           /* 64 */
-#define NR_WORDS    (sizeof(((shared_info_t *)0)->evtchn_pending) / sizeof(xen_ulong_t))
-#define NR_PORTS    (NR_WORDS * WORD_BITS)                              /* 4096 */
+#define WORD_BITS (sizeof(xen_ulong_t) * 8) /* 64 */
+#define NR_WORDS (sizeof(((shared_info_t *)0)->evtchn_pending) / sizeof(xen_ulong_t))
+#define NR_PORTS (NR_WORDS * WORD_BITS) /* 4096 */
 
 /* What to call for each port. */
 static struct {
@@ -85,7 +85,7 @@ bool rt_is_masked(evtchn_port_t port)
 
 static void handle_port(evtchn_port_t port)
 {
-    rt_clear_pending(port);     /* first, so a new send while we run is kept */
+    rt_clear_pending(port); /* first, so a new send while we run is kept */
     if (handlers[port].fn != NULL)
         handlers[port].fn(port, handlers[port].arg);
 }
@@ -109,9 +109,9 @@ static void scan_ports(unsigned int cpu, xen_ulong_t sel)
 
         xen_ulong_t bits = pending[w] & ~mask[w] & vcpu_ports[cpu][w];
         if (k == 0)
-            bits &= ~(xen_ulong_t)0 << b0;              /* resume bit and up */
+            bits &= ~(xen_ulong_t)0 << b0; /* resume bit and up */
         else if (k == NR_WORDS)
-            bits &= ((xen_ulong_t)1 << b0) - 1;         /* the rest of it */
+            bits &= ((xen_ulong_t)1 << b0) - 1; /* the rest of it */
 
         while (bits != 0) {
             unsigned int b = (unsigned int)__builtin_ctzl(bits);
@@ -132,9 +132,8 @@ void rt_upcall(void)
     volatile uint8_t *upcall_pending = &vi->evtchn_upcall_pending;
 
     do {
-        *upcall_pending = 0;    /* clear first: a later event sets it again */
-        xen_ulong_t sel = __atomic_exchange_n(&vi->evtchn_pending_sel, 0,
-                                              __ATOMIC_SEQ_CST);
+        *upcall_pending = 0; /* clear first: a later event sets it again */
+        xen_ulong_t sel = __atomic_exchange_n(&vi->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
         scan_ports(cpu, sel);
     } while (*upcall_pending);
 }
@@ -181,7 +180,7 @@ void rt_yield(void)
 
 /* ---- setup ------------------------------------------------------------- */
 
-extern char hypervisor_callback[];      /* head.S */
+extern char hypervisor_callback[]; /* head.S */
 
 void rt_events_init(void)
 {
@@ -225,23 +224,23 @@ long rt_evtchn_op(int cmd, void *arg)
 
 evtchn_port_t rt_alloc_unbound(domid_t remote_dom)
 {
-    struct evtchn_alloc_unbound op = { .dom = DOMID_SELF, .remote_dom = remote_dom };
-    rt_check(rt_evtchn_op(EVTCHNOP_alloc_unbound, &op),
-             "EVTCHNOP_alloc_unbound(remote dom %u)", remote_dom);
+    struct evtchn_alloc_unbound op = {.dom = DOMID_SELF, .remote_dom = remote_dom};
+    rt_check(rt_evtchn_op(EVTCHNOP_alloc_unbound, &op), "EVTCHNOP_alloc_unbound(remote dom %u)",
+             remote_dom);
     return op.port;
 }
 
 evtchn_port_t rt_bind_virq(uint32_t virq, uint32_t vcpu)
 {
-    struct evtchn_bind_virq op = { .virq = virq, .vcpu = vcpu };
-    rt_check(rt_evtchn_op(EVTCHNOP_bind_virq, &op),
-             "EVTCHNOP_bind_virq(virq %u, vcpu %u)", virq, vcpu);
+    struct evtchn_bind_virq op = {.virq = virq, .vcpu = vcpu};
+    rt_check(rt_evtchn_op(EVTCHNOP_bind_virq, &op), "EVTCHNOP_bind_virq(virq %u, vcpu %u)", virq,
+             vcpu);
     return op.port;
 }
 
 evtchn_port_t rt_bind_ipi(uint32_t vcpu)
 {
-    struct evtchn_bind_ipi op = { .vcpu = vcpu };
+    struct evtchn_bind_ipi op = {.vcpu = vcpu};
     rt_check(rt_evtchn_op(EVTCHNOP_bind_ipi, &op), "EVTCHNOP_bind_ipi(vcpu %u)", vcpu);
     return op.port;
 }
@@ -261,20 +260,20 @@ evtchn_port_t rt_bind_interdomain(domid_t remote_dom, evtchn_port_t remote_port)
         /* -EINVAL: the peer has not allocated that port yet;
          * -ESRCH: the peer domain does not exist (yet). */
         if ((rc != -XEN_EINVAL && rc != -XEN_ESRCH) || tries == BIND_RETRIES)
-            rt_check(rc, "EVTCHNOP_bind_interdomain(dom %u, port %u) after %u tries",
-                     remote_dom, remote_port, tries + 1);
+            rt_check(rc, "EVTCHNOP_bind_interdomain(dom %u, port %u) after %u tries", remote_dom,
+                     remote_port, tries + 1);
         rt_yield();
     }
 }
 
 void rt_send(evtchn_port_t port)
 {
-    struct evtchn_send op = { .port = port };
+    struct evtchn_send op = {.port = port};
     rt_check(rt_evtchn_op(EVTCHNOP_send, &op), "EVTCHNOP_send(port %u)", port);
 }
 
 void rt_unmask(evtchn_port_t port)
 {
-    struct evtchn_unmask op = { .port = port };
+    struct evtchn_unmask op = {.port = port};
     rt_check(rt_evtchn_op(EVTCHNOP_unmask, &op), "EVTCHNOP_unmask(port %u)", port);
 }

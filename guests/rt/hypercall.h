@@ -14,27 +14,28 @@
 
 extern char hypercall_page[4096];
 
-#define _hypercall(nr, a1, a2, a3, a4, a5) __extension__ ({                 \
-    unsigned long __a1 = (unsigned long)(a1);                               \
-    unsigned long __a2 = (unsigned long)(a2);                               \
-    unsigned long __a3 = (unsigned long)(a3);                               \
-    register unsigned long __a4 __asm__("r10") = (unsigned long)(a4);       \
-    register unsigned long __a5 __asm__("r8") = (unsigned long)(a5);        \
-    long __res;                                                             \
-    __asm__ __volatile__("call hypercall_page + %c[off]"                    \
-        : "=a"(__res), "+D"(__a1), "+S"(__a2), "+d"(__a3),                  \
-          "+r"(__a4), "+r"(__a5)                                            \
-        : [off] "i"((nr) * 32)                                              \
-        : "memory", "rcx", "r11", "r9");                                    \
-    __res;                                                                  \
-})
+#define _hypercall(nr, a1, a2, a3, a4, a5)                                                         \
+    __extension__({                                                                                \
+        unsigned long __a1 = (unsigned long)(a1);                                                  \
+        unsigned long __a2 = (unsigned long)(a2);                                                  \
+        unsigned long __a3 = (unsigned long)(a3);                                                  \
+        register unsigned long __a4 __asm__("r10") = (unsigned long)(a4);                          \
+        register unsigned long __a5 __asm__("r8") = (unsigned long)(a5);                           \
+        long __res;                                                                                \
+        __asm__ __volatile__("call hypercall_page + %c[off]"                                       \
+                             : "=a"(__res), "+D"(__a1), "+S"(__a2), "+d"(__a3), "+r"(__a4),        \
+                               "+r"(__a5)                                                          \
+                             : [off] "i"((nr)*32)                                                  \
+                             : "memory", "rcx", "r11", "r9");                                      \
+        __res;                                                                                     \
+    })
 
-#define _hypercall0(nr)                 _hypercall(nr, 0, 0, 0, 0, 0)
-#define _hypercall1(nr, a)              _hypercall(nr, a, 0, 0, 0, 0)
-#define _hypercall2(nr, a, b)           _hypercall(nr, a, b, 0, 0, 0)
-#define _hypercall3(nr, a, b, c)        _hypercall(nr, a, b, c, 0, 0)
-#define _hypercall4(nr, a, b, c, d)     _hypercall(nr, a, b, c, d, 0)
-#define _hypercall5(nr, a, b, c, d, e)  _hypercall(nr, a, b, c, d, e)
+#define _hypercall0(nr) _hypercall(nr, 0, 0, 0, 0, 0)
+#define _hypercall1(nr, a) _hypercall(nr, a, 0, 0, 0, 0)
+#define _hypercall2(nr, a, b) _hypercall(nr, a, b, 0, 0, 0)
+#define _hypercall3(nr, a, b, c) _hypercall(nr, a, b, c, 0, 0)
+#define _hypercall4(nr, a, b, c, d) _hypercall(nr, a, b, c, d, 0)
+#define _hypercall5(nr, a, b, c, d, e) _hypercall(nr, a, b, c, d, e)
 
 static inline long HYPERVISOR_set_timer_op(uint64_t deadline_ns)
 {

@@ -6,7 +6,7 @@
 
 struct out {
     char *buf;
-    size_t size, len;           /* len counts every character, even dropped ones */
+    size_t size, len; /* len counts every character, even dropped ones */
 };
 
 static void put(struct out *o, char c)
@@ -16,8 +16,8 @@ static void put(struct out *o, char c)
     o->len++;
 }
 
-static void put_padded(struct out *o, const char *s, size_t n, unsigned int width,
-                       bool left, char pad)
+static void put_padded(struct out *o, const char *s, size_t n, unsigned int width, bool left,
+                       char pad)
 {
     size_t fill = width > n ? width - n : 0;
     /* zero padding goes after a sign: -0042 */
@@ -37,7 +37,7 @@ static void put_padded(struct out *o, const char *s, size_t n, unsigned int widt
 
 int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-    struct out o = { .buf = buf, .size = size, .len = 0 };
+    struct out o = {.buf = buf, .size = size, .len = 0};
 
     for (; *fmt != '\0'; fmt++) {
         if (*fmt != '%') {
@@ -59,8 +59,8 @@ int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
         unsigned int width = 0;
         while (*fmt >= '0' && *fmt <= '9')
             width = width * 10 + (unsigned int)(*fmt++ - '0');
-        int longs = 0;                  /* 0: int, 1: long / size_t, 2: long long */
-        while (*fmt == 'l' || *fmt == 'z') {     /* size_t is a long here */
+        int longs = 0;                       /* 0: int, 1: long / size_t, 2: long long */
+        while (*fmt == 'l' || *fmt == 'z') { /* size_t is a long here */
             longs++;
             fmt++;
         }
@@ -76,8 +76,9 @@ int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
         switch (*fmt) {
         case 'd':
         case 'i': {
-            long long s = longs >= 2 ? va_arg(ap, long long)
-                        : longs == 1 ? va_arg(ap, long) : va_arg(ap, int);
+            long long s = longs >= 2   ? va_arg(ap, long long)
+                          : longs == 1 ? va_arg(ap, long)
+                                       : va_arg(ap, int);
             neg = s < 0;
             v = neg ? 0ULL - (unsigned long long)s : (unsigned long long)s;
             goto number;
@@ -93,9 +94,10 @@ int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             base = 16;
             /* fall through */
         case 'u':
-            v = longs >= 2 ? va_arg(ap, unsigned long long)
-              : longs == 1 ? va_arg(ap, unsigned long) : va_arg(ap, unsigned int);
-        number: {
+            v = longs >= 2   ? va_arg(ap, unsigned long long)
+                : longs == 1 ? va_arg(ap, unsigned long)
+                             : va_arg(ap, unsigned int);
+        number : {
             const char *digits = *fmt == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
             do {
                 *--p = digits[v % base];
@@ -121,9 +123,9 @@ int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             put(&o, '%');
             break;
         case '\0':
-            fmt--;                      /* a lone '%' at the end */
+            fmt--; /* a lone '%' at the end */
             break;
-        default:                        /* unknown: print it as written */
+        default: /* unknown: print it as written */
             put(&o, '%');
             put(&o, *fmt);
             break;
@@ -156,7 +158,7 @@ int rt_printf(const char *fmt, ...)
     va_start(ap, fmt);
     int n = rt_vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    if ((size_t)n >= sizeof(buf)) {     /* too long: keep the line ending */
+    if ((size_t)n >= sizeof(buf)) { /* too long: keep the line ending */
         n = sizeof(buf) - 1;
         buf[n - 1] = '\n';
     }

@@ -12,7 +12,9 @@ unsigned int rt_domid;
 
 #define MAX_ARGS 32
 static char cmdline[MAX_GUEST_CMDLINE];
-static struct { const char *key, *value; } args[MAX_ARGS];
+static struct {
+    const char *key, *value;
+} args[MAX_ARGS];
 static unsigned int nr_args;
 
 /* Split a copy of the command line into key=value words (a word without '='
@@ -102,8 +104,8 @@ __attribute__((noreturn)) void rt_start(start_info_t *si)
     parse_cmdline((const char *)si->cmd_line);
     rt_domid = (unsigned int)rt_arg_u64("domid", 0);
 
-    rt_events_init();           /* mask all ports, like Linux and mini-os */
-    rt_events_init_vcpu();      /* callback on vcpu 0, events enabled */
+    rt_events_init();      /* mask all ports, like Linux and mini-os */
+    rt_events_init_vcpu(); /* callback on vcpu 0, events enabled */
 
     int rc = main();
     rt_exit(rc == 0 ? SHUTDOWN_poweroff : SHUTDOWN_crash);
@@ -111,9 +113,9 @@ __attribute__((noreturn)) void rt_start(start_info_t *si)
 
 /* ---- vcpus ---------------------------------------------------------------- */
 
-extern char rt_stacks[RT_MAX_VCPUS][RT_STACK_SIZE];    /* head.S */
-extern char rt_secondary_entry[];                       /* head.S */
-extern char hypervisor_callback[];                      /* head.S */
+extern char rt_stacks[RT_MAX_VCPUS][RT_STACK_SIZE]; /* head.S */
+extern char rt_secondary_entry[];                   /* head.S */
+extern char hypervisor_callback[];                  /* head.S */
 
 static struct {
     void (*fn)(void *);
@@ -126,7 +128,7 @@ unsigned int rt_vcpu_id(void)
     __asm__("mov %%rsp, %0" : "=r"(sp));
     uintptr_t base = (uintptr_t)rt_stacks;
     if (sp <= base || sp > base + sizeof(rt_stacks))
-        return 0;               /* not on one of our stacks (early boot) */
+        return 0; /* not on one of our stacks (early boot) */
     return (unsigned int)((sp - base - 1) / RT_STACK_SIZE);
 }
 
@@ -150,7 +152,7 @@ __attribute__((noreturn)) void rt_secondary_start(void)
 
 void rt_start_vcpu(unsigned int id, void (*fn)(void *), void *arg)
 {
-    static struct vcpu_guest_context ctxt;     /* ~5 KiB: keep it off the stack */
+    static struct vcpu_guest_context ctxt; /* ~5 KiB: keep it off the stack */
 
     if (id == 0 || id >= RT_MAX_VCPUS || id >= XEN_LEGACY_MAX_VCPUS)
         rt_panic("rt_start_vcpu: bad vcpu id %u", id);
@@ -165,13 +167,12 @@ void rt_start_vcpu(unsigned int id, void (*fn)(void *), void *arg)
     ctxt.user_regs.rdi = id;
     ctxt.user_regs.cs = FLAT_KERNEL_CS;
     ctxt.user_regs.ss = FLAT_KERNEL_SS;
-    ctxt.user_regs.rflags = 0x2;               /* the always-one bit */
+    ctxt.user_regs.rflags = 0x2; /* the always-one bit */
     ctxt.kernel_ss = FLAT_KERNEL_SS;
     ctxt.kernel_sp = stack_top;
     ctxt.event_callback_eip = (uintptr_t)hypervisor_callback;
 
-    rt_check(HYPERVISOR_vcpu_op(VCPUOP_initialise, id, &ctxt),
-             "VCPUOP_initialise(vcpu %u)", id);
+    rt_check(HYPERVISOR_vcpu_op(VCPUOP_initialise, id, &ctxt), "VCPUOP_initialise(vcpu %u)", id);
     rt_check(HYPERVISOR_vcpu_op(VCPUOP_up, id, NULL), "VCPUOP_up(vcpu %u)", id);
 }
 
@@ -179,7 +180,7 @@ void rt_start_vcpu(unsigned int id, void (*fn)(void *), void *arg)
 
 void rt_exit(unsigned int reason)
 {
-    struct sched_shutdown sd = { .reason = reason };
+    struct sched_shutdown sd = {.reason = reason};
     for (;;)
         HYPERVISOR_sched_op(SCHEDOP_shutdown, &sd);
 }
@@ -198,20 +199,34 @@ void rt_panic(const char *fmt, ...)
 const char *rt_strerror(long rc)
 {
     switch (-rc) {
-    case 0:             return "ok";
-    case XEN_EPERM:     return "EPERM";
-    case XEN_ENOENT:    return "ENOENT";
-    case XEN_ESRCH:     return "ESRCH";
-    case XEN_EAGAIN:    return "EAGAIN";
-    case XEN_ENOMEM:    return "ENOMEM";
-    case XEN_EFAULT:    return "EFAULT";
-    case XEN_EBUSY:     return "EBUSY";
-    case XEN_EEXIST:    return "EEXIST";
-    case XEN_EINVAL:    return "EINVAL";
-    case XEN_ENOSPC:    return "ENOSPC";
-    case XEN_ENOSYS:    return "ENOSYS";
-    case XEN_EOPNOTSUPP: return "EOPNOTSUPP";
-    default:            return "?";
+    case 0:
+        return "ok";
+    case XEN_EPERM:
+        return "EPERM";
+    case XEN_ENOENT:
+        return "ENOENT";
+    case XEN_ESRCH:
+        return "ESRCH";
+    case XEN_EAGAIN:
+        return "EAGAIN";
+    case XEN_ENOMEM:
+        return "ENOMEM";
+    case XEN_EFAULT:
+        return "EFAULT";
+    case XEN_EBUSY:
+        return "EBUSY";
+    case XEN_EEXIST:
+        return "EEXIST";
+    case XEN_EINVAL:
+        return "EINVAL";
+    case XEN_ENOSPC:
+        return "ENOSPC";
+    case XEN_ENOSYS:
+        return "ENOSYS";
+    case XEN_EOPNOTSUPP:
+        return "EOPNOTSUPP";
+    default:
+        return "?";
     }
 }
 

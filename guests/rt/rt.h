@@ -23,16 +23,16 @@
 #include "hypercall.h"
 
 /* ---- boot information ---------------------------------------------- */
-extern start_info_t *rt_start_info;     /* from %rsi at entry */
-extern shared_info_t *rt_shared;        /* rt_start_info->shared_info */
-extern unsigned int rt_domid;           /* from the "domid=" word */
+extern start_info_t *rt_start_info; /* from %rsi at entry */
+extern shared_info_t *rt_shared;    /* rt_start_info->shared_info */
+extern unsigned int rt_domid;       /* from the "domid=" word */
 
 int main(void);
 
 /* ---- command line: "domid=1 role=front peer=0 rounds=100" ---------- */
 const char *rt_arg_str(const char *key, const char *def);
-uint64_t rt_arg_u64(const char *key, uint64_t def);   /* decimal or 0x.. */
-bool rt_arg_is(const char *key, const char *value);   /* key=value given? */
+uint64_t rt_arg_u64(const char *key, uint64_t def); /* decimal or 0x.. */
+bool rt_arg_is(const char *key, const char *value); /* key=value given? */
 
 /* ---- console --------------------------------------------------------- */
 /* printf subset: %d %i %u %x %X %p %s %c %%, flags '-' '0', width, and the
@@ -40,29 +40,27 @@ bool rt_arg_is(const char *key, const char *value);   /* key=value given? */
  * line with d<domid>v<vcpu>. */
 int rt_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
-int rt_snprintf(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void rt_puts(const char *s);            /* no newline added */
+int rt_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void rt_puts(const char *s); /* no newline added */
 
 /* ---- ending ---------------------------------------------------------- */
 __attribute__((noreturn)) void rt_exit(unsigned int reason); /* SHUTDOWN_* */
-__attribute__((noreturn)) void rt_panic(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+__attribute__((noreturn)) void rt_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* rc < 0: print "<what> failed: <rc> (<name>)" and crash.  Returns rc.
  * `what` is a printf format: rt_check(rc, "bind port %u", port). */
 long rt_check(long rc, const char *what, ...) __attribute__((format(printf, 2, 3)));
-const char *rt_strerror(long rc);       /* -XEN_EINVAL -> "EINVAL" */
+const char *rt_strerror(long rc); /* -XEN_EINVAL -> "EINVAL" */
 
 /* ---- vcpus ------------------------------------------------------------ */
-unsigned int rt_vcpu_id(void);          /* which vcpu is running this code */
-struct vcpu_info *rt_vcpu_info(void);   /* its vcpu_info in shared_info */
+unsigned int rt_vcpu_id(void);        /* which vcpu is running this code */
+struct vcpu_info *rt_vcpu_info(void); /* its vcpu_info in shared_info */
 /* Start vcpu `id` (1..RT_MAX_VCPUS-1) running fn(arg) on its own stack,
  * with its own event callback registered.  When fn returns, the vcpu goes
  * down (and idles forever if VCPUOP_down is not supported). */
 void rt_start_vcpu(unsigned int id, void (*fn)(void *), void *arg);
 
 /* ---- time ------------------------------------------------------------- */
-uint64_t rt_now_ns(void);               /* Xen system time, ns since boot */
+uint64_t rt_now_ns(void); /* Xen system time, ns since boot */
 uint64_t rt_rdtsc(void);
 
 /* ---- event delivery --------------------------------------------------- */
@@ -73,7 +71,7 @@ void rt_events_enable(void);
 /* Sleep (SCHEDOP_block) until *flag becomes true; handlers set it.
  * Safe against the check-then-block race; events are enabled on return. */
 void rt_wait(volatile bool *flag);
-void rt_yield(void);                    /* SCHEDOP_yield */
+void rt_yield(void); /* SCHEDOP_yield */
 
 /* ---- event channels --------------------------------------------------- */
 typedef void (*rt_handler_t)(evtchn_port_t port, void *arg);
@@ -99,8 +97,8 @@ void rt_unmask(evtchn_port_t port);
 long rt_evtchn_op(int cmd, void *arg);
 
 /* Direct access to the 2-level bitmaps in shared_info (no hypercall). */
-void rt_mask(evtchn_port_t port);               /* set the mask bit */
-void rt_clear_pending(evtchn_port_t port);      /* clear the pending bit */
+void rt_mask(evtchn_port_t port);          /* set the mask bit */
+void rt_clear_pending(evtchn_port_t port); /* clear the pending bit */
 bool rt_is_pending(evtchn_port_t port);
 bool rt_is_masked(evtchn_port_t port);
 

@@ -10,7 +10,7 @@
  * event_channel_op are the old "compat" hypercalls 6 and 16. */
 #define __XEN_INTERFACE_VERSION__ 0x00040e00
 
-#include <stdint.h>     /* the Xen headers need these, and do not include them */
+#include <stdint.h> /* the Xen headers need these, and do not include them */
 #include <stddef.h>
 
 #include <xen/xen.h>

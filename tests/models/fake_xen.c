@@ -30,10 +30,22 @@ struct fx_vcpu_rec *fx_rec(struct fake_xen *fx, const struct vcpu *v)
     return &fx->rec[v->domain->domid][v->vcpu_id];
 }
 
-static void fx_kick(void *o, struct vcpu *v) { fx_rec(o, v)->kicks++; }
-static void fx_wake(void *o, struct vcpu *v) { fx_rec(o, v)->wakes++; }
-static void fx_up(void *o, struct vcpu *v) { fx_rec(o, v)->ups++; }
-static void fx_down(void *o, struct vcpu *v) { fx_rec(o, v)->downs++; }
+static void fx_kick(void *o, struct vcpu *v)
+{
+    fx_rec(o, v)->kicks++;
+}
+static void fx_wake(void *o, struct vcpu *v)
+{
+    fx_rec(o, v)->wakes++;
+}
+static void fx_up(void *o, struct vcpu *v)
+{
+    fx_rec(o, v)->ups++;
+}
+static void fx_down(void *o, struct vcpu *v)
+{
+    fx_rec(o, v)->downs++;
+}
 
 static void fx_timer(void *o, struct vcpu *v, enum hv_timer_kind kind, uint64_t deadline)
 {
@@ -68,8 +80,14 @@ static uint64_t fx_now(void *o, struct vcpu *v)
 }
 
 static const struct hv_sink_ops fx_sink_ops = {
-    .kick = fx_kick, .wake = fx_wake, .timer = fx_timer, .vcpu_up = fx_up,
-    .vcpu_down = fx_down, .console = fx_console, .shutdown = fx_shutdown, .now_ns = fx_now,
+    .kick = fx_kick,
+    .wake = fx_wake,
+    .timer = fx_timer,
+    .vcpu_up = fx_up,
+    .vcpu_down = fx_down,
+    .console = fx_console,
+    .shutdown = fx_shutdown,
+    .now_ns = fx_now,
 };
 
 void fx_init(struct fake_xen *fx)
@@ -91,8 +109,11 @@ struct domain *fx_domain(struct fake_xen *fx, domid_t domid, bool privileged, un
                          unsigned word_bits, unsigned max_evtchn_port)
 {
     struct domain_config cfg = {
-        .domid = domid, .privileged = privileged, .max_vcpus = max_vcpus ? max_vcpus : 2,
-        .guest_word_bits = word_bits, .max_evtchn_port = max_evtchn_port,
+        .domid = domid,
+        .privileged = privileged,
+        .max_vcpus = max_vcpus ? max_vcpus : 2,
+        .guest_word_bits = word_bits,
+        .max_evtchn_port = max_evtchn_port,
         .shared_info_gpa = FX_SHINFO_GPA,
     };
     struct domain *d = NULL;
@@ -201,10 +222,22 @@ void fx_set_mask(struct domain *d, uint32_t port, bool on)
         guest_test_and_clear_bit(port, (uint64_t *)fx_shinfo(d)->evtchn_mask);
 }
 
-uint64_t fx_sel(struct vcpu *v) { return vcpu_info_ptr(v)->evtchn_pending_sel; }
-uint8_t fx_upcall_pending(struct vcpu *v) { return vcpu_info_ptr(v)->evtchn_upcall_pending; }
-uint8_t fx_upcall_mask(struct vcpu *v) { return vcpu_info_ptr(v)->evtchn_upcall_mask; }
-void fx_set_upcall_mask(struct vcpu *v, uint8_t m) { vcpu_info_ptr(v)->evtchn_upcall_mask = m; }
+uint64_t fx_sel(struct vcpu *v)
+{
+    return vcpu_info_ptr(v)->evtchn_pending_sel;
+}
+uint8_t fx_upcall_pending(struct vcpu *v)
+{
+    return vcpu_info_ptr(v)->evtchn_upcall_pending;
+}
+uint8_t fx_upcall_mask(struct vcpu *v)
+{
+    return vcpu_info_ptr(v)->evtchn_upcall_mask;
+}
+void fx_set_upcall_mask(struct vcpu *v, uint8_t m)
+{
+    vcpu_info_ptr(v)->evtchn_upcall_mask = m;
+}
 void fx_set_upcall_pending(struct vcpu *v, uint8_t p)
 {
     vcpu_info_ptr(v)->evtchn_upcall_pending = p;

@@ -12,11 +12,11 @@
 
 #define FX_MAX_DOMAINS 4u
 #define FX_MAX_VCPUS 4u
-#define FX_MEM_SIZE 0x40000u  /* 256 KiB of guest memory per domain */
-#define FX_SHINFO_GPA 0x1000u /* shared_info page */
-#define FX_ARG_GPA 0x3000u    /* hypercall argument area */
-#define FX_BUF_GPA 0x4000u    /* a second area (poll port lists, console text) */
-#define FX_STACK_GPA 0x20000u /* top of a guest stack */
+#define FX_MEM_SIZE 0x40000u   /* 256 KiB of guest memory per domain */
+#define FX_SHINFO_GPA 0x1000u  /* shared_info page */
+#define FX_ARG_GPA 0x3000u     /* hypercall argument area */
+#define FX_BUF_GPA 0x4000u     /* a second area (poll port lists, console text) */
+#define FX_STACK_GPA 0x20000u  /* top of a guest stack */
 #define FX_BAD_GPA 0x7fff0000u /* not guest memory */
 
 struct fx_timer {

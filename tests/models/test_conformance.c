@@ -49,23 +49,47 @@ struct row {
 
 /* ---- set-ups ---- */
 
-static void unbound_d0_for_d1(struct fake_xen *fx) { fx_alloc_unbound(fx, V(0, 0), DOMID_SELF, 1); }
-static void unbound_d0_for_d2(struct fake_xen *fx) { fx_alloc_unbound(fx, V(0, 0), DOMID_SELF, 2); }
+static void unbound_d0_for_d1(struct fake_xen *fx)
+{
+    fx_alloc_unbound(fx, V(0, 0), DOMID_SELF, 1);
+}
+static void unbound_d0_for_d2(struct fake_xen *fx)
+{
+    fx_alloc_unbound(fx, V(0, 0), DOMID_SELF, 2);
+}
 static void unbound_d1_for_self(struct fake_xen *fx)
 {
     fx_alloc_unbound(fx, V(1, 0), DOMID_SELF, DOMID_SELF);
 }
-static void ipi_d0(struct fake_xen *fx) { fx_bind_ipi(fx, V(0, 0), 0); }
-static void unbound_d1(struct fake_xen *fx) { fx_alloc_unbound(fx, V(1, 0), DOMID_SELF, 0); }
-static void ipi_d1(struct fake_xen *fx) { fx_bind_ipi(fx, V(1, 0), 1); }
+static void ipi_d0(struct fake_xen *fx)
+{
+    fx_bind_ipi(fx, V(0, 0), 0);
+}
+static void unbound_d1(struct fake_xen *fx)
+{
+    fx_alloc_unbound(fx, V(1, 0), DOMID_SELF, 0);
+}
+static void ipi_d1(struct fake_xen *fx)
+{
+    fx_bind_ipi(fx, V(1, 0), 1);
+}
 static void ipi_d1_vcpu1_running(struct fake_xen *fx)
 {
     ipi_d1(fx);
     V(1, 1)->run_state = VCPU_RUNNABLE;
 }
-static void timer_virq_d1(struct fake_xen *fx) { fx_bind_virq(fx, V(1, 0), VIRQ_TIMER, 0); }
-static void console_virq_d0(struct fake_xen *fx) { fx_bind_virq(fx, V(0, 0), VIRQ_CONSOLE, 0); }
-static void fill_d1(struct fake_xen *fx) { fx_fill_table(fx, V(1, 0)); }
+static void timer_virq_d1(struct fake_xen *fx)
+{
+    fx_bind_virq(fx, V(1, 0), VIRQ_TIMER, 0);
+}
+static void console_virq_d0(struct fake_xen *fx)
+{
+    fx_bind_virq(fx, V(0, 0), VIRQ_CONSOLE, 0);
+}
+static void fill_d1(struct fake_xen *fx)
+{
+    fx_fill_table(fx, V(1, 0));
+}
 
 /* d0 port 1 unbound for d1, bound from d1: d1 port 1 <-> d0 port 1. */
 static void pair_d1_d0(struct fake_xen *fx)
@@ -95,7 +119,10 @@ static void ipi_pending_masked_d1(struct fake_xen *fx)
     fx_set_mask(D(1), 1, true);
 }
 
-static void mask_free_port3_d1(struct fake_xen *fx) { fx_set_mask(D(1), 3, true); }
+static void mask_free_port3_d1(struct fake_xen *fx)
+{
+    fx_set_mask(D(1), 3, true);
+}
 
 static void masked_pending_ipi_d1(struct fake_xen *fx)
 {
@@ -123,7 +150,10 @@ static void full_d1_unbound_d0(struct fake_xen *fx)
     unbound_d0_for_d1(fx);
 }
 
-static void reset_running_d1(struct fake_xen *fx) { D(1)->reset_next_port = 64; }
+static void reset_running_d1(struct fake_xen *fx)
+{
+    D(1)->reset_next_port = 64;
+}
 
 /* ---- checks ---- */
 
@@ -441,16 +471,22 @@ static void d1_ports_kept(struct fake_xen *fx, const union evtchn_arg *o)
 
 /* ---- the table ---- */
 
-#define A(member, ...) {.member = {__VA_ARGS__}}
-#define ROW(name_, setup_, caller_, cmd_, arg_, mode_, expect_, check_)                   \
-    {#name_, setup_, caller_, EVTCHNOP_##cmd_, arg_, mode_, expect_, check_}
+#define A(member, ...)                                                                             \
+    {                                                                                              \
+        .member = { __VA_ARGS__ }                                                                  \
+    }
+#define ROW(name_, setup_, caller_, cmd_, arg_, mode_, expect_, check_)                            \
+    {                                                                                              \
+#name_, setup_, caller_, EVTCHNOP_##cmd_, arg_, mode_, expect_, check_                     \
+    }
 
 static const struct row rows[] = {
     /* alloc_unbound */
-    ROW(alloc_unbound_self, NULL, 1, alloc_unbound, A(alloc_unbound, .dom = DOMID_SELF, .remote_dom = 0),
-        ARG_OK, 0, port1_unbound_for_0),
+    ROW(alloc_unbound_self, NULL, 1, alloc_unbound,
+        A(alloc_unbound, .dom = DOMID_SELF, .remote_dom = 0), ARG_OK, 0, port1_unbound_for_0),
     ROW(alloc_unbound_remote_self, NULL, 1, alloc_unbound,
-        A(alloc_unbound, .dom = DOMID_SELF, .remote_dom = DOMID_SELF), ARG_OK, 0, port1_unbound_for_self),
+        A(alloc_unbound, .dom = DOMID_SELF, .remote_dom = DOMID_SELF), ARG_OK, 0,
+        port1_unbound_for_self),
     ROW(alloc_unbound_unknown_dom, NULL, 1, alloc_unbound, A(alloc_unbound, .dom = 77), ARG_OK,
         -XEN_ESRCH, NULL),
     ROW(alloc_unbound_foreign_unprivileged, NULL, 1, alloc_unbound, A(alloc_unbound, .dom = 2),
@@ -469,9 +505,11 @@ static const struct row rows[] = {
     ROW(bind_interdomain_unknown_dom, NULL, 1, bind_interdomain,
         A(bind_interdomain, .remote_dom = 9, .remote_port = 1), ARG_OK, -XEN_ESRCH, d1_port1_free),
     ROW(bind_interdomain_invalid_port, unbound_d0_for_d1, 1, bind_interdomain,
-        A(bind_interdomain, .remote_dom = 0, .remote_port = 5000), ARG_OK, -XEN_EINVAL, d1_port1_free),
+        A(bind_interdomain, .remote_dom = 0, .remote_port = 5000), ARG_OK, -XEN_EINVAL,
+        d1_port1_free),
     ROW(bind_interdomain_unallocated_bucket, unbound_d0_for_d1, 1, bind_interdomain,
-        A(bind_interdomain, .remote_dom = 0, .remote_port = 64), ARG_OK, -XEN_EINVAL, d1_port1_free),
+        A(bind_interdomain, .remote_dom = 0, .remote_port = 64), ARG_OK, -XEN_EINVAL,
+        d1_port1_free),
     ROW(bind_interdomain_not_unbound, ipi_d0, 1, bind_interdomain,
         A(bind_interdomain, .remote_dom = 0, .remote_port = 1), ARG_OK, -XEN_EINVAL, d1_port1_free),
     ROW(bind_interdomain_reserved_for_other, unbound_d0_for_d2, 1, bind_interdomain,
@@ -492,8 +530,8 @@ static const struct row rows[] = {
         ARG_OK, 0, timer_on_vcpu1),
     ROW(bind_virq_out_of_range, NULL, 1, bind_virq, A(bind_virq, .virq = NR_VIRQS), ARG_OK,
         -XEN_EINVAL, no_virq_bound_d1),
-    ROW(bind_virq_global_on_vcpu1, NULL, 0, bind_virq, A(bind_virq, .virq = VIRQ_CONSOLE, .vcpu = 1),
-        ARG_OK, -XEN_EINVAL, NULL),
+    ROW(bind_virq_global_on_vcpu1, NULL, 0, bind_virq,
+        A(bind_virq, .virq = VIRQ_CONSOLE, .vcpu = 1), ARG_OK, -XEN_EINVAL, NULL),
     ROW(bind_virq_bad_vcpu, NULL, 1, bind_virq, A(bind_virq, .virq = VIRQ_TIMER, .vcpu = 5), ARG_OK,
         -XEN_ENOENT, no_virq_bound_d1),
     ROW(bind_virq_already_bound, timer_virq_d1, 1, bind_virq, A(bind_virq, .virq = VIRQ_TIMER),
@@ -502,8 +540,8 @@ static const struct row rows[] = {
         ARG_OK, -XEN_EBUSY, no_virq_bound_d1),
     ROW(bind_virq_global_handler, NULL, 0, bind_virq, A(bind_virq, .virq = VIRQ_CONSOLE), ARG_OK, 0,
         console_on_d0),
-    ROW(bind_virq_xenpmu_is_per_vcpu, NULL, 1, bind_virq, A(bind_virq, .virq = VIRQ_XENPMU, .vcpu = 1),
-        ARG_OK, 0, xenpmu_on_vcpu1),
+    ROW(bind_virq_xenpmu_is_per_vcpu, NULL, 1, bind_virq,
+        A(bind_virq, .virq = VIRQ_XENPMU, .vcpu = 1), ARG_OK, 0, xenpmu_on_vcpu1),
     ROW(bind_virq_full_table, fill_d1, 1, bind_virq, A(bind_virq, .virq = VIRQ_TIMER), ARG_OK,
         -XEN_ENOSPC, full_table_unchanged),
     ROW(bind_virq_bad_arg, NULL, 1, bind_virq, A(bind_virq, .virq = VIRQ_TIMER), ARG_UNMAPPED,
@@ -530,13 +568,14 @@ static const struct row rows[] = {
         peer_back_to_unbound),
     ROW(close_virq_unhooks, timer_virq_d1, 1, close, A(close, .port = 1), ARG_OK, 0, virq_unhooked),
     ROW(close_pirq_unhooks, pirq5_d1, 1, close, A(close, .port = 1), ARG_OK, 0, pirq_unhooked),
-    ROW(close_clears_pending_keeps_mask, ipi_pending_masked_d1, 1, close, A(close, .port = 1), ARG_OK,
-        0, closed_pending_cleared_mask_kept),
+    ROW(close_clears_pending_keeps_mask, ipi_pending_masked_d1, 1, close, A(close, .port = 1),
+        ARG_OK, 0, closed_pending_cleared_mask_kept),
     ROW(close_bad_arg, unbound_d1, 1, close, A(close, .port = 1), ARG_UNMAPPED, -XEN_EFAULT,
         d1_port1_still_unbound),
     /* send */
     ROW(send_interdomain, pair_d1_d0, 1, send, A(send, .port = 1), ARG_OK, 0, remote_raised),
-    ROW(send_ipi, ipi_d1_vcpu1_running, 1, send, A(send, .port = 1), ARG_OK, 0, ipi_raised_on_vcpu1),
+    ROW(send_ipi, ipi_d1_vcpu1_running, 1, send, A(send, .port = 1), ARG_OK, 0,
+        ipi_raised_on_vcpu1),
     ROW(send_ipi_to_down_vcpu, ipi_d1, 1, send, A(send, .port = 1), ARG_OK, 0, raised_not_kicked),
     ROW(send_unbound_dropped, unbound_d1, 1, send, A(send, .port = 1), ARG_OK, 0, send_dropped),
     ROW(send_invalid_port, NULL, 1, send, A(send, .port = 4096), ARG_OK, -XEN_EINVAL, NULL),
@@ -614,7 +653,8 @@ static const struct row rows[] = {
     ROW(unmask_invalid_port, NULL, 1, unmask, A(unmask, .port = 64), ARG_OK, -XEN_EINVAL, NULL),
     ROW(unmask_bad_arg, NULL, 1, unmask, A(unmask, .port = 1), ARG_UNMAPPED, -XEN_EFAULT, NULL),
     /* reset */
-    ROW(reset_self, three_ports_d1, 1, reset, A(reset, .dom = DOMID_SELF), ARG_OK, 0, d1_all_closed),
+    ROW(reset_self, three_ports_d1, 1, reset, A(reset, .dom = DOMID_SELF), ARG_OK, 0,
+        d1_all_closed),
     ROW(reset_unknown_dom, NULL, 1, reset, A(reset, .dom = 99), ARG_OK, -XEN_ESRCH, NULL),
     ROW(reset_foreign_unprivileged, three_ports_d1, 2, reset, A(reset, .dom = 1), ARG_OK,
         -XEN_EPERM, d1_ports_kept),

@@ -13,9 +13,9 @@
 struct raise_row {
     const char *name;
     unsigned word_bits;
-    uint32_t port;      /* IPI port raised (to vcpu 0) */
+    uint32_t port; /* IPI port raised (to vcpu 0) */
     bool masked, pending, upcall;
-    uint64_t sel;       /* state before the raise */
+    uint64_t sel; /* state before the raise */
     /* after */
     bool e_pending;
     uint64_t e_sel;

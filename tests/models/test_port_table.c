@@ -18,12 +18,9 @@ struct limit_row {
 };
 
 static const struct limit_row limit_rows[] = {
-    {"64bit_default_1023", 64, 0, 1024},
-    {"64bit_abi_4096", 64, 4095, 4096},
-    {"64bit_capped_by_abi", 64, 100000, 4096},
-    {"32bit_abi_1024_xsa342", 32, 4095, 1024},
-    {"32bit_small_limit", 32, 50, 51},
-    {"64bit_small_limit", 64, 100, 101},
+    {"64bit_default_1023", 64, 0, 1024},       {"64bit_abi_4096", 64, 4095, 4096},
+    {"64bit_capped_by_abi", 64, 100000, 4096}, {"32bit_abi_1024_xsa342", 32, 4095, 1024},
+    {"32bit_small_limit", 32, 50, 51},         {"64bit_small_limit", 64, 100, 101},
 };
 
 /* Every port below the limit binds (port 0 is reserved), the next one is -ENOSPC, and the

@@ -40,7 +40,8 @@ static int world_teardown(void **state)
 
 static long register_callback(struct world *w, unsigned type, uint64_t addr, unsigned flags)
 {
-    struct callback_register r = {.type = (uint16_t)type, .flags = (uint16_t)flags, .address = addr};
+    struct callback_register r = {
+        .type = (uint16_t)type, .flags = (uint16_t)flags, .address = addr};
 
     memcpy(fx_gpa(&w->fx, w->d, FX_ARG_GPA), &r, sizeof(r));
     return fx_hypercall(w->v, __HYPERVISOR_callback_op, CALLBACKOP_register, FX_ARG_GPA, 0);
@@ -66,7 +67,10 @@ static void test_bounce_frame_table(void **state)
         const struct frame_row *r = &frame_rows[i];
         void *ws;
         struct world *w;
-        struct hv_regs regs = {.rcx = 0x11, .r11 = 0x22, .rip = 0x7000, .rsp = r->rsp,
+        struct hv_regs regs = {.rcx = 0x11,
+                               .r11 = 0x22,
+                               .rip = 0x7000,
+                               .rsp = r->rsp,
                                .rflags = 0x40202 | 0x3000 | 0x100};
         const uint64_t *f;
         uint64_t sp = (r->rsp & ~15ull) - 56;
@@ -158,11 +162,17 @@ static void test_iret_table(void **state)
         const struct iret_row *r = &iret_rows[i];
         void *ws;
         struct world *w;
-        struct iret_context c = {.rax = (uint64_t)-14, .r11 = 0x111, .rcx = 0x222,
-                                 .flags = r->flags, .rip = 0x7777, .cs = FLAT_KERNEL_CS,
-                                 .rflags = r->rflags | 0x3000, .rsp = 0x9000, .ss = FLAT_KERNEL_SS};
-        struct hv_regs regs = {.rax = __HYPERVISOR_iret, .rsp = FX_STACK_GPA - 72,
-                               .rcx = 0xaaa, .r11 = 0xbbb};
+        struct iret_context c = {.rax = (uint64_t)-14,
+                                 .r11 = 0x111,
+                                 .rcx = 0x222,
+                                 .flags = r->flags,
+                                 .rip = 0x7777,
+                                 .cs = FLAT_KERNEL_CS,
+                                 .rflags = r->rflags | 0x3000,
+                                 .rsp = 0x9000,
+                                 .ss = FLAT_KERNEL_SS};
+        struct hv_regs regs = {
+            .rax = __HYPERVISOR_iret, .rsp = FX_STACK_GPA - 72, .rcx = 0xaaa, .r11 = 0xbbb};
 
         print_message("iret %s\n", r->name);
         world_setup(&ws);
@@ -195,8 +205,8 @@ static void test_iret_bad_stack_crashes(void **state)
 }
 
 /* The guest's conversion of 1e9 cycles lands within 1 ns of cycles * 1e6 / kHz. */
-static const uint64_t khz_rows[] = {2100000, 1000000, 1000001, 2000000, 2500000, 3000000, 3700000,
-                                    800000};
+static const uint64_t khz_rows[] = {2100000, 1000000, 1000001, 2000000,
+                                    2500000, 3000000, 3700000, 800000};
 
 static void test_time_scale_table(void **state)
 {
@@ -240,12 +250,14 @@ struct callback_row {
 
 static const struct callback_row callback_rows[] = {
     {"register_event", CALLBACKOP_register, CALLBACKTYPE_event, CALLBACK, FX_ARG_GPA, 0},
-    {"register_failsafe_ignored", CALLBACKOP_register, CALLBACKTYPE_failsafe, 0x6000, FX_ARG_GPA, 0},
+    {"register_failsafe_ignored", CALLBACKOP_register, CALLBACKTYPE_failsafe, 0x6000, FX_ARG_GPA,
+     0},
     {"register_syscall_ignored", CALLBACKOP_register, CALLBACKTYPE_syscall, 0x6000, FX_ARG_GPA, 0},
     {"register_noncanonical", CALLBACKOP_register, CALLBACKTYPE_event, 0x0000800000000000ull,
      FX_ARG_GPA, -XEN_EINVAL},
     {"register_unknown_type", CALLBACKOP_register, 6, 0x6000, FX_ARG_GPA, -XEN_ENOSYS},
-    {"register_bad_arg", CALLBACKOP_register, CALLBACKTYPE_event, CALLBACK, FX_BAD_GPA, -XEN_EFAULT},
+    {"register_bad_arg", CALLBACKOP_register, CALLBACKTYPE_event, CALLBACK, FX_BAD_GPA,
+     -XEN_EFAULT},
     {"unregister_event", CALLBACKOP_unregister, CALLBACKTYPE_event, 0, FX_ARG_GPA, -XEN_EINVAL},
     {"unregister_nmi", CALLBACKOP_unregister, CALLBACKTYPE_nmi, 0, FX_ARG_GPA, 0},
     {"unregister_unknown", CALLBACKOP_unregister, 6, 0, FX_ARG_GPA, -XEN_ENOSYS},
@@ -263,10 +275,12 @@ static void test_callback_op_table(void **state)
         print_message("callback_op %s\n", r->name);
         w->v->event_callback = 0;
         memcpy(fx_gpa(&w->fx, w->d, FX_ARG_GPA), &reg, sizeof(reg));
-        assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_callback_op, r->cmd, r->gpa, 0), r->expect);
-        assert_int_equal(w->v->event_callback,
-                         r->expect == 0 && r->cmd == CALLBACKOP_register &&
-                                 r->type == CALLBACKTYPE_event ? r->addr : 0);
+        assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_callback_op, r->cmd, r->gpa, 0),
+                         r->expect);
+        assert_int_equal(w->v->event_callback, r->expect == 0 && r->cmd == CALLBACKOP_register &&
+                                                       r->type == CALLBACKTYPE_event
+                                                   ? r->addr
+                                                   : 0);
     }
 }
 
@@ -275,13 +289,15 @@ static void test_console_io(void **state)
     struct world *w = *state;
 
     memcpy(fx_gpa(&w->fx, w->d, FX_BUF_GPA), "hello\n", 6);
-    assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_console_io, CONSOLEIO_write, 6, FX_BUF_GPA), 0);
+    assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_console_io, CONSOLEIO_write, 6, FX_BUF_GPA),
+                     0);
     assert_int_equal(w->fx.console_len, 6);
     assert_memory_equal(w->fx.console, "hello\n", 6);
     assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_console_io, CONSOLEIO_write, 6, FX_BAD_GPA),
                      -XEN_EFAULT);
-    assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_console_io, CONSOLEIO_write,
-                                  FX_MEM_SIZE, FX_BUF_GPA), -XEN_EFAULT);
+    assert_int_equal(
+        fx_hypercall(w->v, __HYPERVISOR_console_io, CONSOLEIO_write, FX_MEM_SIZE, FX_BUF_GPA),
+        -XEN_EFAULT);
     assert_int_equal(w->fx.console_calls, 1);
     assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_console_io, CONSOLEIO_read, 6, FX_BUF_GPA),
                      -XEN_EPERM);
@@ -299,19 +315,23 @@ static void test_xen_version(void **state)
     assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_version, 0, 0),
                      (4 << 16) | 17);
     memset(extra, 'x', 16);
-    assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_extraversion, FX_BUF_GPA, 0), 0);
+    assert_int_equal(
+        fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_extraversion, FX_BUF_GPA, 0), 0);
     assert_string_equal(extra, ".7-evsim");
     assert_int_equal(extra[15], 0);
-    assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_extraversion, FX_BAD_GPA, 0),
-                     -XEN_EFAULT);
+    assert_int_equal(
+        fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_extraversion, FX_BAD_GPA, 0),
+        -XEN_EFAULT);
     assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_pagesize, 0, 0), 4096);
     memcpy(fx_gpa(&w->fx, w->d, FX_ARG_GPA), &fi, sizeof(fi));
-    assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_get_features, FX_ARG_GPA, 0), 0);
+    assert_int_equal(
+        fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_get_features, FX_ARG_GPA, 0), 0);
     memcpy(&fi, fx_gpa(&w->fx, w->d, FX_ARG_GPA), sizeof(fi));
     assert_int_equal(fi.submap & (1u << XENFEAT_dom0), 0);
     assert_true(fi.submap & (1u << XENFEAT_highmem_assist));
-    assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_commandline, FX_BUF_GPA, 0),
-                     -XEN_ENOSYS);
+    assert_int_equal(
+        fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_commandline, FX_BUF_GPA, 0),
+        -XEN_ENOSYS);
 }
 
 /* ---- dispatch ---- */
@@ -337,8 +357,9 @@ static void test_dispatch_unknown_and_counters(void **state)
     assert_null(hypercall_lookup(__HYPERVISOR_mmu_update));
     assert_null(hypercall_lookup(1000));
     assert_string_equal(hypercall_lookup(__HYPERVISOR_event_channel_op)->name, "event_channel_op");
-    assert_string_equal(hypercall_lookup(__HYPERVISOR_event_channel_op)->sub_names[EVTCHNOP_reset_cont],
-                        "reset_cont");
+    assert_string_equal(
+        hypercall_lookup(__HYPERVISOR_event_channel_op)->sub_names[EVTCHNOP_reset_cont],
+        "reset_cont");
     assert_int_equal(hypercall_lookup(__HYPERVISOR_event_channel_op)->nr_sub, 15);
     assert_string_equal(hypercall_lookup(__HYPERVISOR_sched_op)->sub_names[SCHEDOP_poll], "poll");
     assert_int_equal(hypercall_lookup(__HYPERVISOR_vcpu_op)->nr_sub, 10);

@@ -23,8 +23,8 @@ static unsigned bound_ports(struct domain *d)
 static long reset_until_done(struct fake_xen *fx, struct vcpu *v, domid_t dom, unsigned *steps)
 {
     struct evtchn_reset r = {.dom = dom};
-    struct hv_regs regs = {.rax = __HYPERVISOR_event_channel_op, .rdi = EVTCHNOP_reset,
-                           .rsi = FX_ARG_GPA};
+    struct hv_regs regs = {
+        .rax = __HYPERVISOR_event_channel_op, .rdi = EVTCHNOP_reset, .rsi = FX_ARG_GPA};
     struct domain *d = domain_lookup(&fx->hv, v->domain, dom);
 
     memcpy(fx_gpa(fx, v->domain, FX_ARG_GPA), &r, sizeof(r));
@@ -71,8 +71,8 @@ static void test_reset_interleaved(void **state)
 {
     struct fake_xen fx;
     struct domain *d;
-    struct hv_regs regs = {.rax = __HYPERVISOR_event_channel_op, .rdi = EVTCHNOP_reset,
-                           .rsi = FX_ARG_GPA};
+    struct hv_regs regs = {
+        .rax = __HYPERVISOR_event_channel_op, .rdi = EVTCHNOP_reset, .rsi = FX_ARG_GPA};
     struct evtchn_reset r = {.dom = DOMID_SELF};
     unsigned steps;
 

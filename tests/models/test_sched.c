@@ -316,9 +316,9 @@ static void test_set_periodic_table(void **state)
         w->fx.now_ns = 5000;
         struct vcpu_set_periodic_timer set = {.period_ns = r->period_ns};
         memcpy(fx_gpa(&w->fx, w->d, FX_ARG_GPA), &set, sizeof(set));
-        assert_int_equal(fx_hypercall(w->v0, __HYPERVISOR_vcpu_op, VCPUOP_set_periodic_timer, 0,
-                                      FX_ARG_GPA),
-                         r->rc);
+        assert_int_equal(
+            fx_hypercall(w->v0, __HYPERVISOR_vcpu_op, VCPUOP_set_periodic_timer, 0, FX_ARG_GPA),
+            r->rc);
         struct fx_timer *t = &fx_rec(&w->fx, w->v0)->timer[HV_TIMER_PERIODIC];
         if (r->armed_at) {
             assert_int_equal(w->v0->periodic_period, r->period_ns);

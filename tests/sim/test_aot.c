@@ -24,8 +24,8 @@ static int setup(void **state)
     (void)state;
     memcpy(ram + BASE, code, sizeof(code));
     struct guest_image img = {.nr_seg = 1};
-    img.seg[0] = (struct guest_segment){.vaddr = BASE, .memsz = sizeof(code),
-                                        .filesz = sizeof(code), .exec = true};
+    img.seg[0] = (struct guest_segment){
+        .vaddr = BASE, .memsz = sizeof(code), .filesz = sizeof(code), .exec = true};
     struct diag d;
     return aot_annotate(&aot, &img, ram, cost_profile_default(), &d);
 }
@@ -45,10 +45,8 @@ struct block_case {
 };
 
 static const struct block_case blocks[] = {
-    {"whole segment", BASE, sizeof(code), 7},
-    {"first instruction", BASE, 2, 1},
-    {"syscall block", BASE, 10, 4},
-    {"after syscall", BASE + 10, 5, 3},
+    {"whole segment", BASE, sizeof(code), 7}, {"first instruction", BASE, 2, 1},
+    {"syscall block", BASE, 10, 4},           {"after syscall", BASE + 10, 5, 3},
     {"single nop", BASE + 14, 1, 1},
 };
 

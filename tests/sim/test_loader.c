@@ -21,14 +21,13 @@ static void hypercall_stub_layout(void **state)
     static uint8_t page[4096];
     hypercall_page_fill(page);
     /* push %rcx; push %r11; mov $32,%eax; syscall; pop %r11; pop %rcx; ret */
-    const uint8_t send[] = {0x51, 0x41, 0x53, 0xb8, 32, 0, 0, 0, 0x0f, 0x05, 0x41, 0x5b, 0x59,
-                            0xc3};
+    const uint8_t send[] = {0x51, 0x41, 0x53, 0xb8, 32,   0,    0,
+                            0,    0x0f, 0x05, 0x41, 0x5b, 0x59, 0xc3};
     assert_memory_equal(page + 32 * 32, send, sizeof(send));
     /* iret: push %rcx; push %r11; push %rax; mov $23,%eax; syscall */
     const uint8_t iret[] = {0x51, 0x41, 0x53, 0x50, 0xb8, 23, 0, 0, 0, 0x0f, 0x05};
     assert_memory_equal(page + 23 * 32, iret, sizeof(iret));
-    assert_int_equal(page + 23 * 32 + sizeof(iret) < page + 24 * 32 ? page[23 * 32 + 11] : 0,
-                     0xcc);
+    assert_int_equal(page + 23 * 32 + sizeof(iret) < page + 24 * 32 ? page[23 * 32 + 11] : 0, 0xcc);
     assert_int_equal(page[4095], 0xcc);
 }
 
