@@ -16,13 +16,16 @@
  *             peer=<domid>    (default: 1 for back, 0 for front)
  *             port=<n>        the back end's port, for front (default 1)
  *             rounds=<n>      (default 100)
+ *             interval=<ns>   front only: pace the pings with the one-shot
+ *                             timer (VIRQ_TIMER), one every <ns> after the
+ *                             previous pong (default 0: ping at once)
  */
 #include "rt.h"
 
 static bool front;
 static evtchn_port_t port; /* our end of the channel */
-static uint64_t rounds, count;
-static uint64_t t_start, t_sent, rtt_min = UINT64_MAX, rtt_max;
+static uint64_t rounds, count, interval;
+static uint64_t t_start, t_sent, rtt_min = UINT64_MAX, rtt_max, rtt_sum;
 static bool connected;
 static volatile bool done;
 
@@ -34,6 +37,19 @@ static void on_event_back(evtchn_port_t p, void *arg)
     rt_send(port); /* pong */
     if (count == rounds)
         done = true;
+}
+
+static void send_ping(void)
+{
+    t_sent = rt_now_ns();
+    rt_send(port);
+}
+
+static void on_timer(evtchn_port_t p, void *arg)
+{
+    (void)p;
+    (void)arg;
+    send_ping();
 }
 
 static void on_event_front(evtchn_port_t p, void *arg)
@@ -48,14 +64,17 @@ static void on_event_front(evtchn_port_t p, void *arg)
         uint64_t rtt = now - t_sent;
         rtt_min = rtt < rtt_min ? rtt : rtt_min;
         rtt_max = rtt > rtt_max ? rtt : rtt_max;
+        rtt_sum += rtt;
         count++;
         if (count == rounds) {
             done = true;
             return;
         }
     }
-    t_sent = rt_now_ns();
-    rt_send(port); /* ping */
+    if (interval)
+        rt_check(HYPERVISOR_set_timer_op(now + interval), "set_timer_op");
+    else
+        send_ping();
 }
 
 int main(void)
@@ -69,8 +88,14 @@ int main(void)
     if (front) {
         evtchn_port_t remote = (evtchn_port_t)rt_arg_u64("port", 1);
         port = rt_bind_interdomain(peer, remote);
-        rt_printf("pingpong: front port %u bound to dom%u port %u, %lu rounds\n", port, peer,
-                  remote, rounds);
+        interval = rt_arg_u64("interval", 0);
+        if (interval) {
+            rt_check(HYPERVISOR_vcpu_op(VCPUOP_stop_periodic_timer, 0, NULL),
+                     "VCPUOP_stop_periodic_timer");
+            rt_bind_handler(rt_bind_virq(VIRQ_TIMER, 0), on_timer, NULL);
+        }
+        rt_printf("pingpong: front port %u bound to dom%u port %u, %lu rounds, interval %lu ns\n",
+                  port, peer, remote, rounds, interval);
         rt_bind_handler(port, on_event_front, NULL); /* connection event fires now */
     } else {
         port = rt_alloc_unbound(peer);
@@ -83,7 +108,7 @@ int main(void)
     if (front) {
         uint64_t total = rt_now_ns() - t_start;
         rt_printf("pingpong: front rounds=%lu total=%lu ns mean_rtt=%lu ns min=%lu max=%lu\n",
-                  count, total, count ? total / count : 0, count ? rtt_min : 0, rtt_max);
+                  count, total, count ? rtt_sum / count : 0, count ? rtt_min : 0, rtt_max);
     } else {
         rt_printf("pingpong: back rounds=%lu\n", count);
     }
