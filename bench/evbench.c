@@ -114,29 +114,33 @@ static int baseline(const struct bench *b, double best[2])
 
 static int under_evsim(const struct bench *b, double *secs, uint64_t *insns)
 {
-    static struct scenario sc;
-    static struct machine m;
+    struct scenario *sc = calloc(1, sizeof(*sc));
+    struct machine *m = calloc(1, sizeof(*m));
     struct diag d;
-    scenario_defaults(&sc);
-    snprintf(sc.source, sizeof(sc.source), "evbench");
-    sc.run_ns = 3600ull * 1000000000ull;
-    if (scenario_add_guest(&sc, b->guest, NULL, &d) < 0)
-        return -1;
-    snprintf(sc.dom[0].cmdline, sizeof(sc.dom[0].cmdline), "mode=%s n=%" PRIu64,
-             !strcmp(b->what, "hypercall") ? "send" : "spin", b->n);
     FILE *sink = fopen("/dev/null", "w");
-    if (machine_build(&m, &sc, ".", sink, &d) < 0) {
+    int ok = -1;
+    scenario_defaults(sc);
+    snprintf(sc->source, sizeof(sc->source), "evbench");
+    sc->run_ns = 3600ull * 1000000000ull;
+    char cmdline[64];
+    snprintf(cmdline, sizeof(cmdline), "mode=%s n=%" PRIu64,
+             !strcmp(b->what, "hypercall") ? "send" : "spin", b->n);
+    if (scenario_add_guest(sc, b->guest, cmdline, &d) < 0 ||
+        machine_build(m, sc, ".", sink, &d) < 0) {
         fprintf(stderr, "evbench: %s\n", d.msg);
-        return -1;
+        goto out;
     }
     double t0 = now_s();
-    machine_run(&m);
+    machine_run(m);
     *secs = now_s() - t0;
-    *insns = m.dom[0].vcpu[0].insns;
-    int ok = m.dom[0].status == SD_POWEROFF ? 0 : -1;
+    *insns = m->dom[0].vcpu[0].insns;
+    ok = m->dom[0].status == SD_POWEROFF ? 0 : -1;
     if (ok < 0)
         fprintf(stderr, "evbench: the guest did not power off\n");
-    machine_free(&m);
+out:
+    machine_free(m);
+    free(m);
+    free(sc);
     fclose(sink);
     return ok;
 }

@@ -11,7 +11,7 @@ EVSIM_BUILD=${EVSIM_BUILD:-$EVSIM_ROOT/build}
 EVSIM_PACKAGES=(
   build-essential cmake pkg-config git
   libsystemc-dev libunicorn-dev libcapstone-dev libcmocka-dev libxen-dev
-  libinih-dev libjson-c-dev gnuplot-nox
+  libinih-dev libjson-c-dev gnuplot-nox valgrind
 )
 
 evsim_missing_packages() {

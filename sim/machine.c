@@ -694,6 +694,8 @@ int machine_exit_status(const struct machine *m)
 
 void machine_free(struct machine *m)
 {
+    /* The model first: tearing domains down still touches their shared_info. */
+    hv_destroy(&m->hv);
     for (unsigned i = 0; i < m->nr_dom; i++) {
         struct sim_domain *sd = &m->dom[i];
         for (unsigned k = 0; k < sd->nr_vcpus; k++)
@@ -704,7 +706,6 @@ void machine_free(struct machine *m)
         free(sd->ram);
         free(sd->shared_info);
     }
-    hv_destroy(&m->hv);
     free(m->dom);
     for (unsigned i = 0; i < m->nr_pcpus; i++) {
         free(m->pcpu[i].runq);

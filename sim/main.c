@@ -282,40 +282,54 @@ static int check_json_path(const char *path, struct diag *d)
     return 0;
 }
 
+static int run_machine(const struct run_opts *o, const struct scenario *sc, const char *guest_dir)
+{
+    struct diag d = {{0}};
+    struct machine *m = calloc(1, sizeof(*m));
+    if (!m || machine_build(m, sc, guest_dir, stdout, &d) < 0) {
+        if (m)
+            machine_free(m);
+        free(m);
+        return bad_input("%s%s", m ? d.msg : "out of memory", "");
+    }
+    m->progress = o->progress;
+    machine_run(m);
+    struct json_object *report = report_build(m);
+    int status = machine_exit_status(m);
+    if (o->report)
+        report_print_text(report, stdout);
+    fflush(stdout);
+    if (o->json_path && report_write_json(report, o->json_path, &d) < 0) {
+        fprintf(stderr, "evsim: %s\n", d.msg);
+        status = EXIT_BAD_INPUT;
+    }
+    json_object_put(report);
+    machine_free(m);
+    free(m);
+    return status;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     struct run_opts o;
     int rc = parse_run_args(argc, argv, &o);
     if (rc)
         return rc == 1 ? 0 : rc;
-    static struct scenario sc; /* large; lives for the whole run */
     struct diag d = {{0}};
     char guest_dir[PATH_MAX];
     if (o.guest_dir)
         snprintf(guest_dir, sizeof(guest_dir), "%s", o.guest_dir);
     else
         default_guest_dir(guest_dir, sizeof(guest_dir));
-    if (load_scenario(&o, &sc, &d) < 0 || (o.json_path && check_json_path(o.json_path, &d) < 0))
-        return bad_input("%s%s", d.msg, "");
-    static struct machine m;
-    if (machine_build(&m, &sc, guest_dir, stdout, &d) < 0) {
-        machine_free(&m);
-        return bad_input("%s%s", d.msg, "");
-    }
-    m.progress = o.progress;
-    machine_run(&m);
-    struct json_object *report = report_build(&m);
-    int status = machine_exit_status(&m);
-    if (o.report)
-        report_print_text(report, stdout);
-    fflush(stdout);
-    if (o.json_path && report_write_json(report, o.json_path, &d) < 0) {
-        fprintf(stderr, "evsim: %s\n", d.msg);
-        status = EXIT_BAD_INPUT;
-    }
-    json_object_put(report);
-    machine_free(&m);
-    return status;
+    struct scenario *sc = calloc(1, sizeof(*sc)); /* large: keep it off the stack */
+    if (!sc)
+        return bad_input("out of memory%s%s", "", "");
+    if (load_scenario(&o, sc, &d) < 0 || (o.json_path && check_json_path(o.json_path, &d) < 0))
+        rc = bad_input("%s%s", d.msg, "");
+    else
+        rc = run_machine(&o, sc, guest_dir);
+    free(sc);
+    return rc;
 }
 
 static int evsim_main(int argc, char **argv)

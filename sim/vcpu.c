@@ -299,7 +299,7 @@ static void report_halt(struct sim_vcpu *sv)
 
 void sim_vcpu_run_slice(struct sim_vcpu *sv)
 {
-    struct hv_regs r;
+    struct hv_regs r = {0}; /* Unicorn writes only 32 bits of EFLAGS */
     regs_read_all(sv->uc, &r);
     struct hv_regs before = r;
     deliver_upcall(sv, &r);
