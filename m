@@ -1,0 +1,1 @@
+415 struct machine m sim = p-
