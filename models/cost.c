@@ -56,7 +56,9 @@ uint64_t cost_cycles_to_ns(const struct cost_profile *p, uint64_t cycles)
     return (uint64_t)(((unsigned __int128)cycles * 1000000u) / p->cpu_khz);
 }
 
+/* Saturates: a time too far ahead to express in cycles becomes UINT64_MAX ("never"). */
 uint64_t cost_ns_to_cycles(const struct cost_profile *p, uint64_t ns)
 {
-    return (uint64_t)(((unsigned __int128)ns * p->cpu_khz) / 1000000u);
+    unsigned __int128 c = ((unsigned __int128)ns * p->cpu_khz) / 1000000u;
+    return c > UINT64_MAX ? UINT64_MAX : (uint64_t)c;
 }

@@ -40,6 +40,8 @@ struct vcpu {
     unsigned vcpu_id;
     enum vcpu_run_state run_state;
     bool initialised;        /* VCPUOP_initialise done (vcpu 0: by the domain builder) */
+    bool context_pending;    /* initial_regs not loaded yet: the next VCPUOP_up starts there */
+    bool down_blocked;       /* VCPUOP_down while blocked: VCPUOP_up leaves it blocked */
     bool yield_requested;    /* SCHEDOP_yield: sim/ reschedules at the end of the hypercall */
     bool hcall_continuation; /* the hypercall must be re-executed (preempted, Xen's -ERESTART) */
 
@@ -71,7 +73,8 @@ struct domain {
     unsigned guest_word_bits; /* 64 or 32: bounds the 2-level ABI (XSA-342) */
     bool paused;              /* a foreign EVTCHNOP_reset needs the target paused */
     bool is_dying;
-    int shutdown_reason; /* -1 while running, else SHUTDOWN_* */
+    int shutdown_reason;   /* -1 while running, else SHUTDOWN_* */
+    const char *crash_why; /* set when Xen itself crashed the domain (domain_crash) */
 
     struct vcpu **vcpu;
     unsigned max_vcpus;
@@ -166,7 +169,8 @@ uint64_t vcpu_now_ns(struct vcpu *v);
 /* domain_shutdown: record SHUTDOWN_* once and tell the sink; later calls are ignored, as in
  * Xen once a domain is shutting down. domain_crash is domain_shutdown(d, SHUTDOWN_crash). */
 void domain_shutdown(struct domain *d, unsigned reason);
-void domain_crash(struct domain *d);
+/* Xen decided the domain must die (domain_crash): why is a static string for the report. */
+void domain_crash(struct domain *d, const char *why);
 /* The domain builder's shared_info set-up (libxc shared_info_x86_64, dom0_construct_pv):
  * zero the page and set evtchn_upcall_mask in every legacy vcpu_info. sim/ calls it once the
  * page is mapped. 0 or -XEN_EFAULT. */

@@ -270,7 +270,9 @@ void domain_shutdown(struct domain *d, unsigned reason)
     sink_shutdown(d, reason);
 }
 
-void domain_crash(struct domain *d)
+void domain_crash(struct domain *d, const char *why)
 {
+    if (d->shutdown_reason < 0)
+        d->crash_why = why;
     domain_shutdown(d, SHUTDOWN_crash);
 }

@@ -151,7 +151,7 @@ long do_iret(struct vcpu *v, struct hv_regs *regs)
 
     vcpu_charge(v, COST_IRET);
     if (copy_from_guest(v->domain, &c, regs->rsp, sizeof(c))) {
-        domain_crash(v->domain);
+        domain_crash(v->domain, "HYPERVISOR_iret: the iret frame at rsp is not guest memory");
         return -XEN_EFAULT;
     }
     regs->rip = c.rip;

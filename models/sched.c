@@ -175,13 +175,15 @@ void vcpu_stop_singleshot_timer(struct vcpu *v)
     sink_timer(v, HV_TIMER_SINGLESHOT, 0);
 }
 
+/* The new period starts now. Only the calling vcpu holds a CPU for sure: another vcpu's timer
+ * is armed when it is next switched in (vcpu_periodic_timer_work), as in Xen. */
 void vcpu_set_periodic_timer(struct vcpu *v, uint64_t period_ns)
 {
     if (v->periodic_period)
         sink_timer(v, HV_TIMER_PERIODIC, 0);
     v->periodic_period = period_ns;
     v->periodic_last_event = vcpu_now_ns(v);
-    if (period_ns)
+    if (period_ns && v == v->domain->hv->current)
         sink_timer(v, HV_TIMER_PERIODIC, v->periodic_last_event + period_ns);
 }
 

@@ -48,6 +48,7 @@ static void vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c
     r->rflags = (u->rflags & ~(uint64_t)0x3000) | 0x200; /* clear IOPL, set IF */
     v->event_callback = c->event_callback_eip;
     v->initialised = true;
+    v->context_pending = true;
 }
 
 static long vcpu_initialise(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa)
@@ -73,10 +74,15 @@ static long vcpu_up(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa)
     (void)arg_gpa;
     if (!v->initialised)
         return -XEN_EINVAL;
-    if (v->run_state == VCPU_DOWN) {
-        v->run_state = VCPU_RUNNABLE;
+    if (v->run_state != VCPU_DOWN)
+        return 0;
+    /* Xen only clears _VPF_down: a vcpu downed while blocked stays blocked unless an event
+     * arrived meanwhile, and a vcpu taken down resumes where it stopped. */
+    bool still_blocked = v->down_blocked && !vcpu_local_events_need_delivery(v);
+    v->down_blocked = false;
+    v->run_state = still_blocked ? VCPU_BLOCKED : VCPU_RUNNABLE;
+    if (!still_blocked)
         sink_vcpu_up(v);
-    }
     return 0;
 }
 
@@ -99,6 +105,8 @@ static long vcpu_down(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa)
     }
     if (v->run_state == VCPU_DOWN)
         return 0;
+    /* A poll ends (as if it returned); a plain block is remembered for VCPUOP_up. */
+    v->down_blocked = v->run_state == VCPU_BLOCKED && !v->polling;
     if (v->polling) {
         v->polling = false;
         v->nr_poll_ports = 0;

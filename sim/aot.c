@@ -18,12 +18,23 @@ static bool is_tsc_read(const cs_insn *insn)
     return insn->id == X86_INS_RDTSC || insn->id == X86_INS_RDTSCP;
 }
 
-static void note_tsc_site(struct aot_image *a, uint64_t addr, uint8_t len)
+const struct aot_tsc_site *aot_tsc_site(const struct aot_image *a, uint64_t addr)
 {
-    a->tsc_sites = realloc(a->tsc_sites, (a->nr_tsc_sites + 1) * sizeof(*a->tsc_sites));
-    a->tsc_site_len = realloc(a->tsc_site_len, a->nr_tsc_sites + 1);
-    a->tsc_sites[a->nr_tsc_sites] = addr;
-    a->tsc_site_len[a->nr_tsc_sites++] = len;
+    for (unsigned i = 0; i < a->nr_tsc_sites; i++)
+        if (a->tsc_site[i].addr == addr)
+            return &a->tsc_site[i];
+    return NULL;
+}
+
+/* 1 if the site is new. */
+static unsigned note_tsc_site(struct aot_image *a, uint64_t addr, const cs_insn *insn)
+{
+    if (aot_tsc_site(a, addr))
+        return 0;
+    a->tsc_site = realloc(a->tsc_site, (a->nr_tsc_sites + 1) * sizeof(*a->tsc_site));
+    a->tsc_site[a->nr_tsc_sites++] =
+        (struct aot_tsc_site){addr, (uint8_t)insn->size, insn->id == X86_INS_RDTSCP};
+    return 1;
 }
 
 /* Linear sweep; an undecodable byte counts as a one-byte instruction start so the sweep
@@ -46,7 +57,7 @@ static int sweep_segment(struct aot_image *a, struct aot_segment *s)
             len = insn->size;
             c = insn_cycles(a, insn);
             if (is_tsc_read(insn))
-                note_tsc_site(a, here, (uint8_t)len);
+                note_tsc_site(a, here, insn);
         } else {
             code++, left--, addr++;
         }
@@ -87,8 +98,7 @@ void aot_free(struct aot_image *a)
 {
     for (unsigned i = 0; i < a->nr_seg; i++)
         free(a->seg[i].prefix);
-    free(a->tsc_sites);
-    free(a->tsc_site_len);
+    free(a->tsc_site);
     free(a->slow);
     if (a->csh) {
         csh h = (csh)a->csh;
@@ -118,9 +128,10 @@ static void slow_grow(struct aot_image *a)
     free(old);
 }
 
-void aot_slow_cost(struct aot_image *a, uint64_t addr, uint32_t size, const uint8_t *code,
-                   uint32_t *insns, uint32_t *cycles)
+unsigned aot_slow_cost(struct aot_image *a, uint64_t addr, uint32_t size, const uint8_t *code,
+                       uint32_t *insns, uint32_t *cycles)
 {
+    unsigned new_sites = 0;
     if ((a->slow_used + 1) * 2 > a->slow_cap)
         slow_grow(a);
     struct aot_block *b = &a->slow[slow_slot(a, addr, size)];
@@ -129,25 +140,38 @@ void aot_slow_cost(struct aot_image *a, uint64_t addr, uint32_t size, const uint
         size_t left = size;
         uint64_t pc = addr;
         *b = (struct aot_block){.addr = addr, .size = size};
+        uint64_t here = pc;
         while (left > 0 && cs_disasm_iter((csh)a->csh, &code, &left, &pc, insn)) {
             b->insns++;
             b->cycles += insn_cycles(a, insn);
+            if (is_tsc_read(insn))
+                new_sites += note_tsc_site(a, here, insn);
+            here = pc;
         }
         cs_free(insn, 1);
         a->slow_used++;
     }
     *insns = b->insns;
     *cycles = b->cycles;
+    return new_sites;
 }
 
-uint32_t aot_range_cycles(const struct aot_image *a, uint64_t from, uint64_t to)
+void aot_range_cost(struct aot_image *a, uint64_t from, uint64_t to, const uint8_t *code,
+                    uint32_t *insns, uint32_t *cycles)
 {
-    for (unsigned i = 0; i < a->nr_seg; i++) {
-        const struct aot_segment *s = &a->seg[i];
-        if (from >= s->base && to <= s->base + s->size && from <= to)
-            return s->prefix[to - s->base].cycles - s->prefix[from - s->base].cycles;
+    *insns = *cycles = 0;
+    if (to <= from)
+        return;
+    if (aot_fast_cost(a, from, (uint32_t)(to - from), insns, cycles))
+        return;
+    cs_insn *insn = cs_malloc((csh)a->csh);
+    size_t left = to - from;
+    uint64_t pc = from;
+    while (left > 0 && cs_disasm_iter((csh)a->csh, &code, &left, &pc, insn)) {
+        (*insns)++;
+        *cycles += insn_cycles(a, insn);
     }
-    return 0;
+    cs_free(insn, 1);
 }
 
 void aot_disasm_one(const struct aot_image *a, uint64_t addr, const uint8_t *code, size_t len,

@@ -34,8 +34,11 @@ struct aot_block {
 struct aot_image {
     struct aot_segment seg[GUEST_MAX_SEGMENTS];
     unsigned nr_seg;
-    uint64_t *tsc_sites; /* addresses of rdtsc / rdtscp instructions */
-    uint8_t *tsc_site_len;
+    struct aot_tsc_site {
+        uint64_t addr;
+        uint8_t len;
+        bool rdtscp;
+    } * tsc_site; /* every rdtsc / rdtscp found, at load time or on first sight */
     unsigned nr_tsc_sites;
     /* blocks decoded on first sight (open addressing on addr ^ size) */
     struct aot_block *slow;
@@ -65,12 +68,17 @@ static inline bool aot_fast_cost(const struct aot_image *a, uint64_t addr, uint3
     }
     return false;
 }
-/* Slow path for blocks outside the sweep; `code` points at the block's bytes. */
-void aot_slow_cost(struct aot_image *a, uint64_t addr, uint32_t size, const uint8_t *code,
-                   uint32_t *insns, uint32_t *cycles);
+/* Slow path for blocks outside the sweep; `code` points at the block's bytes. Returns how many
+ * TSC reads the block adds to a->tsc_site (they are appended; the caller hooks them). */
+unsigned aot_slow_cost(struct aot_image *a, uint64_t addr, uint32_t size, const uint8_t *code,
+                       uint32_t *insns, uint32_t *cycles);
+/* The TSC read at addr, or NULL. */
+const struct aot_tsc_site *aot_tsc_site(const struct aot_image *a, uint64_t addr);
 
-/* Cycles of [from, to) inside one segment (0 if outside). */
-uint32_t aot_range_cycles(const struct aot_image *a, uint64_t from, uint64_t to);
+/* Instructions and cycles of [from, to), from instruction boundaries: from the prefix sums
+ * inside a segment, else by decoding `code` (the bytes at from). */
+void aot_range_cost(struct aot_image *a, uint64_t from, uint64_t to, const uint8_t *code,
+                    uint32_t *insns, uint32_t *cycles);
 
 /* "mnemonic operands" of the instruction at addr, from bytes `code` (len available). */
 void aot_disasm_one(const struct aot_image *a, uint64_t addr, const uint8_t *code, size_t len,

@@ -80,6 +80,11 @@ uint64_t simk_now_ps(void)
     return sc_time_stamp().value();
 }
 
+bool simk_pending_activity(void)
+{
+    return sc_pending_activity(sc_get_curr_simcontext());
+}
+
 uint64_t simk_next_activity_ps(void)
 {
     sc_time to_next = sc_time_to_pending_activity(sc_get_curr_simcontext());

@@ -38,6 +38,8 @@ uint64_t simk_now_ps(void);
 /* When the kernel next has something to do (a timed notification, a process to resume), or
  * SIMK_FOREVER. Nothing else can happen before then, so a thread may run ahead that far. */
 uint64_t simk_next_activity_ps(void);
+/* Is anything at all still to happen (now or later)? */
+bool simk_pending_activity(void);
 /* In a thread: let delay_ps of simulated time pass. */
 void simk_wait_ps(uint64_t delay_ps);
 /* In a thread: wait for ev or until timeout_ps passes (SIMK_FOREVER: no timeout). */

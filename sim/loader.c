@@ -65,6 +65,8 @@ static void scan_xen_notes(struct guest_image *img, const Elf64_Phdr *ph, bool *
         if (next > end)
             return;
         bool is_xen = nh->n_namesz == 4 && memcmp(img->file + name_off, "Xen", 4) == 0;
+        if (is_xen && nh->n_descsz == 8 && nh->n_type == XEN_ELFNOTE_HYPERCALL_PAGE)
+            img->hypercall_page_off = desc_off;
         uint64_t value = 0;
         if (is_xen && nh->n_descsz == 8)
             memcpy(&value, img->file + desc_off, 8);
@@ -124,6 +126,33 @@ uint64_t guest_image_symbol(const struct guest_image *img, const char *name)
     return 0;
 }
 
+/* The hypercall page must be a whole, aligned page of a loadable segment (written over
+ * overflow-safe bounds: the address comes from the file). */
+static int check_hypercall_page(const struct guest_image *img, struct diag *d)
+{
+    uint64_t hp = img->hypercall_page;
+    if (!hp)
+        return 0;
+    bool inside = false;
+    for (unsigned i = 0; i < img->nr_seg && !inside; i++) {
+        const struct guest_segment *s = &img->seg[i];
+        inside = hp >= s->vaddr && s->memsz >= XEN_PAGE_SIZE &&
+                 hp - s->vaddr <= s->memsz - XEN_PAGE_SIZE;
+    }
+    if (!(hp & (XEN_PAGE_SIZE - 1)) && inside)
+        return 0;
+    if (img->hypercall_page_off)
+        return diag_set(d,
+                        "%s: offset 0x%llx: XEN_ELFNOTE_HYPERCALL_PAGE 0x%llx is not an aligned "
+                        "page inside a loadable segment",
+                        img->path, (unsigned long long)img->hypercall_page_off,
+                        (unsigned long long)hp);
+    return diag_set(d,
+                    "%s: symbol hypercall_page 0x%llx is not an aligned page inside a "
+                    "loadable segment",
+                    img->path, (unsigned long long)hp);
+}
+
 int guest_image_load(const char *path, struct guest_image *img, struct diag *d)
 {
     memset(img, 0, sizeof(*img));
@@ -149,10 +178,7 @@ int guest_image_load(const char *path, struct guest_image *img, struct diag *d)
         img->entry = eh->e_entry;
     if (!img->hypercall_page) /* no note: the symbol, as Linux names it */
         img->hypercall_page = guest_image_symbol(img, "hypercall_page");
-    if (img->hypercall_page & (XEN_PAGE_SIZE - 1))
-        return diag_set(d, "%s: hypercall page 0x%llx is not page-aligned", path,
-                        (unsigned long long)img->hypercall_page);
-    return 0;
+    return check_hypercall_page(img, d);
 }
 
 void guest_image_free(struct guest_image *img)
@@ -176,12 +202,8 @@ int guest_image_place(const struct guest_image *img, uint8_t *ram, uint64_t ram_
         memcpy(ram + s->vaddr, s->data, s->filesz);
         memset(ram + s->vaddr + s->filesz, 0, s->memsz - s->filesz);
     }
-    if (img->hypercall_page) {
-        if (img->hypercall_page < img->lowest || img->hypercall_page + 4096 > img->highest)
-            return diag_set(d, "%s: hypercall page 0x%llx is outside the image", img->path,
-                            (unsigned long long)img->hypercall_page);
+    if (img->hypercall_page) /* inside a segment (checked at load), so inside RAM now */
         hypercall_page_fill(ram + img->hypercall_page);
-    }
     return 0;
 }
 

@@ -22,7 +22,8 @@ struct guest_image {
     uint8_t *file;
     size_t file_size;
     uint64_t entry;
-    uint64_t hypercall_page; /* 0 when the guest has none */
+    uint64_t hypercall_page;     /* 0 when the guest has none */
+    uint64_t hypercall_page_off; /* file offset of its note, 0 if from the symbol */
     struct guest_segment seg[GUEST_MAX_SEGMENTS];
     unsigned nr_seg;
     uint64_t lowest, highest; /* [lowest, highest) spans every loadable segment */

@@ -28,9 +28,10 @@
 
 static uint64_t cycles_to_ps(const struct machine *m, uint64_t cycles)
 {
-    /* rounded up, so that ps_to_cycles(cycles_to_ps(c)) == c */
+    /* rounded up, so that ps_to_cycles(cycles_to_ps(c)) == c; saturating (213 days) */
     unsigned __int128 num = (unsigned __int128)cycles * 1000000000u;
-    return (uint64_t)((num + m->cost->cpu_khz - 1) / m->cost->cpu_khz);
+    unsigned __int128 ps = (num + m->cost->cpu_khz - 1) / m->cost->cpu_khz;
+    return ps > UINT64_MAX ? UINT64_MAX : (uint64_t)ps;
 }
 
 static uint64_t ps_to_cycles(const struct machine *m, uint64_t ps)
@@ -48,7 +49,12 @@ uint64_t machine_now_cycles(const struct machine *m)
 static uint64_t acting_cycles(const struct machine *m)
 {
     uint64_t now = machine_now_cycles(m);
-    return m->active && m->active->local > now ? m->active->local : now;
+    if (!m->active)
+        return now;
+    /* Inside a hypercall, what it was charged so far has already passed for the sender. */
+    const struct vcpu *cur = m->hv.current;
+    uint64_t t = m->active->local + (cur ? cur->hcall_cycles : 0);
+    return t > now ? t : now;
 }
 
 static uint64_t delay_ps_until(const struct machine *m, uint64_t at_cycles)
@@ -178,18 +184,20 @@ static void sink_timer(void *opaque, struct vcpu *v, enum hv_timer_kind kind, ui
 {
     struct machine *m = opaque;
     struct sim_vcpu *sv = v->sim;
-    if (!deadline) {
-        simk_event_cancel(sv->timer_ev[kind]);
-        return;
-    }
-    simk_event_rearm(sv->timer_ev[kind], delay_ps_until(m, cost_ns_to_cycles(m->cost, deadline)));
+    simk_event_cancel(sv->timer_ev[kind]);
+    uint64_t at = cost_ns_to_cycles(m->cost, deadline);
+    /* 0 stops the timer; a deadline past what simulated time can reach never fires. */
+    if (deadline && at != UINT64_MAX && cycles_to_ps(m, at) != UINT64_MAX)
+        simk_event_notify(sv->timer_ev[kind], delay_ps_until(m, at));
 }
 
 static void sink_vcpu_up(void *opaque, struct vcpu *v)
 {
     struct machine *m = opaque;
     struct sim_vcpu *sv = v->sim;
-    sim_vcpu_set_regs(sv, &v->initial_regs);
+    if (v->context_pending) /* first up after VCPUOP_initialise; later ups resume */
+        sim_vcpu_set_regs(sv, &v->initial_regs);
+    v->context_pending = false;
     vcpu_make_ready_at(sv, acting_cycles(m));
 }
 
@@ -251,6 +259,10 @@ static void sink_shutdown(void *opaque, struct domain *d, unsigned reason)
     (void)opaque;
     struct sim_domain *sd = d->sim;
     sd->shutdown_reason = reason;
+    if (d->crash_why) {
+        sim_domain_crash(sd, "d%u: %s", d->domid, d->crash_why);
+        return;
+    }
     if (reason == SHUTDOWN_crash)
         snprintf(sd->crash_reason, sizeof(sd->crash_reason),
                  "the guest shut down with SHUTDOWN_crash");
@@ -318,7 +330,7 @@ static struct sim_vcpu *pcpu_pick(struct sim_pcpu *p)
 {
     struct sim_vcpu *cur = p->current;
     if (cur && cur->state == SV_RUNNING && cur->v->run_state == VCPU_RUNNABLE &&
-        !cur->v->yield_requested && p->local < cur->slice_end)
+        cur->sd->status == SD_RUNNING && !cur->v->yield_requested && p->local < cur->slice_end)
         return cur;
     if (cur && cur->state == SV_RUNNING) {
         p->current = NULL;
@@ -362,6 +374,9 @@ bool sim_pcpu_extend_quantum(struct sim_vcpu *sv)
         horizon = m->run_end_cycles;
     if (p->rq_len && horizon > sv->slice_end)
         horizon = sv->slice_end; /* others wait for this CPU: round robin */
+    for (unsigned i = 0; i < p->nr_waking; i++)
+        if (p->waking[i]->wake_at < horizon)
+            horizon = p->waking[i]->wake_at; /* a vcpu becomes runnable here then */
     uint64_t quantum = cost_ns_to_cycles(m->cost, m->sc->quantum_ns);
     if (horizon <= p->local + quantum)
         return false;
@@ -389,6 +404,8 @@ static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
     p->ipi_cycles_owed = 0;
     uint64_t start = p->local;
     sv->stop_at = p->local + quantum < sv->slice_end ? p->local + quantum : sv->slice_end;
+    if (sv->stop_at > m->run_end_cycles)
+        sv->stop_at = m->run_end_cycles;
     m->active = p;
     sim_vcpu_run_slice(sv);
     m->active = NULL;
@@ -409,11 +426,15 @@ static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
         simk_wait_ps(ahead);
 }
 
+static void machine_progress(struct machine *m);
+
 static void pcpu_main(void *arg)
 {
     struct sim_pcpu *p = arg;
     struct machine *m = p->m;
-    while (!m->finished) {
+    /* Past the end of the run a CPU has nothing left to do: the thread ends. */
+    while (!m->finished && p->local < m->run_end_cycles) {
+        machine_progress(m);
         uint64_t next_wake = pcpu_collect_wakes(p, p->local);
         struct sim_vcpu *sv = pcpu_pick(p);
         if (sv)
@@ -432,15 +453,25 @@ static void on_vcpu_timer(void *arg)
         vcpu_timer_expired(t->sv->v, t->kind);
 }
 
+/* Raise k of a [pirq] source happens at at + k * period, computed from absolute times so that
+ * rounding does not drift. */
+static void pirq_schedule(struct sim_pirq_source *src)
+{
+    const struct scenario_pirq *q = src->cfg;
+    uint64_t at_ns = q->at_ns + (uint64_t)src->raised * q->period_ns;
+    simk_event_notify(src->ev, delay_ps_until(src->m, cost_ns_to_cycles(src->m->cost, at_ns)));
+}
+
 static void on_pirq(void *arg)
 {
     struct sim_pirq_source *src = arg;
     struct sim_domain *sd = &src->m->dom[src->cfg->domain];
-    if (sd->status == SD_RUNNING)
-        pirq_raise(sd->d, src->cfg->line);
-    if (++src->raised < src->cfg->count)
-        simk_event_notify(
-            src->ev, cycles_to_ps(src->m, cost_ns_to_cycles(src->m->cost, src->cfg->period_ns)));
+    src->raised++;
+    /* A line nobody bound (or a domain gone) is lost, as on real hardware with the IRQ off. */
+    if (sd->status != SD_RUNNING || pirq_raise(sd->d, src->cfg->line) < 0)
+        src->unbound++;
+    if (src->raised < src->cfg->count)
+        pirq_schedule(src);
 }
 
 /* ---- building ---------------------------------------------------------------------------- */
@@ -562,6 +593,16 @@ static int domain_vcpus_create(struct machine *m, struct sim_domain *sd, unsigne
     return 0;
 }
 
+/* Name the scenario line of the domain in front of a guest image's error. */
+static int domain_error(const struct machine *m, const struct sim_domain *sd, struct diag *d)
+{
+    struct diag inner = *d;
+    if (sd->cfg->line)
+        return diag_set(d, "%s:%u: domain '%s': %s", m->sc->source, sd->cfg->line, sd->cfg->name,
+                        inner.msg);
+    return diag_set(d, "domain %s (--guest): %s", sd->cfg->name, inner.msg);
+}
+
 static int domain_build(struct machine *m, struct sim_domain *sd, unsigned index,
                         unsigned *next_pcpu, struct diag *d)
 {
@@ -569,10 +610,9 @@ static int domain_build(struct machine *m, struct sim_domain *sd, unsigned index
     sd->m = m;
     sd->cfg = &m->sc->dom[index];
     sd->status = SD_RUNNING;
-    if (guest_resolve(sd->cfg->guest, m->sc->base_dir, m->guest_dir, path, sizeof(path), d) < 0)
-        return -1;
-    if (guest_image_load(path, &sd->img, d) < 0)
-        return -1;
+    if (guest_resolve(sd->cfg->guest, m->sc->base_dir, m->guest_dir, path, sizeof(path), d) < 0 ||
+        guest_image_load(path, &sd->img, d) < 0)
+        return domain_error(m, sd, d);
     sd->ram_size = sd->cfg->memory_bytes;
     sd->ram = aligned_alloc(XEN_PAGE_SIZE, sd->ram_size);
     sd->shared_info = aligned_alloc(XEN_PAGE_SIZE, XEN_PAGE_SIZE);
@@ -580,8 +620,9 @@ static int domain_build(struct machine *m, struct sim_domain *sd, unsigned index
         return diag_set(d, "out of memory for domain '%s'", sd->cfg->name);
     memset(sd->ram, 0, sd->ram_size);
     memset(sd->shared_info, 0, XEN_PAGE_SIZE);
-    if (domain_layout(sd, d) < 0 || guest_image_place(&sd->img, sd->ram, sd->ram_size, d) < 0 ||
-        aot_annotate(&sd->aot, &sd->img, sd->ram, m->cost, d) < 0 ||
+    if (guest_image_place(&sd->img, sd->ram, sd->ram_size, d) < 0)
+        return domain_error(m, sd, d);
+    if (domain_layout(sd, d) < 0 || aot_annotate(&sd->aot, &sd->img, sd->ram, m->cost, d) < 0 ||
         domain_model_create(m, sd, index, d) < 0)
         return -1;
     write_start_info(sd, m->sc->seed);
@@ -612,7 +653,8 @@ static void pirqs_create(struct machine *m)
         src->cfg = &m->sc->pirq[i];
         src->ev = simk_event_create("pirq");
         simk_method_on("pirq", src->ev, on_pirq, src);
-        simk_event_notify(src->ev, cycles_to_ps(m, cost_ns_to_cycles(m->cost, src->cfg->at_ns)));
+        if (src->cfg->count > 0)
+            pirq_schedule(src);
     }
 }
 
@@ -641,14 +683,23 @@ int machine_build(struct machine *m, const struct scenario *sc, const char *gues
     return 0;
 }
 
-static void on_progress(void *arg)
+/* Progress is drawn by the CPU threads as simulated time passes, never by an event of its own:
+ * asking for it must not change what the kernel schedules (and so the results). */
+static void machine_progress(struct machine *m)
 {
-    struct machine *m = arg;
     static const unsigned steps = 50;
-    uint64_t now = simk_now_ps(), end = cycles_to_ps(m, cost_ns_to_cycles(m->cost, m->sc->run_ns));
-    unsigned done = (unsigned)((unsigned __int128)now * steps / (end ? end : 1));
-    fprintf(stderr, "\r[%-*.*s] %3u%% simulated", (int)steps, (int)done,
-            "##################################################", done * 100 / steps);
+    if (!m->progress)
+        return;
+    uint64_t now = machine_now_cycles(m), end = m->run_end_cycles ? m->run_end_cycles : 1;
+    unsigned done = (unsigned)((unsigned __int128)now * steps / end);
+    if (done > steps)
+        done = steps;
+    if (done == m->progress_drawn && now)
+        return;
+    m->progress_drawn = done;
+    fprintf(stderr, "\r[%-*.*s] %3u%% of %" PRIu64 " ms simulated", (int)steps, (int)done,
+            "##################################################", done * 100 / steps,
+            m->sc->run_ns / 1000000);
     fflush(stderr);
 }
 
@@ -658,22 +709,17 @@ void machine_run(struct machine *m)
         simk_spawn_thread("pcpu", pcpu_main, &m->pcpu[i], PCPU_STACK_BYTES);
     uint64_t end_ps = cycles_to_ps(m, cost_ns_to_cycles(m->cost, m->sc->run_ns));
     m->run_end_cycles = ps_to_cycles(m, end_ps);
-    /* Progress is drawn at fixed fractions of the run by methods that touch no simulated
-     * state, so asking for it does not change the results. */
-    for (unsigned i = 1; m->progress && i <= 50; i++) {
-        struct simk_event *ev = simk_event_create("progress");
-        simk_method_on("progress", ev, on_progress, m);
-        simk_event_notify(ev, end_ps / 50 * i);
-    }
     simk_run(end_ps);
     if (m->progress)
         fprintf(stderr, "\r%80s\r", "");
     if (!m->finished) {
-        /* Stopped by the kernel: either the run length was reached, or nothing could happen
-         * any more (every vcpu blocked with no timer armed) and time stayed where it was. */
+        /* Stopped by the kernel: with something still to happen (a CPU or a timer beyond the
+         * end), the run length was reached; with nothing at all (every vcpu blocked, no timer
+         * armed), the system is idle for good and time stays at its last activity. */
         m->finished = true;
-        m->end_cycles = machine_now_cycles(m);
-        m->end = simk_now_ps() >= end_ps ? END_RUN_LENGTH : END_STARVED;
+        bool idle = !simk_pending_activity();
+        m->end = idle ? END_STARVED : END_RUN_LENGTH;
+        m->end_cycles = idle ? machine_now_cycles(m) : m->run_end_cycles;
     }
     for (unsigned i = 0; i < m->nr_dom; i++)
         for (unsigned k = 0; k < m->dom[i].nr_vcpus; k++)

@@ -90,7 +90,8 @@ struct sim_pcpu {
 struct sim_pirq_source {
     struct machine *m;
     const struct scenario_pirq *cfg;
-    unsigned raised;
+    unsigned raised;  /* raises so far */
+    unsigned unbound; /* ... that found no port bound to the line */
     struct simk_event *ev;
 };
 
@@ -112,6 +113,7 @@ struct machine {
     FILE *out;               /* console and crash messages */
     char guest_dir[1024];    /* where guest programs are found by name */
     bool progress;           /* progress on stderr */
+    unsigned progress_drawn; /* fiftieths of the run already drawn */
 };
 
 /* Build every domain of the scenario (load, place, annotate, create engines). 0, or -1 with d. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sim/kernel.h"
@@ -132,6 +133,14 @@ static const struct option run_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+static const char *option_name(int opt)
+{
+    for (const struct option *o = run_options; o->name; o++)
+        if (o->val == opt)
+            return o->name;
+    return "?";
+}
+
 /* Numeric flags: where they go and their ranges. */
 static long long *numeric_flag(struct run_opts *o, int opt, long long *max)
 {
@@ -166,8 +175,8 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
         if (slot) {
             if (!parse_count(optarg, max, slot) || (opt == OPT_PCPUS && *slot == 0) ||
                 (opt == OPT_RUN_MS && *slot == 0) || (opt == OPT_QUANTUM && *slot < 100))
-                return bad_input("run: %s %s: not a number in range (see evsim run --help)",
-                                 argv[optind - 2 >= 0 ? optind - 2 : 0], optarg);
+                return bad_input("run: --%s %s: not a number in range (see evsim run --help)",
+                                 option_name(opt), optarg);
             continue;
         }
         switch (opt) {
@@ -272,13 +281,18 @@ static int load_scenario(const struct run_opts *o, struct scenario *sc, struct d
  * error; it is written whole at the end. */
 static int check_json_path(const char *path, struct diag *d)
 {
-    FILE *f = fopen(path, "a");
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode) || access(path, W_OK) != 0)
+            return diag_set(d, "--json %s: cannot write: %s", path,
+                            S_ISDIR(st.st_mode) ? "it is a directory" : strerror(errno));
+        return 0; /* replaced whole at the end */
+    }
+    FILE *f = fopen(path, "w");
     if (!f)
         return diag_set(d, "--json %s: cannot write: %s", path, strerror(errno));
-    long size = ftell(f);
     fclose(f);
-    if (size == 0)
-        unlink(path); /* it did not exist before (or was empty): leave nothing behind yet */
+    unlink(path); /* created only to check: nothing is left behind before the run ends */
     return 0;
 }
 

@@ -159,6 +159,21 @@ static struct json_object *pcpus_json(const struct machine *m)
     return arr;
 }
 
+static struct json_object *pirqs_json(const struct machine *m)
+{
+    struct json_object *arr = json_object_new_array();
+    for (unsigned i = 0; i < m->sc->nr_pirq; i++) {
+        const struct sim_pirq_source *src = &m->pirq[i];
+        struct json_object *o = json_object_new_object();
+        put_u64(o, "domid", m->dom[src->cfg->domain].d->domid);
+        put_u64(o, "line", src->cfg->line);
+        put_u64(o, "raised", src->raised);
+        put_u64(o, "unbound", src->unbound);
+        json_object_array_add(arr, o);
+    }
+    return arr;
+}
+
 struct json_object *report_build(struct machine *m)
 {
     struct json_object *r = json_object_new_object();
@@ -186,6 +201,7 @@ struct json_object *report_build(struct machine *m)
     put_u64(r, "guest_instructions", insns);
     put_u64(r, "exit_status", (uint64_t)machine_exit_status(m));
     json_object_object_add(r, "domains", doms);
+    json_object_object_add(r, "pirqs", pirqs_json(m));
     json_object_object_add(r, "pcpu_stats", pcpus_json(m));
     return r;
 }
@@ -243,6 +259,19 @@ static void print_hypercalls(struct json_object *doms, FILE *out)
     }
 }
 
+static void print_pirqs(struct json_object *pirqs, FILE *out)
+{
+    if (!pirqs || json_object_array_length(pirqs) == 0)
+        return;
+    fprintf(out, "\nphysical IRQs\n  %-4s %-6s %10s %10s\n", "dom", "line", "raised", "unbound");
+    for (size_t i = 0; i < json_object_array_length(pirqs); i++) {
+        struct json_object *q = json_object_array_get_idx(pirqs, i);
+        fprintf(out, "  %-4" PRIu64 " %-6" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
+                get_u64(q, "domid"), get_u64(q, "line"), get_u64(q, "raised"),
+                get_u64(q, "unbound"));
+    }
+}
+
 void report_print_text(struct json_object *r, FILE *out)
 {
     uint64_t ns = get_u64(r, "simulated_ns");
@@ -260,6 +289,7 @@ void report_print_text(struct json_object *r, FILE *out)
     print_domains(doms, out);
     print_ports(doms, out);
     print_hypercalls(doms, out);
+    print_pirqs(get_arr(r, "pirqs"), out);
     fprintf(out, "\nexit status    %" PRIu64 "\n", get_u64(r, "exit_status"));
 }
 

@@ -112,9 +112,10 @@ static bool parse_u64(const char *v, uint64_t *out)
 {
     char *end;
     errno = 0;
-    if (!*v || *v == '-')
+    if (!*v || *v == '-' || *v == '+' || *v == ' ')
         return false;
-    unsigned long long x = strtoull(v, &end, 0);
+    bool hex = v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
+    unsigned long long x = strtoull(v, &end, hex ? 16 : 10); /* 010 is ten, not eight */
     if (errno || *end)
         return false;
     *out = x;
@@ -182,9 +183,13 @@ static int domain_key(struct parse *p, const char *name, const char *value)
             return fail(p, "guest = %s: empty or too long%s", value, "");
         strcpy(dom->guest, value);
     } else if (!strcmp(name, "cmdline")) {
-        if (strlen(value) >= sizeof(dom->cmdline) - 64)
+        /* Indented continuation lines (and repeated cmdline keys) append, one space apart. */
+        size_t have = strlen(dom->cmdline), add = strlen(value);
+        if (have + (have ? 1 : 0) + add >= sizeof(dom->cmdline) - 64)
             return fail(p, "cmdline is longer than %s bytes%s", "960", "");
-        strcpy(dom->cmdline, value);
+        if (have)
+            dom->cmdline[have++] = ' ';
+        memcpy(dom->cmdline + have, value, add + 1);
     } else if (!strcmp(name, "vcpus")) {
         if (!parse_u64(value, &n) || n < 1 || n > 32)
             return fail(p, "vcpus = %s: expected 1 to 32 (legacy vcpu_info slots)%s", value, "");
@@ -225,11 +230,11 @@ static int pirq_key(struct parse *p, const char *name, const char *value)
     }
     if (!parse_u64(value, &n))
         return fail(p, "%s = %s: not a number", name, value);
-    if (!strcmp(name, "line") && n < 65536)
+    if (!strcmp(name, "line") && n < SCENARIO_NR_PIRQS)
         q->line = (unsigned)n;
-    else if (!strcmp(name, "at_us"))
+    else if (!strcmp(name, "at_us") && n <= SCENARIO_MAX_US)
         q->at_ns = n * 1000;
-    else if (!strcmp(name, "period_us"))
+    else if (!strcmp(name, "period_us") && n <= SCENARIO_MAX_US)
         q->period_ns = n * 1000;
     else if (!strcmp(name, "count") && n <= 1000000)
         q->count = (unsigned)n;

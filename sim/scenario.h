@@ -11,6 +11,8 @@
 #define SCENARIO_MAX_DOMAINS 256
 #define SCENARIO_MAX_PIRQS 64
 #define SCENARIO_PATH_MAX 1024
+#define SCENARIO_NR_PIRQS 256         /* each domain's physical IRQ lines (Xen's nr_pirqs here) */
+#define SCENARIO_MAX_US 3600000000ull /* one hour: the longest time a scenario may name */
 
 struct scenario_domain {
     char name[64];

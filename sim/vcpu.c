@@ -91,15 +91,40 @@ static uint64_t *pcpu_clock(struct sim_vcpu *sv)
 }
 
 /* Code the load-time sweep did not see as an instruction start: decode it now, once. */
-static void block_cost_first_sight(struct sim_vcpu *sv, uint64_t addr, uint32_t size,
+static void on_tsc_read(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
+
+/* New TSC reads (code the load-time sweep did not see): hook them in every engine of the
+ * domain and drop the block from their translation caches, so it is translated again with the
+ * hooks. */
+static void hook_new_tsc_sites(struct sim_domain *sd, unsigned first, uint64_t addr, uint32_t size)
+{
+    for (unsigned k = 0; k < sd->nr_vcpus; k++) {
+        struct sim_vcpu *other = &sd->vcpu[k];
+        if (!other->uc)
+            continue;
+        for (unsigned i = first; i < sd->aot.nr_tsc_sites; i++) {
+            uc_hook h;
+            uint64_t at = sd->aot.tsc_site[i].addr;
+            uc_hook_add(other->uc, &h, UC_HOOK_CODE, on_tsc_read, other, at, at);
+        }
+        uc_ctl_remove_cache(other->uc, addr, addr + size);
+    }
+}
+
+/* Returns false when the block must not run yet (it was just re-hooked: run it again). */
+static bool block_cost_first_sight(struct sim_vcpu *sv, uint64_t addr, uint32_t size,
                                    uint32_t *insns, uint32_t *cycles)
 {
     struct sim_domain *sd = sv->sd;
     if (addr < XEN_PAGE_SIZE || addr > sd->ram_size || size > sd->ram_size - addr) {
         *insns = *cycles = 0; /* outside RAM: the fetch faults before anything runs */
-        return;
+        return true;
     }
-    aot_slow_cost(&sd->aot, addr, size, sd->ram + addr, insns, cycles);
+    unsigned before = sd->aot.nr_tsc_sites;
+    if (aot_slow_cost(&sd->aot, addr, size, sd->ram + addr, insns, cycles) == 0)
+        return true;
+    hook_new_tsc_sites(sd, before, addr, size);
+    return false;
 }
 
 static void request_stop(struct sim_vcpu *sv)
@@ -130,8 +155,11 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
     if (from && size <= sv->hot_size - off && (from->insns & AOT_INSN_START)) {
         insns = (from[size].insns & ~AOT_INSN_START) - (from->insns & ~AOT_INSN_START);
         cycles = from[size].cycles - from->cycles;
-    } else if (!aot_fast_cost(&sv->sd->aot, addr, size, &insns, &cycles)) {
-        block_cost_first_sight(sv, addr, size, &insns, &cycles);
+    } else if (!aot_fast_cost(&sv->sd->aot, addr, size, &insns, &cycles) &&
+               !block_cost_first_sight(sv, addr, size, &insns, &cycles)) {
+        request_stop(sv);
+        sv->resume_at = addr; /* translated again, with its TSC reads hooked */
+        return;
     }
     sv->insns += insns;
     sv->blk_addr = addr;
@@ -146,15 +174,21 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 static void on_tsc_read(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
     struct sim_vcpu *sv = opaque;
+    struct sim_domain *sd = sv->sd;
     uint64_t *clock = pcpu_clock(sv);
     uint64_t blk_end = sv->blk_addr + sv->blk_size;
-    if (addr >= sv->blk_addr && addr + size <= blk_end)
-        *clock -= aot_range_cycles(&sv->sd->aot, addr + size, blk_end);
+    if (addr >= sv->blk_addr && addr + size <= blk_end && blk_end <= sd->ram_size) {
+        uint32_t insns, cycles;
+        aot_range_cost(&sd->aot, addr + size, blk_end, sd->ram + addr + size, &insns, &cycles);
+        *clock -= cycles;
+        sv->insns -= insns;
+    }
+    const struct aot_tsc_site *site = aot_tsc_site(&sd->aot, addr);
     uint64_t tsc = *clock, lo = tsc & 0xffffffffu, hi = tsc >> 32, rip = addr + size;
     uint64_t aux = sv->v->vcpu_id;
     uc_reg_write(uc, UC_X86_REG_RAX, &lo);
     uc_reg_write(uc, UC_X86_REG_RDX, &hi);
-    if (size == 3) /* rdtscp: IA32_TSC_AUX, which Xen sets to the vcpu id for PV guests */
+    if (site && site->rdtscp) /* IA32_TSC_AUX, which Xen sets to the vcpu id for PV guests */
         uc_reg_write(uc, UC_X86_REG_RCX, &aux);
     uc_reg_write(uc, UC_X86_REG_RIP, &rip);
 }
@@ -302,6 +336,8 @@ void sim_vcpu_run_slice(struct sim_vcpu *sv)
     struct hv_regs r = {0}; /* Unicorn writes only 32 bits of EFLAGS */
     regs_read_all(sv->uc, &r);
     struct hv_regs before = r;
+    if (sv->sd->status != SD_RUNNING)
+        return;
     deliver_upcall(sv, &r);
     if (sv->sd->status != SD_RUNNING)
         return;
@@ -359,7 +395,8 @@ int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d)
         hook(sv, UC_HOOK_MEM_UNMAPPED, on_unmapped, 1, 0, d))
         return -1;
     for (unsigned i = 0; i < sd->aot.nr_tsc_sites; i++)
-        if (hook(sv, UC_HOOK_CODE, on_tsc_read, sd->aot.tsc_sites[i], sd->aot.tsc_sites[i], d))
+        if (hook(sv, UC_HOOK_CODE, on_tsc_read, sd->aot.tsc_site[i].addr, sd->aot.tsc_site[i].addr,
+                 d))
             return -1;
     return 0;
 }

@@ -83,18 +83,36 @@ static void tsc_sites(void **state)
 {
     (void)state;
     assert_int_equal(aot.nr_tsc_sites, 2);
-    assert_int_equal(aot.tsc_sites[0], BASE + 2);
-    assert_int_equal(aot.tsc_site_len[0], 2);
-    assert_int_equal(aot.tsc_sites[1], BASE + 11);
-    assert_int_equal(aot.tsc_site_len[1], 3);
+    assert_int_equal(aot.tsc_site[0].addr, BASE + 2);
+    assert_int_equal(aot.tsc_site[0].len, 2);
+    assert_false(aot.tsc_site[0].rdtscp);
+    assert_int_equal(aot.tsc_site[1].addr, BASE + 11);
+    assert_int_equal(aot.tsc_site[1].len, 3);
+    assert_true(aot.tsc_site[1].rdtscp);
+    assert_null(aot_tsc_site(&aot, BASE + 3));
+    /* A REX-prefixed rdtsc is 3 bytes long but still rdtsc; first sight records it. */
+    const uint8_t rex_rdtsc[] = {0x48, 0x0f, 0x31, 0xc3};
+    uint32_t insns, cycles;
+    assert_int_equal(aot_slow_cost(&aot, 0xa000, sizeof(rex_rdtsc), rex_rdtsc, &insns, &cycles), 1);
+    const struct aot_tsc_site *s = aot_tsc_site(&aot, 0xa000);
+    assert_non_null(s);
+    assert_int_equal(s->len, 3);
+    assert_false(s->rdtscp);
 }
 
 static void range_and_disasm(void **state)
 {
     (void)state;
     uint64_t per_insn = cost_cycles(cost_profile_default(), COST_GUEST_INSN);
-    assert_int_equal(aot_range_cycles(&aot, BASE + 4, BASE + 10), 2 * per_insn);
-    assert_int_equal(aot_range_cycles(&aot, BASE, 0x9000), 0);
+    uint32_t insns, cycles;
+    aot_range_cost(&aot, BASE + 4, BASE + 10, code + 4, &insns, &cycles);
+    assert_int_equal(insns, 2);
+    assert_int_equal(cycles, 2 * per_insn);
+    const uint8_t two_nops[] = {0x90, 0x90};
+    aot_range_cost(&aot, 0x9100, 0x9102, two_nops, &insns, &cycles); /* outside: decoded */
+    assert_int_equal(insns, 2);
+    aot_range_cost(&aot, BASE + 4, BASE + 4, code + 4, &insns, &cycles);
+    assert_int_equal(insns, 0);
     char text[64];
     aot_disasm_one(&aot, BASE + 4, code + 4, sizeof(code) - 4, text, sizeof(text));
     assert_string_equal(text, "add rax, 1");

@@ -105,6 +105,54 @@ static void rejects_bad_image(void **state)
     unlink(path);
 }
 
+/* A Xen note may name any address: one at the top of the address space must be refused with
+ * the note's offset, not wrap around and be written before guest memory. */
+static void hypercall_note_outside_image(void **state)
+{
+    (void)state;
+    struct {
+        Elf64_Ehdr eh;
+        Elf64_Phdr ph[2];
+        Elf64_Nhdr nh;
+        char name[4];
+        uint64_t desc;
+        uint8_t code[4096];
+    } f;
+    memset(&f, 0, sizeof(f));
+    memcpy(f.eh.e_ident, ELFMAG, SELFMAG);
+    f.eh.e_ident[EI_CLASS] = ELFCLASS64;
+    f.eh.e_ident[EI_DATA] = ELFDATA2LSB;
+    f.eh.e_type = ET_EXEC;
+    f.eh.e_machine = EM_X86_64;
+    f.eh.e_phentsize = sizeof(Elf64_Phdr);
+    f.eh.e_phoff = offsetof(__typeof__(f), ph);
+    f.eh.e_phnum = 2;
+    f.eh.e_entry = 0x100000;
+    f.ph[0] = (Elf64_Phdr){.p_type = PT_LOAD,
+                           .p_flags = PF_R | PF_X,
+                           .p_offset = offsetof(__typeof__(f), code),
+                           .p_vaddr = 0x100000,
+                           .p_filesz = 4096,
+                           .p_memsz = 4096};
+    f.ph[1] = (Elf64_Phdr){.p_type = PT_NOTE,
+                           .p_offset = offsetof(__typeof__(f), nh),
+                           .p_filesz = sizeof(f.nh) + 4 + 8};
+    f.nh = (Elf64_Nhdr){.n_namesz = 4, .n_descsz = 8, .n_type = XEN_ELFNOTE_HYPERCALL_PAGE};
+    memcpy(f.name, "Xen", 4);
+    f.desc = 0xfffffffffffff000ull;
+    const char *path = write_temp(&f, sizeof(f));
+    struct guest_image img;
+    struct diag d = {{0}};
+    assert_int_equal(guest_image_load(path, &img, &d), -1);
+    char want[128];
+    snprintf(want, sizeof(want), "offset 0x%zx: XEN_ELFNOTE_HYPERCALL_PAGE 0xfffffffffffff000",
+             offsetof(__typeof__(f), desc));
+    if (!strstr(d.msg, want))
+        fail_msg("message '%s' lacks '%s'", d.msg, want);
+    guest_image_free(&img);
+    unlink(path);
+}
+
 static void missing_file(void **state)
 {
     (void)state;
@@ -145,6 +193,7 @@ int main(void)
         tests[n++] = (struct CMUnitTest){bad_images[i].name, rejects_bad_image, NULL, NULL,
                                          (void *)&bad_images[i]};
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(missing_file);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(hypercall_note_outside_image);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(real_guest_notes);
     return _cmocka_run_group_tests("loader", tests, n, NULL, NULL);
 }

@@ -16,45 +16,56 @@ struct scenario_case {
     unsigned nr_dom;
     unsigned pcpus;
     uint64_t run_ns;
+    const char *cmdline0; /* expected cmdline of the first domain, or NULL */
 };
 
 static const struct scenario_case cases[] = {
-    {"minimal", "[domain a]\nguest = timer\n", NULL, 1, 1, 1000000000},
+    {"minimal", "[domain a]\nguest = timer\n", NULL, 1, 1, 1000000000, NULL},
     {"machine keys", "[machine]\npcpus = 4\nrun_ms = 3\nseed = 9\n[domain a]\nguest = x\n", NULL, 1,
-     4, 3000000},
-    {"run_us", "[machine]\nrun_us = 250\n[domain a]\nguest = x\n", NULL, 1, 1, 250000},
+     4, 3000000, NULL},
+    {"run_us", "[machine]\nrun_us = 250\n[domain a]\nguest = x\n", NULL, 1, 1, 250000, NULL},
     {"comments and blanks", "# c\n\n[machine] ; c\npcpus = 2 ; two\n[domain a]\nguest = x\n", NULL,
-     1, 2, 1000000000},
+     1, 2, 1000000000, NULL},
     {"two domains", "[domain a]\nguest = x\n[domain b]\nguest = y\nvcpus = 4\n", NULL, 2, 1,
-     1000000000},
-    {"no equals", "[machine]\npcpus = 2\nbogus line\n", "t.ini:3: syntax error", 0, 0, 0},
+     1000000000, NULL},
+    {"no equals", "[machine]\npcpus = 2\nbogus line\n", "t.ini:3: syntax error", 0, 0, 0, NULL},
     {"unknown key", "[domain a]\nguest = x\ncolour = blue\n",
-     "t.ini:3: unknown key 'colour' in a [domain] section", 0, 0, 0},
-    {"unknown section", "[machine]\n[cpus]\n", "t.ini:2: unknown section [cpus]", 0, 0, 0},
-    {"pcpus zero", "[machine]\npcpus = 0\n", "t.ini:2: pcpus = 0: expected a number", 0, 0, 0},
-    {"pcpus junk", "[machine]\npcpus = two\n", "t.ini:2: pcpus = two", 0, 0, 0},
-    {"negative", "[machine]\nseed = -1\n", "t.ini:2: seed = -1: out of range", 0, 0, 0},
-    {"vcpus too many", "[domain a]\nguest = x\nvcpus = 33\n", "t.ini:3: vcpus = 33", 0, 0, 0},
+     "t.ini:3: unknown key 'colour' in a [domain] section", 0, 0, 0, NULL},
+    {"unknown section", "[machine]\n[cpus]\n", "t.ini:2: unknown section [cpus]", 0, 0, 0, NULL},
+    {"pcpus zero", "[machine]\npcpus = 0\n", "t.ini:2: pcpus = 0: expected a number", 0, 0, 0,
+     NULL},
+    {"pcpus junk", "[machine]\npcpus = two\n", "t.ini:2: pcpus = two", 0, 0, 0, NULL},
+    {"negative", "[machine]\nseed = -1\n", "t.ini:2: seed = -1: out of range", 0, 0, 0, NULL},
+    {"vcpus too many", "[domain a]\nguest = x\nvcpus = 33\n", "t.ini:3: vcpus = 33", 0, 0, 0, NULL},
     {"bad bool", "[domain a]\nguest = x\nprivileged = maybe\n", "t.ini:3: privileged = maybe", 0, 0,
-     0},
-    {"no guest", "[domain a]\nvcpus = 1\n", "t.ini:1: domain 'a' has no 'guest ='", 0, 0, 0},
-    {"no domains", "[machine]\npcpus = 1\n", "t.ini: no [domain NAME] section", 0, 0, 0},
+     0, NULL},
+    {"no guest", "[domain a]\nvcpus = 1\n", "t.ini:1: domain 'a' has no 'guest ='", 0, 0, 0, NULL},
+    {"no domains", "[machine]\npcpus = 1\n", "t.ini: no [domain NAME] section", 0, 0, 0, NULL},
     {"duplicate domain", "[domain a]\nguest = x\n[domain a]\nguest = x\n",
-     "t.ini:3: domain 'a' is defined twice", 0, 0, 0},
-    {"nameless domain", "[domain]\nguest = x\n", "t.ini:1: [domain NAME]", 0, 0, 0},
-    {"key outside section", "pcpus = 1\n", "t.ini:1: 'pcpus' outside any section", 0, 0, 0},
+     "t.ini:3: domain 'a' is defined twice", 0, 0, 0, NULL},
+    {"nameless domain", "[domain]\nguest = x\n", "t.ini:1: [domain NAME]", 0, 0, 0, NULL},
+    {"key outside section", "pcpus = 1\n", "t.ini:1: 'pcpus' outside any section", 0, 0, 0, NULL},
     {"pin beyond pcpus", "[machine]\npcpus = 2\n[domain a]\nguest = x\npin = 2\n",
-     "t.ini:3: domain 'a' is pinned to pcpu 2", 0, 0, 0},
+     "t.ini:3: domain 'a' is pinned to pcpu 2", 0, 0, 0, NULL},
     {"pirq unknown domain", "[domain a]\nguest = x\n[pirq]\ndomain = b\n",
-     "t.ini:4: domain = b: no [domain b] section", 0, 0, 0},
+     "t.ini:4: domain = b: no [domain b] section", 0, 0, 0, NULL},
     {"pirq repeat without period", "[domain a]\nguest = x\n[pirq]\ndomain = a\ncount = 3\n",
-     "t.ini:3: a [pirq] raised 3 times needs period_us", 0, 0, 0},
+     "t.ini:3: a [pirq] raised 3 times needs period_us", 0, 0, 0, NULL},
+    {"leading zero is decimal", "[machine]\npcpus = 010\n[domain a]\nguest = x\n", NULL, 1, 10,
+     1000000000, NULL},
+    {"hex", "[machine]\npcpus = 0x10\n[domain a]\nguest = x\n", NULL, 1, 16, 1000000000, NULL},
+    {"cmdline continues", "[domain a]\nguest = x\ncmdline = a=1 b=2\n  c=3\ncmdline = d=4\n", NULL,
+     1, 1, 1000000000, "a=1 b=2 c=3 d=4"},
+    {"pirq line range", "[domain a]\nguest = x\n[pirq]\ndomain = a\nline = 256\n",
+     "t.ini:5: unknown key or value out of range: line = 256", 0, 0, 0, NULL},
+    {"pirq far future", "[domain a]\nguest = x\n[pirq]\ndomain = a\nat_us = 3600000001\n",
+     "t.ini:5: unknown key or value out of range: at_us", 0, 0, 0, NULL},
     {"long line",
      "[domain a]\nguest = x\ncmdline = "
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
-     "t.ini:3: line longer than", 0, 0, 0},
+     "t.ini:3: line longer than", 0, 0, 0, NULL},
 };
 
 static void run_case(void **state)
@@ -74,6 +85,8 @@ static void run_case(void **state)
     assert_int_equal(s.nr_dom, c->nr_dom);
     assert_int_equal(s.pcpus, c->pcpus);
     assert_int_equal(s.run_ns, c->run_ns);
+    if (c->cmdline0)
+        assert_string_equal(s.dom[0].cmdline, c->cmdline0);
 }
 
 static void default_scenario_parses(void **state)
