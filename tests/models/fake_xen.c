@@ -242,3 +242,10 @@ void fx_set_upcall_pending(struct vcpu *v, uint8_t p)
 {
     vcpu_info_ptr(v)->evtchn_upcall_pending = p;
 }
+
+int fx_teardown(void **state)
+{
+    fx_destroy(*state);
+    test_free(*state);
+    return 0;
+}

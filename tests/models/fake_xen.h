@@ -47,6 +47,8 @@ struct fake_xen {
 /* hv_init with the fake memory and sink; fx_destroy frees everything. */
 void fx_init(struct fake_xen *fx);
 void fx_destroy(struct fake_xen *fx);
+/* cmocka teardown for a test_calloc'ed state whose first member is a struct fake_xen. */
+int fx_teardown(void **state);
 /* Create domain `domid` (< FX_MAX_DOMAINS) with shared_info at FX_SHINFO_GPA; 0 for defaults. */
 struct domain *fx_domain(struct fake_xen *fx, domid_t domid, bool privileged, unsigned max_vcpus,
                          unsigned word_bits, unsigned max_evtchn_port);

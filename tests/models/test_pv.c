@@ -29,15 +29,6 @@ static int world_setup(void **state)
     return 0;
 }
 
-static int world_teardown(void **state)
-{
-    struct world *w = *state;
-
-    fx_destroy(&w->fx);
-    test_free(w);
-    return 0;
-}
-
 static long register_callback(struct world *w, unsigned type, uint64_t addr, unsigned flags)
 {
     struct callback_register r = {
@@ -95,7 +86,7 @@ static void test_bounce_frame_table(void **state)
         assert_int_equal(fx_upcall_mask(w->v), 1);
         assert_int_equal(regs.rflags & 0x40100, 0);
         assert_int_equal(w->v->stats.upcalls_injected, 1);
-        world_teardown(&ws);
+        fx_teardown(&ws);
     }
 }
 
@@ -190,7 +181,7 @@ static void test_iret_table(void **state)
         /* a negative restored rax is not a failed hypercall */
         assert_int_equal(w->d->stats.hc[__HYPERVISOR_iret][0].calls, 1);
         assert_int_equal(w->d->stats.hc[__HYPERVISOR_iret][0].errors, 0);
-        world_teardown(&ws);
+        fx_teardown(&ws);
     }
 }
 
@@ -366,7 +357,7 @@ static void test_dispatch_unknown_and_counters(void **state)
     assert_true(hypercall_lookup(__HYPERVISOR_iret)->returns_frame);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, world_setup, world_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, world_setup, fx_teardown)
 
 int main(void)
 {

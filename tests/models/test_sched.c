@@ -28,15 +28,6 @@ static int world_setup(void **state)
     return 0;
 }
 
-static int world_teardown(void **state)
-{
-    struct world *w = *state;
-
-    fx_destroy(&w->fx);
-    test_free(w);
-    return 0;
-}
-
 static long sched_op(struct vcpu *v, unsigned cmd, uint64_t arg)
 {
     return fx_hypercall(v, __HYPERVISOR_sched_op, cmd, arg, 0);
@@ -150,7 +141,7 @@ static void test_poll_table(void **state)
         } else {
             assert_int_equal(fx_rec(&w->fx, w->v0)->timer[HV_TIMER_POLL].calls, 0);
         }
-        world_teardown(&ws);
+        fx_teardown(&ws);
     }
 }
 
@@ -282,7 +273,7 @@ static void test_set_timer_op_table(void **state)
             assert_int_equal(t->deadline, r->armed);
         if (r->timeout == 0)
             assert_int_equal(t->calls, 1);
-        world_teardown(&ws);
+        fx_teardown(&ws);
     }
 }
 
@@ -326,7 +317,7 @@ static void test_set_periodic_table(void **state)
         } else {
             assert_int_equal(w->v0->periodic_period, PV_DEFAULT_PERIODIC_NS);
         }
-        world_teardown(&ws);
+        fx_teardown(&ws);
     }
 }
 
@@ -477,7 +468,7 @@ static void test_vcpu_singleshot_timer(void **state)
     assert_int_equal(w->v0->singleshot_deadline, 0);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, world_setup, world_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, world_setup, fx_teardown)
 
 int main(void)
 {
