@@ -1,46 +1,71 @@
 /* The cost profile: every cycle the simulator charges comes from one of these named constants.
- * Each constant carries its source and confidence in cost.c (C: read in the source, S: quoted by a
- * secondary source, U: from memory, E: an explicit estimate with its reasoning). */
+ * Profiles are files (sim/profiles/NAME.ini, docs/profiles.md), each constant with its value,
+ * unit, source and confidence (C: read in the source, S: quoted by a secondary source, U: from
+ * memory, E: an explicit estimate with its reasoning, M: measured on this host). The model only
+ * reads them; sim/ parses the files. */
 #ifndef EVSIM_MODELS_COST_H
 #define EVSIM_MODELS_COST_H
 
 #include <stdint.h>
 
-struct cost_entry {
-    const char *name; /* key, e.g. "hypercall_trap" */
-    uint64_t cycles;
-    const char *source; /* where the figure comes from */
-    char confidence;    /* 'C', 'S', 'U' or 'E' */
-};
-
 enum cost_id {
-    COST_HYPERCALL_TRAP,     /* PV hypercall: SYSCALL into Xen and return to the guest */
-    COST_HYPERCALL_DISPATCH, /* table dispatch + argument copy in Xen */
+    /* Guest instructions, by class, in cycles per instruction (ahead-of-time block costs). */
+    COST_INSN_ALU,    /* simple integer ALU, moves, lea, nop */
+    COST_INSN_MUL,    /* integer multiply */
+    COST_INSN_DIV,    /* integer divide */
+    COST_INSN_LOAD,   /* an instruction that reads memory (L1 hit) */
+    COST_INSN_STORE,  /* an instruction that writes memory (a read-modify-write pays both) */
+    COST_INSN_LOCKED, /* locked read-modify-write: lock-prefixed, or xchg with memory */
+    COST_INSN_BRANCH_NOT_TAKEN, /* conditional branch that falls through (also charged when taken)
+                                 */
+    COST_INSN_BRANCH_TAKEN, /* jmp, call, ret, and the extra cost of a taken conditional branch */
+    COST_INSN_SERIALIZING,  /* rdtsc, rdtscp, cpuid, lfence/mfence and the like */
+    /* Entering and leaving Xen. */
+    COST_PV_TRAP,            /* PV hypercall: SYSCALL into Xen and back */
+    COST_HVM_EXIT,           /* HVM hypercall: VM exit and entry round trip */
+    COST_HYPERCALL_DISPATCH, /* table dispatch and argument copy */
     COST_EVTCHN_OP,          /* an event-channel operation's handler body */
-    COST_SET_PENDING,        /* one ABI set_pending (bit ops on shared lines) */
-    COST_GUEST_INSN,         /* one guest instruction (issue 3 replaces this with block costs) */
-    COST_IPI,                /* kick of a vcpu running on another physical CPU */
-    COST_WAKE,               /* wake-up and scheduling of a blocked vcpu */
-    COST_CONTEXT_SWITCH,     /* switching vcpus on one physical CPU */
-    COST_UPCALL_INJECT,      /* building the bounce frame and entering the callback */
-    COST_IRET,               /* HYPERVISOR_iret beyond the trap itself */
+    COST_SET_PENDING,        /* one ABI set_pending (Xen's side) */
+    COST_UPCALL_INJECT_PV,   /* building the bounce frame and entering the PV callback */
+    COST_UPCALL_INJECT_HVM,  /* injecting the upcall vector into an HVM vcpu */
+    COST_IRET,               /* HYPERVISOR_iret beyond the trap */
+    /* Between CPUs and vcpus. */
+    COST_IPI,            /* an interrupt sent to another physical CPU, as it receives it */
+    COST_WAKE,           /* waking a blocked vcpu: scheduler work until it runs */
+    COST_CONTEXT_SWITCH, /* switching vcpus on one physical CPU */
+    /* Caches: a shared line (coherence model). */
+    COST_LINE_LOCAL,  /* the line is already in this CPU's cache */
+    COST_LINE_SOCKET, /* the line comes from another core of the same socket */
+    COST_LINE_REMOTE, /* the line comes from another socket */
     COST_IDS
 };
 
+/* The file name of every constant ("insn_alu", "pv_trap", ...), indexed by cost_id. */
+extern const char *const cost_names[COST_IDS];
+
+struct cost_entry {
+    uint64_t cycles;  /* the value in cycles of the profile's clock (ns are converted) */
+    char unit[8];     /* as given in the file: "cycles" or "ns" */
+    double value;     /* as given in the file */
+    char confidence;  /* 'C', 'S', 'U', 'E' or 'M' */
+    char source[512]; /* where the figure comes from, or the estimate's reasoning */
+};
+
 struct cost_profile {
-    const char *name;
-    const char *cpu;  /* CPU model the figures describe */
+    char name[48];    /* the file's base name, e.g. "skylake-sp" */
+    char cpu[128];    /* the CPU the figures describe */
     uint64_t cpu_khz; /* clock: converts cycles to ns and drives the TSC */
+    char clock_source[256];
     struct cost_entry c[COST_IDS];
 };
 
-const struct cost_profile *cost_profile_default(void);
 static inline uint64_t cost_cycles(const struct cost_profile *p, enum cost_id id)
 {
     return p->c[id].cycles;
 }
 /* ns = cycles * 10^6 / kHz, rounded down. */
 uint64_t cost_cycles_to_ns(const struct cost_profile *p, uint64_t cycles);
+/* Saturating: a time too far ahead for 64-bit cycles is UINT64_MAX ("never"). */
 uint64_t cost_ns_to_cycles(const struct cost_profile *p, uint64_t ns);
 
 #endif

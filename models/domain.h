@@ -70,6 +70,7 @@ struct domain {
     struct hv *hv;
     domid_t domid;
     bool privileged;
+    bool hvm;                 /* HVM guest (hypercalls are VM exits) or PV */
     unsigned guest_word_bits; /* 64 or 32: bounds the 2-level ABI (XSA-342) */
     bool paused;              /* a foreign EVTCHNOP_reset needs the target paused */
     bool is_dying;
@@ -122,6 +123,7 @@ struct hv {
 struct domain_config {
     domid_t domid;
     bool privileged;
+    bool hvm; /* an HVM guest: hypercalls are VM exits (else PV: SYSCALL into Xen) */
     unsigned max_vcpus;
     unsigned guest_word_bits; /* 0 means 64 */
     unsigned max_evtchn_port; /* 0 means HV_DEFAULT_MAX_EVTCHN_PORT */

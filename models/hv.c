@@ -16,7 +16,7 @@ void hv_init(struct hv *hv, const struct hv_mem_ops *mem, void *mem_opaque,
     hv->mem_opaque = mem_opaque;
     hv->sink = sink;
     hv->sink_opaque = sink_opaque;
-    hv->cost = cost ? cost : cost_profile_default();
+    hv->cost = cost;
     /* global_virq_handler[] is all zero: every global VIRQ goes to domain 0, the hardware
      * domain, until reassigned (Xen's get_global_virq_handler). */
 }
@@ -89,6 +89,7 @@ static void domain_apply_config(struct domain *d, struct hv *hv, const struct do
     d->hv = hv;
     d->domid = cfg->domid;
     d->privileged = cfg->privileged;
+    d->hvm = cfg->hvm;
     d->guest_word_bits = cfg->guest_word_bits ? cfg->guest_word_bits : 64;
     d->shutdown_reason = -1;
     d->max_vcpus = cfg->max_vcpus;

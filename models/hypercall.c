@@ -110,7 +110,7 @@ void hypercall_dispatch(struct vcpu *v, struct hv_regs *regs)
 
     v->hcall_cycles = 0;
     v->hcall_continuation = false;
-    vcpu_charge(v, COST_HYPERCALL_TRAP);
+    vcpu_charge(v, v->domain->hvm ? COST_HVM_EXIT : COST_PV_TRAP);
     vcpu_charge(v, COST_HYPERCALL_DISPATCH);
     /* Counted before the handler runs: the sub-command register may be rewritten by it. */
     counter = hypercall_counter(v->domain, nr, desc, regs);

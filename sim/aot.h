@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "models/cost.h"
 #include "sim/loader.h"
@@ -19,6 +20,8 @@ struct aot_prefix {
     uint32_t cycles; /* their cycles */
 };
 #define AOT_INSN_START 0x80000000u
+#define AOT_AFTER_COND 0x40000000u /* the instruction ending here is a conditional branch */
+#define AOT_INSN_COUNT 0x3fffffffu
 
 struct aot_segment {
     uint64_t base, size;
@@ -29,6 +32,7 @@ struct aot_segment {
 struct aot_block {
     uint64_t addr;
     uint32_t size, insns, cycles;
+    bool cond_end; /* ends with a conditional branch */
 };
 
 struct aot_image {
@@ -52,17 +56,19 @@ int aot_annotate(struct aot_image *a, const struct guest_image *img, const uint8
                  const struct cost_profile *cost, struct diag *d);
 void aot_free(struct aot_image *a);
 
-/* Instructions and cycles of the block [addr, addr + size). */
+/* Instructions and cycles of the block [addr, addr + size), and whether it ends with a
+ * conditional branch (whose taken cost is known only when the next block starts). */
 static inline bool aot_fast_cost(const struct aot_image *a, uint64_t addr, uint32_t size,
-                                 uint32_t *insns, uint32_t *cycles)
+                                 uint32_t *insns, uint32_t *cycles, bool *cond_end)
 {
     for (unsigned i = 0; i < a->nr_seg; i++) {
         const struct aot_segment *s = &a->seg[i];
         uint64_t off = addr - s->base;
         if (off < s->size && size <= s->size - off && (s->prefix[off].insns & AOT_INSN_START)) {
             const struct aot_prefix *from = &s->prefix[off], *to = &s->prefix[off + size];
-            *insns = (to->insns & ~AOT_INSN_START) - (from->insns & ~AOT_INSN_START);
+            *insns = (to->insns & AOT_INSN_COUNT) - (from->insns & AOT_INSN_COUNT);
             *cycles = to->cycles - from->cycles;
+            *cond_end = (to->insns & AOT_AFTER_COND) != 0;
             return true;
         }
     }
@@ -71,7 +77,7 @@ static inline bool aot_fast_cost(const struct aot_image *a, uint64_t addr, uint3
 /* Slow path for blocks outside the sweep; `code` points at the block's bytes. Returns how many
  * TSC reads the block adds to a->tsc_site (they are appended; the caller hooks them). */
 unsigned aot_slow_cost(struct aot_image *a, uint64_t addr, uint32_t size, const uint8_t *code,
-                       uint32_t *insns, uint32_t *cycles);
+                       uint32_t *insns, uint32_t *cycles, bool *cond_end);
 /* The TSC read at addr, or NULL. */
 const struct aot_tsc_site *aot_tsc_site(const struct aot_image *a, uint64_t addr);
 
@@ -79,6 +85,10 @@ const struct aot_tsc_site *aot_tsc_site(const struct aot_image *a, uint64_t addr
  * inside a segment, else by decoding `code` (the bytes at from). */
 void aot_range_cost(struct aot_image *a, uint64_t from, uint64_t to, const uint8_t *code,
                     uint32_t *insns, uint32_t *cycles);
+
+/* evsim annotate: every static block of the executable segments with its instructions, their
+ * classes and cycles, under symbols from the image. 0 or -1 (out of memory). */
+int aot_print(FILE *out, const struct aot_image *a, const struct guest_image *img);
 
 /* "mnemonic operands" of the instruction at addr, from bytes `code` (len available). */
 void aot_disasm_one(const struct aot_image *a, uint64_t addr, const uint8_t *code, size_t len,

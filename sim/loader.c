@@ -102,28 +102,68 @@ static int add_load_segment(struct guest_image *img, const Elf64_Phdr *ph, unsig
     return 0;
 }
 
-uint64_t guest_image_symbol(const struct guest_image *img, const char *name)
+/* Visit the symbol table: fn returns true to stop. */
+static void symbols_each(const struct guest_image *img,
+                         bool (*fn)(const char *name, const Elf64_Sym *sym, void *arg), void *arg)
 {
     const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img->file;
     if (eh->e_shentsize != sizeof(Elf64_Shdr) ||
         !range_in_file(img, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr)))
-        return 0;
+        return;
     const Elf64_Shdr *sh = (const Elf64_Shdr *)(img->file + eh->e_shoff);
     for (unsigned i = 0; i < eh->e_shnum; i++) {
         if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
             continue;
         const Elf64_Shdr *strtab = &sh[sh[i].sh_link];
         if (!range_in_file(img, sh[i].sh_offset, sh[i].sh_size) ||
-            !range_in_file(img, strtab->sh_offset, strtab->sh_size))
-            return 0;
+            !range_in_file(img, strtab->sh_offset, strtab->sh_size) || strtab->sh_size == 0)
+            return;
         const Elf64_Sym *sym = (const Elf64_Sym *)(img->file + sh[i].sh_offset);
         const char *names = (const char *)(img->file + strtab->sh_offset);
         for (uint64_t k = 0; k < sh[i].sh_size / sizeof(*sym); k++)
-            if (sym[k].st_name < strtab->sh_size &&
-                strncmp(names + sym[k].st_name, name, strtab->sh_size - sym[k].st_name) == 0)
-                return sym[k].st_value;
+            if (sym[k].st_name < strtab->sh_size && names[strtab->sh_size - 1] == 0 &&
+                fn(names + sym[k].st_name, &sym[k], arg))
+                return;
     }
-    return 0;
+}
+
+struct sym_query {
+    const char *name;
+    uint64_t addr;
+    const char *found;
+};
+
+static bool match_name(const char *name, const Elf64_Sym *sym, void *arg)
+{
+    struct sym_query *q = arg;
+    if (strcmp(name, q->name))
+        return false;
+    q->addr = sym->st_value;
+    return true;
+}
+
+static bool match_addr(const char *name, const Elf64_Sym *sym, void *arg)
+{
+    struct sym_query *q = arg;
+    if (sym->st_value != q->addr || !*name || ELF64_ST_TYPE(sym->st_info) == STT_SECTION ||
+        ELF64_ST_TYPE(sym->st_info) == STT_FILE)
+        return false;
+    q->found = name;
+    return true;
+}
+
+uint64_t guest_image_symbol(const struct guest_image *img, const char *name)
+{
+    struct sym_query q = {.name = name};
+    symbols_each(img, match_name, &q);
+    return q.addr;
+}
+
+const char *guest_image_symbol_at(const struct guest_image *img, uint64_t addr)
+{
+    struct sym_query q = {.addr = addr};
+    symbols_each(img, match_addr, &q);
+    return q.found;
 }
 
 /* The hypercall page must be a whole, aligned page of a loadable segment (written over

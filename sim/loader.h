@@ -34,6 +34,8 @@ int guest_image_load(const char *path, struct guest_image *img, struct diag *d);
 void guest_image_free(struct guest_image *img);
 /* Address of a symbol from the image's symbol table, 0 if absent. */
 uint64_t guest_image_symbol(const struct guest_image *img, const char *name);
+/* The name of a symbol at addr (a function or object label), or NULL. */
+const char *guest_image_symbol_at(const struct guest_image *img, uint64_t addr);
 /* Copy the segments into ram ([0, ram_size), page 0 excluded) and fill the hypercall page.
  * 0, or -1 when a segment does not fit. */
 int guest_image_place(const struct guest_image *img, uint8_t *ram, uint64_t ram_size,

@@ -19,6 +19,7 @@
 #include "models/hypercall.h"
 #include "models/pv.h"
 #include "sim/kernel.h"
+#include "sim/profile.h"
 #include "sim/vcpu.h"
 
 #define PCPU_STACK_BYTES (16u << 20) /* Unicorn's translator recurses deeply */
@@ -551,6 +552,7 @@ static int domain_model_create(struct machine *m, struct sim_domain *sd, unsigne
     struct domain_config cfg = {
         .domid = (domid_t)index,
         .privileged = sd->cfg->privileged,
+        .hvm = sd->cfg->hvm,
         .max_vcpus = sd->cfg->vcpus,
         .guest_word_bits = 64,
         .max_evtchn_port = sd->cfg->max_evtchn_port,
@@ -658,13 +660,28 @@ static void pirqs_create(struct machine *m)
     }
 }
 
+/* The scenario's cpu (or the default profile); its line when it came from the file. */
+static int machine_profile(struct machine *m, const struct scenario *sc, struct diag *d)
+{
+    const char *spec = sc->cpu[0] ? sc->cpu : PROFILE_DEFAULT;
+    if (profile_load(&m->profile, spec, sc->cpu_line ? sc->base_dir : NULL, d) == 0) {
+        m->cost = &m->profile;
+        return 0;
+    }
+    if (!sc->cpu_line)
+        return -1;
+    struct diag inner = *d;
+    return diag_set(d, "%s:%u: cpu = %s: %s", sc->source, sc->cpu_line, sc->cpu, inner.msg);
+}
+
 int machine_build(struct machine *m, const struct scenario *sc, const char *guest_dir, FILE *out,
                   struct diag *d)
 {
     memset(m, 0, sizeof(*m));
     m->sc = sc;
     m->out = out;
-    m->cost = cost_profile_default();
+    if (machine_profile(m, sc, d) < 0)
+        return -1;
     snprintf(m->guest_dir, sizeof(m->guest_dir), "%s", guest_dir);
     hv_init(&m->hv, &mem_ops, m, &sink_ops, m, m->cost);
     unsigned total_vcpus = 0;

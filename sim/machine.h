@@ -32,7 +32,10 @@ struct sim_vcpu {
     uint64_t *clock;             /* &pcpu->local */
     uint64_t hot_base, hot_size; /* the image's main code segment, for the block hook */
     const struct aot_prefix *hot_prefix;
-    void *uc; /* uc_engine */
+    uint32_t taken_cycles; /* the profile's extra cost of a taken conditional branch */
+    bool prev_cond;        /* the last block ended with a conditional branch ... */
+    uint64_t prev_end;     /* ... and this is its fall-through address */
+    void *uc;              /* uc_engine */
     enum sim_vcpu_state state;
     bool on_cpu;        /* holds its CPU (Xen: not switched out), for the periodic timer */
     uint64_t wake_at;   /* cycles, while SV_WAKING */
@@ -98,7 +101,8 @@ struct sim_pirq_source {
 struct machine {
     struct hv hv;
     const struct scenario *sc;
-    const struct cost_profile *cost;
+    const struct cost_profile *cost; /* &profile */
+    struct cost_profile profile;
     struct sim_pcpu *pcpu;
     unsigned nr_pcpus;
     struct sim_domain *dom;

@@ -11,8 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sim/aot.h"
 #include "sim/kernel.h"
+#include "sim/loader.h"
 #include "sim/machine.h"
+#include "sim/profile.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
 
@@ -34,6 +37,10 @@ static const char usage_main[] =
     "\n"
     "Commands:\n"
     "  run [SCENARIO]   run a scenario file, or the embedded default scenario without one\n"
+    "  annotate ELF     print a guest's blocks with their instructions and cycle costs\n"
+    "                   (--cpu NAME picks the profile)\n"
+    "  profiles         list the CPU profiles and where their figures come from\n"
+    "                   (`evsim profiles NAME` prints one in full)\n"
     "  scenario         print the embedded default scenario (a template for your own)\n"
     "  help             this text; `evsim run --help` documents the run options\n"
     "\n"
@@ -57,6 +64,8 @@ static const char usage_run[] =
     "                     first is domain 0 and privileged). A bare NAME runs guests/NAME.\n"
     "  --cmdline STR      the command line of the --guest just before it (start_info.cmd_line;\n"
     "                     evsim puts domid=N and seed=S in front of it)\n"
+    "  --cpu NAME         cost profile: a name from `evsim profiles`, or a profile file\n"
+    "                     (overrides the scenario's cpu; default " PROFILE_DEFAULT ")\n"
     "  --json FILE        also write the report as JSON to FILE (written whole or not at all)\n"
     "  --pcpus N          physical CPUs (overrides the scenario; default 1 with --guest)\n"
     "  --seed N           seed (overrides the scenario; guests get a per-domain seed from it)\n"
@@ -77,6 +86,7 @@ struct run_opts {
     const char *scenario_path;
     const char *json_path;
     const char *guest_dir;
+    const char *cpu;
     const char *guests[SCENARIO_MAX_DOMAINS];
     const char *cmdlines[SCENARIO_MAX_DOMAINS];
     unsigned nr_guests;
@@ -106,6 +116,7 @@ static bool parse_count(const char *s, long long max, long long *out)
 enum {
     OPT_GUEST = 256,
     OPT_CMDLINE,
+    OPT_CPU,
     OPT_JSON,
     OPT_PCPUS,
     OPT_SEED,
@@ -120,6 +131,7 @@ enum {
 static const struct option run_options[] = {
     {"guest", required_argument, NULL, OPT_GUEST},
     {"cmdline", required_argument, NULL, OPT_CMDLINE},
+    {"cpu", required_argument, NULL, OPT_CPU},
     {"json", required_argument, NULL, OPT_JSON},
     {"pcpus", required_argument, NULL, OPT_PCPUS},
     {"seed", required_argument, NULL, OPT_SEED},
@@ -193,6 +205,9 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
             break;
         case OPT_JSON:
             o->json_path = optarg;
+            break;
+        case OPT_CPU:
+            o->cpu = optarg;
             break;
         case OPT_GUEST_DIR:
             o->guest_dir = optarg;
@@ -269,12 +284,11 @@ static int load_scenario(const struct run_opts *o, struct scenario *sc, struct d
         sc->run_ns = (uint64_t)o->run_ms * 1000000u;
     if (o->quantum_ns > 0)
         sc->quantum_ns = (uint64_t)o->quantum_ns;
-    for (unsigned i = 0; i < sc->nr_dom; i++)
-        if (sc->dom[i].pin >= (int)sc->pcpus)
-            return diag_set(d, "%s:%u: domain '%s' is pinned to pcpu %d but the machine has %u",
-                            sc->source, sc->dom[i].line, sc->dom[i].name, sc->dom[i].pin,
-                            sc->pcpus);
-    return 0;
+    if (o->cpu) {
+        snprintf(sc->cpu, sizeof(sc->cpu), "%s", o->cpu);
+        sc->cpu_line = 0;
+    }
+    return scenario_check_machine(sc, d);
 }
 
 /* The JSON file is checked for writability before the run, so a long run does not end in an
@@ -346,6 +360,95 @@ static int cmd_run(int argc, char **argv)
     return rc;
 }
 
+/* Load, place and annotate one image, then print it. */
+static int annotate_image(const char *elf, const char *cpu)
+{
+    struct cost_profile p;
+    struct guest_image img;
+    struct aot_image a;
+    struct diag d;
+    if (profile_load(&p, cpu, NULL, &d) < 0)
+        return bad_input("%s%s", d.msg, "");
+    if (guest_image_load(elf, &img, &d) < 0) {
+        guest_image_free(&img);
+        return bad_input("%s%s", d.msg, "");
+    }
+    uint64_t size = (img.highest + XEN_PAGE_SIZE) & ~(uint64_t)(XEN_PAGE_SIZE - 1);
+    uint8_t *ram = calloc(1, size);
+    int rc = EXIT_BAD_INPUT;
+    if (!ram)
+        snprintf(d.msg, sizeof(d.msg), "out of memory");
+    else if (guest_image_place(&img, ram, size, &d) == 0 &&
+             aot_annotate(&a, &img, ram, &p, &d) == 0) {
+        rc = aot_print(stdout, &a, &img) < 0 ? 1 : 0;
+        aot_free(&a);
+    }
+    if (rc == EXIT_BAD_INPUT)
+        fprintf(stderr, "evsim: %s\n", d.msg);
+    free(ram);
+    guest_image_free(&img);
+    return rc;
+}
+
+/* evsim profiles [NAME]: the built-in profiles, one line each, or one in full. */
+static int cmd_profiles(int argc, char **argv)
+{
+    struct cost_profile p;
+    struct diag d;
+    if (argc > 2)
+        return bad_input("profiles: at most one profile name%s%s", "", "");
+    if (argc == 2) {
+        if (profile_load(&p, argv[1], NULL, &d) < 0)
+            return bad_input("%s%s", d.msg, "");
+        printf("%s: %s, %" PRIu64 " MHz (%s)\n", p.name, p.cpu, p.cpu_khz / 1000, p.clock_source);
+        for (int i = 0; i < COST_IDS; i++)
+            printf("  %-22s %10" PRIu64 " cycles  %c  %s\n", cost_names[i], p.c[i].cycles,
+                   p.c[i].confidence, p.c[i].source);
+        return 0;
+    }
+    printf("%-18s %-60s %6s  C/S/U/E/M\n", "profile", "cpu", "MHz");
+    for (unsigned i = 0; i < profile_nr_builtins; i++) {
+        if (profile_load(&p, profile_builtins[i].name, NULL, &d) < 0)
+            return bad_input("%s%s", d.msg, "");
+        unsigned marks[5] = {0};
+        for (int k = 0; k < COST_IDS; k++)
+            marks[strchr("CSUEM", p.c[k].confidence) - "CSUEM"]++;
+        printf("%-18s %-60.60s %6" PRIu64 "  %u/%u/%u/%u/%u\n", p.name, p.cpu, p.cpu_khz / 1000,
+               marks[0], marks[1], marks[2], marks[3], marks[4]);
+    }
+    printf("\nEvery figure with its source: evsim profiles NAME (docs/profiles.md explains the "
+           "marks).\n");
+    return 0;
+}
+
+static const char usage_annotate[] =
+    "Usage: evsim annotate ELF [--cpu NAME]\n"
+    "\n"
+    "Prints every block of the guest's code with its instructions, their class and cycles under\n"
+    "the profile (default " PROFILE_DEFAULT "), as the simulator charges them.\n";
+
+/* evsim annotate ELF [--cpu NAME]: what the ahead-of-time annotator charges per block. */
+static int cmd_annotate(int argc, char **argv)
+{
+    const char *elf = NULL, *cpu = PROFILE_DEFAULT;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--cpu") && i + 1 < argc) {
+            cpu = argv[++i];
+        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(usage_annotate, stdout);
+            return 0;
+        } else if (argv[i][0] != '-' && !elf) {
+            elf = argv[i];
+        } else {
+            return bad_input("annotate: unexpected argument '%s' (see evsim annotate --help)%s",
+                             argv[i], "");
+        }
+    }
+    if (!elf)
+        return bad_input("annotate: which ELF? (evsim annotate ELF [--cpu NAME])%s%s", "", "");
+    return annotate_image(elf, cpu);
+}
+
 static int evsim_main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -363,6 +466,10 @@ static int evsim_main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "profiles"))
+        return cmd_profiles(argc - 1, argv + 1);
+    if (!strcmp(cmd, "annotate"))
+        return cmd_annotate(argc - 1, argv + 1);
     if (!strcmp(cmd, "scenario")) {
         fputs(scenario_default_text, stdout);
         return 0;

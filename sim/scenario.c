@@ -1,13 +1,13 @@
 #include "sim/scenario.h"
 
 #include <errno.h>
-#include <ini.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stddef.h>
-#include <strings.h>
+
+#include "sim/inifile.h"
 
 const char scenario_default_text[] =
     "# The embedded default scenario: dom0 and one domU play ping-pong over an\n"
@@ -27,112 +27,12 @@ const char scenario_default_text[] =
     "guest = pingpong\n"
     "cmdline = role=front peer=0 port=1 rounds=20 interval=100000\n";
 
-/* Parse state: inih gives no line numbers to handlers, so the line reader counts them. */
+enum section { SEC_NONE, SEC_MACHINE, SEC_DOMAIN, SEC_PIRQ };
+
 struct parse {
     struct scenario *s;
-    struct diag *d;
-    const char *name;
-    unsigned line;
-    int section; /* 0 machine, 1 domain, 2 pirq, -1 none */
-    bool failed;
-    const char *text; /* for string input */
-    FILE *file;
+    enum section section;
 };
-
-static int open_section(struct parse *p, const char *section);
-
-/* Section headers are recognised here, where the line number is known, because the library's
- * handler is only called for keys. */
-static void maybe_open_section(struct parse *p, const char *line)
-{
-    while (*line == ' ' || *line == '\t')
-        line++;
-    const char *close = strchr(line, ']');
-    if (*line != '[' || !close)
-        return;
-    char name[128];
-    const char *a = line + 1, *b = close;
-    while (a < b && (*a == ' ' || *a == '\t'))
-        a++;
-    while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-        b--;
-    snprintf(name, sizeof(name), "%.*s", (int)(b - a), a);
-    open_section(p, name);
-}
-
-static char *read_line(char *buf, int size, void *stream)
-{
-    struct parse *p = stream;
-    if (p->failed)
-        return NULL;
-    const char *src = p->text;
-    char *owned = NULL;
-    size_t n = 0, cap = 0;
-    if (p->file) {
-        ssize_t got = getline(&owned, &cap, p->file);
-        if (got < 0) {
-            free(owned);
-            return NULL;
-        }
-        src = owned;
-        n = (size_t)got;
-    } else {
-        if (!*src)
-            return NULL;
-        while (src[n] && src[n] != '\n')
-            n++;
-        n += src[n] == '\n';
-        p->text += n;
-    }
-    p->line++;
-    if (n >= (size_t)size - 1) {
-        diag_set(p->d, "%s:%u: line longer than %d characters", p->name, p->line, size - 2);
-        p->failed = true;
-        free(owned);
-        return NULL;
-    }
-    memcpy(buf, src, n);
-    buf[n] = 0;
-    free(owned);
-    maybe_open_section(p, buf);
-    return buf;
-}
-
-static int fail(struct parse *p, const char *fmt, const char *a, const char *b)
-{
-    char what[512];
-    snprintf(what, sizeof(what), fmt, a, b);
-    diag_set(p->d, "%s:%u: %s", p->name, p->line, what);
-    p->failed = true;
-    return 0;
-}
-
-/* Unsigned integer with an optional unit suffix table; false on junk or overflow. */
-static bool parse_u64(const char *v, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    if (!*v || *v == '-' || *v == '+' || *v == ' ')
-        return false;
-    bool hex = v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
-    unsigned long long x = strtoull(v, &end, hex ? 16 : 10); /* 010 is ten, not eight */
-    if (errno || *end)
-        return false;
-    *out = x;
-    return true;
-}
-
-static bool parse_bool(const char *v, bool *out)
-{
-    static const char *yes[] = {"yes", "true", "on", "1"}, *no[] = {"no", "false", "off", "0"};
-    for (unsigned i = 0; i < 4; i++) {
-        if (!strcasecmp(v, yes[i]))
-            return (*out = true);
-        if (!strcasecmp(v, no[i]))
-            return !(*out = false);
-    }
-    return false;
-}
 
 struct u64_key {
     const char *key;
@@ -152,84 +52,110 @@ static const struct u64_key machine_keys[] = {
     {"timeslice_ms", offsetof(struct scenario, timeslice_ns), 1000000, 1, UINT64_C(1000)},
 };
 
-static int machine_key(struct parse *p, const char *name, const char *value)
+static bool machine_key(struct inifile *f, struct scenario *s, const char *name, const char *value)
 {
-    if (!strcmp(name, "pcpus")) {
-        uint64_t n;
-        if (!parse_u64(value, &n) || n < 1 || n > 256)
-            return fail(p, "pcpus = %s: expected a number from 1 to 256%s", value, "");
-        p->s->pcpus = (unsigned)n;
-        return 1;
+    uint64_t n;
+    if (!strcmp(name, "pcpus") || !strcmp(name, "sockets")) {
+        if (!inifile_u64(value, &n) || n < 1 || n > 256)
+            return inifile_fail(f, "%s = %s: expected a number from 1 to 256", name, value);
+        *(name[0] == 'p' ? &s->pcpus : &s->sockets) = (unsigned)n;
+        return true;
+    }
+    if (!strcmp(name, "cpu")) {
+        if (!*value || strlen(value) >= sizeof(s->cpu))
+            return inifile_fail(f, "cpu = %s: empty or too long", value);
+        snprintf(s->cpu, sizeof(s->cpu), "%s", value);
+        s->cpu_line = f->line;
+        return true;
     }
     for (size_t i = 0; i < sizeof(machine_keys) / sizeof(machine_keys[0]); i++) {
         const struct u64_key *k = &machine_keys[i];
         if (strcmp(name, k->key))
             continue;
-        uint64_t n;
-        if (!parse_u64(value, &n) || n < k->min || n > k->max)
-            return fail(p, "%s = %s: out of range or not a number", name, value);
-        *(uint64_t *)((char *)p->s + k->offset) = n * k->scale;
-        return 1;
+        if (!inifile_u64(value, &n) || n < k->min || n > k->max)
+            return inifile_fail(f, "%s = %s: out of range or not a number", name, value);
+        *(uint64_t *)((char *)s + k->offset) = n * k->scale;
+        return true;
     }
-    return fail(p, "unknown key '%s' in [machine]%s", name, "");
+    return inifile_fail(f, "unknown key '%s' in [machine]", name);
 }
 
-static int domain_key(struct parse *p, const char *name, const char *value)
+/* Indented continuation lines (and repeated cmdline keys) append, one space apart. */
+static bool domain_cmdline(struct inifile *f, struct scenario_domain *dom, const char *value)
 {
-    struct scenario_domain *dom = &p->s->dom[p->s->nr_dom - 1];
+    size_t have = strlen(dom->cmdline), add = strlen(value);
+    if (have + (have ? 1 : 0) + add >= sizeof(dom->cmdline) - 64)
+        return inifile_fail(f, "cmdline is longer than 960 bytes");
+    if (have)
+        dom->cmdline[have++] = ' ';
+    memcpy(dom->cmdline + have, value, add + 1);
+    return true;
+}
+
+static bool domain_number(struct inifile *f, struct scenario_domain *dom, const char *name,
+                          uint64_t n, const char *value)
+{
+    if (!strcmp(name, "vcpus") && n >= 1 && n <= 32)
+        dom->vcpus = (unsigned)n;
+    else if (!strcmp(name, "memory_mb") && n >= 1 && n <= 4096)
+        dom->memory_bytes = n << 20;
+    else if (!strcmp(name, "pin") && n <= 255)
+        dom->pin = (int)n;
+    else if (!strcmp(name, "max_evtchn_port") && n >= 1 && n <= 131071)
+        dom->max_evtchn_port = (unsigned)n;
+    else
+        return inifile_fail(f,
+                            "%s = %s: out of range (vcpus 1-32, memory_mb 1-4096, pin 0-255, "
+                            "max_evtchn_port 1-131071)",
+                            name, value);
+    return true;
+}
+
+static bool domain_key(struct inifile *f, struct scenario *s, const char *name, const char *value)
+{
+    struct scenario_domain *dom = &s->dom[s->nr_dom - 1];
     uint64_t n;
     if (!strcmp(name, "guest")) {
         if (strlen(value) >= sizeof(dom->guest) || !*value)
-            return fail(p, "guest = %s: empty or too long%s", value, "");
+            return inifile_fail(f, "guest = %s: empty or too long", value);
         strcpy(dom->guest, value);
-    } else if (!strcmp(name, "cmdline")) {
-        /* Indented continuation lines (and repeated cmdline keys) append, one space apart. */
-        size_t have = strlen(dom->cmdline), add = strlen(value);
-        if (have + (have ? 1 : 0) + add >= sizeof(dom->cmdline) - 64)
-            return fail(p, "cmdline is longer than %s bytes%s", "960", "");
-        if (have)
-            dom->cmdline[have++] = ' ';
-        memcpy(dom->cmdline + have, value, add + 1);
-    } else if (!strcmp(name, "vcpus")) {
-        if (!parse_u64(value, &n) || n < 1 || n > 32)
-            return fail(p, "vcpus = %s: expected 1 to 32 (legacy vcpu_info slots)%s", value, "");
-        dom->vcpus = (unsigned)n;
-    } else if (!strcmp(name, "memory_mb")) {
-        if (!parse_u64(value, &n) || n < 1 || n > 4096)
-            return fail(p, "memory_mb = %s: expected 1 to 4096%s", value, "");
-        dom->memory_bytes = n << 20;
-    } else if (!strcmp(name, "privileged")) {
-        if (!parse_bool(value, &dom->privileged))
-            return fail(p, "privileged = %s: expected yes or no%s", value, "");
-    } else if (!strcmp(name, "pin")) {
-        if (!parse_u64(value, &n) || n > 255)
-            return fail(p, "pin = %s: expected a physical CPU number%s", value, "");
-        dom->pin = (int)n;
-    } else if (!strcmp(name, "max_evtchn_port")) {
-        if (!parse_u64(value, &n) || n < 1 || n > 131071)
-            return fail(p, "max_evtchn_port = %s: expected 1 to 131071%s", value, "");
-        dom->max_evtchn_port = (unsigned)n;
-    } else {
-        return fail(p, "unknown key '%s' in a [domain] section%s", name, "");
+        return true;
     }
-    return 1;
+    if (!strcmp(name, "cmdline"))
+        return domain_cmdline(f, dom, value);
+    if (!strcmp(name, "privileged"))
+        return inifile_bool(value, &dom->privileged) ||
+               inifile_fail(f, "privileged = %s: expected yes or no", value);
+    if (!strcmp(name, "type")) {
+        if (strcmp(value, "pv") && strcmp(value, "hvm"))
+            return inifile_fail(f, "type = %s: expected pv or hvm", value);
+        dom->hvm = value[0] == 'h';
+        return true;
+    }
+    if (!strcmp(name, "vcpus") || !strcmp(name, "memory_mb") || !strcmp(name, "pin") ||
+        !strcmp(name, "max_evtchn_port")) {
+        if (!inifile_u64(value, &n))
+            return inifile_fail(f, "%s = %s: not a number", name, value);
+        return domain_number(f, dom, name, n, value);
+    }
+    return inifile_fail(f, "unknown key '%s' in a [domain] section", name);
 }
 
-static int pirq_key(struct parse *p, const char *name, const char *value)
+static bool pirq_key(struct inifile *f, struct scenario *s, const char *name, const char *value)
 {
-    struct scenario_pirq *q = &p->s->pirq[p->s->nr_pirq - 1];
+    struct scenario_pirq *q = &s->pirq[s->nr_pirq - 1];
     uint64_t n;
     if (!strcmp(name, "domain")) {
-        for (unsigned i = 0; i < p->s->nr_dom; i++) {
-            if (!strcmp(p->s->dom[i].name, value)) {
+        for (unsigned i = 0; i < s->nr_dom; i++) {
+            if (!strcmp(s->dom[i].name, value)) {
                 q->domain = i;
-                return 1;
+                return true;
             }
         }
-        return fail(p, "domain = %s: no [domain %s] section above this one", value, value);
+        return inifile_fail(f, "domain = %s: no [domain %s] section above this one", value, value);
     }
-    if (!parse_u64(value, &n))
-        return fail(p, "%s = %s: not a number", name, value);
+    if (!inifile_u64(value, &n))
+        return inifile_fail(f, "%s = %s: not a number", name, value);
     if (!strcmp(name, "line") && n < SCENARIO_NR_PIRQS)
         q->line = (unsigned)n;
     else if (!strcmp(name, "at_us") && n <= SCENARIO_MAX_US)
@@ -239,8 +165,8 @@ static int pirq_key(struct parse *p, const char *name, const char *value)
     else if (!strcmp(name, "count") && n <= 1000000)
         q->count = (unsigned)n;
     else
-        return fail(p, "unknown key or value out of range: %s = %s", name, value);
-    return 1;
+        return inifile_fail(f, "unknown key or value out of range: %s = %s", name, value);
+    return true;
 }
 
 static void domain_defaults(struct scenario_domain *dom, unsigned index, unsigned line)
@@ -253,46 +179,53 @@ static void domain_defaults(struct scenario_domain *dom, unsigned index, unsigne
     dom->line = line;
 }
 
-static int open_section(struct parse *p, const char *section)
+static bool open_domain(struct inifile *f, struct scenario *s, const char *name)
 {
-    if (!strcmp(section, "machine"))
-        return p->section = 0, 1;
+    if (s->nr_dom == SCENARIO_MAX_DOMAINS)
+        return inifile_fail(f, "more than %d domains", SCENARIO_MAX_DOMAINS);
+    struct scenario_domain *dom = &s->dom[s->nr_dom];
+    domain_defaults(dom, s->nr_dom, f->line);
+    if (!*name || strlen(name) >= sizeof(dom->name))
+        return inifile_fail(f, "[domain NAME]: a domain needs a short name");
+    for (unsigned i = 0; i < s->nr_dom; i++)
+        if (!strcmp(s->dom[i].name, name))
+            return inifile_fail(f, "domain '%s' is defined twice", name);
+    strcpy(dom->name, name);
+    s->nr_dom++;
+    return true;
+}
+
+static bool on_section(struct inifile *f, void *user, const char *section)
+{
+    struct parse *p = user;
+    if (!strcmp(section, "machine")) {
+        p->section = SEC_MACHINE;
+        return true;
+    }
     if (!strncmp(section, "domain", 6) && (section[6] == ' ' || !section[6])) {
-        const char *name = section[6] ? section + 7 : "";
-        if (p->s->nr_dom == SCENARIO_MAX_DOMAINS)
-            return fail(p, "more than %s domains%s", "256", "");
-        struct scenario_domain *dom = &p->s->dom[p->s->nr_dom];
-        domain_defaults(dom, p->s->nr_dom, p->line);
-        if (!*name || strlen(name) >= sizeof(dom->name))
-            return fail(p, "[domain NAME]: a domain needs a short name%s%s", "", "");
-        for (unsigned i = 0; i < p->s->nr_dom; i++)
-            if (!strcmp(p->s->dom[i].name, name))
-                return fail(p, "domain '%s' is defined twice%s", name, "");
-        strcpy(dom->name, name);
-        p->s->nr_dom++;
-        return p->section = 1, 1;
+        p->section = SEC_DOMAIN;
+        return open_domain(f, p->s, section[6] ? section + 7 : "");
     }
     if (!strcmp(section, "pirq")) {
         if (p->s->nr_pirq == SCENARIO_MAX_PIRQS)
-            return fail(p, "more than %s [pirq] sections%s", "64", "");
-        p->s->pirq[p->s->nr_pirq++] = (struct scenario_pirq){.count = 1, .src_line = p->line};
-        return p->section = 2, 1;
+            return inifile_fail(f, "more than %d [pirq] sections", SCENARIO_MAX_PIRQS);
+        p->s->pirq[p->s->nr_pirq++] = (struct scenario_pirq){.count = 1, .src_line = f->line};
+        p->section = SEC_PIRQ;
+        return true;
     }
-    return fail(p, "unknown section [%s] (expected [machine], [domain NAME] or [pirq])", section,
-                "");
+    return inifile_fail(f, "unknown section [%s] (expected [machine], [domain NAME] or [pirq])",
+                        section);
 }
 
-static int on_entry(void *user, const char *section, const char *name, const char *value)
+static bool on_key(struct inifile *f, void *user, const char *name, const char *value)
 {
     struct parse *p = user;
-    if (p->failed)
-        return 0;
-    (void)section; /* tracked by the line reader */
-    if (p->section < 0)
-        return fail(p, "'%s' outside any section%s", name, "");
-    static int (*const by_section[])(struct parse *, const char *,
-                                     const char *) = {machine_key, domain_key, pirq_key};
-    return by_section[p->section](p, name, value);
+    static bool (*const by_section[])(struct inifile *, struct scenario *, const char *,
+                                      const char *) = {
+        [SEC_MACHINE] = machine_key, [SEC_DOMAIN] = domain_key, [SEC_PIRQ] = pirq_key};
+    if (p->section == SEC_NONE)
+        return inifile_fail(f, "'%s' outside any section", name);
+    return by_section[p->section](f, p->s, name, value);
 }
 
 static int check_complete(struct scenario *s, struct diag *d)
@@ -304,25 +237,39 @@ static int check_complete(struct scenario *s, struct diag *d)
         if (!dom->guest[0])
             return diag_set(d, "%s:%u: domain '%s' has no 'guest ='", s->source, dom->line,
                             dom->name);
-        if (dom->pin >= (int)s->pcpus)
-            return diag_set(d, "%s:%u: domain '%s' is pinned to pcpu %d but the machine has %u",
-                            s->source, dom->line, dom->name, dom->pin, s->pcpus);
     }
     for (unsigned i = 0; i < s->nr_pirq; i++)
         if (s->pirq[i].period_ns == 0 && s->pirq[i].count > 1)
             return diag_set(d, "%s:%u: a [pirq] raised %u times needs period_us", s->source,
                             s->pirq[i].src_line, s->pirq[i].count);
+    return scenario_check_machine(s, d);
+}
+
+int scenario_check_machine(const struct scenario *s, struct diag *d)
+{
+    if (s->pcpus % s->sockets)
+        return diag_set(d, "%s: %u physical CPUs do not split evenly into %u sockets", s->source,
+                        s->pcpus, s->sockets);
+    for (unsigned i = 0; i < s->nr_dom; i++) {
+        const struct scenario_domain *dom = &s->dom[i];
+        if (dom->pin >= (int)s->pcpus)
+            return diag_set(d, "%s:%u: domain '%s' is pinned to pcpu %d but the machine has %u",
+                            s->source, dom->line, dom->name, dom->pin, s->pcpus);
+    }
     return 0;
 }
 
-static int parse_with(struct scenario *s, struct parse *p, struct diag *d)
+static int parse(struct scenario *s, const char *text, FILE *file, struct diag *d)
 {
-    int rc = ini_parse_stream(read_line, p, on_entry, p);
-    if (p->failed)
-        return -1;
-    if (rc != 0 && !p->failed)
-        diag_set(d, "%s:%d: syntax error (expected [section] or key = value)", s->source, rc);
-    if (rc != 0)
+    struct parse p = {.s = s, .section = SEC_NONE};
+    struct inifile f = {.name = s->source,
+                        .d = d,
+                        .section = on_section,
+                        .key = on_key,
+                        .user = &p,
+                        .text = text,
+                        .file = file};
+    if (inifile_parse(&f) < 0)
         return -1;
     return check_complete(s, d);
 }
@@ -331,6 +278,7 @@ void scenario_defaults(struct scenario *s)
 {
     memset(s, 0, sizeof(*s));
     s->pcpus = 1;
+    s->sockets = 1;
     s->seed = 1;
     s->run_ns = 1000000000ull; /* 1 s */
     s->quantum_ns = 10000;     /* 10 us */
@@ -341,8 +289,7 @@ int scenario_load_string(struct scenario *s, const char *name, const char *text,
 {
     scenario_defaults(s);
     snprintf(s->source, sizeof(s->source), "%s", name);
-    struct parse p = {.s = s, .d = d, .name = s->source, .section = -1, .text = text};
-    return parse_with(s, &p, d);
+    return parse(s, text, NULL, d);
 }
 
 int scenario_load_file(struct scenario *s, const char *path, struct diag *d)
@@ -355,8 +302,7 @@ int scenario_load_file(struct scenario *s, const char *path, struct diag *d)
     FILE *f = fopen(path, "r");
     if (!f)
         return diag_set(d, "%s: cannot open scenario: %s", path, strerror(errno));
-    struct parse p = {.s = s, .d = d, .name = s->source, .section = -1, .file = f};
-    int rc = parse_with(s, &p, d);
+    int rc = parse(s, NULL, f, d);
     fclose(f);
     return rc;
 }

@@ -20,6 +20,7 @@ struct scenario_domain {
     unsigned vcpus;
     uint64_t memory_bytes;
     bool privileged;
+    bool hvm; /* type = hvm: hypercalls cost a VM exit (else PV) */
     char cmdline[1024];
     int pin; /* physical CPU of vcpu 0 (others follow), -1 = automatic */
     unsigned max_evtchn_port;
@@ -39,6 +40,9 @@ struct scenario {
     char source[SCENARIO_PATH_MAX]; /* file name, or "<default>" */
     char base_dir[SCENARIO_PATH_MAX];
     unsigned pcpus;
+    unsigned sockets;            /* pcpus split evenly: pcpu p is on socket p / (pcpus/sockets) */
+    char cpu[SCENARIO_PATH_MAX]; /* cost profile: a name, or a path to a profile file */
+    unsigned cpu_line;
     uint64_t seed;
     uint64_t run_ns;
     uint64_t quantum_ns;
@@ -55,6 +59,8 @@ void scenario_defaults(struct scenario *s);
 /* 0, or -1 with d = "file:line: message". */
 int scenario_load_file(struct scenario *s, const char *path, struct diag *d);
 int scenario_load_string(struct scenario *s, const char *name, const char *text, struct diag *d);
+/* Checks that flags may break after the file was read (pins and sockets against pcpus). */
+int scenario_check_machine(const struct scenario *s, struct diag *d);
 /* Append a domain running the ELF or program at path with cmdline (may be NULL), for --guest. */
 int scenario_add_guest(struct scenario *s, const char *path, const char *cmdline, struct diag *d);
 

@@ -113,15 +113,16 @@ static void hook_new_tsc_sites(struct sim_domain *sd, unsigned first, uint64_t a
 
 /* Returns false when the block must not run yet (it was just re-hooked: run it again). */
 static bool block_cost_first_sight(struct sim_vcpu *sv, uint64_t addr, uint32_t size,
-                                   uint32_t *insns, uint32_t *cycles)
+                                   uint32_t *insns, uint32_t *cycles, bool *cond_end)
 {
     struct sim_domain *sd = sv->sd;
+    *cond_end = false;
     if (addr < XEN_PAGE_SIZE || addr > sd->ram_size || size > sd->ram_size - addr) {
         *insns = *cycles = 0; /* outside RAM: the fetch faults before anything runs */
         return true;
     }
     unsigned before = sd->aot.nr_tsc_sites;
-    if (aot_slow_cost(&sd->aot, addr, size, sd->ram + addr, insns, cycles) == 0)
+    if (aot_slow_cost(&sd->aot, addr, size, sd->ram + addr, insns, cycles, cond_end) == 0)
         return true;
     hook_new_tsc_sites(sd, before, addr, size);
     return false;
@@ -150,17 +151,25 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
         return;
     }
     uint32_t insns, cycles;
+    bool cond_end;
     uint64_t off = addr - sv->hot_base;
     const struct aot_prefix *from = off < sv->hot_size ? sv->hot_prefix + off : NULL;
     if (from && size <= sv->hot_size - off && (from->insns & AOT_INSN_START)) {
-        insns = (from[size].insns & ~AOT_INSN_START) - (from->insns & ~AOT_INSN_START);
+        insns = (from[size].insns & AOT_INSN_COUNT) - (from->insns & AOT_INSN_COUNT);
         cycles = from[size].cycles - from->cycles;
-    } else if (!aot_fast_cost(&sv->sd->aot, addr, size, &insns, &cycles) &&
-               !block_cost_first_sight(sv, addr, size, &insns, &cycles)) {
+        cond_end = (from[size].insns & AOT_AFTER_COND) != 0;
+    } else if (!aot_fast_cost(&sv->sd->aot, addr, size, &insns, &cycles, &cond_end) &&
+               !block_cost_first_sight(sv, addr, size, &insns, &cycles, &cond_end)) {
         request_stop(sv);
         sv->resume_at = addr; /* translated again, with its TSC reads hooked */
         return;
     }
+    /* The previous block ended with a conditional branch: taken unless this is its
+     * fall-through. Only now is that known. */
+    if (sv->prev_cond && addr != sv->prev_end)
+        cycles += sv->taken_cycles;
+    sv->prev_cond = cond_end;
+    sv->prev_end = addr + size;
     sv->insns += insns;
     sv->blk_addr = addr;
     sv->blk_size = size;
@@ -205,7 +214,9 @@ static void deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
                          sv->v->domain->domid, sv->v->vcpu_id, r->rsp);
         return;
     }
-    *pcpu_clock(sv) += cost_cycles(sv->sd->m->cost, COST_UPCALL_INJECT);
+    *pcpu_clock(sv) += cost_cycles(sv->sd->m->cost, sv->sd->cfg->hvm ? COST_UPCALL_INJECT_HVM
+                                                                     : COST_UPCALL_INJECT_PV);
+    sv->prev_cond = false; /* control went to the callback, not to a branch target */
 }
 
 static bool vcpu_must_stop(const struct sim_vcpu *sv)
@@ -345,6 +356,7 @@ void sim_vcpu_run_slice(struct sim_vcpu *sv)
         sim_vcpu_set_regs(sv, &r);
     sv->stop_requested = false;
     sv->resume_at = 0;
+    sv->prev_cond = false; /* a new slice starts where the last one stopped, not at a branch */
     /* No "until" address: the slice ends by uc_emu_stop (0 would stop a jump to NULL). */
     uc_err err = uc_emu_start(sv->uc, r.rip, UINT64_MAX, 0, 0);
     if (sv->resume_at)
@@ -377,6 +389,7 @@ int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d)
     sv->uc = uc;
     /* The block hook's fast path: the first executable segment and this CPU's clock. */
     sv->clock = &sv->pcpu->local;
+    sv->taken_cycles = (uint32_t)cost_cycles(sd->m->cost, COST_INSN_BRANCH_TAKEN);
     if (sd->aot.nr_seg) {
         sv->hot_base = sd->aot.seg[0].base;
         sv->hot_size = sd->aot.seg[0].size;

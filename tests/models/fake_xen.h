@@ -42,10 +42,12 @@ struct fake_xen {
     unsigned console_calls;
     int shutdown_reason[FX_MAX_DOMAINS];
     uint64_t now_ns;
+    struct cost_profile profile; /* cycles 100, 200, ... by cost id; 1 GHz */
 };
 
 /* hv_init with the fake memory and sink; fx_destroy frees everything. */
 void fx_init(struct fake_xen *fx);
+
 void fx_destroy(struct fake_xen *fx);
 /* cmocka teardown for a test_calloc'ed state whose first member is a struct fake_xen. */
 int fx_teardown(void **state);

@@ -225,7 +225,7 @@ static void test_send_cycles(void **state)
     struct fake_xen fx;
     struct domain *d;
     struct vcpu *v;
-    const struct cost_profile *c = cost_profile_default();
+    const struct cost_profile *c = &fx.profile;
 
     (void)state;
     fx_init(&fx);
@@ -234,7 +234,7 @@ static void test_send_cycles(void **state)
     fx_bind_ipi(&fx, v, 0);
     send_port(&fx, v, 1);
     assert_int_equal(v->hcall_cycles,
-                     cost_cycles(c, COST_HYPERCALL_TRAP) + cost_cycles(c, COST_HYPERCALL_DISPATCH) +
+                     cost_cycles(c, COST_PV_TRAP) + cost_cycles(c, COST_HYPERCALL_DISPATCH) +
                          cost_cycles(c, COST_EVTCHN_OP) + cost_cycles(c, COST_SET_PENDING));
     assert_null(fx.hv.current);
     fx_destroy(&fx);

@@ -330,12 +330,12 @@ static void test_xen_version(void **state)
 static void test_dispatch_unknown_and_counters(void **state)
 {
     struct world *w = *state;
-    const struct cost_profile *c = cost_profile_default();
+    const struct cost_profile *c = &w->fx.profile;
 
     assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_mmu_update, 0, 0, 0), -XEN_ENOSYS);
     assert_int_equal(fx_hypercall(w->v, 1000, 0, 0, 0), -XEN_ENOSYS);
     assert_int_equal(w->v->hcall_cycles,
-                     cost_cycles(c, COST_HYPERCALL_TRAP) + cost_cycles(c, COST_HYPERCALL_DISPATCH));
+                     cost_cycles(c, COST_PV_TRAP) + cost_cycles(c, COST_HYPERCALL_DISPATCH));
     assert_int_equal(w->d->stats.hc[__HYPERVISOR_mmu_update][0].errors, 1);
     fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_version, 0, 0);
     fx_hypercall(w->v, __HYPERVISOR_xen_version, 99, 0, 0);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "sim/aot.h"
+#include "sim/profile.h"
 
 /* 0x1000: xor eax,eax (2) | 0x1002: rdtsc (2) | 0x1004: add rax,1 (4) | 0x1008: syscall (2)
  * 0x100a: ret (1) | 0x100b: rdtscp (3) | 0x100e: nop (1) */
@@ -18,16 +19,24 @@ static const uint8_t code[] = {0x31, 0xc0, 0x0f, 0x31, 0x48, 0x83, 0xc0, 0x01,
 
 static struct aot_image aot;
 static uint8_t ram[BASE + sizeof(code)];
+static struct cost_profile prof;
+
+static uint64_t C(enum cost_id id)
+{
+    return cost_cycles(&prof, id);
+}
 
 static int setup(void **state)
 {
     (void)state;
+    struct diag d;
+    if (profile_load(&prof, PROFILE_DEFAULT, NULL, &d) < 0)
+        return -1;
     memcpy(ram + BASE, code, sizeof(code));
     struct guest_image img = {.nr_seg = 1};
     img.seg[0] = (struct guest_segment){
         .vaddr = BASE, .memsz = sizeof(code), .filesz = sizeof(code), .exec = true};
-    struct diag d;
-    return aot_annotate(&aot, &img, ram, cost_profile_default(), &d);
+    return aot_annotate(&aot, &img, ram, &prof, &d);
 }
 
 static int teardown(void **state)
@@ -42,24 +51,87 @@ struct block_case {
     uint64_t addr;
     uint32_t size;
     uint32_t insns;
+    /* instructions by class: alu, serializing, ret (load + taken branch) */
+    unsigned alu, serializing, ret;
 };
 
 static const struct block_case blocks[] = {
-    {"whole segment", BASE, sizeof(code), 7}, {"first instruction", BASE, 2, 1},
-    {"syscall block", BASE, 10, 4},           {"after syscall", BASE + 10, 5, 3},
-    {"single nop", BASE + 14, 1, 1},
+    {"whole segment", BASE, sizeof(code), 7, 4, 2, 1}, {"first instruction", BASE, 2, 1, 1, 0, 0},
+    {"syscall block", BASE, 10, 4, 3, 1, 0},           {"after syscall", BASE + 10, 5, 3, 1, 1, 1},
+    {"single nop", BASE + 14, 1, 1, 1, 0, 0},
 };
 
 static void block_costs(void **state)
 {
     (void)state;
-    uint64_t per_insn = cost_cycles(cost_profile_default(), COST_GUEST_INSN);
     for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++) {
+        const struct block_case *b = &blocks[i];
         uint32_t insns, cycles;
-        if (!aot_fast_cost(&aot, blocks[i].addr, blocks[i].size, &insns, &cycles))
-            fail_msg("%s: not found", blocks[i].name);
-        assert_int_equal(insns, blocks[i].insns);
-        assert_int_equal(cycles, blocks[i].insns * per_insn);
+        bool cond;
+        if (!aot_fast_cost(&aot, b->addr, b->size, &insns, &cycles, &cond))
+            fail_msg("%s: not found", b->name);
+        assert_int_equal(insns, b->insns);
+        assert_int_equal(cycles, b->alu * C(COST_INSN_ALU) +
+                                     b->serializing * C(COST_INSN_SERIALIZING) +
+                                     b->ret * (C(COST_INSN_LOAD) + C(COST_INSN_BRANCH_TAKEN)));
+        assert_false(cond);
+    }
+}
+
+/* One instruction, classified: what it costs under the profile. */
+struct class_case {
+    const char *name;
+    uint8_t bytes[8];
+    unsigned len;
+    enum cost_id a, b; /* the cost is C(a) + C(b); COST_IDS: nothing */
+    bool conditional;
+};
+
+static const struct class_case classes[] = {
+    {"mov r,r", {0x48, 0x89, 0xd8}, 3, COST_INSN_ALU, COST_IDS, false},
+    {"load", {0x48, 0x8b, 0x03}, 3, COST_INSN_LOAD, COST_IDS, false},
+    {"store", {0x48, 0x89, 0x03}, 3, COST_INSN_STORE, COST_IDS, false},
+    {"add r,[m]: load only", {0x48, 0x03, 0x03}, 3, COST_INSN_LOAD, COST_IDS, false},
+    {"add [m],r: read-modify-write", {0x48, 0x01, 0x03}, 3, COST_INSN_LOAD, COST_INSN_STORE, false},
+    {"lock add", {0xf0, 0x48, 0x01, 0x03}, 4, COST_INSN_LOCKED, COST_IDS, false},
+    {"lock bts", {0xf0, 0x48, 0x0f, 0xab, 0x03}, 5, COST_INSN_LOCKED, COST_IDS, false},
+    {"xchg with memory is locked", {0x48, 0x87, 0x03}, 3, COST_INSN_LOCKED, COST_IDS, false},
+    {"lock cmpxchg", {0xf0, 0x48, 0x0f, 0xb1, 0x0b}, 5, COST_INSN_LOCKED, COST_IDS, false},
+    {"imul r,r", {0x48, 0x0f, 0xaf, 0xc3}, 4, COST_INSN_MUL, COST_IDS, false},
+    {"imul r,[m]", {0x48, 0x0f, 0xaf, 0x03}, 4, COST_INSN_LOAD, COST_INSN_MUL, false},
+    {"div", {0x48, 0xf7, 0xf3}, 3, COST_INSN_DIV, COST_IDS, false},
+    {"cpuid", {0x0f, 0xa2}, 2, COST_INSN_SERIALIZING, COST_IDS, false},
+    {"rdtsc", {0x0f, 0x31}, 2, COST_INSN_SERIALIZING, COST_IDS, false},
+    {"push", {0x50}, 1, COST_INSN_STORE, COST_IDS, false},
+    {"pop", {0x58}, 1, COST_INSN_LOAD, COST_IDS, false},
+    {"call", {0xe8, 0, 0, 0, 0}, 5, COST_INSN_STORE, COST_INSN_BRANCH_TAKEN, false},
+    {"ret", {0xc3}, 1, COST_INSN_LOAD, COST_INSN_BRANCH_TAKEN, false},
+    {"jmp", {0xeb, 0x00}, 2, COST_INSN_BRANCH_TAKEN, COST_IDS, false},
+    {"jne", {0x75, 0x00}, 2, COST_INSN_BRANCH_NOT_TAKEN, COST_IDS, true},
+    {"jrcxz", {0xe3, 0x00}, 2, COST_INSN_BRANCH_NOT_TAKEN, COST_IDS, true},
+};
+
+static void instruction_classes(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+        const struct class_case *c = &classes[i];
+        uint8_t mem[0x2000] = {0};
+        memcpy(mem + 0x1000, c->bytes, c->len);
+        struct guest_image img = {.nr_seg = 1};
+        img.seg[0] = (struct guest_segment){
+            .vaddr = 0x1000, .memsz = c->len, .filesz = c->len, .exec = true};
+        struct aot_image one;
+        struct diag d;
+        assert_int_equal(aot_annotate(&one, &img, mem, &prof, &d), 0);
+        uint32_t insns, cycles;
+        bool cond;
+        assert_true(aot_fast_cost(&one, 0x1000, c->len, &insns, &cycles, &cond));
+        print_message("%s\n", c->name);
+        assert_int_equal(insns, 1);
+        assert_int_equal(cycles, C(c->a) + (c->b == COST_IDS ? 0 : C(c->b)));
+        assert_int_equal(cond, c->conditional);
+        aot_free(&one);
     }
 }
 
@@ -67,14 +139,15 @@ static void outside_or_misaligned_is_slow(void **state)
 {
     (void)state;
     uint32_t insns, cycles;
-    assert_false(aot_fast_cost(&aot, BASE + 5, 3, &insns, &cycles)); /* inside add */
-    assert_false(aot_fast_cost(&aot, 0x2000, 4, &insns, &cycles));
-    assert_false(aot_fast_cost(&aot, BASE + 14, 2, &insns, &cycles)); /* runs past the end */
+    bool cond;
+    assert_false(aot_fast_cost(&aot, BASE + 5, 3, &insns, &cycles, &cond)); /* inside add */
+    assert_false(aot_fast_cost(&aot, 0x2000, 4, &insns, &cycles, &cond));
+    assert_false(aot_fast_cost(&aot, BASE + 14, 2, &insns, &cycles, &cond)); /* past the end */
     /* First sight decodes and caches: the same answer twice. */
     const uint8_t nops[] = {0x90, 0x90, 0x90};
-    aot_slow_cost(&aot, 0x9000, 3, nops, &insns, &cycles);
+    aot_slow_cost(&aot, 0x9000, 3, nops, &insns, &cycles, &cond);
     assert_int_equal(insns, 3);
-    aot_slow_cost(&aot, 0x9000, 3, nops, &insns, &cycles);
+    aot_slow_cost(&aot, 0x9000, 3, nops, &insns, &cycles, &cond);
     assert_int_equal(insns, 3);
     assert_int_equal(aot.slow_used, 1);
 }
@@ -93,7 +166,9 @@ static void tsc_sites(void **state)
     /* A REX-prefixed rdtsc is 3 bytes long but still rdtsc; first sight records it. */
     const uint8_t rex_rdtsc[] = {0x48, 0x0f, 0x31, 0xc3};
     uint32_t insns, cycles;
-    assert_int_equal(aot_slow_cost(&aot, 0xa000, sizeof(rex_rdtsc), rex_rdtsc, &insns, &cycles), 1);
+    bool cond;
+    assert_int_equal(
+        aot_slow_cost(&aot, 0xa000, sizeof(rex_rdtsc), rex_rdtsc, &insns, &cycles, &cond), 1);
     const struct aot_tsc_site *s = aot_tsc_site(&aot, 0xa000);
     assert_non_null(s);
     assert_int_equal(s->len, 3);
@@ -103,11 +178,10 @@ static void tsc_sites(void **state)
 static void range_and_disasm(void **state)
 {
     (void)state;
-    uint64_t per_insn = cost_cycles(cost_profile_default(), COST_GUEST_INSN);
     uint32_t insns, cycles;
     aot_range_cost(&aot, BASE + 4, BASE + 10, code + 4, &insns, &cycles);
     assert_int_equal(insns, 2);
-    assert_int_equal(cycles, 2 * per_insn);
+    assert_int_equal(cycles, 2 * C(COST_INSN_ALU)); /* add, syscall */
     const uint8_t two_nops[] = {0x90, 0x90};
     aot_range_cost(&aot, 0x9100, 0x9102, two_nops, &insns, &cycles); /* outside: decoded */
     assert_int_equal(insns, 2);
@@ -122,6 +196,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(block_costs),
+        cmocka_unit_test(instruction_classes),
         cmocka_unit_test(outside_or_misaligned_is_slow),
         cmocka_unit_test(tsc_sites),
         cmocka_unit_test(range_and_disasm),

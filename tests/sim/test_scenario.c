@@ -60,6 +60,15 @@ static const struct scenario_case cases[] = {
      "t.ini:5: unknown key or value out of range: line = 256", 0, 0, 0, NULL},
     {"pirq far future", "[domain a]\nguest = x\n[pirq]\ndomain = a\nat_us = 3600000001\n",
      "t.ini:5: unknown key or value out of range: at_us", 0, 0, 0, NULL},
+    {"long line breaks at spaces",
+     "[domain a]\nguest = x\ncmdline = "
+     "a123456789 b123456789 c123456789 d123456789 e123456789 f123456789 g123456789 h123456789 "
+     "i123456789 j123456789 k123456789 l123456789 m123456789 n123456789 o123456789 p123456789 "
+     "q123456789 r123456789 s123456789 t123456789 u123456789 v123456789 w123456789\n",
+     NULL, 1, 1, 1000000000,
+     "a123456789 b123456789 c123456789 d123456789 e123456789 f123456789 g123456789 h123456789 "
+     "i123456789 j123456789 k123456789 l123456789 m123456789 n123456789 o123456789 p123456789 "
+     "q123456789 r123456789 s123456789 t123456789 u123456789 v123456789 w123456789"},
     {"long line",
      "[domain a]\nguest = x\ncmdline = "
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

@@ -1,0 +1,17 @@
+# Writes OUT, a C file holding every profile in PROFILE_DIR/*.ini as a string, sorted by name:
+# the profiles are part of the binary, the files stay their only source.
+file(GLOB PROFILES ${PROFILE_DIR}/*.ini)
+list(SORT PROFILES)
+set(body "")
+set(count 0)
+foreach(file ${PROFILES})
+  get_filename_component(name ${file} NAME_WE)
+  file(READ ${file} text)
+  string(REPLACE "\\" "\\\\" text "${text}")
+  string(REPLACE "\"" "\\\"" text "${text}")
+  string(REPLACE "\n" "\\n\"\n    \"" text "${text}")
+  string(APPEND body "    {\"${name}\",\n    \"${text}\"},\n")
+  math(EXPR count "${count} + 1")
+endforeach()
+file(WRITE ${OUT}.tmp "/* Generated from the files in sim/profiles by sim/embed_profiles.cmake: do not edit. */\n#include \"sim/profile.h\"\n\nconst struct profile_builtin profile_builtins[] = {\n${body}};\nconst unsigned profile_nr_builtins = ${count};\n")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})
