@@ -29,7 +29,7 @@ static bool evtchn_2l_test_and_set_selector(struct vcpu *v, uint32_t port)
 
     if (!vi)
         return true; /* no vcpu_info: nobody to notify */
-    return guest_test_and_set_bit(port / evtchn_2l_word_bits(v->domain),
+    return guest_test_and_set_bit(v->domain->hv, port / evtchn_2l_word_bits(v->domain),
                                   (volatile uint64_t *)&vi->evtchn_pending_sel);
 }
 
@@ -46,9 +46,9 @@ static void evtchn_2l_set_pending(struct vcpu *v, struct evtchn *chn)
     hv_charge_current(d->hv, COST_SET_PENDING);
     if (!s || port >= evtchn_2l_max_ports(d))
         return;
-    if (guest_test_and_set_bit(port, (volatile uint64_t *)s->evtchn_pending))
+    if (guest_test_and_set_bit(d->hv, port, (volatile uint64_t *)s->evtchn_pending))
         return;
-    if (!guest_test_bit(port, (const volatile uint64_t *)s->evtchn_mask) &&
+    if (!guest_test_bit(d->hv, port, (const volatile uint64_t *)s->evtchn_mask) &&
         !evtchn_2l_test_and_set_selector(v, port))
         vcpu_mark_events_pending(v);
     domain_wake_pollers(d, port);
@@ -59,7 +59,7 @@ static void evtchn_2l_clear_pending(struct domain *d, struct evtchn *chn)
     struct shared_info *s = evtchn_2l_shared(d);
 
     if (s && chn->port < evtchn_2l_max_ports(d))
-        guest_test_and_clear_bit(chn->port, (volatile uint64_t *)s->evtchn_pending);
+        guest_test_and_clear_bit(d->hv, chn->port, (volatile uint64_t *)s->evtchn_pending);
 }
 
 /* Clearing the mask re-raises an edge that arrived while masked (same order as set_pending,
@@ -72,8 +72,8 @@ static void evtchn_2l_unmask(struct domain *d, struct evtchn *chn)
 
     if (!s || !v || port >= evtchn_2l_max_ports(d))
         return;
-    if (guest_test_and_clear_bit(port, (volatile uint64_t *)s->evtchn_mask) &&
-        guest_test_bit(port, (const volatile uint64_t *)s->evtchn_pending) &&
+    if (guest_test_and_clear_bit(d->hv, port, (volatile uint64_t *)s->evtchn_mask) &&
+        guest_test_bit(d->hv, port, (const volatile uint64_t *)s->evtchn_pending) &&
         !evtchn_2l_test_and_set_selector(v, port))
         vcpu_mark_events_pending(v);
 }
@@ -83,7 +83,7 @@ static bool evtchn_2l_is_pending(const struct domain *d, const struct evtchn *ch
     const struct shared_info *s = evtchn_2l_shared(d);
 
     return s && chn->port < evtchn_2l_max_ports(d) &&
-           guest_test_bit(chn->port, (const volatile uint64_t *)s->evtchn_pending);
+           guest_test_bit(d->hv, chn->port, (const volatile uint64_t *)s->evtchn_pending);
 }
 
 /* Ports beyond the ABI, or without a shared_info page, count as masked, as in Xen. */
@@ -92,7 +92,7 @@ static bool evtchn_2l_is_masked(const struct domain *d, const struct evtchn *chn
     const struct shared_info *s = evtchn_2l_shared(d);
 
     return !s || chn->port >= evtchn_2l_max_ports(d) ||
-           guest_test_bit(chn->port, (const volatile uint64_t *)s->evtchn_mask);
+           guest_test_bit(d->hv, chn->port, (const volatile uint64_t *)s->evtchn_mask);
 }
 
 /* No init, is_busy or set_priority: 2-level ports are never linked, and have no priority

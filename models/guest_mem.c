@@ -42,38 +42,53 @@ int copy_to_guest(struct domain *d, uint64_t gpa, const void *src, size_t len)
     return 0;
 }
 
+void guest_touch(struct hv *hv, const volatile void *addr, size_t len, enum guest_access k)
+{
+    if (!hv || !hv->mem || !hv->mem->touch)
+        return;
+    uint64_t cycles = hv->mem->touch(hv->mem_opaque, addr, len, k);
+    if (hv->current)
+        hv->current->hcall_cycles += cycles;
+}
+
 /* Bit `nr` of the bitmap starting at `word` (nr may exceed 63, as with Xen's bitops). */
-bool guest_test_and_set_bit(unsigned nr, volatile uint64_t *word)
+bool guest_test_and_set_bit(struct hv *hv, unsigned nr, volatile uint64_t *word)
 {
     uint64_t mask = UINT64_C(1) << (nr % 64);
 
+    guest_touch(hv, &word[nr / 64], 8, GUEST_LOCKED);
     return (__atomic_fetch_or(&word[nr / 64], mask, __ATOMIC_SEQ_CST) & mask) != 0;
 }
 
-bool guest_test_and_clear_bit(unsigned nr, volatile uint64_t *word)
+bool guest_test_and_clear_bit(struct hv *hv, unsigned nr, volatile uint64_t *word)
 {
     uint64_t mask = UINT64_C(1) << (nr % 64);
 
+    guest_touch(hv, &word[nr / 64], 8, GUEST_LOCKED);
     return (__atomic_fetch_and(&word[nr / 64], ~mask, __ATOMIC_SEQ_CST) & mask) != 0;
 }
 
-bool guest_test_bit(unsigned nr, const volatile uint64_t *word)
+bool guest_test_bit(struct hv *hv, unsigned nr, const volatile uint64_t *word)
 {
+    guest_touch(hv, &word[nr / 64], 8, GUEST_READ);
     return (__atomic_load_n(&word[nr / 64], __ATOMIC_SEQ_CST) >> (nr % 64)) & 1;
 }
 
-uint32_t guest_cmpxchg32(volatile uint32_t *p, uint32_t old, uint32_t new_value)
+uint32_t guest_cmpxchg32(struct hv *hv, volatile uint32_t *p, uint32_t old, uint32_t new_value)
 {
+    guest_touch(hv, p, 4, GUEST_LOCKED);
     __atomic_compare_exchange_n(p, &old, new_value, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
     return old; /* the value found, as Xen's cmpxchg returns it */
 }
 
-uint64_t guest_xchg64(volatile uint64_t *p, uint64_t v)
+uint64_t guest_xchg64(struct hv *hv, volatile uint64_t *p, uint64_t v)
 {
+    guest_touch(hv, p, 8, GUEST_LOCKED);
     return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
 }
 
-uint8_t guest_xchg8(volatile uint8_t *p, uint8_t v)
+uint8_t guest_xchg8(struct hv *hv, volatile uint8_t *p, uint8_t v)
 {
+    guest_touch(hv, p, 1, GUEST_LOCKED);
     return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
 }

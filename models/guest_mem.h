@@ -9,11 +9,22 @@
 #include <stdint.h>
 
 struct domain;
+struct hv;
+
+/* How Xen touches a line it shares with guests (for the coherence model). */
+enum guest_access {
+    GUEST_READ,
+    GUEST_WRITE,
+    GUEST_LOCKED, /* a locked read-modify-write */
+};
 
 struct hv_mem_ops {
     /* Host pointer to [gpa, gpa+len) of domain d, or NULL when any byte of it is not guest memory.
      */
     void *(*translate)(void *opaque, struct domain *d, uint64_t gpa, size_t len);
+    /* Optional: Xen touches shared memory at host address addr; returns the cycles the access
+     * costs (cache-line transfers), which are charged to the hypercall being handled. */
+    uint64_t (*touch)(void *opaque, const volatile void *addr, size_t len, enum guest_access k);
 };
 
 /* 0 or -XEN_EFAULT. */
@@ -21,14 +32,18 @@ int copy_from_guest(struct domain *d, void *dst, uint64_t gpa, size_t len);
 int copy_to_guest(struct domain *d, uint64_t gpa, const void *src, size_t len);
 void *guest_ptr(struct domain *d, uint64_t gpa, size_t len);
 
+/* Report a plain access Xen makes to shared memory (hv may be NULL: nothing to report). */
+void guest_touch(struct hv *hv, const volatile void *addr, size_t len, enum guest_access k);
+
 /* Atomic read-modify-write on guest words, as Xen does them on shared pages. The simulator is
  * single-threaded, but the operations are written as the atomics Xen uses so that the cost and
- * coherence models (and a reader of the code) see exactly which accesses are locked. */
-bool guest_test_and_set_bit(unsigned nr, volatile uint64_t *word);
-bool guest_test_and_clear_bit(unsigned nr, volatile uint64_t *word);
-bool guest_test_bit(unsigned nr, const volatile uint64_t *word);
-uint32_t guest_cmpxchg32(volatile uint32_t *p, uint32_t old, uint32_t new_value);
-uint64_t guest_xchg64(volatile uint64_t *p, uint64_t v);
-uint8_t guest_xchg8(volatile uint8_t *p, uint8_t v);
+ * coherence models (and a reader of the code) see exactly which accesses are locked; each one
+ * reports its access through hv (which may be NULL). */
+bool guest_test_and_set_bit(struct hv *hv, unsigned nr, volatile uint64_t *word);
+bool guest_test_and_clear_bit(struct hv *hv, unsigned nr, volatile uint64_t *word);
+bool guest_test_bit(struct hv *hv, unsigned nr, const volatile uint64_t *word);
+uint32_t guest_cmpxchg32(struct hv *hv, volatile uint32_t *p, uint32_t old, uint32_t new_value);
+uint64_t guest_xchg64(struct hv *hv, volatile uint64_t *p, uint64_t v);
+uint8_t guest_xchg8(struct hv *hv, volatile uint8_t *p, uint8_t v);
 
 #endif

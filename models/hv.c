@@ -255,7 +255,7 @@ void vcpu_mark_events_pending(struct vcpu *v)
 {
     struct vcpu_info *vi = vcpu_info_ptr(v);
 
-    if (!vi || guest_xchg8(&vi->evtchn_upcall_pending, 1))
+    if (!vi || guest_xchg8(v->domain->hv, &vi->evtchn_upcall_pending, 1))
         return;
     if (v->run_state == VCPU_BLOCKED)
         vcpu_unblock(v);

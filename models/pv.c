@@ -127,8 +127,10 @@ int pv_inject_upcall(struct vcpu *v, struct hv_regs *regs)
     pv_fill_bounce_frame(frame, regs, vi->evtchn_upcall_mask);
     if (copy_to_guest(v->domain, sp, frame, sizeof(frame)))
         return -XEN_EFAULT;
-    if (v->event_callback_masks)
+    if (v->event_callback_masks) {
+        guest_touch(v->domain->hv, &vi->evtchn_upcall_mask, 1, GUEST_WRITE);
         vi->evtchn_upcall_mask = 1;
+    }
     regs->rflags &=
         ~(uint64_t)(X86_EFLAGS_AC | X86_EFLAGS_VM | X86_EFLAGS_RF | X86_EFLAGS_NT | X86_EFLAGS_TF);
     regs->rsp = sp;
@@ -162,8 +164,10 @@ long do_iret(struct vcpu *v, struct hv_regs *regs)
         regs->rcx = c.rcx;
     }
     vi = vcpu_info_ptr(v);
-    if (vi)
+    if (vi) {
+        guest_touch(v->domain->hv, &vi->evtchn_upcall_mask, 1, GUEST_WRITE);
         vi->evtchn_upcall_mask = !(c.rflags & X86_EFLAGS_IF);
+    }
     return (long)c.rax;
 }
 

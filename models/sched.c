@@ -21,8 +21,10 @@ static long sched_block(struct vcpu *v, void *arg)
     struct vcpu_info *vi = vcpu_info_ptr(v);
 
     (void)arg;
-    if (vi)
+    if (vi) {
+        guest_touch(v->domain->hv, &vi->evtchn_upcall_mask, 1, GUEST_WRITE);
         vi->evtchn_upcall_mask = 0;
+    }
     if (vcpu_local_events_need_delivery(v))
         return 0;
     v->run_state = VCPU_BLOCKED;

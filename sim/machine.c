@@ -154,7 +154,32 @@ static void *mem_translate(void *opaque, struct domain *d, uint64_t gpa, size_t 
     return NULL;
 }
 
-static const struct hv_mem_ops mem_ops = {.translate = mem_translate};
+/* The CPU doing what is being done now: the running vcpu's, or for a timer or a platform
+ * interrupt the CPU it fires on. */
+unsigned machine_acting_pcpu(const struct machine *m)
+{
+    return m->active ? m->active->id : m->context_pcpu;
+}
+
+/* What a shared cache line costs beyond an L1 hit, which the instruction (or Xen's handler
+ * estimate) already includes. */
+uint64_t machine_line_cost(struct machine *m, unsigned pcpu, const volatile void *addr, size_t len,
+                           enum coh_access kind)
+{
+    uint64_t c = coherence_access(m->coh, m->cost, pcpu, addr, len, kind);
+    uint64_t local = cost_cycles(m->cost, COST_LINE_LOCAL);
+    return c > local ? c - local : 0;
+}
+
+static uint64_t mem_touch(void *opaque, const volatile void *addr, size_t len, enum guest_access k)
+{
+    struct machine *m = opaque;
+    static const enum coh_access kinds[] = {
+        [GUEST_READ] = COH_READ, [GUEST_WRITE] = COH_WRITE, [GUEST_LOCKED] = COH_LOCKED};
+    return machine_line_cost(m, machine_acting_pcpu(m), addr, len, kinds[k]);
+}
+
+static const struct hv_mem_ops mem_ops = {.translate = mem_translate, .touch = mem_touch};
 
 static void sink_kick(void *opaque, struct vcpu *v)
 {
@@ -450,6 +475,7 @@ static void pcpu_main(void *arg)
 static void on_vcpu_timer(void *arg)
 {
     struct sim_timer_ctx *t = arg;
+    t->sv->sd->m->context_pcpu = t->sv->pcpu->id; /* Xen's timers fire where the vcpu runs */
     if (t->sv->sd->status == SD_RUNNING)
         vcpu_timer_expired(t->sv->v, t->kind);
 }
@@ -467,6 +493,7 @@ static void on_pirq(void *arg)
 {
     struct sim_pirq_source *src = arg;
     struct sim_domain *sd = &src->m->dom[src->cfg->domain];
+    src->m->context_pcpu = 0; /* physical IRQs are routed to CPU 0 */
     src->raised++;
     /* A line nobody bound (or a domain gone) is lost, as on real hardware with the IRQ off. */
     if (sd->status != SD_RUNNING || pirq_raise(sd->d, src->cfg->line) < 0)
@@ -684,6 +711,9 @@ int machine_build(struct machine *m, const struct scenario *sc, const char *gues
         return -1;
     snprintf(m->guest_dir, sizeof(m->guest_dir), "%s", guest_dir);
     hv_init(&m->hv, &mem_ops, m, &sink_ops, m, m->cost);
+    m->coh = coherence_create(sc->pcpus, sc->pcpus / sc->sockets);
+    if (!m->coh)
+        return diag_set(d, "out of memory for the coherence model");
     unsigned total_vcpus = 0;
     for (unsigned i = 0; i < sc->nr_dom; i++)
         total_vcpus += sc->dom[i].vcpus;
@@ -776,4 +806,6 @@ void machine_free(struct machine *m)
     }
     free(m->pcpu);
     free(m->pirq);
+    if (m->coh)
+        coherence_destroy(m->coh);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "models/coherence.h"
 #include "models/domain.h"
 #include "sim/aot.h"
 #include "sim/diag.h"
@@ -110,6 +111,8 @@ struct machine {
     unsigned live_domains;
     struct sim_pirq_source *pirq;
     struct sim_pcpu *active; /* the pcpu whose vcpu executes right now, NULL in methods */
+    unsigned context_pcpu;   /* in a timer or an interrupt: the CPU it fires on */
+    struct coherence *coh;   /* cache lines shared between Xen and guests */
     bool finished;
     enum sim_end { END_RUNNING, END_ALL_STOPPED, END_RUN_LENGTH, END_STARVED } end;
     uint64_t end_cycles;     /* when the run stopped */
@@ -131,6 +134,11 @@ uint64_t machine_now_cycles(const struct machine *m);
 /* 0: every domain powered off or still running at the end of the run; 1: one crashed or shut
  * down with SHUTDOWN_crash. */
 int machine_exit_status(const struct machine *m);
+
+/* The CPU acting now, and what a shared line costs it beyond an L1 hit. */
+unsigned machine_acting_pcpu(const struct machine *m);
+uint64_t machine_line_cost(struct machine *m, unsigned pcpu, const volatile void *addr, size_t len,
+                           enum coh_access kind);
 
 /* Resolve a guest program name or path: 0 and the path in out, or -1 with d. */
 int guest_resolve(const char *guest, const char *base_dir, const char *guest_dir, char *out,

@@ -174,6 +174,22 @@ static struct json_object *pirqs_json(const struct machine *m)
     return arr;
 }
 
+static struct json_object *coherence_json(const struct machine *m)
+{
+    const struct coh_stats *s = coherence_stats(m->coh);
+    struct json_object *o = json_object_new_object();
+    put_u64(o, "sockets", m->sc->sockets);
+    put_u64(o, "reads", s->accesses[COH_READ]);
+    put_u64(o, "writes", s->accesses[COH_WRITE]);
+    put_u64(o, "locked", s->accesses[COH_LOCKED]);
+    put_u64(o, "hits", s->from[COH_HIT]);
+    put_u64(o, "socket_transfers", s->from[COH_SOCKET]);
+    put_u64(o, "remote_transfers", s->from[COH_REMOTE]);
+    put_u64(o, "transfer_cycles", s->transfer_cycles);
+    put_u64(o, "lines", coherence_lines(m->coh));
+    return o;
+}
+
 struct json_object *report_build(struct machine *m)
 {
     struct json_object *r = json_object_new_object();
@@ -202,6 +218,7 @@ struct json_object *report_build(struct machine *m)
     put_u64(r, "exit_status", (uint64_t)machine_exit_status(m));
     json_object_object_add(r, "domains", doms);
     json_object_object_add(r, "pirqs", pirqs_json(m));
+    json_object_object_add(r, "cache_lines", coherence_json(m));
     json_object_object_add(r, "pcpu_stats", pcpus_json(m));
     return r;
 }
@@ -272,6 +289,21 @@ static void print_pirqs(struct json_object *pirqs, FILE *out)
     }
 }
 
+static void print_cache_lines(struct json_object *c, FILE *out)
+{
+    if (!c)
+        return;
+    fprintf(out,
+            "\nshared cache lines (%" PRIu64 " lines, %" PRIu64 " socket(s))\n"
+            "  %10s %10s %10s %10s %10s %10s %16s\n"
+            "  %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+            " %16" PRIu64 "\n",
+            get_u64(c, "lines"), get_u64(c, "sockets"), "reads", "writes", "locked", "hits",
+            "socket", "remote", "transfer cycles", get_u64(c, "reads"), get_u64(c, "writes"),
+            get_u64(c, "locked"), get_u64(c, "hits"), get_u64(c, "socket_transfers"),
+            get_u64(c, "remote_transfers"), get_u64(c, "transfer_cycles"));
+}
+
 void report_print_text(struct json_object *r, FILE *out)
 {
     uint64_t ns = get_u64(r, "simulated_ns");
@@ -290,6 +322,7 @@ void report_print_text(struct json_object *r, FILE *out)
     print_ports(doms, out);
     print_hypercalls(doms, out);
     print_pirqs(get_arr(r, "pirqs"), out);
+    print_cache_lines(get_arr(r, "cache_lines"), out);
     fprintf(out, "\nexit status    %" PRIu64 "\n", get_u64(r, "exit_status"));
 }
 

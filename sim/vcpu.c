@@ -367,6 +367,29 @@ void sim_vcpu_run_slice(struct sim_vcpu *sv)
         report_halt(sv);
 }
 
+/* A guest access to shared_info: done on the host page Xen also uses, with its cache line's
+ * transfer added to this CPU's time. */
+static uint64_t shared_read(uc_engine *uc, uint64_t offset, unsigned size, void *opaque)
+{
+    struct sim_vcpu *sv = opaque;
+    const uint8_t *p = sv->sd->shared_info + offset;
+    uint64_t value = 0;
+    (void)uc;
+    memcpy(&value, p, size);
+    *pcpu_clock(sv) += machine_line_cost(sv->sd->m, sv->pcpu->id, p, size, COH_READ);
+    return value;
+}
+
+static void shared_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value,
+                         void *opaque)
+{
+    struct sim_vcpu *sv = opaque;
+    uint8_t *p = sv->sd->shared_info + offset;
+    (void)uc;
+    *pcpu_clock(sv) += machine_line_cost(sv->sd->m, sv->pcpu->id, p, size, COH_WRITE);
+    memcpy(p, &value, size);
+}
+
 static int hook(struct sim_vcpu *sv, int type, void *cb, uint64_t begin, uint64_t end,
                 struct diag *d)
 {
@@ -399,8 +422,10 @@ int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d)
     err = uc_mem_map_ptr(uc, XEN_PAGE_SIZE, sd->ram_size - XEN_PAGE_SIZE, UC_PROT_ALL,
                          sd->ram + XEN_PAGE_SIZE);
     if (err == UC_ERR_OK)
-        err = uc_mem_map_ptr(uc, sd->shared_info_gpa, XEN_PAGE_SIZE, UC_PROT_READ | UC_PROT_WRITE,
-                             sd->shared_info);
+        /* shared_info is device-like memory: every guest access goes through the callbacks,
+         * which price its cache line (the rest of RAM stays on Unicorn's fast path). */
+        err =
+            uc_mmio_map(uc, sd->shared_info_gpa, XEN_PAGE_SIZE, shared_read, sv, shared_write, sv);
     if (err != UC_ERR_OK)
         return diag_set(d, "unicorn: cannot map guest memory: %s", uc_strerror(err));
     if (hook(sv, UC_HOOK_INSN, on_syscall, 1, 0, d) || hook(sv, UC_HOOK_BLOCK, on_block, 1, 0, d) ||

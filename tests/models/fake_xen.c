@@ -212,28 +212,28 @@ static struct shared_info *fx_shinfo(struct domain *d)
 
 bool fx_pending(struct domain *d, uint32_t port)
 {
-    return guest_test_bit(port, (uint64_t *)fx_shinfo(d)->evtchn_pending);
+    return guest_test_bit(NULL, port, (uint64_t *)fx_shinfo(d)->evtchn_pending);
 }
 
 bool fx_masked(struct domain *d, uint32_t port)
 {
-    return guest_test_bit(port, (uint64_t *)fx_shinfo(d)->evtchn_mask);
+    return guest_test_bit(NULL, port, (uint64_t *)fx_shinfo(d)->evtchn_mask);
 }
 
 void fx_set_pending(struct domain *d, uint32_t port, bool on)
 {
     if (on)
-        guest_test_and_set_bit(port, (uint64_t *)fx_shinfo(d)->evtchn_pending);
+        guest_test_and_set_bit(NULL, port, (uint64_t *)fx_shinfo(d)->evtchn_pending);
     else
-        guest_test_and_clear_bit(port, (uint64_t *)fx_shinfo(d)->evtchn_pending);
+        guest_test_and_clear_bit(NULL, port, (uint64_t *)fx_shinfo(d)->evtchn_pending);
 }
 
 void fx_set_mask(struct domain *d, uint32_t port, bool on)
 {
     if (on)
-        guest_test_and_set_bit(port, (uint64_t *)fx_shinfo(d)->evtchn_mask);
+        guest_test_and_set_bit(NULL, port, (uint64_t *)fx_shinfo(d)->evtchn_mask);
     else
-        guest_test_and_clear_bit(port, (uint64_t *)fx_shinfo(d)->evtchn_mask);
+        guest_test_and_clear_bit(NULL, port, (uint64_t *)fx_shinfo(d)->evtchn_mask);
 }
 
 uint64_t fx_sel(struct vcpu *v)
