@@ -118,6 +118,9 @@ struct hv {
      * work done on behalf of the caller (set_pending on another domain's port) is charged
      * to it. Set and cleared by hypercall_dispatch. */
     struct vcpu *current;
+    /* Set while the model reads guest memory for its own counters, not as Xen's work: such
+     * reads are not reported to the coherence model. */
+    bool accounting;
 };
 
 struct domain_config {

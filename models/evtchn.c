@@ -191,10 +191,19 @@ struct port_stats *port_stats(struct domain *d, uint32_t port)
     return port < d->stats.nr_port_stats ? &d->stats.port[port] : NULL;
 }
 
+/* Is the port pending, read for the counters (not Xen's work: not priced). */
+static bool port_pending_quietly(struct domain *d, struct evtchn *chn)
+{
+    d->hv->accounting = true;
+    bool pending = d->evtchn_port_ops->is_pending(d, chn);
+    d->hv->accounting = false;
+    return pending;
+}
+
 /* A raise whose pending bit the guest has since cleared was delivered. */
 static void port_account_delivery(struct domain *d, struct evtchn *chn, struct port_stats *ps)
 {
-    if (ps->outstanding && !d->evtchn_port_ops->is_pending(d, chn)) {
+    if (ps->outstanding && !port_pending_quietly(d, chn)) {
         ps->delivered++;
         ps->outstanding = 0;
     }
@@ -218,16 +227,21 @@ void evtchn_port_set_pending(struct domain *d, unsigned vcpu_id, struct evtchn *
     if (!v || !ps || !evtchn_usable(chn))
         return;
     port_account_delivery(d, chn, ps);
-    was_pending = d->evtchn_port_ops->is_pending(d, chn);
+    was_pending = port_pending_quietly(d, chn);
     upcall_was_pending = vcpu_upcall_pending(v);
     ps->raised++;
+    struct vcpu *cur = d->hv->current;
+    uint64_t before = cur ? cur->hcall_cycles : 0;
     d->evtchn_port_ops->set_pending(v, chn);
+    bool now_pending = port_pending_quietly(d, chn);
     if (was_pending)
         ps->coalesced++;
-    else if (d->evtchn_port_ops->is_pending(d, chn))
+    else if (now_pending)
         ps->outstanding = 1;
     if (!upcall_was_pending && vcpu_upcall_pending(v))
         ps->upcalls++;
+    /* The simulator times the event from here: the raise and what it cost the caller. */
+    sink_raise(d, chn->port, v, before, cur ? cur->hcall_cycles : 0, !was_pending && now_pending);
 }
 
 void evtchn_account_deliveries(struct domain *d)

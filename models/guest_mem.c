@@ -44,7 +44,7 @@ int copy_to_guest(struct domain *d, uint64_t gpa, const void *src, size_t len)
 
 void guest_touch(struct hv *hv, const volatile void *addr, size_t len, enum guest_access k)
 {
-    if (!hv || !hv->mem || !hv->mem->touch)
+    if (!hv || hv->accounting || !hv->mem || !hv->mem->touch)
         return;
     uint64_t cycles = hv->mem->touch(hv->mem_opaque, addr, len, k);
     if (hv->current)

@@ -50,6 +50,15 @@ static inline void sink_vcpu_down(struct vcpu *v)
         s->vcpu_down(v->domain->hv->sink_opaque, v);
 }
 
+static inline void sink_raise(struct domain *d, uint32_t port, struct vcpu *v, uint64_t before,
+                              uint64_t after, bool newly_pending)
+{
+    const struct hv_sink_ops *s = hv_sink_of(d);
+
+    if (s && s->raise)
+        s->raise(d->hv->sink_opaque, d, port, v, before, after, newly_pending);
+}
+
 static inline void sink_console(struct vcpu *v, const char *buf, size_t len)
 {
     const struct hv_sink_ops *s = hv_sink_of(v->domain);

@@ -34,6 +34,11 @@ struct hv_sink_ops {
     void (*console)(void *opaque, struct vcpu *v, const char *buf, size_t len);
     /* SCHEDOP_shutdown: the domain stops; reason is SHUTDOWN_*. */
     void (*shutdown)(void *opaque, struct domain *d, unsigned reason);
+    /* Optional: port of d was raised for vcpu v. cycles_before/after: the current hypercall's
+     * charges when set_pending began and ended (0 outside a hypercall); newly_pending: the port
+     * went pending (an event to deliver), else it coalesced or was dropped (masked, closed). */
+    void (*raise)(void *opaque, struct domain *d, uint32_t port, struct vcpu *v,
+                  uint64_t cycles_before, uint64_t cycles_after, bool newly_pending);
     /* Xen system time now, as seen by v (its local time under the quantum keeper), in ns. */
     uint64_t (*now_ns)(void *opaque, struct vcpu *v);
 };

@@ -295,6 +295,24 @@ static void sink_shutdown(void *opaque, struct domain *d, unsigned reason)
     domain_stop(sd, reason == SHUTDOWN_poweroff ? SD_POWEROFF : SD_SHUTDOWN);
 }
 
+/* An event starts its path: from the sender's trap when a vcpu raised it, else from now (a
+ * timer, an interrupt). The target counts as blocked unless it is on its CPU. */
+static void sink_raise(void *opaque, struct domain *d, uint32_t port, struct vcpu *v,
+                       uint64_t before, uint64_t after, bool newly_pending)
+{
+    struct machine *m = opaque;
+    struct sim_vcpu *target = v->sim;
+    struct vcpu *cur = m->hv.current;
+    if (!newly_pending)
+        return;
+    bool from_hc = m->active && cur;
+    uint64_t t0 = from_hc ? ((struct sim_vcpu *)cur->sim)->hc_start : acting_cycles(m);
+    uint64_t trap =
+        from_hc ? cost_cycles(m->cost, cur->domain->hvm ? COST_HVM_EXIT : COST_PV_TRAP) : 0;
+    stages_raise(&((struct sim_domain *)d->sim)->stages, &target->stages, port, v->vcpu_id, from_hc,
+                 t0, t0 + trap, t0 + before, t0 + after, target->state != SV_RUNNING);
+}
+
 static uint64_t sink_now_ns(void *opaque, struct vcpu *v)
 {
     struct machine *m = opaque;
@@ -310,6 +328,7 @@ static const struct hv_sink_ops sink_ops = {
     .vcpu_down = sink_vcpu_down,
     .console = sink_console,
     .shutdown = sink_shutdown,
+    .raise = sink_raise,
     .now_ns = sink_now_ns,
 };
 
@@ -601,6 +620,7 @@ static int domain_vcpus_create(struct machine *m, struct sim_domain *sd, unsigne
     for (unsigned i = 0; i < sd->nr_vcpus; i++) {
         struct sim_vcpu *sv = &sd->vcpu[i];
         sv->sd = sd;
+        sv->stages.handling = -1;
         sv->v = domain_vcpu(sd->d, i);
         sv->v->sim = sv;
         unsigned home = sd->cfg->pin >= 0 ? (unsigned)sd->cfg->pin + i : (*next_pcpu)++;
@@ -791,8 +811,11 @@ void machine_free(struct machine *m)
     hv_destroy(&m->hv);
     for (unsigned i = 0; i < m->nr_dom; i++) {
         struct sim_domain *sd = &m->dom[i];
-        for (unsigned k = 0; k < sd->nr_vcpus; k++)
+        for (unsigned k = 0; k < sd->nr_vcpus; k++) {
             sim_vcpu_destroy_engine(&sd->vcpu[k]);
+            stages_vcpu_free(&sd->vcpu[k].stages);
+        }
+        stages_domain_free(&sd->stages);
         free(sd->vcpu);
         aot_free(&sd->aot);
         guest_image_free(&sd->img);

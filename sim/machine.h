@@ -13,6 +13,7 @@
 #include "sim/diag.h"
 #include "sim/loader.h"
 #include "sim/scenario.h"
+#include "sim/stages.h"
 
 struct simk_event;
 struct sim_pcpu;
@@ -43,6 +44,8 @@ struct sim_vcpu {
     uint64_t stop_at;   /* cycles: end of the current slice */
     uint64_t slice_end; /* cycles: end of its time slice */
     bool stop_requested;
+    uint64_t hc_start; /* cycles: when the hypercall being handled trapped */
+    struct stage_vcpu stages;
     uint64_t resume_at; /* where a slice cut at a block boundary resumes (0: Unicorn's RIP) */
     uint64_t insns;
     uint64_t blk_addr; /* the block being executed (for exact RDTSC values) */
@@ -74,6 +77,7 @@ struct sim_domain {
     enum sim_domain_status status;
     unsigned shutdown_reason;
     char crash_reason[512];
+    struct stage_domain stages; /* event paths by receiving port */
 };
 
 struct sim_pcpu {

@@ -15,6 +15,7 @@
 #include "sim/kernel.h"
 #include "sim/loader.h"
 #include "sim/machine.h"
+#include "sim/plot.h"
 #include "sim/profile.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
@@ -67,6 +68,8 @@ static const char usage_run[] =
     "  --cpu NAME         cost profile: a name from `evsim profiles`, or a profile file\n"
     "                     (overrides the scenario's cpu; default " PROFILE_DEFAULT ")\n"
     "  --json FILE        also write the report as JSON to FILE (written whole or not at all)\n"
+    "  --plot DIR         draw the latency CDF and the stage breakdown per channel with\n"
+    "                     gnuplot into DIR (PNG and SVG, with their data and script)\n"
     "  --pcpus N          physical CPUs (overrides the scenario; default 1 with --guest)\n"
     "  --seed N           seed (overrides the scenario; guests get a per-domain seed from it)\n"
     "  --run-ms N         stop after N ms of simulated time (overrides the scenario)\n"
@@ -87,6 +90,7 @@ struct run_opts {
     const char *json_path;
     const char *guest_dir;
     const char *cpu;
+    const char *plot_dir;
     const char *guests[SCENARIO_MAX_DOMAINS];
     const char *cmdlines[SCENARIO_MAX_DOMAINS];
     unsigned nr_guests;
@@ -117,6 +121,7 @@ enum {
     OPT_GUEST = 256,
     OPT_CMDLINE,
     OPT_CPU,
+    OPT_PLOT,
     OPT_JSON,
     OPT_PCPUS,
     OPT_SEED,
@@ -132,6 +137,7 @@ static const struct option run_options[] = {
     {"guest", required_argument, NULL, OPT_GUEST},
     {"cmdline", required_argument, NULL, OPT_CMDLINE},
     {"cpu", required_argument, NULL, OPT_CPU},
+    {"plot", required_argument, NULL, OPT_PLOT},
     {"json", required_argument, NULL, OPT_JSON},
     {"pcpus", required_argument, NULL, OPT_PCPUS},
     {"seed", required_argument, NULL, OPT_SEED},
@@ -208,6 +214,9 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
             break;
         case OPT_CPU:
             o->cpu = optarg;
+            break;
+        case OPT_PLOT:
+            o->plot_dir = optarg;
             break;
         case OPT_GUEST_DIR:
             o->guest_dir = optarg;
@@ -331,6 +340,10 @@ static int run_machine(const struct run_opts *o, const struct scenario *sc, cons
         fprintf(stderr, "evsim: %s\n", d.msg);
         status = EXIT_BAD_INPUT;
     }
+    if (o->plot_dir && plot_write(m, o->plot_dir, &d) < 0) {
+        fprintf(stderr, "evsim: %s\n", d.msg);
+        status = EXIT_BAD_INPUT;
+    }
     json_object_put(report);
     machine_free(m);
     free(m);
@@ -352,7 +365,8 @@ static int cmd_run(int argc, char **argv)
     struct scenario *sc = calloc(1, sizeof(*sc)); /* large: keep it off the stack */
     if (!sc)
         return bad_input("out of memory%s%s", "", "");
-    if (load_scenario(&o, sc, &d) < 0 || (o.json_path && check_json_path(o.json_path, &d) < 0))
+    if (load_scenario(&o, sc, &d) < 0 || (o.json_path && check_json_path(o.json_path, &d) < 0) ||
+        (o.plot_dir && plot_check_dir(o.plot_dir, &d) < 0))
         rc = bad_input("%s%s", d.msg, "");
     else
         rc = run_machine(&o, sc, guest_dir);

@@ -78,8 +78,39 @@ static bool port_stats_empty(const struct port_stats *s)
     return !(s->sends | s->raised | s->coalesced | s->delivered | s->upcalls | s->dropped);
 }
 
-static struct json_object *ports_json(struct domain *d)
+static struct json_object *distribution_json(const struct machine *m, struct samples *s)
 {
+    struct distribution d = samples_distribution(s);
+    struct json_object *o = json_object_new_object();
+    const uint64_t *v[] = {&d.mean, &d.p50, &d.p95, &d.p99, &d.max};
+    static const char *const names[] = {"mean", "p50", "p95", "p99", "max"};
+    put_u64(o, "count", d.count);
+    for (unsigned i = 0; i < 5; i++) {
+        char key[16];
+        put_u64(o, names[i], *v[i]);
+        snprintf(key, sizeof(key), "%s_ns", names[i]);
+        put_u64(o, key, cost_cycles_to_ns(m->cost, *v[i]));
+    }
+    return o;
+}
+
+/* The event paths that ended at this port: end-to-end and by stage. */
+static struct json_object *path_json(const struct machine *m, struct stage_port *p)
+{
+    struct json_object *o = json_object_new_object(), *st = json_object_new_object();
+    json_object_object_add(o, "send_to_handler", distribution_json(m, &p->e2e));
+    for (unsigned k = 0; k < ST_COUNT; k++) {
+        struct json_object *sd = distribution_json(m, &p->stage[k]);
+        put_u64(sd, "per_event", stage_per_event(p, (enum stage)k));
+        json_object_object_add(st, stage_names[k], sd);
+    }
+    json_object_object_add(o, "stages", st);
+    return o;
+}
+
+static struct json_object *ports_json(const struct machine *m, struct sim_domain *sd)
+{
+    struct domain *d = sd->d;
     struct json_object *arr = json_object_new_array();
     evtchn_account_deliveries(d);
     for (unsigned port = 0; port < d->stats.nr_port_stats; port++) {
@@ -95,6 +126,8 @@ static struct json_object *ports_json(struct domain *d)
         put_u64(o, "pending_at_end", s->outstanding);
         put_u64(o, "dropped", s->dropped);
         put_u64(o, "upcalls", s->upcalls);
+        if (port < sd->stages.nr_ports && sd->stages.port[port].e2e.n)
+            json_object_object_add(o, "path", path_json(m, &sd->stages.port[port]));
         json_object_array_add(arr, o);
     }
     return arr;
@@ -138,7 +171,7 @@ static struct json_object *domain_json(struct sim_domain *sd)
     put_u64(o, "vcpus", sd->nr_vcpus);
     put_u64(o, "guest_instructions", insns);
     put_u64(o, "upcalls", upcalls);
-    json_object_object_add(o, "ports", ports_json(sd->d));
+    json_object_object_add(o, "ports", ports_json(sd->m, sd));
     json_object_object_add(o, "hypercall_ops", hypercalls_json(sd->d, &hypercalls));
     put_u64(o, "hypercalls", hypercalls);
     return o;
@@ -262,6 +295,63 @@ static void print_ports(struct json_object *doms, FILE *out)
     }
 }
 
+#define TEXT_MAX_CHANNELS 16
+
+/* Visit the ports that have a path, in order, at most TEXT_MAX_CHANNELS; returns how many
+ * there were in all. */
+static unsigned each_path(struct json_object *doms, FILE *out,
+                          void (*fn)(FILE *, uint64_t, struct json_object *, struct json_object *))
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < json_object_array_length(doms); i++) {
+        struct json_object *d = json_object_array_get_idx(doms, i), *ports = get_arr(d, "ports");
+        for (size_t k = 0; ports && k < json_object_array_length(ports); k++) {
+            struct json_object *p = json_object_array_get_idx(ports, k), *path;
+            if (json_object_object_get_ex(p, "path", &path) && n++ < TEXT_MAX_CHANNELS)
+                fn(out, get_u64(d, "domid"), p, path);
+        }
+    }
+    return n;
+}
+
+static void print_e2e_row(FILE *out, uint64_t domid, struct json_object *p,
+                          struct json_object *path)
+{
+    struct json_object *e = get_arr(path, "send_to_handler");
+    fprintf(out, "  %-4" PRIu64 " %-6" PRIu64, domid, get_u64(p, "port"));
+    static const char *const cols[] = {"count", "mean", "p50", "p95", "p99", "max"};
+    for (unsigned c = 0; c < 6; c++)
+        fprintf(out, " %9" PRIu64, get_u64(e, cols[c]));
+    fprintf(out, " %9" PRIu64 " %9" PRIu64 "\n", get_u64(e, "mean_ns"), get_u64(e, "p99_ns"));
+}
+
+static void print_stage_row(FILE *out, uint64_t domid, struct json_object *p,
+                            struct json_object *path)
+{
+    struct json_object *st = get_arr(path, "stages");
+    fprintf(out, "  %-4" PRIu64 " %-6" PRIu64, domid, get_u64(p, "port"));
+    for (unsigned k = 0; k < ST_COUNT; k++)
+        fprintf(out, " %11" PRIu64, get_u64(get_arr(st, stage_names[k]), "per_event"));
+    fputc('\n', out);
+}
+
+/* Send-to-handler latency per channel, then the mean of every stage. */
+static void print_paths(struct json_object *doms, FILE *out, uint64_t khz)
+{
+    fprintf(out, "\nevent paths: send to handler, in cycles (ns at %" PRIu64 " MHz)\n", khz / 1000);
+    fprintf(out, "  %-4s %-6s %9s %9s %9s %9s %9s %9s %9s %9s\n", "dom", "port", "events", "mean",
+            "p50", "p95", "p99", "max", "mean ns", "p99 ns");
+    unsigned n = each_path(doms, out, print_e2e_row);
+    fprintf(out, "\nevent paths: cycles per event, by stage\n  %-4s %-6s", "dom", "port");
+    for (unsigned k = 0; k < ST_COUNT; k++)
+        fprintf(out, " %11s", stage_names[k]);
+    fputc('\n', out);
+    each_path(doms, out, print_stage_row);
+    if (n > TEXT_MAX_CHANNELS)
+        fprintf(out, "  (%u more channels: every channel and percentile is in --json)\n",
+                n - TEXT_MAX_CHANNELS);
+}
+
 static void print_hypercalls(struct json_object *doms, FILE *out)
 {
     fprintf(out, "\nhypercalls\n  %-4s %-36s %10s %10s\n", "dom", "operation", "calls", "errors");
@@ -320,6 +410,7 @@ void report_print_text(struct json_object *r, FILE *out)
     struct json_object *doms = get_arr(r, "domains");
     print_domains(doms, out);
     print_ports(doms, out);
+    print_paths(doms, out, get_u64(r, "cpu_khz"));
     print_hypercalls(doms, out);
     print_pirqs(get_arr(r, "pirqs"), out);
     print_cache_lines(get_arr(r, "cache_lines"), out);

@@ -6,6 +6,7 @@
 
 #include "models/hypercall.h"
 #include "models/pv.h"
+#include "sim/stages.h"
 
 #define SYSCALL_LEN 2 /* Unicorn reports the syscall's own address and adds 2 after the hook */
 
@@ -214,8 +215,10 @@ static void deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
                          sv->v->domain->domid, sv->v->vcpu_id, r->rsp);
         return;
     }
+    uint64_t start = *pcpu_clock(sv);
     *pcpu_clock(sv) += cost_cycles(sv->sd->m->cost, sv->sd->cfg->hvm ? COST_UPCALL_INJECT_HVM
                                                                      : COST_UPCALL_INJECT_PV);
+    stages_inject(&sv->sd->stages, &sv->stages, start, *pcpu_clock(sv));
     sv->prev_cond = false; /* control went to the callback, not to a branch target */
 }
 
@@ -247,8 +250,11 @@ static void on_syscall(uc_engine *uc, void *opaque)
     r.rip = at + SYSCALL_LEN;
     before = r;
     m->active = sv->pcpu;
+    sv->hc_start = *pcpu_clock(sv);
     hypercall_dispatch(sv->v, &r);
     *pcpu_clock(sv) += sv->v->hcall_cycles;
+    if (before.rax == __HYPERVISOR_iret)
+        stages_iret(&sv->sd->stages, &sv->stages, sv->hc_start, *pcpu_clock(sv));
     if (sv->v->hcall_continuation) {
         sv->v->hcall_continuation = false;
         r.rip = at; /* re-execute, as Xen's hypercall_create_continuation */
@@ -380,14 +386,32 @@ static uint64_t shared_read(uc_engine *uc, uint64_t offset, unsigned size, void 
     return value;
 }
 
+/* Pending bits the guest clears in the 2-level bitmap: its upcall code reached those ports. */
+static void note_cleared_pending(struct sim_vcpu *sv, uint64_t offset, unsigned size, uint64_t old,
+                                 uint64_t value)
+{
+    const uint64_t base = offsetof(struct shared_info, evtchn_pending);
+    const uint64_t end = base + sizeof(((struct shared_info *)0)->evtchn_pending);
+    uint64_t cleared = old & ~value;
+    if (offset < base || offset >= end || !cleared)
+        return;
+    for (unsigned bit = 0; bit < size * 8; bit++)
+        if (cleared & (UINT64_C(1) << bit))
+            stages_cleared(&sv->sd->stages, &sv->stages, (uint32_t)((offset - base) * 8 + bit),
+                           *pcpu_clock(sv));
+}
+
 static void shared_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value,
                          void *opaque)
 {
     struct sim_vcpu *sv = opaque;
     uint8_t *p = sv->sd->shared_info + offset;
+    uint64_t old = 0;
     (void)uc;
     *pcpu_clock(sv) += machine_line_cost(sv->sd->m, sv->pcpu->id, p, size, COH_WRITE);
+    memcpy(&old, p, size);
     memcpy(p, &value, size);
+    note_cleared_pending(sv, offset, size, old, value);
 }
 
 static int hook(struct sim_vcpu *sv, int type, void *cb, uint64_t begin, uint64_t end,

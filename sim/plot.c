@@ -1,0 +1,169 @@
+#include "sim/plot.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#define PLOT_MAX_CHANNELS 16
+
+int plot_check_dir(const char *dir, struct diag *d)
+{
+    struct stat st;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return diag_set(d, "--plot %s: cannot create the directory: %s", dir, strerror(errno));
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return diag_set(d, "--plot %s: not a directory", dir);
+    return 0;
+}
+
+struct channel {
+    unsigned domid;
+    uint32_t port;
+    struct stage_port *p;
+};
+
+/* The channels with events, in domain and port order, at most PLOT_MAX_CHANNELS. */
+static unsigned channels(struct machine *m, struct channel *out)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < m->nr_dom && n < PLOT_MAX_CHANNELS; i++) {
+        struct stage_domain *sd = &m->dom[i].stages;
+        for (uint32_t port = 0; port < sd->nr_ports && n < PLOT_MAX_CHANNELS; port++)
+            if (sd->port[port].e2e.n)
+                out[n++] = (struct channel){m->dom[i].d->domid, port, &sd->port[port]};
+    }
+    return n;
+}
+
+static FILE *open_in(const char *dir, const char *name, struct diag *d)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        diag_set(d, "--plot %s: cannot write: %s", path, strerror(errno));
+    return f;
+}
+
+/* One gnuplot data block per channel: latency (ns), fraction of events at or below it. */
+static int write_cdf(struct machine *m, const struct channel *c, unsigned n, const char *dir,
+                     struct diag *d)
+{
+    FILE *f = open_in(dir, "latency_cdf.dat", d);
+    if (!f)
+        return -1;
+    for (unsigned i = 0; i < n; i++) {
+        struct samples *s = &c[i].p->e2e;
+        samples_distribution(s); /* sorts */
+        fprintf(f, "# dom %u port %u: send-to-handler latency (ns), cumulative fraction\n",
+                c[i].domid, c[i].port);
+        for (size_t k = 0; k < s->n; k++)
+            fprintf(f, "%" PRIu64 " %.6f\n", cost_cycles_to_ns(m->cost, s->v[k]),
+                    (double)(k + 1) / (double)s->n);
+        fprintf(f, "\n\n");
+    }
+    return fclose(f) == 0 ? 0 : diag_set(d, "--plot %s: write failed", dir);
+}
+
+/* One row per channel: the cycles every stage adds to an average event. */
+static int write_stages(const struct channel *c, unsigned n, const char *dir, struct diag *d)
+{
+    FILE *f = open_in(dir, "stages.dat", d);
+    if (!f)
+        return -1;
+    fprintf(f, "channel");
+    for (unsigned k = 0; k < ST_COUNT; k++)
+        fprintf(f, " %s", stage_names[k]);
+    fprintf(f, "\n");
+    for (unsigned i = 0; i < n; i++) {
+        fprintf(f, "d%up%u", c[i].domid, c[i].port);
+        for (unsigned k = 0; k < ST_COUNT; k++)
+            fprintf(f, " %" PRIu64, stage_per_event(c[i].p, (enum stage)k));
+        fprintf(f, "\n");
+    }
+    return fclose(f) == 0 ? 0 : diag_set(d, "--plot %s: write failed", dir);
+}
+
+static void script_cdf(FILE *f, const struct channel *c, unsigned n, const char *term,
+                       const char *ext)
+{
+    fprintf(f, "reset\nset terminal %s noenhanced\nset output 'latency_cdf.%s'\n", term, ext);
+    fprintf(f, "set title 'Send-to-handler latency per channel'\nset xlabel 'latency (ns)'\n"
+               "set ylabel 'fraction of events'\nset yrange [0:1.05]\nset grid\n"
+               "set key bottom right\n");
+    fprintf(f, "plot ");
+    for (unsigned i = 0; i < n; i++)
+        fprintf(f, "%s'latency_cdf.dat' index %u using 1:2 with steps lw 2 title 'd%u port %u'",
+                i ? ", \\\n     " : "", i, c[i].domid, c[i].port);
+    fprintf(f, "\n");
+}
+
+static void script_stages(FILE *f, const char *term, const char *ext)
+{
+    fprintf(f, "reset\nset terminal %s noenhanced\nset output 'stages.%s'\n", term, ext);
+    fprintf(f, "set title 'Where the cycles of an event go (mean per event)'\n"
+               "set ylabel 'cycles'\nset style data histograms\n"
+               "set style histogram rowstacked\nset style fill solid 0.8 border -1\n"
+               "set boxwidth 0.7\nset key outside right\nset grid ytics\n"
+               "set xtics rotate by -30\nunset xlabel\n");
+    fprintf(f, "plot 'stages.dat' using 2:xtic(1) title columnheader(2)");
+    for (unsigned k = 1; k < ST_COUNT; k++)
+        fprintf(f, ", '' using %u title columnheader(%u)", k + 2, k + 2);
+    fprintf(f, "\n");
+}
+
+static int write_script(const struct channel *c, unsigned n, const char *dir, struct diag *d)
+{
+    FILE *f = open_in(dir, "plots.gp", d);
+    if (!f)
+        return -1;
+    fprintf(f, "# Written by evsim run --plot; redraw with: cd %s && gnuplot plots.gp\n", dir);
+    static const char *const terms[][2] = {{"png size 1000,600", "png"},
+                                           {"svg size 1000,600 dynamic", "svg"}};
+    for (unsigned t = 0; t < 2; t++) {
+        script_cdf(f, c, n, terms[t][0], terms[t][1]);
+        script_stages(f, terms[t][0], terms[t][1]);
+    }
+    return fclose(f) == 0 ? 0 : diag_set(d, "--plot %s: write failed", dir);
+}
+
+/* gnuplot, in dir, its messages in gnuplot.log; no shell, so any directory name works. */
+static int run_gnuplot(const char *dir, struct diag *d)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int log = -1;
+        if (chdir(dir) == 0)
+            log = open("gnuplot.log", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (log >= 0) {
+            dup2(log, STDERR_FILENO);
+            dup2(log, STDOUT_FILENO);
+            execlp("gnuplot", "gnuplot", "plots.gp", (char *)NULL);
+        }
+        _exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return diag_set(d,
+                        "--plot %s: gnuplot failed (is gnuplot-nox installed? see %s/gnuplot.log)",
+                        dir, dir);
+    return 0;
+}
+
+int plot_write(struct machine *m, const char *dir, struct diag *d)
+{
+    struct channel c[PLOT_MAX_CHANNELS];
+    unsigned n = channels(m, c);
+    if (n == 0)
+        return diag_set(d, "--plot %s: no event reached a handler: nothing to plot", dir);
+    if (write_cdf(m, c, n, dir, d) < 0 || write_stages(c, n, dir, d) < 0 ||
+        write_script(c, n, dir, d) < 0)
+        return -1;
+    return run_gnuplot(dir, d);
+}

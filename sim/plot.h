@@ -1,0 +1,15 @@
+/* Plots of a run, rendered by gnuplot (PNG and SVG): the send-to-handler latency CDF per
+ * channel, and the stage breakdown per channel as stacked bars. The data files and the gnuplot
+ * script stay next to the images, so a plot can be restyled and redrawn by hand. */
+#ifndef EVSIM_SIM_PLOT_H
+#define EVSIM_SIM_PLOT_H
+
+#include "sim/diag.h"
+#include "sim/machine.h"
+
+/* Check dir can be written (before a run). 0 or -1 with d. */
+int plot_check_dir(const char *dir, struct diag *d);
+/* Write the data, the script, and run gnuplot. 0 or -1 with d. */
+int plot_write(struct machine *m, const char *dir, struct diag *d);
+
+#endif
