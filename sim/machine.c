@@ -20,6 +20,7 @@
 #include "models/pv.h"
 #include "sim/kernel.h"
 #include "sim/profile.h"
+#include "sim/sched.h"
 #include "sim/vcpu.h"
 
 #define PCPU_STACK_BYTES (16u << 20) /* Unicorn's translator recurses deeply */
@@ -58,86 +59,10 @@ static uint64_t acting_cycles(const struct machine *m)
     return t > now ? t : now;
 }
 
-static uint64_t delay_ps_until(const struct machine *m, uint64_t at_cycles)
+uint64_t machine_delay_ps_until(const struct machine *m, uint64_t at_cycles)
 {
     uint64_t target = cycles_to_ps(m, at_cycles), now = simk_now_ps();
     return target > now ? target - now : 0;
-}
-
-/* ---- run queues -------------------------------------------------------------------------- */
-
-static void runq_push(struct sim_pcpu *p, struct sim_vcpu *sv)
-{
-    p->runq[(p->rq_head + p->rq_len++) % p->rq_cap] = sv;
-    sv->state = SV_QUEUED;
-}
-
-static struct sim_vcpu *runq_pop(struct sim_pcpu *p)
-{
-    if (!p->rq_len)
-        return NULL;
-    struct sim_vcpu *sv = p->runq[p->rq_head];
-    p->rq_head = (p->rq_head + 1) % p->rq_cap;
-    p->rq_len--;
-    return sv;
-}
-
-static void runq_remove(struct sim_pcpu *p, struct sim_vcpu *sv)
-{
-    unsigned kept = 0;
-    for (unsigned i = 0; i < p->rq_len; i++) {
-        struct sim_vcpu *x = p->runq[(p->rq_head + i) % p->rq_cap];
-        if (x != sv)
-            p->runq[(p->rq_head + kept++) % p->rq_cap] = x;
-    }
-    p->rq_len = kept;
-}
-
-static void waking_remove(struct sim_pcpu *p, struct sim_vcpu *sv)
-{
-    for (unsigned i = 0; i < p->nr_waking; i++)
-        if (p->waking[i] == sv)
-            p->waking[i--] = p->waking[--p->nr_waking];
-}
-
-/* Take sv off whatever queue it is on; it will not run until made runnable again. */
-static void vcpu_park(struct sim_vcpu *sv)
-{
-    if (sv->state == SV_QUEUED)
-        runq_remove(sv->pcpu, sv);
-    if (sv->state == SV_WAKING)
-        waking_remove(sv->pcpu, sv);
-    if (sv->pcpu->current == sv)
-        sv->pcpu->current = NULL;
-    sv->state = SV_IDLE;
-}
-
-/* sv becomes runnable on its pcpu at `at` (cycles): the pcpu is rung then. */
-static void vcpu_make_ready_at(struct sim_vcpu *sv, uint64_t at)
-{
-    struct sim_pcpu *p = sv->pcpu;
-    if (sv->state != SV_IDLE)
-        return;
-    sv->state = SV_WAKING;
-    sv->wake_at = at;
-    p->waking[p->nr_waking++] = sv;
-    simk_event_notify(p->doorbell, delay_ps_until(p->m, at));
-}
-
-/* Move vcpus whose wake-up time has come onto the run queue; the earliest still to come. */
-static uint64_t pcpu_collect_wakes(struct sim_pcpu *p, uint64_t now)
-{
-    uint64_t next = UINT64_MAX;
-    for (unsigned i = 0; i < p->nr_waking; i++) {
-        struct sim_vcpu *sv = p->waking[i];
-        if (sv->wake_at <= now) {
-            p->waking[i--] = p->waking[--p->nr_waking];
-            runq_push(p, sv);
-        } else if (sv->wake_at < next) {
-            next = sv->wake_at;
-        }
-    }
-    return next;
 }
 
 /* ---- the model's interfaces -------------------------------------------------------------- */
@@ -203,7 +128,7 @@ static void sink_wake(void *opaque, struct vcpu *v)
     struct machine *m = opaque;
     struct sim_vcpu *sv = v->sim;
     if (sv->sd->status == SD_RUNNING)
-        vcpu_make_ready_at(sv, acting_cycles(m) + cost_cycles(m->cost, COST_WAKE));
+        sched_ready_at(sv, acting_cycles(m) + cost_cycles(m->cost, COST_WAKE), true);
 }
 
 static void sink_timer(void *opaque, struct vcpu *v, enum hv_timer_kind kind, uint64_t deadline)
@@ -214,7 +139,7 @@ static void sink_timer(void *opaque, struct vcpu *v, enum hv_timer_kind kind, ui
     uint64_t at = cost_ns_to_cycles(m->cost, deadline);
     /* 0 stops the timer; a deadline past what simulated time can reach never fires. */
     if (deadline && at != UINT64_MAX && cycles_to_ps(m, at) != UINT64_MAX)
-        simk_event_notify(sv->timer_ev[kind], delay_ps_until(m, at));
+        simk_event_notify(sv->timer_ev[kind], machine_delay_ps_until(m, at));
 }
 
 static void sink_vcpu_up(void *opaque, struct vcpu *v)
@@ -224,7 +149,7 @@ static void sink_vcpu_up(void *opaque, struct vcpu *v)
     if (v->context_pending) /* first up after VCPUOP_initialise; later ups resume */
         sim_vcpu_set_regs(sv, &v->initial_regs);
     v->context_pending = false;
-    vcpu_make_ready_at(sv, acting_cycles(m));
+    sched_ready_at(sv, acting_cycles(m), false);
 }
 
 static void sink_vcpu_down(void *opaque, struct vcpu *v)
@@ -233,7 +158,7 @@ static void sink_vcpu_down(void *opaque, struct vcpu *v)
     (void)opaque;
     if (sv->state == SV_RUNNING)
         return; /* it stops itself at the end of this hypercall */
-    vcpu_park(sv);
+    sched_park(sv);
 }
 
 static void console_flush_line(struct sim_vcpu *sv)
@@ -270,7 +195,7 @@ static void domain_stop(struct sim_domain *sd, enum sim_domain_status status)
         for (unsigned k = 0; k < HV_TIMER_KINDS; k++)
             simk_event_cancel(sv->timer_ev[k]);
         if (sv->state != SV_RUNNING)
-            vcpu_park(sv);
+            sched_park(sv);
     }
     if (--m->live_domains == 0) {
         m->finished = true;
@@ -373,35 +298,19 @@ static void vcpu_leave_cpu(struct sim_vcpu *sv)
 
 static struct sim_vcpu *pcpu_pick(struct sim_pcpu *p)
 {
-    struct sim_vcpu *cur = p->current;
-    if (cur && cur->state == SV_RUNNING && cur->v->run_state == VCPU_RUNNABLE &&
-        cur->sd->status == SD_RUNNING && !cur->v->yield_requested && p->local < cur->slice_end)
-        return cur;
-    if (cur && cur->state == SV_RUNNING) {
-        p->current = NULL;
-        cur->v->yield_requested = false;
-        if (cur->v->run_state == VCPU_RUNNABLE && cur->sd->status == SD_RUNNING)
-            runq_push(p, cur);
-        else
-            cur->state = SV_IDLE;
-    }
-    struct sim_vcpu *next = runq_pop(p);
-    if (cur && cur != next)
-        vcpu_leave_cpu(cur);
-    if (!next)
-        return NULL;
-    next->state = SV_RUNNING;
-    next->slice_end = p->local + cost_ns_to_cycles(p->m->cost, p->m->sc->timeslice_ns);
-    p->current = next;
-    if (p->last != next) {
+    struct sim_vcpu *left, *next = sched_pick(p, &left);
+    p->m->active = p; /* the periodic tick is due as of this CPU's time */
+    if (left)
+        vcpu_leave_cpu(left);
+    if (next && p->last != next) {
         if (p->last)
             p->local += cost_cycles(p->m->cost, COST_CONTEXT_SWITCH);
         p->switches++;
         p->last = next;
         vcpu_publish_time(next, p->local);
     }
-    p->m->active = p; /* the periodic tick is due as of this CPU's time */
-    vcpu_enter_cpu(next);
+    if (next)
+        vcpu_enter_cpu(next);
     p->m->active = NULL;
     return next;
 }
@@ -417,16 +326,13 @@ bool sim_pcpu_extend_quantum(struct sim_vcpu *sv)
     uint64_t horizon = next == SIMK_FOREVER ? UINT64_MAX : ps_to_cycles(m, next);
     if (horizon > m->run_end_cycles)
         horizon = m->run_end_cycles;
-    if (p->rq_len && horizon > sv->slice_end)
-        horizon = sv->slice_end; /* others wait for this CPU: round robin */
-    for (unsigned i = 0; i < p->nr_waking; i++)
-        if (p->waking[i]->wake_at < horizon)
-            horizon = p->waking[i]->wake_at; /* a vcpu becomes runnable here then */
+    if (horizon > sched_horizon(sv))
+        horizon = sched_horizon(sv); /* the scheduler has a say then */
     uint64_t quantum = cost_ns_to_cycles(m->cost, m->sc->quantum_ns);
     if (horizon <= p->local + quantum)
         return false;
     sv->stop_at = p->local + quantum;
-    if (sv->slice_end < sv->stop_at)
+    if (!p->rq_len && sv->slice_end < sv->stop_at)
         sv->slice_end = sv->stop_at; /* alone on this CPU: the slice runs on */
     return true;
 }
@@ -434,7 +340,7 @@ bool sim_pcpu_extend_quantum(struct sim_vcpu *sv)
 static void pcpu_idle(struct sim_pcpu *p, uint64_t next_wake)
 {
     struct machine *m = p->m;
-    uint64_t timeout = next_wake == UINT64_MAX ? SIMK_FOREVER : delay_ps_until(m, next_wake);
+    uint64_t timeout = next_wake == UINT64_MAX ? SIMK_FOREVER : machine_delay_ps_until(m, next_wake);
     simk_wait_event(p->doorbell, timeout);
     uint64_t now = machine_now_cycles(m);
     if (p->local < now)
@@ -448,13 +354,15 @@ static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
     p->local += p->ipi_cycles_owed; /* interrupts taken since the last quantum */
     p->ipi_cycles_owed = 0;
     uint64_t start = p->local;
-    sv->stop_at = p->local + quantum < sv->slice_end ? p->local + quantum : sv->slice_end;
-    if (sv->stop_at > m->run_end_cycles)
-        sv->stop_at = m->run_end_cycles;
+    sv->stop_at = p->local + quantum;
+    uint64_t limit = sched_horizon(sv) < m->run_end_cycles ? sched_horizon(sv) : m->run_end_cycles;
+    if (sv->stop_at > limit)
+        sv->stop_at = limit > p->local ? limit : p->local + 1;
     m->active = p;
     sim_vcpu_run_slice(sv);
     m->active = NULL;
     p->busy_cycles += p->local - start;
+    sched_ran(sv, p->local - start);
     if (sv->sd->status != SD_RUNNING || sv->v->run_state != VCPU_RUNNABLE) {
         if (p->current == sv)
             p->current = NULL;
@@ -466,7 +374,7 @@ static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
     }
     /* Quantum keeper: let the kernel catch up with this CPU while the others run. What they
      * did to this CPU's vcpus meanwhile is seen at the next quantum (the accuracy bound). */
-    uint64_t ahead = delay_ps_until(m, p->local);
+    uint64_t ahead = machine_delay_ps_until(m, p->local);
     if (ahead && !m->finished)
         simk_wait_ps(ahead);
 }
@@ -480,7 +388,7 @@ static void pcpu_main(void *arg)
     /* Past the end of the run a CPU has nothing left to do: the thread ends. */
     while (!m->finished && p->local < m->run_end_cycles) {
         machine_progress(m);
-        uint64_t next_wake = pcpu_collect_wakes(p, p->local);
+        uint64_t next_wake = sched_collect_wakes(p, p->local);
         struct sim_vcpu *sv = pcpu_pick(p);
         if (sv)
             pcpu_run(p, sv);
@@ -505,7 +413,7 @@ static void pirq_schedule(struct sim_pirq_source *src)
 {
     const struct scenario_pirq *q = src->cfg;
     uint64_t at_ns = q->at_ns + (uint64_t)src->raised * q->period_ns;
-    simk_event_notify(src->ev, delay_ps_until(src->m, cost_ns_to_cycles(src->m->cost, at_ns)));
+    simk_event_notify(src->ev, machine_delay_ps_until(src->m, cost_ns_to_cycles(src->m->cost, at_ns)));
 }
 
 static void on_pirq(void *arg)
@@ -624,7 +532,7 @@ static int domain_vcpus_create(struct machine *m, struct sim_domain *sd, unsigne
         sv->v = domain_vcpu(sd->d, i);
         sv->v->sim = sv;
         unsigned home = sd->cfg->pin >= 0 ? (unsigned)sd->cfg->pin + i : (*next_pcpu)++;
-        sv->pcpu = &m->pcpu[home % m->nr_pcpus];
+        sched_place(sv, &m->pcpu[home % m->nr_pcpus], sd->cfg->pin >= 0);
         if (sim_vcpu_create_engine(sv, d) < 0)
             return -1;
         for (unsigned k = 0; k < HV_TIMER_KINDS; k++) {
@@ -638,7 +546,7 @@ static int domain_vcpus_create(struct machine *m, struct sim_domain *sd, unsigne
         .rip = sd->img.entry, .rsi = sd->start_info_gpa, .rsp = sd->stack_top, .rflags = 0x202};
     sim_vcpu_set_regs(boot, &r);
     vcpu_publish_time(boot, 0);
-    runq_push(boot->pcpu, boot);
+    sched_ready_at(boot, 0, false);
     return 0;
 }
 

@@ -39,6 +39,11 @@ struct sim_vcpu {
     uint64_t prev_end;     /* ... and this is its fall-through address */
     void *uc;              /* uc_engine */
     enum sim_vcpu_state state;
+    /* the scheduler's (sim/sched.c) */
+    bool pinned, boost;
+    int64_t credit;         /* cycles it may run before it is OVER */
+    uint64_t credit_period; /* the last accounting period it earned credit for */
+    uint64_t migrations;
     bool on_cpu;        /* holds its CPU (Xen: not switched out), for the periodic timer */
     uint64_t wake_at;   /* cycles, while SV_WAKING */
     uint64_t stop_at;   /* cycles: end of the current slice */
@@ -87,12 +92,12 @@ struct sim_pcpu {
     struct simk_event *doorbell;
     struct sim_vcpu *current;
     struct sim_vcpu *last;  /* the vcpu whose context is loaded (for switch costs) */
-    struct sim_vcpu **runq; /* ring of runnable vcpus */
-    unsigned rq_head, rq_len, rq_cap;
+    struct sim_vcpu **runq; /* runnable vcpus, by priority then arrival (sim/sched.c) */
+    unsigned rq_len, rq_cap;
     struct sim_vcpu **waking;
     unsigned nr_waking;
     uint64_t ipi_cycles_owed;
-    uint64_t busy_cycles, ipis_received, switches;
+    uint64_t busy_cycles, ipis_received, switches, steals, preemptions;
 };
 
 struct sim_pirq_source {
@@ -139,6 +144,8 @@ uint64_t machine_now_cycles(const struct machine *m);
  * down with SHUTDOWN_crash. */
 int machine_exit_status(const struct machine *m);
 
+/* Picoseconds of kernel time from now until `at_cycles` (0 if past). */
+uint64_t machine_delay_ps_until(const struct machine *m, uint64_t at_cycles);
 /* The CPU acting now, and what a shared line costs it beyond an L1 hit. */
 unsigned machine_acting_pcpu(const struct machine *m);
 uint64_t machine_line_cost(struct machine *m, unsigned pcpu, const volatile void *addr, size_t len,

@@ -187,6 +187,8 @@ static struct json_object *pcpus_json(const struct machine *m)
         put_u64(o, "busy_cycles", p->busy_cycles);
         put_u64(o, "ipis", p->ipis_received);
         put_u64(o, "switches", p->switches);
+        put_u64(o, "preemptions", p->preemptions);
+        put_u64(o, "steals", p->steals);
         json_object_array_add(arr, o);
     }
     return arr;
@@ -379,6 +381,21 @@ static void print_pirqs(struct json_object *pirqs, FILE *out)
     }
 }
 
+static void print_pcpus(struct json_object *pcpus, uint64_t total, FILE *out)
+{
+    fprintf(out, "\nphysical CPUs\n  %-5s %7s %10s %12s %7s %6s\n", "pcpu", "busy", "switches",
+            "preemptions", "steals", "ipis");
+    for (size_t i = 0; pcpus && i < json_object_array_length(pcpus); i++) {
+        struct json_object *p = json_object_array_get_idx(pcpus, i);
+        uint64_t busy = get_u64(p, "busy_cycles");
+        uint64_t permille = total ? (busy > total ? 1000 : busy * 1000 / total) : 0;
+        fprintf(out, "  %-5" PRIu64 " %5" PRIu64 ".%" PRIu64 "%% %10" PRIu64 " %12" PRIu64
+                     " %7" PRIu64 " %6" PRIu64 "\n",
+                get_u64(p, "pcpu"), permille / 10, permille % 10, get_u64(p, "switches"),
+                get_u64(p, "preemptions"), get_u64(p, "steals"), get_u64(p, "ipis"));
+    }
+}
+
 static void print_cache_lines(struct json_object *c, FILE *out)
 {
     if (!c)
@@ -413,6 +430,7 @@ void report_print_text(struct json_object *r, FILE *out)
     print_paths(doms, out, get_u64(r, "cpu_khz"));
     print_hypercalls(doms, out);
     print_pirqs(get_arr(r, "pirqs"), out);
+    print_pcpus(get_arr(r, "pcpu_stats"), get_u64(r, "simulated_cycles"), out);
     print_cache_lines(get_arr(r, "cache_lines"), out);
     fprintf(out, "\nexit status    %" PRIu64 "\n", get_u64(r, "exit_status"));
 }

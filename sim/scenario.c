@@ -282,7 +282,7 @@ void scenario_defaults(struct scenario *s)
     s->seed = 1;
     s->run_ns = 1000000000ull; /* 1 s */
     s->quantum_ns = 10000;     /* 10 us */
-    s->timeslice_ns = 1000000; /* 1 ms */
+    s->timeslice_ns = 30000000; /* 30 ms: Xen's credit scheduler's default */
 }
 
 int scenario_load_string(struct scenario *s, const char *name, const char *text, struct diag *d)

@@ -178,6 +178,13 @@ void rt_yield(void)
     HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
 }
 
+/* SCHEDOP_poll on no port with a timeout: Xen's way to sleep until then. */
+void rt_sleep_ns(uint64_t ns)
+{
+    struct sched_poll poll = {.nr_ports = 0, .timeout = rt_now_ns() + ns};
+    HYPERVISOR_sched_op(SCHEDOP_poll, &poll);
+}
+
 /* ---- setup ------------------------------------------------------------- */
 
 extern char hypervisor_callback[]; /* head.S */
@@ -245,7 +252,10 @@ evtchn_port_t rt_bind_ipi(uint32_t vcpu)
     return op.port;
 }
 
-#define BIND_RETRIES 1000
+/* The peer may come up late (another CPU's queue, a busy machine): keep trying for a second of
+ * Xen time, sleeping in between rather than spinning. */
+#define BIND_WAIT_NS 1000000000ull
+#define BIND_RETRY_SLEEP_NS 50000ull
 
 evtchn_port_t rt_bind_interdomain(domid_t remote_dom, evtchn_port_t remote_port)
 {
@@ -253,16 +263,17 @@ evtchn_port_t rt_bind_interdomain(domid_t remote_dom, evtchn_port_t remote_port)
         .remote_dom = remote_dom,
         .remote_port = remote_port,
     };
-    for (unsigned int tries = 0;; tries++) {
+    uint64_t give_up = rt_now_ns() + BIND_WAIT_NS;
+    for (unsigned int tries = 1;; tries++) {
         long rc = rt_evtchn_op(EVTCHNOP_bind_interdomain, &op);
         if (rc == 0)
             return op.local_port;
         /* -EINVAL: the peer has not allocated that port yet;
          * -ESRCH: the peer domain does not exist (yet). */
-        if ((rc != -XEN_EINVAL && rc != -XEN_ESRCH) || tries == BIND_RETRIES)
+        if ((rc != -XEN_EINVAL && rc != -XEN_ESRCH) || rt_now_ns() >= give_up)
             rt_check(rc, "EVTCHNOP_bind_interdomain(dom %u, port %u) after %u tries", remote_dom,
-                     remote_port, tries + 1);
-        rt_yield();
+                     remote_port, tries);
+        rt_sleep_ns(BIND_RETRY_SLEEP_NS);
     }
 }
 

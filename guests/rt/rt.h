@@ -71,7 +71,8 @@ void rt_events_enable(void);
 /* Sleep (SCHEDOP_block) until *flag becomes true; handlers set it.
  * Safe against the check-then-block race; events are enabled on return. */
 void rt_wait(volatile bool *flag);
-void rt_yield(void); /* SCHEDOP_yield */
+void rt_yield(void);           /* SCHEDOP_yield */
+void rt_sleep_ns(uint64_t ns); /* SCHEDOP_poll on no port, with a timeout: sleep */
 
 /* ---- event channels --------------------------------------------------- */
 typedef void (*rt_handler_t)(evtchn_port_t port, void *arg);
