@@ -340,7 +340,8 @@ bool sim_pcpu_extend_quantum(struct sim_vcpu *sv)
 static void pcpu_idle(struct sim_pcpu *p, uint64_t next_wake)
 {
     struct machine *m = p->m;
-    uint64_t timeout = next_wake == UINT64_MAX ? SIMK_FOREVER : machine_delay_ps_until(m, next_wake);
+    uint64_t timeout =
+        next_wake == UINT64_MAX ? SIMK_FOREVER : machine_delay_ps_until(m, next_wake);
     simk_wait_event(p->doorbell, timeout);
     uint64_t now = machine_now_cycles(m);
     if (p->local < now)
@@ -413,7 +414,8 @@ static void pirq_schedule(struct sim_pirq_source *src)
 {
     const struct scenario_pirq *q = src->cfg;
     uint64_t at_ns = q->at_ns + (uint64_t)src->raised * q->period_ns;
-    simk_event_notify(src->ev, machine_delay_ps_until(src->m, cost_ns_to_cycles(src->m->cost, at_ns)));
+    simk_event_notify(src->ev,
+                      machine_delay_ps_until(src->m, cost_ns_to_cycles(src->m->cost, at_ns)));
 }
 
 static void on_pirq(void *arg)

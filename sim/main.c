@@ -19,6 +19,7 @@
 #include "sim/profile.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
+#include "sim/validate.h"
 
 #ifndef EVSIM_VERSION
 #define EVSIM_VERSION "0.0.0"
@@ -40,6 +41,8 @@ static const char usage_main[] =
     "  run [SCENARIO]   run a scenario file, or the embedded default scenario without one\n"
     "  annotate ELF     print a guest's blocks with their instructions and cycle costs\n"
     "                   (--cpu NAME picks the profile)\n"
+    "  validate         the model's predictions next to the published figures\n"
+    "                   (--markdown: as in docs/validation.md)\n"
     "  profiles         list the CPU profiles and where their figures come from\n"
     "                   (`evsim profiles NAME` prints one in full)\n"
     "  scenario         print the embedded default scenario (a template for your own)\n"
@@ -65,6 +68,7 @@ static const char usage_run[] =
     "                     first is domain 0 and privileged). A bare NAME runs guests/NAME.\n"
     "  --cmdline STR      the command line of the --guest just before it (start_info.cmd_line;\n"
     "                     evsim puts domid=N and seed=S in front of it)\n"
+    "  --vcpus N          vcpus of the --guest just before it (1-32, default 1)\n"
     "  --cpu NAME         cost profile: a name from `evsim profiles`, or a profile file\n"
     "                     (overrides the scenario's cpu; default " PROFILE_DEFAULT ")\n"
     "  --json FILE        also write the report as JSON to FILE (written whole or not at all)\n"
@@ -93,6 +97,7 @@ struct run_opts {
     const char *plot_dir;
     const char *guests[SCENARIO_MAX_DOMAINS];
     const char *cmdlines[SCENARIO_MAX_DOMAINS];
+    unsigned vcpus[SCENARIO_MAX_DOMAINS]; /* 0: the default */
     unsigned nr_guests;
     long long pcpus, seed, run_ms, quantum_ns; /* -1 = not given */
     bool report, progress;
@@ -120,6 +125,7 @@ static bool parse_count(const char *s, long long max, long long *out)
 enum {
     OPT_GUEST = 256,
     OPT_CMDLINE,
+    OPT_VCPUS,
     OPT_CPU,
     OPT_PLOT,
     OPT_JSON,
@@ -136,6 +142,7 @@ enum {
 static const struct option run_options[] = {
     {"guest", required_argument, NULL, OPT_GUEST},
     {"cmdline", required_argument, NULL, OPT_CMDLINE},
+    {"vcpus", required_argument, NULL, OPT_VCPUS},
     {"cpu", required_argument, NULL, OPT_CPU},
     {"plot", required_argument, NULL, OPT_PLOT},
     {"json", required_argument, NULL, OPT_JSON},
@@ -203,6 +210,15 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
                 return bad_input("run: more than %s --guest options%s", "256", "");
             o->guests[o->nr_guests++] = optarg;
             break;
+        case OPT_VCPUS: {
+            long long n;
+            if (!o->nr_guests || o->vcpus[o->nr_guests - 1] || !parse_count(optarg, 32, &n) ||
+                n < 1)
+                return bad_input("run: --vcpus %s must follow a --guest and be 1 to 32%s", optarg,
+                                 "");
+            o->vcpus[o->nr_guests - 1] = (unsigned)n;
+            break;
+        }
         case OPT_CMDLINE:
             if (!o->nr_guests || o->cmdlines[o->nr_guests - 1])
                 return bad_input("run: --cmdline %s must follow a --guest (one each)%s", optarg,
@@ -276,9 +292,12 @@ static int load_scenario(const struct run_opts *o, struct scenario *sc, struct d
     if (o->nr_guests) {
         scenario_defaults(sc);
         snprintf(sc->source, sizeof(sc->source), "--guest");
-        for (unsigned i = 0; i < o->nr_guests; i++)
+        for (unsigned i = 0; i < o->nr_guests; i++) {
             if (scenario_add_guest(sc, o->guests[i], o->cmdlines[i], d) < 0)
                 return -1;
+            if (o->vcpus[i])
+                sc->dom[i].vcpus = o->vcpus[i];
+        }
     } else if (o->scenario_path) {
         if (scenario_load_file(sc, o->scenario_path, d) < 0)
             return -1;
@@ -463,6 +482,17 @@ static int cmd_annotate(int argc, char **argv)
     return annotate_image(elf, cpu);
 }
 
+/* evsim validate [--markdown]: predictions next to the published figures. */
+static int cmd_validate(int argc, char **argv)
+{
+    bool md = argc == 2 && !strcmp(argv[1], "--markdown");
+    if (argc > 2 || (argc == 2 && !md))
+        return bad_input("validate: the only option is --markdown%s%s", "", "");
+    char guest_dir[PATH_MAX];
+    default_guest_dir(guest_dir, sizeof(guest_dir));
+    return validate_run(stdout, guest_dir, md);
+}
+
 static int evsim_main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -480,6 +510,8 @@ static int evsim_main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "validate"))
+        return cmd_validate(argc - 1, argv + 1);
     if (!strcmp(cmd, "profiles"))
         return cmd_profiles(argc - 1, argv + 1);
     if (!strcmp(cmd, "annotate"))

@@ -389,8 +389,9 @@ static void print_pcpus(struct json_object *pcpus, uint64_t total, FILE *out)
         struct json_object *p = json_object_array_get_idx(pcpus, i);
         uint64_t busy = get_u64(p, "busy_cycles");
         uint64_t permille = total ? (busy > total ? 1000 : busy * 1000 / total) : 0;
-        fprintf(out, "  %-5" PRIu64 " %5" PRIu64 ".%" PRIu64 "%% %10" PRIu64 " %12" PRIu64
-                     " %7" PRIu64 " %6" PRIu64 "\n",
+        fprintf(out,
+                "  %-5" PRIu64 " %5" PRIu64 ".%" PRIu64 "%% %10" PRIu64 " %12" PRIu64 " %7" PRIu64
+                " %6" PRIu64 "\n",
                 get_u64(p, "pcpu"), permille / 10, permille % 10, get_u64(p, "switches"),
                 get_u64(p, "preemptions"), get_u64(p, "steals"), get_u64(p, "ipis"));
     }

@@ -280,8 +280,8 @@ void scenario_defaults(struct scenario *s)
     s->pcpus = 1;
     s->sockets = 1;
     s->seed = 1;
-    s->run_ns = 1000000000ull; /* 1 s */
-    s->quantum_ns = 10000;     /* 10 us */
+    s->run_ns = 1000000000ull;  /* 1 s */
+    s->quantum_ns = 10000;      /* 10 us */
     s->timeslice_ns = 30000000; /* 30 ms: Xen's credit scheduler's default */
 }
 

@@ -1,0 +1,11 @@
+# docs/validation.md must hold exactly the table `evsim validate --markdown` prints.
+execute_process(COMMAND ${EVSIM} validate --markdown RESULT_VARIABLE rc OUTPUT_VARIABLE table)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "evsim validate exited ${rc}")
+endif()
+file(READ ${DOC} doc)
+string(FIND "${doc}" "${table}" at)
+if(at EQUAL -1)
+  file(WRITE ${WORK}/validation.actual.md "${table}")
+  message(FATAL_ERROR "docs/validation.md does not hold the current table; it is in ${WORK}/validation.actual.md")
+endif()
