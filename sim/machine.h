@@ -53,8 +53,7 @@ struct sim_vcpu {
     struct stage_vcpu stages;
     uint64_t resume_at; /* where a slice cut at a block boundary resumes (0: Unicorn's RIP) */
     uint64_t insns;
-    uint64_t blk_addr; /* the block being executed (for exact RDTSC values) */
-    uint32_t blk_size;
+    uint64_t blk_addr; /* the block being executed, up to prev_end (for exact RDTSC values) */
     uint64_t fault_addr; /* last unmapped access, for the crash diagnostic */
     int fault_access;    /* uc_mem_type */
     struct simk_event *timer_ev[HV_TIMER_KINDS];

@@ -132,6 +132,7 @@ static bool block_cost_first_sight(struct sim_vcpu *sv, uint64_t addr, uint32_t 
 static void request_stop(struct sim_vcpu *sv)
 {
     sv->stop_requested = true;
+    sv->stop_at = 0; /* every later block hook sees it at once */
     uc_emu_stop(sv->uc);
 }
 
@@ -144,9 +145,10 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
     struct sim_vcpu *sv = opaque;
     uint64_t *clock = pcpu_clock(sv);
     (void)uc;
-    /* A stop asked for in a hook that also moved RIP (an upcall, an iret) is cancelled by
-     * Unicorn, which restarts at the new RIP: ask again here, before this block runs. */
-    if (sv->stop_requested || (*clock >= sv->stop_at && !sim_pcpu_extend_quantum(sv))) {
+    /* One compare on the hot path: a requested stop also sets stop_at to 0. A stop asked for in
+     * a hook that also moved RIP (an upcall, an iret) is cancelled by Unicorn, which restarts
+     * at the new RIP: it is asked again here, before this block runs. */
+    if (*clock >= sv->stop_at && (sv->stop_requested || !sim_pcpu_extend_quantum(sv))) {
         request_stop(sv);
         sv->resume_at = addr; /* Unicorn's RIP is stale here: chained blocks do not update it */
         return;
@@ -173,7 +175,6 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
     sv->prev_end = addr + size;
     sv->insns += insns;
     sv->blk_addr = addr;
-    sv->blk_size = size;
     *clock += cycles;
 }
 
@@ -186,7 +187,7 @@ static void on_tsc_read(uc_engine *uc, uint64_t addr, uint32_t size, void *opaqu
     struct sim_vcpu *sv = opaque;
     struct sim_domain *sd = sv->sd;
     uint64_t *clock = pcpu_clock(sv);
-    uint64_t blk_end = sv->blk_addr + sv->blk_size;
+    uint64_t blk_end = sv->prev_end; /* the block being run: [blk_addr, prev_end) */
     if (addr >= sv->blk_addr && addr + size <= blk_end && blk_end <= sd->ram_size) {
         uint32_t insns, cycles;
         aot_range_cost(&sd->aot, addr + size, blk_end, sd->ram + addr + size, &insns, &cycles);
@@ -275,7 +276,8 @@ static void on_syscall(uc_engine *uc, void *opaque)
     } else {
         uc_reg_write(uc, UC_X86_REG_RAX, &r.rax);
     }
-    if (vcpu_must_stop(sv) || (*pcpu_clock(sv) >= sv->stop_at && !sim_pcpu_extend_quantum(sv)))
+    if (vcpu_must_stop(sv) || sv->stop_requested ||
+        (*pcpu_clock(sv) >= sv->stop_at && !sim_pcpu_extend_quantum(sv)))
         request_stop(sv);
 }
 
