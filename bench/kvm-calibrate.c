@@ -9,10 +9,13 @@
  *   - vmcall         (vmmcall on AMD) a hypercall that KVM answers in the kernel without
  *                    returning to user space: the analogue of the profile's hvm_exit;
  *   - cpuid          an exit that KVM also answers in the kernel, from the vcpu's CPUID table.
+ * The vcpu's "hypercalls" statistic tells whether this KVM answered the vmcalls. Nested under KVM
+ * PVM it does not (the outer hypervisor does), and hvm_exit then comes from the cpuid loop.
  * Each loop is timed on the host with the TSC and CLOCK_MONOTONIC, and the same loop with the
  * exiting instruction replaced by NOPs is subtracted. Where KVM is unusable (no /dev/kvm, no
  * permission, no nested virtualization) it says why in one line and exits 0, because the test
- * suite runs it everywhere. Bad flags exit 2; other failures (writing the profile) exit 1. */
+ * suite runs it everywhere. Bad flags (an unreadable --base too) exit 2; failing to write the
+ * profile exits 1. */
 #define _GNU_SOURCE /* setitimer and gethostname beyond _POSIX_C_SOURCE */
 
 #include <errno.h>
@@ -26,6 +29,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,9 +70,10 @@ struct options {
 /* The host as /proc/cpuinfo and /sys describe it. */
 struct host_info {
     char cpu_model[96];
-    bool amd;           /* AMD or Hygon: the hypercall instruction is vmmcall */
-    bool constant_tsc;  /* the TSC ticks at a fixed rate (constant_tsc and nonstop_tsc) */
-    char nesting[160];  /* "nested: ..." or "not nested ..." */
+    bool amd;                /* AMD or Hygon: the hypercall instruction is vmmcall */
+    bool constant_tsc;       /* the TSC ticks at a fixed rate (constant_tsc and nonstop_tsc) */
+    char nesting[160];       /* "nested: ..." or "not nested ..." */
+    const char *nesting_tag; /* the same in a few words, for the profile */
     char hostname[64];
 };
 
@@ -78,7 +83,14 @@ enum loop_kind { LOOP_EMPTY, LOOP_IO, LOOP_HYPERCALL, LOOP_CPUID, LOOP_KINDS };
 struct loop_timing {
     uint64_t tsc;
     uint64_t ns;
+    uint64_t hypercalls; /* counted by this KVM during the run; NOT_COUNTED without its stats */
 };
+
+#define NOT_COUNTED UINT64_MAX
+
+/* Who answered the hypercalls: nested without VMX/SVM (KVM PVM), the guest's vmcall is a VM exit
+ * of this VM itself, which the outer hypervisor answers without this KVM ever seeing it. */
+enum answered_by { BY_THIS_KVM, BY_OUTER_HYPERVISOR, BY_UNKNOWN };
 
 /* What the table and the profile report for one kind. */
 struct measurement {
@@ -90,6 +102,7 @@ struct results {
     unsigned long n;
     double tsc_mhz;
     bool hypercall_vmmcall;
+    enum answered_by hypercall_answered_by;
     struct measurement m[LOOP_KINDS];
 };
 
@@ -168,14 +181,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 /* ---- time ------------------------------------------------------------------------------- */
 
+#if defined(__x86_64__)
+
 static uint64_t now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
-
-#if defined(__x86_64__)
 
 static uint64_t read_tsc(void)
 {
@@ -205,7 +218,8 @@ static bool has_flag(const char *flags_line, const char *flag)
 {
     size_t len = strlen(flag);
     for (const char *p = strstr(flags_line, flag); p; p = strstr(p + 1, flag))
-        if ((p[-1] == ' ' || p[-1] == '\t') && (p[len] == ' ' || p[len] == '\n' || !p[len]))
+        if ((p == flags_line || p[-1] == ' ' || p[-1] == '\t') &&
+            (p[len] == ' ' || p[len] == '\n' || !p[len]))
             return true;
     return false;
 }
@@ -217,20 +231,27 @@ static bool path_exists(const char *path)
 
 /* Nested or not: a host that is itself a VM has the "hypervisor" CPUID flag. Inside one, KVM
  * runs either on the outer hypervisor's VMX/SVM (nested hardware virtualization) or, without
- * them, on KVM PVM (kvm_pvm), which runs the guest with page-table tricks instead. */
+ * them, as KVM PVM (module kvm_pvm), which runs guest code in ring 3 of this VM under shadow
+ * page tables, every exit being a fault taken by this VM's kernel. */
 static void describe_nesting(struct host_info *h, const char *flags)
 {
-    if (!has_flag(flags, "hypervisor"))
+    bool vmx = has_flag(flags, "vmx"), svm = has_flag(flags, "svm");
+    if (!has_flag(flags, "hypervisor")) {
+        h->nesting_tag = "not nested";
         snprintf(h->nesting, sizeof(h->nesting), "not nested (no hypervisor CPUID flag)");
-    else if (path_exists("/sys/module/kvm_pvm"))
+    } else if (path_exists("/sys/module/kvm_pvm")) {
+        h->nesting_tag = "nested, KVM PVM";
         snprintf(h->nesting, sizeof(h->nesting),
                  "nested: this host is a VM and KVM runs as KVM PVM (no VMX/SVM inside it)");
-    else if (has_flag(flags, "vmx") || has_flag(flags, "svm"))
+    } else if (vmx || svm) {
+        h->nesting_tag = vmx ? "nested, VMX" : "nested, SVM";
         snprintf(h->nesting, sizeof(h->nesting),
                  "nested: this host is a VM with %s from the outer hypervisor",
-                 has_flag(flags, "vmx") ? "VMX" : "SVM");
-    else
+                 vmx ? "VMX" : "SVM");
+    } else {
+        h->nesting_tag = "nested";
         snprintf(h->nesting, sizeof(h->nesting), "nested: this host is a VM");
+    }
 }
 
 /* "key<tabs>: value" from a /proc/cpuinfo line into out, if the line has that key. */
@@ -279,14 +300,14 @@ static void read_host_info(struct host_info *h)
 #define LOOP_STRIDE 0x100u /* each kind's loop at CODE_GPA + kind * LOOP_STRIDE */
 #define STACK_GPA 0x80000u
 
-#define PORT_ROUND_TRIP 0xe9 /* the I/O exit being measured */
-#define PORT_DONE 0xea       /* the guest's "loop finished" signal */
-#define HYPERCALL_NR 0x0badc0deu /* no such KVM hypercall: KVM answers without work */
+#define PORT_ROUND_TRIP 0xe9     /* the I/O exit being measured */
+#define PORT_DONE 0xea           /* the guest's "loop finished" signal */
+#define HYPERCALL_NR 0x0badc0deu /* no such KVM hypercall: KVM answers with an error */
 #define CPUID_LEAF 0x40000000u   /* KVM's signature leaf, replaced by ours to prove KVM answered */
 static const char cpuid_signature[12] = {'k', 'v', 'm', 'c', 'a', 'l',
                                          'i', 'b', 'r', 'a', 't', 'e'};
 
-/* Page-table and segment bits (Intel SDM vol. 3, 4.5 and 3.4.5). */
+/* Page-table, control-register and flag bits (Intel SDM vol. 3, chapters 2 and 4). */
 #define PTE_PRESENT 0x1u
 #define PTE_WRITE 0x2u
 #define PTE_USER 0x4u
@@ -306,17 +327,24 @@ struct kvm_vm {
     struct kvm_run *run;
     size_t run_size;
     uint8_t *mem;
+    int stats;           /* the vcpu's binary statistics (Linux 5.14+), or -1 */
+    off_t hypercalls_at; /* where its "hypercalls" counter is, or -1 */
 };
 
-static const char *loop_name(enum loop_kind k, bool vmmcall)
+static const char *loop_name(const struct results *res, enum loop_kind k)
 {
+    bool outer = res->hypercall_answered_by == BY_OUTER_HYPERVISOR;
     switch (k) {
     case LOOP_EMPTY:
         return "loop without an exit (subtracted)";
     case LOOP_IO:
         return "I/O exit to user space (out)";
     case LOOP_HYPERCALL:
-        return vmmcall ? "exit handled in kernel (vmmcall)" : "exit handled in kernel (vmcall)";
+        if (outer)
+            return res->hypercall_vmmcall ? "vmmcall, answered by the outer hypervisor"
+                                          : "vmcall, answered by the outer hypervisor";
+        return res->hypercall_vmmcall ? "exit handled in kernel (vmmcall)"
+                                      : "exit handled in kernel (vmcall)";
     default:
         return "exit handled in kernel (cpuid)";
     }
@@ -348,9 +376,17 @@ static void exiting_instruction(enum loop_kind k, bool vmmcall, uint8_t insn[3])
 static void write_loop(uint8_t *mem, enum loop_kind k, bool vmmcall)
 {
     uint32_t eax = k == LOOP_HYPERCALL ? HYPERCALL_NR : k == LOOP_CPUID ? CPUID_LEAF : 0;
-    uint8_t code[] = {0xb8, 0, 0, 0, 0, 0x90, 0x90, 0x90, 0xff, 0xce, 0x75, 0xf4,
-                      0xe6, PORT_DONE, 0xeb, 0xfe};
-    memcpy(code + 1, &eax, 4); /* x86 is little-endian, like the immediate */
+    /* clang-format off */
+    uint8_t code[] = {
+        0xb8, 0, 0, 0, 0, /* mov eax, imm32 (filled in below) */
+        0x90, 0x90, 0x90, /* the exit (filled in below) */
+        0xff, 0xce,       /* dec esi */
+        0x75, 0xf4,       /* jnz loop (-12) */
+        0xe6, PORT_DONE,  /* out PORT_DONE, al */
+        0xeb, 0xfe,       /* jmp $ */
+    };
+    /* clang-format on */
+    memcpy(code + 1, &eax, 4); /* the host is x86 too: the immediate's byte order */
     exiting_instruction(k, vmmcall, code + 5);
     memcpy(mem + CODE_GPA + (unsigned)k * LOOP_STRIDE, code, sizeof(code));
 }
@@ -373,6 +409,8 @@ static void close_vm(struct kvm_vm *v)
         munmap(v->run, v->run_size);
     if (v->mem && v->mem != MAP_FAILED)
         munmap(v->mem, GUEST_MEM_SIZE);
+    if (v->stats >= 0)
+        close(v->stats);
     if (v->vcpu >= 0)
         close(v->vcpu);
     if (v->vm >= 0)
@@ -384,11 +422,15 @@ static void close_vm(struct kvm_vm *v)
 /* /dev/kvm, the VM, its memory and the vcpu. false with why set when KVM is unusable. */
 static bool open_vm(struct kvm_vm *v, char *why, size_t size)
 {
-    *v = (struct kvm_vm){.kvm = -1, .vm = -1, .vcpu = -1};
+    *v = (struct kvm_vm){.kvm = -1, .vm = -1, .vcpu = -1, .stats = -1, .hypercalls_at = -1};
     v->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (v->kvm < 0)
         return snprintf(why, size, "cannot open /dev/kvm: %s", strerror(errno)), false;
     int api = ioctl(v->kvm, KVM_GET_API_VERSION, 0);
+    if (api < 0)
+        return snprintf(why, size, "/dev/kvm does not answer KVM_GET_API_VERSION: %s",
+                        strerror(errno)),
+               false;
     if (api != KVM_API_VERSION)
         return snprintf(why, size, "/dev/kvm speaks KVM API %d, not %d", api, KVM_API_VERSION),
                false;
@@ -402,12 +444,12 @@ static bool open_vm(struct kvm_vm *v, char *why, size_t size)
     v->mem = mmap(NULL, GUEST_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (v->mem == MAP_FAILED)
         return snprintf(why, size, "cannot map guest memory: %s", strerror(errno)), false;
-    struct kvm_userspace_memory_region region = {
-        .slot = 0, .guest_phys_addr = 0, .memory_size = GUEST_MEM_SIZE,
-        .userspace_addr = (uint64_t)(uintptr_t)v->mem};
+    struct kvm_userspace_memory_region region = {.slot = 0,
+                                                 .guest_phys_addr = 0,
+                                                 .memory_size = GUEST_MEM_SIZE,
+                                                 .userspace_addr = (uint64_t)(uintptr_t)v->mem};
     if (ioctl(v->vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-        return snprintf(why, size, "KVM_SET_USER_MEMORY_REGION failed: %s", strerror(errno)),
-               false;
+        return snprintf(why, size, "KVM_SET_USER_MEMORY_REGION failed: %s", strerror(errno)), false;
     v->vcpu = ioctl(v->vm, KVM_CREATE_VCPU, 0);
     if (v->vcpu < 0)
         return snprintf(why, size, "KVM_CREATE_VCPU failed: %s", strerror(errno)), false;
@@ -419,6 +461,44 @@ static bool open_vm(struct kvm_vm *v, char *why, size_t size)
     if (v->run == MAP_FAILED)
         return snprintf(why, size, "cannot map the vcpu's kvm_run: %s", strerror(errno)), false;
     return true;
+}
+
+/* The offset of one u64 counter in a KVM binary statistics file, or -1. */
+static off_t find_stat(int fd, const char *name)
+{
+    struct kvm_stats_header h;
+    if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+        return -1;
+    size_t desc_size = sizeof(struct kvm_stats_desc) + h.name_size;
+    struct kvm_stats_desc *d = malloc(desc_size);
+    off_t at = -1;
+    for (uint32_t i = 0; d && i < h.num_desc && at < 0; i++) {
+        off_t where = (off_t)h.desc_offset + (off_t)(i * desc_size);
+        if (pread(fd, d, desc_size, where) != (ssize_t)desc_size)
+            break;
+        if (!strncmp(d->name, name, h.name_size) && d->size == 1)
+            at = (off_t)h.data_offset + d->offset;
+    }
+    free(d);
+    return at;
+}
+
+/* The vcpu's "hypercalls" counter, to tell whether this KVM answered the guest's hypercalls.
+ * Optional: older kernels have no binary statistics, and then nobody can tell. */
+static void open_hypercall_counter(struct kvm_vm *v)
+{
+    v->stats = ioctl(v->vcpu, KVM_GET_STATS_FD, 0);
+    if (v->stats >= 0)
+        v->hypercalls_at = find_stat(v->stats, "hypercalls");
+}
+
+static uint64_t read_hypercall_counter(const struct kvm_vm *v)
+{
+    uint64_t count;
+    if (v->hypercalls_at < 0 ||
+        pread(v->stats, &count, sizeof(count), v->hypercalls_at) != (ssize_t)sizeof(count))
+        return NOT_COUNTED;
+    return count;
 }
 
 /* KVM's supported CPUID table with the signature leaf replaced by ours: the cpuid loop then
@@ -458,15 +538,23 @@ static bool set_guest_cpuid(struct kvm_vm *v, char *why, size_t size)
 
 static struct kvm_segment flat_segment(uint16_t selector, uint8_t type, bool code)
 {
-    return (struct kvm_segment){.base = 0, .limit = 0xffffffff, .selector = selector,
-                                .type = type, .present = 1, .dpl = 3, .db = !code, .s = 1,
-                                .l = code, .g = 1};
+    return (struct kvm_segment){.base = 0,
+                                .limit = 0xffffffff,
+                                .selector = selector,
+                                .type = type,
+                                .present = 1,
+                                .dpl = 3,
+                                .db = !code,
+                                .s = 1,
+                                .l = code,
+                                .g = 1};
 }
 
-/* 64-bit mode at CPL 3 with IOPL 3. CPL 3 because under KVM PVM (nested without VMX/SVM) guest
- * ring-0 code is emulated instruction by instruction, while ring-3 code runs natively; with
- * VMX/SVM all three instructions exit at any CPL. IOPL 3 lets `out` reach the I/O exit instead
- * of faulting. There is no IDT: a guest fault ends in a triple fault (KVM_EXIT_SHUTDOWN). */
+/* 64-bit mode at CPL 3 with IOPL 3. CPL 3 because under KVM PVM (nested without VMX/SVM) ring-0
+ * code of a guest that is not a PVM kernel is emulated (about 2,500 TSC cycles per instruction
+ * when this was written), while ring-3 code runs natively; with VMX/SVM all three instructions
+ * exit at any CPL. IOPL 3 lets `out` reach the I/O exit instead of faulting. There is no IDT: a
+ * guest fault ends in a triple fault (KVM_EXIT_SHUTDOWN). */
 static bool set_guest_mode(struct kvm_vm *v, char *why, size_t size)
 {
     struct kvm_sregs s;
@@ -491,6 +579,7 @@ static bool prepare_guest(struct kvm_vm *v, bool vmmcall, char *why, size_t size
     write_page_tables(v->mem);
     for (int k = 0; k < LOOP_KINDS; k++)
         write_loop(v->mem, (enum loop_kind)k, vmmcall);
+    open_hypercall_counter(v);
     return set_guest_cpuid(v, why, size) && set_guest_mode(v, why, size);
 }
 
@@ -587,21 +676,28 @@ static bool check_guest_result(const struct kvm_regs *r, enum loop_kind k, unsig
 static bool time_loop(struct kvm_vm *v, enum loop_kind k, unsigned long n, struct loop_timing *t,
                       char *why, size_t size)
 {
-    struct kvm_regs r = {.rip = CODE_GPA + (unsigned)k * LOOP_STRIDE, .rsi = n,
-                         .rsp = STACK_GPA, .rflags = RFLAGS_FIXED | RFLAGS_IOPL3};
+    struct kvm_regs r = {.rip = CODE_GPA + (unsigned)k * LOOP_STRIDE,
+                         .rsi = n,
+                         .rsp = STACK_GPA,
+                         .rflags = RFLAGS_FIXED | RFLAGS_IOPL3};
     if (ioctl(v->vcpu, KVM_SET_REGS, &r) < 0)
         return snprintf(why, size, "KVM_SET_REGS failed: %s", strerror(errno)), false;
     /* Generous: 200 us per round trip is ten times the slowest exit seen nested. */
     uint64_t deadline = now_ns() + 5000000000u + (uint64_t)n * 200000u;
     unsigned long io_exits;
+    uint64_t hypercalls0 = read_hypercall_counter(v);
     uint64_t tsc0 = read_tsc(), ns0 = now_ns();
     bool ok = run_until_done(v, deadline, &io_exits, why, size);
     uint64_t ns1 = now_ns(), tsc1 = read_tsc();
+    uint64_t hypercalls1 = read_hypercall_counter(v);
     if (!ok)
         return false;
     if (ioctl(v->vcpu, KVM_GET_REGS, &r) < 0)
         return snprintf(why, size, "KVM_GET_REGS failed: %s", strerror(errno)), false;
-    *t = (struct loop_timing){.tsc = tsc1 - tsc0, .ns = ns1 - ns0};
+    bool counted = hypercalls0 != NOT_COUNTED && hypercalls1 != NOT_COUNTED;
+    *t = (struct loop_timing){.tsc = tsc1 - tsc0,
+                              .ns = ns1 - ns0,
+                              .hypercalls = counted ? hypercalls1 - hypercalls0 : NOT_COUNTED};
     return check_guest_result(&r, k, io_exits, n, why, size);
 }
 
@@ -639,17 +735,20 @@ static void summarize(struct results *res, uint64_t tsc[LOOP_KINDS][REPEATS],
 static bool measure_all(struct kvm_vm *v, struct results *res, char *why, size_t size)
 {
     uint64_t tsc[LOOP_KINDS][REPEATS], ns[LOOP_KINDS][REPEATS];
-    struct loop_timing t;
+    struct loop_timing t = {0, 0, NOT_COUNTED};
     bool ok = true;
     arm_watchdog(true);
     for (int k = 0; k < LOOP_KINDS && ok; k++)
-        ok = time_loop(v, (enum loop_kind)k, res->n < WARMUP_N ? res->n : WARMUP_N, &t, why,
-                       size);
+        ok = time_loop(v, (enum loop_kind)k, res->n < WARMUP_N ? res->n : WARMUP_N, &t, why, size);
     for (int r = 0; r < REPEATS && ok; r++)
         for (int k = 0; k < LOOP_KINDS && ok; k++) {
             ok = time_loop(v, (enum loop_kind)k, res->n, &t, why, size);
             tsc[k][r] = t.tsc;
             ns[k][r] = t.ns;
+            if (k == LOOP_HYPERCALL)
+                res->hypercall_answered_by = t.hypercalls == NOT_COUNTED ? BY_UNKNOWN
+                                             : t.hypercalls >= res->n    ? BY_THIS_KVM
+                                                                         : BY_OUTER_HYPERVISOR;
         }
     arm_watchdog(false);
     if (ok)
@@ -735,6 +834,28 @@ static void base_label(const char *base, char *label, size_t size)
     snprintf(label, size, "%.*s", (int)n, name);
 }
 
+/* What the written profile needs from the base: every section complete, room for the "from
+ * <base>: " prefix within evsim's 511-character sources, and an [hvm_exit] to replace. */
+static bool check_base(const char *path, const struct base_profile *b)
+{
+    bool have_hvm_exit = false;
+    for (unsigned i = 0; i < b->count; i++) {
+        const struct base_section *s = &b->s[i];
+        have_hvm_exit |= !strcmp(s->name, "hvm_exit");
+        if (!s->value[0] || !s->unit[0] || !s->confidence[0] || !s->source[0]) {
+            fprintf(stderr, "kvm-calibrate: %s: [%s] lacks a key\n", path, s->name);
+            return false;
+        }
+        if (strlen(s->source) + sizeof("from : ") + 64 > 511) {
+            fprintf(stderr, "kvm-calibrate: %s: [%s] source too long to prefix\n", path, s->name);
+            return false;
+        }
+    }
+    if (!have_hvm_exit)
+        fprintf(stderr, "kvm-calibrate: %s has no [hvm_exit] to replace\n", path);
+    return have_hvm_exit;
+}
+
 static bool load_base(const char *base, struct base_profile *b)
 {
     char path[1024];
@@ -746,15 +867,19 @@ static bool load_base(const char *base, struct base_profile *b)
     }
     struct diag d = {{0}};
     memset(b, 0, sizeof(*b));
-    struct inifile f = {.name = path, .d = &d, .section = base_on_section, .key = base_on_key,
-                        .user = b, .file = file};
+    struct inifile f = {.name = path,
+                        .d = &d,
+                        .section = base_on_section,
+                        .key = base_on_key,
+                        .user = b,
+                        .file = file};
     int rc = inifile_parse(&f);
     fclose(file);
     if (rc < 0) {
         fprintf(stderr, "kvm-calibrate: %s\n", d.msg);
         return false;
     }
-    return true;
+    return check_base(path, b);
 }
 
 static void today_utc(char *out, size_t size)
@@ -776,98 +901,115 @@ static void command_line(int argc, char **argv, char *out, size_t size)
 /* Everything the written profile says about where its numbers came from. */
 struct provenance {
     const struct host_info *host;
-    const char *base;
-    char label[64];   /* the base's name */
+    char label[64]; /* the base's name */
     char command[256];
     char date[16];
 };
 
+/* The loop whose figure becomes hvm_exit: the hypercall, unless this KVM did not answer it;
+ * then cpuid, which the CPUID signature check proves this KVM answered. */
+static enum loop_kind hvm_exit_loop(const struct results *res)
+{
+    return res->hypercall_answered_by == BY_OUTER_HYPERVISOR ? LOOP_CPUID : LOOP_HYPERCALL;
+}
+
 static void write_header(FILE *out, const struct results *res, const struct provenance *p)
 {
     const struct host_info *h = p->host;
-    fprintf(out, "# Measured by bench/kvm-calibrate on %s (%s, %s): `%s`.\n", h->hostname,
-            p->date, h->nesting, p->command);
-    fprintf(out, "# Median of %d loops of %lu round trips each, minus the same loop without the "
-                 "exit (host TSC cycles):\n",
+    fprintf(out, "# Measured by bench/kvm-calibrate on host %s, %s: `%s`\n", h->hostname, p->date,
+            p->command);
+    fprintf(out, "# %s; %s\n", h->cpu_model, h->nesting);
+    fprintf(out,
+            "# Median of %d loops of %lu round trips each, minus the same loop without the "
+            "exit (host TSC cycles):\n",
             REPEATS, res->n);
     for (int k = LOOP_IO; k < LOOP_KINDS; k++)
-        fprintf(out, "#   %-36s %10.0f cycles  %9.0f ns\n",
-                loop_name((enum loop_kind)k, res->hypercall_vmmcall), res->m[k].cycles_each,
-                res->m[k].ns_each);
-    fprintf(out, "# Only hvm_exit is measured; every other constant is copied from %s.\n",
-            p->label);
+        fprintf(out, "#   %-42s %10.0f cycles  %9.0f ns\n", loop_name(res, (enum loop_kind)k),
+                res->m[k].cycles_each, res->m[k].ns_each);
+    fprintf(out, "# hvm_exit is the \"%s\" row; every other constant is copied from %s.\n",
+            loop_name(res, hvm_exit_loop(res)), p->label);
     fprintf(out, "[profile]\n");
-    fprintf(out, "cpu = %.60s (measured by kvm-calibrate, %s)\n", h->cpu_model,
-            strncmp(h->nesting, "nested", 6) ? "not nested" : "nested");
+    fprintf(out, "cpu = %.60s (measured by kvm-calibrate, %s)\n", h->cpu_model, h->nesting_tag);
     fprintf(out, "clock_mhz = %.0f\n", res->tsc_mhz);
     fprintf(out,
             "clock_source = TSC ticks counted against CLOCK_MONOTONIC over 100 ms by "
             "kvm-calibrate on %s: %.2f MHz%s\n",
             p->date, res->tsc_mhz,
-            h->constant_tsc ? " (constant_tsc, nonstop_tsc)" : " (no constant_tsc flag: the "
-                                                                "TSC rate may vary)");
+            h->constant_tsc ? " (constant_tsc, nonstop_tsc)"
+                            : " (no constant_tsc flag: the "
+                              "TSC rate may vary)");
 }
 
+/* How the hvm_exit loop ran, for its source: the instruction, what it asked, who answered. */
+static void describe_hvm_exit_loop(const struct results *res, char *out, size_t size)
+{
+    const char *insn = res->hypercall_vmmcall ? "vmmcall" : "vmcall";
+    if (hvm_exit_loop(res) == LOOP_CPUID)
+        snprintf(out, size,
+                 "cpuid (leaf 0x%x, from the vcpu's CPUID table) at CPL 3 in a 64-bit KVM guest "
+                 "(loop: mov eax, leaf; cpuid; dec esi; jnz), answered by this host's KVM; not %s, "
+                 "which the outer hypervisor answered (%.0f cycles)",
+                 CPUID_LEAF, insn, res->m[LOOP_HYPERCALL].cycles_each);
+    else
+        snprintf(out, size,
+                 "%s with an unknown hypercall number at CPL 3 in a 64-bit KVM guest (loop: mov "
+                 "eax, nr; %s; dec esi; jnz), answered by KVM in the kernel%s",
+                 insn, insn,
+                 res->hypercall_answered_by == BY_UNKNOWN ? " (no KVM statistics to confirm it)"
+                                                          : "");
+}
+
+/* The source must stay under evsim's 511 characters: without the command if need be (the
+ * file's header comments have it too). */
 static void write_measured_hvm_exit(FILE *out, const struct results *res,
                                     const struct provenance *p)
 {
-    const struct measurement *m = &res->m[LOOP_HYPERCALL];
-    const char *insn = res->hypercall_vmmcall ? "vmmcall" : "vmcall";
-    fprintf(out, "\n[hvm_exit]\nvalue = %.0f\nunit = cycles\nconfidence = M\n", m->cycles_each);
-    fprintf(out,
-            "source = measured by `%s` on %s, %s: %s with an unknown hypercall number at CPL 3 "
-            "in a 64-bit KVM guest (loop: mov eax, nr; %s; dec esi; jnz), answered by KVM in the "
-            "kernel with an error code; median of %d loops of %lu, minus the same loop without "
-            "%s (%.1f cycles per pass); host TSC cycles (%.0f ns); %s\n",
-            p->command, p->host->hostname, p->date, insn, insn, REPEATS, res->n, insn,
-            res->m[LOOP_EMPTY].cycles_each, m->ns_each, p->host->nesting);
+    const struct measurement *m = &res->m[hvm_exit_loop(res)];
+    char loop[320], source[1024];
+    describe_hvm_exit_loop(res, loop, sizeof(loop));
+    const char *fmt = "measured by `%.120s` on %.40s, %s (%s): %s; median of %d loops of %lu minus "
+                      "the loop without the exit; host TSC cycles, %.0f ns";
+    snprintf(source, sizeof(source), fmt, p->command, p->host->hostname, p->date,
+             p->host->nesting_tag, loop, REPEATS, res->n, m->ns_each);
+    if (strlen(source) > 510)
+        snprintf(source, sizeof(source), fmt, "kvm-calibrate", p->host->hostname, p->date,
+                 p->host->nesting_tag, loop, REPEATS, res->n, m->ns_each);
+    fprintf(out, "\n[hvm_exit]\nvalue = %.0f\nunit = cycles\nconfidence = M\nsource = %.510s\n",
+            m->cycles_each, source);
 }
 
-static bool write_copied_section(FILE *out, const struct base_section *s, const char *label)
+static void write_copied_section(FILE *out, const struct base_section *s, const char *label)
 {
-    if (!s->value[0] || !s->unit[0] || !s->confidence[0] || !s->source[0]) {
-        fprintf(stderr, "kvm-calibrate: base profile %s: [%s] lacks a key\n", label, s->name);
-        return false;
-    }
-    if (strlen(s->source) + strlen(label) + 8 > 511) { /* evsim's limit on a source */
-        fprintf(stderr, "kvm-calibrate: base profile %s: [%s] source too long to prefix\n",
-                label, s->name);
-        return false;
-    }
-    fprintf(out, "\n[%s]\nvalue = %s\nunit = %s\nconfidence = %s\nsource = from %s: %s\n",
-            s->name, s->value, s->unit, s->confidence, label, s->source);
-    return true;
+    fprintf(out, "\n[%s]\nvalue = %s\nunit = %s\nconfidence = %s\nsource = from %s: %s\n", s->name,
+            s->value, s->unit, s->confidence, label, s->source);
 }
 
-static bool write_profile(const char *path, const struct base_profile *b,
-                          const struct results *res, const struct provenance *p)
+/* The base's sections in its order, [hvm_exit] replaced (load_base checked it is there). */
+static bool write_profile(const char *path, const struct base_profile *b, const struct results *res,
+                          const struct provenance *p)
 {
     FILE *out = fopen(path, "w");
     if (!out) {
         fprintf(stderr, "kvm-calibrate: cannot write %s: %s\n", path, strerror(errno));
         return false;
     }
+    struct stat st;
+    bool regular = fstat(fileno(out), &st) == 0 && S_ISREG(st.st_mode);
     write_header(out, res, p);
-    bool ok = true, have_hvm_exit = false;
-    for (unsigned i = 0; i < b->count && ok; i++) {
-        if (!strcmp(b->s[i].name, "hvm_exit")) {
+    for (unsigned i = 0; i < b->count; i++) {
+        if (!strcmp(b->s[i].name, "hvm_exit"))
             write_measured_hvm_exit(out, res, p);
-            have_hvm_exit = true;
-        } else {
-            ok = write_copied_section(out, &b->s[i], p->label);
-        }
+        else
+            write_copied_section(out, &b->s[i], p->label);
     }
-    if (ok && !have_hvm_exit) {
-        fprintf(stderr, "kvm-calibrate: base profile %s has no [hvm_exit]\n", p->label);
-        ok = false;
+    bool failed = ferror(out) != 0;
+    if (fclose(out) != 0 || failed) {
+        fprintf(stderr, "kvm-calibrate: writing %s failed\n", path);
+        if (regular) /* never leave half a profile behind, but never remove a device */
+            remove(path);
+        return false;
     }
-    if (fclose(out) != 0 && ok) {
-        fprintf(stderr, "kvm-calibrate: writing %s: %s\n", path, strerror(errno));
-        ok = false;
-    }
-    if (!ok)
-        remove(path); /* never leave half a profile behind */
-    return ok;
+    return true;
 }
 
 /* ---- output ----------------------------------------------------------------------------- */
@@ -877,10 +1019,13 @@ static void print_table(const struct results *res, const struct host_info *h)
     printf("kvm-calibrate: %s, TSC %.1f MHz; %s\n", h->cpu_model, res->tsc_mhz, h->nesting);
     printf("median of %d runs; the loop without an exit is subtracted from the others\n\n",
            REPEATS);
-    printf("%-36s %12s %12s %10s\n", "kind", "round trips", "cycles each", "ns each");
+    printf("%-42s %12s %12s %10s\n", "kind", "round trips", "cycles each", "ns each");
     for (int k = 0; k < LOOP_KINDS; k++)
-        printf("%-36s %12lu %12.1f %10.1f\n", loop_name((enum loop_kind)k, res->hypercall_vmmcall),
-               res->n, res->m[k].cycles_each, res->m[k].ns_each);
+        printf("%-42s %12lu %12.1f %10.1f\n", loop_name(res, (enum loop_kind)k), res->n,
+               res->m[k].cycles_each, res->m[k].ns_each);
+    if (res->hypercall_answered_by == BY_OUTER_HYPERVISOR)
+        printf("\nthis KVM counted none of the hypercalls: the outer hypervisor answered them, so "
+               "hvm_exit is the cpuid exit\n");
 }
 
 static void default_out_path(const struct host_info *h, char *path, size_t size)
@@ -888,15 +1033,15 @@ static void default_out_path(const struct host_info *h, char *path, size_t size)
     snprintf(path, size, "kvm-measured-%s.ini", h->hostname);
 }
 
-/* Write the profile if asked; returns the exit status. */
-static int finish(const struct options *o, const struct results *res, const struct host_info *h,
-                  int argc, char **argv)
+/* Print the table and write the profile if asked (base is NULL with --no-write); returns the
+ * exit status. */
+static int finish(const struct options *o, const struct base_profile *base,
+                  const struct results *res, const struct host_info *h, int argc, char **argv)
 {
     print_table(res, h);
-    if (!o->write)
+    if (!base)
         return 0;
-    static struct base_profile base; /* large; read-only once loaded */
-    struct provenance p = {.host = h, .base = o->base};
+    struct provenance p = {.host = h};
     base_label(o->base, p.label, sizeof(p.label));
     command_line(argc, argv, p.command, sizeof(p.command));
     today_utc(p.date, sizeof(p.date));
@@ -905,22 +1050,21 @@ static int finish(const struct options *o, const struct results *res, const stru
         snprintf(path, sizeof(path), "%s", o->out);
     else
         default_out_path(h, path, sizeof(path));
-    if (!load_base(o->base, &base) || !write_profile(path, &base, res, &p))
+    if (!write_profile(path, base, res, &p))
         return EXIT_FAILED;
     printf("\nprofile written: %s (hvm_exit = %.0f cycles, M; the rest from %s)\n", path,
-           res->m[LOOP_HYPERCALL].cycles_each, p.label);
+           res->m[hvm_exit_loop(res)].cycles_each, p.label);
     return 0;
 }
 
-int main(int argc, char **argv)
+/* Measure, then finish; KVM being unusable is reported in one line and is not a failure. */
+static int calibrate(const struct options *o, const struct base_profile *base, int argc,
+                     char **argv)
 {
-    struct options o;
-    int rc = parse_options(argc, argv, &o);
-    if (rc)
-        return rc == 1 ? 0 : rc;
     struct host_info host;
     read_host_info(&host);
-    struct results res = {.n = o.n, .hypercall_vmmcall = host.amd};
+    struct results res = {
+        .n = o->n, .hypercall_vmmcall = host.amd, .hypercall_answered_by = BY_UNKNOWN};
     struct kvm_vm vm;
     char why[512];
     if (!open_vm(&vm, why, sizeof(why)) || !prepare_guest(&vm, host.amd, why, sizeof(why))) {
@@ -936,7 +1080,28 @@ int main(int argc, char **argv)
                why);
         return EXIT_SKIPPED;
     }
-    return finish(&o, &res, &host, argc, argv);
+    return finish(o, base, &res, &host, argc, argv);
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    /* The base profile is read first: a bad --base is a bad flag, found before seconds of
+     * measuring rather than after. */
+    struct base_profile *base = NULL;
+    if (o.write) {
+        base = calloc(1, sizeof(*base)); /* about 40 KB */
+        if (!base || !load_base(o.base, base)) {
+            free(base);
+            return EXIT_USAGE;
+        }
+    }
+    rc = calibrate(&o, base, argc, argv);
+    free(base);
+    return rc;
 }
 
 #else /* not x86-64 */
