@@ -15,6 +15,10 @@
 
 struct evtchn;
 struct evtchn_port_ops;
+struct evtchn_fifo_domain; /* models/event_fifo.h */
+struct evtchn_fifo_vcpu;
+struct evtchn_3l_domain; /* models/event_3l.h */
+struct evtchn_3l_vcpu;
 
 #define HV_MAX_DOMAINS 4096u
 #define HV_DEFAULT_MAX_EVTCHN_PORT 1023u /* toolstack default max_event_channels */
@@ -61,6 +65,9 @@ struct vcpu {
     uint64_t periodic_period;     /* ns; 0 = off. PV vcpus start with 10 ms (a 100 Hz tick) */
     uint64_t periodic_last_event; /* when the periodic timer last raised VIRQ_TIMER */
 
+    struct evtchn_fifo_vcpu *evtchn_fifo; /* FIFO queues and control block, NULL until init_control */
+    struct evtchn_3l_vcpu *evtchn_3l;     /* 3-level second-level selector, NULL until phase 2 */
+
     uint64_t hcall_cycles; /* cycles charged to the hypercall being handled */
     struct vcpu_stats stats;
     void *sim; /* the simulator's vcpu */
@@ -91,6 +98,8 @@ struct domain {
     unsigned max_evtchn_port; /* per-domain limit (toolstack max_event_channels) */
     unsigned active_evtchns;
     const struct evtchn_port_ops *evtchn_port_ops;
+    struct evtchn_fifo_domain *evtchn_fifo; /* event array, NULL unless on FIFO */
+    struct evtchn_3l_domain *evtchn_3l;     /* bitmap pages, NULL unless on 3-level */
 
     /* EVTCHNOP_reset continuation state. */
     bool reset_in_progress;

@@ -329,10 +329,22 @@ int evtchn_init(struct domain *d)
     return 0;
 }
 
+void evtchn_abi_reset_to_2l(struct domain *d)
+{
+    bool extended = d->evtchn_fifo || d->evtchn_3l;
+
+    evtchn_fifo_destroy(d);
+    evtchn_3l_destroy(d);
+    d->evtchn_port_ops = &evtchn_port_ops_2l;
+    if (extended)
+        sink_event_pages_released(d);
+}
+
 void evtchn_destroy(struct domain *d)
 {
     for (uint32_t port = 1; port_is_valid(d, port); port++)
         (void)evtchn_close(d, port, false);
+    evtchn_abi_reset_to_2l(d);
     for (unsigned g = 0; g < NR_EVTCHN_GROUPS; g++) {
         if (!d->evtchn_group[g])
             continue;

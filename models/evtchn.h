@@ -60,6 +60,21 @@ struct evtchn_port_ops {
 };
 
 extern const struct evtchn_port_ops evtchn_port_ops_2l;
+extern const struct evtchn_port_ops evtchn_port_ops_fifo;
+extern const struct evtchn_port_ops evtchn_port_ops_3l;
+
+/* The EVTCHNOP handlers of the FIFO ABI (models/event_fifo.c): arg is the copied-in
+ * evtchn_init_control / evtchn_expand_array. */
+long evtchn_fifo_init_control(struct vcpu *v, void *arg);
+long evtchn_fifo_expand_array(struct vcpu *v, void *arg);
+/* Free d's FIFO state (queues, mappings); the caller switches d back to 2-level. */
+void evtchn_fifo_destroy(struct domain *d);
+/* EVTCHNOP_register_extended (models/event_3l.c, models/xen_3l.h): arg is the copied-in
+ * struct evtchn_register_extended. */
+long evtchn_3l_register_extended(struct vcpu *v, void *arg);
+void evtchn_3l_destroy(struct domain *d);
+/* Back to the 2-level ABI: every extended ABI's state freed, the simulator told. */
+void evtchn_abi_reset_to_2l(struct domain *d);
 
 /* Port table. */
 static inline bool port_is_valid(const struct domain *d, uint32_t port)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "models/evtchn.h"
+#include "models/xen_3l.h"
 #include "models/hv_sink.h"
 
 /* XSM dummy policy, XSM_TARGET: a domain may act on itself; a privileged one on anyone. */
@@ -303,7 +304,7 @@ static long evtchn_reset_domain(struct vcpu *v, struct domain *d, bool resuming)
     /* Ports bound by other vcpus between the steps keep the reset from completing. */
     if (d->active_evtchns > 0)
         return -XEN_EAGAIN;
-    d->evtchn_port_ops = &evtchn_port_ops_2l;
+    evtchn_abi_reset_to_2l(d);
     return 0;
 }
 
@@ -326,14 +327,6 @@ static long evtchn_reset(struct vcpu *v, void *arg)
 static long evtchn_reset_cont(struct vcpu *v, void *arg)
 {
     return evtchn_reset_common(v, arg, true);
-}
-
-/* This Xen is built without FIFO (CONFIG_EVTCHN_FIFO off): its stubs answer -EOPNOTSUPP. */
-static long evtchn_fifo_unsupported(struct vcpu *v, void *arg)
-{
-    (void)v;
-    (void)arg;
-    return -XEN_EOPNOTSUPP;
 }
 
 static long evtchn_set_priority(struct vcpu *v, void *arg)
@@ -364,8 +357,8 @@ static long evtchn_set_priority(struct vcpu *v, void *arg)
     X(bind_vcpu, evtchn_bind_vcpu, evtchn_bind_vcpu, false)                                        \
     X(unmask, evtchn_unmask, evtchn_unmask, false)                                                 \
     X(reset, evtchn_reset, evtchn_reset, false)                                                    \
-    X(init_control, evtchn_init_control, evtchn_fifo_unsupported, true)                            \
-    X(expand_array, evtchn_expand_array, evtchn_fifo_unsupported, false)                           \
+    X(init_control, evtchn_init_control, evtchn_fifo_init_control, true)                            \
+    X(expand_array, evtchn_expand_array, evtchn_fifo_expand_array, false)                           \
     X(set_priority, evtchn_set_priority, evtchn_set_priority, false)                               \
     X(reset_cont, evtchn_reset, evtchn_reset_cont, false)
 
@@ -384,8 +377,23 @@ static const struct evtchn_op_desc evtchn_op_table[EVTCHNOP_NR] = {EVTCHN_OPS(EV
 #define EVTCHN_OP_NAME(cmd_, type_, fn_, out_) [EVTCHNOP_##cmd_] = #cmd_,
 const char *const evtchn_op_names[EVTCHNOP_NR + 1] = {EVTCHN_OPS(EVTCHN_OP_NAME)};
 
-/* Room for the largest argument (evtchn_status, 24 bytes). */
-#define EVTCHN_OP_ARG_MAX 32u
+/* The 3-level ABI's command lives outside Xen's numbering (models/xen_3l.h). */
+static const struct evtchn_op_desc evtchn_op_register_extended = {
+    EVTCHNOP_register_extended, "register_extended", sizeof(struct evtchn_register_extended),
+    evtchn_3l_register_extended, true};
+
+static const struct evtchn_op_desc *evtchn_op_lookup(unsigned cmd)
+{
+    if (cmd < EVTCHNOP_NR && evtchn_op_table[cmd].handler)
+        return &evtchn_op_table[cmd];
+    if (cmd == EVTCHNOP_register_extended)
+        return &evtchn_op_register_extended;
+    return NULL;
+}
+
+/* Room for the largest argument (evtchn_register_extended, 144 bytes). */
+#define EVTCHN_OP_ARG_MAX 160u
+_Static_assert(sizeof(struct evtchn_register_extended) <= EVTCHN_OP_ARG_MAX, "fits");
 #define EVTCHN_OP_FITS(cmd_, type_, fn_, out_)                                                     \
     _Static_assert(sizeof(struct type_) <= EVTCHN_OP_ARG_MAX, #type_ " fits the arg buffer");
 EVTCHN_OPS(EVTCHN_OP_FITS)
@@ -396,9 +404,9 @@ long do_event_channel_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa)
     const struct evtchn_op_desc *op;
     long rc;
 
-    if (cmd >= EVTCHNOP_NR || !evtchn_op_table[cmd].handler)
+    op = evtchn_op_lookup(cmd);
+    if (!op)
         return -XEN_ENOSYS;
-    op = &evtchn_op_table[cmd];
     if (copy_from_guest(v->domain, arg, arg_gpa, op->arg_size))
         return -XEN_EFAULT;
     vcpu_charge(v, COST_EVTCHN_OP);

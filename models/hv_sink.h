@@ -59,6 +59,23 @@ static inline void sink_raise(struct domain *d, uint32_t port, struct vcpu *v, u
         s->raise(d->hv->sink_opaque, d, port, v, before, after, newly_pending);
 }
 
+static inline void sink_event_page(struct domain *d, uint64_t gpa, enum hv_event_page_kind kind,
+                                   unsigned index)
+{
+    const struct hv_sink_ops *s = hv_sink_of(d);
+
+    if (s && s->event_page)
+        s->event_page(d->hv->sink_opaque, d, gpa, kind, index);
+}
+
+static inline void sink_event_pages_released(struct domain *d)
+{
+    const struct hv_sink_ops *s = hv_sink_of(d);
+
+    if (s && s->event_pages_released)
+        s->event_pages_released(d->hv->sink_opaque, d);
+}
+
 static inline void sink_console(struct vcpu *v, const char *buf, size_t len)
 {
     const struct hv_sink_ops *s = hv_sink_of(v->domain);

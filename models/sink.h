@@ -18,6 +18,19 @@ enum hv_timer_kind {
     HV_TIMER_KINDS
 };
 
+/* Guest pages that the FIFO and 3-level ABIs share with Xen (the 2-level ABI only uses
+ * shared_info). `index` is the page's place in its array: the ports it holds start at
+ * index * ports-per-page (1024 for a FIFO event-array page, 32768 for a 64-bit 3-level bitmap
+ * page); 0 for control blocks and selectors. */
+enum hv_event_page_kind {
+    HV_PAGE_FIFO_CONTROL, /* a vcpu's control block (init_control) */
+    HV_PAGE_FIFO_ARRAY,   /* an event-array page (expand_array) */
+    HV_PAGE_3L_PENDING,   /* a pending bitmap page (register_extended phase 1) */
+    HV_PAGE_3L_MASK,      /* a mask bitmap page */
+    HV_PAGE_3L_L2SEL,     /* a vcpu's second-level selector (phase 2) */
+    HV_PAGE_KINDS
+};
+
 struct hv_sink_ops {
     /* upcall_pending of v went 0 -> 1: v must notice (IPI if it runs elsewhere, nothing if here).
      */
@@ -41,6 +54,14 @@ struct hv_sink_ops {
                   uint64_t cycles_before, uint64_t cycles_after, bool newly_pending);
     /* Xen system time now, as seen by v (its local time under the quantum keeper), in ns. */
     uint64_t (*now_ns)(void *opaque, struct vcpu *v);
+    /* Optional: the guest page at gpa became event memory of d, shared with Xen (the simulator
+     * prices guest accesses to it and watches it for consumed events). Called after the
+     * registration succeeded, once per page. */
+    void (*event_page)(void *opaque, struct domain *d, uint64_t gpa, enum hv_event_page_kind kind,
+                       unsigned index);
+    /* Optional: d went back to the 2-level ABI (reset, failed set-up, destruction): every page
+     * event_page announced is ordinary memory again. */
+    void (*event_pages_released)(void *opaque, struct domain *d);
 };
 
 #endif
