@@ -65,8 +65,9 @@ struct vcpu {
     uint64_t periodic_period;     /* ns; 0 = off. PV vcpus start with 10 ms (a 100 Hz tick) */
     uint64_t periodic_last_event; /* when the periodic timer last raised VIRQ_TIMER */
 
-    struct evtchn_fifo_vcpu *evtchn_fifo; /* FIFO queues and control block, NULL until init_control */
-    struct evtchn_3l_vcpu *evtchn_3l;     /* 3-level second-level selector, NULL until phase 2 */
+    struct evtchn_fifo_vcpu
+        *evtchn_fifo;                 /* FIFO queues and control block, NULL until init_control */
+    struct evtchn_3l_vcpu *evtchn_3l; /* 3-level second-level selector, NULL until phase 2 */
 
     uint64_t hcall_cycles; /* cycles charged to the hypercall being handled */
     struct vcpu_stats stats;
@@ -93,10 +94,13 @@ struct domain {
     /* Port table: bucket 0 inline, further buckets through groups of bucket pointers, grown on
      * demand as in Xen. valid_evtchns is only raised once the bucket behind it exists (XSA-340). */
     struct evtchn *evtchn;           /* bucket 0 */
-    struct evtchn **evtchn_group[4]; /* NR_EVTCHN_GROUPS */
+    struct evtchn **evtchn_group[8]; /* NR_EVTCHN_GROUPS */
     unsigned valid_evtchns;
     unsigned max_evtchn_port; /* per-domain limit (toolstack max_event_channels) */
     unsigned active_evtchns;
+    /* Every port below it is bound (not FREE): the lowest-free search starts here, so binding
+     * n ports costs O(n), not O(n^2). Lowered by every free. */
+    unsigned evtchn_free_hint;
     const struct evtchn_port_ops *evtchn_port_ops;
     struct evtchn_fifo_domain *evtchn_fifo; /* event array, NULL unless on FIFO */
     struct evtchn_3l_domain *evtchn_3l;     /* bitmap pages, NULL unless on 3-level */

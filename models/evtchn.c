@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "models/evtchn.h"
+#include "models/event_3l.h"
+#include "models/event_fifo.h"
 #include "models/hv_sink.h"
 
 #define PORTS_PER_GROUP (EVTCHNS_PER_BUCKET * BUCKETS_PER_GROUP)
@@ -121,13 +123,17 @@ int evtchn_get_free_port(struct domain *d)
 {
     if (d->is_dying)
         return -XEN_EINVAL;
-    for (uint32_t port = 0; port <= d->max_evtchn_port; port++) {
+    for (uint32_t port = d->evtchn_free_hint; port <= d->max_evtchn_port; port++) {
         int rc = evtchn_allocate_port(d, port);
 
         if (rc == 0)
             return (int)port;
         if (rc != -XEN_EBUSY)
             return rc;
+        /* A FREE port can be busy (still LINKED in a FIFO queue) and come free without a
+         * close: the hint never passes one. */
+        if (port == d->evtchn_free_hint && evtchn_from_port(d, port)->state != ECS_FREE)
+            d->evtchn_free_hint = port + 1;
     }
     return -XEN_ENOSPC;
 }
@@ -153,6 +159,8 @@ void evtchn_free(struct domain *d, struct evtchn *chn)
         ps->outstanding = 0; /* cleared by Xen, not consumed by the guest */
     d->active_evtchns--;
     chn->state = ECS_FREE;
+    if (chn->port < d->evtchn_free_hint)
+        d->evtchn_free_hint = chn->port;
     chn->notify_vcpu_id = 0;
     chn->xen_consumer = false;
     memset(&chn->u, 0, sizeof(chn->u));
@@ -233,7 +241,9 @@ void evtchn_port_set_pending(struct domain *d, unsigned vcpu_id, struct evtchn *
     struct vcpu *cur = d->hv->current;
     uint64_t before = cur ? cur->hcall_cycles : 0;
     d->evtchn_port_ops->set_pending(v, chn);
-    bool now_pending = port_pending_quietly(d, chn);
+    /* A FIFO event for a port beyond the event array is saved on the port until its page is
+     * added (then raised by the ABI itself): it is outstanding all the same. */
+    bool now_pending = port_pending_quietly(d, chn) || chn->fifo_pending;
     if (was_pending)
         ps->coalesced++;
     else if (now_pending)
@@ -329,6 +339,16 @@ int evtchn_init(struct domain *d)
     return 0;
 }
 
+size_t evtchn_abi_model_bytes(const struct domain *d)
+{
+    return evtchn_3l_model_bytes(d) + evtchn_fifo_model_bytes(d);
+}
+
+uint64_t evtchn_abi_lost_events(const struct domain *d)
+{
+    return evtchn_fifo_lost_events(d);
+}
+
 void evtchn_abi_reset_to_2l(struct domain *d)
 {
     bool extended = d->evtchn_fifo || d->evtchn_3l;
@@ -356,4 +376,5 @@ void evtchn_destroy(struct domain *d)
     free(d->evtchn);
     d->evtchn = NULL;
     d->valid_evtchns = 0;
+    d->evtchn_free_hint = 0;
 }

@@ -20,7 +20,9 @@ enum evtchn_state {
 
 #define EVTCHNS_PER_BUCKET 64u
 #define BUCKETS_PER_GROUP 512u
-#define NR_EVTCHN_GROUPS 4u
+/* Xen sizes the groups for its largest ABI: FIFO's 131,072 ports need 4. The 3-level
+ * reconstruction numbers 262,144 ports for 64-bit guests, so this model keeps 8. */
+#define NR_EVTCHN_GROUPS 8u
 #define EVTCHN_MAX_PORTS (EVTCHNS_PER_BUCKET * BUCKETS_PER_GROUP * NR_EVTCHN_GROUPS)
 
 struct evtchn {
@@ -73,6 +75,10 @@ void evtchn_fifo_destroy(struct domain *d);
  * struct evtchn_register_extended. */
 long evtchn_3l_register_extended(struct vcpu *v, void *arg);
 void evtchn_3l_destroy(struct domain *d);
+/* The bytes the model keeps for d's ABI beyond the port table (0 on 2-level), and the events the
+ * ABI lost (FIFO requeues beyond Xen's retry bound; 0 for the others). For reports. */
+size_t evtchn_abi_model_bytes(const struct domain *d);
+uint64_t evtchn_abi_lost_events(const struct domain *d);
 /* Back to the 2-level ABI: every extended ABI's state freed, the simulator told. */
 void evtchn_abi_reset_to_2l(struct domain *d);
 

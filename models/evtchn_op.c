@@ -357,8 +357,8 @@ static long evtchn_set_priority(struct vcpu *v, void *arg)
     X(bind_vcpu, evtchn_bind_vcpu, evtchn_bind_vcpu, false)                                        \
     X(unmask, evtchn_unmask, evtchn_unmask, false)                                                 \
     X(reset, evtchn_reset, evtchn_reset, false)                                                    \
-    X(init_control, evtchn_init_control, evtchn_fifo_init_control, true)                            \
-    X(expand_array, evtchn_expand_array, evtchn_fifo_expand_array, false)                           \
+    X(init_control, evtchn_init_control, evtchn_fifo_init_control, true)                           \
+    X(expand_array, evtchn_expand_array, evtchn_fifo_expand_array, false)                          \
     X(set_priority, evtchn_set_priority, evtchn_set_priority, false)                               \
     X(reset_cont, evtchn_reset, evtchn_reset_cont, false)
 

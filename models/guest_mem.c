@@ -92,3 +92,37 @@ uint8_t guest_xchg8(struct hv *hv, volatile uint8_t *p, uint8_t v)
     guest_touch(hv, p, 1, GUEST_LOCKED);
     return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
 }
+
+bool guest_test_and_set_bit32(struct hv *hv, unsigned nr, volatile uint32_t *word)
+{
+    uint32_t mask = UINT32_C(1) << nr;
+
+    guest_touch(hv, word, 4, GUEST_LOCKED);
+    return (__atomic_fetch_or(word, mask, __ATOMIC_SEQ_CST) & mask) != 0;
+}
+
+bool guest_test_and_clear_bit32(struct hv *hv, unsigned nr, volatile uint32_t *word)
+{
+    uint32_t mask = UINT32_C(1) << nr;
+
+    guest_touch(hv, word, 4, GUEST_LOCKED);
+    return (__atomic_fetch_and(word, ~mask, __ATOMIC_SEQ_CST) & mask) != 0;
+}
+
+bool guest_test_bit32(struct hv *hv, unsigned nr, const volatile uint32_t *word)
+{
+    guest_touch(hv, word, 4, GUEST_READ);
+    return (__atomic_load_n(word, __ATOMIC_SEQ_CST) >> nr) & 1;
+}
+
+uint32_t guest_read32(struct hv *hv, const volatile uint32_t *p)
+{
+    guest_touch(hv, p, 4, GUEST_READ);
+    return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+}
+
+void guest_write32(struct hv *hv, volatile uint32_t *p, uint32_t v)
+{
+    guest_touch(hv, p, 4, GUEST_WRITE);
+    __atomic_store_n(p, v, __ATOMIC_SEQ_CST);
+}

@@ -7,6 +7,7 @@
  * executes in quanta; between quanta its pcpu synchronises with the SystemC kernel (loosely-timed
  * quantum keeper), so cross-CPU effects are seen at most one quantum late. */
 #include "sim/machine.h"
+#include "sim/evpages.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -165,6 +166,12 @@ static void console_flush_line(struct sim_vcpu *sv)
 {
     struct machine *m = sv->sd->m;
     fprintf(m->out, "d%uv%u %.*s\n", sv->sd->d->domid, sv->v->vcpu_id, (int)sv->line_len, sv->line);
+    if (m->on_line) {
+        char line[sizeof(sv->line) + 1];
+        memcpy(line, sv->line, sv->line_len);
+        line[sv->line_len] = 0;
+        m->on_line(m->on_line_ctx, sv->sd, line);
+    }
     sv->line_len = 0;
 }
 
@@ -245,7 +252,29 @@ static uint64_t sink_now_ns(void *opaque, struct vcpu *v)
     return cost_cycles_to_ns(m->cost, acting_cycles(m));
 }
 
+/* The caller's engine maps the new page only between slices: end its slice with the hypercall. */
+static void sink_event_page(void *opaque, struct domain *d, uint64_t gpa,
+                            enum hv_event_page_kind kind, unsigned index)
+{
+    struct vcpu *cur = d->hv->current;
+    (void)opaque;
+    sim_evpages_add(d->sim, gpa, kind, index);
+    if (cur)
+        ((struct sim_vcpu *)cur->sim)->stop_requested = true;
+}
+
+static void sink_event_pages_released(void *opaque, struct domain *d)
+{
+    struct vcpu *cur = d->hv->current;
+    (void)opaque;
+    sim_evpages_release(d->sim);
+    if (cur)
+        ((struct sim_vcpu *)cur->sim)->stop_requested = true;
+}
+
 static const struct hv_sink_ops sink_ops = {
+    .event_page = sink_event_page,
+    .event_pages_released = sink_event_pages_released,
     .kick = sink_kick,
     .wake = sink_wake,
     .timer = sink_timer,
@@ -490,13 +519,15 @@ static void write_start_info(struct sim_domain *sd, uint64_t seed)
     /* The domain id is not part of start_info; guests get it, and a per-domain seed derived from
      * the scenario's, on the command line (the scenario's own words follow). */
     uint64_t dseed = seed * 0x9e3779b97f4a7c15ull + sd->d->domid + 1;
-    bool has_seed = strstr(sd->cfg->cmdline, "seed=") != NULL;
     char line[2 * MAX_GUEST_CMDLINE];
-    if (has_seed)
-        snprintf(line, sizeof(line), "domid=%u %s", sd->d->domid, sd->cfg->cmdline);
-    else
-        snprintf(line, sizeof(line), "domid=%u seed=%" PRIu64 " %s", sd->d->domid, dseed,
-                 sd->cfg->cmdline);
+    size_t n = (size_t)snprintf(line, sizeof(line), "domid=%u", sd->d->domid);
+    if (!strstr(sd->cfg->cmdline, "seed="))
+        n += (size_t)snprintf(line + n, sizeof(line) - n, " seed=%" PRIu64, dseed);
+    /* 2-level is every guest's default: only the others are spelled out. */
+    if (sd->cfg->abi != ABI_2L)
+        n += (size_t)snprintf(line + n, sizeof(line) - n, " abi=%s",
+                              scenario_abi_names[sd->cfg->abi]);
+    snprintf(line + n, sizeof(line) - n, " %s", sd->cfg->cmdline);
     size_t len = strlen(line) < MAX_GUEST_CMDLINE - 1 ? strlen(line) : MAX_GUEST_CMDLINE - 1;
     memcpy(si->cmd_line, line, len); /* the scenario parser keeps cmdline well below this */
     si->cmd_line[len] = 0;
@@ -723,6 +754,7 @@ void machine_free(struct machine *m)
         struct sim_domain *sd = &m->dom[i];
         for (unsigned k = 0; k < sd->nr_vcpus; k++) {
             sim_vcpu_destroy_engine(&sd->vcpu[k]);
+            sim_evpages_free_vcpu(&sd->vcpu[k]);
             stages_vcpu_free(&sd->vcpu[k].stages);
         }
         stages_domain_free(&sd->stages);
@@ -731,6 +763,7 @@ void machine_free(struct machine *m)
         guest_image_free(&sd->img);
         free(sd->ram);
         free(sd->shared_info);
+        sim_evpages_free_domain(sd);
     }
     free(m->dom);
     for (unsigned i = 0; i < m->nr_pcpus; i++) {

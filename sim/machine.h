@@ -27,6 +27,9 @@ enum sim_vcpu_state {
 
 enum sim_domain_status { SD_RUNNING, SD_POWEROFF, SD_SHUTDOWN, SD_CRASHED };
 
+struct sim_event_page;
+struct sim_evpage_ctx;
+
 struct sim_vcpu {
     struct vcpu *v;
     struct sim_domain *sd;
@@ -53,7 +56,9 @@ struct sim_vcpu {
     struct stage_vcpu stages;
     uint64_t resume_at; /* where a slice cut at a block boundary resumes (0: Unicorn's RIP) */
     uint64_t insns;
-    uint64_t blk_addr; /* the block being executed, up to prev_end (for exact RDTSC values) */
+    uint64_t upcall_insns;    /* guest instructions from callback entry to HYPERVISOR_iret */
+    uint64_t upcall_insns_at; /* insns when the current upcall began */
+    uint64_t blk_addr;   /* the block being executed, up to prev_end (for exact RDTSC values) */
     uint64_t fault_addr; /* last unmapped access, for the crash diagnostic */
     int fault_access;    /* uc_mem_type */
     struct simk_event *timer_ev[HV_TIMER_KINDS];
@@ -61,6 +66,9 @@ struct sim_vcpu {
         struct sim_vcpu *sv;
         enum hv_timer_kind kind;
     } timer_ctx[HV_TIMER_KINDS];
+    unsigned evpage_gen;           /* the domain's event pages this engine maps */
+    struct sim_evpage_ctx **evctx; /* per event page: its callbacks' context, once mapped */
+    unsigned nr_evctx;
     char line[256]; /* console output not yet ended by a newline */
     unsigned line_len;
 };
@@ -82,6 +90,10 @@ struct sim_domain {
     unsigned shutdown_reason;
     char crash_reason[512];
     struct stage_domain stages; /* event paths by receiving port */
+    /* FIFO / 3-level pages shared with Xen (sim/evpages.c); the generation moves on every
+     * change so each engine knows when to remap. */
+    struct sim_event_page *evpage;
+    unsigned nr_evpage, cap_evpage, evpage_gen;
 };
 
 struct sim_pcpu {
@@ -128,6 +140,9 @@ struct machine {
     FILE *out;               /* console and crash messages */
     char guest_dir[1024];    /* where guest programs are found by name */
     bool progress;           /* progress on stderr */
+    /* Optional: every complete console line of every domain (benchmarks watch for markers). */
+    void (*on_line)(void *ctx, struct sim_domain *sd, const char *line);
+    void *on_line_ctx;
     unsigned progress_drawn; /* fiftieths of the run already drawn */
 };
 

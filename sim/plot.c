@@ -133,7 +133,7 @@ static int write_script(const struct channel *c, unsigned n, const char *dir, st
 }
 
 /* gnuplot, in dir, its messages in gnuplot.log; no shell, so any directory name works. */
-static int run_gnuplot(const char *dir, struct diag *d)
+int plot_run_gnuplot(const char *dir, struct diag *d)
 {
     fflush(NULL);
     pid_t pid = fork();
@@ -150,9 +150,8 @@ static int run_gnuplot(const char *dir, struct diag *d)
     }
     int status = 0;
     if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return diag_set(d,
-                        "--plot %s: gnuplot failed (is gnuplot-nox installed? see %s/gnuplot.log)",
-                        dir, dir);
+        return diag_set(d, "%s: gnuplot failed (is gnuplot-nox installed? see %s/gnuplot.log)", dir,
+                        dir);
     return 0;
 }
 
@@ -165,5 +164,5 @@ int plot_write(struct machine *m, const char *dir, struct diag *d)
     if (write_cdf(m, c, n, dir, d) < 0 || write_stages(c, n, dir, d) < 0 ||
         write_script(c, n, dir, d) < 0)
         return -1;
-    return run_gnuplot(dir, d);
+    return plot_run_gnuplot(dir, d);
 }

@@ -12,4 +12,7 @@ int plot_check_dir(const char *dir, struct diag *d);
 /* Write the data, the script, and run gnuplot. 0 or -1 with d. */
 int plot_write(struct machine *m, const char *dir, struct diag *d);
 
+/* Run `gnuplot plots.gp` in dir (its messages go to dir/gnuplot.log). 0 or -1 with d. */
+int plot_run_gnuplot(const char *dir, struct diag *d);
+
 #endif

@@ -169,6 +169,10 @@ static struct json_object *domain_json(struct sim_domain *sd)
     if (sd->crash_reason[0])
         put_str(o, "crash", sd->crash_reason);
     put_u64(o, "vcpus", sd->nr_vcpus);
+    /* The ABI the guest set up (every domain starts on 2-level). */
+    put_str(o, "abi", sd->d->evtchn_port_ops->name);
+    put_u64(o, "abi_model_bytes", evtchn_abi_model_bytes(sd->d));
+    put_u64(o, "abi_lost_events", evtchn_abi_lost_events(sd->d));
     put_u64(o, "guest_instructions", insns);
     put_u64(o, "upcalls", upcalls);
     json_object_object_add(o, "ports", ports_json(sd->m, sd));
@@ -260,19 +264,23 @@ struct json_object *report_build(struct machine *m)
 
 static void print_domains(struct json_object *doms, FILE *out)
 {
-    fprintf(out, "\ndomains\n  %-4s %-10s %-10s %-9s %5s %14s %8s %10s\n", "dom", "name", "guest",
-            "status", "vcpus", "instructions", "upcalls", "hypercalls");
+    fprintf(out, "\ndomains\n  %-4s %-10s %-10s %-9s %5s %-4s %14s %8s %10s\n", "dom", "name",
+            "guest", "status", "vcpus", "abi", "instructions", "upcalls", "hypercalls");
     for (size_t i = 0; i < json_object_array_length(doms); i++) {
         struct json_object *d = json_object_array_get_idx(doms, i);
         const char *guest = get_str(d, "guest"), *slash = strrchr(guest, '/');
         fprintf(out,
-                "  %-4" PRIu64 " %-10s %-10s %-9s %5" PRIu64 " %14" PRIu64 " %8" PRIu64
+                "  %-4" PRIu64 " %-10s %-10s %-9s %5" PRIu64 " %-4s %14" PRIu64 " %8" PRIu64
                 " %10" PRIu64 "\n",
                 get_u64(d, "domid"), get_str(d, "name"), slash ? slash + 1 : guest,
-                get_str(d, "status"), get_u64(d, "vcpus"), get_u64(d, "guest_instructions"),
-                get_u64(d, "upcalls"), get_u64(d, "hypercalls"));
+                get_str(d, "status"), get_u64(d, "vcpus"), get_str(d, "abi"),
+                get_u64(d, "guest_instructions"), get_u64(d, "upcalls"), get_u64(d, "hypercalls"));
         if (get_str(d, "crash")[0])
             fprintf(out, "       crash: %s\n", get_str(d, "crash"));
+        if (get_u64(d, "abi_lost_events"))
+            fprintf(out,
+                    "       FIFO events lost while requeueing (Xen's retry bound): %" PRIu64 "\n",
+                    get_u64(d, "abi_lost_events"));
     }
 }
 

@@ -92,6 +92,16 @@ static bool domain_cmdline(struct inifile *f, struct scenario_domain *dom, const
     return true;
 }
 
+const char *const scenario_abi_names[ABI_COUNT] = {"2l", "3l", "fifo"};
+
+int scenario_abi_parse(const char *s)
+{
+    for (int i = 0; i < ABI_COUNT; i++)
+        if (!strcmp(s, scenario_abi_names[i]))
+            return i;
+    return -1;
+}
+
 static bool domain_number(struct inifile *f, struct scenario_domain *dom, const char *name,
                           uint64_t n, const char *value)
 {
@@ -101,12 +111,12 @@ static bool domain_number(struct inifile *f, struct scenario_domain *dom, const 
         dom->memory_bytes = n << 20;
     else if (!strcmp(name, "pin") && n <= 255)
         dom->pin = (int)n;
-    else if (!strcmp(name, "max_evtchn_port") && n >= 1 && n <= 131071)
+    else if (!strcmp(name, "max_evtchn_port") && n >= 1 && n <= 262143)
         dom->max_evtchn_port = (unsigned)n;
     else
         return inifile_fail(f,
                             "%s = %s: out of range (vcpus 1-32, memory_mb 1-4096, pin 0-255, "
-                            "max_evtchn_port 1-131071)",
+                            "max_evtchn_port 1-262143)",
                             name, value);
     return true;
 }
@@ -126,6 +136,13 @@ static bool domain_key(struct inifile *f, struct scenario *s, const char *name, 
     if (!strcmp(name, "privileged"))
         return inifile_bool(value, &dom->privileged) ||
                inifile_fail(f, "privileged = %s: expected yes or no", value);
+    if (!strcmp(name, "abi")) {
+        int abi = scenario_abi_parse(value);
+        if (abi < 0)
+            return inifile_fail(f, "abi = %s: expected 2l, 3l or fifo", value);
+        dom->abi = (enum scenario_abi)abi;
+        return true;
+    }
     if (!strcmp(name, "type")) {
         if (strcmp(value, "pv") && strcmp(value, "hvm"))
             return inifile_fail(f, "type = %s: expected pv or hvm", value);

@@ -8,11 +8,18 @@
 
 #include "sim/diag.h"
 
-#define SCENARIO_MAX_DOMAINS 256
+#define SCENARIO_MAX_DOMAINS 1024
 #define SCENARIO_MAX_PIRQS 64
 #define SCENARIO_PATH_MAX 1024
 #define SCENARIO_NR_PIRQS 256         /* each domain's physical IRQ lines (Xen's nr_pirqs here) */
 #define SCENARIO_MAX_US 3600000000ull /* one hour: the longest time a scenario may name */
+
+/* The event-channel ABI a domain's guest sets up at boot (the guest runtime reads abi= from its
+ * command line; every domain starts on 2-level, as under Xen). */
+enum scenario_abi { ABI_2L, ABI_3L, ABI_FIFO, ABI_COUNT };
+extern const char *const scenario_abi_names[ABI_COUNT]; /* "2l", "3l", "fifo" */
+/* The ABI named s, or -1. */
+int scenario_abi_parse(const char *s);
 
 struct scenario_domain {
     char name[64];
@@ -24,6 +31,7 @@ struct scenario_domain {
     char cmdline[1024];
     int pin; /* physical CPU of vcpu 0 (others follow), -1 = automatic */
     unsigned max_evtchn_port;
+    enum scenario_abi abi;
     unsigned line; /* where the section starts, for messages */
 };
 

@@ -6,6 +6,7 @@
 
 #include "models/hypercall.h"
 #include "models/pv.h"
+#include "sim/evpages.h"
 #include "sim/stages.h"
 
 #define SYSCALL_LEN 2 /* Unicorn reports the syscall's own address and adds 2 after the hook */
@@ -220,6 +221,7 @@ static void deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
     *pcpu_clock(sv) += cost_cycles(sv->sd->m->cost, sv->sd->cfg->hvm ? COST_UPCALL_INJECT_HVM
                                                                      : COST_UPCALL_INJECT_PV);
     stages_inject(&sv->sd->stages, &sv->stages, start, *pcpu_clock(sv));
+    sv->upcall_insns_at = sv->insns;
     sv->prev_cond = false; /* control went to the callback, not to a branch target */
 }
 
@@ -254,8 +256,10 @@ static void on_syscall(uc_engine *uc, void *opaque)
     sv->hc_start = *pcpu_clock(sv);
     hypercall_dispatch(sv->v, &r);
     *pcpu_clock(sv) += sv->v->hcall_cycles;
-    if (before.rax == __HYPERVISOR_iret)
+    if (before.rax == __HYPERVISOR_iret) {
         stages_iret(&sv->sd->stages, &sv->stages, sv->hc_start, *pcpu_clock(sv));
+        sv->upcall_insns += sv->insns - sv->upcall_insns_at;
+    }
     if (sv->v->hcall_continuation) {
         sv->v->hcall_continuation = false;
         r.rip = at; /* re-execute, as Xen's hypercall_create_continuation */
@@ -355,7 +359,7 @@ void sim_vcpu_run_slice(struct sim_vcpu *sv)
     struct hv_regs r = {0}; /* Unicorn writes only 32 bits of EFLAGS */
     regs_read_all(sv->uc, &r);
     struct hv_regs before = r;
-    if (sv->sd->status != SD_RUNNING)
+    if (sv->sd->status != SD_RUNNING || sim_evpages_sync(sv) < 0)
         return;
     deliver_upcall(sv, &r);
     if (sv->sd->status != SD_RUNNING)

@@ -1,141 +1,92 @@
 /*
- * evsim guest runtime: event channels, 2-level ABI.
+ * evsim guest runtime: event channels, the part every ABI shares.
  *
- * shared_info holds two bitmaps of 4096 bits each (64 words of 64 bits):
- * evtchn_pending[] and evtchn_mask[].  Each vcpu_info holds
- * evtchn_upcall_pending (a byte), evtchn_upcall_mask (a byte: "events off")
- * and evtchn_pending_sel (one bit per pending[] word with work in it).
- *
- * When a port becomes pending and is not masked, Xen sets its word's bit in
- * pending_sel and upcall_pending of the port's vcpu, and enters our
- * callback (head.S: hypervisor_callback -> rt_upcall) once that vcpu has
- * events enabled (upcall_mask == 0).
+ * The ABI is chosen at boot from the command line word abi=2l|3l|fifo
+ * (default 2l).  Everything that depends on it goes through the chosen
+ * struct rt_evtchn_ops (events.h): events_2l.c, events_3l.c, events_fifo.c.
+ * What is here is the same for all three: the event callback, enabling
+ * and waiting, the handler table and the EVTCHNOP wrappers.
  */
-#include "rt.h"
+#include "events.h"
 #include "rt_internal.h"
 
-#define WORD_BITS (sizeof(xen_ulong_t) * 8) /* 64 */
-#define NR_WORDS (sizeof(((shared_info_t *)0)->evtchn_pending) / sizeof(xen_ulong_t))
-#define NR_PORTS (NR_WORDS * WORD_BITS) /* 4096 */
+const struct rt_evtchn_ops *rt_evtchn = &rt_evtchn_ops_2l;
 
-/* What to call for each port. */
-static struct {
-    rt_handler_t fn;
-    void *arg;
-} handlers[NR_PORTS];
-
-/* Which ports each vcpu handles (Linux keeps the same per-cpu bitmap): a
- * pending word can hold ports of several vcpus, and each must only take
- * its own. */
-static xen_ulong_t vcpu_ports[RT_MAX_VCPUS][NR_WORDS];
-
-/* Fairness: where each vcpu's next scan starts (just after the last port
- * it handled), as Linux's events_2l.c does, so that a busy low port cannot
- * starve the ports above it. */
-static struct {
-    unsigned int word, bit;
-} resume[RT_MAX_VCPUS];
-
-/* ---- atomic bit operations on the shared bitmaps -------------------- */
-/* "lock" makes each read-modify-write atomic with respect to Xen and the
- * other vcpus, which update the same words concurrently. */
-
-static inline void sync_set_bit(unsigned int nr, volatile xen_ulong_t *words)
-{
-    __asm__ __volatile__("lock btsq %1, %0"
-                         : "+m"(words[nr / WORD_BITS])
-                         : "r"((xen_ulong_t)(nr % WORD_BITS))
-                         : "memory");
-}
-
-static inline void sync_clear_bit(unsigned int nr, volatile xen_ulong_t *words)
-{
-    __asm__ __volatile__("lock btrq %1, %0"
-                         : "+m"(words[nr / WORD_BITS])
-                         : "r"((xen_ulong_t)(nr % WORD_BITS))
-                         : "memory");
-}
-
-static inline bool test_bit(unsigned int nr, const volatile xen_ulong_t *words)
-{
-    return (words[nr / WORD_BITS] >> (nr % WORD_BITS)) & 1;
-}
+/* ---- the current ABI's per-port state (no hypercall) ------------------- */
 
 void rt_mask(evtchn_port_t port)
 {
-    sync_set_bit(port, rt_shared->evtchn_mask);
+    rt_evtchn->mask(port);
 }
 
 void rt_clear_pending(evtchn_port_t port)
 {
-    sync_clear_bit(port, rt_shared->evtchn_pending);
+    rt_evtchn->clear_pending(port);
 }
 
 bool rt_is_pending(evtchn_port_t port)
 {
-    return test_bit(port, rt_shared->evtchn_pending);
+    return rt_evtchn->is_pending(port);
 }
 
 bool rt_is_masked(evtchn_port_t port)
 {
-    return test_bit(port, rt_shared->evtchn_mask);
+    return rt_evtchn->is_masked(port);
 }
 
-/* ---- the upcall --------------------------------------------------------- */
-
-static void handle_port(evtchn_port_t port)
+void rt_unmask(evtchn_port_t port)
 {
-    rt_clear_pending(port); /* first, so a new send while we run is kept */
-    if (handlers[port].fn != NULL)
-        handlers[port].fn(port, handlers[port].arg);
+    rt_evtchn->unmask(port);
 }
 
-/*
- * Handle every pending, unmasked port of this vcpu in the words named by
- * `sel`.  The scan starts at the resume point and goes round once: the
- * starting word is visited twice, first from the resume bit up, and at the
- * end for the bits below it.
- */
-static void scan_ports(unsigned int cpu, xen_ulong_t sel)
+const char *rt_evtchn_abi(void)
 {
-    volatile xen_ulong_t *pending = rt_shared->evtchn_pending;
-    volatile xen_ulong_t *mask = rt_shared->evtchn_mask;
-    unsigned int w0 = resume[cpu].word, b0 = resume[cpu].bit;
+    return rt_evtchn->name;
+}
 
-    for (unsigned int k = 0; k <= NR_WORDS; k++) {
-        unsigned int w = (w0 + k) % NR_WORDS;
-        if (!((sel >> w) & 1))
-            continue;
+/* ---- handlers ----------------------------------------------------------- */
 
-        xen_ulong_t bits = pending[w] & ~mask[w] & vcpu_ports[cpu][w];
-        if (k == 0)
-            bits &= ~(xen_ulong_t)0 << b0; /* resume bit and up */
-        else if (k == NR_WORDS)
-            bits &= ((xen_ulong_t)1 << b0) - 1; /* the rest of it */
+/* What to call for each port: ports below 4096 here... */
+struct rt_handler rt_handlers[RT_LOW_PORTS];
 
-        while (bits != 0) {
-            unsigned int b = (unsigned int)__builtin_ctzl(bits);
-            bits &= bits - 1;
-            handle_port((evtchn_port_t)(w * WORD_BITS + b));
-            /* next time, start just after this port */
-            resume[cpu].word = b + 1 < WORD_BITS ? w : (w + 1) % NR_WORDS;
-            resume[cpu].bit = (b + 1) % WORD_BITS;
-        }
+/* ... the others (3-level, FIFO) in pages of 256 slots, found through a
+ * directory; both are allocated when the first handler needs them. */
+#define SLOTS_PER_PAGE (RT_PAGE_SIZE / sizeof(struct rt_handler))
+#define DIR_ENTRIES ((RT_MAX_PORTS - RT_LOW_PORTS) / SLOTS_PER_PAGE)
+#define DIR_PAGES ((DIR_ENTRIES * sizeof(struct rt_handler *) + RT_PAGE_SIZE - 1) / RT_PAGE_SIZE)
+
+static struct rt_handler **handler_dir;
+static volatile int handler_lock;
+
+struct rt_handler *rt_handler_high(evtchn_port_t port)
+{
+    struct rt_handler **dir = __atomic_load_n(&handler_dir, __ATOMIC_ACQUIRE);
+    unsigned int i = (port - RT_LOW_PORTS) / SLOTS_PER_PAGE;
+    if (dir == NULL || port >= RT_MAX_PORTS)
+        return NULL;
+    struct rt_handler *page = __atomic_load_n(&dir[i], __ATOMIC_ACQUIRE);
+    return page != NULL ? &page[(port - RT_LOW_PORTS) % SLOTS_PER_PAGE] : NULL;
+}
+
+/* The slot of `port`, allocating its page if needed. */
+static struct rt_handler *handler_slot(evtchn_port_t port)
+{
+    if (port < RT_LOW_PORTS)
+        return &rt_handlers[port];
+    if (port >= RT_MAX_PORTS)
+        rt_panic("rt_bind_handler: bad port %u", port);
+    struct rt_handler *h = rt_handler_high(port);
+    if (h == NULL) {
+        uint8_t ev = rt_lock(&handler_lock);
+        if (handler_dir == NULL)
+            __atomic_store_n(&handler_dir, rt_alloc_pages(DIR_PAGES), __ATOMIC_RELEASE);
+        unsigned int i = (port - RT_LOW_PORTS) / SLOTS_PER_PAGE;
+        if (handler_dir[i] == NULL)
+            __atomic_store_n(&handler_dir[i], rt_alloc_pages(1), __ATOMIC_RELEASE);
+        rt_unlock(&handler_lock, ev);
+        h = rt_handler_high(port);
     }
-}
-
-/* Called by hypervisor_callback (head.S), with events masked. */
-void rt_upcall(void)
-{
-    unsigned int cpu = rt_vcpu_id();
-    struct vcpu_info *vi = &rt_shared->vcpu_info[cpu];
-    volatile uint8_t *upcall_pending = &vi->evtchn_upcall_pending;
-
-    do {
-        *upcall_pending = 0; /* clear first: a later event sets it again */
-        xen_ulong_t sel = __atomic_exchange_n(&vi->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
-        scan_ports(cpu, sel);
-    } while (*upcall_pending);
+    return h;
 }
 
 /* ---- enabling and waiting ------------------------------------------- */
@@ -187,41 +138,85 @@ void rt_sleep_ns(uint64_t ns)
 
 /* ---- setup ------------------------------------------------------------- */
 
-extern char hypervisor_callback[]; /* head.S */
-
-void rt_events_init(void)
-{
-    /* Start with every port masked; rt_bind_handler() unmasks ports as
-     * handlers are installed (Linux and mini-os do the same). */
-    for (unsigned int w = 0; w < NR_WORDS; w++)
-        rt_shared->evtchn_mask[w] = ~(xen_ulong_t)0;
-}
-
-void rt_events_init_vcpu(void)
+static void register_callback(void)
 {
     struct callback_register cb = {
         .type = CALLBACKTYPE_event,
         .flags = CALLBACKF_mask_events,
-        .address = (xen_callback_t)hypervisor_callback,
+        .address = (xen_callback_t)(uintptr_t)rt_evtchn->entry,
     };
     rt_check(HYPERVISOR_callback_op(CALLBACKOP_register, &cb),
              "CALLBACKOP_register(event) on vcpu %u", rt_vcpu_id());
+}
+
+/* Boot, on vcpu 0: choose the ABI, mask every port, register the callback,
+ * set the ABI up and enable events. */
+void rt_events_init(void)
+{
+    const char *abi = rt_arg_str("abi", "2l");
+    if (strcmp(abi, "2l") == 0)
+        rt_evtchn = &rt_evtchn_ops_2l;
+    else if (strcmp(abi, "3l") == 0)
+        rt_evtchn = &rt_evtchn_ops_3l;
+    else if (strcmp(abi, "fifo") == 0)
+        rt_evtchn = &rt_evtchn_ops_fifo;
+    else
+        rt_panic("unknown event channel ABI 'abi=%s': expected abi=2l, abi=3l or abi=fifo", abi);
+
+    /* Start with every port masked; rt_bind_handler() unmasks ports as
+     * handlers are installed (Linux and mini-os do the same).  The 3-level
+     * ABI carries these bits over; FIFO starts its own words masked. */
+    for (unsigned int w = 0; w < RT_ARRAY_SIZE(rt_shared->evtchn_mask); w++)
+        rt_shared->evtchn_mask[w] = ~(xen_ulong_t)0;
+
+    if (rt_evtchn != &rt_evtchn_ops_2l)
+        rt_printf("rt: event channel ABI %s\n", rt_evtchn->name);
+    register_callback();
+    if (rt_evtchn->setup != NULL)
+        rt_evtchn->setup();
+    rt_events_setup_vcpu(0);
+    rt_events_enable();
+}
+
+/* Per-vcpu registration, once per vcpu (a vcpu may be started again). */
+void rt_events_setup_vcpu(unsigned int vcpu)
+{
+    static bool done[RT_MAX_VCPUS];
+    if (rt_evtchn->setup_vcpu != NULL && !done[vcpu]) {
+        rt_evtchn->setup_vcpu(vcpu);
+        done[vcpu] = true;
+    }
+}
+
+/* On every other vcpu, at its start. */
+void rt_events_init_vcpu(void)
+{
+    register_callback();
     rt_events_enable();
 }
 
 /* ---- binding ------------------------------------------------------------ */
 
+static evtchn_port_t backed(evtchn_port_t port)
+{
+    if (rt_evtchn->ensure_port != NULL)
+        rt_evtchn->ensure_port(port);
+    return port;
+}
+
 void rt_bind_handler(evtchn_port_t port, rt_handler_t fn, void *arg)
 {
+    const struct rt_evtchn_ops *ops = rt_evtchn;
     unsigned int cpu = rt_vcpu_id();
-    if (port == 0 || port >= NR_PORTS)
+    if (port == 0 || port >= ops->nr_ports)
         rt_panic("rt_bind_handler: bad port %u", port);
-    handlers[port].fn = fn;
-    handlers[port].arg = arg;
-    for (unsigned int v = 0; v < RT_MAX_VCPUS; v++)
-        sync_clear_bit(port, vcpu_ports[v]);
-    sync_set_bit(port, vcpu_ports[cpu]);
-    rt_unmask(port);
+    struct rt_handler *h = handler_slot(port);
+    h->fn = fn;
+    h->arg = arg;
+    if (ops->set_owner != NULL)
+        ops->set_owner(port, cpu);
+    backed(port);
+    ops->unmask(port);
 }
 
 long rt_evtchn_op(int cmd, void *arg)
@@ -234,7 +229,7 @@ evtchn_port_t rt_alloc_unbound(domid_t remote_dom)
     struct evtchn_alloc_unbound op = {.dom = DOMID_SELF, .remote_dom = remote_dom};
     rt_check(rt_evtchn_op(EVTCHNOP_alloc_unbound, &op), "EVTCHNOP_alloc_unbound(remote dom %u)",
              remote_dom);
-    return op.port;
+    return backed(op.port);
 }
 
 evtchn_port_t rt_bind_virq(uint32_t virq, uint32_t vcpu)
@@ -242,14 +237,14 @@ evtchn_port_t rt_bind_virq(uint32_t virq, uint32_t vcpu)
     struct evtchn_bind_virq op = {.virq = virq, .vcpu = vcpu};
     rt_check(rt_evtchn_op(EVTCHNOP_bind_virq, &op), "EVTCHNOP_bind_virq(virq %u, vcpu %u)", virq,
              vcpu);
-    return op.port;
+    return backed(op.port);
 }
 
 evtchn_port_t rt_bind_ipi(uint32_t vcpu)
 {
     struct evtchn_bind_ipi op = {.vcpu = vcpu};
     rt_check(rt_evtchn_op(EVTCHNOP_bind_ipi, &op), "EVTCHNOP_bind_ipi(vcpu %u)", vcpu);
-    return op.port;
+    return backed(op.port);
 }
 
 /* The peer may come up late (another CPU's queue, a busy machine): keep trying for a second of
@@ -267,7 +262,7 @@ evtchn_port_t rt_bind_interdomain(domid_t remote_dom, evtchn_port_t remote_port)
     for (unsigned int tries = 1;; tries++) {
         long rc = rt_evtchn_op(EVTCHNOP_bind_interdomain, &op);
         if (rc == 0)
-            return op.local_port;
+            return backed(op.local_port);
         /* -EINVAL: the peer has not allocated that port yet;
          * -ESRCH: the peer domain does not exist (yet). */
         if ((rc != -XEN_EINVAL && rc != -XEN_ESRCH) || rt_now_ns() >= give_up)
@@ -283,8 +278,14 @@ void rt_send(evtchn_port_t port)
     rt_check(rt_evtchn_op(EVTCHNOP_send, &op), "EVTCHNOP_send(port %u)", port);
 }
 
-void rt_unmask(evtchn_port_t port)
+void rt_set_priority(evtchn_port_t port, unsigned int priority)
 {
-    struct evtchn_unmask op = {.port = port};
-    rt_check(rt_evtchn_op(EVTCHNOP_unmask, &op), "EVTCHNOP_unmask(port %u)", port);
+    struct evtchn_set_priority op = {.port = port, .priority = priority};
+    rt_check(rt_evtchn_op(EVTCHNOP_set_priority, &op), "EVTCHNOP_set_priority(port %u, %u)", port,
+             priority);
+}
+
+const char *rt_events_entry(void)
+{
+    return rt_evtchn->entry;
 }

@@ -4,7 +4,7 @@
  *   - the Xen ELF notes that tell the loader what this image is,
  *   - hypercall_page, which the hypervisor (the simulator) fills in,
  *   - _start (vcpu 0) and rt_secondary_entry (vcpus started later),
- *   - hypervisor_callback, the event upcall entry point,
+ *   - hypervisor_callback_{2l,3l,fifo}, the event upcall entry points,
  *   - the per-vcpu stacks.
  *
  * Everything else is C.
@@ -105,16 +105,21 @@ rt_secondary_entry:
  *     rcx, r11, rip, cs, rflags, rsp, ss
  *
  * Popping rcx and r11 leaves an iret frame.  We save every general register
- * (the interrupted code may be anywhere), run rt_upcall() on a 16-byte aligned
- * stack, restore, and leave through HYPERVISOR_iret: push "flags" (0) and
- * jump to its stub, which pushes rcx, r11, rax and traps.  Xen then restores
- * the interrupted context, unmasks events again (rflags.IF in the frame) and
- * re-delivers anything that became pending meanwhile.
+ * (the interrupted code may be anywhere), run the ABI's consumer on a
+ * 16-byte aligned stack, restore, and leave through HYPERVISOR_iret: push
+ * "flags" (0) and jump to its stub, which pushes rcx, r11, rax and traps.
+ * Xen then restores the interrupted context, unmasks events again
+ * (rflags.IF in the frame) and re-delivers anything that became pending
+ * meanwhile.
+ *
+ * One entry per event-channel ABI, each calling its consumer directly (no
+ * indirect call on the event path); the runtime registers the one of the
+ * ABI chosen at boot (rt_evtchn->entry).
  */
-    .text
-    .globl hypervisor_callback
-    .type hypervisor_callback, @function
-hypervisor_callback:
+.macro UPCALL_ENTRY name, consumer
+    .globl \name
+    .type \name, @function
+\name:
     pop %rcx
     pop %r11
     push %rax
@@ -135,7 +140,7 @@ hypervisor_callback:
     mov %rsp, %rbp              /* rbp is callee-saved: keeps our frame */
     and $-16, %rsp
     cld
-    call rt_upcall
+    call \consumer
     mov %rbp, %rsp
     pop %r15
     pop %r14
@@ -154,7 +159,13 @@ hypervisor_callback:
     pop %rax
     pushq $0                    /* iret flags: not VGCF_in_syscall */
     jmp hypercall_page + __HYPERVISOR_iret * 32
-    .size hypervisor_callback, . - hypervisor_callback
+    .size \name, . - \name
+.endm
+
+    .text
+    UPCALL_ENTRY hypervisor_callback_2l, rt_upcall_2l
+    UPCALL_ENTRY hypervisor_callback_3l, rt_upcall_3l
+    UPCALL_ENTRY hypervisor_callback_fifo, rt_upcall_fifo
 
 /* ------------------------------------------------------------------ */
 /* One stack per vcpu; vcpu v uses [rt_stacks + v*SIZE, rt_stacks + (v+1)*SIZE). */

@@ -92,6 +92,56 @@ uint64_t rt_arg_u64(const char *key, uint64_t def)
     return v;
 }
 
+/* ---- memory: a bump allocator over the RAM after the image -------------- */
+
+extern char _end[]; /* guest.ld: the end of .bss */
+
+static uintptr_t heap_next, heap_end;
+
+static uintptr_t page_up(uintptr_t a)
+{
+    return (a + RT_PAGE_SIZE - 1) & ~(uintptr_t)(RT_PAGE_SIZE - 1);
+}
+
+static uintptr_t max_addr(uintptr_t a, uintptr_t b)
+{
+    return a > b ? a : b;
+}
+
+/* Free RAM starts after the image and what the domain builder put after it: start_info (and,
+ * on a real Xen, the bootstrap page tables). The builder's boot stack lies there too; nothing
+ * uses it once _start has switched to rt_stacks. It ends at nr_pages, or at shared_info if
+ * that is mapped inside RAM. */
+static void heap_init(const start_info_t *si)
+{
+    uintptr_t start = page_up((uintptr_t)_end);
+    start = max_addr(start, page_up((uintptr_t)si + sizeof(*si)));
+    if (si->nr_pt_frames != 0)
+        start = max_addr(start, page_up(si->pt_base + si->nr_pt_frames * RT_PAGE_SIZE));
+    uintptr_t end = (uintptr_t)si->nr_pages * RT_PAGE_SIZE;
+    if (si->shared_info >= start && si->shared_info < end)
+        end = si->shared_info;
+    heap_next = start;
+    heap_end = end > start ? end : start;
+}
+
+void *rt_alloc_pages(unsigned int n)
+{
+    uintptr_t size = (uintptr_t)n * RT_PAGE_SIZE;
+    uintptr_t p = __atomic_load_n(&heap_next, __ATOMIC_RELAXED);
+    do {
+        if (n == 0 || size > heap_end - p)
+            rt_panic("rt_alloc_pages(%u): out of memory (%lu pages left of RAM's %lu; give the "
+                     "domain more memory)",
+                     n, (unsigned long)((heap_end - p) / RT_PAGE_SIZE),
+                     (unsigned long)rt_start_info->nr_pages);
+    } while (!__atomic_compare_exchange_n(&heap_next, &p, p + size, false, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+    /* Zeroed here: the runtime does not count on the builder's zeroed RAM. */
+    rt_fill64((void *)p, 0, size / sizeof(uint64_t));
+    return (void *)p;
+}
+
 /* ---- boot ---------------------------------------------------------------- */
 
 /* Called from _start on vcpu 0's stack. */
@@ -103,9 +153,11 @@ __attribute__((noreturn)) void rt_start(start_info_t *si)
     rt_shared = (shared_info_t *)si->shared_info;
     parse_cmdline((const char *)si->cmd_line);
     rt_domid = (unsigned int)rt_arg_u64("domid", 0);
+    heap_init(si);
 
-    rt_events_init();      /* mask all ports, like Linux and mini-os */
-    rt_events_init_vcpu(); /* callback on vcpu 0, events enabled */
+    /* abi=: mask all ports (like Linux and mini-os), callback on vcpu 0, the
+     * ABI's registration, events enabled */
+    rt_events_init();
 
     int rc = main();
     rt_exit(rc == 0 ? SHUTDOWN_poweroff : SHUTDOWN_crash);
@@ -115,7 +167,6 @@ __attribute__((noreturn)) void rt_start(start_info_t *si)
 
 extern char rt_stacks[RT_MAX_VCPUS][RT_STACK_SIZE]; /* head.S */
 extern char rt_secondary_entry[];                   /* head.S */
-extern char hypervisor_callback[];                  /* head.S */
 
 static struct {
     void (*fn)(void *);
@@ -170,9 +221,10 @@ void rt_start_vcpu(unsigned int id, void (*fn)(void *), void *arg)
     ctxt.user_regs.rflags = 0x2; /* the always-one bit */
     ctxt.kernel_ss = FLAT_KERNEL_SS;
     ctxt.kernel_sp = stack_top;
-    ctxt.event_callback_eip = (uintptr_t)hypervisor_callback;
+    ctxt.event_callback_eip = (uintptr_t)rt_events_entry();
 
     rt_check(HYPERVISOR_vcpu_op(VCPUOP_initialise, id, &ctxt), "VCPUOP_initialise(vcpu %u)", id);
+    rt_events_setup_vcpu(id); /* FIFO control block, 3-level L2 selector */
     rt_check(HYPERVISOR_vcpu_op(VCPUOP_up, id, NULL), "VCPUOP_up(vcpu %u)", id);
 }
 

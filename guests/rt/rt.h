@@ -9,6 +9,8 @@
  *
  * Conventions (see guests/README.md):
  *   - flat memory, guest virtual == guest physical, image linked at 1 MiB;
+ *   - the event-channel ABI is chosen at boot by abi=2l|3l|fifo (default 2l);
+ *     every rt_* event function works the same under each;
  *   - every port starts masked; rt_bind_handler() unmasks it;
  *   - a port is handled on the vcpu that called rt_bind_handler() for it;
  *   - rt_* helpers that "must" succeed print the error and crash the domain.
@@ -28,6 +30,12 @@ extern shared_info_t *rt_shared;    /* rt_start_info->shared_info */
 extern unsigned int rt_domid;       /* from the "domid=" word */
 
 int main(void);
+
+/* ---- memory ------------------------------------------------------------- */
+/* n zeroed, page-aligned pages, from the RAM after the image (and after
+ * start_info) up to start_info's nr_pages.  Never freed; crashes the domain
+ * when RAM runs out.  Flat memory: the page's gfn is its address >> 12. */
+void *rt_alloc_pages(unsigned int n);
 
 /* ---- command line: "domid=1 role=front peer=0 rounds=100" ---------- */
 const char *rt_arg_str(const char *key, const char *def);
@@ -75,6 +83,9 @@ void rt_yield(void);           /* SCHEDOP_yield */
 void rt_sleep_ns(uint64_t ns); /* SCHEDOP_poll on no port, with a timeout: sleep */
 
 /* ---- event channels --------------------------------------------------- */
+/* The ABI in use, as named by abi=: "2l", "3l" or "fifo". */
+const char *rt_evtchn_abi(void);
+
 typedef void (*rt_handler_t)(evtchn_port_t port, void *arg);
 
 /* Handle `port` on the calling vcpu: fn(port, arg) runs from the upcall
@@ -92,12 +103,19 @@ evtchn_port_t rt_bind_ipi(uint32_t vcpu);
  * allocated (-EINVAL) or the remote domain is not there (-ESRCH). */
 evtchn_port_t rt_bind_interdomain(domid_t remote_dom, evtchn_port_t remote_port);
 void rt_send(evtchn_port_t port);
+/* Clear the mask; if the port is pending, EVTCHNOP_unmask makes Xen raise it
+ * again (2-level and 3-level always make the hypercall, FIFO only then). */
 void rt_unmask(evtchn_port_t port);
+/* EVTCHNOP_set_priority: FIFO only (0 highest .. 15, 7 the default); Xen
+ * answers -ENOSYS under 2-level, which crashes the domain like any failure. */
+void rt_set_priority(evtchn_port_t port, unsigned int priority);
 
 /* Raw form: returns the hypercall's result (0 or -XEN_Exxx). */
 long rt_evtchn_op(int cmd, void *arg);
 
-/* Direct access to the 2-level bitmaps in shared_info (no hypercall). */
+/* Direct access to the current ABI's per-port state, no hypercall: the
+ * shared_info bitmaps (2l), the registered bitmap pages (3l) or the port's
+ * event word (fifo). */
 void rt_mask(evtchn_port_t port);          /* set the mask bit */
 void rt_clear_pending(evtchn_port_t port); /* clear the pending bit */
 bool rt_is_pending(evtchn_port_t port);

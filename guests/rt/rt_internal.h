@@ -6,8 +6,17 @@
 
 __attribute__((noreturn)) void rt_start(start_info_t *si); /* from _start */
 __attribute__((noreturn)) void rt_secondary_start(void);   /* from head.S */
-void rt_upcall(void);                                      /* from hypervisor_callback */
-void rt_events_init(void);                                 /* once, on vcpu 0 */
-void rt_events_init_vcpu(void);                            /* on every vcpu, at its start */
+/* Once, on vcpu 0 at boot: choose the event-channel ABI (abi=), register the
+ * callback, set the ABI up (with vcpu 0's part) and enable events. */
+void rt_events_init(void);
+void rt_events_setup_vcpu(unsigned int vcpu); /* vcpu 0, before VCPUOP_up of `vcpu` */
+void rt_events_init_vcpu(void);               /* on every other vcpu, at its start */
+const char *rt_events_entry(void);            /* the callback entry registered */
+
+/* Store `value` in n 64-bit words from d: one rep stosq, as _start zeroes .bss. */
+static inline void rt_fill64(void *d, uint64_t value, size_t n)
+{
+    __asm__ __volatile__("rep stosq" : "+D"(d), "+c"(n) : "a"(value) : "memory");
+}
 
 #endif

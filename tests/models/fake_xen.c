@@ -24,7 +24,17 @@ static void *fx_translate(void *opaque, struct domain *d, uint64_t gpa, size_t l
     return fx->mem[d->domid] + gpa;
 }
 
-static const struct hv_mem_ops fx_mem_ops = {.translate = fx_translate};
+/* Accesses cost nothing here; a test's hook may interfere with them. */
+static uint64_t fx_touch(void *opaque, const volatile void *addr, size_t len, enum guest_access k)
+{
+    struct fake_xen *fx = opaque;
+
+    if (fx->touch_hook)
+        fx->touch_hook(fx, (volatile void *)addr, len, k);
+    return 0;
+}
+
+static const struct hv_mem_ops fx_mem_ops = {.translate = fx_translate, .touch = fx_touch};
 
 struct fx_vcpu_rec *fx_rec(struct fake_xen *fx, const struct vcpu *v)
 {
@@ -80,6 +90,23 @@ static uint64_t fx_now(void *o, struct vcpu *v)
     return ((struct fake_xen *)o)->now_ns;
 }
 
+static void fx_event_page(void *o, struct domain *d, uint64_t gpa, enum hv_event_page_kind kind,
+                          unsigned index)
+{
+    struct fake_xen *fx = o;
+
+    (void)d;
+    if (fx->nr_event_pages < FX_MAX_EVENT_PAGES)
+        fx->event_page[fx->nr_event_pages++] =
+            (struct fx_event_page){.gpa = gpa, .kind = kind, .index = index};
+}
+
+static void fx_event_pages_released(void *o, struct domain *d)
+{
+    (void)d;
+    ((struct fake_xen *)o)->event_pages_released++;
+}
+
 static const struct hv_sink_ops fx_sink_ops = {
     .kick = fx_kick,
     .wake = fx_wake,
@@ -89,6 +116,8 @@ static const struct hv_sink_ops fx_sink_ops = {
     .console = fx_console,
     .shutdown = fx_shutdown,
     .now_ns = fx_now,
+    .event_page = fx_event_page,
+    .event_pages_released = fx_event_pages_released,
 };
 
 /* A profile for unit tests: distinct round numbers, so a test can tell which were charged. */
@@ -257,9 +286,150 @@ void fx_set_upcall_pending(struct vcpu *v, uint8_t p)
     vcpu_info_ptr(v)->evtchn_upcall_pending = p;
 }
 
+long fx_reset_until_done(struct fake_xen *fx, struct vcpu *v, domid_t dom)
+{
+    struct evtchn_reset r = {.dom = dom};
+    struct hv_regs regs = {
+        .rax = __HYPERVISOR_event_channel_op, .rdi = EVTCHNOP_reset, .rsi = FX_ARG_GPA};
+
+    memcpy(fx_gpa(fx, v->domain, FX_ARG_GPA), &r, sizeof(r));
+    do
+        hypercall_dispatch(v, &regs);
+    while (v->hcall_continuation);
+    return (long)regs.rax;
+}
+
+long fx_fifo_init_control(struct fake_xen *fx, struct vcpu *v, unsigned vcpu, uint64_t gfn,
+                          uint32_t offset)
+{
+    struct evtchn_init_control c = {.control_gfn = gfn, .offset = offset, .vcpu = vcpu};
+    long rc = fx_evtchn_op(fx, v, EVTCHNOP_init_control, &c, sizeof(c));
+
+    if (rc == 0)
+        assert_int_equal(c.link_bits, EVTCHN_FIFO_LINK_BITS);
+    return rc;
+}
+
+long fx_fifo_expand(struct fake_xen *fx, struct vcpu *v, unsigned page)
+{
+    struct evtchn_expand_array e = {.array_gfn = FX_FIFO_ARRAY_GPA / XEN_PAGE_SIZE + page};
+
+    return fx_evtchn_op(fx, v, EVTCHNOP_expand_array, &e, sizeof(e));
+}
+
+void fx_fifo_init(struct fake_xen *fx, struct domain *d, unsigned pages)
+{
+    for (unsigned i = 0; i < d->max_vcpus; i++)
+        assert_int_equal(fx_fifo_init_control(fx, d->vcpu[0], i,
+                                              FX_FIFO_CONTROL_GPA / XEN_PAGE_SIZE,
+                                              i * FX_FIFO_CONTROL_STRIDE),
+                         0);
+    for (unsigned p = 0; p < pages; p++)
+        assert_int_equal(fx_fifo_expand(fx, d->vcpu[0], p), 0);
+}
+
+volatile uint32_t *fx_fifo_word(struct fake_xen *fx, struct domain *d, uint32_t port)
+{
+    return (volatile uint32_t *)fx_gpa(fx, d, FX_FIFO_ARRAY_GPA + 4 * (uint64_t)port);
+}
+
+volatile struct evtchn_fifo_control_block *fx_fifo_control(struct fake_xen *fx,
+                                                           const struct vcpu *v)
+{
+    return fx_gpa(fx, v->domain,
+                  FX_FIFO_CONTROL_GPA + v->vcpu_id * (uint64_t)FX_FIFO_CONTROL_STRIDE);
+}
+
 int fx_teardown(void **state)
 {
     fx_destroy(*state);
     test_free(*state);
     return 0;
+}
+
+/* ---- 3-level ABI, guest side ---- */
+
+static void fx_3l_bits(volatile uint64_t *map, uint32_t port, bool on)
+{
+    if (on)
+        guest_test_and_set_bit(NULL, port, map);
+    else
+        guest_test_and_clear_bit(NULL, port, map);
+}
+
+long fx_3l_register_bitmaps(struct fake_xen *fx, struct vcpu *v, unsigned nr_pages)
+{
+    struct evtchn_register_extended r = {.cmd = EVTCHN_EXTENDED_L3_BITMAPS};
+
+    r.u.bitmaps.nr_pages = nr_pages;
+    for (unsigned k = 0; k < nr_pages && k < EVTCHN_3L_MAX_BITMAP_PAGES; k++) {
+        r.u.bitmaps.pending_gfn[k] = FX_3L_PENDING_GPA / XEN_PAGE_SIZE + k;
+        r.u.bitmaps.mask_gfn[k] = FX_3L_MASK_GPA / XEN_PAGE_SIZE + k;
+        memset(fx_gpa(fx, v->domain, FX_3L_PENDING_GPA + k * XEN_PAGE_SIZE), 0, XEN_PAGE_SIZE);
+        memset(fx_gpa(fx, v->domain, FX_3L_MASK_GPA + k * XEN_PAGE_SIZE), 0xff, XEN_PAGE_SIZE);
+    }
+    return fx_evtchn_op(fx, v, EVTCHNOP_register_extended, &r, sizeof(r));
+}
+
+long fx_3l_register_l2sel(struct fake_xen *fx, struct vcpu *v, unsigned vcpu)
+{
+    struct evtchn_register_extended r = {.cmd = EVTCHN_EXTENDED_L3_L2SEL};
+
+    r.u.l2sel.vcpu = vcpu;
+    r.u.l2sel.gfn = FX_3L_L2SEL_GPA / XEN_PAGE_SIZE;
+    r.u.l2sel.offset = vcpu * FX_3L_L2SEL_STRIDE;
+    if (vcpu < FX_MAX_VCPUS)
+        memset(fx_gpa(fx, v->domain, FX_3L_L2SEL_GPA + vcpu * FX_3L_L2SEL_STRIDE), 0,
+               FX_3L_L2SEL_STRIDE);
+    return fx_evtchn_op(fx, v, EVTCHNOP_register_extended, &r, sizeof(r));
+}
+
+void fx_3l_init(struct fake_xen *fx, struct domain *d)
+{
+    unsigned pages = d->guest_word_bits == 32 ? 1 : EVTCHN_3L_MAX_BITMAP_PAGES;
+
+    assert_int_equal(fx_3l_register_bitmaps(fx, d->vcpu[0], pages), 0);
+    for (unsigned i = 0; i < d->max_vcpus; i++)
+        assert_int_equal(fx_3l_register_l2sel(fx, d->vcpu[0], i), 0);
+}
+
+volatile uint64_t *fx_3l_pending_map(struct fake_xen *fx, struct domain *d)
+{
+    return fx_gpa(fx, d, FX_3L_PENDING_GPA);
+}
+
+volatile uint64_t *fx_3l_mask_map(struct fake_xen *fx, struct domain *d)
+{
+    return fx_gpa(fx, d, FX_3L_MASK_GPA);
+}
+
+volatile uint64_t *fx_3l_l2sel(struct fake_xen *fx, const struct vcpu *v)
+{
+    return fx_gpa(fx, v->domain, FX_3L_L2SEL_GPA + v->vcpu_id * (uint64_t)FX_3L_L2SEL_STRIDE);
+}
+
+bool fx_3l_pending(struct fake_xen *fx, struct domain *d, uint32_t port)
+{
+    return guest_test_bit(NULL, port, fx_3l_pending_map(fx, d));
+}
+
+bool fx_3l_masked(struct fake_xen *fx, struct domain *d, uint32_t port)
+{
+    return guest_test_bit(NULL, port, fx_3l_mask_map(fx, d));
+}
+
+void fx_3l_set_pending(struct fake_xen *fx, struct domain *d, uint32_t port, bool on)
+{
+    fx_3l_bits(fx_3l_pending_map(fx, d), port, on);
+}
+
+void fx_3l_set_mask(struct fake_xen *fx, struct domain *d, uint32_t port, bool on)
+{
+    fx_3l_bits(fx_3l_mask_map(fx, d), port, on);
+}
+
+void fx_3l_claim_ipi(struct domain *d, uint32_t port, unsigned vcpu)
+{
+    assert_int_equal(evtchn_allocate_port(d, port), 0);
+    evtchn_claim(d, evtchn_from_port(d, port), ECS_IPI, vcpu);
 }

@@ -12,12 +12,16 @@
 
 #define FX_MAX_DOMAINS 4u
 #define FX_MAX_VCPUS 4u
-#define FX_MEM_SIZE 0x40000u   /* 256 KiB of guest memory per domain */
-#define FX_SHINFO_GPA 0x1000u  /* shared_info page */
-#define FX_ARG_GPA 0x3000u     /* hypercall argument area */
-#define FX_BUF_GPA 0x4000u     /* a second area (poll port lists, console text) */
-#define FX_STACK_GPA 0x20000u  /* top of a guest stack */
-#define FX_BAD_GPA 0x7fff0000u /* not guest memory */
+#define FX_MEM_SIZE 0x100000u        /* 1 MiB of guest memory per domain */
+#define FX_SHINFO_GPA 0x1000u        /* shared_info page */
+#define FX_ARG_GPA 0x3000u           /* hypercall argument area */
+#define FX_BUF_GPA 0x4000u           /* a second area (poll port lists, console text) */
+#define FX_STACK_GPA 0x20000u        /* top of a guest stack */
+#define FX_BAD_GPA 0x7fff0000u       /* not guest memory */
+#define FX_FIFO_CONTROL_GPA 0x30000u /* FIFO control blocks, one per vcpu (fx_fifo_init) */
+#define FX_FIFO_CONTROL_STRIDE 128u  /* bytes between two vcpus' control blocks */
+#define FX_FIFO_ARRAY_GPA 0x40000u   /* FIFO event-array page n at + n * 4096 (128 pages) */
+#define FX_MAX_EVENT_PAGES 256u
 
 struct fx_timer {
     unsigned calls;
@@ -29,6 +33,19 @@ struct fx_vcpu_rec {
     unsigned kicks, wakes, ups, downs;
     struct fx_timer timer[HV_TIMER_KINDS];
 };
+
+/* One sink->event_page call. */
+struct fx_event_page {
+    uint64_t gpa;
+    enum hv_event_page_kind kind;
+    unsigned index;
+};
+
+struct fake_xen;
+/* Called on every access Xen reports to shared guest memory (mem->touch), before the access
+ * is made: a test may change the word under Xen's feet, as a guest on another CPU would. */
+typedef void (*fx_touch_hook)(struct fake_xen *fx, volatile void *addr, size_t len,
+                              enum guest_access k);
 
 struct fake_xen {
     struct hv hv;
@@ -43,6 +60,12 @@ struct fake_xen {
     int shutdown_reason[FX_MAX_DOMAINS];
     uint64_t now_ns;
     struct cost_profile profile; /* cycles 100, 200, ... by cost id; 1 GHz */
+    /* Event pages announced (sink->event_page), in order, and releases. */
+    struct fx_event_page event_page[FX_MAX_EVENT_PAGES];
+    unsigned nr_event_pages;
+    unsigned event_pages_released;
+    fx_touch_hook touch_hook;
+    void *touch_opaque; /* for the hook's own use */
 };
 
 /* hv_init with the fake memory and sink; fx_destroy frees everything. */
@@ -80,5 +103,50 @@ uint8_t fx_upcall_pending(struct vcpu *v);
 uint8_t fx_upcall_mask(struct vcpu *v);
 void fx_set_upcall_mask(struct vcpu *v, uint8_t m);
 void fx_set_upcall_pending(struct vcpu *v, uint8_t p);
+
+/* EVTCHNOP_reset of dom as a guest issues it, re-executed while the model asks for a
+ * continuation; returns the final result. */
+long fx_reset_until_done(struct fake_xen *fx, struct vcpu *v, domid_t dom);
+
+/* FIFO ABI, guest side. init_control for `vcpu` of v's domain at gfn:offset, as v. */
+long fx_fifo_init_control(struct fake_xen *fx, struct vcpu *v, unsigned vcpu, uint64_t gfn,
+                          uint32_t offset);
+/* expand_array with event-array page `page` (FX_FIFO_ARRAY_GPA + page * 4096), as v. */
+long fx_fifo_expand(struct fake_xen *fx, struct vcpu *v, unsigned page);
+/* Switch d to FIFO: a control block for every vcpu at FX_FIFO_CONTROL_GPA + i * stride and
+ * `pages` event-array pages (asserts success). */
+void fx_fifo_init(struct fake_xen *fx, struct domain *d, unsigned pages);
+/* Guest views of the FIFO memory fx_fifo_init laid out. */
+volatile uint32_t *fx_fifo_word(struct fake_xen *fx, struct domain *d, uint32_t port);
+volatile struct evtchn_fifo_control_block *fx_fifo_control(struct fake_xen *fx,
+                                                           const struct vcpu *v);
+
+#include "models/xen_3l.h"
+
+/* 3-level ABI, guest side. Bitmap page k at FX_3L_PENDING_GPA / FX_3L_MASK_GPA + k * 4096
+ * (contiguous, so the tests read each bitmap as one array); every vcpu's selector in one page,
+ * vcpu i at FX_3L_L2SEL_GPA + i * FX_3L_L2SEL_STRIDE. */
+#define FX_3L_PENDING_GPA 0xc0000u
+#define FX_3L_MASK_GPA 0xc8000u
+#define FX_3L_L2SEL_GPA 0xd0000u
+#define FX_3L_L2SEL_STRIDE 512u
+/* Phase 1 as a guest does it: its new pages initialised (every mask bit set, pending clear),
+ * then register_extended(L3_BITMAPS) with nr_pages of them, as v. */
+long fx_3l_register_bitmaps(struct fake_xen *fx, struct vcpu *v, unsigned nr_pages);
+/* Phase 2 for `vcpu` of v's domain: its selector cleared, then register_extended(L3_L2SEL). */
+long fx_3l_register_l2sel(struct fake_xen *fx, struct vcpu *v, unsigned vcpu);
+/* Switch d to 3-level: phase 1 with the pages its word size needs, phase 2 for every vcpu. */
+void fx_3l_init(struct fake_xen *fx, struct domain *d);
+/* Guest views of what fx_3l_init laid out. */
+volatile uint64_t *fx_3l_pending_map(struct fake_xen *fx, struct domain *d);
+volatile uint64_t *fx_3l_mask_map(struct fake_xen *fx, struct domain *d);
+volatile uint64_t *fx_3l_l2sel(struct fake_xen *fx, const struct vcpu *v);
+bool fx_3l_pending(struct fake_xen *fx, struct domain *d, uint32_t port);
+bool fx_3l_masked(struct fake_xen *fx, struct domain *d, uint32_t port);
+void fx_3l_set_pending(struct fake_xen *fx, struct domain *d, uint32_t port, bool on);
+void fx_3l_set_mask(struct fake_xen *fx, struct domain *d, uint32_t port, bool on);
+/* Bind an IPI to `vcpu` at exactly `port` through the port-table API (no hypercall): far
+ * ports without binding every port below them. */
+void fx_3l_claim_ipi(struct domain *d, uint32_t port, unsigned vcpu);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "models/event_fifo.h"
 #include "tests/models/fake_xen.h"
 
 union evtchn_arg {
@@ -153,6 +154,45 @@ static void full_d1_unbound_d0(struct fake_xen *fx)
 static void reset_running_d1(struct fake_xen *fx)
 {
     D(1)->reset_next_port = 64;
+}
+
+/* FIFO: control blocks at gfn CTL_GFN (vcpu i at offset i * 128), array pages from ARR_GFN. */
+#define CTL_GFN (FX_FIFO_CONTROL_GPA / XEN_PAGE_SIZE)
+#define ARR_GFN (FX_FIFO_ARRAY_GPA / XEN_PAGE_SIZE)
+#define BAD_GFN (FX_BAD_GPA / XEN_PAGE_SIZE)
+
+static void fifo_d1_vcpu0(struct fake_xen *fx)
+{
+    assert_int_equal(fx_fifo_init_control(fx, V(1, 0), 0, CTL_GFN, 0), 0);
+}
+static void fifo_d1(struct fake_xen *fx)
+{
+    fx_fifo_init(fx, D(1), 1);
+}
+static void fifo_d1_no_pages(struct fake_xen *fx)
+{
+    fx_fifo_init(fx, D(1), 0);
+}
+static void fifo_d1_full_array(struct fake_xen *fx)
+{
+    fx_fifo_init(fx, D(1), EVTCHN_FIFO_MAX_ARRAY_PAGES);
+}
+static void fifo_d1_ipi(struct fake_xen *fx)
+{
+    fifo_d1(fx);
+    ipi_d1(fx);
+}
+/* An IPI on vcpu 0 raised under 2-level, never consumed. */
+static void pending_ipi_2l_d1(struct fake_xen *fx)
+{
+    fx_bind_ipi(fx, V(1, 0), 0);
+    fx_set_pending(D(1), 1, true);
+}
+/* The same, then FIFO with no event-array page yet: the event waits on the port. */
+static void pending_ipi_fifo_no_pages_d1(struct fake_xen *fx)
+{
+    pending_ipi_2l_d1(fx);
+    fifo_d1_no_pages(fx);
 }
 
 /* ---- checks ---- */
@@ -469,6 +509,136 @@ static void d1_ports_kept(struct fake_xen *fx, const union evtchn_arg *o)
     assert_int_equal(D(1)->active_evtchns, 3);
 }
 
+static void d1_on_fifo_vcpu0(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    assert_int_equal(o->init_control.link_bits, EVTCHN_FIFO_LINK_BITS);
+    assert_ptr_equal(D(1)->evtchn_port_ops, &evtchn_port_ops_fifo);
+    assert_ptr_equal(V(1, 0)->evtchn_fifo->control_block, fx_gpa(fx, D(1), FX_FIFO_CONTROL_GPA));
+    /* every vcpu has queues; only vcpu 0 a control block */
+    assert_non_null(V(1, 1)->evtchn_fifo);
+    assert_null(V(1, 1)->evtchn_fifo->control_block);
+    assert_int_equal(evtchn_fifo_array_pages(D(1)), 0);
+    assert_int_equal(domain_max_evtchns(D(1)), HV_DEFAULT_MAX_EVTCHN_PORT + 1);
+    assert_int_equal(fx->nr_event_pages, 1);
+    assert_int_equal(fx->event_page[0].gpa, FX_FIFO_CONTROL_GPA);
+    assert_int_equal(fx->event_page[0].kind, HV_PAGE_FIFO_CONTROL);
+    assert_ptr_equal(D(0)->evtchn_port_ops, &evtchn_port_ops_2l); /* only the caller's domain */
+}
+
+static void d1_control_block_at_end_of_page(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_ptr_equal(V(1, 0)->evtchn_fifo->control_block,
+                     fx_gpa(fx, D(1), FX_FIFO_CONTROL_GPA + XEN_PAGE_SIZE - 72));
+}
+
+static void d1_vcpu1_control_block(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_ptr_equal(V(1, 1)->evtchn_fifo->control_block,
+                     fx_gpa(fx, D(1), FX_FIFO_CONTROL_GPA + 128));
+    assert_ptr_equal(V(1, 1)->evtchn_fifo->queue[15].head,
+                     &V(1, 1)->evtchn_fifo->control_block->head[15]);
+}
+
+static void d1_still_2l(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_ptr_equal(D(1)->evtchn_port_ops, &evtchn_port_ops_2l);
+    assert_null(D(1)->evtchn_fifo);
+    assert_null(V(1, 0)->evtchn_fifo);
+    assert_null(V(1, 1)->evtchn_fifo);
+    assert_int_equal(fx->nr_event_pages, 0);
+}
+
+static void d1_vcpu1_still_without_block(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_ptr_equal(D(1)->evtchn_port_ops, &evtchn_port_ops_fifo);
+    assert_non_null(V(1, 0)->evtchn_fifo->control_block);
+    assert_null(V(1, 1)->evtchn_fifo->control_block);
+}
+
+static void d1_vcpu0_block_unchanged(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_ptr_equal(V(1, 0)->evtchn_fifo->control_block, fx_gpa(fx, D(1), FX_FIFO_CONTROL_GPA));
+}
+
+static void d1_on_fifo(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_ptr_equal(D(1)->evtchn_port_ops, &evtchn_port_ops_fifo);
+}
+
+/* The 2-level pending bit became saved FIFO state: no word to hold it yet. */
+static void d1_pending_carried_over(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_true(CHN(1, 1)->fifo_pending);
+    assert_int_equal(CHN(1, 1)->priority, EVTCHN_FIFO_PRIORITY_DEFAULT);
+    assert_false(evtchn_is_pending(D(1), CHN(1, 1)));
+    assert_true(evtchn_is_masked(D(1), CHN(1, 1))); /* beyond the array: masked */
+}
+
+static void d1_two_pages(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_int_equal(evtchn_fifo_array_pages(D(1)), 2);
+    assert_ptr_equal(evtchn_fifo_word_from_port(D(1), 2047), fx_fifo_word(fx, D(1), 2047));
+    assert_null(evtchn_fifo_word_from_port(D(1), 2048));
+    assert_int_equal(fx->event_page[fx->nr_event_pages - 1].kind, HV_PAGE_FIFO_ARRAY);
+    assert_int_equal(fx->event_page[fx->nr_event_pages - 1].index, 1);
+    assert_int_equal(fx->event_page[fx->nr_event_pages - 1].gpa, FX_FIFO_ARRAY_GPA + XEN_PAGE_SIZE);
+}
+
+static void d1_one_page(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_int_equal(evtchn_fifo_array_pages(D(1)), 1);
+}
+
+static void d1_full_array(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_int_equal(evtchn_fifo_array_pages(D(1)), EVTCHN_FIFO_MAX_ARRAY_PAGES);
+}
+
+/* The saved event is raised as soon as its word exists: linked at the HEAD of vcpu 0's
+ * default queue, READY for that priority, the upcall pending. */
+static void d1_saved_event_raised(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    volatile struct evtchn_fifo_control_block *cb = fx_fifo_control(fx, V(1, 0));
+    uint32_t w = *fx_fifo_word(fx, D(1), 1);
+
+    (void)o;
+    assert_int_equal(evtchn_fifo_array_pages(D(1)), 1);
+    assert_false(CHN(1, 1)->fifo_pending);
+    assert_true(w & (1u << EVTCHN_FIFO_PENDING));
+    assert_true(w & (1u << EVTCHN_FIFO_LINKED));
+    assert_int_equal(cb->head[EVTCHN_FIFO_PRIORITY_DEFAULT], 1);
+    assert_int_equal(cb->ready, 1u << EVTCHN_FIFO_PRIORITY_DEFAULT);
+    assert_int_equal(fx_upcall_pending(V(1, 0)), 1);
+}
+
+static void d1_port1_priority3(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_int_equal(CHN(1, 1)->priority, 3);
+}
+
+static void d1_port1_priority15(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_int_equal(CHN(1, 1)->priority, EVTCHN_FIFO_PRIORITY_MIN);
+}
+
+static void d1_port1_priority_default(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_int_equal(CHN(1, 1)->priority, EVTCHN_FIFO_PRIORITY_DEFAULT);
+}
+
 /* ---- the table ---- */
 
 #define A(member, ...)                                                                             \
@@ -668,19 +838,80 @@ static const struct row rows[] = {
         -XEN_EBUSY, NULL),
     ROW(reset_bad_arg, three_ports_d1, 1, reset, A(reset, .dom = DOMID_SELF), ARG_UNMAPPED,
         -XEN_EFAULT, d1_ports_kept),
-    /* FIFO commands on a Xen without FIFO, set_priority on 2-level, unknown commands */
-    ROW(init_control_no_fifo, NULL, 1, init_control, A(init_control, .control_gfn = 5), ARG_OK,
-        -XEN_EOPNOTSUPP, NULL),
-    ROW(init_control_bad_arg, NULL, 1, init_control, A(init_control, .control_gfn = 5),
-        ARG_UNMAPPED, -XEN_EFAULT, NULL),
-    ROW(expand_array_no_fifo, NULL, 1, expand_array, A(expand_array, .array_gfn = 5), ARG_OK,
-        -XEN_EOPNOTSUPP, NULL),
+    /* init_control (FIFO) */
+    ROW(init_control_ok, NULL, 1, init_control,
+        A(init_control, .control_gfn = CTL_GFN, .offset = 0, .vcpu = 0), ARG_OK, 0,
+        d1_on_fifo_vcpu0),
+    ROW(init_control_last_offset, NULL, 1, init_control,
+        A(init_control, .control_gfn = CTL_GFN, .offset = XEN_PAGE_SIZE - 72), ARG_OK, 0,
+        d1_control_block_at_end_of_page),
+    ROW(init_control_second_vcpu, fifo_d1_vcpu0, 1, init_control,
+        A(init_control, .control_gfn = CTL_GFN, .offset = 128, .vcpu = 1), ARG_OK, 0,
+        d1_vcpu1_control_block),
+    ROW(init_control_bad_vcpu, NULL, 1, init_control,
+        A(init_control, .control_gfn = CTL_GFN, .vcpu = 2), ARG_OK, -XEN_ENOENT, d1_still_2l),
+    ROW(init_control_bad_vcpu_before_offset, NULL, 1, init_control,
+        A(init_control, .control_gfn = CTL_GFN, .offset = 3, .vcpu = 9), ARG_OK, -XEN_ENOENT,
+        d1_still_2l),
+    ROW(init_control_offset_crosses_page, NULL, 1, init_control,
+        A(init_control, .control_gfn = CTL_GFN, .offset = XEN_PAGE_SIZE - 64), ARG_OK, -XEN_EINVAL,
+        d1_still_2l),
+    ROW(init_control_offset_unaligned, NULL, 1, init_control,
+        A(init_control, .control_gfn = CTL_GFN, .offset = 4), ARG_OK, -XEN_EINVAL, d1_still_2l),
+    ROW(init_control_offset_huge, NULL, 1, init_control,
+        A(init_control, .control_gfn = CTL_GFN, .offset = 0xfffffff8u), ARG_OK, -XEN_EINVAL,
+        d1_still_2l),
+    ROW(init_control_twice, fifo_d1_vcpu0, 1, init_control,
+        A(init_control, .control_gfn = CTL_GFN, .offset = 256, .vcpu = 0), ARG_OK, -XEN_EINVAL,
+        d1_vcpu0_block_unchanged),
+    ROW(init_control_bad_gfn, NULL, 1, init_control, A(init_control, .control_gfn = BAD_GFN),
+        ARG_OK, -XEN_EINVAL, d1_still_2l),
+    ROW(init_control_gfn_overflows, NULL, 1, init_control,
+        A(init_control, .control_gfn = UINT64_MAX), ARG_OK, -XEN_EINVAL, d1_still_2l),
+    ROW(init_control_bad_gfn_second_vcpu, fifo_d1_vcpu0, 1, init_control,
+        A(init_control, .control_gfn = BAD_GFN, .vcpu = 1), ARG_OK, -XEN_EINVAL,
+        d1_vcpu1_still_without_block),
+    ROW(init_control_carries_2l_pending, pending_ipi_2l_d1, 1, init_control,
+        A(init_control, .control_gfn = CTL_GFN), ARG_OK, 0, d1_pending_carried_over),
+    ROW(init_control_bad_arg, NULL, 1, init_control, A(init_control, .control_gfn = CTL_GFN),
+        ARG_UNMAPPED, -XEN_EFAULT, d1_still_2l),
+    ROW(init_control_copy_out_fails, NULL, 1, init_control, A(init_control, .control_gfn = CTL_GFN),
+        ARG_COPY_OUT_FAILS, -XEN_EFAULT, d1_on_fifo),
+    /* expand_array */
+    ROW(expand_array_2l, NULL, 1, expand_array, A(expand_array, .array_gfn = ARR_GFN), ARG_OK,
+        -XEN_EOPNOTSUPP, d1_still_2l),
+    ROW(expand_array_ok, fifo_d1, 1, expand_array, A(expand_array, .array_gfn = ARR_GFN + 1),
+        ARG_OK, 0, d1_two_pages),
+    ROW(expand_array_raises_saved_event, pending_ipi_fifo_no_pages_d1, 1, expand_array,
+        A(expand_array, .array_gfn = ARR_GFN), ARG_OK, 0, d1_saved_event_raised),
+    ROW(expand_array_bad_gfn, fifo_d1, 1, expand_array, A(expand_array, .array_gfn = BAD_GFN),
+        ARG_OK, -XEN_EINVAL, d1_one_page),
+    ROW(expand_array_full, fifo_d1_full_array, 1, expand_array,
+        A(expand_array, .array_gfn = ARR_GFN), ARG_OK, -XEN_ENOSPC, d1_full_array),
+    ROW(expand_array_full_before_gfn, fifo_d1_full_array, 1, expand_array,
+        A(expand_array, .array_gfn = BAD_GFN), ARG_OK, -XEN_ENOSPC, d1_full_array),
+    ROW(expand_array_bad_arg, fifo_d1, 1, expand_array, A(expand_array, .array_gfn = ARR_GFN + 1),
+        ARG_UNMAPPED, -XEN_EFAULT, d1_one_page),
+    /* set_priority */
     ROW(set_priority_2l, ipi_d1, 1, set_priority, A(set_priority, .port = 1, .priority = 3), ARG_OK,
-        -XEN_ENOSYS, NULL),
+        -XEN_ENOSYS, d1_port1_priority_default),
+    ROW(set_priority_ok, fifo_d1_ipi, 1, set_priority, A(set_priority, .port = 1, .priority = 3),
+        ARG_OK, 0, d1_port1_priority3),
+    ROW(set_priority_lowest, fifo_d1_ipi, 1, set_priority,
+        A(set_priority, .port = 1, .priority = EVTCHN_FIFO_PRIORITY_MIN), ARG_OK, 0,
+        d1_port1_priority15),
+    ROW(set_priority_out_of_range, fifo_d1_ipi, 1, set_priority,
+        A(set_priority, .port = 1, .priority = EVTCHN_FIFO_PRIORITY_MIN + 1), ARG_OK, -XEN_EINVAL,
+        d1_port1_priority_default),
+    ROW(set_priority_free_port, fifo_d1, 1, set_priority, A(set_priority, .port = 5, .priority = 2),
+        ARG_OK, 0, NULL),
     ROW(set_priority_invalid_port, NULL, 1, set_priority, A(set_priority, .port = 64), ARG_OK,
         -XEN_EINVAL, NULL),
+    ROW(set_priority_invalid_port_fifo, fifo_d1, 1, set_priority,
+        A(set_priority, .port = 64, .priority = 99), ARG_OK, -XEN_EINVAL, NULL),
     ROW(set_priority_bad_arg, NULL, 1, set_priority, A(set_priority, .port = 1), ARG_UNMAPPED,
         -XEN_EFAULT, NULL),
+    /* unknown commands */
     {"unknown_cmd_15", NULL, 1, 15, {.raw = {0}}, ARG_OK, -XEN_ENOSYS, NULL},
     {"unknown_cmd_huge", NULL, 1, 0x80000000u, {.raw = {0}}, ARG_OK, -XEN_ENOSYS, NULL},
 };

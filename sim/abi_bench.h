@@ -1,0 +1,21 @@
+/* `evsim bench abi-scaling`: the 2-level, 3-level and FIFO ABIs compared as ports, pending
+ * density, vcpus and domains grow, with fairness under a storm and FIFO priorities. Every point
+ * is a simulation of the abiscale guest (guests/abiscale.c) in a child process; the results go
+ * to data files, gnuplot plots (PNG and SVG), a JSON file and docs/abi-scaling.md. */
+#ifndef EVSIM_SIM_ABI_BENCH_H
+#define EVSIM_SIM_ABI_BENCH_H
+
+#include <stdbool.h>
+
+struct abi_bench_opts {
+    bool quick;          /* a few small points (for tests) */
+    bool progress;       /* a line per point on stderr */
+    const char *out_dir; /* data, scripts and plots */
+    const char *doc;     /* the Markdown report, or NULL */
+    const char *guest_dir;
+};
+
+/* 0, or 2 on bad input / unwritable output (with a message on stderr), 1 if a point failed. */
+int abi_bench_run(const struct abi_bench_opts *o);
+
+#endif

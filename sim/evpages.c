@@ -1,0 +1,182 @@
+/* Event pages of the FIFO and 3-level ABIs as device-like memory (see evpages.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <unicorn/unicorn.h>
+
+#include "sim/evpages.h"
+#include "sim/vcpu.h"
+
+#include "models/xen_3l.h"
+
+/* One page in one engine: what its callbacks need. */
+struct sim_evpage_ctx {
+    struct sim_vcpu *sv;
+    unsigned page; /* index into sd->evpage */
+    bool mapped;
+};
+
+void sim_evpages_add(struct sim_domain *sd, uint64_t gpa, enum hv_event_page_kind kind,
+                     unsigned index)
+{
+    /* Several registrations may share a page (control blocks of different vcpus). */
+    for (unsigned i = 0; i < sd->nr_evpage; i++)
+        if (sd->evpage[i].gpa == gpa && !sd->evpage[i].released)
+            return;
+    if (sd->nr_evpage == sd->cap_evpage) {
+        unsigned cap = sd->cap_evpage ? 2 * sd->cap_evpage : 16;
+        struct sim_event_page *p = realloc(sd->evpage, cap * sizeof(*p));
+        if (!p) {
+            sim_domain_crash(sd, "out of memory for event pages");
+            return;
+        }
+        sd->evpage = p;
+        sd->cap_evpage = cap;
+    }
+    sd->evpage[sd->nr_evpage++] = (struct sim_event_page){.gpa = gpa, .kind = kind, .index = index};
+    sd->evpage_gen++;
+}
+
+void sim_evpages_release(struct sim_domain *sd)
+{
+    for (unsigned i = 0; i < sd->nr_evpage; i++)
+        sd->evpage[i].released = true;
+    sd->evpage_gen++;
+}
+
+/* The port whose PENDING bit is bit `bit` of byte `offset` of the page, or -1 if that bit is
+ * not a pending bit. FIFO: one 32-bit event word per port, PENDING is bit 31. 3-level: one bit
+ * per port. */
+static int64_t pending_bit_port(const struct sim_event_page *pg, uint64_t offset, unsigned bit)
+{
+    uint64_t b = offset * 8 + bit;
+
+    switch (pg->kind) {
+    case HV_PAGE_FIFO_ARRAY:
+        return b % 32 == EVTCHN_FIFO_PENDING
+                   ? (int64_t)pg->index * (XEN_PAGE_SIZE / 4) + (int64_t)(b / 32)
+                   : -1;
+    case HV_PAGE_3L_PENDING:
+        return (int64_t)pg->index * (XEN_PAGE_SIZE * 8) + (int64_t)b;
+    default:
+        return -1;
+    }
+}
+
+static uint64_t evpage_read(uc_engine *uc, uint64_t offset, unsigned size, void *opaque)
+{
+    struct sim_evpage_ctx *c = opaque;
+    struct sim_vcpu *sv = c->sv;
+    struct sim_domain *sd = sv->sd;
+    const uint8_t *p = sd->ram + sd->evpage[c->page].gpa + offset;
+    uint64_t value = 0;
+    (void)uc;
+    memcpy(&value, p, size);
+    *sv->clock += machine_line_cost(sd->m, sv->pcpu->id, p, size, COH_READ);
+    return value;
+}
+
+static void evpage_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value,
+                         void *opaque)
+{
+    struct sim_evpage_ctx *c = opaque;
+    struct sim_vcpu *sv = c->sv;
+    struct sim_domain *sd = sv->sd;
+    const struct sim_event_page *pg = &sd->evpage[c->page];
+    uint8_t *p = sd->ram + pg->gpa + offset;
+    uint64_t old = 0;
+    (void)uc;
+    *sv->clock += machine_line_cost(sd->m, sv->pcpu->id, p, size, COH_WRITE);
+    memcpy(&old, p, size);
+    memcpy(p, &value, size);
+    /* A cleared PENDING bit: the guest's upcall code reached that port. */
+    uint64_t cleared = old & ~value;
+    for (unsigned bit = 0; cleared && bit < size * 8; bit++) {
+        int64_t port = (cleared >> bit) & 1 ? pending_bit_port(pg, offset, bit) : -1;
+        if (port >= 0)
+            stages_cleared(&sd->stages, &sv->stages, (uint32_t)port, *sv->clock);
+    }
+}
+
+static int evpage_map(struct sim_vcpu *sv, unsigned i)
+{
+    struct sim_domain *sd = sv->sd;
+    struct sim_evpage_ctx *c = sv->evctx[i];
+    uint64_t gpa = sd->evpage[i].gpa;
+
+    if (!c) {
+        c = calloc(1, sizeof(*c));
+        if (!c)
+            return -1;
+        *c = (struct sim_evpage_ctx){.sv = sv, .page = i};
+        sv->evctx[i] = c;
+    }
+    if (uc_mem_unmap(sv->uc, gpa, XEN_PAGE_SIZE) != UC_ERR_OK ||
+        uc_mmio_map(sv->uc, gpa, XEN_PAGE_SIZE, evpage_read, c, evpage_write, c) != UC_ERR_OK)
+        return -1;
+    c->mapped = true;
+    return 0;
+}
+
+static int evpage_unmap(struct sim_vcpu *sv, unsigned i)
+{
+    struct sim_domain *sd = sv->sd;
+    uint64_t gpa = sd->evpage[i].gpa;
+
+    if (uc_mem_unmap(sv->uc, gpa, XEN_PAGE_SIZE) != UC_ERR_OK ||
+        uc_mem_map_ptr(sv->uc, gpa, XEN_PAGE_SIZE, UC_PROT_ALL, sd->ram + gpa) != UC_ERR_OK)
+        return -1;
+    sv->evctx[i]->mapped = false;
+    return 0;
+}
+
+static int evctx_grow(struct sim_vcpu *sv, unsigned n)
+{
+    struct sim_evpage_ctx **c = realloc(sv->evctx, (size_t)n * sizeof(*c));
+    if (!c)
+        return -1;
+    sv->evctx = c;
+    return 0;
+}
+
+int sim_evpages_sync(struct sim_vcpu *sv)
+{
+    struct sim_domain *sd = sv->sd;
+
+    if (sv->evpage_gen == sd->evpage_gen)
+        return 0;
+    if (sd->nr_evpage > sv->nr_evctx) {
+        if (evctx_grow(sv, sd->nr_evpage) < 0)
+            goto fail;
+        while (sv->nr_evctx < sd->nr_evpage)
+            sv->evctx[sv->nr_evctx++] = NULL;
+    }
+    for (unsigned i = 0; i < sd->nr_evpage; i++) {
+        bool mapped = sv->evctx[i] && sv->evctx[i]->mapped;
+        bool want = !sd->evpage[i].released;
+        if (want != mapped && (want ? evpage_map(sv, i) : evpage_unmap(sv, i)) < 0)
+            goto fail;
+    }
+    sv->evpage_gen = sd->evpage_gen;
+    return 0;
+fail:
+    sim_domain_crash(sd, "d%uv%u: cannot map the event pages the ABI shares with Xen", sd->d->domid,
+                     sv->v->vcpu_id);
+    return -1;
+}
+
+void sim_evpages_free_vcpu(struct sim_vcpu *sv)
+{
+    for (unsigned i = 0; i < sv->nr_evctx; i++)
+        free(sv->evctx[i]);
+    free(sv->evctx);
+    sv->evctx = NULL;
+    sv->nr_evctx = 0;
+}
+
+void sim_evpages_free_domain(struct sim_domain *sd)
+{
+    free(sd->evpage);
+    sd->evpage = NULL;
+    sd->nr_evpage = sd->cap_evpage = 0;
+}

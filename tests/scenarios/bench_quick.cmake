@@ -1,0 +1,31 @@
+# evsim bench abi-scaling --quick: every point runs to completion under every ABI, and the data,
+# JSON, plots (PNG and SVG) and the document are all written.
+file(REMOVE_RECURSE ${WORK_DIR})
+execute_process(COMMAND ${EVSIM} bench abi-scaling --quick --no-progress --out ${WORK_DIR}
+    --doc ${WORK_DIR}/abi-scaling.md
+  RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "evsim bench abi-scaling --quick exited ${rc}: ${err}")
+endif()
+foreach(f ports.dat density.dat vcpus.dat domains.dat storm.dat results.json plots.gp
+    abi-scaling.md ports_latency.png ports_latency.svg storm.png storm.svg domains_latency.png)
+  if(NOT EXISTS ${WORK_DIR}/${f})
+    message(FATAL_ERROR "${f} was not written")
+  endif()
+endforeach()
+file(READ ${WORK_DIR}/results.json json)
+string(JSON n LENGTH ${json} points)
+math(EXPR last "${n} - 1")
+foreach(i RANGE ${last})
+  string(JSON ok GET ${json} points ${i} ok)
+  string(JSON events GET ${json} points ${i} events)
+  string(JSON abi GET ${json} points ${i} abi)
+  string(JSON sweep GET ${json} points ${i} sweep)
+  if(NOT ok OR events EQUAL 0)
+    message(FATAL_ERROR "point ${i} (${sweep}, ${abi}) failed or delivered nothing")
+  endif()
+endforeach()
+file(READ ${WORK_DIR}/abi-scaling.md doc)
+if(NOT doc MATCHES "Largest configuration")
+  message(FATAL_ERROR "the document has no findings")
+endif()
