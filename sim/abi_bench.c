@@ -84,7 +84,7 @@ static unsigned max_burst_ports(enum scenario_abi abi)
 
 static int plan_ports(struct plan *pl, bool quick)
 {
-    static const unsigned full[] = {64, 256, 1024, 4096, 16384, 65536, 131072, 262144};
+    static const unsigned full[] = {64, 256, 1024, 4094, 16384, 65536, 131070, 262142};
     static const unsigned small[] = {64, 1024};
     const unsigned *n = quick ? small : full;
     unsigned count = quick ? 2 : 8;

@@ -6,7 +6,7 @@
 #define EVGUEST_CONFIG_H
 
 /* Highest number of vcpus a guest program may use (vcpu ids 0..N-1). */
-#define RT_MAX_VCPUS 8
+#define RT_MAX_VCPUS 9
 
 /* The page size (x86: 4 KiB).  Memory is flat: a page's gfn is its address / RT_PAGE_SIZE. */
 #define RT_PAGE_SIZE 4096

@@ -82,38 +82,44 @@ static void handle_port(evtchn_port_t port)
         rt_handlers[port].fn(port, rt_handlers[port].arg);
 }
 
+/* Handle this vcpu's pending, unmasked ports of word w among `keep`. */
+static void scan_word(unsigned int cpu, unsigned int w, xen_ulong_t keep)
+{
+    xen_ulong_t bits =
+        rt_shared->evtchn_pending[w] & ~rt_shared->evtchn_mask[w] & vcpu_ports[cpu][w] & keep;
+
+    while (bits != 0) {
+        unsigned int b = (unsigned int)__builtin_ctzl(bits);
+        bits &= bits - 1;
+        handle_port((evtchn_port_t)(w * WORD_BITS + b));
+        /* next time, start just after this port */
+        resume[cpu].word = b + 1 < WORD_BITS ? w : (w + 1) % NR_WORDS;
+        resume[cpu].bit = (b + 1) % WORD_BITS;
+    }
+}
+
+_Static_assert(NR_WORDS == WORD_BITS, "one selector bit per pending word");
+
 /*
  * Handle every pending, unmasked port of this vcpu in the words named by
- * `sel`.  The scan starts at the resume point and goes round once: the
- * starting word is visited twice, first from the resume bit up, and at the
- * end for the bits below it.
+ * `sel`, visiting only those words (as Linux does, with find-first-set on
+ * the selector), from the resume point round once: the starting word is
+ * visited twice, first from the resume bit up, and at the end for the bits
+ * below it.
  */
 static void scan_ports(unsigned int cpu, xen_ulong_t sel)
 {
-    volatile xen_ulong_t *pending = rt_shared->evtchn_pending;
-    volatile xen_ulong_t *mask = rt_shared->evtchn_mask;
     unsigned int w0 = resume[cpu].word, b0 = resume[cpu].bit;
+    bool first = (sel >> w0) & 1;
+    /* The selector rotated so that bit k names word w0 + k. */
+    xen_ulong_t rest = w0 ? (sel >> w0) | (sel << (WORD_BITS - w0)) : sel;
 
-    for (unsigned int k = 0; k <= NR_WORDS; k++) {
-        unsigned int w = (w0 + k) % NR_WORDS;
-        if (!((sel >> w) & 1))
-            continue;
-
-        xen_ulong_t bits = pending[w] & ~mask[w] & vcpu_ports[cpu][w];
-        if (k == 0)
-            bits &= ~(xen_ulong_t)0 << b0; /* resume bit and up */
-        else if (k == NR_WORDS)
-            bits &= ((xen_ulong_t)1 << b0) - 1; /* the rest of it */
-
-        while (bits != 0) {
-            unsigned int b = (unsigned int)__builtin_ctzl(bits);
-            bits &= bits - 1;
-            handle_port((evtchn_port_t)(w * WORD_BITS + b));
-            /* next time, start just after this port */
-            resume[cpu].word = b + 1 < WORD_BITS ? w : (w + 1) % NR_WORDS;
-            resume[cpu].bit = (b + 1) % WORD_BITS;
-        }
-    }
+    if (first)
+        scan_word(cpu, w0, ~(xen_ulong_t)0 << b0);
+    for (rest &= ~(xen_ulong_t)1; rest != 0; rest &= rest - 1)
+        scan_word(cpu, (w0 + (unsigned int)__builtin_ctzl(rest)) % NR_WORDS, ~(xen_ulong_t)0);
+    if (first && b0)
+        scan_word(cpu, w0, ((xen_ulong_t)1 << b0) - 1);
 }
 
 /* Called by hypervisor_callback_2l (head.S), with events masked. */
