@@ -65,6 +65,12 @@ struct vcpu {
     uint64_t periodic_period;     /* ns; 0 = off. PV vcpus start with 10 ms (a 100 Hz tick) */
     uint64_t periodic_last_event; /* when the periodic timer last raised VIRQ_TIMER */
 
+    /* VCPUOP_register_vcpu_info: the guest's own copy of v's vcpu_info (Xen's vcpu_info_mfn and
+     * mapping), NULL while v uses its legacy slot in shared_info or, beyond
+     * XEN_LEGACY_MAX_VCPUS, has none (Xen's dummy_vcpu_info). Set once, never moved. */
+    uint64_t vcpu_info_gpa; /* guest-physical address of the registered vcpu_info */
+    struct vcpu_info *vcpu_info_reg;
+
     struct evtchn_fifo_vcpu
         *evtchn_fifo;                 /* FIFO queues and control block, NULL until init_control */
     struct evtchn_3l_vcpu *evtchn_3l; /* 3-level second-level selector, NULL until phase 2 */
@@ -166,7 +172,9 @@ static inline void vcpu_charge(struct vcpu *v, enum cost_id id)
     v->hcall_cycles += cost_cycles(v->domain->hv->cost, id);
 }
 
-/* vcpu_info of v inside shared_info (legacy placement, vcpu_id < XEN_LEGACY_MAX_VCPUS), or NULL. */
+/* v's vcpu_info: where VCPUOP_register_vcpu_info put it, else its legacy slot in shared_info
+ * (vcpu_id < XEN_LEGACY_MAX_VCPUS), else NULL (no vcpu_info yet: events wait in the ABI's
+ * pending state, and registration marks everything pending). */
 struct vcpu_info *vcpu_info_ptr(struct vcpu *v);
 struct shared_info *shared_info_ptr(struct domain *d);
 

@@ -166,12 +166,15 @@ struct shared_info *shared_info_ptr(struct domain *d)
     return d->shared_info;
 }
 
-/* Only the legacy placement inside shared_info exists in the model: vcpus beyond
- * XEN_LEGACY_MAX_VCPUS have no vcpu_info (Xen's dummy_vcpu_info) and get no upcalls. */
+/* Xen's v->vcpu_info: the registered copy (VCPUOP_register_vcpu_info), else the legacy slot in
+ * shared_info. Vcpus beyond XEN_LEGACY_MAX_VCPUS have none until they register (Xen points them
+ * at dummy_vcpu_info): nothing notifies them, and the events wait in the ABI's pending state. */
 struct vcpu_info *vcpu_info_ptr(struct vcpu *v)
 {
     struct shared_info *s;
 
+    if (v->vcpu_info_reg)
+        return v->vcpu_info_reg;
     if (v->vcpu_id >= XEN_LEGACY_MAX_VCPUS)
         return NULL;
     s = shared_info_ptr(v->domain);

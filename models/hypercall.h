@@ -54,7 +54,7 @@ void vcpu_periodic_timer_stop(struct vcpu *v);
 /* Sub-command names of the multiplexed hypercalls, indexed by command, NULL-terminated (a
  * NULL inside marks a command the model does not implement). */
 extern const char *const sched_op_names[SCHEDOP_poll + 2];
-extern const char *const vcpu_op_names[VCPUOP_stop_singleshot_timer + 2];
+extern const char *const vcpu_op_names[VCPUOP_register_vcpu_info + 2];
 extern const char *const callback_op_names[CALLBACKOP_unregister + 2];
 extern const char *const console_io_names[CONSOLEIO_read + 2];
 extern const char *const xen_version_names[XENVER_pagesize + 2];

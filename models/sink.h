@@ -19,15 +19,17 @@ enum hv_timer_kind {
 };
 
 /* Guest pages that the FIFO and 3-level ABIs share with Xen (the 2-level ABI only uses
- * shared_info). `index` is the page's place in its array: the ports it holds start at
- * index * ports-per-page (1024 for a FIFO event-array page, 32768 for a 64-bit 3-level bitmap
- * page); 0 for control blocks and selectors. */
+ * shared_info), and the pages vcpus moved their vcpu_info to (any ABI). `index` is the page's
+ * place in its array: the ports it holds start at index * ports-per-page (1024 for a FIFO
+ * event-array page, 32768 for a 64-bit 3-level bitmap page); 0 for control blocks and
+ * selectors; the vcpu id for a vcpu_info. */
 enum hv_event_page_kind {
     HV_PAGE_FIFO_CONTROL, /* a vcpu's control block (init_control) */
     HV_PAGE_FIFO_ARRAY,   /* an event-array page (expand_array) */
     HV_PAGE_3L_PENDING,   /* a pending bitmap page (register_extended phase 1) */
     HV_PAGE_3L_MASK,      /* a mask bitmap page */
     HV_PAGE_3L_L2SEL,     /* a vcpu's second-level selector (phase 2) */
+    HV_PAGE_VCPU_INFO,    /* a vcpu's vcpu_info (VCPUOP_register_vcpu_info); index: vcpu id */
     HV_PAGE_KINDS
 };
 
@@ -60,7 +62,8 @@ struct hv_sink_ops {
     void (*event_page)(void *opaque, struct domain *d, uint64_t gpa, enum hv_event_page_kind kind,
                        unsigned index);
     /* Optional: d went back to the 2-level ABI (reset, failed set-up, destruction): every page
-     * event_page announced is ordinary memory again. */
+     * event_page announced is ordinary memory again, except vcpu_info pages (HV_PAGE_VCPU_INFO),
+     * which Xen keeps using whatever the ABI. */
     void (*event_pages_released)(void *opaque, struct domain *d);
 };
 

@@ -173,6 +173,63 @@ static long vcpu_stop_singleshot(struct vcpu *caller, struct vcpu *v, uint64_t a
     return 0;
 }
 
+/* The checks and the mapping of Xen's map_vcpu_info (xen/common/domain.c), in its order: the
+ * new vcpu_info, or NULL where Xen answers -EINVAL: an offset that leaves no room for it in the
+ * page, a second registration for the vcpu (Xen allows only one), another vcpu that is not
+ * down, a frame that is not (wholly) guest memory. */
+static struct vcpu_info *vcpu_info_map(struct vcpu *caller, struct vcpu *v,
+                                       const struct vcpu_register_vcpu_info *info)
+{
+    uint8_t *page;
+
+    if (info->offset > XEN_PAGE_SIZE - sizeof(struct vcpu_info))
+        return NULL;
+    if (v->vcpu_info_reg)
+        return NULL;
+    /* "Run this command on yourself or on other offline VCPUS." */
+    if (v != caller && v->run_state != VCPU_DOWN)
+        return NULL;
+    if (info->mfn > UINT64_MAX / XEN_PAGE_SIZE)
+        return NULL;
+    page = guest_ptr(v->domain, info->mfn * XEN_PAGE_SIZE, XEN_PAGE_SIZE);
+    return page ? (struct vcpu_info *)(page + info->offset) : NULL;
+}
+
+/* The new vcpu_info starts as a copy of the current one (the legacy slot), or zeroed with
+ * upcalls masked for a vcpu that had none (Xen's dummy_vcpu_info). Then everything is marked
+ * pending so that no event raised meanwhile is lost: every selector bit of the guest's word
+ * size, and upcall_pending (kicking or waking v as any raise would). Xen keeps the page
+ * whatever the ABI; the simulator prices the guest's accesses to it like shared_info's. */
+static long vcpu_register_vcpu_info(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa)
+{
+    struct vcpu_register_vcpu_info info;
+    struct vcpu_info *new_info, *old_info;
+    struct hv *hv = v->domain->hv;
+    unsigned bits = v->domain->guest_word_bits;
+
+    if (copy_from_guest(v->domain, &info, arg_gpa, sizeof(info)))
+        return -XEN_EFAULT;
+    new_info = vcpu_info_map(caller, v, &info);
+    if (!new_info)
+        return -XEN_EINVAL;
+    old_info = vcpu_info_ptr(v);
+    guest_touch(hv, new_info, sizeof(*new_info), GUEST_WRITE);
+    if (old_info) {
+        guest_touch(hv, old_info, sizeof(*old_info), GUEST_READ);
+        memmove(new_info, old_info, sizeof(*new_info)); /* the guest may name the same place */
+    } else {
+        memset(new_info, 0, sizeof(*new_info));
+        new_info->evtchn_upcall_mask = 1;
+    }
+    v->vcpu_info_reg = new_info;
+    v->vcpu_info_gpa = info.mfn * XEN_PAGE_SIZE + info.offset;
+    __atomic_store_n(&new_info->evtchn_pending_sel, bits < 64 ? (1ull << bits) - 1 : ~0ull,
+                     __ATOMIC_SEQ_CST);
+    vcpu_mark_events_pending(v);
+    sink_event_page(v->domain, info.mfn * XEN_PAGE_SIZE, HV_PAGE_VCPU_INFO, v->vcpu_id);
+    return 0;
+}
+
 /* X(command, handler); NULL: not modelled, -ENOSYS (named for the report). */
 #define VCPU_OPS(X)                                                                                \
     X(initialise, vcpu_initialise)                                                                 \
@@ -184,7 +241,8 @@ static long vcpu_stop_singleshot(struct vcpu *caller, struct vcpu *v, uint64_t a
     X(set_periodic_timer, vcpu_set_periodic)                                                       \
     X(stop_periodic_timer, vcpu_stop_periodic)                                                     \
     X(set_singleshot_timer, vcpu_set_singleshot)                                                   \
-    X(stop_singleshot_timer, vcpu_stop_singleshot)
+    X(stop_singleshot_timer, vcpu_stop_singleshot)                                                 \
+    X(register_vcpu_info, vcpu_register_vcpu_info)
 
 struct vcpu_op_desc {
     unsigned cmd;

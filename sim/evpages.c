@@ -19,10 +19,19 @@ struct sim_evpage_ctx {
 void sim_evpages_add(struct sim_domain *sd, uint64_t gpa, enum hv_event_page_kind kind,
                      unsigned index)
 {
-    /* Several registrations may share a page (control blocks of different vcpus). */
+    bool vcpu_info = kind == HV_PAGE_VCPU_INFO;
+
+    /* Only RAM pages: shared_info (the one page Xen shares outside RAM) is device-like
+     * memory already. */
+    if (gpa < XEN_PAGE_SIZE || gpa >= sd->ram_size || sd->ram_size - gpa < XEN_PAGE_SIZE)
+        return;
+    /* Several registrations may share a page (control blocks or vcpu_infos of different
+     * vcpus). A vcpu_info keeps its page mapped for good, whatever else shares it. */
     for (unsigned i = 0; i < sd->nr_evpage; i++)
-        if (sd->evpage[i].gpa == gpa && !sd->evpage[i].released)
+        if (sd->evpage[i].gpa == gpa && !sd->evpage[i].released) {
+            sd->evpage[i].keep |= vcpu_info;
             return;
+        }
     if (sd->nr_evpage == sd->cap_evpage) {
         unsigned cap = sd->cap_evpage ? 2 * sd->cap_evpage : 16;
         struct sim_event_page *p = realloc(sd->evpage, cap * sizeof(*p));
@@ -33,20 +42,21 @@ void sim_evpages_add(struct sim_domain *sd, uint64_t gpa, enum hv_event_page_kin
         sd->evpage = p;
         sd->cap_evpage = cap;
     }
-    sd->evpage[sd->nr_evpage++] = (struct sim_event_page){.gpa = gpa, .kind = kind, .index = index};
+    sd->evpage[sd->nr_evpage++] =
+        (struct sim_event_page){.gpa = gpa, .kind = kind, .index = index, .keep = vcpu_info};
     sd->evpage_gen++;
 }
 
 void sim_evpages_release(struct sim_domain *sd)
 {
     for (unsigned i = 0; i < sd->nr_evpage; i++)
-        sd->evpage[i].released = true;
+        sd->evpage[i].released |= !sd->evpage[i].keep;
     sd->evpage_gen++;
 }
 
 /* The port whose PENDING bit is bit `bit` of byte `offset` of the page, or -1 if that bit is
  * not a pending bit. FIFO: one 32-bit event word per port, PENDING is bit 31. 3-level: one bit
- * per port. */
+ * per port. Control blocks, selectors and vcpu_infos hold none. */
 static int64_t pending_bit_port(const struct sim_event_page *pg, uint64_t offset, unsigned bit)
 {
     uint64_t b = offset * 8 + bit;

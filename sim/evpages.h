@@ -1,7 +1,8 @@
 /* Guest pages the FIFO and 3-level ABIs share with Xen (control blocks, event arrays, bitmaps,
- * selectors). Like shared_info, each becomes device-like memory in every vcpu engine of the
- * domain: guest accesses go through callbacks that price the cache line and notice the guest
- * consuming events (clearing a PENDING bit), so every ABI's event path is timed stage by stage.
+ * selectors), and pages holding vcpu_infos moved there by VCPUOP_register_vcpu_info. Like
+ * shared_info, each becomes device-like memory in every vcpu engine of the domain: guest
+ * accesses go through callbacks that price the cache line and notice the guest consuming events
+ * (clearing a PENDING bit), so every ABI's event path is timed stage by stage.
  *
  * The model announces pages during a hypercall, while the caller's engine is running; engines
  * are only remapped between slices (the caller's slice is cut short at the end of that
@@ -16,6 +17,7 @@ struct sim_event_page {
     enum hv_event_page_kind kind;
     unsigned index; /* place in its array: the ports it holds start at index * ports per page */
     bool released;  /* the domain went back to 2-level: ordinary RAM again */
+    bool keep;      /* holds a vcpu_info: stays shared with Xen whatever the ABI */
 };
 
 /* The sink's event_page and event_pages_released hooks, for machine.c. */

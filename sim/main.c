@@ -71,7 +71,7 @@ static const char usage_run[] =
     "                     first is domain 0 and privileged). A bare NAME runs guests/NAME.\n"
     "  --cmdline STR      the command line of the --guest just before it (start_info.cmd_line;\n"
     "                     evsim puts domid=N and seed=S in front of it)\n"
-    "  --vcpus N          vcpus of the --guest just before it (1-32, default 1)\n"
+    "  --vcpus N          vcpus of the --guest just before it (1-64, default 1)\n"
     "  --abi NAME         event-channel ABI of every domain: 2l, 3l or fifo (overrides the\n"
     "                     scenario's abi keys; the guests set it up at boot)\n"
     "  --cpu NAME         cost profile: a name from `evsim profiles`, or a profile file\n"
@@ -221,9 +221,9 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
             break;
         case OPT_VCPUS: {
             long long n;
-            if (!o->nr_guests || o->vcpus[o->nr_guests - 1] || !parse_count(optarg, 32, &n) ||
+            if (!o->nr_guests || o->vcpus[o->nr_guests - 1] || !parse_count(optarg, 64, &n) ||
                 n < 1)
-                return bad_input("run: --vcpus %s must follow a --guest and be 1 to 32%s", optarg,
+                return bad_input("run: --vcpus %s must follow a --guest and be 1 to 64%s", optarg,
                                  "");
             o->vcpus[o->nr_guests - 1] = (unsigned)n;
             break;
@@ -521,8 +521,9 @@ static const char usage_bench[] =
     "\n"
     "Options:\n"
     "  --quick        a few small points (seconds; for tests)\n"
-    "  --out DIR      default bench/results/abi-scaling\n"
-    "  --doc FILE     default docs/abi-scaling.md; --doc - writes no document\n"
+    "  --out DIR      default bench/results/abi-scaling in evsim's source tree\n"
+    "  --doc FILE     default docs/abi-scaling.md in evsim's source tree; --doc - writes none\n"
+    "                 (its plot links point to DIR: relative when DIR is the default)\n"
     "  --progress     a line per point on stderr (default: when stderr is a terminal)\n"
     "  --no-progress  none\n"
     "\n"
@@ -532,8 +533,9 @@ static const char usage_bench[] =
 static int cmd_bench(int argc, char **argv)
 {
     char guest_dir[PATH_MAX];
-    struct abi_bench_opts o = {.out_dir = "bench/results/abi-scaling",
-                               .doc = "docs/abi-scaling.md",
+    /* The committed results live in the source tree evsim was built from. */
+    struct abi_bench_opts o = {.out_dir = EVSIM_SOURCE_DIR "/bench/results/abi-scaling",
+                               .doc = EVSIM_SOURCE_DIR "/docs/abi-scaling.md",
                                .progress = isatty(STDERR_FILENO)};
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         fputs(usage_bench, stdout);

@@ -105,7 +105,7 @@ int scenario_abi_parse(const char *s)
 static bool domain_number(struct inifile *f, struct scenario_domain *dom, const char *name,
                           uint64_t n, const char *value)
 {
-    if (!strcmp(name, "vcpus") && n >= 1 && n <= 32)
+    if (!strcmp(name, "vcpus") && n >= 1 && n <= 64)
         dom->vcpus = (unsigned)n;
     else if (!strcmp(name, "memory_mb") && n >= 1 && n <= 4096)
         dom->memory_bytes = n << 20;
@@ -115,7 +115,7 @@ static bool domain_number(struct inifile *f, struct scenario_domain *dom, const 
         dom->max_evtchn_port = (unsigned)n;
     else
         return inifile_fail(f,
-                            "%s = %s: out of range (vcpus 1-32, memory_mb 1-4096, pin 0-255, "
+                            "%s = %s: out of range (vcpus 1-64, memory_mb 1-4096, pin 0-255, "
                             "max_evtchn_port 1-262143)",
                             name, value);
     return true;

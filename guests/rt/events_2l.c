@@ -126,7 +126,7 @@ static void scan_ports(unsigned int cpu, xen_ulong_t sel)
 void rt_upcall_2l(void)
 {
     unsigned int cpu = rt_vcpu_id();
-    struct vcpu_info *vi = &rt_shared->vcpu_info[cpu];
+    struct vcpu_info *vi = rt_vcpu_info_of(cpu);
     volatile uint8_t *upcall_pending = &vi->evtchn_upcall_pending;
 
     do {

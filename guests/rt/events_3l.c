@@ -170,7 +170,7 @@ static void scan_ports(unsigned int cpu, xen_ulong_t l1, const xen_ulong_t *l2)
 void rt_upcall_3l(void)
 {
     unsigned int cpu = rt_vcpu_id();
-    struct vcpu_info *vi = &rt_shared->vcpu_info[cpu];
+    struct vcpu_info *vi = rt_vcpu_info_of(cpu);
     volatile uint8_t *upcall_pending = &vi->evtchn_upcall_pending;
     volatile xen_ulong_t *l2sel = l3_vcpu[cpu].l2sel;
     xen_ulong_t l2[NR_L2];

@@ -49,7 +49,8 @@ static struct fifo_state {
     } vcpu[RT_MAX_VCPUS];
 } * fifo;
 
-_Static_assert(sizeof(struct fifo_state) <= RT_PAGE_SIZE, "the FIFO state fits a page");
+#define FIFO_STATE_PAGES ((sizeof(struct fifo_state) + RT_PAGE_SIZE - 1) / RT_PAGE_SIZE)
+_Static_assert(RT_MAX_VCPUS > 8 || FIFO_STATE_PAGES == 1, "the default runtime's fits a page");
 
 /* The port's event word, or NULL if the event array does not reach it. */
 static inline volatile event_word_t *word_of(evtchn_port_t port)
@@ -210,7 +211,7 @@ static void handle_events(unsigned int cpu)
 void rt_upcall_fifo(void)
 {
     unsigned int cpu = rt_vcpu_id();
-    volatile uint8_t *upcall_pending = &rt_shared->vcpu_info[cpu].evtchn_upcall_pending;
+    volatile uint8_t *upcall_pending = &rt_vcpu_info_of(cpu)->evtchn_upcall_pending;
 
     do {
         *upcall_pending = 0; /* clear first: a later event sets it again */
@@ -222,7 +223,7 @@ void rt_upcall_fifo(void)
 
 static void setup_fifo(void)
 {
-    fifo = rt_alloc_pages(1);
+    fifo = rt_alloc_pages(FIFO_STATE_PAGES);
 }
 
 /* Linux's init_control_block: a zeroed page per vcpu, control block at

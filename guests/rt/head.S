@@ -168,13 +168,14 @@ rt_secondary_entry:
     UPCALL_ENTRY hypervisor_callback_fifo, rt_upcall_fifo
 
 /* ------------------------------------------------------------------ */
-/* One stack per vcpu; vcpu v uses [rt_stacks + v*SIZE, rt_stacks + (v+1)*SIZE). */
+/* One stack per vcpu; vcpu v uses [rt_stacks + v*SIZE, rt_stacks + (v+1)*SIZE).
+ * Only the first RT_STATIC_VCPUS: rt.c allocates the others' (config.h). */
     .section .bss.stacks, "aw", @nobits
     .balign 4096
     .globl rt_stacks
     .type rt_stacks, @object
 rt_stacks:
-    .skip RT_MAX_VCPUS * RT_STACK_SIZE
+    .skip RT_STATIC_VCPUS * RT_STACK_SIZE
     .size rt_stacks, . - rt_stacks
 
     .section .note.GNU-stack, "", @progbits

@@ -61,7 +61,7 @@ const char *rt_strerror(long rc); /* -XEN_EINVAL -> "EINVAL" */
 
 /* ---- vcpus ------------------------------------------------------------ */
 unsigned int rt_vcpu_id(void);        /* which vcpu is running this code */
-struct vcpu_info *rt_vcpu_info(void); /* its vcpu_info in shared_info */
+struct vcpu_info *rt_vcpu_info(void); /* its vcpu_info (in shared_info below vcpu 32) */
 /* Start vcpu `id` (1..RT_MAX_VCPUS-1) running fn(arg) on its own stack,
  * with its own event callback registered.  When fn returns, the vcpu goes
  * down (and idles forever if VCPUOP_down is not supported). */

@@ -13,6 +13,22 @@ void rt_events_setup_vcpu(unsigned int vcpu); /* vcpu 0, before VCPUOP_up of `vc
 void rt_events_init_vcpu(void);               /* on every other vcpu, at its start */
 const char *rt_events_entry(void);            /* the callback entry registered */
 
+/* vcpu `vcpu`'s vcpu_info: its slot in shared_info, or beyond the legacy
+ * slots the one the runtime registered for it (rt.c). */
+#if RT_MAX_VCPUS > XEN_LEGACY_MAX_VCPUS
+extern struct vcpu_info *rt_vcpu_info_hi; /* vcpus XEN_LEGACY_MAX_VCPUS.. */
+_Static_assert((RT_MAX_VCPUS - XEN_LEGACY_MAX_VCPUS) * sizeof(struct vcpu_info) <= RT_PAGE_SIZE,
+               "the registered vcpu_infos fit a page");
+#endif
+static inline struct vcpu_info *rt_vcpu_info_of(unsigned int vcpu)
+{
+#if RT_MAX_VCPUS > XEN_LEGACY_MAX_VCPUS
+    if (vcpu >= XEN_LEGACY_MAX_VCPUS)
+        return &rt_vcpu_info_hi[vcpu - XEN_LEGACY_MAX_VCPUS];
+#endif
+    return &rt_shared->vcpu_info[vcpu];
+}
+
 /* Store `value` in n 64-bit words from d: one rep stosq, as _start zeroes .bss. */
 static inline void rt_fill64(void *d, uint64_t value, size_t n)
 {

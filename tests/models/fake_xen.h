@@ -11,7 +11,7 @@
 #include "models/hypercall.h"
 
 #define FX_MAX_DOMAINS 4u
-#define FX_MAX_VCPUS 4u
+#define FX_MAX_VCPUS 64u
 #define FX_MEM_SIZE 0x100000u        /* 1 MiB of guest memory per domain */
 #define FX_SHINFO_GPA 0x1000u        /* shared_info page */
 #define FX_ARG_GPA 0x3000u           /* hypercall argument area */

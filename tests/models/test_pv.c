@@ -353,7 +353,7 @@ static void test_dispatch_unknown_and_counters(void **state)
         "reset_cont");
     assert_int_equal(hypercall_lookup(__HYPERVISOR_event_channel_op)->nr_sub, 15);
     assert_string_equal(hypercall_lookup(__HYPERVISOR_sched_op)->sub_names[SCHEDOP_poll], "poll");
-    assert_int_equal(hypercall_lookup(__HYPERVISOR_vcpu_op)->nr_sub, 10);
+    assert_int_equal(hypercall_lookup(__HYPERVISOR_vcpu_op)->nr_sub, 11);
     assert_true(hypercall_lookup(__HYPERVISOR_iret)->returns_frame);
 }
 
