@@ -134,7 +134,11 @@ int pirq_raise(struct domain *d, unsigned pirq);
 long do_event_channel_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa);
 /* Sub-command names indexed by EVTCHNOP_* (NULL-terminated, for the report). */
 #define EVTCHNOP_NR 15u
-extern const char *const evtchn_op_names[EVTCHNOP_NR + 1];
+/* ... and register_extended (models/xen_3l.h) after them, in the stats column EVTCHNOP_NR. */
+extern const char *const evtchn_op_names[EVTCHNOP_NR + 2];
+/* The stats column of a sub-command: its number, EVTCHNOP_NR for register_extended, else the
+ * last column ("other"). */
+unsigned evtchn_op_column(uint64_t cmd);
 
 /* Port counters (grown with the table). */
 struct port_stats *port_stats(struct domain *d, uint32_t port);

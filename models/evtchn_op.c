@@ -375,7 +375,16 @@ struct evtchn_op_desc {
 static const struct evtchn_op_desc evtchn_op_table[EVTCHNOP_NR] = {EVTCHN_OPS(EVTCHN_OP_ENTRY)};
 
 #define EVTCHN_OP_NAME(cmd_, type_, fn_, out_) [EVTCHNOP_##cmd_] = #cmd_,
-const char *const evtchn_op_names[EVTCHNOP_NR + 1] = {EVTCHN_OPS(EVTCHN_OP_NAME)};
+const char *const evtchn_op_names[EVTCHNOP_NR + 2] = {EVTCHN_OPS(EVTCHN_OP_NAME)[EVTCHNOP_NR] =
+                                                          "register_extended"};
+
+unsigned evtchn_op_column(uint64_t cmd)
+{
+    if (cmd < EVTCHNOP_NR)
+        return (unsigned)cmd;
+    return cmd == EVTCHNOP_register_extended ? EVTCHNOP_NR : HC_STATS_SUB - 1;
+}
+_Static_assert(EVTCHNOP_NR < HC_STATS_SUB - 1, "register_extended has its own column");
 
 /* The 3-level ABI's command lives outside Xen's numbering (models/xen_3l.h). */
 static const struct evtchn_op_desc evtchn_op_register_extended = {

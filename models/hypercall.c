@@ -64,7 +64,7 @@ static const struct hypercall_desc hypercall_table[] = {
     [__HYPERVISOR_sched_op] = {"sched_op", hc_sched_op, NAMES(sched_op_names), false},
     [__HYPERVISOR_callback_op] = {"callback_op", hc_callback_op, NAMES(callback_op_names), false},
     [__HYPERVISOR_event_channel_op] = {"event_channel_op", hc_event_channel_op,
-                                       NAMES(evtchn_op_names), false},
+                                       NAMES(evtchn_op_names), false, evtchn_op_column},
 };
 #define HYPERCALL_NR (sizeof(hypercall_table) / sizeof(hypercall_table[0]))
 
@@ -86,6 +86,8 @@ static struct hc_counter *hypercall_counter(struct domain *d, unsigned nr,
 
     if (nr >= HC_STATS_NR)
         return NULL;
+    if (desc && desc->sub_column)
+        sub = desc->sub_column(sub);
     return &d->stats.hc[nr][sub < HC_STATS_SUB ? sub : HC_STATS_SUB - 1];
 }
 

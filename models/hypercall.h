@@ -15,6 +15,9 @@ struct hypercall_desc {
     /* The handler rewrites the guest frame itself (iret): its result is the restored rax,
      * never an error code, and is not counted as one. */
     bool returns_frame;
+    /* Optional: the stats column of a sub-command (default: the command itself, commands
+     * beyond the table sharing the last column). */
+    unsigned (*sub_column)(uint64_t cmd);
 };
 
 /* Handle the hypercall in regs->rax with arguments rdi, rsi, rdx, r10, r8, r9; the result goes

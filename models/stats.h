@@ -8,7 +8,7 @@
 /* Hypercalls are counted per operation: hypercall number and, for multiplexed hypercalls
  * (event_channel_op, sched_op, vcpu_op, ...), the sub-command. */
 #define HC_STATS_NR 64u
-#define HC_STATS_SUB 16u
+#define HC_STATS_SUB 17u
 
 struct hc_counter {
     uint64_t calls;

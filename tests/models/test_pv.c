@@ -351,7 +351,15 @@ static void test_dispatch_unknown_and_counters(void **state)
     assert_string_equal(
         hypercall_lookup(__HYPERVISOR_event_channel_op)->sub_names[EVTCHNOP_reset_cont],
         "reset_cont");
-    assert_int_equal(hypercall_lookup(__HYPERVISOR_event_channel_op)->nr_sub, 15);
+    assert_int_equal(hypercall_lookup(__HYPERVISOR_event_channel_op)->nr_sub, 16);
+    /* register_extended (0x100) has the column after the numbered commands; others share the
+     * last one. */
+    fx_hypercall(w->v, __HYPERVISOR_event_channel_op, EVTCHNOP_register_extended, FX_BAD_GPA, 0);
+    fx_hypercall(w->v, __HYPERVISOR_event_channel_op, 0x200, 0, 0);
+    assert_int_equal(w->d->stats.hc[__HYPERVISOR_event_channel_op][EVTCHNOP_NR].errors, 1);
+    assert_int_equal(w->d->stats.hc[__HYPERVISOR_event_channel_op][HC_STATS_SUB - 1].errors, 1);
+    assert_string_equal(hypercall_lookup(__HYPERVISOR_event_channel_op)->sub_names[EVTCHNOP_NR],
+                        "register_extended");
     assert_string_equal(hypercall_lookup(__HYPERVISOR_sched_op)->sub_names[SCHEDOP_poll], "poll");
     assert_int_equal(hypercall_lookup(__HYPERVISOR_vcpu_op)->nr_sub, 11);
     assert_true(hypercall_lookup(__HYPERVISOR_iret)->returns_frame);
