@@ -29,12 +29,18 @@
 
 #define MAX_PORTS 262144u
 
-static evtchn_port_t *ports; /* nr_ports of them, in pages from rt_alloc_pages */
+static evtchn_port_t *ports; /* in pages from rt_alloc_pages: see alloc_ports */
 static uint64_t nr_ports, nr_vcpus;
 static volatile uint64_t bound_vcpus; /* vcpus done binding their share */
 static volatile uint64_t handled, expect;
 static volatile bool round_done, finished;
 static evtchn_port_t port_done; /* notifies vcpu 0 that a burst was handled */
+
+/* Room for n ports (the backend holds four per frontend, not `ports`). */
+static void alloc_ports(uint64_t n)
+{
+    ports = rt_alloc_pages((unsigned)((n * sizeof(*ports) + RT_PAGE_SIZE - 1) / RT_PAGE_SIZE));
+}
 
 static void on_done(evtchn_port_t port, void *arg)
 {
@@ -178,6 +184,7 @@ static int role_back(void)
     if (fronts == 0 || 4 * fronts >= MAX_PORTS)
         rt_panic("abiscale: fronts=%lu out of range", fronts);
     expect = 4 * fronts * rounds;
+    alloc_ports(4 * fronts);
     for (uint64_t i = 0; i < 4 * fronts; i++) {
         ports[i] = rt_alloc_unbound((domid_t)(1 + i / 4));
         rt_bind_handler(ports[i], on_request, NULL);
@@ -200,7 +207,7 @@ static int role_front(void)
         rt_bind_handler(mine[i], on_response, NULL);
     }
     /* Spread the frontends' requests over the interval, by domain id. */
-    rt_sleep_ns(interval + (rt_domid * 7919u) % interval);
+    rt_sleep_ns(interval + ((uint64_t)rt_domid * 7990271u) % interval);
     for (uint64_t r = 0; r < rounds; r++) {
         round_done = false;
         for (unsigned i = 0; i < 4; i++)
@@ -218,12 +225,12 @@ int main(void)
     if (nr_ports == 0 || nr_ports > MAX_PORTS || nr_vcpus == 0 || nr_vcpus > RT_MAX_VCPUS)
         rt_panic("abiscale: ports=%lu (1-%u) or vcpus=%lu (1-%u) out of range", nr_ports, MAX_PORTS,
                  nr_vcpus, RT_MAX_VCPUS);
-    ports = rt_alloc_pages((nr_ports * sizeof(*ports) + RT_PAGE_SIZE - 1) / RT_PAGE_SIZE);
-    if (rt_arg_is("role", "storm"))
-        return role_storm();
     if (rt_arg_is("role", "back"))
         return role_back();
     if (rt_arg_is("role", "front"))
         return role_front();
+    alloc_ports(nr_ports);
+    if (rt_arg_is("role", "storm"))
+        return role_storm();
     return role_burst();
 }
