@@ -200,10 +200,12 @@ struct port_stats *port_stats(struct domain *d, uint32_t port)
 }
 
 /* Is the port pending, read for the counters (not Xen's work: not priced). */
+/* The event still waits for the guest: pending in the ABI, or (FIFO) saved on the port until its
+ * event-array page is added. */
 static bool port_pending_quietly(struct domain *d, struct evtchn *chn)
 {
     d->hv->accounting = true;
-    bool pending = d->evtchn_port_ops->is_pending(d, chn);
+    bool pending = chn->fifo_pending || d->evtchn_port_ops->is_pending(d, chn);
     d->hv->accounting = false;
     return pending;
 }
@@ -241,9 +243,7 @@ void evtchn_port_set_pending(struct domain *d, unsigned vcpu_id, struct evtchn *
     struct vcpu *cur = d->hv->current;
     uint64_t before = cur ? cur->hcall_cycles : 0;
     d->evtchn_port_ops->set_pending(v, chn);
-    /* A FIFO event for a port beyond the event array is saved on the port until its page is
-     * added (then raised by the ABI itself): it is outstanding all the same. */
-    bool now_pending = port_pending_quietly(d, chn) || chn->fifo_pending;
+    bool now_pending = port_pending_quietly(d, chn);
     if (was_pending)
         ps->coalesced++;
     else if (now_pending)

@@ -427,13 +427,13 @@ static void simulate_in_child(const struct point *pt, const char *guest_dir, str
 
 /* ---- output ---- */
 
+/* Output files: a failure is reported on stderr (the run's results are lost either way). */
 static FILE *open_out(const char *dir, const char *name)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
+    struct diag d;
+    FILE *f = plot_open(dir, name, &d);
     if (!f)
-        fprintf(stderr, "evsim: bench abi-scaling: cannot write %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "evsim: bench abi-scaling: %s\n", d.msg);
     return f;
 }
 
@@ -520,11 +520,11 @@ static int write_json(const char *dir, const struct plan *pl, const struct resul
 }
 
 /* A line plot of one column against x for every ABI. */
-static void gp_lines(FILE *f, const char *term, const char *ext, const char *name,
-                     const char *title, const char *xlabel, const char *ylabel, bool logx,
-                     bool logy, const char *data, const char *ycol)
+static void gp_lines(FILE *f, unsigned term, const char *name, const char *title,
+                     const char *xlabel, const char *ylabel, bool logx, bool logy, const char *data,
+                     const char *ycol)
 {
-    fprintf(f, "reset\nset terminal %s noenhanced\nset output '%s.%s'\n", term, name, ext);
+    plot_begin(f, term, name);
     fprintf(f, "set title '%s'\nset xlabel '%s'\nset ylabel '%s'\nset grid\nset key top left\n",
             title, xlabel, ylabel);
     if (logx)
@@ -573,9 +573,9 @@ static const struct plot_def plot_defs[] = {
 };
 #define NR_PLOTS (sizeof(plot_defs) / sizeof(plot_defs[0]))
 
-static void gp_storm(FILE *f, const char *term, const char *ext)
+static void gp_storm(FILE *f, unsigned term)
 {
-    fprintf(f, "reset\nset terminal %s noenhanced\nset output 'storm.%s'\n", term, ext);
+    plot_begin(f, term, "storm");
     fprintf(f, "set title 'Rare ports under a one-port storm: wait from send to handler'\n"
                "set ylabel 'cycles'\nset yrange [0:*]\nset style data histograms\n"
                "set style histogram cluster\n"
@@ -590,15 +590,13 @@ static int write_plots(const char *dir)
         return -1;
     fprintf(f, "# Written by evsim bench abi-scaling; redraw with: cd %s && gnuplot plots.gp\n",
             dir);
-    static const char *const terms[][2] = {{"png size 900,560", "png"},
-                                           {"svg size 900,560 dynamic", "svg"}};
-    for (unsigned t = 0; t < 2; t++) {
+    for (unsigned t = 0; t < PLOT_TERMS; t++) {
         for (unsigned i = 0; i < NR_PLOTS; i++) {
             const struct plot_def *p = &plot_defs[i];
-            gp_lines(f, terms[t][0], terms[t][1], p->name, p->title, p->xlabel, p->ylabel, p->logx,
-                     p->logy, p->data, p->ycol);
+            gp_lines(f, t, p->name, p->title, p->xlabel, p->ylabel, p->logx, p->logy, p->data,
+                     p->ycol);
         }
-        gp_storm(f, terms[t][0], terms[t][1]);
+        gp_storm(f, t);
     }
     if (fclose(f) != 0)
         return -1;
@@ -765,6 +763,47 @@ static void doc_findings(FILE *f, const struct point *p, const struct result *r,
     fprintf(f, ". Xen 4.4 took FIFO.\n\n");
 }
 
+/* One section per sweep: its plots, then its table. */
+struct doc_section {
+    const char *heading;
+    enum sweep sweep;
+    const char *xname;
+    const char *plots[4][2]; /* {plot name, alt text}, up to 4 */
+};
+
+static const struct doc_section doc_sections[] = {
+    {"Ports bound (one of them pending at a time)",
+     SW_PORTS,
+     "ports",
+     {{"ports_latency", "send to handler p50 by ports"},
+      {"ports_scan", "upcall instructions per event by ports"},
+      {"ports_memory", "model memory by ports"},
+      {"ports_guest_pages", "guest pages by ports"}}},
+    {"Pending density",
+     SW_DENSITY,
+     "pending",
+     {{"density_latency", "p50 by density"},
+      {"density_scan", "instructions per event by density"}}},
+    {"Vcpus per domain",
+     SW_VCPUS,
+     "vcpus",
+     {{"vcpus_latency", "p50 by vcpus"}, {"vcpus_transfers", "line transfers by vcpus"}}},
+    {"Domains with four ports each to a Dom0 backend",
+     SW_DOMAINS,
+     "frontends",
+     {{"domains_latency", "Dom0 p50 by frontends"},
+      {"domains_scan", "Dom0 instructions per event by frontends"}}},
+};
+
+static void doc_section(FILE *f, const char *rel, const struct doc_section *sec,
+                        const struct point *p, const struct result *r, unsigned n)
+{
+    fprintf(f, "## %s\n\n", sec->heading);
+    for (unsigned k = 0; k < 4 && sec->plots[k][0]; k++)
+        doc_plot(f, rel, sec->plots[k][0], sec->plots[k][1]);
+    doc_table(f, p, r, n, sec->sweep, sec->xname);
+}
+
 static int abi_bench_write_doc(const char *path, const struct point *p, const struct result *r,
                                unsigned n, const char *out_dir, double seconds, long peak_kb)
 {
@@ -793,27 +832,14 @@ static int abi_bench_write_doc(const char *path, const struct point *p, const st
             "cycles of the profile's CPU: from the sender's trap to the moment the receiver's "
             "upcall code clears the port's pending bit. `insns/event` counts guest instructions "
             "from the event callback to HYPERVISOR_iret per delivered event; `lines/event` the "
-            "cache-line transfers between CPUs the coherence model charged, per event.\n\n",
+            "cache-line transfers between CPUs the coherence model charged, per event (the "
+            "whole machine's: in the domains sweep they include the frontends taking the "
+            "responses). Only what happens after the guest prints `abiscale: measuring` counts, "
+            "not binding the ports; the burst role's own signalling port is left out.\n\n",
             seconds, peak_kb / 1024);
     doc_findings(f, p, r, n);
-    fprintf(f, "## Ports bound (one of them pending at a time)\n\n");
-    doc_plot(f, rel, "ports_latency", "send to handler p50 by ports");
-    doc_plot(f, rel, "ports_scan", "upcall instructions per event by ports");
-    doc_plot(f, rel, "ports_memory", "model memory by ports");
-    doc_plot(f, rel, "ports_guest_pages", "guest pages by ports");
-    doc_table(f, p, r, n, SW_PORTS, "ports");
-    fprintf(f, "## Pending density\n\n");
-    doc_plot(f, rel, "density_latency", "p50 by density");
-    doc_plot(f, rel, "density_scan", "instructions per event by density");
-    doc_table(f, p, r, n, SW_DENSITY, "pending");
-    fprintf(f, "## Vcpus per domain\n\n");
-    doc_plot(f, rel, "vcpus_latency", "p50 by vcpus");
-    doc_plot(f, rel, "vcpus_transfers", "line transfers by vcpus");
-    doc_table(f, p, r, n, SW_VCPUS, "vcpus");
-    fprintf(f, "## Domains with four ports each to a Dom0 backend\n\n");
-    doc_plot(f, rel, "domains_latency", "Dom0 p50 by frontends");
-    doc_plot(f, rel, "domains_scan", "Dom0 instructions per event by frontends");
-    doc_table(f, p, r, n, SW_DOMAINS, "frontends");
+    for (size_t i = 0; i < sizeof(doc_sections) / sizeof(doc_sections[0]); i++)
+        doc_section(f, rel, &doc_sections[i], p, r, n);
     fprintf(f, "## Fairness and priorities under a storm\n\n");
     doc_plot(f, rel, "storm", "rare-port waits under a storm");
     fprintf(f, "| case | rare mean | rare worst | rare events | storm events | lost |\n"

@@ -100,9 +100,8 @@ static void evpage_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t
     memcpy(&old, p, size);
     memcpy(p, &value, size);
     /* A cleared PENDING bit: the guest's upcall code reached that port. */
-    uint64_t cleared = old & ~value;
-    for (unsigned bit = 0; cleared && bit < size * 8; bit++) {
-        int64_t port = (cleared >> bit) & 1 ? pending_bit_port(pg, offset, bit) : -1;
+    for (uint64_t cleared = old & ~value; cleared; cleared &= cleared - 1) {
+        int64_t port = pending_bit_port(pg, offset, (unsigned)__builtin_ctzll(cleared));
         if (port >= 0)
             stages_cleared(&sd->stages, &sv->stages, (uint32_t)port, *sv->clock);
     }

@@ -40,21 +40,30 @@ static unsigned channels(struct machine *m, struct channel *out)
     return n;
 }
 
-static FILE *open_in(const char *dir, const char *name, struct diag *d)
+FILE *plot_open(const char *dir, const char *name, struct diag *d)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     if (!f)
-        diag_set(d, "--plot %s: cannot write: %s", path, strerror(errno));
+        diag_set(d, "%s: cannot write: %s", path, strerror(errno));
     return f;
+}
+
+const char *const plot_terms[PLOT_TERMS][2] = {{"png size 1000,600", "png"},
+                                               {"svg size 1000,600 dynamic", "svg"}};
+
+void plot_begin(FILE *f, unsigned term, const char *name)
+{
+    fprintf(f, "reset\nset terminal %s noenhanced\nset output '%s.%s'\n", plot_terms[term][0], name,
+            plot_terms[term][1]);
 }
 
 /* One gnuplot data block per channel: latency (ns), fraction of events at or below it. */
 static int write_cdf(struct machine *m, const struct channel *c, unsigned n, const char *dir,
                      struct diag *d)
 {
-    FILE *f = open_in(dir, "latency_cdf.dat", d);
+    FILE *f = plot_open(dir, "latency_cdf.dat", d);
     if (!f)
         return -1;
     for (unsigned i = 0; i < n; i++) {
@@ -73,7 +82,7 @@ static int write_cdf(struct machine *m, const struct channel *c, unsigned n, con
 /* One row per channel: the cycles every stage adds to an average event. */
 static int write_stages(const struct channel *c, unsigned n, const char *dir, struct diag *d)
 {
-    FILE *f = open_in(dir, "stages.dat", d);
+    FILE *f = plot_open(dir, "stages.dat", d);
     if (!f)
         return -1;
     fprintf(f, "channel");
@@ -89,10 +98,9 @@ static int write_stages(const struct channel *c, unsigned n, const char *dir, st
     return fclose(f) == 0 ? 0 : diag_set(d, "--plot %s: write failed", dir);
 }
 
-static void script_cdf(FILE *f, const struct channel *c, unsigned n, const char *term,
-                       const char *ext)
+static void script_cdf(FILE *f, const struct channel *c, unsigned n, unsigned term)
 {
-    fprintf(f, "reset\nset terminal %s noenhanced\nset output 'latency_cdf.%s'\n", term, ext);
+    plot_begin(f, term, "latency_cdf");
     fprintf(f, "set title 'Send-to-handler latency per channel'\nset xlabel 'latency (ns)'\n"
                "set ylabel 'fraction of events'\nset yrange [0:1.05]\nset grid\n"
                "set key bottom right\n");
@@ -103,9 +111,9 @@ static void script_cdf(FILE *f, const struct channel *c, unsigned n, const char 
     fprintf(f, "\n");
 }
 
-static void script_stages(FILE *f, const char *term, const char *ext)
+static void script_stages(FILE *f, unsigned term)
 {
-    fprintf(f, "reset\nset terminal %s noenhanced\nset output 'stages.%s'\n", term, ext);
+    plot_begin(f, term, "stages");
     fprintf(f, "set title 'Where the cycles of an event go (mean per event)'\n"
                "set ylabel 'cycles'\nset style data histograms\n"
                "set style histogram rowstacked\nset style fill solid 0.8 border -1\n"
@@ -119,15 +127,13 @@ static void script_stages(FILE *f, const char *term, const char *ext)
 
 static int write_script(const struct channel *c, unsigned n, const char *dir, struct diag *d)
 {
-    FILE *f = open_in(dir, "plots.gp", d);
+    FILE *f = plot_open(dir, "plots.gp", d);
     if (!f)
         return -1;
     fprintf(f, "# Written by evsim run --plot; redraw with: cd %s && gnuplot plots.gp\n", dir);
-    static const char *const terms[][2] = {{"png size 1000,600", "png"},
-                                           {"svg size 1000,600 dynamic", "svg"}};
-    for (unsigned t = 0; t < 2; t++) {
-        script_cdf(f, c, n, terms[t][0], terms[t][1]);
-        script_stages(f, terms[t][0], terms[t][1]);
+    for (unsigned t = 0; t < PLOT_TERMS; t++) {
+        script_cdf(f, c, n, t);
+        script_stages(f, t);
     }
     return fclose(f) == 0 ? 0 : diag_set(d, "--plot %s: write failed", dir);
 }

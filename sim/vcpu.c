@@ -393,18 +393,16 @@ static uint64_t shared_read(uc_engine *uc, uint64_t offset, unsigned size, void 
 }
 
 /* Pending bits the guest clears in the 2-level bitmap: its upcall code reached those ports. */
-static void note_cleared_pending(struct sim_vcpu *sv, uint64_t offset, unsigned size, uint64_t old,
-                                 uint64_t value)
+static void note_cleared_pending(struct sim_vcpu *sv, uint64_t offset, uint64_t old, uint64_t value)
 {
     const uint64_t base = offsetof(struct shared_info, evtchn_pending);
     const uint64_t end = base + sizeof(((struct shared_info *)0)->evtchn_pending);
-    uint64_t cleared = old & ~value;
-    if (offset < base || offset >= end || !cleared)
+    if (offset < base || offset >= end)
         return;
-    for (unsigned bit = 0; bit < size * 8; bit++)
-        if (cleared & (UINT64_C(1) << bit))
-            stages_cleared(&sv->sd->stages, &sv->stages, (uint32_t)((offset - base) * 8 + bit),
-                           *pcpu_clock(sv));
+    for (uint64_t cleared = old & ~value; cleared; cleared &= cleared - 1)
+        stages_cleared(&sv->sd->stages, &sv->stages,
+                       (uint32_t)((offset - base) * 8 + (uint64_t)__builtin_ctzll(cleared)),
+                       *pcpu_clock(sv));
 }
 
 static void shared_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value,
@@ -417,7 +415,7 @@ static void shared_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t
     *pcpu_clock(sv) += machine_line_cost(sv->sd->m, sv->pcpu->id, p, size, COH_WRITE);
     memcpy(&old, p, size);
     memcpy(p, &value, size);
-    note_cleared_pending(sv, offset, size, old, value);
+    note_cleared_pending(sv, offset, old, value);
 }
 
 static int hook(struct sim_vcpu *sv, int type, void *cb, uint64_t begin, uint64_t end,

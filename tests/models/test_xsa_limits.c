@@ -5,8 +5,7 @@
  *   shrinks back on reset, while storage once valid stays valid (XSA-338).
  * - XSA-496: with every port in use, bind_virq / bind_ipi / bind_pirq / alloc_unbound /
  *   bind_interdomain answer -ENOSPC and change nothing, and the table is usable afterwards.
- * Each case runs under 2-level, 3-level and FIFO. The FIFO cases are skipped (cmocka skip())
- * only while init_control answers -EOPNOTSUPP, i.e. while the FIFO ABI is not built in.
+ * Each case runs under 2-level, 3-level and FIFO.
  * The world: d0 privileged, d1 the domain under test (2 vcpus), d2 holding an unbound port
  * reserved for d1. */
 #include <stdarg.h>
@@ -42,16 +41,11 @@ static const struct limit_case cases[] = {
 
 /* ---- set-up ---- */
 
-/* FIFO: control blocks for both vcpus and event-array pages for every port. Skips the test
- * only if the ABI is not built in. */
+/* FIFO: control blocks for both vcpus and event-array pages for every port. */
 static void switch_to_fifo(struct fake_xen *fx, struct domain *d, unsigned ports)
 {
     long rc = fx_fifo_init_control(fx, d->vcpu[0], 0, FX_FIFO_CONTROL_GPA / XEN_PAGE_SIZE, 0);
 
-    if (rc == -XEN_EOPNOTSUPP) {
-        fx_destroy(fx);
-        skip();
-    }
     assert_int_equal(rc, 0);
     assert_int_equal(fx_fifo_init_control(fx, d->vcpu[0], 1, FX_FIFO_CONTROL_GPA / XEN_PAGE_SIZE,
                                           FX_FIFO_CONTROL_STRIDE),
