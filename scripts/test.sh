@@ -4,5 +4,6 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 evsim_setup
+evsim_old_unicorn_fixture
 cd "$EVSIM_BUILD"
 ctest --output-on-failure -j "$(nproc)" "$@"

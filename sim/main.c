@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "sim/aot.h"
+#include "sim/engine_check.h"
 #include "sim/kernel.h"
 #include "sim/loader.h"
 #include "sim/machine.h"
@@ -49,13 +50,17 @@ static const char usage_main[] =
     "  profiles         list the CPU profiles and where their figures come from\n"
     "                   (`evsim profiles NAME` prints one in full)\n"
     "  scenario         print the embedded default scenario (a template for your own)\n"
+    "  engine           the Unicorn library in use and its capability check (paging, fast\n"
+    "                   guest stores, RDTSC and syscall hooks); run, validate and bench\n"
+    "                   refuse to start on a library that fails it\n"
     "  help             this text; `evsim run --help` documents the run options\n"
     "\n"
     "Options:\n"
     "  -h, --help       this text\n"
     "  -V, --version    print the version\n"
     "\n"
-    "Exit status: 0 the run ended normally, 1 a domain crashed, 2 bad input.\n"
+    "Exit status: 0 the run ended normally, 1 a domain crashed, 2 bad input or a Unicorn\n"
+    "library evsim cannot run on.\n"
     "See README.md and docs/ for scenarios, guests and the report.\n";
 
 static const char usage_run[] =
@@ -571,12 +576,55 @@ static int cmd_scenario(int argc, char **argv)
     return 0;
 }
 
+/* evsim engine: the Unicorn library in use and whether evsim can run on it. */
+static int cmd_engine(int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 1)
+        return bad_input("engine: takes no arguments%s%s", "", "");
+    struct engine_check c;
+    int rc = engine_check_run(&c);
+    engine_check_print(&c, stdout);
+    return rc < 0 ? EXIT_BAD_INPUT : 0;
+}
+
+static bool asks_for_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return true;
+    return false;
+}
+
+/* Commands that run guest code first check the Unicorn library they would run it on: timing
+ * results from a library that ignores paging or takes the slow path for stores would look
+ * plausible and be wrong. */
+static int require_usable_engine(void)
+{
+    struct engine_check c;
+    if (engine_check_run(&c) == 0)
+        return 0;
+    fprintf(stderr,
+            "evsim: cannot run on Unicorn %s (%s): %s.\n"
+            "evsim needs Unicorn " ENGINE_CHECK_MIN_TEXT " or later, as in Debian 13's "
+            "libunicorn-dev; scripts/run.sh fetches it on Debian 12. `evsim engine` shows the "
+            "check.\n",
+            c.version_text, c.library, c.failures);
+    return -1;
+}
+
 static const struct command {
     const char *name;
     int (*fn)(int argc, char **argv);
+    bool runs_guests;
 } commands[] = {
-    {"run", cmd_run},           {"validate", cmd_validate}, {"profiles", cmd_profiles},
-    {"annotate", cmd_annotate}, {"bench", cmd_bench},       {"scenario", cmd_scenario},
+    {"run", cmd_run, true},
+    {"validate", cmd_validate, true},
+    {"bench", cmd_bench, true},
+    {"profiles", cmd_profiles, false},
+    {"annotate", cmd_annotate, false},
+    {"scenario", cmd_scenario, false},
+    {"engine", cmd_engine, false},
 };
 
 static int evsim_main(int argc, char **argv)
@@ -594,9 +642,14 @@ static int evsim_main(int argc, char **argv)
         printf("evsim %s\n", EVSIM_VERSION);
         return 0;
     }
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        if (!strcmp(cmd, commands[i].name))
-            return commands[i].fn(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(cmd, commands[i].name))
+            continue;
+        if (commands[i].runs_guests && !asks_for_help(argc - 1, argv + 1) &&
+            require_usable_engine() < 0)
+            return EXIT_BAD_INPUT;
+        return commands[i].fn(argc - 1, argv + 1);
+    }
     fprintf(stderr, "evsim: unknown command '%s'\n\n%s", cmd, usage_main);
     return EXIT_BAD_INPUT;
 }
