@@ -18,6 +18,7 @@
 #include <unicorn/unicorn.h>
 
 #include "models/xen_public.h"
+#include "sim/engine_check.h"
 #include "sim/kernel.h"
 #include "sim/loader.h"
 #include "sim/machine.h"
@@ -145,25 +146,28 @@ out:
     return ok;
 }
 
-static void report(const struct bench *b, const double base2[2], double sim, uint64_t insns)
+static void report(const struct bench *b, const double base2[2], double sim, uint64_t insns,
+                   const struct engine_check *lib)
 {
     bool hc = !strcmp(b->what, "hypercall");
     double base = base2[0], hooked = base2[1];
     double per_base = base / (double)b->n * 1e9, per_sim = sim / (double)b->n * 1e9;
     double per_hooked = hooked / (double)b->n * 1e9;
-    char out[1024];
+    char out[1024], head[128];
+    snprintf(head, sizeof(head), "\"unicorn\": \"%s\", \"unicorn_usable\": %s, ", lib->version_text,
+             lib->failures[0] ? "false" : "true");
     if (hc)
         snprintf(out, sizeof(out),
-                 "{\"benchmark\": \"hypercall\", \"n\": %" PRIu64 ", "
+                 "{%s\"benchmark\": \"hypercall\", \"n\": %" PRIu64 ", "
                  "\"evsim_ns_per_hypercall\": %.1f, \"plain_unicorn_ns_per_hypercall\": %.1f, "
                  "\"plain_with_empty_block_hook_ns\": %.1f, \"ratio_evsim_over_plain\": %.3f}",
-                 b->n, per_sim, per_base, per_hooked, per_sim / per_base);
+                 head, b->n, per_sim, per_base, per_hooked, per_sim / per_base);
     else
         snprintf(out, sizeof(out),
-                 "{\"benchmark\": \"ips\", \"n\": %" PRIu64 ", \"guest_instructions\": %" PRIu64
+                 "{%s\"benchmark\": \"ips\", \"n\": %" PRIu64 ", \"guest_instructions\": %" PRIu64
                  ", \"evsim_mips\": %.1f, \"plain_unicorn_mips\": %.1f, "
                  "\"plain_with_empty_block_hook_mips\": %.1f, \"ratio_evsim_over_plain\": %.3f}",
-                 b->n, insns, (double)insns / sim / 1e6, (double)insns / base / 1e6,
+                 head, b->n, insns, (double)insns / sim / 1e6, (double)insns / base / 1e6,
                  (double)insns / hooked / 1e6, base / sim);
     if (hc)
         printf("hypercall: evsim %.1f ns/hypercall, plain Unicorn %.1f ns/hypercall "
@@ -214,9 +218,15 @@ static int bench_main(int argc, char **argv)
         return usage();
     double base[2], sim;
     uint64_t insns;
+    /* Measured on any library (to compare them), but said when evsim itself would refuse it. */
+    struct engine_check lib;
+    if (engine_check_run(&lib) < 0)
+        fprintf(stderr, "evbench: evsim would refuse Unicorn %s: %s\n", lib.version_text,
+                lib.failures);
+    printf("unicorn %s\n", lib.version_text);
     if (baseline(&b, base) < 0 || under_evsim(&b, &sim, &insns) < 0)
         return 1;
-    report(&b, base, sim, insns);
+    report(&b, base, sim, insns, &lib);
     return 0;
 }
 

@@ -2,13 +2,17 @@
 # Records the foundation benchmarks of the simulator itself (see docs/benchmarks.md):
 #   host time per hypercall and guest instructions per second, each against plain Unicorn on
 #   the same guest loop in the same process. Runs each RUNS times (default 5) and keeps the
-#   median, because a shared 2-core machine is noisy. Writes bench/results/foundation.json.
+#   median, because a shared 2-core machine is noisy. Writes bench/results/foundation.json, or
+#   $OUT. The Unicorn is the one evbench links, unless LD_LIBRARY_PATH names another: Debian
+#   12's 2.0.1, which test.sh unpacks, is measured for comparison with
+#     LD_LIBRARY_PATH=build/deps/unicorn-bookworm/usr/lib/x86_64-linux-gnu \
+#       OUT=bench/results/foundation-unicorn-2.0.1.json bench/foundation.sh
 # Usage: bench/foundation.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$root/build}
 runs=${RUNS:-5}
-out=$root/bench/results/foundation.json
+out=${OUT:-$root/bench/results/foundation.json}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -18,7 +22,8 @@ field() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" "$2"; }
 for what in hypercall ips; do
   for i in $(seq "$runs"); do
     [ -t 2 ] && printf '\r%s run %d/%d' "$what" "$i" "$runs" >&2
-    "$build/bench/evbench" "$what" --json "$tmp/$what.$i.json" > /dev/null
+    "$build/bench/evbench" "$what" --json "$tmp/$what.$i.json" >/dev/null 2>"$tmp/stderr" ||
+      { cat "$tmp/stderr" >&2; exit 1; }
   done
 done
 [ -t 2 ] && printf '\r%40s\r' '' >&2
@@ -26,9 +31,9 @@ done
 pick() { for f in "$tmp"/$1.*.json; do field "$2" "$f"; done | median; }
 cat > "$out.tmp" <<JSON
 {
-  "command": "bench/foundation.sh (RUNS=$runs; medians of bench/evbench hypercall and bench/evbench ips)",
+  "command": "bench/foundation.sh (RUNS=$runs; medians of bench/evbench hypercall and bench/evbench ips)${LD_LIBRARY_PATH:+ with LD_LIBRARY_PATH naming another Unicorn}",
   "machine": "$(nproc) cores, $(uname -m), $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)",
-  "unicorn": "$(dpkg-query -W -f='${Version}' libunicorn2 2>/dev/null || echo unknown)",
+  "unicorn": "$(sed -n 's/.*"unicorn": "\([^"]*\)".*/\1/p' "$tmp/hypercall.1.json")",
   "hypercall": {
     "n": $(pick hypercall n),
     "evsim_ns_per_hypercall": $(pick hypercall evsim_ns_per_hypercall),
