@@ -52,3 +52,4 @@ cat > "$out.tmp" <<JSON
 JSON
 mv "$out.tmp" "$out"
 cat "$out"
+"$root/bench/foundation-table.sh" --doc "$root/docs/benchmarks.md"

@@ -22,8 +22,12 @@ EVSIM_OLD_UNICORN_SUITE=bookworm
 EVSIM_OLD_UNICORN_DEBS=(libunicorn2)
 
 # The toolchain and every library evsim builds against, from the system's Debian release.
+# gcc-12 builds evsim's C code, the guests included: a guest's cycle counts are those of the
+# instructions its compiler chose, and the golden outputs were recorded with GCC 12 (Debian 12's
+# gcc; Debian 13 ships it as gcc-12 beside its default gcc 14, which gives other counts).
+EVSIM_CC=gcc-12
 EVSIM_PACKAGES=(
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git gcc-12
   libsystemc-dev libcapstone-dev libcmocka-dev libxen-dev
   libinih-dev libjson-c-dev gnuplot-nox valgrind
 )
@@ -205,6 +209,8 @@ evsim_build() {
   else
     args+=(-DEVSIM_UNICORN_PKG_CONFIG_DIR=)
   fi
+  # The compiler is chosen once, when the build folder is first configured.
+  if [ ! -f "$EVSIM_BUILD/CMakeCache.txt" ]; then args+=(-DCMAKE_C_COMPILER="$EVSIM_CC"); fi
   cmake -S "$EVSIM_ROOT" -B "$EVSIM_BUILD" -DCMAKE_BUILD_TYPE="$type" "${args[@]}" >&2
   cmake --build "$EVSIM_BUILD" -j "$(nproc)" >&2
 }

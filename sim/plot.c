@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 
 #define PLOT_MAX_CHANNELS 16
@@ -138,7 +139,8 @@ static int write_script(const struct channel *c, unsigned n, const char *dir, st
     return fclose(f) == 0 ? 0 : diag_set(d, "--plot %s: write failed", dir);
 }
 
-/* gnuplot, in dir, its messages in gnuplot.log; no shell, so any directory name works. */
+/* gnuplot, in dir, its messages in gnuplot.log, which is kept only when gnuplot fails (a
+ * results folder must not collect logs); no shell, so any directory name works. */
 int plot_run_gnuplot(const char *dir, struct diag *d)
 {
     fflush(NULL);
@@ -158,6 +160,9 @@ int plot_run_gnuplot(const char *dir, struct diag *d)
     if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return diag_set(d, "%s: gnuplot failed (is gnuplot-nox installed? see %s/gnuplot.log)", dir,
                         dir);
+    char log[PATH_MAX];
+    if ((size_t)snprintf(log, sizeof(log), "%s/gnuplot.log", dir) < sizeof(log))
+        unlink(log);
     return 0;
 }
 

@@ -25,3 +25,7 @@ foreach(plot latency_cdf stages)
     message(FATAL_ERROR "${plot}.svg is not SVG")
   endif()
 endforeach()
+# gnuplot's log is kept only when it fails: a results folder collects no logs.
+if(EXISTS ${WORK_DIR}/gnuplot.log)
+  message(FATAL_ERROR "gnuplot.log left in ${WORK_DIR} after a successful plot")
+endif()

@@ -1,1 +1,0 @@
-415 struct machine m sim = p-
