@@ -1,5 +1,5 @@
 /* Regression tests for the Xen Security Advisories in the FIFO ABI's code paths
- * (docs: /work/shared/reference/xsa-scenarios.md). Each test names its advisory and checks the
+ * (the advisories: https://xenbits.xen.org/xsa/). Each test names its advisory and checks the
  * fixed behaviour: the right error, no state left half-built or dangling, no crash. */
 #include <stdarg.h>
 #include <stddef.h>

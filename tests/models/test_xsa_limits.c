@@ -1,4 +1,4 @@
-/* Port limits under every ABI, as the fixed Xen enforces them (shared/reference/xsa-scenarios):
+/* Port limits under every ABI, as the fixed Xen enforces them (https://xenbits.xen.org/xsa/):
  * - XSA-342: the 2-level limit follows the guest's word size (1024 ports for a 32-bit guest,
  *   whatever max_evtchn_port allows), so a 32-bit guest never gets a port whose bit lies past
  *   its bitmaps; on 3-level the 32-bit limit is 32^3 = 32768. The limit is the ABI's: it

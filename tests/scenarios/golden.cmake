@@ -6,10 +6,19 @@
 if(NOT DEFINED EXPECT_STATUS)
   set(EXPECT_STATUS 0)
 endif()
+# A clean working directory, so that whatever is in it afterwards was written by this run.
+file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 execute_process(COMMAND ${EVSIM} ${ARGS}
   WORKING_DIRECTORY ${WORK_DIR}
   RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+# Bad input writes nothing: no --json, --plot or other output, not even half of one.
+if(EXPECT_STATUS EQUAL 2)
+  file(GLOB written ${WORK_DIR}/*)
+  if(written)
+    message(FATAL_ERROR "exit ${status} for bad input, yet it wrote: ${written}")
+  endif()
+endif()
 # Paths differ between checkouts: golden files say <SRC> and <BUILD>.
 get_filename_component(src_root ${GOLDEN_DIR}/../../.. ABSOLUTE)
 foreach(var out err)
