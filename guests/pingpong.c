@@ -107,7 +107,7 @@ int main(void)
 
     if (front) {
         uint64_t total = rt_now_ns() - t_start;
-        rt_printf("pingpong: front rounds=%lu total=%lu ns mean_rtt=%lu ns min=%lu max=%lu\n",
+        rt_printf("pingpong: front rounds=%lu total=%lu ns mean_rtt=%lu ns min=%lu ns max=%lu ns\n",
                   count, total, count ? rtt_sum / count : 0, count ? rtt_min : 0, rtt_max);
     } else {
         rt_printf("pingpong: back rounds=%lu\n", count);

@@ -29,7 +29,7 @@ static void probe_jit(void)
                                      0x20, 0x48, 0x09, 0xd0, 0xc3};
     memcpy(jit_code, hidden, sizeof(hidden));
     uint64_t t3 = call_jit(jit_code + 1), t4 = rt_rdtsc();
-    rt_printf("probe: jit ordered=%d gaps %lu %lu %lu %lu\n",
+    rt_printf("probe: jit ordered=%d gaps %lu cycles, %lu cycles, %lu cycles, %lu cycles\n",
               t0 < t1 && t1 < t2 && t2 < t3 && t3 < t4, t1 - t0, t2 - t1, t3 - t2, t4 - t3);
 }
 
