@@ -391,7 +391,9 @@ static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
     m->active = p;
     sim_vcpu_run_slice(sv);
     m->active = NULL;
-    p->busy_cycles += p->local - start;
+    /* The last block may run past the end of the run; only the run itself counts as busy. */
+    uint64_t busy_end = p->local < m->run_end_cycles ? p->local : m->run_end_cycles;
+    p->busy_cycles += busy_end > start ? busy_end - start : 0;
     sched_ran(sv, p->local - start);
     if (sv->sd->status != SD_RUNNING || sv->v->run_state != VCPU_RUNNABLE) {
         if (p->current == sv)

@@ -4,7 +4,7 @@
 #   NAME.timing  the lines that held timing figures, verbatim (absent when there are none)
 #   NAME.err     stderr, when that file exists
 # and the exit status. Variables (-D): EVSIM (the binary), ARGS (;-list), NAME, GOLDEN_DIR,
-# WORK_DIR, BUILD_DIR, EXPECT_STATUS (default 0), AWK, TOOLCHAIN_NOTE.
+# WORK_DIR, BUILD_DIR, EXPECT_STATUS (default 0), AWK, TOOLCHAIN_NOTE, REPORT_CHECK.
 #
 # EVSIM_UPDATE_GOLDEN in the environment rewrites golden files instead of failing:
 #   timing   only NAME.timing, and only if the behaviour is unchanged (a cost or timing-model
@@ -16,6 +16,16 @@ endif()
 # A clean working directory, so that whatever is in it afterwards was written by this run.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
+# Every run that should succeed also writes its JSON report, checked for the invariants of
+# every report (tests/tools/report_check.c); it does not change stdout.
+list(GET ARGS 0 command)
+set(check_json "")
+list(FIND ARGS --help asks_help)
+if(command STREQUAL "run" AND NOT EXPECT_STATUS EQUAL 2 AND REPORT_CHECK AND asks_help EQUAL -1)
+  set(check_json ${WORK_DIR}/../${NAME}.report.json)
+  file(REMOVE ${check_json})
+  list(APPEND ARGS --json ${check_json})
+endif()
 execute_process(COMMAND ${EVSIM} ${ARGS}
   WORKING_DIRECTORY ${WORK_DIR}
   RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -97,6 +107,13 @@ endif()
 
 if(NOT status STREQUAL "${EXPECT_STATUS}")
   message(FATAL_ERROR "exit status ${status}, expected ${EXPECT_STATUS}\nstdout:\n${out}\nstderr:\n${err}")
+endif()
+if(check_json)
+  execute_process(COMMAND ${REPORT_CHECK} ${check_json} RESULT_VARIABLE check_rc
+    ERROR_VARIABLE check_err)
+  if(NOT check_rc EQUAL 0)
+    message(FATAL_ERROR "the report breaks invariants:\n${check_err}")
+  endif()
 endif()
 if(NOT got_out STREQUAL want_out)
   execute_process(COMMAND diff -u ${golden_out} ${split_dir}/out)

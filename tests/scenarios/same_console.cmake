@@ -1,0 +1,26 @@
+# A guest program behaves the same under every ABI: its console (behaviour golden, timing
+# figures masked) under ABI B equals the one under 2-level, apart from the runtime's line naming
+# the ABI and lines matching ALLOW (a regex, for counts that depend on timing: see
+# docs/guests.md). Compares the golden files A and B, which other tests check against runs.
+function(console_of file out)
+  file(STRINGS ${file} lines REGEX "^d[0-9]+v[0-9]+ ")
+  set(kept "")
+  foreach(l IN LISTS lines)
+    if(l MATCHES " rt: event channel ABI ")
+      continue()
+    endif()
+    if(ALLOW AND l MATCHES "${ALLOW}")
+      continue()
+    endif()
+    string(APPEND kept "${l}\n")
+  endforeach()
+  set(${out} "${kept}" PARENT_SCOPE)
+endfunction()
+console_of(${A} a)
+console_of(${B} b)
+if(NOT a STREQUAL b)
+  file(WRITE ${WORK}/a.console "${a}")
+  file(WRITE ${WORK}/b.console "${b}")
+  execute_process(COMMAND diff -u ${WORK}/a.console ${WORK}/b.console)
+  message(FATAL_ERROR "${B}'s console differs from ${A}'s beyond the ABI line")
+endif()
