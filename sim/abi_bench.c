@@ -195,7 +195,6 @@ static int point_scenario(struct scenario *sc, const struct point *pt, struct di
     scenario_defaults(sc);
     snprintf(sc->source, sizeof(sc->source), "bench abi-scaling");
     sc->run_ns = 2000000000ull; /* an upper bound: the guests power off when done */
-    sc->quantum_ns = 1000;
     switch (pt->sweep) {
     case SW_STORM:
         snprintf(cmd, sizeof(cmd), "role=storm ports=%u vcpus=2 rounds=%u every=%u prio=%d",

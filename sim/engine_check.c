@@ -26,6 +26,7 @@
 #define CHK_MARK 0x100u
 #define CHK_LOOPS 100000u
 #define CHK_TRIALS 5
+#define CHK_ATTEMPTS 4
 
 #define X86_CR0_PE 0x1u
 #define X86_CR0_PG 0x80000000u
@@ -210,12 +211,31 @@ static void add_failure(struct engine_check *c, const char *what)
     snprintf(c->failures + used, sizeof(c->failures) - used, "%s%s", used ? "; " : "", what);
 }
 
+/* The store loop's time over the store-free loop's, each timed now, back to back. A busy
+ * machine (or valgrind) can spoil one measurement; a slow path spoils every one: a ratio above
+ * the bound is measured again, a few times, and the best kept. */
+static double store_ratio(struct chk *k, double *plain_ns, double *store_ns)
+{
+    double best = 0;
+    for (int attempt = 0; attempt < CHK_ATTEMPTS; attempt++) {
+        double plain = loop_ns(k, code_plain_loop, sizeof(code_plain_loop));
+        double store = loop_ns(k, code_store_loop, sizeof(code_store_loop));
+        double ratio = plain > 0 && store > 0 ? store / plain : 0;
+        if (ratio > 0 && (best == 0 || ratio < best)) {
+            best = ratio;
+            *plain_ns = plain;
+            *store_ns = store;
+        }
+        if (best > 0 && best <= ENGINE_CHECK_MAX_STORE_RATIO)
+            break;
+    }
+    return best;
+}
+
 /* Stores are timed twice: paging off (how evsim maps guests today) and paging on. */
 static void check_stores(struct chk *k, struct engine_check *c)
 {
-    c->plain_ns = loop_ns(k, code_plain_loop, sizeof(code_plain_loop));
-    c->store_ns = loop_ns(k, code_store_loop, sizeof(code_store_loop));
-    c->store_ratio = c->plain_ns > 0 && c->store_ns > 0 ? c->store_ns / c->plain_ns : 0;
+    c->store_ratio = store_ratio(k, &c->plain_ns, &c->store_ns);
 }
 
 /* What the measurements mean: fills c->failures from the fields alone. */
@@ -255,8 +275,8 @@ static void measure(struct engine_check *c)
     c->syscall_hook = check_syscall_hook(&k);
     c->paging = check_paging(&k);
     if (c->paging) {
-        double store = loop_ns(&k, code_store_loop, sizeof(code_store_loop));
-        c->store_ratio_paged = c->plain_ns > 0 && store > 0 ? store / c->plain_ns : 0;
+        double plain, store;
+        c->store_ratio_paged = store_ratio(&k, &plain, &store);
     }
     uc_close(k.uc);
     free(ram);

@@ -1,11 +1,14 @@
 /* The machine: builds domains from a scenario, runs physical CPUs as SystemC threads, and
  * implements the model's two interfaces (guest memory, event sink) on top of them.
  *
- * Scheduling policy (documented in docs/timing.md): every vcpu has a home physical CPU, fixed
- * for the run: `pin` in the scenario, else vcpus are dealt round-robin over the pcpus in domain
- * order. Each pcpu runs its runnable vcpus round-robin with a fixed time slice. A running vcpu
- * executes in quanta; between quanta its pcpu synchronises with the SystemC kernel (loosely-timed
- * quantum keeper), so cross-CPU effects are seen at most one quantum late. */
+ * Time (docs/timing.md): each physical CPU is a SystemC thread with a local time. A CPU runs its
+ * vcpu ahead of the kernel, then waits for the kernel to catch up. How far it may run is what
+ * keeps cross-CPU effects exact: never past the next timed callback (a vcpu timer, a PIRQ), and
+ * never more than one lookahead past the earliest time another CPU may act, where the lookahead
+ * is the least time between a CPU's action and its effect on another (a hypercall's trap and
+ * dispatch come before Xen touches anything). So an IPI, a wake-up or a timer always finds its
+ * target at or before its time, and the target stops exactly there. Results do not depend on
+ * the quantum, which only bounds a CPU that runs alone. */
 #include "sim/machine.h"
 #include "sim/evpages.h"
 
@@ -25,6 +28,7 @@
 #include "sim/vcpu.h"
 
 #define PCPU_STACK_BYTES (16u << 20) /* Unicorn's translator recurses deeply */
+#define XEN_TICK_NS 10000000u        /* credit1's tick: 10 ms, three per 30 ms time slice */
 #define BOOT_STACK_BYTES (64u << 10)
 
 /* ---- time ------------------------------------------------------------------------------ */
@@ -64,6 +68,16 @@ uint64_t machine_delay_ps_until(const struct machine *m, uint64_t at_cycles)
 {
     uint64_t target = cycles_to_ps(m, at_cycles), now = simk_now_ps();
     return target > now ? target - now : 0;
+}
+
+/* The least time between what a vcpu does and its effect on another CPU: Xen charges a
+ * hypercall's trap (a VM exit for HVM) and dispatch before it touches anything shared, and
+ * every cross-CPU effect (an IPI, a wake-up, a write to shared memory) starts in a hypercall. */
+static uint64_t machine_lookahead(const struct cost_profile *cost)
+{
+    uint64_t trap = cost_cycles(cost, COST_PV_TRAP), exit = cost_cycles(cost, COST_HVM_EXIT);
+    uint64_t l = (trap < exit ? trap : exit) + cost_cycles(cost, COST_HYPERCALL_DISPATCH);
+    return l ? l : 1;
 }
 
 /* ---- the model's interfaces -------------------------------------------------------------- */
@@ -107,6 +121,11 @@ static uint64_t mem_touch(void *opaque, const volatile void *addr, size_t len, e
 
 static const struct hv_mem_ops mem_ops = {.translate = mem_translate, .touch = mem_touch};
 
+bool pcpu_ran_guest_past(const struct sim_pcpu *q, uint64_t at)
+{
+    return at < q->local && !(at >= q->xen_from && at <= q->xen_to);
+}
+
 static void sink_kick(void *opaque, struct vcpu *v)
 {
     struct machine *m = opaque;
@@ -116,12 +135,25 @@ static void sink_kick(void *opaque, struct vcpu *v)
      * is delivered on the way back to the guest, or the wake-up does it. */
     if (sv->state != SV_RUNNING || sv->pcpu == m->active)
         return;
+    sv->xen_entry = true; /* interrupted: Xen delivers on its way back to the guest */
     /* A timer or a platform IRQ (no vcpu acting) interrupts the CPU the vcpu runs on: a local
-     * interrupt, whose handling is charged with the upcall it leads to; no IPI is sent. */
+     * interrupt, whose handling is charged with the upcall it leads to; no IPI is sent. That
+     * CPU stopped at the callback's time (the timeline bounds every slice). */
     if (!m->active)
         return;
-    sv->pcpu->ipis_received++;
-    sv->pcpu->ipi_cycles_owed += cost_cycles(m->cost, COST_IPI);
+    /* The target's CPU waits at or before the IPI's arrival (the lookahead): its next slice
+     * stops there, takes the interrupt and enters the upcall. */
+    struct sim_pcpu *q = sv->pcpu;
+    uint64_t at = acting_cycles(m);
+    if (at < q->local) {
+        if (pcpu_ran_guest_past(q, at))
+            m->late_effects++;
+        at = q->local;
+    }
+    if (at < q->interrupt_at)
+        q->interrupt_at = at;
+    q->ipis_received++;
+    q->ipi_cycles_owed += cost_cycles(m->cost, COST_IPI);
 }
 
 static void sink_wake(void *opaque, struct vcpu *v)
@@ -137,10 +169,14 @@ static void sink_timer(void *opaque, struct vcpu *v, enum hv_timer_kind kind, ui
     struct machine *m = opaque;
     struct sim_vcpu *sv = v->sim;
     simk_event_cancel(sv->timer_ev[kind]);
+    timeline_disarm(&m->timeline, sv->timer_slot + kind);
     uint64_t at = cost_ns_to_cycles(m->cost, deadline);
     /* 0 stops the timer; a deadline past what simulated time can reach never fires. */
-    if (deadline && at != UINT64_MAX && cycles_to_ps(m, at) != UINT64_MAX)
+    if (deadline && at != UINT64_MAX && cycles_to_ps(m, at) != UINT64_MAX) {
+        uint64_t now = machine_now_cycles(m);
         simk_event_notify(sv->timer_ev[kind], machine_delay_ps_until(m, at));
+        timeline_arm(&m->timeline, sv->timer_slot + kind, at > now ? at : now);
+    }
 }
 
 static void sink_vcpu_up(void *opaque, struct vcpu *v)
@@ -165,7 +201,8 @@ static void sink_vcpu_down(void *opaque, struct vcpu *v)
 static void console_flush_line(struct sim_vcpu *sv)
 {
     struct machine *m = sv->sd->m;
-    fprintf(m->out, "d%uv%u %.*s\n", sv->sd->d->domid, sv->v->vcpu_id, (int)sv->line_len, sv->line);
+    console_printf(&m->console, acting_cycles(m), "d%uv%u %.*s", sv->sd->d->domid, sv->v->vcpu_id,
+                   (int)sv->line_len, sv->line);
     if (m->on_line) {
         char line[sizeof(sv->line) + 1];
         memcpy(line, sv->line, sv->line_len);
@@ -199,8 +236,10 @@ static void domain_stop(struct sim_domain *sd, enum sim_domain_status status)
         struct sim_vcpu *sv = &sd->vcpu[i];
         if (sv->line_len)
             console_flush_line(sv);
-        for (unsigned k = 0; k < HV_TIMER_KINDS; k++)
+        for (unsigned k = 0; k < HV_TIMER_KINDS; k++) {
             simk_event_cancel(sv->timer_ev[k]);
+            timeline_disarm(&m->timeline, sv->timer_slot + k);
+        }
         if (sv->state != SV_RUNNING)
             sched_park(sv);
     }
@@ -252,24 +291,36 @@ static uint64_t sink_now_ns(void *opaque, struct vcpu *v)
     return cost_cycles_to_ns(m->cost, acting_cycles(m));
 }
 
-/* The caller's engine maps the new page only between slices: end its slice with the hypercall. */
+/* A page became shared with Xen, or stopped being: every engine of the domain maps it anew now,
+ * so that the guest's accesses are priced from this moment on whenever its vcpus next run. The
+ * caller's engine, inside its hypercall, cannot change its memory map: its slice ends with the
+ * hypercall and it maps the page before it runs again. */
+static void event_pages_changed(struct domain *d)
+{
+    struct sim_domain *sd = d->sim;
+    struct vcpu *cur = d->hv->current;
+    for (unsigned i = 0; i < sd->nr_vcpus; i++) {
+        struct sim_vcpu *sv = &sd->vcpu[i];
+        if (cur && sv == cur->sim)
+            sv->stop_requested = true;
+        else if (sv->uc && sim_evpages_sync(sv) < 0)
+            return; /* the domain crashed, saying why */
+    }
+}
+
 static void sink_event_page(void *opaque, struct domain *d, uint64_t gpa,
                             enum hv_event_page_kind kind, unsigned index)
 {
-    struct vcpu *cur = d->hv->current;
     (void)opaque;
     sim_evpages_add(d->sim, gpa, kind, index);
-    if (cur)
-        ((struct sim_vcpu *)cur->sim)->stop_requested = true;
+    event_pages_changed(d);
 }
 
 static void sink_event_pages_released(void *opaque, struct domain *d)
 {
-    struct vcpu *cur = d->hv->current;
     (void)opaque;
     sim_evpages_release(d->sim);
-    if (cur)
-        ((struct sim_vcpu *)cur->sim)->stop_requested = true;
+    event_pages_changed(d);
 }
 
 static const struct hv_sink_ops sink_ops = {
@@ -292,7 +343,8 @@ void sim_domain_crash(struct sim_domain *sd, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(sd->crash_reason, sizeof(sd->crash_reason), fmt, ap);
     va_end(ap);
-    fprintf(sd->m->out, "(XEN) domain_crash: %s\n", sd->crash_reason);
+    console_printf(&sd->m->console, acting_cycles(sd->m), "(XEN) domain_crash: %s",
+                   sd->crash_reason);
     domain_stop(sd, SD_CRASHED);
 }
 
@@ -327,8 +379,10 @@ static void vcpu_leave_cpu(struct sim_vcpu *sv)
 
 static struct sim_vcpu *pcpu_pick(struct sim_pcpu *p)
 {
-    struct sim_vcpu *left, *next = sched_pick(p, &left);
-    p->m->active = p; /* the periodic tick is due as of this CPU's time */
+    struct sim_vcpu *was = p->current, *left, *next = sched_pick(p, &left);
+    if (next && next != was)
+        next->xen_entry = true; /* scheduled in */
+    p->m->active = p;           /* the periodic tick is due as of this CPU's time */
     if (left)
         vcpu_leave_cpu(left);
     if (next && p->last != next) {
@@ -344,26 +398,36 @@ static struct sim_vcpu *pcpu_pick(struct sim_pcpu *p)
     return next;
 }
 
-/* The quantum keeper's shortcut: synchronising only matters if another process could act before
- * this CPU's local time. If the kernel's next activity (and the end of the run) lie beyond the
- * next quantum, keep going; the results are the same as stopping and resuming there. */
-bool sim_pcpu_extend_quantum(struct sim_vcpu *sv)
+/* The earliest time any other CPU may act, plus the lookahead: nothing another CPU does can
+ * reach this one before then. UINT64_MAX when no other CPU will act at all. */
+static uint64_t others_horizon(const struct sim_pcpu *p)
+{
+    const struct machine *m = p->m;
+    uint64_t h = UINT64_MAX;
+    for (unsigned i = 0; i < m->nr_pcpus; i++) {
+        const struct sim_pcpu *q = &m->pcpu[i];
+        if (q != p && q->sync_at != UINT64_MAX && q->sync_at + m->lookahead < h)
+            h = q->sync_at + m->lookahead;
+    }
+    return h;
+}
+
+uint64_t sim_pcpu_slice_limit(struct sim_vcpu *sv)
 {
     struct sim_pcpu *p = sv->pcpu;
     struct machine *m = p->m;
-    uint64_t next = simk_next_activity_ps();
-    uint64_t horizon = next == SIMK_FOREVER ? UINT64_MAX : ps_to_cycles(m, next);
-    if (horizon > m->run_end_cycles)
-        horizon = m->run_end_cycles;
-    if (horizon > sched_horizon(sv))
-        horizon = sched_horizon(sv); /* the scheduler has a say then */
+    uint64_t others = others_horizon(p), limit = timeline_next(&m->timeline);
+    uint64_t candidates[] = {others, sched_horizon(sv), m->run_end_cycles, p->interrupt_at,
+                             p->next_tick};
+    for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
+        if (candidates[i] < limit)
+            limit = candidates[i];
+    /* Alone (no other CPU will act), stopping changes nothing: the quantum only lets the loop
+     * draw progress now and then. */
     uint64_t quantum = cost_ns_to_cycles(m->cost, m->sc->quantum_ns);
-    if (horizon <= p->local + quantum)
-        return false;
-    sv->stop_at = p->local + quantum;
-    if (!p->rq_len && sv->slice_end < sv->stop_at)
-        sv->slice_end = sv->stop_at; /* alone on this CPU: the slice runs on */
-    return true;
+    if (others == UINT64_MAX && limit > p->local && limit - p->local > quantum)
+        limit = p->local + quantum;
+    return limit;
 }
 
 static void pcpu_idle(struct sim_pcpu *p, uint64_t next_wake)
@@ -371,26 +435,53 @@ static void pcpu_idle(struct sim_pcpu *p, uint64_t next_wake)
     struct machine *m = p->m;
     uint64_t timeout =
         next_wake == UINT64_MAX ? SIMK_FOREVER : machine_delay_ps_until(m, next_wake);
+    p->sync_at = next_wake; /* a doorbell (sched_ready_at) may bring it closer */
+    p->idle = true;
     simk_wait_event(p->doorbell, timeout);
+    p->idle = false;
     uint64_t now = machine_now_cycles(m);
     if (p->local < now)
         p->local = now;
 }
 
+/* IPIs due by now are taken: their handling costs this CPU time before the guest goes on (and
+ * enters the upcall they announce). */
+static void pcpu_take_interrupts(struct sim_pcpu *p)
+{
+    if (p->interrupt_at > p->local)
+        return;
+    p->local += p->ipi_cycles_owed;
+    p->ipi_cycles_owed = 0;
+    p->interrupt_at = UINT64_MAX;
+}
+
+/* Xen's own timer interrupt on a busy CPU (the scheduler's tick): the running vcpu is
+ * interrupted, so Xen looks for its events on the way back. It is what delivers an event to a
+ * guest that unmasked with a plain store and made no hypercall since. */
+static void pcpu_tick(struct sim_pcpu *p, struct sim_vcpu *sv)
+{
+    uint64_t period = cost_ns_to_cycles(p->m->cost, XEN_TICK_NS);
+    if (p->local < p->next_tick || !period)
+        return;
+    p->next_tick += ((p->local - p->next_tick) / period + 1) * period;
+    sv->xen_entry = true;
+}
+
 static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
 {
     struct machine *m = p->m;
-    uint64_t quantum = cost_ns_to_cycles(m->cost, m->sc->quantum_ns);
-    p->local += p->ipi_cycles_owed; /* interrupts taken since the last quantum */
-    p->ipi_cycles_owed = 0;
+    pcpu_take_interrupts(p);
+    pcpu_tick(p, sv);
+    p->xen_to = p->local; /* until the slice's event injection, if any, moves it on */
     uint64_t start = p->local;
-    sv->stop_at = p->local + quantum;
-    uint64_t limit = sched_horizon(sv) < m->run_end_cycles ? sched_horizon(sv) : m->run_end_cycles;
-    if (sv->stop_at > limit)
-        sv->stop_at = limit > p->local ? limit : p->local + 1;
-    m->active = p;
-    sim_vcpu_run_slice(sv);
-    m->active = NULL;
+    sv->stop_at = sim_pcpu_slice_limit(sv);
+    /* At its limit already (a timed callback due now has yet to run): nothing runs; the CPU
+     * yields for a delta cycle below and tries again once it has. */
+    if (sv->stop_at > p->local) {
+        m->active = p;
+        sim_vcpu_run_slice(sv);
+        m->active = NULL;
+    }
     /* The last block may run past the end of the run; only the run itself counts as busy. */
     uint64_t busy_end = p->local < m->run_end_cycles ? p->local : m->run_end_cycles;
     p->busy_cycles += busy_end > start ? busy_end - start : 0;
@@ -404,10 +495,11 @@ static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
         vcpu_leave_cpu(sv);
         m->active = NULL;
     }
-    /* Quantum keeper: let the kernel catch up with this CPU while the others run. What they
-     * did to this CPU's vcpus meanwhile is seen at the next quantum (the accuracy bound). */
+    /* Let the kernel catch up with this CPU while the others run; they may act until a
+     * lookahead past this CPU's time. */
+    p->sync_at = p->local;
     uint64_t ahead = machine_delay_ps_until(m, p->local);
-    if (ahead && !m->finished)
+    if (!m->finished && (ahead || p->local == start))
         simk_wait_ps(ahead);
 }
 
@@ -420,13 +512,18 @@ static void pcpu_main(void *arg)
     /* Past the end of the run a CPU has nothing left to do: the thread ends. */
     while (!m->finished && p->local < m->run_end_cycles) {
         machine_progress(m);
-        uint64_t next_wake = sched_collect_wakes(p, p->local);
-        struct sim_vcpu *sv = pcpu_pick(p);
+        /* No CPU can write a line dated before now any more (each is at or after now). */
+        console_flush(&m->console, machine_now_cycles(m));
+        p->xen_from = p->local; /* scheduling, IPIs and event injection: Xen's work */
+        bool woke;
+        uint64_t next_wake = sched_collect_wakes(p, p->local, &woke);
+        struct sim_vcpu *sv = sched_continues(p, woke) ? p->current : pcpu_pick(p);
         if (sv)
             pcpu_run(p, sv);
         else
             pcpu_idle(p, next_wake);
     }
+    p->sync_at = UINT64_MAX;
 }
 
 /* ---- timers and platform interrupts -------------------------------------------------------- */
@@ -435,6 +532,7 @@ static void on_vcpu_timer(void *arg)
 {
     struct sim_timer_ctx *t = arg;
     t->sv->sd->m->context_pcpu = t->sv->pcpu->id; /* Xen's timers fire where the vcpu runs */
+    timeline_disarm(&t->sv->sd->m->timeline, t->sv->timer_slot + t->kind);
     if (t->sv->sd->status == SD_RUNNING)
         vcpu_timer_expired(t->sv->v, t->kind);
 }
@@ -445,8 +543,9 @@ static void pirq_schedule(struct sim_pirq_source *src)
 {
     const struct scenario_pirq *q = src->cfg;
     uint64_t at_ns = q->at_ns + (uint64_t)src->raised * q->period_ns;
-    simk_event_notify(src->ev,
-                      machine_delay_ps_until(src->m, cost_ns_to_cycles(src->m->cost, at_ns)));
+    uint64_t at = cost_ns_to_cycles(src->m->cost, at_ns), now = machine_now_cycles(src->m);
+    simk_event_notify(src->ev, machine_delay_ps_until(src->m, at));
+    timeline_arm(&src->m->timeline, src->slot, at > now ? at : now);
 }
 
 static void on_pirq(void *arg)
@@ -454,6 +553,7 @@ static void on_pirq(void *arg)
     struct sim_pirq_source *src = arg;
     struct sim_domain *sd = &src->m->dom[src->cfg->domain];
     src->m->context_pcpu = 0; /* physical IRQs are routed to CPU 0 */
+    timeline_disarm(&src->m->timeline, src->slot);
     src->raised++;
     /* A line nobody bound (or a domain gone) is lost, as on real hardware with the IRQ off. */
     if (sd->status != SD_RUNNING || pirq_raise(sd->d, src->cfg->line) < 0)
@@ -570,6 +670,8 @@ static int domain_vcpus_create(struct machine *m, struct sim_domain *sd, unsigne
         sched_place(sv, &m->pcpu[home % m->nr_pcpus], sd->cfg->pin >= 0);
         if (sim_vcpu_create_engine(sv, d) < 0)
             return -1;
+        sv->timer_slot = m->timeline_used;
+        m->timeline_used += HV_TIMER_KINDS;
         for (unsigned k = 0; k < HV_TIMER_KINDS; k++) {
             sv->timer_ctx[k] = (struct sim_timer_ctx){sv, (enum hv_timer_kind)k};
             sv->timer_ev[k] = simk_event_create("vcpu_timer");
@@ -633,6 +735,8 @@ static void pcpus_create(struct machine *m, unsigned total_vcpus)
         p->runq = calloc(p->rq_cap, sizeof(*p->runq));
         p->waking = calloc(p->rq_cap, sizeof(*p->waking));
         p->doorbell = simk_event_create("pcpu_doorbell");
+        p->interrupt_at = UINT64_MAX; /* sync_at 0: every CPU starts at time 0 */
+        p->next_tick = cost_ns_to_cycles(m->cost, XEN_TICK_NS);
     }
 }
 
@@ -644,6 +748,7 @@ static void pirqs_create(struct machine *m)
         src->m = m;
         src->cfg = &m->sc->pirq[i];
         src->ev = simk_event_create("pirq");
+        src->slot = m->timeline_used++;
         simk_method_on("pirq", src->ev, on_pirq, src);
         if (src->cfg->count > 0)
             pirq_schedule(src);
@@ -670,6 +775,7 @@ int machine_build(struct machine *m, const struct scenario *sc, const char *gues
     memset(m, 0, sizeof(*m));
     m->sc = sc;
     m->out = out;
+    console_init(&m->console, out);
     if (machine_profile(m, sc, d) < 0)
         return -1;
     snprintf(m->guest_dir, sizeof(m->guest_dir), "%s", guest_dir);
@@ -680,6 +786,9 @@ int machine_build(struct machine *m, const struct scenario *sc, const char *gues
     unsigned total_vcpus = 0;
     for (unsigned i = 0; i < sc->nr_dom; i++)
         total_vcpus += sc->dom[i].vcpus;
+    if (timeline_init(&m->timeline, total_vcpus * HV_TIMER_KINDS + sc->nr_pirq) < 0)
+        return diag_set(d, "out of memory for the timers");
+    m->lookahead = machine_lookahead(m->cost);
     pcpus_create(m, total_vcpus);
     m->dom = calloc(sc->nr_dom, sizeof(*m->dom));
     m->nr_dom = sc->nr_dom;
@@ -735,6 +844,7 @@ void machine_run(struct machine *m)
         for (unsigned k = 0; k < m->dom[i].nr_vcpus; k++)
             if (m->dom[i].vcpu[k].line_len)
                 console_flush_line(&m->dom[i].vcpu[k]);
+    console_flush(&m->console, UINT64_MAX);
 }
 
 int machine_exit_status(const struct machine *m)
@@ -774,6 +884,8 @@ void machine_free(struct machine *m)
     }
     free(m->pcpu);
     free(m->pirq);
+    timeline_free(&m->timeline);
+    console_free(&m->console);
     if (m->coh)
         coherence_destroy(m->coh);
 }

@@ -10,10 +10,12 @@
 #include "models/coherence.h"
 #include "models/domain.h"
 #include "sim/aot.h"
+#include "sim/console.h"
 #include "sim/diag.h"
 #include "sim/loader.h"
 #include "sim/scenario.h"
 #include "sim/stages.h"
+#include "sim/timeline.h"
 
 struct simk_event;
 struct sim_pcpu;
@@ -52,6 +54,8 @@ struct sim_vcpu {
     uint64_t stop_at;   /* cycles: end of the current slice */
     uint64_t slice_end; /* cycles: end of its time slice */
     bool stop_requested;
+    bool slice_ran;    /* a block of this slice has run (the first may cross its end) */
+    bool xen_entry;    /* interrupted or scheduled in: Xen returns to it at its next slice start */
     uint64_t hc_start; /* cycles: when the hypercall being handled trapped */
     struct stage_vcpu stages;
     uint64_t resume_at; /* where a slice cut at a block boundary resumes (0: Unicorn's RIP) */
@@ -62,6 +66,7 @@ struct sim_vcpu {
     uint64_t fault_addr; /* last unmapped access, for the crash diagnostic */
     int fault_access;    /* uc_mem_type */
     struct simk_event *timer_ev[HV_TIMER_KINDS];
+    unsigned timer_slot; /* its timers' first slot in the machine's timeline */
     struct sim_timer_ctx {
         struct sim_vcpu *sv;
         enum hv_timer_kind kind;
@@ -99,7 +104,18 @@ struct sim_domain {
 struct sim_pcpu {
     struct machine *m;
     unsigned id;
-    uint64_t local; /* cycles: this CPU's time, ahead of the kernel by < 1 quantum */
+    uint64_t local; /* cycles: this CPU's time, ahead of the kernel by < 1 lookahead */
+    /* When this CPU, not running now, may next act: its time while it waits to be caught up
+     * with, its next wake-up while idle (UINT64_MAX: none, or its thread has ended). A running
+     * CPU may go at most a lookahead beyond every other CPU's (docs/timing.md). */
+    uint64_t sync_at;
+    bool idle;             /* waiting for its doorbell */
+    uint64_t interrupt_at; /* an IPI arrives then (UINT64_MAX: none pending) */
+    uint64_t next_tick;    /* Xen's next scheduler tick on this CPU (cycles) */
+    /* Its latest stretch in Xen (a hypercall, or scheduling and event injection before a
+     * slice): guest code ran before xen_from and after xen_to only. An IPI arriving within it
+     * is taken on the way out, as in Xen; one arriving where guest code already ran is late. */
+    uint64_t xen_from, xen_to;
     struct simk_event *doorbell;
     struct sim_vcpu *current;
     struct sim_vcpu *last;  /* the vcpu whose context is loaded (for switch costs) */
@@ -117,6 +133,7 @@ struct sim_pirq_source {
     unsigned raised;  /* raises so far */
     unsigned unbound; /* ... that found no port bound to the line */
     struct simk_event *ev;
+    unsigned slot; /* in the machine's timeline */
 };
 
 struct machine {
@@ -130,14 +147,21 @@ struct machine {
     unsigned nr_dom;
     unsigned live_domains;
     struct sim_pirq_source *pirq;
-    struct sim_pcpu *active; /* the pcpu whose vcpu executes right now, NULL in methods */
-    unsigned context_pcpu;   /* in a timer or an interrupt: the CPU it fires on */
-    struct coherence *coh;   /* cache lines shared between Xen and guests */
+    struct sim_pcpu *active;  /* the pcpu whose vcpu executes right now, NULL in methods */
+    unsigned context_pcpu;    /* in a timer or an interrupt: the CPU it fires on */
+    struct coherence *coh;    /* cache lines shared between Xen and guests */
+    struct timeline timeline; /* deadlines of vcpu timers and PIRQ sources */
+    unsigned timeline_used;   /* its slots handed out so far */
+    uint64_t lookahead;       /* cycles: the least time between a CPU's action and its effect on
+                                 another CPU (a hypercall's trap and dispatch) */
+    uint64_t late_effects;    /* cross-CPU effects that found their target past their time (0
+                                 unless the lookahead is broken: a check, in the report) */
     bool finished;
     enum sim_end { END_RUNNING, END_ALL_STOPPED, END_RUN_LENGTH, END_STARVED } end;
     uint64_t end_cycles;     /* when the run stopped */
     uint64_t run_end_cycles; /* the scenario's run length */
     FILE *out;               /* console and crash messages */
+    struct console console;  /* ... put in simulated-time order */
     char guest_dir[1024];    /* where guest programs are found by name */
     bool progress;           /* progress on stderr */
     /* Optional: every complete console line of every domain (benchmarks watch for markers). */
@@ -158,6 +182,9 @@ uint64_t machine_now_cycles(const struct machine *m);
  * down with SHUTDOWN_crash. */
 int machine_exit_status(const struct machine *m);
 
+/* Had CPU q run guest code past `at` (an effect due then comes late)? Time it spent in Xen
+ * past `at` does not count: the effect is taken on the way out. */
+bool pcpu_ran_guest_past(const struct sim_pcpu *q, uint64_t at);
 /* Picoseconds of kernel time from now until `at_cycles` (0 if past). */
 uint64_t machine_delay_ps_until(const struct machine *m, uint64_t at_cycles);
 /* The CPU acting now, and what a shared line costs it beyond an L1 hit. */

@@ -255,6 +255,9 @@ struct json_object *report_build(struct machine *m)
     }
     put_u64(r, "guest_instructions", insns);
     put_u64(r, "exit_status", (uint64_t)machine_exit_status(m));
+    /* Cross-CPU effects that arrived after their target had run past their time: 0 unless the
+     * lookahead that keeps them exact was broken (docs/timing.md). */
+    put_u64(r, "late_cross_cpu_effects", m->late_effects);
     json_object_object_add(r, "domains", doms);
     json_object_object_add(r, "pirqs", pirqs_json(m));
     json_object_object_add(r, "cache_lines", coherence_json(m));

@@ -140,17 +140,25 @@ void sched_ready_at(struct sim_vcpu *sv, uint64_t at, bool woken)
     sv->state = SV_WAKING;
     sv->wake_at = at;
     p->waking[p->nr_waking++] = sv;
+    /* An idle CPU acts again at the wake-up; a busy one is at or before it (the lookahead) and
+     * its slice stops there (sched_horizon). */
+    if (p->idle && at < p->sync_at)
+        p->sync_at = at;
+    else if (!p->idle && p != p->m->active && pcpu_ran_guest_past(p, at))
+        p->m->late_effects++;
     simk_event_notify(p->doorbell, machine_delay_ps_until(p->m, at));
 }
 
-uint64_t sched_collect_wakes(struct sim_pcpu *p, uint64_t now)
+uint64_t sched_collect_wakes(struct sim_pcpu *p, uint64_t now, bool *woke)
 {
     uint64_t next = UINT64_MAX;
+    *woke = false;
     for (unsigned i = 0; i < p->nr_waking; i++) {
         struct sim_vcpu *sv = p->waking[i];
         if (sv->wake_at <= now) {
             p->waking[i--] = p->waking[--p->nr_waking];
             runq_insert(p, sv);
+            *woke = true;
         } else if (sv->wake_at < next) {
             next = sv->wake_at;
         }
@@ -195,14 +203,29 @@ static bool keeps_cpu(struct sim_pcpu *p, struct sim_vcpu *cur)
     return would_keep && !higher_waiting;
 }
 
+/* Does the running vcpu simply go on? The scheduler decides only at its own moments: the
+ * running vcpu blocks, yields or stops, its slice ends, or a vcpu was woken here (credit1's
+ * tickle). A slice cut short for synchronisation is none of these: deciding there would make
+ * the schedule depend on where slices are cut (a vcpu's credit turning negative is acted on at
+ * the next such moment, as in credit1). */
+bool sched_continues(const struct sim_pcpu *p, bool woke)
+{
+    const struct sim_vcpu *cur = p->current;
+    return cur && !woke && cur->state == SV_RUNNING && cur->v->run_state == VCPU_RUNNABLE &&
+           cur->sd->status == SD_RUNNING && !cur->v->yield_requested && p->local < cur->slice_end;
+}
+
 struct sim_vcpu *sched_pick(struct sim_pcpu *p, struct sim_vcpu **left)
 {
     const struct machine *m = p->m;
     struct sim_vcpu *cur = p->current;
     *left = NULL;
     if (keeps_cpu(p, cur)) {
-        if (p->local >= cur->slice_end) /* alone: a new slice */
-            cur->slice_end = p->local + ns_cycles(m, m->sc->timeslice_ns);
+        /* Alone: a new slice, on the old slices' grid, so that its end does not depend on
+         * when this pick happened. */
+        uint64_t ts = ns_cycles(m, m->sc->timeslice_ns);
+        if (p->local >= cur->slice_end && ts)
+            cur->slice_end += ((p->local - cur->slice_end) / ts + 1) * ts;
         return cur;
     }
     if (cur && cur->state == SV_RUNNING) {

@@ -27,7 +27,9 @@ void sched_ready_at(struct sim_vcpu *sv, uint64_t at, bool woken);
 /* Take sv off every queue: it will not run until made ready again. */
 void sched_park(struct sim_vcpu *sv);
 /* Queue the vcpus of p whose wake-up time has come; the earliest still to come (or UINT64_MAX). */
-uint64_t sched_collect_wakes(struct sim_pcpu *p, uint64_t now);
+uint64_t sched_collect_wakes(struct sim_pcpu *p, uint64_t now, bool *woke);
+/* The running vcpu goes on without a scheduling decision (see sched.c). */
+bool sched_continues(const struct sim_pcpu *p, bool woke);
 /* The vcpu p runs next (NULL: none); *left is the vcpu that gave the CPU up (or NULL). */
 struct sim_vcpu *sched_pick(struct sim_pcpu *p, struct sim_vcpu **left);
 /* sv ran for `cycles`: burn its credit. */

@@ -6,7 +6,7 @@
  *   trap        the sender's hypercall entry (pv_trap or hvm_exit)      t0 .. t1
  *   dispatch    dispatch and the handler up to set_pending                t1 .. t2
  *   set_pending the ABI's set_pending, with its cache lines               t2 .. t3
- *   kick        until a running target notices (IPI, or the next quantum)   t3 .. t4
+ *   kick        until a running target takes the interrupt                 t3 .. t4
  *   wake        until a blocked or waiting target runs (scheduler)          t3 .. t4
  *   inject      entering the event callback                                 t4 .. t5
  *   scan        the guest's upcall code until it clears this port          t5 .. t6

@@ -137,10 +137,11 @@ static void request_stop(struct sim_vcpu *sv)
     uc_emu_stop(sv->uc);
 }
 
-/* Charge a block: its instruction count and cycles were computed when the guest was loaded. */
 /* Charge a block: its instruction count and cycles were computed when the guest was loaded.
- * A block at or after the end of the slice is not run now: Unicorn does not execute a block
- * whose hook asked for the stop (nor any after it), and it is charged when the vcpu resumes. */
+ * A block that would end past the end of the slice is not run now (unless it is the slice's
+ * first: something must run): Unicorn does not execute a block whose hook asked for the stop
+ * (nor any after it), and it is charged when the vcpu resumes. So guest code never runs past
+ * the time another CPU's IPI may arrive. */
 static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
     struct sim_vcpu *sv = opaque;
@@ -149,7 +150,7 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
     /* One compare on the hot path: a requested stop also sets stop_at to 0. A stop asked for in
      * a hook that also moved RIP (an upcall, an iret) is cancelled by Unicorn, which restarts
      * at the new RIP: it is asked again here, before this block runs. */
-    if (*clock >= sv->stop_at && (sv->stop_requested || !sim_pcpu_extend_quantum(sv))) {
+    if (*clock >= sv->stop_at) {
         request_stop(sv);
         sv->resume_at = addr; /* Unicorn's RIP is stale here: chained blocks do not update it */
         return;
@@ -172,6 +173,12 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
      * fall-through. Only now is that known. */
     if (sv->prev_cond && addr != sv->prev_end)
         cycles += sv->taken_cycles;
+    if (*clock + cycles > sv->stop_at && sv->slice_ran) {
+        request_stop(sv);
+        sv->resume_at = addr;
+        return;
+    }
+    sv->slice_ran = true;
     sv->prev_cond = cond_end;
     sv->prev_end = addr + size;
     sv->insns += insns;
@@ -254,6 +261,7 @@ static void on_syscall(uc_engine *uc, void *opaque)
     before = r;
     m->active = sv->pcpu;
     sv->hc_start = *pcpu_clock(sv);
+    sv->pcpu->xen_from = sv->hc_start;
     hypercall_dispatch(sv->v, &r);
     *pcpu_clock(sv) += sv->v->hcall_cycles;
     if (before.rax == __HYPERVISOR_iret) {
@@ -280,8 +288,12 @@ static void on_syscall(uc_engine *uc, void *opaque)
     } else {
         uc_reg_write(uc, UC_X86_REG_RAX, &r.rax);
     }
-    if (vcpu_must_stop(sv) || sv->stop_requested ||
-        (*pcpu_clock(sv) >= sv->stop_at && !sim_pcpu_extend_quantum(sv)))
+    sv->pcpu->xen_to = *pcpu_clock(sv); /* back in the guest */
+    /* The hypercall may have armed a timer or woken a vcpu: the slice may have to end sooner,
+     * or, no longer alone, later than the quantum a lone CPU keeps to. */
+    if (!sv->stop_requested)
+        sv->stop_at = sim_pcpu_slice_limit(sv);
+    if (vcpu_must_stop(sv) || sv->stop_requested || *pcpu_clock(sv) >= sv->stop_at)
         request_stop(sv);
 }
 
@@ -361,14 +373,23 @@ void sim_vcpu_run_slice(struct sim_vcpu *sv)
     struct hv_regs before = r;
     if (sv->sd->status != SD_RUNNING || sim_evpages_sync(sv) < 0)
         return;
-    deliver_upcall(sv, &r);
+    /* Xen checks for events on its way back to the guest: after an interrupt or when the vcpu
+     * is scheduled in (hypercalls check on their own return). A slice that merely resumes
+     * where the last one stopped is no such return. */
+    if (sv->xen_entry)
+        deliver_upcall(sv, &r);
+    sv->xen_entry = false;
+    sv->pcpu->xen_to = *pcpu_clock(sv); /* guest code runs from here */
     if (sv->sd->status != SD_RUNNING)
         return;
     if (memcmp(&r, &before, sizeof(r)) != 0)
         sim_vcpu_set_regs(sv, &r);
     sv->stop_requested = false;
+    sv->slice_ran = false;
     sv->resume_at = 0;
-    sv->prev_cond = false; /* a new slice starts where the last one stopped, not at a branch */
+    /* prev_cond carries over: a slice that stopped after a conditional branch resumes at its
+     * target or its fall-through, and the next block still tells which (where a slice ends
+     * must not change what is charged). An upcall entered above has cleared it. */
     /* No "until" address: the slice ends by uc_emu_stop (0 would stop a jump to NULL). */
     uc_err err = uc_emu_start(sv->uc, r.rip, UINT64_MAX, 0, 0);
     if (sv->resume_at)

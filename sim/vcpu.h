@@ -12,10 +12,11 @@ void sim_vcpu_set_regs(struct sim_vcpu *sv, const struct hv_regs *r);
  * callback first if an upcall is deliverable. */
 void sim_vcpu_run_slice(struct sim_vcpu *sv);
 
-/* Implemented in machine.c. At the end of a quantum: when nothing else can happen in the system
- * before some later time, move sv->stop_at there and return true (keep running without a sync);
- * otherwise false. */
-bool sim_pcpu_extend_quantum(struct sim_vcpu *sv);
+/* Implemented in machine.c: the cycle the running vcpu's slice must stop at, at the latest:
+ * the next timed callback, a lookahead past the earliest time another CPU may act, the
+ * scheduler's next decision, an IPI due on this CPU, or the end of the run. Its own hypercalls
+ * may bring it closer (a timer armed, a vcpu woken), so it is asked again after each. */
+uint64_t sim_pcpu_slice_limit(struct sim_vcpu *sv);
 /* Stop a domain after a guest fault, with a diagnostic. */
 void sim_domain_crash(struct sim_domain *sd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -13,17 +13,22 @@
 
 function mask_all(s) { gsub(/[0-9]+(\.[0-9]+)?%?/, "~", s); return s }
 
-# Mask fields first..last (0: to the end) of a table row, keeping the layout's spacing.
-function mask_fields(s, first, last,    out, i, rest, tok) {
-    out = ""; i = 0; rest = s
-    while (match(rest, /[^ ]+/)) {
-        out = out substr(rest, 1, RSTART - 1)
-        tok = substr(rest, RSTART, RLENGTH)
-        rest = substr(rest, RSTART + RLENGTH)
-        i++
-        out = out (i >= first && (!last || i <= last) ? mask_all(tok) : tok)
+# Mask fields first..last (0: to the end) of a table row. The columns are padded to the
+# figures' widths, so a masked row is written with single spaces: how wide a timing figure is
+# must not show in the behaviour.
+function mask_fields(s, first, last,    out, i, n, tok, f) {
+    n = split(s, f, / +/)
+    out = ""
+    for (i = 1; i <= n; i++) {
+        if (f[i] == "")
+            continue
+        tok = f[i]
+        if (++k_field >= first && (!last || k_field <= last))
+            tok = mask_all(tok)
+        out = out " " tok
     }
-    return out rest
+    k_field = 0
+    return out
 }
 
 function mask_console(s,    out, pre, num) {

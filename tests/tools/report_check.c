@@ -12,7 +12,8 @@
  * - every distribution: p50 <= p95 <= p99 <= max, mean <= max, max below the run's length (a
  *   negative stage time would show as a huge unsigned one);
  * - per physical CPU: busy cycles <= simulated cycles;
- * - cache lines: hits + socket + remote transfers = reads + writes + locked accesses. */
+ * - cache lines: hits + socket + remote transfers = reads + writes + locked accesses;
+ * - no cross-CPU effect (IPI, wake-up) arrived after its target had run past its time. */
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -157,6 +158,8 @@ static void check_machine(struct check *c, struct json_object *r, uint64_t domai
             fail(c, "pcpu %zu busy %" PRIu64 " cycles of a %" PRIu64 "-cycle run", i,
                  u64(p, "busy_cycles"), c->run_cycles);
     }
+    if (u64(r, "late_cross_cpu_effects"))
+        fail(c, "%" PRIu64 " cross-CPU effects arrived late", u64(r, "late_cross_cpu_effects"));
     struct json_object *lines = get(r, "cache_lines");
     if (lines &&
         u64(lines, "hits") + u64(lines, "socket_transfers") + u64(lines, "remote_transfers") !=
