@@ -56,6 +56,9 @@ struct hv_sink_ops {
                   uint64_t cycles_before, uint64_t cycles_after, bool newly_pending);
     /* Xen system time now, as seen by v (its local time under the quantum keeper), in ns. */
     uint64_t (*now_ns)(void *opaque, struct vcpu *v);
+    /* Optional: publish the time in v's vcpu_info now (Xen's force_update_vcpu_system_time),
+     * as the simulator does when it schedules v in. */
+    void (*update_time)(void *opaque, struct vcpu *v);
     /* Optional: the guest page at gpa became event memory of d, shared with Xen (the simulator
      * prices guest accesses to it and watches it for consumed events). Called after the
      * registration succeeded, once per page. */

@@ -252,6 +252,15 @@ static uint64_t sink_now_ns(void *opaque, struct vcpu *v)
     return cost_cycles_to_ns(m->cost, acting_cycles(m));
 }
 
+static void vcpu_publish_time(struct sim_vcpu *sv, uint64_t now);
+
+/* force_update_vcpu_system_time: the time as of whoever acts now (Xen uses the time of the CPU
+ * doing the update). */
+static void sink_update_time(void *opaque, struct vcpu *v)
+{
+    vcpu_publish_time(v->sim, acting_cycles(opaque));
+}
+
 /* The caller's engine maps the new page only between slices: end its slice with the hypercall. */
 static void sink_event_page(void *opaque, struct domain *d, uint64_t gpa,
                             enum hv_event_page_kind kind, unsigned index)
@@ -284,6 +293,7 @@ static const struct hv_sink_ops sink_ops = {
     .shutdown = sink_shutdown,
     .raise = sink_raise,
     .now_ns = sink_now_ns,
+    .update_time = sink_update_time,
 };
 
 void sim_domain_crash(struct sim_domain *sd, const char *fmt, ...)

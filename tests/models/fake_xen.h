@@ -31,6 +31,7 @@ struct fx_timer {
 
 struct fx_vcpu_rec {
     unsigned kicks, wakes, ups, downs;
+    unsigned time_updates; /* sink->update_time */
     struct fx_timer timer[HV_TIMER_KINDS];
 };
 
