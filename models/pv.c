@@ -92,9 +92,14 @@ long do_callback_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa)
 
 /* ---- event delivery ---- */
 
+/* Xen's test_guest_events looks at upcall_pending and upcall_mask only: whether a callback
+ * is registered is found out in create_bounce_frame, too late to back off (a PV domain
+ * crashes). An HVM guest's upcall is an interrupt vector it chose, none if it chose none. */
 bool pv_upcall_deliverable(struct vcpu *v)
 {
-    return v->event_callback != 0 && vcpu_local_events_need_delivery(v);
+    if (v->domain->hvm && v->event_callback == 0)
+        return false;
+    return vcpu_local_events_need_delivery(v);
 }
 
 /* The frame, lowest address first (= the guest's rsp in the callback). */
@@ -116,14 +121,16 @@ static void pv_fill_bounce_frame(uint64_t f[BF_SLOTS], const struct hv_regs *reg
     f[BF_SS] = FLAT_KERNEL_SS;
 }
 
+/* create_bounce_frame's order: the frame goes on the stack and the upcall mask is set before
+ * the callback address is looked at, so a PV domain without one crashes with both done. */
 int pv_inject_upcall(struct vcpu *v, struct hv_regs *regs)
 {
     struct vcpu_info *vi = vcpu_info_ptr(v);
     uint64_t frame[BF_SLOTS];
     uint64_t sp = (regs->rsp & ~15ull) - sizeof(frame);
 
-    if (!vi || v->event_callback == 0)
-        return -XEN_EINVAL; /* Xen crashes the domain: nowhere to deliver */
+    if (!vi)
+        return -XEN_EINVAL; /* never deliverable: nowhere to find upcall_pending */
     pv_fill_bounce_frame(frame, regs, vi->evtchn_upcall_mask);
     if (copy_to_guest(v->domain, sp, frame, sizeof(frame)))
         return -XEN_EFAULT;
@@ -131,6 +138,8 @@ int pv_inject_upcall(struct vcpu *v, struct hv_regs *regs)
         guest_touch(v->domain->hv, &vi->evtchn_upcall_mask, 1, GUEST_WRITE);
         vi->evtchn_upcall_mask = 1;
     }
+    if (v->event_callback == 0)
+        return -XEN_EINVAL; /* create_bounce_frame_bad_bounce_ip */
     regs->rflags &=
         ~(uint64_t)(X86_EFLAGS_AC | X86_EFLAGS_VM | X86_EFLAGS_RF | X86_EFLAGS_NT | X86_EFLAGS_TF);
     regs->rsp = sp;

@@ -90,6 +90,26 @@ static void test_bounce_frame_table(void **state)
     }
 }
 
+/* Xen's create_bounce_frame looks at the callback address last: without one the frame is on
+ * the stack and events are masked when it gives up (the caller crashes the domain); the
+ * registers are left as they were. */
+static void test_inject_without_callback(void **state)
+{
+    struct world *w = *state;
+    struct hv_regs regs = {.rip = 0x7000, .rsp = FX_STACK_GPA, .rflags = 0x202};
+    struct hv_regs before = regs;
+    const uint64_t *f = fx_gpa(&w->fx, w->d, FX_STACK_GPA - 56);
+
+    fx_set_upcall_pending(w->v, 1);
+    fx_set_upcall_mask(w->v, 0);
+    assert_int_equal(pv_inject_upcall(w->v, &regs), -XEN_EINVAL);
+    assert_memory_equal(&regs, &before, sizeof(regs));
+    assert_int_equal(f[2], 0x7000);
+    assert_int_equal(f[6], FLAT_KERNEL_SS);
+    assert_int_equal(fx_upcall_mask(w->v), 1);
+    assert_int_equal(w->v->stats.upcalls_injected, 0);
+}
+
 static void test_inject_failures(void **state)
 {
     struct world *w = *state;
@@ -105,16 +125,22 @@ static void test_inject_failures(void **state)
 
 struct deliver_row {
     const char *name;
-    bool callback;
+    bool callback, hvm;
     uint8_t pending, mask;
     bool expect;
 };
 
+/* Xen's test_guest_events: pending and not masked, whether or not a callback is registered
+ * (a PV guest without one is crashed when Xen tries); an HVM guest without a callback vector
+ * is just not interrupted. */
 static const struct deliver_row deliver_rows[] = {
-    {"pending_unmasked", true, 1, 0, true},
-    {"pending_masked", true, 1, 1, false},
-    {"nothing_pending", true, 0, 0, false},
-    {"no_callback", false, 1, 0, false},
+    {"pending_unmasked", true, false, 1, 0, true},
+    {"pending_masked", true, false, 1, 1, false},
+    {"nothing_pending", true, false, 0, 0, false},
+    {"no_callback_pv", false, false, 1, 0, true},
+    {"no_callback_pv_masked", false, false, 1, 1, false},
+    {"no_callback_hvm", false, true, 1, 0, false},
+    {"callback_hvm", true, true, 1, 0, true},
 };
 
 static void test_upcall_deliverable_table(void **state)
@@ -125,6 +151,7 @@ static void test_upcall_deliverable_table(void **state)
         const struct deliver_row *r = &deliver_rows[i];
 
         w->v->event_callback = r->callback ? CALLBACK : 0;
+        w->d->hvm = r->hvm;
         fx_set_upcall_pending(w->v, r->pending);
         fx_set_upcall_mask(w->v, r->mask);
         assert_int_equal(pv_upcall_deliverable(w->v), r->expect);
@@ -372,6 +399,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bounce_frame_table),
         T(test_inject_failures),
+        T(test_inject_without_callback),
         T(test_upcall_deliverable_table),
         cmocka_unit_test(test_iret_table),
         T(test_iret_bad_stack_crashes),
