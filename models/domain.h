@@ -39,6 +39,16 @@ enum vcpu_run_state {
     VCPU_BLOCKED,  /* SCHEDOP_block or SCHEDOP_poll: waits for an event or a timeout */
 };
 
+/* The PV callbacks other than the event callback (Xen's arch.pv fields), as CALLBACKOP_register,
+ * HYPERVISOR_set_callbacks and VCPUOP_initialise leave them. The model enters only the event
+ * callback: evsim's guests run no user mode, and take no faults Xen would bounce and no NMIs. */
+struct pv_callbacks {
+    uint64_t failsafe, syscall, syscall32, sysenter;
+    uint64_t vgc_flags; /* VGCF_failsafe_disables_events, VGCF_syscall_disables_events, ... */
+    bool syscall32_disables_events, sysenter_disables_events;
+    struct trap_info nmi; /* trap_ctxt[TRAP_nmi]; zeroed by CALLBACKOP_unregister */
+};
+
 struct vcpu {
     struct domain *domain;
     unsigned vcpu_id;
@@ -53,6 +63,7 @@ struct vcpu {
     /* Entering the callback sets upcall_mask. Always true: 64-bit Xen enters the event
      * callback with TBF_INTERRUPT whatever flags CALLBACKOP_register carried. */
     bool event_callback_masks;
+    struct pv_callbacks callbacks;
     struct hv_regs initial_regs; /* VCPUOP_initialise */
 
     uint16_t virq_to_evtchn[NR_VIRQS];

@@ -48,6 +48,11 @@ static long hc_callback_op(struct vcpu *v, struct hv_regs *regs)
     return do_callback_op(v, (unsigned)regs->rdi, regs->rsi);
 }
 
+static long hc_set_callbacks(struct vcpu *v, struct hv_regs *regs)
+{
+    return do_set_callbacks(v, regs->rdi, regs->rsi, regs->rdx);
+}
+
 static long hc_iret(struct vcpu *v, struct hv_regs *regs)
 {
     return do_iret(v, regs);
@@ -56,6 +61,7 @@ static long hc_iret(struct vcpu *v, struct hv_regs *regs)
 #define NAMES(a) a, (sizeof(a) / sizeof((a)[0]) - 1)
 
 static const struct hypercall_desc hypercall_table[] = {
+    [__HYPERVISOR_set_callbacks] = {"set_callbacks", hc_set_callbacks, NULL, 0, false},
     [__HYPERVISOR_set_timer_op] = {"set_timer_op", hc_set_timer_op, NULL, 0, false},
     [__HYPERVISOR_xen_version] = {"xen_version", hc_xen_version, NAMES(xen_version_names), false},
     [__HYPERVISOR_console_io] = {"console_io", hc_console_io, NAMES(console_io_names), false},

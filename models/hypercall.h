@@ -35,6 +35,7 @@ long do_sched_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa);
 long do_set_timer_op(struct vcpu *v, uint64_t timeout_ns);
 long do_vcpu_op(struct vcpu *v, unsigned cmd, unsigned vcpuid, uint64_t arg_gpa);
 long do_callback_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa);
+long do_set_callbacks(struct vcpu *v, uint64_t event, uint64_t failsafe, uint64_t syscall);
 long do_console_io(struct vcpu *v, unsigned cmd, unsigned count, uint64_t buf_gpa);
 long do_xen_version(struct vcpu *v, unsigned cmd, uint64_t arg_gpa);
 long do_iret(struct vcpu *v, struct hv_regs *regs);

@@ -21,8 +21,10 @@ static bool vcpu_context_canonical(const struct vcpu_guest_context *c)
            is_canonical_address(c->syscall_callback_eip);
 }
 
-/* arch_set_info_guest, reduced to the registers and the event callback: a PV guest always
- * runs with IF set and keeps IOPL out of its flags. */
+/* arch_set_info_guest, reduced to the registers and the callbacks: a PV guest always runs with
+ * IF set and keeps IOPL out of its flags. The context's VGCF_* flags replace the vcpu's (the
+ * failsafe and syscall "disables events" bits among them) and its virtual IDT's NMI slot
+ * becomes the NMI callback. */
 static void vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c)
 {
     const struct cpu_user_regs *u = &c->user_regs;
@@ -47,6 +49,10 @@ static void vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c
     r->rip = u->rip;
     r->rflags = (u->rflags & ~(uint64_t)0x3000) | 0x200; /* clear IOPL, set IF */
     v->event_callback = c->event_callback_eip;
+    v->callbacks.failsafe = c->failsafe_callback_eip;
+    v->callbacks.syscall = c->syscall_callback_eip;
+    v->callbacks.vgc_flags = c->flags;
+    v->callbacks.nmi = c->trap_ctxt[2]; /* TRAP_nmi */
     v->initialised = true;
     v->context_pending = true;
 }

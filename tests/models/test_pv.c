@@ -1,5 +1,5 @@
-/* 64-bit PV conventions: the bounce frame, HYPERVISOR_iret, the time scale, CALLBACKOP,
- * console_io, xen_version, and the dispatch table itself (costs, counters, unknown numbers). */
+/* 64-bit PV conventions: the bounce frame, HYPERVISOR_iret, the time scale, console_io,
+ * xen_version, and the dispatch table itself (costs, counters, unknown numbers). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -259,49 +259,6 @@ static void test_update_vcpu_time(void **state)
     assert_int_equal(t->tsc_to_system_mul, 4090445043u /* 2^32 / 1.05 */);
 }
 
-struct callback_row {
-    const char *name;
-    unsigned cmd, type;
-    uint64_t addr, gpa;
-    long expect;
-};
-
-static const struct callback_row callback_rows[] = {
-    {"register_event", CALLBACKOP_register, CALLBACKTYPE_event, CALLBACK, FX_ARG_GPA, 0},
-    {"register_failsafe_ignored", CALLBACKOP_register, CALLBACKTYPE_failsafe, 0x6000, FX_ARG_GPA,
-     0},
-    {"register_syscall_ignored", CALLBACKOP_register, CALLBACKTYPE_syscall, 0x6000, FX_ARG_GPA, 0},
-    {"register_noncanonical", CALLBACKOP_register, CALLBACKTYPE_event, 0x0000800000000000ull,
-     FX_ARG_GPA, -XEN_EINVAL},
-    {"register_unknown_type", CALLBACKOP_register, 6, 0x6000, FX_ARG_GPA, -XEN_ENOSYS},
-    {"register_bad_arg", CALLBACKOP_register, CALLBACKTYPE_event, CALLBACK, FX_BAD_GPA,
-     -XEN_EFAULT},
-    {"unregister_event", CALLBACKOP_unregister, CALLBACKTYPE_event, 0, FX_ARG_GPA, -XEN_EINVAL},
-    {"unregister_nmi", CALLBACKOP_unregister, CALLBACKTYPE_nmi, 0, FX_ARG_GPA, 0},
-    {"unregister_unknown", CALLBACKOP_unregister, 6, 0, FX_ARG_GPA, -XEN_ENOSYS},
-    {"unknown_cmd", 2, CALLBACKTYPE_event, CALLBACK, FX_ARG_GPA, -XEN_ENOSYS},
-};
-
-static void test_callback_op_table(void **state)
-{
-    struct world *w = *state;
-
-    for (size_t i = 0; i < sizeof(callback_rows) / sizeof(callback_rows[0]); i++) {
-        const struct callback_row *r = &callback_rows[i];
-        struct callback_register reg = {.type = (uint16_t)r->type, .address = r->addr};
-
-        print_message("callback_op %s\n", r->name);
-        w->v->event_callback = 0;
-        memcpy(fx_gpa(&w->fx, w->d, FX_ARG_GPA), &reg, sizeof(reg));
-        assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_callback_op, r->cmd, r->gpa, 0),
-                         r->expect);
-        assert_int_equal(w->v->event_callback, r->expect == 0 && r->cmd == CALLBACKOP_register &&
-                                                       r->type == CALLBACKTYPE_event
-                                                   ? r->addr
-                                                   : 0);
-    }
-}
-
 static void test_console_io(void **state)
 {
     struct world *w = *state;
@@ -405,7 +362,6 @@ int main(void)
         T(test_iret_bad_stack_crashes),
         cmocka_unit_test(test_time_scale_table),
         T(test_update_vcpu_time),
-        T(test_callback_op_table),
         T(test_console_io),
         T(test_xen_version),
         T(test_dispatch_unknown_and_counters),
