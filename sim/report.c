@@ -242,8 +242,14 @@ static struct json_object *pirqs_json(const struct machine *m)
         struct json_object *o = json_object_new_object();
         put_u64(o, "domid", m->dom[src->cfg->domain].d->domid);
         put_u64(o, "line", src->cfg->line);
+        const struct pirq_line *l = &m->dom[src->cfg->domain].d->pirq_line[src->cfg->line];
+        put_str(o, "trigger", src->cfg->level ? "level" : "edge");
         put_u64(o, "raised", src->raised);
         put_u64(o, "unbound", src->unbound);
+        put_u64(o, "held_back", src->held_back);
+        /* per line, whichever source raised it */
+        put_u64(o, "guest_eois", l->guest_eois);
+        put_u64(o, "forced_eois", l->forced_eois);
         json_object_array_add(arr, o);
     }
     return arr;
@@ -416,12 +422,16 @@ static void print_pirqs(struct json_object *pirqs, FILE *out)
 {
     if (!pirqs || json_object_array_length(pirqs) == 0)
         return;
-    fprintf(out, "\nphysical IRQs\n  %-4s %-6s %10s %10s\n", "dom", "line", "raised", "unbound");
+    fprintf(out, "\nphysical IRQs\n  %-4s %-6s %-7s %10s %10s %10s %10s %10s\n", "dom", "line",
+            "trigger", "raised", "unbound", "held_back", "guest_eoi", "forced_eoi");
     for (size_t i = 0; i < json_object_array_length(pirqs); i++) {
         struct json_object *q = json_object_array_get_idx(pirqs, i);
-        fprintf(out, "  %-4" PRIu64 " %-6" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
-                get_u64(q, "domid"), get_u64(q, "line"), get_u64(q, "raised"),
-                get_u64(q, "unbound"));
+        fprintf(out,
+                "  %-4" PRIu64 " %-6" PRIu64 " %-7s %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+                " %10" PRIu64 " %10" PRIu64 "\n",
+                get_u64(q, "domid"), get_u64(q, "line"), get_str(q, "trigger"),
+                get_u64(q, "raised"), get_u64(q, "unbound"), get_u64(q, "held_back"),
+                get_u64(q, "guest_eois"), get_u64(q, "forced_eois"));
     }
 }
 

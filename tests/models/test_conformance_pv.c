@@ -1,6 +1,7 @@
 /* Conformance of the x86 PV hypercalls beside EVTCHNOP (test_conformance.c has those): one row
  * per (hypercall, arguments, prior state), each checked for the return value Xen 4.22 gives and
- * the state it leaves. CALLBACKOP and HYPERVISOR_set_callbacks (xen/arch/x86/pv/callback.c).
+ * the state it leaves. CALLBACKOP and HYPERVISOR_set_callbacks (xen/arch/x86/pv/callback.c);
+ * PHYSDEVOP's interrupt commands (xen/arch/x86/physdev.c; their protocol is test_pirq.c's).
  * The world: d0 privileged and d1 unprivileged, 2 vcpus each; rows call as d1 vcpu 0 unless
  * they say otherwise. */
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "models/pirq.h"
 #include "tests/models/fake_xen.h"
 
 #define CB 0x5000ull                  /* a callback address */
@@ -22,10 +24,13 @@
 union pv_arg {
     struct callback_register reg;
     struct callback_unregister unreg;
+    struct physdev_eoi eoi;
+    struct physdev_irq_status_query status;
+    struct physdev_pirq_eoi_gmfn gmfn;
     unsigned char raw[32];
 };
 
-enum arg_mode { ARG_OK, ARG_UNMAPPED };
+enum arg_mode { ARG_OK, ARG_UNMAPPED, ARG_COPY_OUT_FAILS };
 #define ARG UINT64_MAX /* as a1..a3: the address of the row's argument */
 
 struct row {
@@ -66,7 +71,71 @@ static void all_registered_masking(struct fake_xen *fx)
     reg(fx, CALLBACKTYPE_nmi, CB_OLD, 0);
 }
 
+#define MAP_GFN 0x50u /* an EOI bitmap page */
+#define LEVEL 20u
+
+static void map_v2(struct fake_xen *fx)
+{
+    struct physdev_pirq_eoi_gmfn m = {.gmfn = MAP_GFN};
+
+    memcpy(fx_gpa(fx, D(1), FX_BUF_GPA), &m, sizeof(m));
+    assert_int_equal(
+        fx_hypercall(V(1, 0), __HYPERVISOR_physdev_op, PHYSDEVOP_pirq_eoi_gmfn_v2, FX_BUF_GPA, 0),
+        0);
+}
+
+/* Level line 20 bound to d1 port 1 and fired: blocked, awaiting the EOI. */
+static void level_line_fired(struct fake_xen *fx)
+{
+    struct evtchn_bind_pirq b = {.pirq = LEVEL};
+
+    assert_int_equal(pirq_set_level(D(1), LEVEL, true), 0);
+    assert_int_equal(fx_evtchn_op(fx, V(1, 0), EVTCHNOP_bind_pirq, &b, sizeof(b)), 0);
+    assert_int_equal(pirq_line_raise(D(1), LEVEL), PIRQ_SENT);
+    assert_true(D(1)->pirq_line[LEVEL].masked);
+}
+
 /* ---- checks ---- */
+
+static void line_eoied(struct fake_xen *fx)
+{
+    assert_false(D(1)->pirq_line[LEVEL].masked);
+    assert_int_equal(D(1)->pirq_line[LEVEL].guest_eois, 1);
+}
+static void line_still_blocked(struct fake_xen *fx)
+{
+    assert_true(D(1)->pirq_line[LEVEL].masked);
+    assert_int_equal(D(1)->pirq_line[LEVEL].guest_eois, 0);
+}
+static void status_needs_eoi(struct fake_xen *fx)
+{
+    const struct physdev_irq_status_query *q = fx_gpa(fx, D(1), FX_ARG_GPA);
+
+    assert_int_equal(q->flags, XENIRQSTAT_needs_eoi); /* never XENIRQSTAT_shared */
+}
+static void status_untouched(struct fake_xen *fx)
+{
+    const struct physdev_irq_status_query *q = fx_gpa(fx, D(1), FX_ARG_GPA);
+
+    assert_int_equal(q->flags, 0xdead);
+}
+static void map_v2_registered(struct fake_xen *fx)
+{
+    assert_ptr_equal((void *)D(1)->pirq_eoi_map, fx_gpa(fx, D(1), MAP_GFN * XEN_PAGE_SIZE));
+    assert_int_equal(D(1)->pirq_eoi_map_gfn, MAP_GFN);
+    assert_false(D(1)->auto_unmask);
+    assert_null(D(0)->pirq_eoi_map);
+}
+static void map_v1_registered(struct fake_xen *fx)
+{
+    assert_ptr_equal((void *)D(1)->pirq_eoi_map, fx_gpa(fx, D(1), MAP_GFN * XEN_PAGE_SIZE));
+    assert_true(D(1)->auto_unmask);
+}
+static void no_map(struct fake_xen *fx)
+{
+    assert_null(D(1)->pirq_eoi_map);
+    assert_false(D(1)->auto_unmask);
+}
 
 static void nothing_registered(struct fake_xen *fx)
 {
@@ -222,6 +291,24 @@ static void set_skips_failsafe(struct fake_xen *fx)
             {.raw = {0 } }, ARG_OK, 0, check_                                                      \
     }
 
+#define PHYS(name_, setup_, cmd_, arg_, mode_, expect_, check_)                                    \
+    {                                                                                              \
+#name_, setup_, 0, __HYPERVISOR_physdev_op, PHYSDEVOP_##cmd_, ARG, 0, arg_, mode_,         \
+            expect_, check_                                                                        \
+    }
+#define EOI(irq_)                                                                                  \
+    {                                                                                              \
+        .eoi = {.irq = (irq_) }                                                                    \
+    }
+#define STATUS(irq_)                                                                               \
+    {                                                                                              \
+        .status = {.irq = (irq_), .flags = 0xdead }                                                \
+    }
+#define GMFN(gfn_)                                                                                 \
+    {                                                                                              \
+        .gmfn = {.gmfn = (gfn_) }                                                                  \
+    }
+
 static const struct row rows[] = {
     /* CALLBACKOP_register */
     CBOP(register_event, NULL, register, REG(CALLBACKTYPE_event, CB, 0), ARG_OK, 0, event_cb),
@@ -301,6 +388,61 @@ static const struct row rows[] = {
           set_skips_failsafe),
     SETCB(set_callbacks_all_noncanonical, all_registered_masking, NONCANON, NONCANON, NONCANON,
           all_old),
+    /* PHYSDEVOP_eoi: every line below nr_pirqs is mapped, bound or not */
+    PHYS(eoi_unblocks_line, level_line_fired, eoi, EOI(LEVEL), ARG_OK, 0, line_eoied),
+    PHYS(eoi_unbound_line, NULL, eoi, EOI(5), ARG_OK, 0, NULL),
+    PHYS(eoi_other_line, level_line_fired, eoi, EOI(21), ARG_OK, 0, line_still_blocked),
+    PHYS(eoi_last_line, NULL, eoi, EOI(HV_DEFAULT_NR_PIRQS - 1), ARG_OK, 0, NULL),
+    PHYS(eoi_out_of_range, level_line_fired, eoi, EOI(HV_DEFAULT_NR_PIRQS), ARG_OK, -XEN_EINVAL,
+         line_still_blocked),
+    PHYS(eoi_irq_all_ones, NULL, eoi, EOI(UINT32_MAX), ARG_OK, -XEN_EINVAL, NULL),
+    PHYS(eoi_bad_arg, level_line_fired, eoi, EOI(LEVEL), ARG_UNMAPPED, -XEN_EFAULT,
+         line_still_blocked),
+    /* PHYSDEVOP_irq_status_query */
+    PHYS(irq_status_query_bound, level_line_fired, irq_status_query, STATUS(LEVEL), ARG_OK, 0,
+         status_needs_eoi),
+    PHYS(irq_status_query_unbound_edge, NULL, irq_status_query, STATUS(5), ARG_OK, 0,
+         status_needs_eoi),
+    PHYS(irq_status_query_out_of_range, NULL, irq_status_query, STATUS(HV_DEFAULT_NR_PIRQS), ARG_OK,
+         -XEN_EINVAL, status_untouched),
+    PHYS(irq_status_query_negative, NULL, irq_status_query, STATUS(0x80000000u), ARG_OK,
+         -XEN_EINVAL, status_untouched),
+    PHYS(irq_status_query_bad_arg, NULL, irq_status_query, STATUS(5), ARG_UNMAPPED, -XEN_EFAULT,
+         NULL),
+    PHYS(irq_status_query_copy_out_fails, NULL, irq_status_query, STATUS(5), ARG_COPY_OUT_FAILS,
+         -XEN_EFAULT, NULL),
+    /* PHYSDEVOP_pirq_eoi_gmfn_v1/v2: page first (-EINVAL), then one registration (-EBUSY) */
+    PHYS(pirq_eoi_gmfn_v2, NULL, pirq_eoi_gmfn_v2, GMFN(MAP_GFN), ARG_OK, 0, map_v2_registered),
+    PHYS(pirq_eoi_gmfn_v1, NULL, pirq_eoi_gmfn_v1, GMFN(MAP_GFN), ARG_OK, 0, map_v1_registered),
+    PHYS(pirq_eoi_gmfn_not_guest_memory, NULL, pirq_eoi_gmfn_v2, GMFN(FX_BAD_GPA / XEN_PAGE_SIZE),
+         ARG_OK, -XEN_EINVAL, no_map),
+    PHYS(pirq_eoi_gmfn_past_memory, NULL, pirq_eoi_gmfn_v1, GMFN(FX_MEM_SIZE / XEN_PAGE_SIZE),
+         ARG_OK, -XEN_EINVAL, no_map),
+    PHYS(pirq_eoi_gmfn_address_wraps, NULL, pirq_eoi_gmfn_v1, GMFN(1ull << 52), ARG_OK, -XEN_EINVAL,
+         no_map),
+    PHYS(pirq_eoi_gmfn_v1_after_v2, map_v2, pirq_eoi_gmfn_v1, GMFN(MAP_GFN + 1), ARG_OK, -XEN_EBUSY,
+         map_v2_registered),
+    PHYS(pirq_eoi_gmfn_v2_again, map_v2, pirq_eoi_gmfn_v2, GMFN(MAP_GFN), ARG_OK, -XEN_EBUSY,
+         map_v2_registered),
+    PHYS(pirq_eoi_gmfn_bad_page_wins_over_busy, map_v2, pirq_eoi_gmfn_v1,
+         GMFN(FX_BAD_GPA / XEN_PAGE_SIZE), ARG_OK, -XEN_EINVAL, map_v2_registered),
+    PHYS(pirq_eoi_gmfn_bad_arg, NULL, pirq_eoi_gmfn_v2, GMFN(MAP_GFN), ARG_UNMAPPED, -XEN_EFAULT,
+         no_map),
+    /* the legacy PHYSDEVOP_IRQ_UNMASK_NOTIFY, and what is not modelled */
+    PHYS(irq_unmask_notify, level_line_fired, IRQ_UNMASK_NOTIFY, {.raw = {0}}, ARG_OK, 0,
+         line_eoied),
+    PHYS(map_pirq_not_modelled, NULL, map_pirq, {.raw = {0}}, ARG_OK, -XEN_ENOSYS, NULL),
+    {"physdev_op_huge_cmd",
+     NULL,
+     0,
+     __HYPERVISOR_physdev_op,
+     0x80000000u,
+     ARG,
+     0,
+     {.raw = {0}},
+     ARG_OK,
+     -XEN_ENOSYS,
+     NULL},
 };
 #define NR_ROWS (sizeof(rows) / sizeof(rows[0]))
 
@@ -332,10 +474,15 @@ static int world_teardown(void **state)
     return 0;
 }
 
-static uint64_t row_value(const struct row *r, uint64_t a)
+static uint64_t row_value(struct fake_xen *fx, const struct row *r, uint64_t a)
 {
     if (a != ARG)
         return a;
+    if (r->mode == ARG_COPY_OUT_FAILS) {
+        fx->fail_gpa = FX_ARG_GPA; /* the copy-in passes, the copy-out does not */
+        fx->fail_at = 2;
+        fx->seen = 0;
+    }
     return r->mode == ARG_UNMAPPED ? FX_BAD_GPA : FX_ARG_GPA;
 }
 
@@ -351,7 +498,9 @@ static void run_row(void **state)
         r->setup(fx);
     v = V(1, r->vcpu);
     memcpy(fx_gpa(fx, v->domain, FX_ARG_GPA), &r->arg, sizeof(r->arg));
-    rc = fx_hypercall(v, r->nr, row_value(r, r->a1), row_value(r, r->a2), row_value(r, r->a3));
+    rc = fx_hypercall(v, r->nr, row_value(fx, r, r->a1), row_value(fx, r, r->a2),
+                      row_value(fx, r, r->a3));
+    fx->fail_at = 0;
     assert_int_equal(rc, r->expect);
     if (r->check)
         r->check(fx);
