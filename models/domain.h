@@ -39,6 +39,16 @@ enum vcpu_run_state {
     VCPU_BLOCKED,  /* SCHEDOP_block or SCHEDOP_poll: waits for an event or a timeout */
 };
 
+/* The PV callbacks other than the event callback (Xen's arch.pv fields), as CALLBACKOP_register,
+ * HYPERVISOR_set_callbacks and VCPUOP_initialise leave them. The model enters only the event
+ * callback: evsim's guests run no user mode, and take no faults Xen would bounce and no NMIs. */
+struct pv_callbacks {
+    uint64_t failsafe, syscall, syscall32, sysenter;
+    uint64_t vgc_flags; /* VGCF_failsafe_disables_events, VGCF_syscall_disables_events, ... */
+    bool syscall32_disables_events, sysenter_disables_events;
+    struct trap_info nmi; /* trap_ctxt[TRAP_nmi]; zeroed by CALLBACKOP_unregister */
+};
+
 struct vcpu {
     struct domain *domain;
     unsigned vcpu_id;
@@ -53,6 +63,7 @@ struct vcpu {
     /* Entering the callback sets upcall_mask. Always true: 64-bit Xen enters the event
      * callback with TBF_INTERRUPT whatever flags CALLBACKOP_register carried. */
     bool event_callback_masks;
+    struct pv_callbacks callbacks;
     struct hv_regs initial_regs; /* VCPUOP_initialise */
 
     uint16_t virq_to_evtchn[NR_VIRQS];
@@ -78,6 +89,21 @@ struct vcpu {
     uint64_t hcall_cycles; /* cycles charged to the hypercall being handled */
     struct vcpu_stats stats;
     void *sim; /* the simulator's vcpu */
+};
+
+/* A physical IRQ line routed to a domain (one guest per line): Xen's struct pirq and the guest
+ * action of the line's irq_desc (models/pirq.c). Edge lines (ack type NONE) are sent and
+ * forgotten; a level-triggered IO-APIC line (ack type EOI) stays blocked from delivery until
+ * the guest's PHYSDEVOP_eoi or, failing that, Xen's 1 ms timer. */
+struct pirq_line {
+    bool level;           /* ack type EOI (level-triggered), else NONE (edge) */
+    bool asserted;        /* level: the device raised the line and was not yet serviced */
+    bool masked;          /* Xen's pirq->masked: delivered, blocked until the EOI */
+    uint32_t bound_to;    /* the port pirq_guest_bind last saw, 0 = unbound */
+    uint64_t delivered;   /* sends to the guest (the line fired into Xen) */
+    uint64_t held_back;   /* raises that found the line blocked awaiting the EOI */
+    uint64_t guest_eois;  /* PHYSDEVOP_eoi (or IRQ_UNMASK_NOTIFY) that unblocked it */
+    uint64_t forced_eois; /* EOIs the 1 ms timer forced */
 };
 
 struct domain {
@@ -117,7 +143,13 @@ struct domain {
 
     /* Physical IRQs routed to this domain (bind_pirq). */
     unsigned nr_pirqs;
-    uint32_t *pirq_to_evtchn; /* 0 = unbound */
+    uint32_t *pirq_to_evtchn;    /* 0 = unbound */
+    struct pirq_line *pirq_line; /* nr_pirqs of them */
+    /* PHYSDEVOP_pirq_eoi_gmfn_v1/v2: the guest's bitmap of pirqs needing PHYSDEVOP_eoi (Xen's
+     * pirq_eoi_map), once registered; v1 also unmasks the port on EOI (auto_unmask). */
+    volatile uint64_t *pirq_eoi_map;
+    uint64_t pirq_eoi_map_gfn;
+    bool auto_unmask;
 
     struct domain_stats stats;
     void *sim;

@@ -80,6 +80,7 @@ static void domain_free(struct domain *d)
             free(d->vcpu[i]);
     free(d->vcpu);
     free(d->pirq_to_evtchn);
+    free(d->pirq_line);
     free(d->stats.port);
     free(d);
 }
@@ -112,7 +113,8 @@ int domain_create(struct hv *hv, const struct domain_config *cfg, struct domain 
     rc = domain_create_vcpus(d);
     if (!rc) {
         d->pirq_to_evtchn = calloc(d->nr_pirqs, sizeof(*d->pirq_to_evtchn));
-        rc = d->pirq_to_evtchn ? evtchn_init(d) : -XEN_ENOMEM;
+        d->pirq_line = calloc(d->nr_pirqs, sizeof(*d->pirq_line));
+        rc = d->pirq_to_evtchn && d->pirq_line ? evtchn_init(d) : -XEN_ENOMEM;
     }
     if (rc) {
         domain_free(d);

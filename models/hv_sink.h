@@ -84,6 +84,22 @@ static inline void sink_console(struct vcpu *v, const char *buf, size_t len)
         s->console(v->domain->hv->sink_opaque, v, buf, len);
 }
 
+static inline void sink_update_time(struct vcpu *v)
+{
+    const struct hv_sink_ops *s = hv_sink_of(v->domain);
+
+    if (s && s->update_time)
+        s->update_time(v->domain->hv->sink_opaque, v);
+}
+
+static inline void sink_pirq_timer(struct domain *d, unsigned pirq, uint64_t deadline_ns)
+{
+    const struct hv_sink_ops *s = hv_sink_of(d);
+
+    if (s && s->pirq_timer)
+        s->pirq_timer(d->hv->sink_opaque, d, pirq, deadline_ns);
+}
+
 static inline void sink_shutdown(struct domain *d, unsigned reason)
 {
     const struct hv_sink_ops *s = hv_sink_of(d);

@@ -6,10 +6,24 @@
 
 #include "models/evtchn.h"
 #include "models/hypercall.h"
+#include "models/pirq.h"
+
+/* Xen's evtchn_bind_pirq and evtchn_close call pirq_guest_bind and pirq_guest_unbind; the
+ * model's port table knows nothing of the EOI protocol, so the changed bindings are applied
+ * here, once the operation is done (models/pirq.c checks its own line again wherever it acts,
+ * which covers ports closed by a reset of another domain). */
+static bool evtchn_op_may_change_pirq(unsigned cmd)
+{
+    return cmd == EVTCHNOP_bind_pirq || cmd == EVTCHNOP_close || cmd == EVTCHNOP_reset ||
+           cmd == EVTCHNOP_reset_cont;
+}
 
 static long hc_event_channel_op(struct vcpu *v, struct hv_regs *regs)
 {
     long rc = do_event_channel_op(v, (unsigned)regs->rdi, regs->rsi);
+
+    if (evtchn_op_may_change_pirq((unsigned)regs->rdi))
+        pirq_sync_bindings(v->domain);
 
     /* Only reset preempts; the guest re-executes the call as its continuation
      * (Xen's hypercall_create_continuation(..., EVTCHNOP_reset_cont, arg)). */
@@ -48,6 +62,16 @@ static long hc_callback_op(struct vcpu *v, struct hv_regs *regs)
     return do_callback_op(v, (unsigned)regs->rdi, regs->rsi);
 }
 
+static long hc_physdev_op(struct vcpu *v, struct hv_regs *regs)
+{
+    return do_physdev_op(v, (unsigned)regs->rdi, regs->rsi);
+}
+
+static long hc_set_callbacks(struct vcpu *v, struct hv_regs *regs)
+{
+    return do_set_callbacks(v, regs->rdi, regs->rsi, regs->rdx);
+}
+
 static long hc_iret(struct vcpu *v, struct hv_regs *regs)
 {
     return do_iret(v, regs);
@@ -56,6 +80,7 @@ static long hc_iret(struct vcpu *v, struct hv_regs *regs)
 #define NAMES(a) a, (sizeof(a) / sizeof((a)[0]) - 1)
 
 static const struct hypercall_desc hypercall_table[] = {
+    [__HYPERVISOR_set_callbacks] = {"set_callbacks", hc_set_callbacks, NULL, 0, false},
     [__HYPERVISOR_set_timer_op] = {"set_timer_op", hc_set_timer_op, NULL, 0, false},
     [__HYPERVISOR_xen_version] = {"xen_version", hc_xen_version, NAMES(xen_version_names), false},
     [__HYPERVISOR_console_io] = {"console_io", hc_console_io, NAMES(console_io_names), false},
@@ -63,6 +88,8 @@ static const struct hypercall_desc hypercall_table[] = {
     [__HYPERVISOR_vcpu_op] = {"vcpu_op", hc_vcpu_op, NAMES(vcpu_op_names), false},
     [__HYPERVISOR_sched_op] = {"sched_op", hc_sched_op, NAMES(sched_op_names), false},
     [__HYPERVISOR_callback_op] = {"callback_op", hc_callback_op, NAMES(callback_op_names), false},
+    [__HYPERVISOR_physdev_op] = {"physdev_op", hc_physdev_op, NAMES(physdev_op_names), false,
+                                 physdev_op_column},
     [__HYPERVISOR_event_channel_op] = {"event_channel_op", hc_event_channel_op,
                                        NAMES(evtchn_op_names), false, evtchn_op_column},
 };

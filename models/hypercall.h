@@ -35,6 +35,10 @@ long do_sched_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa);
 long do_set_timer_op(struct vcpu *v, uint64_t timeout_ns);
 long do_vcpu_op(struct vcpu *v, unsigned cmd, unsigned vcpuid, uint64_t arg_gpa);
 long do_callback_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa);
+long do_physdev_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa);
+/* physdev_op's stats column of a command (its place in physdev_op_names; others: the last). */
+unsigned physdev_op_column(uint64_t cmd);
+long do_set_callbacks(struct vcpu *v, uint64_t event, uint64_t failsafe, uint64_t syscall);
 long do_console_io(struct vcpu *v, unsigned cmd, unsigned count, uint64_t buf_gpa);
 long do_xen_version(struct vcpu *v, unsigned cmd, uint64_t arg_gpa);
 long do_iret(struct vcpu *v, struct hv_regs *regs);
@@ -61,5 +65,6 @@ extern const char *const vcpu_op_names[VCPUOP_register_vcpu_info + 2];
 extern const char *const callback_op_names[CALLBACKOP_unregister + 2];
 extern const char *const console_io_names[CONSOLEIO_read + 2];
 extern const char *const xen_version_names[XENVER_pagesize + 2];
+extern const char *const physdev_op_names[6]; /* by column, see physdev_op_column */
 
 #endif

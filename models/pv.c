@@ -1,4 +1,5 @@
-/* 64-bit PV conventions around events: CALLBACKOP (xen/arch/x86/pv/callback.c), the bounce
+/* 64-bit PV conventions around events: CALLBACKOP and set_callbacks
+ * (xen/arch/x86/pv/callback.c), the bounce
  * frame of create_bounce_frame (xen/arch/x86/x86_64/entry.S), HYPERVISOR_iret
  * (xen/arch/x86/pv/iret.c) and the time scale of xen/arch/x86/time.c. */
 #include <string.h>
@@ -22,33 +23,103 @@ static bool pv_canonical(uint64_t addr)
     return top == 0 || top == 0x1ffff;
 }
 
-/* ---- CALLBACKOP ---- */
+/* ---- CALLBACKOP and set_callbacks ---- */
 
-/* The event callback has no flags on x86-64: Xen enters it with TBF_INTERRUPT, so events
- * are always masked on entry (event_callback_masks stays true). Failsafe, syscall and the
- * others only matter to guests that fault or run user mode, which the model has not. */
+#define TRAP_NMI 2u                  /* Xen's X86_EXC_NMI: the NMI slot of trap_ctxt */
+#define FLAT_COMPAT_KERNEL_CS 0xe019 /* a 32-bit guest's kernel CS (Xen: FLAT_COMPAT_RING1_CS) */
+
+static void vgc_flag_set(struct vcpu *v, uint64_t flag, bool on)
+{
+    if (on)
+        v->callbacks.vgc_flags |= flag;
+    else
+        v->callbacks.vgc_flags &= ~flag;
+}
+
+/* The event callback takes no flags on x86-64: Xen enters it with TBF_INTERRUPT, so events
+ * are always masked on entry (event_callback_masks stays true). */
+static long register_event(struct vcpu *v, const struct callback_register *r)
+{
+    v->event_callback = r->address;
+    v->event_callback_masks = true;
+    return 0;
+}
+
+/* Failsafe and syscall keep "disables events" in the vcpu's VGCF_* flags, the same bits
+ * VCPUOP_initialise loads; syscall32 and sysenter have booleans of their own. */
+static long register_failsafe(struct vcpu *v, const struct callback_register *r)
+{
+    v->callbacks.failsafe = r->address;
+    vgc_flag_set(v, VGCF_failsafe_disables_events, r->flags & CALLBACKF_mask_events);
+    return 0;
+}
+
+static long register_syscall(struct vcpu *v, const struct callback_register *r)
+{
+    v->callbacks.syscall = r->address;
+    vgc_flag_set(v, VGCF_syscall_disables_events, r->flags & CALLBACKF_mask_events);
+    return 0;
+}
+
+static long register_syscall32(struct vcpu *v, const struct callback_register *r)
+{
+    v->callbacks.syscall32 = r->address;
+    v->callbacks.syscall32_disables_events = (r->flags & CALLBACKF_mask_events) != 0;
+    return 0;
+}
+
+static long register_sysenter(struct vcpu *v, const struct callback_register *r)
+{
+    v->callbacks.sysenter = r->address;
+    v->callbacks.sysenter_disables_events = (r->flags & CALLBACKF_mask_events) != 0;
+    return 0;
+}
+
+/* register_guest_nmi_callback: the NMI slot of the virtual IDT, entered with IF set (flags
+ * ignored). Xen re-asserts an NMI a vcpu 0 without a handler may have lost when the platform
+ * reports one (arch_get_nmi_reason): the model's platform raises no NMIs, so never. */
+static long register_nmi(struct vcpu *v, const struct callback_register *r)
+{
+    struct trap_info *t = &v->callbacks.nmi;
+
+    if (!pv_canonical(r->address))
+        return -XEN_EINVAL;
+    memset(t, 0, sizeof(*t));
+    t->vector = TRAP_NMI;
+    t->cs = v->domain->guest_word_bits == 32 ? FLAT_COMPAT_KERNEL_CS : FLAT_KERNEL_CS;
+    t->address = r->address;
+    TI_SET_IF(t, 1);
+    return 0;
+}
+
+typedef long (*callback_register_fn)(struct vcpu *v, const struct callback_register *r);
+
+/* By CALLBACKTYPE_*; a hole (3: the deprecated 32-bit sysenter, 6) is -ENOSYS. */
+static const callback_register_fn callback_register_table[] = {
+    [CALLBACKTYPE_event] = register_event,       [CALLBACKTYPE_failsafe] = register_failsafe,
+    [CALLBACKTYPE_syscall] = register_syscall,   [CALLBACKTYPE_nmi] = register_nmi,
+    [CALLBACKTYPE_sysenter] = register_sysenter, [CALLBACKTYPE_syscall32] = register_syscall32,
+};
+#define CALLBACK_TYPES (sizeof(callback_register_table) / sizeof(callback_register_table[0]))
+
+/* register_guest_callback: the address is checked before the type, so a non-canonical
+ * address is -EINVAL whatever the type. Always for the calling vcpu. */
+static long register_guest_callback(struct vcpu *v, const struct callback_register *r)
+{
+    if (!pv_canonical(r->address))
+        return -XEN_EINVAL;
+    if (r->type >= CALLBACK_TYPES || !callback_register_table[r->type])
+        return -XEN_ENOSYS;
+    return callback_register_table[r->type](v, r);
+}
+
 static long callback_register(struct vcpu *v, uint64_t arg_gpa)
 {
     struct callback_register reg;
 
     if (copy_from_guest(v->domain, &reg, arg_gpa, sizeof(reg)))
         return -XEN_EFAULT;
-    if (!pv_canonical(reg.address))
-        return -XEN_EINVAL;
-    switch (reg.type) {
-    case CALLBACKTYPE_event:
-        v->event_callback = reg.address;
-        v->event_callback_masks = true;
-        return 0;
-    case CALLBACKTYPE_failsafe:
-    case CALLBACKTYPE_syscall:
-    case CALLBACKTYPE_syscall32:
-    case CALLBACKTYPE_sysenter:
-    case CALLBACKTYPE_nmi:
-        return 0;
-    default:
-        return -XEN_ENOSYS;
-    }
+    return register_guest_callback(v, &reg);
 }
 
 /* Only the NMI callback can be unregistered; the others can only be replaced. */
@@ -66,6 +137,7 @@ static long callback_unregister(struct vcpu *v, uint64_t arg_gpa)
     case CALLBACKTYPE_sysenter:
         return -XEN_EINVAL;
     case CALLBACKTYPE_nmi:
+        memset(&v->callbacks.nmi, 0, sizeof(v->callbacks.nmi));
         return 0;
     default:
         return -XEN_ENOSYS;
@@ -90,11 +162,32 @@ long do_callback_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa)
     return callback_op_table[cmd](v, arg_gpa);
 }
 
+/* The pre-CALLBACKOP interface: the three x86-64 callbacks with flags 0 (so both "disables
+ * events" flags are cleared); a non-canonical address is skipped without a word, and the
+ * result is always 0. */
+long do_set_callbacks(struct vcpu *v, uint64_t event, uint64_t failsafe, uint64_t syscall)
+{
+    const struct callback_register regs[] = {
+        {.type = CALLBACKTYPE_event, .address = event},
+        {.type = CALLBACKTYPE_failsafe, .address = failsafe},
+        {.type = CALLBACKTYPE_syscall, .address = syscall},
+    };
+
+    for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+        (void)register_guest_callback(v, &regs[i]);
+    return 0;
+}
+
 /* ---- event delivery ---- */
 
+/* Xen's test_guest_events looks at upcall_pending and upcall_mask only: whether a callback
+ * is registered is found out in create_bounce_frame, too late to back off (a PV domain
+ * crashes). An HVM guest's upcall is an interrupt vector it chose, none if it chose none. */
 bool pv_upcall_deliverable(struct vcpu *v)
 {
-    return v->event_callback != 0 && vcpu_local_events_need_delivery(v);
+    if (v->domain->hvm && v->event_callback == 0)
+        return false;
+    return vcpu_local_events_need_delivery(v);
 }
 
 /* The frame, lowest address first (= the guest's rsp in the callback). */
@@ -116,14 +209,16 @@ static void pv_fill_bounce_frame(uint64_t f[BF_SLOTS], const struct hv_regs *reg
     f[BF_SS] = FLAT_KERNEL_SS;
 }
 
+/* create_bounce_frame's order: the frame goes on the stack and the upcall mask is set before
+ * the callback address is looked at, so a PV domain without one crashes with both done. */
 int pv_inject_upcall(struct vcpu *v, struct hv_regs *regs)
 {
     struct vcpu_info *vi = vcpu_info_ptr(v);
     uint64_t frame[BF_SLOTS];
     uint64_t sp = (regs->rsp & ~15ull) - sizeof(frame);
 
-    if (!vi || v->event_callback == 0)
-        return -XEN_EINVAL; /* Xen crashes the domain: nowhere to deliver */
+    if (!vi)
+        return -XEN_EINVAL; /* never deliverable: nowhere to find upcall_pending */
     pv_fill_bounce_frame(frame, regs, vi->evtchn_upcall_mask);
     if (copy_to_guest(v->domain, sp, frame, sizeof(frame)))
         return -XEN_EFAULT;
@@ -131,6 +226,8 @@ int pv_inject_upcall(struct vcpu *v, struct hv_regs *regs)
         guest_touch(v->domain->hv, &vi->evtchn_upcall_mask, 1, GUEST_WRITE);
         vi->evtchn_upcall_mask = 1;
     }
+    if (v->event_callback == 0)
+        return -XEN_EINVAL; /* create_bounce_frame_bad_bounce_ip */
     regs->rflags &=
         ~(uint64_t)(X86_EFLAGS_AC | X86_EFLAGS_VM | X86_EFLAGS_RF | X86_EFLAGS_NT | X86_EFLAGS_TF);
     regs->rsp = sp;

@@ -8,16 +8,19 @@
 
 #include "models/domain.h"
 
-/* Would Xen enter the event callback before v's next instruction? (upcall_pending && !mask,
- * and a callback is registered). */
+/* Would Xen enter the event callback before v's next instruction? upcall_pending && !mask,
+ * callback or not: a PV domain with none crashes in pv_inject_upcall, as in Xen. (An HVM
+ * guest without a callback is simply not interrupted.) */
 bool pv_upcall_deliverable(struct vcpu *v);
 /* Build the bounce frame { rcx, r11, rip, cs, rflags, rsp, ss } (rcx lowest) ending at
  * regs->rsp rounded down to 16 bytes, as create_bounce_frame does: new rsp = (rsp & ~15) - 56.
  * cs is FLAT_KERNEL_CS with RPL 0 and the saved upcall_mask in bits 32-39; the saved rflags.IF
  * is !upcall_mask and IOPL 0. Then set upcall_mask (event_callback_masks), clear TF/AC/NT/RF/VM
  * in regs->rflags and jump to the callback. Counts vcpu stats.upcalls_injected. 0, -XEN_EFAULT
- * if the stack is not guest memory, -XEN_EINVAL without a callback or vcpu_info: either way
- * the caller crashes the domain (domain_crash), as Xen does. */
+ * if the stack is not guest memory (nothing written), -XEN_EINVAL without a vcpu_info, or
+ * without a callback: then the frame is written and upcall_mask set but regs are left alone
+ * (Xen's create_bounce_frame finds the address 0 last). On an error the caller crashes the
+ * domain (asm_domain_crash_synchronous), as Xen does. */
 int pv_inject_upcall(struct vcpu *v, struct hv_regs *regs);
 
 /* Xen's time scale for a TSC at cpu_khz (vcpu_time_info tsc_to_system_mul and tsc_shift). */

@@ -56,6 +56,13 @@ struct hv_sink_ops {
                   uint64_t cycles_before, uint64_t cycles_after, bool newly_pending);
     /* Xen system time now, as seen by v (its local time under the quantum keeper), in ns. */
     uint64_t (*now_ns)(void *opaque, struct vcpu *v);
+    /* Optional: publish the time in v's vcpu_info now (Xen's force_update_vcpu_system_time),
+     * as the simulator does when it schedules v in. */
+    void (*update_time)(void *opaque, struct vcpu *v);
+    /* Arm (deadline_ns != 0, absolute Xen system time) or stop (0) the EOI timer of d's pirq
+     * (Xen's per-irq eoi_timer: 1 ms after a level line fired). Expiry:
+     * pirq_eoi_timer_expired. */
+    void (*pirq_timer)(void *opaque, struct domain *d, unsigned pirq, uint64_t deadline_ns);
     /* Optional: the guest page at gpa became event memory of d, shared with Xen (the simulator
      * prices guest accesses to it and watches it for consumed events). Called after the
      * registration succeeded, once per page. */

@@ -21,8 +21,10 @@ static bool vcpu_context_canonical(const struct vcpu_guest_context *c)
            is_canonical_address(c->syscall_callback_eip);
 }
 
-/* arch_set_info_guest, reduced to the registers and the event callback: a PV guest always
- * runs with IF set and keeps IOPL out of its flags. */
+/* arch_set_info_guest, reduced to the registers and the callbacks: a PV guest always runs with
+ * IF set and keeps IOPL out of its flags. The context's VGCF_* flags replace the vcpu's (the
+ * failsafe and syscall "disables events" bits among them) and its virtual IDT's NMI slot
+ * becomes the NMI callback. */
 static void vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c)
 {
     const struct cpu_user_regs *u = &c->user_regs;
@@ -47,6 +49,10 @@ static void vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c
     r->rip = u->rip;
     r->rflags = (u->rflags & ~(uint64_t)0x3000) | 0x200; /* clear IOPL, set IF */
     v->event_callback = c->event_callback_eip;
+    v->callbacks.failsafe = c->failsafe_callback_eip;
+    v->callbacks.syscall = c->syscall_callback_eip;
+    v->callbacks.vgc_flags = c->flags;
+    v->callbacks.nmi = c->trap_ctxt[2]; /* TRAP_nmi */
     v->initialised = true;
     v->context_pending = true;
 }
@@ -173,46 +179,44 @@ static long vcpu_stop_singleshot(struct vcpu *caller, struct vcpu *v, uint64_t a
     return 0;
 }
 
-/* The checks and the mapping of Xen's map_vcpu_info (xen/common/domain.c), in its order: the
- * new vcpu_info, or NULL where Xen answers -EINVAL: an offset that leaves no room for it in the
- * page, a second registration for the vcpu (Xen allows only one), another vcpu that is not
- * down, a frame that is not (wholly) guest memory. */
-static struct vcpu_info *vcpu_info_map(struct vcpu *caller, struct vcpu *v,
-                                       const struct vcpu_register_vcpu_info *info)
+/* Xen 4.22's common_vcpu_op (VCPUOP_register_vcpu_info) and map_guest_area, in their order.
+ * The address first: mfn << PAGE_SHIFT plus the offset must neither be all ones nor land
+ * outside the frame named (an offset of a page or more, or an mfn that shifts out). */
+static long vcpu_info_gaddr(const struct vcpu_register_vcpu_info *info, uint64_t *gaddr)
 {
-    uint8_t *page;
-
-    if (info->offset > XEN_PAGE_SIZE - sizeof(struct vcpu_info))
-        return NULL;
-    if (v->vcpu_info_reg)
-        return NULL;
-    /* "Run this command on yourself or on other offline VCPUS." */
-    if (v != caller && v->run_state != VCPU_DOWN)
-        return NULL;
-    if (info->mfn > UINT64_MAX / XEN_PAGE_SIZE)
-        return NULL;
-    page = guest_ptr(v->domain, info->mfn * XEN_PAGE_SIZE, XEN_PAGE_SIZE);
-    return page ? (struct vcpu_info *)(page + info->offset) : NULL;
+    *gaddr = (info->mfn << 12) + info->offset;
+    if (*gaddr == ~0ull || *gaddr >> 12 != info->mfn)
+        return -XEN_EINVAL;
+    return 0;
 }
 
-/* The new vcpu_info starts as a copy of the current one (the legacy slot), or zeroed with
- * upcalls masked for a vcpu that had none (Xen's dummy_vcpu_info). Then everything is marked
- * pending so that no event raised meanwhile is lost: every selector bit of the guest's word
- * size, and upcall_pending (kicking or waking v as any raise would). Xen keeps the page
- * whatever the ABI; the simulator prices the guest's accesses to it like shared_info's. */
-static long vcpu_register_vcpu_info(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa)
+/* The area must lie in one page and be aligned to the guest's xen_ulong_t (compat_ulong_t for
+ * a 32-bit guest), else -ENXIO; the frame must be guest memory (check_get_page_from_gfn's
+ * -EINVAL). Xen's -EACCES for a page that cannot take a writable type (a PV page table or
+ * descriptor table) has no counterpart: evsim's guests have no such pages. */
+static long vcpu_info_map(struct vcpu *v, uint64_t gaddr, struct vcpu_info **out)
 {
-    struct vcpu_register_vcpu_info info;
-    struct vcpu_info *new_info, *old_info;
-    struct hv *hv = v->domain->hv;
-    unsigned bits = v->domain->guest_word_bits;
+    unsigned align = v->domain->guest_word_bits / 8;
+    uint8_t *page;
 
-    if (copy_from_guest(v->domain, &info, arg_gpa, sizeof(info)))
-        return -XEN_EFAULT;
-    new_info = vcpu_info_map(caller, v, &info);
-    if (!new_info)
+    if (gaddr >> 12 != (gaddr + sizeof(struct vcpu_info) - 1) >> 12)
+        return -XEN_ENXIO;
+    if (gaddr % align)
+        return -XEN_ENXIO;
+    page = guest_ptr(v->domain, gaddr & ~(uint64_t)(XEN_PAGE_SIZE - 1), XEN_PAGE_SIZE);
+    if (!page)
         return -XEN_EINVAL;
-    old_info = vcpu_info_ptr(v);
+    *out = (struct vcpu_info *)(page + gaddr % XEN_PAGE_SIZE);
+    return 0;
+}
+
+/* Xen's vcpu_info_populate: a copy of the current vcpu_info (the legacy slot), or zeroed with
+ * upcalls masked for a vcpu that had none (Xen's dummy_vcpu_info). */
+static void vcpu_info_populate(struct vcpu *v, struct vcpu_info *new_info)
+{
+    struct vcpu_info *old_info = vcpu_info_ptr(v);
+    struct hv *hv = v->domain->hv;
+
     guest_touch(hv, new_info, sizeof(*new_info), GUEST_WRITE);
     if (old_info) {
         guest_touch(hv, old_info, sizeof(*old_info), GUEST_READ);
@@ -221,12 +225,43 @@ static long vcpu_register_vcpu_info(struct vcpu *caller, struct vcpu *v, uint64_
         memset(new_info, 0, sizeof(*new_info));
         new_info->evtchn_upcall_mask = 1;
     }
+}
+
+/* One registration per vcpu (-EBUSY after it, wherever the new one would go). Another vcpu,
+ * running or not, is paused for the switch in Xen (4.17 refused it): in the model the
+ * hypercall is atomic, so there is nothing to wait for. After the switch everything is marked
+ * pending so that no event raised meanwhile is lost: every selector bit of the guest's word
+ * size, and upcall_pending (kicking or waking v as any raise would); then the time is
+ * published in the new place (force_update_vcpu_system_time). Xen keeps the page whatever the
+ * ABI; the simulator prices the guest's accesses to it like shared_info's. */
+static long vcpu_register_vcpu_info(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa)
+{
+    struct vcpu_register_vcpu_info info;
+    struct vcpu_info *new_info = NULL;
+    unsigned bits = v->domain->guest_word_bits;
+    uint64_t gaddr;
+    long rc;
+
+    (void)caller;
+    if (copy_from_guest(v->domain, &info, arg_gpa, sizeof(info)))
+        return -XEN_EFAULT;
+    rc = vcpu_info_gaddr(&info, &gaddr);
+    if (rc)
+        return rc;
+    if (v->vcpu_info_reg)
+        return -XEN_EBUSY;
+    rc = vcpu_info_map(v, gaddr, &new_info);
+    if (rc)
+        return rc;
+    vcpu_info_populate(v, new_info);
     v->vcpu_info_reg = new_info;
-    v->vcpu_info_gpa = info.mfn * XEN_PAGE_SIZE + info.offset;
+    v->vcpu_info_gpa = gaddr;
     __atomic_store_n(&new_info->evtchn_pending_sel, bits < 64 ? (1ull << bits) - 1 : ~0ull,
                      __ATOMIC_SEQ_CST);
     vcpu_mark_events_pending(v);
-    sink_event_page(v->domain, info.mfn * XEN_PAGE_SIZE, HV_PAGE_VCPU_INFO, v->vcpu_id);
+    sink_update_time(v);
+    sink_event_page(v->domain, gaddr & ~(uint64_t)(XEN_PAGE_SIZE - 1), HV_PAGE_VCPU_INFO,
+                    v->vcpu_id);
     return 0;
 }
 

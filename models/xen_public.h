@@ -22,6 +22,7 @@
 #include <xen/version.h>
 #include <xen/elfnote.h>
 #include <xen/features.h>
+#include <xen/physdev.h>
 
 /* Xen's errno values (xen/errno.h), as an enum of XEN_E* names. */
 #include <xen/errno.h>

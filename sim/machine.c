@@ -21,6 +21,7 @@
 
 #include "models/evtchn.h"
 #include "models/hypercall.h"
+#include "models/pirq.h"
 #include "models/pv.h"
 #include "sim/kernel.h"
 #include "sim/profile.h"
@@ -243,6 +244,11 @@ static void domain_stop(struct sim_domain *sd, enum sim_domain_status status)
         if (sv->state != SV_RUNNING)
             sched_park(sv);
     }
+    for (unsigned i = 0; i < m->sc->nr_pirq; i++)
+        if (&m->dom[m->pirq[i].cfg->domain] == sd) {
+            simk_event_cancel(m->pirq[i].eoi_timer);
+            timeline_disarm(&m->timeline, m->pirq[i].eoi_slot);
+        }
     if (--m->live_domains == 0) {
         m->finished = true;
         m->end = END_ALL_STOPPED;
@@ -308,6 +314,35 @@ static void event_pages_changed(struct domain *d)
     }
 }
 
+/* The line's EOI timer lives with the first [pirq] source of that line. */
+static void sink_pirq_timer(void *opaque, struct domain *d, unsigned pirq, uint64_t deadline)
+{
+    struct machine *m = opaque;
+    for (unsigned i = 0; i < m->sc->nr_pirq; i++) {
+        struct sim_pirq_source *src = &m->pirq[i];
+        if (m->dom[src->cfg->domain].d != d || src->cfg->line != pirq)
+            continue;
+        simk_event_cancel(src->eoi_timer);
+        timeline_disarm(&m->timeline, src->eoi_slot);
+        uint64_t at = cost_ns_to_cycles(m->cost, deadline);
+        if (deadline && at != UINT64_MAX && cycles_to_ps(m, at) != UINT64_MAX) {
+            uint64_t now = machine_now_cycles(m);
+            simk_event_notify(src->eoi_timer, machine_delay_ps_until(m, at));
+            timeline_arm(&m->timeline, src->eoi_slot, at > now ? at : now);
+        }
+        return;
+    }
+}
+
+static void vcpu_publish_time(struct sim_vcpu *sv, uint64_t now);
+
+/* force_update_vcpu_system_time: the time as of whoever acts now (Xen uses the time of the CPU
+ * doing the update). */
+static void sink_update_time(void *opaque, struct vcpu *v)
+{
+    vcpu_publish_time(v->sim, acting_cycles(opaque));
+}
+
 static void sink_event_page(void *opaque, struct domain *d, uint64_t gpa,
                             enum hv_event_page_kind kind, unsigned index)
 {
@@ -335,6 +370,8 @@ static const struct hv_sink_ops sink_ops = {
     .shutdown = sink_shutdown,
     .raise = sink_raise,
     .now_ns = sink_now_ns,
+    .update_time = sink_update_time,
+    .pirq_timer = sink_pirq_timer,
 };
 
 void sim_domain_crash(struct sim_domain *sd, const char *fmt, ...)
@@ -555,11 +592,24 @@ static void on_pirq(void *arg)
     src->m->context_pcpu = 0; /* physical IRQs are routed to CPU 0 */
     timeline_disarm(&src->m->timeline, src->slot);
     src->raised++;
-    /* A line nobody bound (or a domain gone) is lost, as on real hardware with the IRQ off. */
-    if (sd->status != SD_RUNNING || pirq_raise(sd->d, src->cfg->line) < 0)
-        src->unbound++;
+    /* A line nobody bound (or a domain gone) is lost, as on real hardware with the IRQ off
+     * (a level line stays asserted: it fires when a port is bound). */
+    enum pirq_raise_result r =
+        sd->status == SD_RUNNING ? pirq_line_raise(sd->d, src->cfg->line) : PIRQ_UNBOUND;
+    src->unbound += r == PIRQ_UNBOUND || r == PIRQ_BAD;
+    src->held_back += r == PIRQ_HELD;
     if (src->raised < src->cfg->count)
         pirq_schedule(src);
+}
+
+static void on_pirq_eoi_timer(void *arg)
+{
+    struct sim_pirq_source *src = arg;
+    struct sim_domain *sd = &src->m->dom[src->cfg->domain];
+    src->m->context_pcpu = 0; /* Xen's eoi_timer runs where the interrupt was taken */
+    timeline_disarm(&src->m->timeline, src->eoi_slot);
+    if (sd->status == SD_RUNNING)
+        pirq_eoi_timer_expired(sd->d, src->cfg->line);
 }
 
 /* ---- building ---------------------------------------------------------------------------- */
@@ -749,7 +799,11 @@ static void pirqs_create(struct machine *m)
         src->cfg = &m->sc->pirq[i];
         src->ev = simk_event_create("pirq");
         src->slot = m->timeline_used++;
+        src->eoi_slot = m->timeline_used++;
         simk_method_on("pirq", src->ev, on_pirq, src);
+        src->eoi_timer = simk_event_create("pirq_eoi_timer");
+        simk_method_on("pirq_eoi_timer", src->eoi_timer, on_pirq_eoi_timer, src);
+        pirq_set_level(m->dom[src->cfg->domain].d, src->cfg->line, src->cfg->level);
         if (src->cfg->count > 0)
             pirq_schedule(src);
     }
@@ -786,7 +840,7 @@ int machine_build(struct machine *m, const struct scenario *sc, const char *gues
     unsigned total_vcpus = 0;
     for (unsigned i = 0; i < sc->nr_dom; i++)
         total_vcpus += sc->dom[i].vcpus;
-    if (timeline_init(&m->timeline, total_vcpus * HV_TIMER_KINDS + sc->nr_pirq) < 0)
+    if (timeline_init(&m->timeline, total_vcpus * HV_TIMER_KINDS + 2 * sc->nr_pirq) < 0)
         return diag_set(d, "out of memory for the timers");
     m->lookahead = machine_lookahead(m->cost);
     pcpus_create(m, total_vcpus);

@@ -130,10 +130,12 @@ struct sim_pcpu {
 struct sim_pirq_source {
     struct machine *m;
     const struct scenario_pirq *cfg;
-    unsigned raised;  /* raises so far */
-    unsigned unbound; /* ... that found no port bound to the line */
+    unsigned raised;    /* raises so far */
+    unsigned unbound;   /* ... that found no port bound to the line */
+    unsigned held_back; /* ... that found a level line blocked awaiting the guest's EOI */
     struct simk_event *ev;
-    unsigned slot; /* in the machine's timeline */
+    struct simk_event *eoi_timer; /* Xen's eoi_timer of the line (the first source of a line) */
+    unsigned slot, eoi_slot;      /* the two timers' slots in the machine's timeline */
 };
 
 struct machine {

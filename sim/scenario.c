@@ -171,6 +171,12 @@ static bool pirq_key(struct inifile *f, struct scenario *s, const char *name, co
         }
         return inifile_fail(f, "domain = %s: no [domain %s] section above this one", value, value);
     }
+    if (!strcmp(name, "trigger")) {
+        if (strcmp(value, "edge") && strcmp(value, "level"))
+            return inifile_fail(f, "trigger = %s: expected edge or level", value);
+        q->level = !strcmp(value, "level");
+        return true;
+    }
     if (!inifile_u64(value, &n))
         return inifile_fail(f, "%s = %s: not a number", name, value);
     if (!strcmp(name, "line") && n < SCENARIO_NR_PIRQS)
@@ -245,6 +251,20 @@ static bool on_key(struct inifile *f, void *user, const char *name, const char *
     return by_section[p->section](f, p->s, name, value);
 }
 
+/* A line has one trigger mode: two sections raising it (for one domain) must agree. */
+static int check_pirq_triggers(const struct scenario *s, struct diag *d)
+{
+    for (unsigned i = 0; i < s->nr_pirq; i++)
+        for (unsigned k = 0; k < i; k++) {
+            const struct scenario_pirq *a = &s->pirq[k], *b = &s->pirq[i];
+            if (a->domain == b->domain && a->line == b->line && a->level != b->level)
+                return diag_set(d, "%s:%u: line %u of domain '%s' is %s-triggered at line %u",
+                                s->source, b->src_line, b->line, s->dom[b->domain].name,
+                                a->level ? "level" : "edge", a->src_line);
+        }
+    return 0;
+}
+
 static int check_complete(struct scenario *s, struct diag *d)
 {
     if (s->nr_dom == 0)
@@ -259,6 +279,8 @@ static int check_complete(struct scenario *s, struct diag *d)
         if (s->pirq[i].period_ns == 0 && s->pirq[i].count > 1)
             return diag_set(d, "%s:%u: a [pirq] raised %u times needs period_us", s->source,
                             s->pirq[i].src_line, s->pirq[i].count);
+    if (check_pirq_triggers(s, d) < 0)
+        return -1;
     return scenario_check_machine(s, d);
 }
 

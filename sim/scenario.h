@@ -39,6 +39,7 @@ struct scenario_domain {
 struct scenario_pirq {
     unsigned domain; /* index into domains */
     unsigned line;   /* the pirq number */
+    bool level;      /* trigger = level: the guest must EOI (PHYSDEVOP_eoi); else edge */
     uint64_t at_ns, period_ns;
     unsigned count;
     unsigned src_line;

@@ -212,16 +212,32 @@ static void on_tsc_read(uc_engine *uc, uint64_t addr, uint32_t size, void *opaqu
     uc_reg_write(uc, UC_X86_REG_RIP, &rip);
 }
 
-/* Enter the event callback now if Xen would (upcall pending, not masked, callback set). */
+/* Xen's diagnostics when create_bounce_frame gives up (asm_domain_crash_synchronous, then
+ * __domain_crash): a frame that cannot be written, or no callback to enter. */
+static void crash_in_bounce_frame(struct sim_vcpu *sv, const struct hv_regs *r, int rc)
+{
+    unsigned domid = sv->v->domain->domid, id = sv->v->vcpu_id;
+    if (rc == -XEN_EFAULT)
+        sim_domain_crash(sv->sd,
+                         "d%uv%u: cannot write the event callback frame below rsp "
+                         "0x%" PRIx64,
+                         domid, id, r->rsp);
+    else
+        sim_domain_crash(sv->sd,
+                         "d%uv%u: domain_crash_sync called from entry.S: fault at "
+                         "create_bounce_frame (events pending, no event callback registered); "
+                         "Domain %u (vcpu#%u) crashed on cpu#%u",
+                         domid, id, domid, id, sv->pcpu->id);
+}
+
+/* Enter the event callback now if Xen would (upcall pending, not masked). */
 static void deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
 {
     if (!pv_upcall_deliverable(sv->v))
         return;
-    if (pv_inject_upcall(sv->v, r) < 0) {
-        sim_domain_crash(sv->sd,
-                         "d%uv%u: cannot write the event callback frame below rsp "
-                         "0x%" PRIx64,
-                         sv->v->domain->domid, sv->v->vcpu_id, r->rsp);
+    int rc = pv_inject_upcall(sv->v, r);
+    if (rc < 0) {
+        crash_in_bounce_frame(sv, r, rc);
         return;
     }
     uint64_t start = *pcpu_clock(sv);

@@ -72,6 +72,11 @@ static inline long HYPERVISOR_event_channel_op(int cmd, void *arg)
     return _hypercall2(__HYPERVISOR_event_channel_op, cmd, arg);
 }
 
+static inline long HYPERVISOR_physdev_op(int cmd, void *arg)
+{
+    return _hypercall2(__HYPERVISOR_physdev_op, cmd, arg);
+}
+
 /* HYPERVISOR_iret is not here: only the upcall exit in head.S uses it, and
  * it is jumped to, not called. */
 

@@ -18,6 +18,7 @@
 #include <xen/sched.h>
 #include <xen/vcpu.h>
 #include <xen/callback.h>
+#include <xen/physdev.h>
 #include <xen/version.h>
 #include <xen/errno.h>
 

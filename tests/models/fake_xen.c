@@ -58,6 +58,20 @@ static void fx_down(void *o, struct vcpu *v)
     fx_rec(o, v)->downs++;
 }
 
+static void fx_update_time(void *o, struct vcpu *v)
+{
+    fx_rec(o, v)->time_updates++;
+}
+
+static void fx_pirq_timer(void *o, struct domain *d, unsigned pirq, uint64_t deadline)
+{
+    struct fake_xen *fx = o;
+
+    fx->pirq_timer_calls++;
+    if (pirq < 256)
+        fx->pirq_timer[d->domid][pirq] = deadline;
+}
+
 static void fx_timer(void *o, struct vcpu *v, enum hv_timer_kind kind, uint64_t deadline)
 {
     struct fx_timer *t = &fx_rec(o, v)->timer[kind];
@@ -116,6 +130,8 @@ static const struct hv_sink_ops fx_sink_ops = {
     .console = fx_console,
     .shutdown = fx_shutdown,
     .now_ns = fx_now,
+    .update_time = fx_update_time,
+    .pirq_timer = fx_pirq_timer,
     .event_page = fx_event_page,
     .event_pages_released = fx_event_pages_released,
 };

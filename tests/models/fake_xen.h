@@ -31,6 +31,7 @@ struct fx_timer {
 
 struct fx_vcpu_rec {
     unsigned kicks, wakes, ups, downs;
+    unsigned time_updates; /* sink->update_time */
     struct fx_timer timer[HV_TIMER_KINDS];
 };
 
@@ -64,6 +65,9 @@ struct fake_xen {
     struct fx_event_page event_page[FX_MAX_EVENT_PAGES];
     unsigned nr_event_pages;
     unsigned event_pages_released;
+    /* sink->pirq_timer: calls, and the last deadline asked for each line (0: stopped). */
+    unsigned pirq_timer_calls;
+    uint64_t pirq_timer[FX_MAX_DOMAINS][256];
     fx_touch_hook touch_hook;
     void *touch_opaque; /* for the hook's own use */
 };

@@ -398,6 +398,11 @@ static void put_context(struct world *w, uint64_t rip)
     c->user_regs.rdi = 42;
     c->user_regs.rflags = 0x3002; /* IOPL 3, IF clear */
     c->event_callback_eip = 0x5000;
+    c->failsafe_callback_eip = 0x5100;
+    c->syscall_callback_eip = 0x5200;
+    c->flags = VGCF_failsafe_disables_events | VGCF_in_kernel;
+    c->trap_ctxt[2] =
+        (struct trap_info){.vector = 2, .flags = 4, .cs = FLAT_KERNEL_CS, .address = 0x5300};
 }
 
 static void test_vcpu_bring_up(void **state)
@@ -417,6 +422,12 @@ static void test_vcpu_bring_up(void **state)
     assert_int_equal(v1->initial_regs.rdi, 42);
     assert_int_equal(v1->initial_regs.rflags, 0x202);
     assert_int_equal(v1->event_callback, 0x5000);
+    /* arch_set_info_guest: the other callbacks, the VGCF_* flags, the NMI slot of trap_ctxt */
+    assert_int_equal(v1->callbacks.failsafe, 0x5100);
+    assert_int_equal(v1->callbacks.syscall, 0x5200);
+    assert_int_equal(v1->callbacks.vgc_flags, VGCF_failsafe_disables_events | VGCF_in_kernel);
+    assert_int_equal(v1->callbacks.nmi.address, 0x5300);
+    assert_int_equal(v1->callbacks.nmi.cs, FLAT_KERNEL_CS);
     assert_int_equal(vcpu_op(w->v0, VCPUOP_initialise, 1, FX_BUF_GPA), -XEN_EEXIST);
     assert_int_equal(vcpu_op(w->v0, VCPUOP_initialise, 0, FX_BUF_GPA), -XEN_EEXIST);
     assert_int_equal(vcpu_op(w->v0, VCPUOP_up, 1, 0), 0);

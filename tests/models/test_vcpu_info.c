@@ -1,9 +1,11 @@
-/* VCPUOP_register_vcpu_info (Xen's map_vcpu_info): a vcpu's vcpu_info moved to a guest page of
- * its choice, which is how vcpus beyond the 32 legacy slots in shared_info get one at all.
- * Every error Xen gives, the copy of the old contents (or a zeroed, masked vcpu_info for a vcpu
- * that had none), everything marked pending on success, events to vcpus >= 32 held until they
- * register (2-level, FIFO, 3-level), and events delivered through the registered copy. Last,
- * conformance rows for the event-channel operations that name vcpus >= 32.
+/* VCPUOP_register_vcpu_info (Xen 4.22's common_vcpu_op and map_guest_area): a vcpu's
+ * vcpu_info moved to a guest page of its choice, which is how vcpus beyond the 32 legacy slots
+ * in shared_info get one at all. Every error Xen gives, in its order; the copy of the old
+ * contents (or a zeroed, masked vcpu_info for a vcpu that had none); everything marked pending
+ * and the time published on success, for the caller or another vcpu, online or not; events to
+ * vcpus >= 32 held until they register (2-level, FIFO, 3-level), and events delivered through
+ * the registered copy. Last, conformance rows for the event-channel operations that name vcpus
+ * >= 32.
  *
  * The world: d0 privileged with 40 vcpus, shared_info set up as the domain builder does (every
  * legacy vcpu_info masked); vcpu 0 runs, the others are down. */
@@ -90,7 +92,6 @@ static uint64_t shinfo_pending_word(struct world *w, unsigned word)
 struct error_row {
     const char *name;
     unsigned vcpu;
-    enum vcpu_run_state target_state; /* of vcpu 1, the usual target */
     bool bad_arg;
     uint64_t mfn;
     uint32_t offset;
@@ -99,20 +100,27 @@ struct error_row {
 
 #define GOOD_MFN (VI_GPA / XEN_PAGE_SIZE)
 
+/* Xen 4.22's checks in their order: the argument (-EFAULT), the address (-EINVAL), the area
+ * (-ENXIO: across a page boundary or misaligned for xen_ulong_t), the frame (-EINVAL); the
+ * target vcpu before all of them (-ENOENT). */
 static const struct error_row error_rows[] = {
-    {"arg_not_guest_memory", 1, VCPU_DOWN, true, GOOD_MFN, 0, -XEN_EFAULT},
-    {"offset_leaves_no_room", 1, VCPU_DOWN, false, GOOD_MFN, XEN_PAGE_SIZE - 63, -XEN_EINVAL},
-    {"offset_past_page", 1, VCPU_DOWN, false, GOOD_MFN, XEN_PAGE_SIZE, -XEN_EINVAL},
-    {"offset_huge", 1, VCPU_DOWN, false, GOOD_MFN, UINT32_MAX, -XEN_EINVAL},
-    {"mfn_not_guest_memory", 1, VCPU_DOWN, false, FX_BAD_GPA / XEN_PAGE_SIZE, 0, -XEN_EINVAL},
-    {"mfn_just_past_memory", 1, VCPU_DOWN, false, FX_MEM_SIZE / XEN_PAGE_SIZE, 0, -XEN_EINVAL},
-    {"mfn_address_wraps_to_0", 1, VCPU_DOWN, false, 1ull << 52, 0, -XEN_EINVAL},
-    {"mfn_all_ones", 1, VCPU_DOWN, false, UINT64_MAX, 0, -XEN_EINVAL},
-    {"vcpu_out_of_range", NR_VCPUS, VCPU_DOWN, false, GOOD_MFN, 0, -XEN_ENOENT},
-    {"vcpu_far_out_of_range", UINT32_MAX, VCPU_DOWN, false, GOOD_MFN, 0, -XEN_ENOENT},
-    {"bad_vcpu_wins_over_bad_arg", NR_VCPUS, VCPU_DOWN, true, GOOD_MFN, 0, -XEN_ENOENT},
-    {"other_vcpu_running", 1, VCPU_RUNNABLE, false, GOOD_MFN, 0, -XEN_EINVAL},
-    {"other_vcpu_blocked", 1, VCPU_BLOCKED, false, GOOD_MFN, 0, -XEN_EINVAL},
+    {"arg_not_guest_memory", 1, true, GOOD_MFN, 0, -XEN_EFAULT},
+    {"area_crosses_page_misaligned", 1, false, GOOD_MFN, XEN_PAGE_SIZE - 63, -XEN_ENXIO},
+    {"area_crosses_page_aligned", 1, false, GOOD_MFN, XEN_PAGE_SIZE - 56, -XEN_ENXIO},
+    {"area_crosses_page_by_8", 1, false, GOOD_MFN, XEN_PAGE_SIZE - 8, -XEN_ENXIO},
+    {"offset_misaligned_by_4", 1, false, GOOD_MFN, 4, -XEN_ENXIO},
+    {"offset_misaligned_by_1", 1, false, GOOD_MFN, 65, -XEN_ENXIO},
+    {"offset_past_page", 1, false, GOOD_MFN, XEN_PAGE_SIZE, -XEN_EINVAL},
+    {"offset_huge", 1, false, GOOD_MFN, UINT32_MAX, -XEN_EINVAL},
+    {"mfn_not_guest_memory", 1, false, FX_BAD_GPA / XEN_PAGE_SIZE, 0, -XEN_EINVAL},
+    {"mfn_just_past_memory", 1, false, FX_MEM_SIZE / XEN_PAGE_SIZE, 0, -XEN_EINVAL},
+    {"misaligned_wins_over_bad_mfn", 1, false, FX_BAD_GPA / XEN_PAGE_SIZE, 4, -XEN_ENXIO},
+    {"mfn_address_wraps_to_0", 1, false, 1ull << 52, 0, -XEN_EINVAL},
+    {"mfn_all_ones", 1, false, UINT64_MAX, 0, -XEN_EINVAL},
+    {"address_all_ones", 1, false, (1ull << 52) - 1, XEN_PAGE_SIZE - 1, -XEN_EINVAL},
+    {"vcpu_out_of_range", NR_VCPUS, false, GOOD_MFN, 0, -XEN_ENOENT},
+    {"vcpu_far_out_of_range", UINT32_MAX, false, GOOD_MFN, 0, -XEN_ENOENT},
+    {"bad_vcpu_wins_over_bad_arg", NR_VCPUS, true, GOOD_MFN, 0, -XEN_ENOENT},
 };
 
 static void test_errors(void **state)
@@ -126,7 +134,6 @@ static void test_errors(void **state)
         long rc;
 
         print_message("error %s\n", r->name);
-        V(w, 1)->run_state = r->target_state;
         memcpy(fx_gpa(&w->fx, w->d, FX_ARG_GPA), &arg, sizeof(arg));
         rc = fx_hypercall(V(w, 0), __HYPERVISOR_vcpu_op, VCPUOP_register_vcpu_info, r->vcpu,
                           r->bad_arg ? FX_BAD_GPA : FX_ARG_GPA);
@@ -134,6 +141,7 @@ static void test_errors(void **state)
         for (unsigned v = 0; v < NR_VCPUS; v++) {
             assert_null(V(w, v)->vcpu_info_reg);
             assert_int_equal(V(w, v)->vcpu_info_gpa, 0);
+            assert_int_equal(fx_rec(&w->fx, V(w, v))->time_updates, 0);
         }
         assert_ptr_equal(vcpu_info_ptr(V(w, 1)), legacy1);
         assert_int_equal(legacy1->evtchn_upcall_pending, 0);
@@ -144,7 +152,8 @@ static void test_errors(void **state)
     }
 }
 
-/* Xen allows one registration per vcpu: the second fails and the first stands. */
+/* Xen allows one registration per vcpu: any later one is -EBUSY (checked after the address,
+ * before the area) and the first stands. */
 static void test_only_once(void **state)
 {
     struct world *w = *state;
@@ -154,25 +163,60 @@ static void test_only_once(void **state)
         unsigned id = ids[k];
         struct vcpu_info *vi = register_ok(w, id, id);
 
-        assert_int_equal(register_at(w, V(w, 0), id, VI_GPA2 / XEN_PAGE_SIZE, 0), -XEN_EINVAL);
-        assert_int_equal(register_at(w, V(w, 0), id, VI_GPA / XEN_PAGE_SIZE, 64u * id),
+        assert_int_equal(register_at(w, V(w, 0), id, VI_GPA2 / XEN_PAGE_SIZE, 0), -XEN_EBUSY);
+        assert_int_equal(register_at(w, V(w, 0), id, VI_GPA / XEN_PAGE_SIZE, 64u * id), -XEN_EBUSY);
+        assert_int_equal(register_at(w, V(w, 0), id, VI_GPA / XEN_PAGE_SIZE, 4), -XEN_EBUSY);
+        assert_int_equal(register_at(w, V(w, 0), id, FX_BAD_GPA / XEN_PAGE_SIZE, 0), -XEN_EBUSY);
+        assert_int_equal(register_at(w, V(w, 0), id, VI_GPA / XEN_PAGE_SIZE, XEN_PAGE_SIZE),
                          -XEN_EINVAL);
         assert_ptr_equal(vcpu_info_ptr(V(w, id)), vi);
         assert_int_equal(V(w, id)->vcpu_info_gpa, VI_GPA + 64u * id);
+        assert_int_equal(fx_rec(&w->fx, V(w, id))->time_updates, 1);
     }
     assert_int_equal(w->fx.nr_event_pages, 2);
 }
 
-/* The last offset that leaves room for the 64-byte vcpu_info, and one not line-aligned. */
+/* The last offset that leaves room for the 64-byte vcpu_info, one aligned to 8 but not to a
+ * cache line, and a 32-bit guest's alignment of 4 (its compat_ulong_t). */
 static void test_offsets(void **state)
 {
     struct world *w = *state;
+    struct world *w32 = world_new(NR_VCPUS, 32);
 
     assert_int_equal(register_at(w, V(w, 0), 2, VI_GPA / XEN_PAGE_SIZE, XEN_PAGE_SIZE - 64), 0);
     assert_ptr_equal(vcpu_info_ptr(V(w, 2)), fx_gpa(&w->fx, w->d, VI_GPA + XEN_PAGE_SIZE - 64));
     assert_int_equal(register_at(w, V(w, 0), 3, VI_GPA2 / XEN_PAGE_SIZE, 8), 0);
     assert_ptr_equal(vcpu_info_ptr(V(w, 3)), fx_gpa(&w->fx, w->d, VI_GPA2 + 8));
     assert_int_equal(V(w, 3)->vcpu_info_gpa, VI_GPA2 + 8);
+    assert_int_equal(register_at(w32, V(w32, 0), 1, VI_GPA / XEN_PAGE_SIZE, 4), 0);
+    assert_int_equal(V(w32, 1)->vcpu_info_gpa, VI_GPA + 4);
+    assert_int_equal(register_at(w32, V(w32, 0), 2, VI_GPA / XEN_PAGE_SIZE, 66), -XEN_ENXIO);
+    fx_teardown((void **)&w32);
+}
+
+/* 4.22 pauses another vcpu for the switch instead of refusing it (4.17's -EINVAL): a running
+ * vcpu is kicked by the new upcall_pending edge, a blocked one woken; both get their time
+ * published in the new place. */
+static void test_other_vcpu_online(void **state)
+{
+    struct world *w = *state;
+    struct vcpu_info *legacy1 = &shared_info_ptr(w->d)->vcpu_info[1];
+    struct vcpu_info *vi;
+
+    legacy1->evtchn_upcall_mask = 0;
+    V(w, 1)->run_state = VCPU_RUNNABLE;
+    vi = register_ok(w, 1, 1);
+    assert_ptr_equal(vcpu_info_ptr(V(w, 1)), vi);
+    assert_int_equal(vi->evtchn_upcall_pending, 1);
+    assert_int_equal(fx_rec(&w->fx, V(w, 1))->kicks, 1);
+    assert_int_equal(fx_rec(&w->fx, V(w, 1))->time_updates, 1);
+
+    V(w, 2)->run_state = VCPU_BLOCKED;
+    vi = register_ok(w, 2, 2);
+    assert_int_equal(vi->evtchn_upcall_pending, 1);
+    assert_int_equal(fx_rec(&w->fx, V(w, 2))->wakes, 1);
+    assert_int_equal(V(w, 2)->run_state, VCPU_RUNNABLE);
+    assert_int_equal(fx_rec(&w->fx, V(w, 0))->time_updates, 0);
 }
 
 /* ---- success ---- */
@@ -335,9 +379,9 @@ static void test_initialise_needs_vcpu_info(void **state)
     assert_true(V(w, 35)->initialised);
     assert_int_equal(fx_hypercall(V(w, 0), __HYPERVISOR_vcpu_op, VCPUOP_up, 35, 0), 0);
     assert_int_equal(V(w, 35)->run_state, VCPU_RUNNABLE);
-    /* up and running: only it may register now, and it has already */
-    assert_int_equal(register_at(w, V(w, 0), 35, VI_GPA2 / XEN_PAGE_SIZE, 0), -XEN_EINVAL);
-    assert_int_equal(register_at(w, V(w, 35), 35, VI_GPA2 / XEN_PAGE_SIZE, 0), -XEN_EINVAL);
+    /* up and running, registered already: nobody may register it again */
+    assert_int_equal(register_at(w, V(w, 0), 35, VI_GPA2 / XEN_PAGE_SIZE, 0), -XEN_EBUSY);
+    assert_int_equal(register_at(w, V(w, 35), 35, VI_GPA2 / XEN_PAGE_SIZE, 0), -XEN_EBUSY);
 }
 
 /* ---- events to vcpus >= 32 are held until they register ---- */
@@ -627,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test_setup_teardown(test_only_once, world_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_offsets, world_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_other_vcpu_online, world_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_copy_from_legacy_slot, world_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_self_registration_kicks, world_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_self_registration_already_pending, world_setup,

@@ -9,7 +9,7 @@ function numbers(s, arr,    n) {
     }
     return n
 }
-FNR == 1 { file++ }
+{ file = FILENAME == ARGV[1] ? 1 : 2 }
 {
     key = $1; line = $0; sub(/^[0-9]+: /, "", line)
     if (file == 1) old[key] = line; else new[key] = line
