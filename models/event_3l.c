@@ -2,7 +2,7 @@
  * series "Implement 3-level event channel" (Wei Liu, xen-devel, V1-V7, never merged). From the
  * series (V5 cover letter, xen-devel 2013-03): a dedicated query of the extended ABIs, and
  * registration in two phases, first the shared pending and mask bitmaps, then one second-level
- * selector per vcpu. The command number and structs are ours (models/xen_3l.h).
+ * selector per vcpu. The command number and structs are ours (include/evsim/xen_3l.h).
  *
  * Layout, for a guest of word size W (64 or 32), port p:
  *   pending / mask bit p    bitmaps of W^3 bits in guest pages (8 pages each for W = 64, 1 for 32)

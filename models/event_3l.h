@@ -1,6 +1,6 @@
 /* The 3-level event-channel ABI (models/event_3l.c): Xen's per-domain and per-vcpu state, and
  * the few queries the report and the tests make. The guest-visible protocol (command number,
- * argument structs) is models/xen_3l.h; this header is the hypervisor side only.
+ * argument structs) is include/evsim/xen_3l.h; this header is the hypervisor side only.
  *
  * THE PROJECT'S RECONSTRUCTION of the 2013 RFC series "Implement 3-level event channel" (Wei Liu,
  * xen-devel, never merged). Where the series left a choice open, event_3l.c says which one the
@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "models/evtchn.h"
-#include "models/xen_3l.h"
+#include "evsim/xen_3l.h"
 
 /* One 4 KiB bitmap page holds 32,768 ports (page k: ports 32768k .. 32768k + 32767). */
 #define EVTCHN_3L_PORTS_PER_PAGE (XEN_PAGE_SIZE * 8u)

@@ -71,7 +71,7 @@ long evtchn_fifo_init_control(struct vcpu *v, void *arg);
 long evtchn_fifo_expand_array(struct vcpu *v, void *arg);
 /* Free d's FIFO state (queues, mappings); the caller switches d back to 2-level. */
 void evtchn_fifo_destroy(struct domain *d);
-/* EVTCHNOP_register_extended (models/event_3l.c, models/xen_3l.h): arg is the copied-in
+/* EVTCHNOP_register_extended (models/event_3l.c, include/evsim/xen_3l.h): arg is the copied-in
  * struct evtchn_register_extended. */
 long evtchn_3l_register_extended(struct vcpu *v, void *arg);
 void evtchn_3l_destroy(struct domain *d);
@@ -134,7 +134,7 @@ int pirq_raise(struct domain *d, unsigned pirq);
 long do_event_channel_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa);
 /* Sub-command names indexed by EVTCHNOP_* (NULL-terminated, for the report). */
 #define EVTCHNOP_NR 15u
-/* ... and register_extended (models/xen_3l.h) after them, in the stats column EVTCHNOP_NR. */
+/* ... and register_extended (include/evsim/xen_3l.h) after them, in the stats column EVTCHNOP_NR. */
 extern const char *const evtchn_op_names[EVTCHNOP_NR + 2];
 /* The stats column of a sub-command: its number, EVTCHNOP_NR for register_extended, else the
  * last column ("other"). */

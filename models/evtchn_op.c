@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "models/evtchn.h"
-#include "models/xen_3l.h"
+#include "evsim/xen_3l.h"
 #include "models/hv_sink.h"
 
 /* XSM dummy policy, XSM_TARGET: a domain may act on itself; a privileged one on anyone. */
@@ -386,7 +386,7 @@ unsigned evtchn_op_column(uint64_t cmd)
 }
 _Static_assert(EVTCHNOP_NR < HC_STATS_SUB - 1, "register_extended has its own column");
 
-/* The 3-level ABI's command lives outside Xen's numbering (models/xen_3l.h). */
+/* The 3-level ABI's command lives outside Xen's numbering (include/evsim/xen_3l.h). */
 static const struct evtchn_op_desc evtchn_op_register_extended = {
     EVTCHNOP_register_extended, "register_extended", sizeof(struct evtchn_register_extended),
     evtchn_3l_register_extended, true};

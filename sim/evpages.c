@@ -7,7 +7,7 @@
 #include "sim/evpages.h"
 #include "sim/vcpu.h"
 
-#include "models/xen_3l.h"
+#include "evsim/xen_3l.h"
 
 /* One page in one engine: what its callbacks need. */
 struct sim_evpage_ctx {

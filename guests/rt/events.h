@@ -8,7 +8,7 @@
  *
  *   events_2l.c    2-level: shared_info bitmaps, one selector word per vcpu (4096 ports)
  *   events_3l.c    3-level: 8-page bitmaps, L1 selector in vcpu_info + an L2 selector page
- *                  per vcpu (262,144 ports; EVTCHNOP_register_extended, models/xen_3l.h)
+ *                  per vcpu (262,144 ports; EVTCHNOP_register_extended, include/evsim/xen_3l.h)
  *   events_fifo.c  FIFO: an event word per port in event-array pages, a control block per
  *                  vcpu with 16 priority queues (131,072 ports)
  *

@@ -2,7 +2,7 @@
  * evsim guest runtime: event channels, 3-level ABI (abi=3l).
  *
  * The 2013 RFC series that Xen never merged, as the project reconstructs it
- * (models/xen_3l.h, docs/model.md): 64^3 = 262,144 ports for a 64-bit guest.
+ * (include/evsim/xen_3l.h, docs/model.md): 64^3 = 262,144 ports for a 64-bit guest.
  *
  *   pending[], mask[]  4096 words each (8 pages each), registered by the
  *                      guest in phase 1 of EVTCHNOP_register_extended;
@@ -20,7 +20,7 @@
 #include "events.h"
 #include "rt_internal.h"
 
-#include "models/xen_3l.h"
+#include "evsim/xen_3l.h"
 
 #define WORD_BITS RT_WORD_BITS                                       /* 64 */
 #define NR_PORTS EVTCHN_3L_NR_PORTS_64                               /* 262,144 */

@@ -125,7 +125,7 @@ volatile uint32_t *fx_fifo_word(struct fake_xen *fx, struct domain *d, uint32_t 
 volatile struct evtchn_fifo_control_block *fx_fifo_control(struct fake_xen *fx,
                                                            const struct vcpu *v);
 
-#include "models/xen_3l.h"
+#include "evsim/xen_3l.h"
 
 /* 3-level ABI, guest side. Bitmap page k at FX_3L_PENDING_GPA / FX_3L_MASK_GPA + k * 4096
  * (contiguous, so the tests read each bitmap as one array); every vcpu's selector in one page,
