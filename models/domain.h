@@ -174,7 +174,9 @@ static inline void vcpu_charge(struct vcpu *v, enum cost_id id)
 
 /* v's vcpu_info: where VCPUOP_register_vcpu_info put it, else its legacy slot in shared_info
  * (vcpu_id < XEN_LEGACY_MAX_VCPUS), else NULL (no vcpu_info yet: events wait in the ABI's
- * pending state, and registration marks everything pending). */
+ * pending state, and registration marks everything pending). For a 32-bit guest it points at
+ * the compat vcpu_info, whose upcall bytes and time are where struct vcpu_info has them but
+ * whose evtchn_pending_sel is not: use vcpu_info_sel_* (models/shared_info.h) for that. */
 struct vcpu_info *vcpu_info_ptr(struct vcpu *v);
 struct shared_info *shared_info_ptr(struct domain *d);
 
