@@ -267,8 +267,8 @@ void evtchn_account_deliveries(struct domain *d)
 
 static void evtchn_unbind_virq(struct domain *d, struct evtchn *chn)
 {
-    /* A global VIRQ is always recorded on vcpu 0, whatever bind_vcpu did since. */
-    unsigned vcpu_id = virq_is_global(chn->u.virq) ? 0 : chn->notify_vcpu_id;
+    /* A global or per-domain VIRQ is always recorded on vcpu 0, whatever bind_vcpu did since. */
+    unsigned vcpu_id = virq_type(chn->u.virq) != VIRQ_VCPU ? 0 : chn->notify_vcpu_id;
     struct vcpu *v = domain_vcpu(d, vcpu_id);
 
     if (v && v->virq_to_evtchn[chn->u.virq] == chn->port)

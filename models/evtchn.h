@@ -121,10 +121,20 @@ int evtchn_send(struct domain *ld, uint32_t lport);
 void evtchn_claim(struct domain *d, struct evtchn *chn, enum evtchn_state state,
                   unsigned notify_vcpu_id);
 
-/* Guest-side sources of events. */
+/* How a VIRQ is bound and raised (Xen 4.21+'s get_virq_type). */
+enum virq_type {
+    VIRQ_VCPU,   /* per vcpu: bound on any vcpu, raised on that vcpu */
+    VIRQ_DOMAIN, /* per domain (VIRQ_ARGO): bound on vcpu 0 by any domain, raised for it */
+    VIRQ_GLOBAL, /* one handler domain (Dom0 unless reassigned): only it may bind, on vcpu 0 */
+};
+enum virq_type virq_type(unsigned virq);
+
+/* Guest-side sources of events: a per-vcpu VIRQ on v, a per-domain or global VIRQ on d (to the
+ * port's notify vcpu), a global VIRQ to its handler domain. A VIRQ of another type is ignored
+ * (Xen asserts). */
 void send_guest_vcpu_virq(struct vcpu *v, unsigned virq);
+void send_guest_domain_virq(struct domain *d, unsigned virq);
 void send_guest_global_virq(struct hv *hv, unsigned virq);
-bool virq_is_global(unsigned virq);
 /* A physical IRQ line raised by the scenario: delivered to the port bound to it, if any.
  * Returns 0, or -XEN_EINVAL for a pirq out of range, -XEN_ENOENT if unbound. */
 int pirq_raise(struct domain *d, unsigned pirq);

@@ -79,17 +79,20 @@ static long evtchn_bind_virq(struct vcpu *v, void *arg)
 {
     struct evtchn_bind_virq *b = arg;
     struct domain *d = v->domain;
+    enum virq_type type;
     struct vcpu *target;
     int port;
 
     if (b->virq >= NR_VIRQS)
         return -XEN_EINVAL;
-    if (virq_is_global(b->virq) && b->vcpu != 0)
+    type = virq_type(b->virq);
+    if (type != VIRQ_VCPU && b->vcpu != 0)
         return -XEN_EINVAL;
     target = domain_vcpu(d, b->vcpu);
     if (!target)
         return -XEN_ENOENT;
-    if (virq_is_global(b->virq) && d->hv->global_virq_handler[b->virq] != d->domid)
+    /* Xen 4.21+: only the handler may bind a global VIRQ; a per-domain one needs no handler. */
+    if (type == VIRQ_GLOBAL && d->hv->global_virq_handler[b->virq] != d->domid)
         return -XEN_EBUSY;
     if (target->virq_to_evtchn[b->virq] != 0)
         return -XEN_EEXIST;
@@ -238,7 +241,7 @@ static long evtchn_status(struct vcpu *v, void *arg)
 }
 
 /* Only channels whose vcpu is the guest's choice move: per-vcpu VIRQs and IPIs are tied to
- * their vcpu. */
+ * their vcpu (per-domain and global VIRQs move). */
 static long evtchn_bind_vcpu(struct vcpu *v, void *arg)
 {
     const struct evtchn_bind_vcpu *b = arg;
@@ -252,7 +255,7 @@ static long evtchn_bind_vcpu(struct vcpu *v, void *arg)
         return -XEN_EINVAL;
     switch (chn->state) {
     case ECS_VIRQ:
-        if (!virq_is_global(chn->u.virq))
+        if (virq_type(chn->u.virq) == VIRQ_VCPU)
             return -XEN_EINVAL;
         break;
     case ECS_UNBOUND:

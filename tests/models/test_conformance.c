@@ -113,6 +113,11 @@ static void xen_attached_d1(struct fake_xen *fx)
     CHN(1, 1)->xen_consumer = true;
 }
 
+static void argo_virq_d1(struct fake_xen *fx)
+{
+    fx_bind_virq(fx, V(1, 0), VIRQ_ARGO, 0);
+}
+
 static void ipi_pending_masked_d1(struct fake_xen *fx)
 {
     ipi_d1(fx);
@@ -311,6 +316,22 @@ static void console_on_d0(struct fake_xen *fx, const union evtchn_arg *o)
 {
     assert_int_equal(o->bind_virq.port, 1);
     assert_int_equal(V(0, 0)->virq_to_evtchn[VIRQ_CONSOLE], 1);
+}
+
+static void argo_on_d1_vcpu0(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    assert_int_equal(o->bind_virq.port, 1);
+    expect_state(fx, 1, 1, ECS_VIRQ);
+    assert_int_equal(CHN(1, 1)->u.virq, VIRQ_ARGO);
+    assert_int_equal(V(1, 0)->virq_to_evtchn[VIRQ_ARGO], 1);
+}
+
+static void no_argo_bound_d1(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_int_equal(V(1, 0)->virq_to_evtchn[VIRQ_ARGO], 0);
+    assert_int_equal(V(1, 1)->virq_to_evtchn[VIRQ_ARGO], 0);
+    expect_state(fx, 1, 1, ECS_FREE);
 }
 
 static void xenpmu_on_vcpu1(struct fake_xen *fx, const union evtchn_arg *o)
@@ -710,6 +731,13 @@ static const struct row rows[] = {
         ARG_OK, -XEN_EBUSY, no_virq_bound_d1),
     ROW(bind_virq_global_handler, NULL, 0, bind_virq, A(bind_virq, .virq = VIRQ_CONSOLE), ARG_OK, 0,
         console_on_d0),
+    /* Xen 4.21+: VIRQ_ARGO is per-domain: any domain binds it, on vcpu 0 only */
+    ROW(bind_virq_argo_any_domain, NULL, 1, bind_virq, A(bind_virq, .virq = VIRQ_ARGO), ARG_OK, 0,
+        argo_on_d1_vcpu0),
+    ROW(bind_virq_argo_on_vcpu1, NULL, 1, bind_virq, A(bind_virq, .virq = VIRQ_ARGO, .vcpu = 1),
+        ARG_OK, -XEN_EINVAL, no_argo_bound_d1),
+    ROW(bind_virq_argo_already_bound, argo_virq_d1, 1, bind_virq, A(bind_virq, .virq = VIRQ_ARGO),
+        ARG_OK, -XEN_EEXIST, NULL),
     ROW(bind_virq_xenpmu_is_per_vcpu, NULL, 1, bind_virq,
         A(bind_virq, .virq = VIRQ_XENPMU, .vcpu = 1), ARG_OK, 0, xenpmu_on_vcpu1),
     ROW(bind_virq_full_table, fill_d1, 1, bind_virq, A(bind_virq, .virq = VIRQ_TIMER), ARG_OK,
@@ -799,6 +827,8 @@ static const struct row rows[] = {
         d1_port1_on_vcpu1),
     ROW(bind_vcpu_global_virq, console_virq_d0, 0, bind_vcpu, A(bind_vcpu, .port = 1, .vcpu = 1),
         ARG_OK, 0, d0_port1_on_vcpu1),
+    ROW(bind_vcpu_per_domain_virq, argo_virq_d1, 1, bind_vcpu, A(bind_vcpu, .port = 1, .vcpu = 1),
+        ARG_OK, 0, d1_port1_on_vcpu1),
     ROW(bind_vcpu_per_vcpu_virq, timer_virq_d1, 1, bind_vcpu, A(bind_vcpu, .port = 1, .vcpu = 1),
         ARG_OK, -XEN_EINVAL, d1_port1_on_vcpu0),
     ROW(bind_vcpu_ipi, ipi_d1, 1, bind_vcpu, A(bind_vcpu, .port = 1, .vcpu = 0), ARG_OK,

@@ -352,6 +352,33 @@ static void test_compat_unmask(void **state)
     fx_destroy(&fx);
 }
 
+/* A per-domain VIRQ (VIRQ_ARGO) is raised for its domain on the port's notify vcpu; it is not a
+ * global VIRQ, so the global path never sends it, whichever domain handles global VIRQs. */
+static void test_per_domain_virq_source(void **state)
+{
+    struct fake_xen fx;
+    struct domain *d0, *d1;
+    struct evtchn_bind_vcpu bv = {.port = 1, .vcpu = 1};
+
+    (void)state;
+    fx_init(&fx);
+    d0 = fx_domain(&fx, 0, true, 1, 0, 0);
+    d1 = fx_domain(&fx, 1, false, 2, 0, 0);
+    assert_int_equal(fx_bind_virq(&fx, d0->vcpu[0], VIRQ_ARGO, 0), 1);
+    assert_int_equal(fx_bind_virq(&fx, d1->vcpu[0], VIRQ_ARGO, 0), 1);
+    assert_int_equal(fx_evtchn_op(&fx, d1->vcpu[0], EVTCHNOP_bind_vcpu, &bv, sizeof(bv)), 0);
+    send_guest_global_virq(&fx.hv, VIRQ_ARGO);
+    assert_false(fx_pending(d0, 1));
+    assert_false(fx_pending(d1, 1));
+    send_guest_domain_virq(d1, VIRQ_ARGO);
+    assert_true(fx_pending(d1, 1));
+    assert_int_equal(fx_sel(d1->vcpu[1]), 1);
+    assert_int_equal(fx_sel(d1->vcpu[0]), 0);
+    assert_false(fx_pending(d0, 1));
+    send_guest_domain_virq(d0, VIRQ_TIMER); /* a per-vcpu VIRQ: not through this path */
+    fx_destroy(&fx);
+}
+
 /* VIRQ and PIRQ sources reach their ports' notify vcpus. */
 static void test_virq_and_pirq_sources(void **state)
 {
@@ -379,8 +406,9 @@ static void test_virq_and_pirq_sources(void **state)
     assert_true(fx_pending(d0, bp.port));
     assert_int_equal(pirq_raise(d0, 10), -XEN_ENOENT);
     assert_int_equal(pirq_raise(d0, HV_DEFAULT_NR_PIRQS), -XEN_EINVAL);
-    assert_true(virq_is_global(VIRQ_ARCH_0));
-    assert_false(virq_is_global(VIRQ_XENOPROF));
+    assert_int_equal(virq_type(VIRQ_ARCH_0), VIRQ_GLOBAL);
+    assert_int_equal(virq_type(VIRQ_XENOPROF), VIRQ_VCPU);
+    assert_int_equal(virq_type(VIRQ_ARGO), VIRQ_DOMAIN);
     fx_destroy(&fx);
 }
 
@@ -396,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_virq_and_pirq_sources),
         cmocka_unit_test(test_guest_layout),
         cmocka_unit_test(test_compat_unmask),
+        cmocka_unit_test(test_per_domain_virq_source),
     };
     return cmocka_run_group_tests_name("event_2l", tests, NULL, NULL);
 }
