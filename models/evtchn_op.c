@@ -152,38 +152,60 @@ static long evtchn_close_op(struct vcpu *v, void *arg)
     return evtchn_close(v->domain, c->port, true);
 }
 
+/* A send is counted on the sending port only when Xen accepts it (it returns 0, including a
+ * send to an unbound end, which Xen drops silently); a refused send is only the hypercall
+ * error the dispatcher counts. The handlers run after the count. */
+typedef void (*evtchn_send_fn)(struct domain *ld, struct evtchn *lchn, struct port_stats *ps);
+
 /* No Xen-internal consumers are modelled: an event for one is dropped. */
-static void evtchn_send_interdomain(struct domain *ld, const struct evtchn *lchn)
+static void evtchn_send_interdomain(struct domain *ld, struct evtchn *lchn, struct port_stats *ps)
 {
     struct domain *rd = domain_lookup(ld->hv, ld, lchn->u.interdomain.remote_domid);
     struct evtchn *rchn = rd ? evtchn_from_port(rd, lchn->u.interdomain.remote_port) : NULL;
 
+    (void)ps;
     if (rchn && !rchn->xen_consumer)
         evtchn_port_set_pending(rd, rchn->notify_vcpu_id, rchn);
 }
+
+static void evtchn_send_ipi(struct domain *ld, struct evtchn *lchn, struct port_stats *ps)
+{
+    (void)ps;
+    evtchn_port_set_pending(ld, lchn->notify_vcpu_id, lchn);
+}
+
+/* Nobody bound the other end yet: silently dropped. */
+static void evtchn_send_unbound(struct domain *ld, struct evtchn *lchn, struct port_stats *ps)
+{
+    (void)ld;
+    (void)lchn;
+    ps->dropped++;
+}
+
+/* Only these states can send; FREE, RESERVED, PIRQ and VIRQ ports answer -EINVAL. */
+static const evtchn_send_fn evtchn_send_by_state[] = {
+    [ECS_UNBOUND] = evtchn_send_unbound,
+    [ECS_INTERDOMAIN] = evtchn_send_interdomain,
+    [ECS_IPI] = evtchn_send_ipi,
+};
 
 int evtchn_send(struct domain *ld, uint32_t lport)
 {
     struct evtchn *lchn = evtchn_from_port(ld, lport);
     struct port_stats *ps;
+    evtchn_send_fn send;
 
     if (!lchn || lchn->xen_consumer)
         return -XEN_EINVAL;
+    send = lchn->state < sizeof(evtchn_send_by_state) / sizeof(evtchn_send_by_state[0])
+               ? evtchn_send_by_state[lchn->state]
+               : NULL;
+    if (!send)
+        return -XEN_EINVAL;
     ps = port_stats(ld, lport);
     ps->sends++;
-    switch (lchn->state) {
-    case ECS_INTERDOMAIN:
-        evtchn_send_interdomain(ld, lchn);
-        return 0;
-    case ECS_IPI:
-        evtchn_port_set_pending(ld, lchn->notify_vcpu_id, lchn);
-        return 0;
-    case ECS_UNBOUND:
-        ps->dropped++; /* nobody bound the other end yet: silently dropped */
-        return 0;
-    default:
-        return -XEN_EINVAL;
-    }
+    send(ld, lchn, ps);
+    return 0;
 }
 
 static long evtchn_send_op(struct vcpu *v, void *arg)

@@ -392,9 +392,12 @@ static void closed_pending_cleared_mask_kept(struct fake_xen *fx, const union ev
     assert_true(fx_masked(D(1), 1));
 }
 
+static void send_counted(struct fake_xen *fx);
+
 static void remote_raised(struct fake_xen *fx, const union evtchn_arg *o)
 {
     (void)o;
+    send_counted(fx);
     assert_true(fx_pending(D(0), 1));
     assert_int_equal(fx_sel(V(0, 0)), 1);
     assert_int_equal(fx_upcall_pending(V(0, 0)), 1);
@@ -421,11 +424,39 @@ static void raised_not_kicked(struct fake_xen *fx, const union evtchn_arg *o)
     assert_int_equal(fx_rec(fx, V(1, 1))->kicks + fx_rec(fx, V(1, 1))->wakes, 0);
 }
 
+/* d1's EVTCHNOP_send calls and errors in the hypercall statistics the report prints. */
+static const struct hc_counter *d1_send_counter(struct fake_xen *fx)
+{
+    return &D(1)->stats.hc[__HYPERVISOR_event_channel_op][EVTCHNOP_send];
+}
+
+/* Xen accepted the send on port 1: one send counted there, no hypercall error. */
+static void send_counted(struct fake_xen *fx)
+{
+    assert_int_equal(port_stats(D(1), 1)->sends, 1);
+    assert_int_equal(d1_send_counter(fx)->calls, 1);
+    assert_int_equal(d1_send_counter(fx)->errors, 0);
+}
+
 static void send_dropped(struct fake_xen *fx, const union evtchn_arg *o)
 {
     (void)o;
     assert_false(fx_pending(D(1), 1));
     assert_int_equal(port_stats(D(1), 1)->dropped, 1);
+    send_counted(fx); /* an accepted send, though nobody receives it */
+}
+
+/* A refused send is a hypercall error, not a send: no port of d1 counts one, nothing raised. */
+static void send_refused(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_int_equal(d1_send_counter(fx)->calls, 1);
+    assert_int_equal(d1_send_counter(fx)->errors, 1);
+    for (uint32_t p = 0; p < D(1)->stats.nr_port_stats; p++) {
+        assert_int_equal(port_stats(D(1), p)->sends, 0);
+        assert_int_equal(port_stats(D(1), p)->raised, 0);
+        assert_int_equal(port_stats(D(1), p)->dropped, 0);
+    }
 }
 
 static void status_unbound(struct fake_xen *fx, const union evtchn_arg *o)
@@ -776,11 +807,14 @@ static const struct row rows[] = {
         ipi_raised_on_vcpu1),
     ROW(send_ipi_to_down_vcpu, ipi_d1, 1, send, A(send, .port = 1), ARG_OK, 0, raised_not_kicked),
     ROW(send_unbound_dropped, unbound_d1, 1, send, A(send, .port = 1), ARG_OK, 0, send_dropped),
-    ROW(send_invalid_port, NULL, 1, send, A(send, .port = 4096), ARG_OK, -XEN_EINVAL, NULL),
-    ROW(send_virq_port, timer_virq_d1, 1, send, A(send, .port = 1), ARG_OK, -XEN_EINVAL, NULL),
-    ROW(send_xen_attached, xen_attached_d1, 1, send, A(send, .port = 1), ARG_OK, -XEN_EINVAL, NULL),
-    ROW(send_free_port, NULL, 1, send, A(send, .port = 2), ARG_OK, -XEN_EINVAL, NULL),
-    ROW(send_reserved_port0, NULL, 1, send, A(send, .port = 0), ARG_OK, -XEN_EINVAL, NULL),
+    ROW(send_invalid_port, NULL, 1, send, A(send, .port = 4096), ARG_OK, -XEN_EINVAL, send_refused),
+    ROW(send_virq_port, timer_virq_d1, 1, send, A(send, .port = 1), ARG_OK, -XEN_EINVAL,
+        send_refused),
+    ROW(send_pirq_port, pirq5_d1, 1, send, A(send, .port = 1), ARG_OK, -XEN_EINVAL, send_refused),
+    ROW(send_xen_attached, xen_attached_d1, 1, send, A(send, .port = 1), ARG_OK, -XEN_EINVAL,
+        send_refused),
+    ROW(send_free_port, NULL, 1, send, A(send, .port = 2), ARG_OK, -XEN_EINVAL, send_refused),
+    ROW(send_reserved_port0, NULL, 1, send, A(send, .port = 0), ARG_OK, -XEN_EINVAL, send_refused),
     ROW(send_bad_arg, ipi_d1, 1, send, A(send, .port = 1), ARG_UNMAPPED, -XEN_EFAULT, NULL),
     /* status */
     ROW(status_unbound, unbound_d1, 1, status, A(status, .dom = DOMID_SELF, .port = 1), ARG_OK, 0,
