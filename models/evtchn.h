@@ -112,11 +112,18 @@ bool evtchn_is_masked(const struct domain *d, const struct evtchn *chn);
 /* SCHEDOP_poll's look at one port (Xen's evtchn_port_poll, safe for ports whose bucket was
  * never allocated, XSA-221): 1 pending, 0 not pending (or not usable), -XEN_EINVAL invalid. */
 int evtchn_port_poll(struct domain *d, uint32_t port);
-/* Close a port of d. `guest`: the guest asked (Xen-attached ports refuse with -EINVAL);
- * reset and destruction pass false. 0 or -XEN_EINVAL (invalid, free or reserved port). */
+/* Close a port of d. `guest`: the guest asked, EVTCHNOP_close or EVTCHNOP_reset (Xen-attached
+ * ports refuse with -EINVAL); destruction and Xen's own consumers pass false. 0 or -XEN_EINVAL
+ * (invalid, free or reserved port). */
 int evtchn_close(struct domain *d, uint32_t port, bool guest);
 /* Xen's evtchn_send from domain ld's port lport (what EVTCHNOP_send does). */
 int evtchn_send(struct domain *ld, uint32_t lport);
+/* Xen's alloc_unbound_xen_event_channel: an UNBOUND port of ld, offered to remote_domid, whose
+ * events go to a consumer inside Xen (notifying lvcpu). The guest may not close, send on or
+ * rebind it, and EVTCHNOP_reset leaves it; evtchn_close(ld, port, false) frees it (Xen's
+ * free_xen_event_channel). Port >= 0, or an error of evtchn_get_free_port. Nothing in evsim
+ * creates one yet (no Xen-internal consumer is modelled): the tests do. */
+int evtchn_alloc_unbound_xen(struct domain *ld, unsigned lvcpu, domid_t remote_domid);
 /* Mark a FREE port bound (state, notify vcpu) and count it active. */
 void evtchn_claim(struct domain *d, struct evtchn *chn, enum evtchn_state state,
                   unsigned notify_vcpu_id);

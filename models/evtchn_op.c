@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "models/evtchn.h"
+#include "models/hypercall.h"
 #include "models/xen_3l.h"
 #include "models/hv_sink.h"
 
@@ -302,32 +303,50 @@ static long evtchn_unmask(struct vcpu *v, void *arg)
     return 0;
 }
 
-/* Xen's evtchn_reset(d, resuming). reset_next_port is 0 when no reset runs; a new reset
- * starts at port 1 (port 0 stays reserved). Every 64 ports the step ends and the hypercall
- * is re-issued as EVTCHNOP_reset_cont (XSA-344), so a reset of any size is bounded per
- * step. A new reset while one runs, or a continuation with none running: -EBUSY. */
+/* Guest ports remain open: more active ports than Xen-attached ones (Xen's
+ * has_active_evtchns). */
+static bool domain_has_guest_evtchns(const struct domain *d)
+{
+    return d->active_evtchns > d->xen_evtchns;
+}
+
+/* Where a reset starts (Xen's evtchn_reset entry): a new reset at port 1, marking one as
+ * running; a continuation where the running one stopped. 0: refused, a new reset while one
+ * runs, or a continuation with none running. */
+static uint32_t evtchn_reset_start(struct domain *d, bool resuming)
+{
+    uint32_t i = resuming ? d->reset_next_port : !d->reset_next_port;
+
+    if (i > d->reset_next_port)
+        d->reset_next_port = i;
+    return i;
+}
+
+/* Xen's evtchn_reset(d, resuming): every port closed as the guest would close it (Xen-attached
+ * ports refuse and stay), stopping as soon as only those remain. After each port that is a
+ * multiple of 64, the step ends if the caller has an event to take (hypercall_preempt_check):
+ * the port is recorded and the guest re-issues the call as EVTCHNOP_reset_cont (XSA-344),
+ * which closes it again (a no-op) and goes on. Ports bound behind the reset between its steps
+ * keep it from completing (-EAGAIN); only a complete reset returns the domain to 2-level. */
 static long evtchn_reset_domain(struct vcpu *v, struct domain *d, bool resuming)
 {
-    uint32_t start, port;
+    uint32_t i;
 
     if (d != v->domain && !d->paused)
         return -XEN_EINVAL;
-    start = resuming ? d->reset_next_port : (d->reset_next_port ? 0 : 1);
-    if (start == 0)
+    i = evtchn_reset_start(d, resuming);
+    if (!i)
         return -XEN_EBUSY;
-    d->reset_in_progress = true;
-    for (port = start; port_is_valid(d, port); port++) {
-        if (port != start && port % EVTCHNS_PER_BUCKET == 0) {
-            d->reset_next_port = port;
+    for (; port_is_valid(d, i) && domain_has_guest_evtchns(d); i++) {
+        (void)evtchn_close(d, i, true);
+        if (!(i & 0x3f) && hypercall_preempt_check(v)) {
+            d->reset_next_port = i;
             v->hcall_continuation = true;
             return 0;
         }
-        (void)evtchn_close(d, port, false);
     }
     d->reset_next_port = 0;
-    d->reset_in_progress = false;
-    /* Ports bound by other vcpus between the steps keep the reset from completing. */
-    if (d->active_evtchns > 0)
+    if (domain_has_guest_evtchns(d))
         return -XEN_EAGAIN;
     evtchn_abi_reset_to_2l(d);
     return 0;

@@ -334,10 +334,12 @@ long fx_reset_until_done(struct fake_xen *fx, struct vcpu *v, domid_t dom)
         .rax = __HYPERVISOR_event_channel_op, .rdi = EVTCHNOP_reset, .rsi = FX_ARG_GPA};
 
     memcpy(fx_gpa(fx, v->domain, FX_ARG_GPA), &r, sizeof(r));
-    do
+    for (;;) {
         hypercall_dispatch(v, &regs);
-    while (v->hcall_continuation);
-    return (long)regs.rax;
+        if (!v->hcall_continuation)
+            return (long)regs.rax;
+        fx_set_upcall_pending(v, 0); /* the guest takes the event that preempted the call */
+    }
 }
 
 long fx_fifo_init_control(struct fake_xen *fx, struct vcpu *v, unsigned vcpu, uint64_t gfn,

@@ -109,7 +109,8 @@ void fx_set_upcall_mask(struct vcpu *v, uint8_t m);
 void fx_set_upcall_pending(struct vcpu *v, uint8_t p);
 
 /* EVTCHNOP_reset of dom as a guest issues it, re-executed while the model asks for a
- * continuation; returns the final result. */
+ * continuation, the guest taking the event that preempted it before each re-issue (as the
+ * simulator delivers it); returns the final result. */
 long fx_reset_until_done(struct fake_xen *fx, struct vcpu *v, domid_t dom);
 
 /* FIFO ABI, guest side. init_control for `vcpu` of v's domain at gfn:offset, as v. */

@@ -107,10 +107,18 @@ static void pirq5_d1(struct fake_xen *fx)
     assert_int_equal(fx_evtchn_op(fx, V(1, 0), EVTCHNOP_bind_pirq, &b, sizeof(b)), 0);
 }
 
+/* d1 port 1: unbound for d0, its events for a consumer inside Xen. */
 static void xen_attached_d1(struct fake_xen *fx)
 {
-    unbound_d1(fx);
-    CHN(1, 1)->xen_consumer = true;
+    assert_int_equal(evtchn_alloc_unbound_xen(D(1), 0, 0), 1);
+}
+
+/* The Xen port, then guest ports 2 (IPI) and 3 (VIRQ_TIMER). */
+static void xen_attached_and_guest_ports_d1(struct fake_xen *fx)
+{
+    xen_attached_d1(fx);
+    ipi_d1(fx);
+    timer_virq_d1(fx);
 }
 
 static void argo_virq_d1(struct fake_xen *fx)
@@ -159,6 +167,13 @@ static void full_d1_unbound_d0(struct fake_xen *fx)
 static void reset_running_d1(struct fake_xen *fx)
 {
     D(1)->reset_next_port = 64;
+}
+
+/* A reset of d1 preempted after port 64, and ports 1-3 bound behind it since. */
+static void reset_running_ports_behind_d1(struct fake_xen *fx)
+{
+    three_ports_d1(fx);
+    reset_running_d1(fx);
 }
 
 /* FIFO: control blocks at gfn CTL_GFN (vcpu i at offset i * 128), array pages from ARR_GFN. */
@@ -561,6 +576,35 @@ static void d1_ports_kept(struct fake_xen *fx, const union evtchn_arg *o)
     assert_int_equal(D(1)->active_evtchns, 3);
 }
 
+/* A reset that found guest ports behind it: they stay, no reset runs any more. */
+static void d1_ports_kept_reset_over(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    d1_ports_kept(fx, o);
+    assert_int_equal(D(1)->reset_next_port, 0);
+}
+
+static void d1_reset_over(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_int_equal(D(1)->reset_next_port, 0);
+    assert_int_equal(D(1)->active_evtchns, 0);
+}
+
+/* The guest ports closed, the Xen-attached port 1 left unbound for d0 and still counted. */
+static void d1_xen_port_survives(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    expect_state(fx, 1, 1, ECS_UNBOUND);
+    assert_true(CHN(1, 1)->xen_consumer);
+    assert_int_equal(CHN(1, 1)->u.unbound.remote_domid, 0);
+    expect_state(fx, 1, 2, ECS_FREE);
+    expect_state(fx, 1, 3, ECS_FREE);
+    assert_int_equal(V(1, 0)->virq_to_evtchn[VIRQ_TIMER], 0);
+    assert_int_equal(D(1)->active_evtchns, 1);
+    assert_int_equal(D(1)->xen_evtchns, 1);
+    assert_int_equal(D(1)->reset_next_port, 0);
+}
+
 static void d1_on_fifo_vcpu0(struct fake_xen *fx, const union evtchn_arg *o)
 {
     assert_int_equal(o->init_control.link_bits, EVTCHN_FIFO_LINK_BITS);
@@ -900,6 +944,12 @@ static const struct row rows[] = {
         -XEN_EBUSY, NULL),
     ROW(reset_cont_without_reset, NULL, 1, reset_cont, A(reset, .dom = DOMID_SELF), ARG_OK,
         -XEN_EBUSY, NULL),
+    ROW(reset_cont_resumes, reset_running_d1, 1, reset_cont, A(reset, .dom = DOMID_SELF), ARG_OK, 0,
+        d1_reset_over),
+    ROW(reset_cont_ports_behind, reset_running_ports_behind_d1, 1, reset_cont,
+        A(reset, .dom = DOMID_SELF), ARG_OK, -XEN_EAGAIN, d1_ports_kept_reset_over),
+    ROW(reset_keeps_xen_attached, xen_attached_and_guest_ports_d1, 1, reset,
+        A(reset, .dom = DOMID_SELF), ARG_OK, 0, d1_xen_port_survives),
     ROW(reset_bad_arg, three_ports_d1, 1, reset, A(reset, .dom = DOMID_SELF), ARG_UNMAPPED,
         -XEN_EFAULT, d1_ports_kept),
     /* init_control (FIFO) */
