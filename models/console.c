@@ -50,10 +50,11 @@ long do_console_io(struct vcpu *v, unsigned cmd, unsigned count, uint64_t buf_gp
 
 /* ---- xen_version ---- */
 
-/* The Xen whose public headers the model is built against (libxen-dev 4.17.7). */
+/* The Xen the model follows (docs/model.md): 4.22.0. The public headers it is built against are
+ * Debian's libxen-dev (4.17), whose interface is unchanged for everything the model uses. */
 #define EVSIM_XEN_MAJOR 4
-#define EVSIM_XEN_MINOR 17
-#define EVSIM_XEN_EXTRA ".7-evsim"
+#define EVSIM_XEN_MINOR 22
+#define EVSIM_XEN_EXTRA ".0-evsim"
 #define EVSIM_XEN_VIRT_START 0xFFFF800000000000ull /* HYPERVISOR_VIRT_START, x86-64 */
 
 static long xenver_version(struct vcpu *v, uint64_t arg_gpa)
@@ -107,11 +108,14 @@ static long xenver_platform_parameters(struct vcpu *v, uint64_t arg_gpa)
     return copy_to_guest(v->domain, arg_gpa, &p, sizeof(p)) ? -XEN_EFAULT : 0;
 }
 
-/* Submap 0 as Xen reports it to a 64-bit PV guest; the control domain also sees dom0. */
+/* Submap 0 as Xen 4.22 reports it to a 64-bit PV guest (not translated, so direct-mapped); the
+ * control domain also sees dom0. Left out: the bits that announce hypercalls the model does not
+ * have (memory_op_vnode_supported, runstate_phys_area, vcpu_time_phys_area,
+ * dm_msix_all_writes; the last three are not even named by the 4.17 headers). */
 static uint32_t xenver_features_submap0(const struct domain *d)
 {
     uint32_t m = (1u << XENFEAT_mmu_pt_update_preserve_ad) | (1u << XENFEAT_highmem_assist) |
-                 (1u << XENFEAT_gnttab_map_avail_bits);
+                 (1u << XENFEAT_gnttab_map_avail_bits) | (1u << XENFEAT_direct_mapped);
 
     if (d->privileged)
         m |= 1u << XENFEAT_dom0;
@@ -130,10 +134,12 @@ static long xenver_get_features(struct vcpu *v, uint64_t arg_gpa)
     return copy_to_guest(v->domain, arg_gpa, &fi, sizeof(fi)) ? -XEN_EFAULT : 0;
 }
 
+/* The answer is the return value: a buffer is refused. */
 static long xenver_pagesize(struct vcpu *v, uint64_t arg_gpa)
 {
     (void)v;
-    (void)arg_gpa;
+    if (arg_gpa)
+        return -XEN_EINVAL;
     return XEN_PAGE_SIZE;
 }
 

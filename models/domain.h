@@ -112,7 +112,7 @@ struct domain {
     bool privileged;
     bool hvm;                 /* HVM guest (hypercalls are VM exits) or PV */
     unsigned guest_word_bits; /* 64 or 32: bounds the 2-level ABI (XSA-342) */
-    bool paused;              /* a foreign EVTCHNOP_reset needs the target paused */
+    bool paused; /* Xen's controller_pause_count != 0: a foreign EVTCHNOP_reset needs it */
     bool is_dying;
     int shutdown_reason;   /* -1 while running, else SHUTDOWN_* */
     const char *crash_why; /* set when Xen itself crashed the domain (domain_crash) */
@@ -130,6 +130,9 @@ struct domain {
     unsigned valid_evtchns;
     unsigned max_evtchn_port; /* per-domain limit (toolstack max_event_channels) */
     unsigned active_evtchns;
+    /* Of the active ports, those attached to a consumer inside Xen (Xen's xen_evtchns): a
+     * reset leaves them, and stops once only they remain. */
+    unsigned xen_evtchns;
     /* Every port below it is bound (not FREE): the lowest-free search starts here, so binding
      * n ports costs O(n), not O(n^2). Lowered by every free. */
     unsigned evtchn_free_hint;
@@ -137,8 +140,8 @@ struct domain {
     struct evtchn_fifo_domain *evtchn_fifo; /* event array, NULL unless on FIFO */
     struct evtchn_3l_domain *evtchn_3l;     /* bitmap pages, NULL unless on 3-level */
 
-    /* EVTCHNOP_reset continuation state. */
-    bool reset_in_progress;
+    /* EVTCHNOP_reset (Xen's next_evtchn): 0 while no reset runs, else the port the running
+     * reset resumes at (EVTCHNOP_reset_cont). */
     unsigned reset_next_port;
 
     /* Physical IRQs routed to this domain (bind_pirq). */
@@ -206,7 +209,9 @@ static inline void vcpu_charge(struct vcpu *v, enum cost_id id)
 
 /* v's vcpu_info: where VCPUOP_register_vcpu_info put it, else its legacy slot in shared_info
  * (vcpu_id < XEN_LEGACY_MAX_VCPUS), else NULL (no vcpu_info yet: events wait in the ABI's
- * pending state, and registration marks everything pending). */
+ * pending state, and registration marks everything pending). For a 32-bit guest it points at
+ * the compat vcpu_info, whose upcall bytes and time are where struct vcpu_info has them but
+ * whose evtchn_pending_sel is not: use vcpu_info_sel_* (models/shared_info.h) for that. */
 struct vcpu_info *vcpu_info_ptr(struct vcpu *v);
 struct shared_info *shared_info_ptr(struct domain *d);
 

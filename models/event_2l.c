@@ -1,25 +1,27 @@
 /* The 2-level ABI (xen/common/event_2l.c) on the real shared_info page in guest memory:
  * evtchn_pending[] and evtchn_mask[] bitmaps, and per vcpu a selector word with one bit per
  * bitmap word plus the upcall_pending byte. The word size is the guest's (XSA-342): a 32-bit
- * guest has 32 * 32 ports. The model keeps the 64-bit layout for every guest; bit n of a
- * little-endian bitmap is the same bit whether read as 32- or 64-bit words. */
+ * guest has 32 * 32 ports, and its fields are where Xen's compat layout puts them (mask at
+ * 2176, a 32-bit selector at offset 4 of vcpu_info: models/shared_info.h), as Xen reaches them
+ * through shared_info(d, field) and vcpu_info(v, field). */
 #include "models/evtchn.h"
 #include "models/hv_sink.h"
-
-static unsigned evtchn_2l_word_bits(const struct domain *d)
-{
-    return d->guest_word_bits;
-}
+#include "models/shared_info.h"
 
 static unsigned evtchn_2l_max_ports(const struct domain *d)
 {
-    return evtchn_2l_word_bits(d) * evtchn_2l_word_bits(d);
+    return evtchn_word_bits(d) * evtchn_word_bits(d);
 }
 
 /* const is dropped only to translate the address; nothing is written through it here. */
-static struct shared_info *evtchn_2l_shared(const struct domain *d)
+static volatile uint64_t *evtchn_2l_pending(const struct domain *d)
 {
-    return shared_info_ptr((struct domain *)d);
+    return shared_info_evtchn_pending((struct domain *)d);
+}
+
+static volatile uint64_t *evtchn_2l_mask(const struct domain *d)
+{
+    return shared_info_evtchn_mask((struct domain *)d);
 }
 
 /* Select the bitmap word of `port` in v's selector; true if the bit was already set. */
@@ -29,8 +31,7 @@ static bool evtchn_2l_test_and_set_selector(struct vcpu *v, uint32_t port)
 
     if (!vi)
         return true; /* no vcpu_info: nobody to notify */
-    return guest_test_and_set_bit(v->domain->hv, port / evtchn_2l_word_bits(v->domain),
-                                  (volatile uint64_t *)&vi->evtchn_pending_sel);
+    return vcpu_info_sel_test_and_set(v->domain, vi, port / evtchn_word_bits(v->domain));
 }
 
 /* In strict order, as Xen: pending first, so a guest clearing the selector concurrently
@@ -40,15 +41,15 @@ static bool evtchn_2l_test_and_set_selector(struct vcpu *v, uint32_t port)
 static void evtchn_2l_set_pending(struct vcpu *v, struct evtchn *chn)
 {
     struct domain *d = v->domain;
-    struct shared_info *s = evtchn_2l_shared(d);
+    volatile uint64_t *pending = evtchn_2l_pending(d);
     uint32_t port = chn->port;
 
     hv_charge_current(d->hv, COST_SET_PENDING);
-    if (!s || port >= evtchn_2l_max_ports(d))
+    if (!pending || port >= evtchn_2l_max_ports(d))
         return;
-    if (guest_test_and_set_bit(d->hv, port, (volatile uint64_t *)s->evtchn_pending))
+    if (guest_test_and_set_bit(d->hv, port, pending))
         return;
-    if (!guest_test_bit(d->hv, port, (const volatile uint64_t *)s->evtchn_mask) &&
+    if (!guest_test_bit(d->hv, port, evtchn_2l_mask(d)) &&
         !evtchn_2l_test_and_set_selector(v, port))
         vcpu_mark_events_pending(v);
     domain_wake_pollers(d, port);
@@ -56,43 +57,41 @@ static void evtchn_2l_set_pending(struct vcpu *v, struct evtchn *chn)
 
 static void evtchn_2l_clear_pending(struct domain *d, struct evtchn *chn)
 {
-    struct shared_info *s = evtchn_2l_shared(d);
+    volatile uint64_t *pending = evtchn_2l_pending(d);
 
-    if (s && chn->port < evtchn_2l_max_ports(d))
-        guest_test_and_clear_bit(d->hv, chn->port, (volatile uint64_t *)s->evtchn_pending);
+    if (pending && chn->port < evtchn_2l_max_ports(d))
+        guest_test_and_clear_bit(d->hv, chn->port, pending);
 }
 
 /* Clearing the mask re-raises an edge that arrived while masked (same order as set_pending,
  * on the port's notify vcpu). */
 static void evtchn_2l_unmask(struct domain *d, struct evtchn *chn)
 {
-    struct shared_info *s = evtchn_2l_shared(d);
+    volatile uint64_t *pending = evtchn_2l_pending(d);
     struct vcpu *v = domain_vcpu(d, chn->notify_vcpu_id);
     uint32_t port = chn->port;
 
-    if (!s || !v || port >= evtchn_2l_max_ports(d))
+    if (!pending || !v || port >= evtchn_2l_max_ports(d))
         return;
-    if (guest_test_and_clear_bit(d->hv, port, (volatile uint64_t *)s->evtchn_mask) &&
-        guest_test_bit(d->hv, port, (const volatile uint64_t *)s->evtchn_pending) &&
-        !evtchn_2l_test_and_set_selector(v, port))
+    if (guest_test_and_clear_bit(d->hv, port, evtchn_2l_mask(d)) &&
+        guest_test_bit(d->hv, port, pending) && !evtchn_2l_test_and_set_selector(v, port))
         vcpu_mark_events_pending(v);
 }
 
 static bool evtchn_2l_is_pending(const struct domain *d, const struct evtchn *chn)
 {
-    const struct shared_info *s = evtchn_2l_shared(d);
+    const volatile uint64_t *pending = evtchn_2l_pending(d);
 
-    return s && chn->port < evtchn_2l_max_ports(d) &&
-           guest_test_bit(d->hv, chn->port, (const volatile uint64_t *)s->evtchn_pending);
+    return pending && chn->port < evtchn_2l_max_ports(d) &&
+           guest_test_bit(d->hv, chn->port, pending);
 }
 
 /* Ports beyond the ABI, or without a shared_info page, count as masked, as in Xen. */
 static bool evtchn_2l_is_masked(const struct domain *d, const struct evtchn *chn)
 {
-    const struct shared_info *s = evtchn_2l_shared(d);
+    const volatile uint64_t *mask = evtchn_2l_mask(d);
 
-    return !s || chn->port >= evtchn_2l_max_ports(d) ||
-           guest_test_bit(d->hv, chn->port, (const volatile uint64_t *)s->evtchn_mask);
+    return !mask || chn->port >= evtchn_2l_max_ports(d) || guest_test_bit(d->hv, chn->port, mask);
 }
 
 /* No init, is_busy or set_priority: 2-level ports are never linked, and have no priority

@@ -43,6 +43,7 @@
 
 #include "models/event_3l.h"
 #include "models/hv_sink.h"
+#include "models/shared_info.h"
 
 #define EVTCHN_3L_PAGE_SHIFT 12u
 #define EVTCHN_3L_WORD_BITS 64u /* the model's bitmap word, whatever the guest's */
@@ -122,8 +123,7 @@ static void evtchn_3l_select(struct vcpu *v, uint32_t port)
     if (!l3v || guest_test_and_set_bit(hv, l3v->first_bit + port / w, l3v->sel))
         return;
     vi = vcpu_info_ptr(v);
-    if (!vi ||
-        guest_test_and_set_bit(hv, port / (w * w), (volatile uint64_t *)&vi->evtchn_pending_sel))
+    if (!vi || vcpu_info_sel_test_and_set(v->domain, vi, port / (w * w)))
         return;
     vcpu_mark_events_pending(v);
 }
@@ -239,17 +239,15 @@ static long evtchn_3l_map_bitmaps(struct domain *d, const struct evtchn_3l_bitma
  * new bitmaps, for the W^2 ports 2-level addresses (W^2 / 64 model words: 64 or 16). */
 static void evtchn_3l_carry_over(struct domain *d, struct evtchn_3l_domain *l3)
 {
-    struct shared_info *s = shared_info_ptr(d);
+    volatile uint64_t *pending2 = shared_info_evtchn_pending(d);
+    const volatile uint64_t *mask2 = shared_info_evtchn_mask(d);
     unsigned words = d->guest_word_bits * d->guest_word_bits / EVTCHN_3L_WORD_BITS;
 
-    if (!s)
+    if (!pending2)
         return;
     for (unsigned i = 0; i < words; i++) {
-        volatile uint64_t *pending2 = (volatile uint64_t *)&s->evtchn_pending[i];
-        const volatile uint64_t *mask2 = (const volatile uint64_t *)&s->evtchn_mask[i];
-
-        evtchn_3l_write_word(d->hv, &l3->pending[0][i], guest_xchg64(d->hv, pending2, 0));
-        evtchn_3l_write_word(d->hv, &l3->mask[0][i], evtchn_3l_read_word(d->hv, mask2));
+        evtchn_3l_write_word(d->hv, &l3->pending[0][i], guest_xchg64(d->hv, &pending2[i], 0));
+        evtchn_3l_write_word(d->hv, &l3->mask[0][i], evtchn_3l_read_word(d->hv, &mask2[i]));
     }
 }
 
@@ -260,7 +258,7 @@ static void evtchn_3l_clear_l1_selectors(struct domain *d)
         struct vcpu_info *vi = vcpu_info_ptr(d->vcpu[i]);
 
         if (vi)
-            guest_xchg64(d->hv, (volatile uint64_t *)&vi->evtchn_pending_sel, 0);
+            vcpu_info_sel_xchg(d, vi, 0);
     }
 }
 

@@ -11,6 +11,7 @@
 
 #include "models/event_fifo.h"
 #include "models/hv_sink.h"
+#include "models/shared_info.h"
 
 #define EVTCHN_FIFO_BIT(b) (UINT32_C(1) << (b))
 /* The tail word's cmpxchg is retried this often after BUSY is set: a guest may only set or
@@ -334,12 +335,12 @@ static int evtchn_fifo_map_control_block(struct vcpu *v, uint64_t gfn, uint32_t 
  * every such port goes to the default priority. */
 static void evtchn_fifo_setup_ports(struct domain *d, unsigned prev_evtchns)
 {
-    struct shared_info *s = shared_info_ptr(d);
+    const volatile uint64_t *pending2 = shared_info_evtchn_pending(d);
 
     for (uint32_t port = 1; port < prev_evtchns && port_is_valid(d, port); port++) {
         struct evtchn *chn = evtchn_from_port(d, port);
 
-        if (s && guest_test_bit(d->hv, port, (const volatile uint64_t *)s->evtchn_pending))
+        if (pending2 && guest_test_bit(d->hv, port, pending2))
             chn->fifo_pending = true;
         chn->priority = EVTCHN_FIFO_PRIORITY_DEFAULT;
     }

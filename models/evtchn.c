@@ -148,6 +148,21 @@ void evtchn_claim(struct domain *d, struct evtchn *chn, enum evtchn_state state,
         d->evtchn_port_ops->init(d, chn);
 }
 
+int evtchn_alloc_unbound_xen(struct domain *ld, unsigned lvcpu, domid_t remote_domid)
+{
+    int port = evtchn_get_free_port(ld);
+    struct evtchn *chn;
+
+    if (port < 0)
+        return port;
+    chn = evtchn_from_port(ld, (uint32_t)port);
+    evtchn_claim(ld, chn, ECS_UNBOUND, lvcpu);
+    chn->xen_consumer = true;
+    chn->u.unbound.remote_domid = remote_domid;
+    ld->xen_evtchns++;
+    return port;
+}
+
 /* Xen's evtchn_free: clear pending so a re-bind starts clean, return the port to vcpu 0.
  * The mask bit is the guest's and stays as it is. */
 void evtchn_free(struct domain *d, struct evtchn *chn)
@@ -157,6 +172,8 @@ void evtchn_free(struct domain *d, struct evtchn *chn)
     d->evtchn_port_ops->clear_pending(d, chn);
     if (ps)
         ps->outstanding = 0; /* cleared by Xen, not consumed by the guest */
+    if (chn->xen_consumer)
+        d->xen_evtchns--;
     d->active_evtchns--;
     chn->state = ECS_FREE;
     if (chn->port < d->evtchn_free_hint)
@@ -267,8 +284,8 @@ void evtchn_account_deliveries(struct domain *d)
 
 static void evtchn_unbind_virq(struct domain *d, struct evtchn *chn)
 {
-    /* A global VIRQ is always recorded on vcpu 0, whatever bind_vcpu did since. */
-    unsigned vcpu_id = virq_is_global(chn->u.virq) ? 0 : chn->notify_vcpu_id;
+    /* A global or per-domain VIRQ is always recorded on vcpu 0, whatever bind_vcpu did since. */
+    unsigned vcpu_id = virq_type(chn->u.virq) != VIRQ_VCPU ? 0 : chn->notify_vcpu_id;
     struct vcpu *v = domain_vcpu(d, vcpu_id);
 
     if (v && v->virq_to_evtchn[chn->u.virq] == chn->port)

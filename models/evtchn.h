@@ -112,19 +112,36 @@ bool evtchn_is_masked(const struct domain *d, const struct evtchn *chn);
 /* SCHEDOP_poll's look at one port (Xen's evtchn_port_poll, safe for ports whose bucket was
  * never allocated, XSA-221): 1 pending, 0 not pending (or not usable), -XEN_EINVAL invalid. */
 int evtchn_port_poll(struct domain *d, uint32_t port);
-/* Close a port of d. `guest`: the guest asked (Xen-attached ports refuse with -EINVAL);
- * reset and destruction pass false. 0 or -XEN_EINVAL (invalid, free or reserved port). */
+/* Close a port of d. `guest`: the guest asked, EVTCHNOP_close or EVTCHNOP_reset (Xen-attached
+ * ports refuse with -EINVAL); destruction and Xen's own consumers pass false. 0 or -XEN_EINVAL
+ * (invalid, free or reserved port). */
 int evtchn_close(struct domain *d, uint32_t port, bool guest);
 /* Xen's evtchn_send from domain ld's port lport (what EVTCHNOP_send does). */
 int evtchn_send(struct domain *ld, uint32_t lport);
+/* Xen's alloc_unbound_xen_event_channel: an UNBOUND port of ld, offered to remote_domid, whose
+ * events go to a consumer inside Xen (notifying lvcpu). The guest may not close, send on or
+ * rebind it, and EVTCHNOP_reset leaves it; evtchn_close(ld, port, false) frees it (Xen's
+ * free_xen_event_channel). Port >= 0, or an error of evtchn_get_free_port. Nothing in evsim
+ * creates one yet (no Xen-internal consumer is modelled): the tests do. */
+int evtchn_alloc_unbound_xen(struct domain *ld, unsigned lvcpu, domid_t remote_domid);
 /* Mark a FREE port bound (state, notify vcpu) and count it active. */
 void evtchn_claim(struct domain *d, struct evtchn *chn, enum evtchn_state state,
                   unsigned notify_vcpu_id);
 
-/* Guest-side sources of events. */
+/* How a VIRQ is bound and raised (Xen 4.21+'s get_virq_type). */
+enum virq_type {
+    VIRQ_VCPU,   /* per vcpu: bound on any vcpu, raised on that vcpu */
+    VIRQ_DOMAIN, /* per domain (VIRQ_ARGO): bound on vcpu 0 by any domain, raised for it */
+    VIRQ_GLOBAL, /* one handler domain (Dom0 unless reassigned): only it may bind, on vcpu 0 */
+};
+enum virq_type virq_type(unsigned virq);
+
+/* Guest-side sources of events: a per-vcpu VIRQ on v, a per-domain or global VIRQ on d (to the
+ * port's notify vcpu), a global VIRQ to its handler domain. A VIRQ of another type is ignored
+ * (Xen asserts). */
 void send_guest_vcpu_virq(struct vcpu *v, unsigned virq);
+void send_guest_domain_virq(struct domain *d, unsigned virq);
 void send_guest_global_virq(struct hv *hv, unsigned virq);
-bool virq_is_global(unsigned virq);
 /* A physical IRQ line raised by the scenario: delivered to the port bound to it, if any.
  * Returns 0, or -XEN_EINVAL for a pirq out of range, -XEN_ENOENT if unbound. */
 int pirq_raise(struct domain *d, unsigned pirq);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "models/evtchn.h"
+#include "models/hypercall.h"
 #include "evsim/xen_3l.h"
 #include "models/hv_sink.h"
 
@@ -79,17 +80,20 @@ static long evtchn_bind_virq(struct vcpu *v, void *arg)
 {
     struct evtchn_bind_virq *b = arg;
     struct domain *d = v->domain;
+    enum virq_type type;
     struct vcpu *target;
     int port;
 
     if (b->virq >= NR_VIRQS)
         return -XEN_EINVAL;
-    if (virq_is_global(b->virq) && b->vcpu != 0)
+    type = virq_type(b->virq);
+    if (type != VIRQ_VCPU && b->vcpu != 0)
         return -XEN_EINVAL;
     target = domain_vcpu(d, b->vcpu);
     if (!target)
         return -XEN_ENOENT;
-    if (virq_is_global(b->virq) && d->hv->global_virq_handler[b->virq] != d->domid)
+    /* Xen 4.21+: only the handler may bind a global VIRQ; a per-domain one needs no handler. */
+    if (type == VIRQ_GLOBAL && d->hv->global_virq_handler[b->virq] != d->domid)
         return -XEN_EBUSY;
     if (target->virq_to_evtchn[b->virq] != 0)
         return -XEN_EEXIST;
@@ -149,38 +153,60 @@ static long evtchn_close_op(struct vcpu *v, void *arg)
     return evtchn_close(v->domain, c->port, true);
 }
 
+/* A send is counted on the sending port only when Xen accepts it (it returns 0, including a
+ * send to an unbound end, which Xen drops silently); a refused send is only the hypercall
+ * error the dispatcher counts. The handlers run after the count. */
+typedef void (*evtchn_send_fn)(struct domain *ld, struct evtchn *lchn, struct port_stats *ps);
+
 /* No Xen-internal consumers are modelled: an event for one is dropped. */
-static void evtchn_send_interdomain(struct domain *ld, const struct evtchn *lchn)
+static void evtchn_send_interdomain(struct domain *ld, struct evtchn *lchn, struct port_stats *ps)
 {
     struct domain *rd = domain_lookup(ld->hv, ld, lchn->u.interdomain.remote_domid);
     struct evtchn *rchn = rd ? evtchn_from_port(rd, lchn->u.interdomain.remote_port) : NULL;
 
+    (void)ps;
     if (rchn && !rchn->xen_consumer)
         evtchn_port_set_pending(rd, rchn->notify_vcpu_id, rchn);
 }
+
+static void evtchn_send_ipi(struct domain *ld, struct evtchn *lchn, struct port_stats *ps)
+{
+    (void)ps;
+    evtchn_port_set_pending(ld, lchn->notify_vcpu_id, lchn);
+}
+
+/* Nobody bound the other end yet: silently dropped. */
+static void evtchn_send_unbound(struct domain *ld, struct evtchn *lchn, struct port_stats *ps)
+{
+    (void)ld;
+    (void)lchn;
+    ps->dropped++;
+}
+
+/* Only these states can send; FREE, RESERVED, PIRQ and VIRQ ports answer -EINVAL. */
+static const evtchn_send_fn evtchn_send_by_state[] = {
+    [ECS_UNBOUND] = evtchn_send_unbound,
+    [ECS_INTERDOMAIN] = evtchn_send_interdomain,
+    [ECS_IPI] = evtchn_send_ipi,
+};
 
 int evtchn_send(struct domain *ld, uint32_t lport)
 {
     struct evtchn *lchn = evtchn_from_port(ld, lport);
     struct port_stats *ps;
+    evtchn_send_fn send;
 
     if (!lchn || lchn->xen_consumer)
         return -XEN_EINVAL;
+    send = lchn->state < sizeof(evtchn_send_by_state) / sizeof(evtchn_send_by_state[0])
+               ? evtchn_send_by_state[lchn->state]
+               : NULL;
+    if (!send)
+        return -XEN_EINVAL;
     ps = port_stats(ld, lport);
     ps->sends++;
-    switch (lchn->state) {
-    case ECS_INTERDOMAIN:
-        evtchn_send_interdomain(ld, lchn);
-        return 0;
-    case ECS_IPI:
-        evtchn_port_set_pending(ld, lchn->notify_vcpu_id, lchn);
-        return 0;
-    case ECS_UNBOUND:
-        ps->dropped++; /* nobody bound the other end yet: silently dropped */
-        return 0;
-    default:
-        return -XEN_EINVAL;
-    }
+    send(ld, lchn, ps);
+    return 0;
 }
 
 static long evtchn_send_op(struct vcpu *v, void *arg)
@@ -238,7 +264,7 @@ static long evtchn_status(struct vcpu *v, void *arg)
 }
 
 /* Only channels whose vcpu is the guest's choice move: per-vcpu VIRQs and IPIs are tied to
- * their vcpu. */
+ * their vcpu (per-domain and global VIRQs move). */
 static long evtchn_bind_vcpu(struct vcpu *v, void *arg)
 {
     const struct evtchn_bind_vcpu *b = arg;
@@ -252,7 +278,7 @@ static long evtchn_bind_vcpu(struct vcpu *v, void *arg)
         return -XEN_EINVAL;
     switch (chn->state) {
     case ECS_VIRQ:
-        if (!virq_is_global(chn->u.virq))
+        if (virq_type(chn->u.virq) == VIRQ_VCPU)
             return -XEN_EINVAL;
         break;
     case ECS_UNBOUND:
@@ -277,32 +303,50 @@ static long evtchn_unmask(struct vcpu *v, void *arg)
     return 0;
 }
 
-/* Xen's evtchn_reset(d, resuming). reset_next_port is 0 when no reset runs; a new reset
- * starts at port 1 (port 0 stays reserved). Every 64 ports the step ends and the hypercall
- * is re-issued as EVTCHNOP_reset_cont (XSA-344), so a reset of any size is bounded per
- * step. A new reset while one runs, or a continuation with none running: -EBUSY. */
+/* Guest ports remain open: more active ports than Xen-attached ones (Xen's
+ * has_active_evtchns). */
+static bool domain_has_guest_evtchns(const struct domain *d)
+{
+    return d->active_evtchns > d->xen_evtchns;
+}
+
+/* Where a reset starts (Xen's evtchn_reset entry): a new reset at port 1, marking one as
+ * running; a continuation where the running one stopped. 0: refused, a new reset while one
+ * runs, or a continuation with none running. */
+static uint32_t evtchn_reset_start(struct domain *d, bool resuming)
+{
+    uint32_t i = resuming ? d->reset_next_port : !d->reset_next_port;
+
+    if (i > d->reset_next_port)
+        d->reset_next_port = i;
+    return i;
+}
+
+/* Xen's evtchn_reset(d, resuming): every port closed as the guest would close it (Xen-attached
+ * ports refuse and stay), stopping as soon as only those remain. After each port that is a
+ * multiple of 64, the step ends if the caller has an event to take (hypercall_preempt_check):
+ * the port is recorded and the guest re-issues the call as EVTCHNOP_reset_cont (XSA-344),
+ * which closes it again (a no-op) and goes on. Ports bound behind the reset between its steps
+ * keep it from completing (-EAGAIN); only a complete reset returns the domain to 2-level. */
 static long evtchn_reset_domain(struct vcpu *v, struct domain *d, bool resuming)
 {
-    uint32_t start, port;
+    uint32_t i;
 
     if (d != v->domain && !d->paused)
         return -XEN_EINVAL;
-    start = resuming ? d->reset_next_port : (d->reset_next_port ? 0 : 1);
-    if (start == 0)
+    i = evtchn_reset_start(d, resuming);
+    if (!i)
         return -XEN_EBUSY;
-    d->reset_in_progress = true;
-    for (port = start; port_is_valid(d, port); port++) {
-        if (port != start && port % EVTCHNS_PER_BUCKET == 0) {
-            d->reset_next_port = port;
+    for (; port_is_valid(d, i) && domain_has_guest_evtchns(d); i++) {
+        (void)evtchn_close(d, i, true);
+        if (!(i & 0x3f) && hypercall_preempt_check(v)) {
+            d->reset_next_port = i;
             v->hcall_continuation = true;
             return 0;
         }
-        (void)evtchn_close(d, port, false);
     }
     d->reset_next_port = 0;
-    d->reset_in_progress = false;
-    /* Ports bound by other vcpus between the steps keep the reset from completing. */
-    if (d->active_evtchns > 0)
+    if (domain_has_guest_evtchns(d))
         return -XEN_EAGAIN;
     evtchn_abi_reset_to_2l(d);
     return 0;

@@ -104,6 +104,15 @@ const struct hypercall_desc *hypercall_lookup(unsigned nr)
     return &hypercall_table[nr];
 }
 
+/* x86 Xen preempts when a softirq is pending on the CPU or local_events_need_delivery() holds
+ * for the caller. The model has no softirqs (timers and scheduling belong to the simulator and
+ * never interrupt a hypercall), so what remains is the second half: the caller has an event
+ * upcall pending and not masked, which the guest handles before re-issuing the call. */
+bool hypercall_preempt_check(struct vcpu *curr)
+{
+    return vcpu_local_events_need_delivery(curr);
+}
+
 /* Sub-commands beyond the stats table share its last column ("other"). */
 static struct hc_counter *hypercall_counter(struct domain *d, unsigned nr,
                                             const struct hypercall_desc *desc,

@@ -29,6 +29,9 @@ struct hypercall_desc {
  * rewinds rip to the trap instruction so the guest issues it again. */
 void hypercall_dispatch(struct vcpu *v, struct hv_regs *regs);
 const struct hypercall_desc *hypercall_lookup(unsigned nr); /* NULL if none */
+/* Xen's hypercall_preempt_check() for the calling vcpu: should a long hypercall stop here and
+ * continue later? See hypercall.c. */
+bool hypercall_preempt_check(struct vcpu *curr);
 
 /* The individual hypercalls (sched.c, vcpu.c, pv.c, console.c, version.c). */
 long do_sched_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa);

@@ -5,6 +5,7 @@
 #include "models/evtchn.h"
 #include "models/hypercall.h"
 #include "models/hv_sink.h"
+#include "models/shared_info.h"
 
 /* x86-64 with 48-bit virtual addresses: bits 63..47 all equal. */
 static bool is_canonical_address(uint64_t addr)
@@ -238,7 +239,6 @@ static long vcpu_register_vcpu_info(struct vcpu *caller, struct vcpu *v, uint64_
 {
     struct vcpu_register_vcpu_info info;
     struct vcpu_info *new_info = NULL;
-    unsigned bits = v->domain->guest_word_bits;
     uint64_t gaddr;
     long rc;
 
@@ -256,8 +256,7 @@ static long vcpu_register_vcpu_info(struct vcpu *caller, struct vcpu *v, uint64_
     vcpu_info_populate(v, new_info);
     v->vcpu_info_reg = new_info;
     v->vcpu_info_gpa = gaddr;
-    __atomic_store_n(&new_info->evtchn_pending_sel, bits < 64 ? (1ull << bits) - 1 : ~0ull,
-                     __ATOMIC_SEQ_CST);
+    vcpu_info_sel_xchg(v->domain, new_info, ~0ull); /* in the guest's width and place */
     vcpu_mark_events_pending(v);
     sink_update_time(v);
     sink_event_page(v->domain, gaddr & ~(uint64_t)(XEN_PAGE_SIZE - 1), HV_PAGE_VCPU_INFO,

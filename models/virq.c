@@ -1,19 +1,21 @@
-/* Event sources inside Xen: virtual IRQs (per vcpu or global) and physical IRQs routed to a
- * domain (xen/common/event_channel.c send_guest_*). */
+/* Event sources inside Xen: virtual IRQs (per vcpu, per domain or global) and physical IRQs
+ * routed to a domain (xen/common/event_channel.c send_guest_*). */
 #include "models/evtchn.h"
 
-/* Per-vcpu VIRQs are bound on (and delivered to) one vcpu; every other VIRQ, the x86 arch
- * VIRQs included, is global: bound on vcpu 0 of the handling domain only. */
-bool virq_is_global(unsigned virq)
+/* Xen's get_virq_type (xen/common/event_channel.c, 4.21 on): VIRQ_ARGO became per-domain, so
+ * any domain binds it (on vcpu 0) without being a handler; the x86 arch VIRQs are global. */
+enum virq_type virq_type(unsigned virq)
 {
     switch (virq) {
     case VIRQ_TIMER:
     case VIRQ_DEBUG:
     case VIRQ_XENOPROF:
     case VIRQ_XENPMU:
-        return false;
+        return VIRQ_VCPU;
+    case VIRQ_ARGO:
+        return VIRQ_DOMAIN;
     default:
-        return true;
+        return VIRQ_GLOBAL;
     }
 }
 
@@ -22,7 +24,7 @@ void send_guest_vcpu_virq(struct vcpu *v, unsigned virq)
     struct domain *d = v->domain;
     uint32_t port;
 
-    if (virq >= NR_VIRQS || virq_is_global(virq))
+    if (virq >= NR_VIRQS || virq_type(virq) != VIRQ_VCPU)
         return;
     port = v->virq_to_evtchn[virq];
     if (port == 0)
@@ -30,23 +32,27 @@ void send_guest_vcpu_virq(struct vcpu *v, unsigned virq)
     evtchn_port_set_pending(d, v->vcpu_id, evtchn_from_port(d, port));
 }
 
-/* Delivered to the notify vcpu of the port, which bind_vcpu may have moved off vcpu 0. */
-void send_guest_global_virq(struct hv *hv, unsigned virq)
+/* Recorded on vcpu 0, delivered to the notify vcpu of the port, which bind_vcpu may have moved
+ * off vcpu 0. */
+void send_guest_domain_virq(struct domain *d, unsigned virq)
 {
-    struct domain *d;
     struct evtchn *chn;
     uint32_t port;
 
-    if (virq >= NR_VIRQS || !virq_is_global(virq))
-        return;
-    d = domain_lookup(hv, NULL, hv->global_virq_handler[virq]);
-    if (!d || d->max_vcpus == 0)
+    if (!d || d->max_vcpus == 0 || virq >= NR_VIRQS || virq_type(virq) == VIRQ_VCPU)
         return;
     port = d->vcpu[0]->virq_to_evtchn[virq];
     if (port == 0)
         return;
     chn = evtchn_from_port(d, port);
     evtchn_port_set_pending(d, chn->notify_vcpu_id, chn);
+}
+
+void send_guest_global_virq(struct hv *hv, unsigned virq)
+{
+    if (virq >= NR_VIRQS || virq_type(virq) != VIRQ_GLOBAL)
+        return;
+    send_guest_domain_virq(domain_lookup(hv, NULL, hv->global_virq_handler[virq]), virq);
 }
 
 int pirq_raise(struct domain *d, unsigned pirq)

@@ -23,6 +23,9 @@
 #include <xen/elfnote.h>
 #include <xen/features.h>
 #include <xen/physdev.h>
+/* The 32-bit x86 layouts (struct shared_info_x86_32, vcpu_info_x86_32): what Xen calls the
+ * compat shared_info, used for 32-bit PV guests (models/shared_info.c). */
+#include <xen/foreign/x86_32.h>
 
 /* Xen's errno values (xen/errno.h), as an enum of XEN_E* names. */
 #include <xen/errno.h>
@@ -33,6 +36,27 @@ _Static_assert(sizeof(xen_ulong_t) == 8, "64-bit x86 Xen ABI expected");
 _Static_assert(sizeof(struct vcpu_info) == 64, "vcpu_info is one cache line");
 _Static_assert(offsetof(struct shared_info, evtchn_pending) == 2048, "2-level pending at 2048");
 _Static_assert(offsetof(struct shared_info, evtchn_mask) == 2560, "2-level mask at 2560");
+/* The compat layout (Xen's compat_shared_info / compat_vcpu_info): the bitmaps are 32 words of
+ * 32 bits, so the mask starts at 2176; the selector is 32 bits at offset 4. Everything else the
+ * model touches (upcall_pending, upcall_mask, time, the 64-byte legacy slots) is where the
+ * native layout has it. */
+_Static_assert(sizeof(struct vcpu_info_x86_32) == sizeof(struct vcpu_info), "64-byte vcpu_info");
+_Static_assert(offsetof(struct vcpu_info_x86_32, evtchn_upcall_pending) == 0 &&
+                   offsetof(struct vcpu_info_x86_32, evtchn_upcall_mask) == 1,
+               "compat upcall bytes where the native ones are");
+_Static_assert(offsetof(struct vcpu_info_x86_32, evtchn_pending_sel) == 4,
+               "compat selector: 32 bits at offset 4");
+_Static_assert(offsetof(struct vcpu_info_x86_32, time) == offsetof(struct vcpu_info, time) &&
+                   sizeof(struct vcpu_time_info_x86_32) == sizeof(struct vcpu_time_info),
+               "compat vcpu_time_info where the native one is");
+_Static_assert(offsetof(struct shared_info_x86_32, evtchn_pending) == 2048,
+               "compat pending at 2048");
+_Static_assert(offsetof(struct shared_info_x86_32, evtchn_mask) == 2176, "compat mask at 2176");
+_Static_assert(sizeof(((struct shared_info_x86_32 *)0)->evtchn_pending) == 32 * 4,
+               "compat bitmaps: 32 words of 32 bits");
+_Static_assert(XEN_LEGACY_MAX_VCPUS_X86_32 == XEN_LEGACY_MAX_VCPUS, "32 legacy slots in both");
+_Static_assert(sizeof(struct shared_info_x86_32) <= sizeof(struct shared_info),
+               "the native shared_info covers the compat one");
 _Static_assert(sizeof(struct iret_context) == 9 * 8, "iret_context is 9 words");
 _Static_assert(sizeof(struct evtchn_status) == 24, "evtchn_status layout");
 

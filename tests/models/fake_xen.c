@@ -250,41 +250,82 @@ unsigned fx_fill_table(struct fake_xen *fx, struct vcpu *v)
     return n;
 }
 
-static struct shared_info *fx_shinfo(struct domain *d)
+/* The guest's view, worked out here from the public headers alone (not through the model's
+ * accessors, which these helpers check): the native layout, or the compat one of
+ * <xen/foreign/x86_32.h> for a 32-bit guest. */
+static bool fx_compat(const struct domain *d)
 {
-    return shared_info_ptr(d);
+    return d->guest_word_bits == 32;
+}
+
+static volatile uint64_t *fx_bitmap(struct domain *d, bool mask)
+{
+    unsigned char *s = (unsigned char *)shared_info_ptr(d);
+
+    if (fx_compat(d))
+        return (volatile uint64_t *)(s +
+                                     (mask ? offsetof(struct shared_info_x86_32, evtchn_mask)
+                                           : offsetof(struct shared_info_x86_32, evtchn_pending)));
+    return (volatile uint64_t *)(s + (mask ? offsetof(struct shared_info, evtchn_mask)
+                                           : offsetof(struct shared_info, evtchn_pending)));
+}
+
+static void fx_put_bit(volatile uint64_t *map, uint32_t nr, bool on)
+{
+    if (on)
+        guest_test_and_set_bit(NULL, nr, map);
+    else
+        guest_test_and_clear_bit(NULL, nr, map);
 }
 
 bool fx_pending(struct domain *d, uint32_t port)
 {
-    return guest_test_bit(NULL, port, (uint64_t *)fx_shinfo(d)->evtchn_pending);
+    return guest_test_bit(NULL, port, fx_bitmap(d, false));
 }
 
 bool fx_masked(struct domain *d, uint32_t port)
 {
-    return guest_test_bit(NULL, port, (uint64_t *)fx_shinfo(d)->evtchn_mask);
+    return guest_test_bit(NULL, port, fx_bitmap(d, true));
 }
 
 void fx_set_pending(struct domain *d, uint32_t port, bool on)
 {
-    if (on)
-        guest_test_and_set_bit(NULL, port, (uint64_t *)fx_shinfo(d)->evtchn_pending);
-    else
-        guest_test_and_clear_bit(NULL, port, (uint64_t *)fx_shinfo(d)->evtchn_pending);
+    fx_put_bit(fx_bitmap(d, false), port, on);
 }
 
 void fx_set_mask(struct domain *d, uint32_t port, bool on)
 {
-    if (on)
-        guest_test_and_set_bit(NULL, port, (uint64_t *)fx_shinfo(d)->evtchn_mask);
-    else
-        guest_test_and_clear_bit(NULL, port, (uint64_t *)fx_shinfo(d)->evtchn_mask);
+    fx_put_bit(fx_bitmap(d, true), port, on);
+}
+
+volatile void *fx_sel_ptr(struct vcpu *v)
+{
+    unsigned char *vi = (unsigned char *)vcpu_info_ptr(v);
+
+    return vi + (fx_compat(v->domain) ? offsetof(struct vcpu_info_x86_32, evtchn_pending_sel)
+                                      : offsetof(struct vcpu_info, evtchn_pending_sel));
 }
 
 uint64_t fx_sel(struct vcpu *v)
 {
-    return vcpu_info_ptr(v)->evtchn_pending_sel;
+    if (fx_compat(v->domain))
+        return *(volatile uint32_t *)fx_sel_ptr(v);
+    return *(volatile uint64_t *)fx_sel_ptr(v);
 }
+
+void fx_set_sel(struct vcpu *v, uint64_t sel)
+{
+    if (fx_compat(v->domain))
+        *(volatile uint32_t *)fx_sel_ptr(v) = (uint32_t)sel;
+    else
+        *(volatile uint64_t *)fx_sel_ptr(v) = sel;
+}
+
+void fx_sel_set_bit(struct vcpu *v, unsigned bit)
+{
+    fx_set_sel(v, fx_sel(v) | UINT64_C(1) << bit);
+}
+
 uint8_t fx_upcall_pending(struct vcpu *v)
 {
     return vcpu_info_ptr(v)->evtchn_upcall_pending;
@@ -309,10 +350,12 @@ long fx_reset_until_done(struct fake_xen *fx, struct vcpu *v, domid_t dom)
         .rax = __HYPERVISOR_event_channel_op, .rdi = EVTCHNOP_reset, .rsi = FX_ARG_GPA};
 
     memcpy(fx_gpa(fx, v->domain, FX_ARG_GPA), &r, sizeof(r));
-    do
+    for (;;) {
         hypercall_dispatch(v, &regs);
-    while (v->hcall_continuation);
-    return (long)regs.rax;
+        if (!v->hcall_continuation)
+            return (long)regs.rax;
+        fx_set_upcall_pending(v, 0); /* the guest takes the event that preempted the call */
+    }
 }
 
 long fx_fifo_init_control(struct fake_xen *fx, struct vcpu *v, unsigned vcpu, uint64_t gfn,

@@ -97,19 +97,24 @@ uint32_t fx_bind_interdomain(struct fake_xen *fx, struct vcpu *v, domid_t rdom, 
 /* Bind ports until the table is full; returns how many were bound. */
 unsigned fx_fill_table(struct fake_xen *fx, struct vcpu *v);
 
-/* The 2-level bits in d's shared_info. */
+/* The 2-level bits in d's shared_info and v's selector, where the guest's layout puts them
+ * (a 32-bit guest's: Xen's compat layout, mask at 2176, a 32-bit selector at offset 4). */
 bool fx_pending(struct domain *d, uint32_t port);
 bool fx_masked(struct domain *d, uint32_t port);
 void fx_set_pending(struct domain *d, uint32_t port, bool on);
 void fx_set_mask(struct domain *d, uint32_t port, bool on);
+volatile void *fx_sel_ptr(struct vcpu *v); /* a uint64_t, or a uint32_t for a 32-bit guest */
 uint64_t fx_sel(struct vcpu *v);
+void fx_set_sel(struct vcpu *v, uint64_t sel);
+void fx_sel_set_bit(struct vcpu *v, unsigned bit);
 uint8_t fx_upcall_pending(struct vcpu *v);
 uint8_t fx_upcall_mask(struct vcpu *v);
 void fx_set_upcall_mask(struct vcpu *v, uint8_t m);
 void fx_set_upcall_pending(struct vcpu *v, uint8_t p);
 
 /* EVTCHNOP_reset of dom as a guest issues it, re-executed while the model asks for a
- * continuation; returns the final result. */
+ * continuation, the guest taking the event that preempted it before each re-issue (as the
+ * simulator delivers it); returns the final result. */
 long fx_reset_until_done(struct fake_xen *fx, struct vcpu *v, domid_t dom);
 
 /* FIFO ABI, guest side. init_control for `vcpu` of v's domain at gfn:offset, as v. */

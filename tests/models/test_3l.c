@@ -476,8 +476,8 @@ static uint32_t carry_setup(struct fake_xen *fx, struct domain *d)
     fx_set_mask(d, 2, true);
     fx_set_mask(d, 3, true);
     fx_set_pending(d, last, true);
-    vcpu_info_ptr(d->vcpu[0])->evtchn_pending_sel = 0x5;
-    vcpu_info_ptr(d->vcpu[1])->evtchn_pending_sel = 0x8;
+    fx_set_sel(d->vcpu[0], 0x5);
+    fx_set_sel(d->vcpu[1], 0x8);
     return last;
 }
 
@@ -585,7 +585,8 @@ static void test_raise_chain(void **state)
         fx_3l_set_mask(&fx, d, r->port, r->masked);
         fx_3l_set_pending(&fx, d, r->port, r->pending);
         set_bit_in(l2, r->port / w, r->l2);
-        set_bit_in(&vcpu_info_ptr(v)->evtchn_pending_sel, r->port / (w * w), r->l1);
+        if (r->l1)
+            fx_sel_set_bit(v, r->port / (w * w));
         fx_set_upcall_pending(v, r->upcall);
         evtchn_port_ops_3l.set_pending(v, &chn);
         assert_true(fx_3l_pending(&fx, d, r->port));
@@ -716,7 +717,7 @@ static void test_held_until_phase2(void **state)
     assert_int_equal(l1_of(v1), 0);
     /* phase 2 for v1 raises a and b (the same L2 word), nothing for v0's port */
     fx_set_upcall_pending(v0, 0);
-    vcpu_info_ptr(v0)->evtchn_pending_sel = 0;
+    fx_set_sel(v0, 0);
     assert_int_equal(fx_3l_register_l2sel(&fx, v0, 1), 0);
     assert_true(bit_of(fx_3l_l2sel(&fx, v1), a / 64));
     assert_int_equal(popcount_bytes(fx_3l_l2sel(&fx, v1), 512), 1);
@@ -817,6 +818,37 @@ static void test_beyond_bitmaps(void **state)
     fx_destroy(&fx);
 }
 
+/* A 32-bit guest's first-level selector is its vcpu_info's evtchn_pending_sel in Xen's compat
+ * layout: a 32-bit word at offset 4, whose bit p / 32^2 is set; the 64-bit field's place
+ * (offset 8, the compat arch.cr2) is left alone. Phase 1 clears the word there too. */
+static void test_compat_l1_selector(void **state)
+{
+    struct fake_xen fx;
+    struct domain *d;
+    struct vcpu *v;
+    struct evtchn chn = {.port = 2 * 1024 + 5, .state = ECS_IPI};
+    unsigned char *vi;
+    uint32_t sel;
+    uint64_t native;
+
+    (void)state;
+    d = world(&fx, 32, 0);
+    v = d->vcpu[0];
+    vi = (unsigned char *)vcpu_info_ptr(v);
+    memset(vi + 4, 0xff, 4); /* stale 2-level selector bits */
+    fx_3l_init(&fx, d);
+    memcpy(&sel, vi + 4, 4);
+    assert_int_equal(sel, 0);
+    fx_3l_set_mask(&fx, d, chn.port, false);
+    evtchn_port_ops_3l.set_pending(v, &chn);
+    memcpy(&sel, vi + 4, 4);
+    memcpy(&native, vi + 8, 8);
+    assert_int_equal(sel, 1u << 2);
+    assert_int_equal(native, 0);
+    assert_int_equal(fx_upcall_pending(v), 1);
+    fx_destroy(&fx);
+}
+
 /* ---- a guest's three-level scan ---- */
 
 /* The guest side: W-bit words of its bitmaps (little-endian, so word i of a W-bit view is bits
@@ -849,7 +881,7 @@ static unsigned g_collect(struct guest3 *g, uint32_t *cand, unsigned cap)
 {
     struct domain *d = g->v->domain;
     volatile uint64_t *pending = fx_3l_pending_map(g->fx, d), *mask = fx_3l_mask_map(g->fx, d);
-    uint64_t l1 = g_take(g, &vcpu_info_ptr(g->v)->evtchn_pending_sel, 0);
+    uint64_t l1 = g_take(g, fx_sel_ptr(g->v), 0);
     unsigned n = 0;
 
     for (; l1; l1 &= l1 - 1) {
@@ -894,8 +926,7 @@ static void g_requeue(struct guest3 *g, uint32_t port)
     struct vcpu_info *vi = vcpu_info_ptr(g->v);
 
     guest_test_and_set_bit(NULL, port / g->w, fx_3l_l2sel(g->fx, g->v));
-    guest_test_and_set_bit(NULL, port / (g->w * g->w),
-                           (volatile uint64_t *)&vi->evtchn_pending_sel);
+    fx_sel_set_bit(g->v, port / (g->w * g->w));
     vi->evtchn_upcall_pending = 1;
 }
 
@@ -1215,7 +1246,7 @@ static void test_reset_back_to_2l(void **state)
     /* 2-level again: a new port raises through shared_info (no stale 2-level bits: phase 1
      * moved them) and the 3-level pages are left alone */
     fx_set_upcall_pending(v, 0);
-    vcpu_info_ptr(v)->evtchn_pending_sel = 0;
+    fx_set_sel(v, 0);
     memset(fx_gpa(&fx, d, FX_3L_PENDING_GPA), 0, 8 * PAGE);
     assert_int_equal(fx_bind_ipi(&fx, v, 0), p);
     assert_int_equal(send_port(&fx, v, p), 0);
@@ -1263,6 +1294,7 @@ int main(void)
         cmocka_unit_test(test_held_masked_raised_on_unmask),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_beyond_bitmaps),
+        cmocka_unit_test(test_compat_l1_selector),
         cmocka_unit_test(test_guest_scan_finds_each_once),
         cmocka_unit_test(test_guest_scan_resumes_after_last),
         cmocka_unit_test(test_close_poll_priority),

@@ -107,10 +107,23 @@ static void pirq5_d1(struct fake_xen *fx)
     assert_int_equal(fx_evtchn_op(fx, V(1, 0), EVTCHNOP_bind_pirq, &b, sizeof(b)), 0);
 }
 
+/* d1 port 1: unbound for d0, its events for a consumer inside Xen. */
 static void xen_attached_d1(struct fake_xen *fx)
 {
-    unbound_d1(fx);
-    CHN(1, 1)->xen_consumer = true;
+    assert_int_equal(evtchn_alloc_unbound_xen(D(1), 0, 0), 1);
+}
+
+/* The Xen port, then guest ports 2 (IPI) and 3 (VIRQ_TIMER). */
+static void xen_attached_and_guest_ports_d1(struct fake_xen *fx)
+{
+    xen_attached_d1(fx);
+    ipi_d1(fx);
+    timer_virq_d1(fx);
+}
+
+static void argo_virq_d1(struct fake_xen *fx)
+{
+    fx_bind_virq(fx, V(1, 0), VIRQ_ARGO, 0);
 }
 
 static void ipi_pending_masked_d1(struct fake_xen *fx)
@@ -154,6 +167,13 @@ static void full_d1_unbound_d0(struct fake_xen *fx)
 static void reset_running_d1(struct fake_xen *fx)
 {
     D(1)->reset_next_port = 64;
+}
+
+/* A reset of d1 preempted after port 64, and ports 1-3 bound behind it since. */
+static void reset_running_ports_behind_d1(struct fake_xen *fx)
+{
+    three_ports_d1(fx);
+    reset_running_d1(fx);
 }
 
 /* FIFO: control blocks at gfn CTL_GFN (vcpu i at offset i * 128), array pages from ARR_GFN. */
@@ -313,6 +333,22 @@ static void console_on_d0(struct fake_xen *fx, const union evtchn_arg *o)
     assert_int_equal(V(0, 0)->virq_to_evtchn[VIRQ_CONSOLE], 1);
 }
 
+static void argo_on_d1_vcpu0(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    assert_int_equal(o->bind_virq.port, 1);
+    expect_state(fx, 1, 1, ECS_VIRQ);
+    assert_int_equal(CHN(1, 1)->u.virq, VIRQ_ARGO);
+    assert_int_equal(V(1, 0)->virq_to_evtchn[VIRQ_ARGO], 1);
+}
+
+static void no_argo_bound_d1(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_int_equal(V(1, 0)->virq_to_evtchn[VIRQ_ARGO], 0);
+    assert_int_equal(V(1, 1)->virq_to_evtchn[VIRQ_ARGO], 0);
+    expect_state(fx, 1, 1, ECS_FREE);
+}
+
 static void xenpmu_on_vcpu1(struct fake_xen *fx, const union evtchn_arg *o)
 {
     (void)o;
@@ -371,9 +407,12 @@ static void closed_pending_cleared_mask_kept(struct fake_xen *fx, const union ev
     assert_true(fx_masked(D(1), 1));
 }
 
+static void send_counted(struct fake_xen *fx);
+
 static void remote_raised(struct fake_xen *fx, const union evtchn_arg *o)
 {
     (void)o;
+    send_counted(fx);
     assert_true(fx_pending(D(0), 1));
     assert_int_equal(fx_sel(V(0, 0)), 1);
     assert_int_equal(fx_upcall_pending(V(0, 0)), 1);
@@ -400,11 +439,39 @@ static void raised_not_kicked(struct fake_xen *fx, const union evtchn_arg *o)
     assert_int_equal(fx_rec(fx, V(1, 1))->kicks + fx_rec(fx, V(1, 1))->wakes, 0);
 }
 
+/* d1's EVTCHNOP_send calls and errors in the hypercall statistics the report prints. */
+static const struct hc_counter *d1_send_counter(struct fake_xen *fx)
+{
+    return &D(1)->stats.hc[__HYPERVISOR_event_channel_op][EVTCHNOP_send];
+}
+
+/* Xen accepted the send on port 1: one send counted there, no hypercall error. */
+static void send_counted(struct fake_xen *fx)
+{
+    assert_int_equal(port_stats(D(1), 1)->sends, 1);
+    assert_int_equal(d1_send_counter(fx)->calls, 1);
+    assert_int_equal(d1_send_counter(fx)->errors, 0);
+}
+
 static void send_dropped(struct fake_xen *fx, const union evtchn_arg *o)
 {
     (void)o;
     assert_false(fx_pending(D(1), 1));
     assert_int_equal(port_stats(D(1), 1)->dropped, 1);
+    send_counted(fx); /* an accepted send, though nobody receives it */
+}
+
+/* A refused send is a hypercall error, not a send: no port of d1 counts one, nothing raised. */
+static void send_refused(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_int_equal(d1_send_counter(fx)->calls, 1);
+    assert_int_equal(d1_send_counter(fx)->errors, 1);
+    for (uint32_t p = 0; p < D(1)->stats.nr_port_stats; p++) {
+        assert_int_equal(port_stats(D(1), p)->sends, 0);
+        assert_int_equal(port_stats(D(1), p)->raised, 0);
+        assert_int_equal(port_stats(D(1), p)->dropped, 0);
+    }
 }
 
 static void status_unbound(struct fake_xen *fx, const union evtchn_arg *o)
@@ -507,6 +574,35 @@ static void d1_ports_kept(struct fake_xen *fx, const union evtchn_arg *o)
 {
     (void)o;
     assert_int_equal(D(1)->active_evtchns, 3);
+}
+
+/* A reset that found guest ports behind it: they stay, no reset runs any more. */
+static void d1_ports_kept_reset_over(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    d1_ports_kept(fx, o);
+    assert_int_equal(D(1)->reset_next_port, 0);
+}
+
+static void d1_reset_over(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    assert_int_equal(D(1)->reset_next_port, 0);
+    assert_int_equal(D(1)->active_evtchns, 0);
+}
+
+/* The guest ports closed, the Xen-attached port 1 left unbound for d0 and still counted. */
+static void d1_xen_port_survives(struct fake_xen *fx, const union evtchn_arg *o)
+{
+    (void)o;
+    expect_state(fx, 1, 1, ECS_UNBOUND);
+    assert_true(CHN(1, 1)->xen_consumer);
+    assert_int_equal(CHN(1, 1)->u.unbound.remote_domid, 0);
+    expect_state(fx, 1, 2, ECS_FREE);
+    expect_state(fx, 1, 3, ECS_FREE);
+    assert_int_equal(V(1, 0)->virq_to_evtchn[VIRQ_TIMER], 0);
+    assert_int_equal(D(1)->active_evtchns, 1);
+    assert_int_equal(D(1)->xen_evtchns, 1);
+    assert_int_equal(D(1)->reset_next_port, 0);
 }
 
 static void d1_on_fifo_vcpu0(struct fake_xen *fx, const union evtchn_arg *o)
@@ -710,6 +806,13 @@ static const struct row rows[] = {
         ARG_OK, -XEN_EBUSY, no_virq_bound_d1),
     ROW(bind_virq_global_handler, NULL, 0, bind_virq, A(bind_virq, .virq = VIRQ_CONSOLE), ARG_OK, 0,
         console_on_d0),
+    /* Xen 4.21+: VIRQ_ARGO is per-domain: any domain binds it, on vcpu 0 only */
+    ROW(bind_virq_argo_any_domain, NULL, 1, bind_virq, A(bind_virq, .virq = VIRQ_ARGO), ARG_OK, 0,
+        argo_on_d1_vcpu0),
+    ROW(bind_virq_argo_on_vcpu1, NULL, 1, bind_virq, A(bind_virq, .virq = VIRQ_ARGO, .vcpu = 1),
+        ARG_OK, -XEN_EINVAL, no_argo_bound_d1),
+    ROW(bind_virq_argo_already_bound, argo_virq_d1, 1, bind_virq, A(bind_virq, .virq = VIRQ_ARGO),
+        ARG_OK, -XEN_EEXIST, NULL),
     ROW(bind_virq_xenpmu_is_per_vcpu, NULL, 1, bind_virq,
         A(bind_virq, .virq = VIRQ_XENPMU, .vcpu = 1), ARG_OK, 0, xenpmu_on_vcpu1),
     ROW(bind_virq_full_table, fill_d1, 1, bind_virq, A(bind_virq, .virq = VIRQ_TIMER), ARG_OK,
@@ -748,11 +851,14 @@ static const struct row rows[] = {
         ipi_raised_on_vcpu1),
     ROW(send_ipi_to_down_vcpu, ipi_d1, 1, send, A(send, .port = 1), ARG_OK, 0, raised_not_kicked),
     ROW(send_unbound_dropped, unbound_d1, 1, send, A(send, .port = 1), ARG_OK, 0, send_dropped),
-    ROW(send_invalid_port, NULL, 1, send, A(send, .port = 4096), ARG_OK, -XEN_EINVAL, NULL),
-    ROW(send_virq_port, timer_virq_d1, 1, send, A(send, .port = 1), ARG_OK, -XEN_EINVAL, NULL),
-    ROW(send_xen_attached, xen_attached_d1, 1, send, A(send, .port = 1), ARG_OK, -XEN_EINVAL, NULL),
-    ROW(send_free_port, NULL, 1, send, A(send, .port = 2), ARG_OK, -XEN_EINVAL, NULL),
-    ROW(send_reserved_port0, NULL, 1, send, A(send, .port = 0), ARG_OK, -XEN_EINVAL, NULL),
+    ROW(send_invalid_port, NULL, 1, send, A(send, .port = 4096), ARG_OK, -XEN_EINVAL, send_refused),
+    ROW(send_virq_port, timer_virq_d1, 1, send, A(send, .port = 1), ARG_OK, -XEN_EINVAL,
+        send_refused),
+    ROW(send_pirq_port, pirq5_d1, 1, send, A(send, .port = 1), ARG_OK, -XEN_EINVAL, send_refused),
+    ROW(send_xen_attached, xen_attached_d1, 1, send, A(send, .port = 1), ARG_OK, -XEN_EINVAL,
+        send_refused),
+    ROW(send_free_port, NULL, 1, send, A(send, .port = 2), ARG_OK, -XEN_EINVAL, send_refused),
+    ROW(send_reserved_port0, NULL, 1, send, A(send, .port = 0), ARG_OK, -XEN_EINVAL, send_refused),
     ROW(send_bad_arg, ipi_d1, 1, send, A(send, .port = 1), ARG_UNMAPPED, -XEN_EFAULT, NULL),
     /* status */
     ROW(status_unbound, unbound_d1, 1, status, A(status, .dom = DOMID_SELF, .port = 1), ARG_OK, 0,
@@ -799,6 +905,8 @@ static const struct row rows[] = {
         d1_port1_on_vcpu1),
     ROW(bind_vcpu_global_virq, console_virq_d0, 0, bind_vcpu, A(bind_vcpu, .port = 1, .vcpu = 1),
         ARG_OK, 0, d0_port1_on_vcpu1),
+    ROW(bind_vcpu_per_domain_virq, argo_virq_d1, 1, bind_vcpu, A(bind_vcpu, .port = 1, .vcpu = 1),
+        ARG_OK, 0, d1_port1_on_vcpu1),
     ROW(bind_vcpu_per_vcpu_virq, timer_virq_d1, 1, bind_vcpu, A(bind_vcpu, .port = 1, .vcpu = 1),
         ARG_OK, -XEN_EINVAL, d1_port1_on_vcpu0),
     ROW(bind_vcpu_ipi, ipi_d1, 1, bind_vcpu, A(bind_vcpu, .port = 1, .vcpu = 0), ARG_OK,
@@ -836,6 +944,12 @@ static const struct row rows[] = {
         -XEN_EBUSY, NULL),
     ROW(reset_cont_without_reset, NULL, 1, reset_cont, A(reset, .dom = DOMID_SELF), ARG_OK,
         -XEN_EBUSY, NULL),
+    ROW(reset_cont_resumes, reset_running_d1, 1, reset_cont, A(reset, .dom = DOMID_SELF), ARG_OK, 0,
+        d1_reset_over),
+    ROW(reset_cont_ports_behind, reset_running_ports_behind_d1, 1, reset_cont,
+        A(reset, .dom = DOMID_SELF), ARG_OK, -XEN_EAGAIN, d1_ports_kept_reset_over),
+    ROW(reset_keeps_xen_attached, xen_attached_and_guest_ports_d1, 1, reset,
+        A(reset, .dom = DOMID_SELF), ARG_OK, 0, d1_xen_port_survives),
     ROW(reset_bad_arg, three_ports_d1, 1, reset, A(reset, .dom = DOMID_SELF), ARG_UNMAPPED,
         -XEN_EFAULT, d1_ports_kept),
     /* init_control (FIFO) */

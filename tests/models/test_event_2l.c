@@ -1,6 +1,7 @@
-/* The 2-level ABI on the real shared_info layout: pending, mask, selector and upcall_pending
- * in the order Xen sets them; masked edges re-raised on unmask; coalescing and delivery
- * counters. Events are raised with EVTCHNOP_send on IPI ports of d1. */
+/* The 2-level ABI on the real shared_info layout (native, and compat for 32-bit guests):
+ * pending, mask, selector and upcall_pending in the order Xen sets them; masked edges re-raised
+ * on unmask; coalescing and delivery counters; the VIRQ sources. Events are raised with
+ * EVTCHNOP_send on IPI ports of d1. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -65,7 +66,7 @@ static void test_raise_table(void **state)
         fx_set_mask(d, r->port, r->masked);
         fx_set_pending(d, r->port, r->pending);
         fx_set_upcall_pending(v, r->upcall);
-        vcpu_info_ptr(v)->evtchn_pending_sel = r->sel;
+        fx_set_sel(v, r->sel);
         assert_int_equal(send_port(&fx, v, r->port), 0);
         assert_int_equal(fx_pending(d, r->port), r->e_pending);
         assert_int_equal(fx_sel(v), r->e_sel);
@@ -118,7 +119,7 @@ static void test_unmask_table(void **state)
         v1->run_state = VCPU_RUNNABLE;
         fx_set_mask(d, 1, r->masked);
         fx_set_pending(d, 1, r->pending);
-        vcpu_info_ptr(v1)->evtchn_pending_sel = r->sel;
+        fx_set_sel(v1, r->sel);
         fx_set_upcall_pending(v1, r->upcall);
         assert_int_equal(fx_evtchn_op(&fx, d->vcpu[0], EVTCHNOP_unmask, &u, sizeof(u)), 0);
         assert_false(fx_masked(d, 1));
@@ -209,7 +210,7 @@ static void test_upcall_wakes_blocked_vcpu(void **state)
     assert_int_equal(fx_rec(&fx, v1)->kicks + fx_rec(&fx, v1)->wakes, 0);
     fx_set_pending(d, 1, false);
     fx_set_upcall_pending(v1, 0);
-    vcpu_info_ptr(v1)->evtchn_pending_sel = 0;
+    fx_set_sel(v1, 0);
     v1->run_state = VCPU_BLOCKED;
     assert_int_equal(send_port(&fx, d->vcpu[0], 1), 0);
     assert_int_equal(v1->run_state, VCPU_RUNNABLE);
@@ -240,6 +241,144 @@ static void test_send_cycles(void **state)
     fx_destroy(&fx);
 }
 
+/* ---- the guest's layout, at the byte offsets of Xen's public headers ---- */
+
+/* Offsets in shared_info (vcpu 0's legacy vcpu_info at 0): the native layout, and the compat
+ * one a 32-bit guest sees (xen/include/compat: 32 words of 32 bits per bitmap, the selector a
+ * 32-bit word at offset 4 of vcpu_info). Written out as numbers on purpose: they are the ABI. */
+#define NATIVE_PENDING 2048u
+#define NATIVE_MASK 2560u
+#define NATIVE_SEL 8u
+#define COMPAT_PENDING 2048u
+#define COMPAT_MASK 2176u
+#define COMPAT_SEL 4u
+
+static unsigned char *shinfo_bytes(struct domain *d)
+{
+    return (unsigned char *)shared_info_ptr(d);
+}
+
+static uint64_t word_at(struct domain *d, size_t off, unsigned bytes)
+{
+    uint64_t w = 0;
+
+    memcpy(&w, shinfo_bytes(d) + off, bytes); /* little-endian, as the guest reads it */
+    return w;
+}
+
+static void set_word_bit(struct domain *d, size_t off, unsigned bytes, unsigned bit)
+{
+    uint64_t w = word_at(d, off, bytes) | UINT64_C(1) << bit;
+
+    memcpy(shinfo_bytes(d) + off, &w, bytes);
+}
+
+struct layout_row {
+    const char *name;
+    unsigned word_bits;
+    uint32_t port;           /* IPI port of vcpu 0, raised with EVTCHNOP_send */
+    size_t mask_at;          /* 0, or the bitmap whose bit for the port is set before the send */
+    bool e_masked;           /* the port counted as masked: no selector bit, no upcall */
+    size_t e_pending, e_sel; /* where the guest finds the pending bit and the selector */
+};
+
+static const struct layout_row layout_rows[] = {
+    {"compat_port_40", 32, 40, 0, false, COMPAT_PENDING, COMPAT_SEL},
+    {"compat_port_1023", 32, 1023, 0, false, COMPAT_PENDING, COMPAT_SEL},
+    {"compat_mask_at_2176", 32, 40, COMPAT_MASK, true, COMPAT_PENDING, COMPAT_SEL},
+    {"compat_native_mask_place_ignored", 32, 40, NATIVE_MASK, false, COMPAT_PENDING, COMPAT_SEL},
+    {"native_port_1023", 64, 1023, 0, false, NATIVE_PENDING, NATIVE_SEL},
+    {"native_port_4095", 64, 4095, 0, false, NATIVE_PENDING, NATIVE_SEL},
+    {"native_mask_at_2560", 64, 40, NATIVE_MASK, true, NATIVE_PENDING, NATIVE_SEL},
+};
+
+/* Port k sets bit k % W of the W-bit word k / W of the pending array and, unless masked, bit
+ * k / W of the W-bit selector, W being the guest's word; nothing lands in the other layout's
+ * selector (for a 32-bit guest: arch.cr2 and the padding after the compat selector). */
+static void test_guest_layout(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(layout_rows) / sizeof(layout_rows[0]); i++) {
+        const struct layout_row *r = &layout_rows[i];
+        unsigned w = r->word_bits, bytes = w / 8;
+        size_t other_sel = r->e_sel == COMPAT_SEL ? NATIVE_SEL : COMPAT_SEL;
+        struct fake_xen fx;
+        struct domain *d;
+        struct vcpu *v;
+
+        print_message("layout %s\n", r->name);
+        fx_init(&fx);
+        d = fx_domain(&fx, 1, false, 1, w, 4095);
+        v = d->vcpu[0];
+        bind_ipis_up_to(&fx, d, r->port);
+        if (r->mask_at)
+            set_word_bit(d, r->mask_at + bytes * (r->port / w), bytes, r->port % w);
+        assert_int_equal(evtchn_is_masked(d, evtchn_from_port(d, r->port)), r->e_masked);
+        assert_int_equal(send_port(&fx, v, r->port), 0);
+        assert_int_equal(word_at(d, r->e_pending + bytes * (r->port / w), bytes),
+                         UINT64_C(1) << (r->port % w));
+        assert_int_equal(word_at(d, r->e_sel, bytes),
+                         r->e_masked ? 0 : UINT64_C(1) << (r->port / w));
+        if (w == 32)
+            assert_int_equal(word_at(d, NATIVE_SEL, 8), 0);
+        else
+            assert_int_equal(word_at(d, other_sel, 4), 0);
+        assert_int_equal(word_at(d, 0, 1), r->e_masked ? 0 : 1); /* upcall_pending */
+        assert_true(evtchn_is_pending(d, evtchn_from_port(d, r->port)));
+        fx_destroy(&fx);
+    }
+}
+
+/* A 32-bit guest's unmask clears the bit at 2176 and raises the selector at offset 4. */
+static void test_compat_unmask(void **state)
+{
+    struct fake_xen fx;
+    struct domain *d;
+    struct vcpu *v;
+    struct evtchn_unmask u = {.port = 70};
+
+    (void)state;
+    fx_init(&fx);
+    d = fx_domain(&fx, 1, false, 1, 32, 0);
+    v = d->vcpu[0];
+    bind_ipis_up_to(&fx, d, 70);
+    set_word_bit(d, COMPAT_MASK + 4 * 2, 4, 6);
+    set_word_bit(d, COMPAT_PENDING + 4 * 2, 4, 6);
+    assert_int_equal(fx_evtchn_op(&fx, v, EVTCHNOP_unmask, &u, sizeof(u)), 0);
+    assert_int_equal(word_at(d, COMPAT_MASK + 4 * 2, 4), 0);
+    assert_int_equal(word_at(d, COMPAT_SEL, 4), 1u << 2);
+    assert_int_equal(word_at(d, NATIVE_SEL, 8), 0);
+    assert_int_equal(word_at(d, 0, 1), 1);
+    fx_destroy(&fx);
+}
+
+/* A per-domain VIRQ (VIRQ_ARGO) is raised for its domain on the port's notify vcpu; it is not a
+ * global VIRQ, so the global path never sends it, whichever domain handles global VIRQs. */
+static void test_per_domain_virq_source(void **state)
+{
+    struct fake_xen fx;
+    struct domain *d0, *d1;
+    struct evtchn_bind_vcpu bv = {.port = 1, .vcpu = 1};
+
+    (void)state;
+    fx_init(&fx);
+    d0 = fx_domain(&fx, 0, true, 1, 0, 0);
+    d1 = fx_domain(&fx, 1, false, 2, 0, 0);
+    assert_int_equal(fx_bind_virq(&fx, d0->vcpu[0], VIRQ_ARGO, 0), 1);
+    assert_int_equal(fx_bind_virq(&fx, d1->vcpu[0], VIRQ_ARGO, 0), 1);
+    assert_int_equal(fx_evtchn_op(&fx, d1->vcpu[0], EVTCHNOP_bind_vcpu, &bv, sizeof(bv)), 0);
+    send_guest_global_virq(&fx.hv, VIRQ_ARGO);
+    assert_false(fx_pending(d0, 1));
+    assert_false(fx_pending(d1, 1));
+    send_guest_domain_virq(d1, VIRQ_ARGO);
+    assert_true(fx_pending(d1, 1));
+    assert_int_equal(fx_sel(d1->vcpu[1]), 1);
+    assert_int_equal(fx_sel(d1->vcpu[0]), 0);
+    assert_false(fx_pending(d0, 1));
+    send_guest_domain_virq(d0, VIRQ_TIMER); /* a per-vcpu VIRQ: not through this path */
+    fx_destroy(&fx);
+}
+
 /* VIRQ and PIRQ sources reach their ports' notify vcpus. */
 static void test_virq_and_pirq_sources(void **state)
 {
@@ -267,8 +406,9 @@ static void test_virq_and_pirq_sources(void **state)
     assert_true(fx_pending(d0, bp.port));
     assert_int_equal(pirq_raise(d0, 10), -XEN_ENOENT);
     assert_int_equal(pirq_raise(d0, HV_DEFAULT_NR_PIRQS), -XEN_EINVAL);
-    assert_true(virq_is_global(VIRQ_ARCH_0));
-    assert_false(virq_is_global(VIRQ_XENOPROF));
+    assert_int_equal(virq_type(VIRQ_ARCH_0), VIRQ_GLOBAL);
+    assert_int_equal(virq_type(VIRQ_XENOPROF), VIRQ_VCPU);
+    assert_int_equal(virq_type(VIRQ_ARGO), VIRQ_DOMAIN);
     fx_destroy(&fx);
 }
 
@@ -282,6 +422,9 @@ int main(void)
         cmocka_unit_test(test_upcall_wakes_blocked_vcpu),
         cmocka_unit_test(test_send_cycles),
         cmocka_unit_test(test_virq_and_pirq_sources),
+        cmocka_unit_test(test_guest_layout),
+        cmocka_unit_test(test_compat_unmask),
+        cmocka_unit_test(test_per_domain_virq_source),
     };
     return cmocka_run_group_tests_name("event_2l", tests, NULL, NULL);
 }

@@ -287,23 +287,28 @@ static void test_xen_version(void **state)
     struct xen_feature_info fi = {.submap_idx = 0};
     char *extra = fx_gpa(&w->fx, w->d, FX_BUF_GPA);
 
+    /* Xen 4.22, the version evsim follows */
     assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_version, 0, 0),
-                     (4 << 16) | 17);
+                     (4 << 16) | 22);
     memset(extra, 'x', 16);
     assert_int_equal(
         fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_extraversion, FX_BUF_GPA, 0), 0);
-    assert_string_equal(extra, ".7-evsim");
+    assert_string_equal(extra, ".0-evsim");
     assert_int_equal(extra[15], 0);
     assert_int_equal(
         fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_extraversion, FX_BAD_GPA, 0),
         -XEN_EFAULT);
     assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_pagesize, 0, 0), 4096);
+    assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_pagesize, FX_BUF_GPA, 0),
+                     -XEN_EINVAL);
     memcpy(fx_gpa(&w->fx, w->d, FX_ARG_GPA), &fi, sizeof(fi));
     assert_int_equal(
         fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_get_features, FX_ARG_GPA, 0), 0);
     memcpy(&fi, fx_gpa(&w->fx, w->d, FX_ARG_GPA), sizeof(fi));
     assert_int_equal(fi.submap & (1u << XENFEAT_dom0), 0);
     assert_true(fi.submap & (1u << XENFEAT_highmem_assist));
+    assert_true(fi.submap & (1u << XENFEAT_direct_mapped));
+    assert_int_equal(fi.submap & (1u << XENFEAT_not_direct_mapped), 0);
     assert_int_equal(
         fx_hypercall(w->v, __HYPERVISOR_xen_version, XENVER_commandline, FX_BUF_GPA, 0),
         -XEN_ENOSYS);

@@ -292,15 +292,18 @@ static void test_xsa505_expand_array_interleaved_with_reset(void **state)
     fx_fifo_init(&w->fx, d, 1);
     for (unsigned i = 0; i < 200; i++)
         fx_bind_ipi(&w->fx, v0, 0);
-    /* first step of the reset on vcpu 0: preempted after 64 ports */
+    /* vcpu 0 has an event to take, so its reset is preempted after 64 ports */
+    fx_set_upcall_pending(v0, 1);
+    fx_set_upcall_mask(v0, 0);
     memcpy(fx_gpa(&w->fx, d, FX_BUF_GPA), &r, sizeof(r));
     hypercall_dispatch(v0, &regs);
     assert_true(v0->hcall_continuation);
-    assert_true(d->reset_in_progress);
+    assert_int_equal(d->reset_next_port, 64);
     /* vcpu 1 expands meanwhile */
     assert_int_equal(fx_fifo_expand(&w->fx, v1, 1), 0);
     assert_int_equal(evtchn_fifo_array_pages(d), 2);
-    /* the reset completes */
+    /* vcpu 0 takes its event; the reset completes */
+    fx_set_upcall_pending(v0, 0);
     while (v0->hcall_continuation) {
         hypercall_dispatch(v0, &regs);
         if (v0->hcall_continuation)

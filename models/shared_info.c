@@ -1,0 +1,63 @@
+/* shared_info and vcpu_info fields in the guest's layout, native or compat (see the header). */
+#include "models/shared_info.h"
+
+_Static_assert(offsetof(struct shared_info_x86_32, evtchn_pending) % 8 == 0 &&
+                   offsetof(struct shared_info_x86_32, evtchn_mask) % 8 == 0,
+               "compat bitmaps can be read as 64-bit model words");
+
+/* Xen's has_32bit_shinfo: a 32-bit PV guest sees the compat layout. */
+static bool shared_info_is_compat(const struct domain *d)
+{
+    return d->guest_word_bits == 32;
+}
+
+unsigned evtchn_word_bits(const struct domain *d)
+{
+    return shared_info_is_compat(d) ? 32u : 64u;
+}
+
+static volatile uint64_t *shared_info_field(struct domain *d, size_t native, size_t compat)
+{
+    unsigned char *s = (unsigned char *)shared_info_ptr(d);
+
+    if (!s)
+        return NULL;
+    return (volatile uint64_t *)(s + (shared_info_is_compat(d) ? compat : native));
+}
+
+volatile uint64_t *shared_info_evtchn_pending(struct domain *d)
+{
+    return shared_info_field(d, offsetof(struct shared_info, evtchn_pending),
+                             offsetof(struct shared_info_x86_32, evtchn_pending));
+}
+
+volatile uint64_t *shared_info_evtchn_mask(struct domain *d)
+{
+    return shared_info_field(d, offsetof(struct shared_info, evtchn_mask),
+                             offsetof(struct shared_info_x86_32, evtchn_mask));
+}
+
+static volatile uint32_t *vcpu_info_compat_sel(struct vcpu_info *vi)
+{
+    return (volatile uint32_t *)((unsigned char *)vi +
+                                 offsetof(struct vcpu_info_x86_32, evtchn_pending_sel));
+}
+
+static volatile uint64_t *vcpu_info_native_sel(struct vcpu_info *vi)
+{
+    return (volatile uint64_t *)&vi->evtchn_pending_sel;
+}
+
+bool vcpu_info_sel_test_and_set(struct domain *d, struct vcpu_info *vi, unsigned bit)
+{
+    if (shared_info_is_compat(d))
+        return guest_test_and_set_bit32(d->hv, bit, vcpu_info_compat_sel(vi));
+    return guest_test_and_set_bit(d->hv, bit, vcpu_info_native_sel(vi));
+}
+
+uint64_t vcpu_info_sel_xchg(struct domain *d, struct vcpu_info *vi, uint64_t value)
+{
+    if (shared_info_is_compat(d))
+        return guest_xchg32(d->hv, vcpu_info_compat_sel(vi), (uint32_t)value);
+    return guest_xchg64(d->hv, vcpu_info_native_sel(vi), value);
+}

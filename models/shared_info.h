@@ -1,0 +1,32 @@
+/* The event-channel fields of shared_info and vcpu_info in the layout the guest uses: Xen's
+ * shared_info(d, field) and vcpu_info(v, field) accessors, which pick the native (64-bit)
+ * layout or, for a 32-bit PV guest (has_32bit_shinfo), the compat one of
+ * <xen/foreign/x86_32.h>. The two differ only in the 2-level fields: the compat bitmaps are 32
+ * words of 32 bits (evtchn_mask at 2176, not 2560) and the compat evtchn_pending_sel is 32 bits
+ * at offset 4 of vcpu_info (not 64 bits at 8). upcall_pending, upcall_mask, time and the
+ * 64-byte legacy slots are where the native struct has them (asserted in models/xen_public.h),
+ * so the rest of the model reaches them through struct vcpu_info. */
+#ifndef EVSIM_MODELS_SHARED_INFO_H
+#define EVSIM_MODELS_SHARED_INFO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "models/domain.h"
+
+/* Bits in one of d's bitmap and selector words (Xen's BITS_PER_EVTCHN_WORD(d)): 64, or 32. */
+unsigned evtchn_word_bits(const struct domain *d);
+
+/* d's 2-level bitmaps as model words, NULL without shared_info. Bit n of a little-endian
+ * bitmap is the same bit read as 32- or 64-bit words, and the compat arrays are 128 bytes
+ * starting 8-aligned, so the model's 64-bit bit operations serve both layouts. */
+volatile uint64_t *shared_info_evtchn_pending(struct domain *d);
+volatile uint64_t *shared_info_evtchn_mask(struct domain *d);
+
+/* evtchn_pending_sel of vi, one of d's vcpu_infos, in the guest's width and place. */
+/* Test-and-set bit `bit` (below evtchn_word_bits(d)): true if it was already set. */
+bool vcpu_info_sel_test_and_set(struct domain *d, struct vcpu_info *vi, unsigned bit);
+/* Exchange the whole word; `value` is cut to the guest's width. Returns the old word. */
+uint64_t vcpu_info_sel_xchg(struct domain *d, struct vcpu_info *vi, uint64_t value);
+
+#endif
