@@ -151,7 +151,8 @@ int pirq_raise(struct domain *d, unsigned pirq);
 long do_event_channel_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa);
 /* Sub-command names indexed by EVTCHNOP_* (NULL-terminated, for the report). */
 #define EVTCHNOP_NR 15u
-/* ... and register_extended (include/evsim/xen_3l.h) after them, in the stats column EVTCHNOP_NR. */
+/* ... and register_extended (include/evsim/xen_3l.h) after them, in the stats column EVTCHNOP_NR.
+ */
 extern const char *const evtchn_op_names[EVTCHNOP_NR + 2];
 /* The stats column of a sub-command: its number, EVTCHNOP_NR for register_extended, else the
  * last column ("other"). */
