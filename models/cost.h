@@ -25,10 +25,16 @@ enum cost_id {
     COST_HVM_EXIT,           /* HVM hypercall: VM exit and entry round trip */
     COST_HYPERCALL_DISPATCH, /* table dispatch and argument copy */
     COST_EVTCHN_OP,          /* an event-channel operation's handler body */
-    COST_SET_PENDING,        /* one ABI set_pending (Xen's side) */
-    COST_UPCALL_INJECT_PV,   /* building the bounce frame and entering the PV callback */
-    COST_UPCALL_INJECT_HVM,  /* injecting the upcall vector into an HVM vcpu */
-    COST_IRET,               /* HYPERVISOR_iret beyond the trap */
+    /* Xen's side of an event-channel ABI, priced from what it does: a fixed cost per port
+     * operation, then every access it makes to memory shared with the guest, by kind (the
+     * coherence model adds the line's transfer when another CPU holds it). */
+    COST_PORT_OP,    /* one ABI port operation: the ops-table call and its lookups */
+    COST_XEN_READ,   /* a plain load from a shared line, L1 hit */
+    COST_XEN_WRITE,  /* a plain store to a shared line */
+    COST_XEN_LOCKED, /* a locked read-modify-write (test_and_set_bit, cmpxchg, xchg), L1 hit */
+    COST_UPCALL_INJECT_PV,  /* building the bounce frame and entering the PV callback */
+    COST_UPCALL_INJECT_HVM, /* injecting the upcall vector into an HVM vcpu */
+    COST_IRET,              /* HYPERVISOR_iret beyond the trap */
     /* Between CPUs and vcpus. */
     COST_IPI,            /* an interrupt sent to another physical CPU, as it receives it */
     COST_WAKE,           /* waking a blocked vcpu: scheduler work until it runs */

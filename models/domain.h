@@ -175,6 +175,9 @@ struct hv {
     /* Set while the model reads guest memory for its own counters, not as Xen's work: such
      * reads are not reported to the coherence model. */
     bool accounting;
+    /* Inside an event-channel ABI's work (a port operation, or one of its own commands): each
+     * access Xen makes to shared memory is priced (xen_read/xen_write/xen_locked). Nested. */
+    unsigned abi_depth;
 };
 
 struct domain_config {

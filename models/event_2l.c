@@ -44,7 +44,6 @@ static void evtchn_2l_set_pending(struct vcpu *v, struct evtchn *chn)
     volatile uint64_t *pending = evtchn_2l_pending(d);
     uint32_t port = chn->port;
 
-    hv_charge_current(d->hv, COST_SET_PENDING);
     if (!pending || port >= evtchn_2l_max_ports(d))
         return;
     if (guest_test_and_set_bit(d->hv, port, pending))

@@ -138,7 +138,6 @@ static void evtchn_3l_set_pending(struct vcpu *v, struct evtchn *chn)
     struct domain *d = v->domain;
     uint32_t port = chn->port;
 
-    hv_charge_current(d->hv, COST_SET_PENDING);
     if (!evtchn_3l_covers(d, port))
         return;
     if (guest_test_and_set_bit(d->hv, evtchn_3l_bit_in_page(port),

@@ -172,7 +172,6 @@ static void evtchn_fifo_set_pending(struct vcpu *v, struct evtchn *chn)
     volatile event_word_t *word = evtchn_fifo_word_from_port(d, chn->port);
     bool was_pending, linked = true;
 
-    hv_charge_current(hv, COST_SET_PENDING);
     if (!word) {
         if (d->evtchn_fifo) {
             chn->fifo_pending = true;

@@ -138,14 +138,30 @@ int evtchn_get_free_port(struct domain *d)
     return -XEN_ENOSPC;
 }
 
+/* A port operation of the domain's ABI, priced from what it does (docs/model.md): a fixed cost
+ * for the call, then each access to shared memory it makes (guest_touch). */
+static void abi_op_begin(struct hv *hv)
+{
+    hv_charge_current(hv, COST_PORT_OP);
+    hv->abi_depth++;
+}
+
+static void abi_op_end(struct hv *hv)
+{
+    hv->abi_depth--;
+}
+
 void evtchn_claim(struct domain *d, struct evtchn *chn, enum evtchn_state state,
                   unsigned notify_vcpu_id)
 {
     chn->state = (uint8_t)state;
     chn->notify_vcpu_id = (uint16_t)notify_vcpu_id;
     d->active_evtchns++;
-    if (d->evtchn_port_ops->init)
+    if (d->evtchn_port_ops->init) {
+        abi_op_begin(d->hv);
         d->evtchn_port_ops->init(d, chn);
+        abi_op_end(d->hv);
+    }
 }
 
 int evtchn_alloc_unbound_xen(struct domain *ld, unsigned lvcpu, domid_t remote_domid)
@@ -169,7 +185,9 @@ void evtchn_free(struct domain *d, struct evtchn *chn)
 {
     struct port_stats *ps = port_stats(d, chn->port);
 
+    abi_op_begin(d->hv);
     d->evtchn_port_ops->clear_pending(d, chn);
+    abi_op_end(d->hv);
     if (ps)
         ps->outstanding = 0; /* cleared by Xen, not consumed by the guest */
     if (chn->xen_consumer)
@@ -187,18 +205,50 @@ void evtchn_free(struct domain *d, struct evtchn *chn)
 
 void evtchn_port_unmask(struct domain *d, struct evtchn *chn)
 {
-    if (evtchn_usable(chn))
-        d->evtchn_port_ops->unmask(d, chn);
+    if (!evtchn_usable(chn))
+        return;
+    abi_op_begin(d->hv);
+    d->evtchn_port_ops->unmask(d, chn);
+    abi_op_end(d->hv);
 }
 
 bool evtchn_is_pending(const struct domain *d, const struct evtchn *chn)
 {
-    return evtchn_usable(chn) && d->evtchn_port_ops->is_pending(d, chn);
+    if (!evtchn_usable(chn))
+        return false;
+    abi_op_begin(d->hv);
+    bool pending = d->evtchn_port_ops->is_pending(d, chn);
+    abi_op_end(d->hv);
+    return pending;
 }
 
 bool evtchn_is_masked(const struct domain *d, const struct evtchn *chn)
 {
-    return !evtchn_usable(chn) || d->evtchn_port_ops->is_masked(d, chn);
+    if (!evtchn_usable(chn))
+        return true;
+    abi_op_begin(d->hv);
+    bool masked = d->evtchn_port_ops->is_masked(d, chn);
+    abi_op_end(d->hv);
+    return masked;
+}
+
+int evtchn_port_set_priority(struct domain *d, struct evtchn *chn, unsigned priority)
+{
+    if (!d->evtchn_port_ops->set_priority)
+        return -XEN_ENOSYS;
+    abi_op_begin(d->hv);
+    int rc = d->evtchn_port_ops->set_priority(d, chn, priority);
+    abi_op_end(d->hv);
+    return rc;
+}
+
+long evtchn_abi_command(struct vcpu *v, void *arg, long (*fn)(struct vcpu *v, void *arg))
+{
+    struct hv *hv = v->domain->hv;
+    hv->abi_depth++;
+    long rc = fn(v, arg);
+    hv->abi_depth--;
+    return rc;
 }
 
 int evtchn_port_poll(struct domain *d, uint32_t port)
@@ -259,7 +309,9 @@ void evtchn_port_set_pending(struct domain *d, unsigned vcpu_id, struct evtchn *
     ps->raised++;
     struct vcpu *cur = d->hv->current;
     uint64_t before = cur ? cur->hcall_cycles : 0;
+    abi_op_begin(d->hv);
     d->evtchn_port_ops->set_pending(v, chn);
+    abi_op_end(d->hv);
     bool now_pending = port_pending_quietly(d, chn);
     if (was_pending)
         ps->coalesced++;

@@ -65,6 +65,13 @@ extern const struct evtchn_port_ops evtchn_port_ops_2l;
 extern const struct evtchn_port_ops evtchn_port_ops_fifo;
 extern const struct evtchn_port_ops evtchn_port_ops_3l;
 
+/* FIFO's set_priority through the ABI (-ENOSYS where the ABI has no priorities), priced as a
+ * port operation. */
+int evtchn_port_set_priority(struct domain *d, struct evtchn *chn, unsigned priority);
+/* Run one of an ABI's own commands (init_control, expand_array, register_extended) with its
+ * accesses to shared memory priced. */
+long evtchn_abi_command(struct vcpu *v, void *arg, long (*fn)(struct vcpu *v, void *arg));
+
 /* The EVTCHNOP handlers of the FIFO ABI (models/event_fifo.c): arg is the copied-in
  * evtchn_init_control / evtchn_expand_array. */
 long evtchn_fifo_init_control(struct vcpu *v, void *arg);

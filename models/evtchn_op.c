@@ -381,9 +381,23 @@ static long evtchn_set_priority(struct vcpu *v, void *arg)
 
     if (!chn)
         return -XEN_EINVAL;
-    if (!d->evtchn_port_ops->set_priority)
-        return -XEN_ENOSYS;
-    return d->evtchn_port_ops->set_priority(d, chn, p->priority);
+    return evtchn_port_set_priority(d, chn, p->priority);
+}
+
+/* The ABIs' own commands: what they do to the pages they share is priced access by access. */
+static long evtchn_init_control_op(struct vcpu *v, void *arg)
+{
+    return evtchn_abi_command(v, arg, evtchn_fifo_init_control);
+}
+
+static long evtchn_expand_array_op(struct vcpu *v, void *arg)
+{
+    return evtchn_abi_command(v, arg, evtchn_fifo_expand_array);
+}
+
+static long evtchn_register_extended_op(struct vcpu *v, void *arg)
+{
+    return evtchn_abi_command(v, arg, evtchn_3l_register_extended);
 }
 
 /* ---- dispatch ---- */
@@ -401,8 +415,8 @@ static long evtchn_set_priority(struct vcpu *v, void *arg)
     X(bind_vcpu, evtchn_bind_vcpu, evtchn_bind_vcpu, false)                                        \
     X(unmask, evtchn_unmask, evtchn_unmask, false)                                                 \
     X(reset, evtchn_reset, evtchn_reset, false)                                                    \
-    X(init_control, evtchn_init_control, evtchn_fifo_init_control, true)                           \
-    X(expand_array, evtchn_expand_array, evtchn_fifo_expand_array, false)                          \
+    X(init_control, evtchn_init_control, evtchn_init_control_op, true)                             \
+    X(expand_array, evtchn_expand_array, evtchn_expand_array_op, false)                            \
     X(set_priority, evtchn_set_priority, evtchn_set_priority, false)                               \
     X(reset_cont, evtchn_reset, evtchn_reset_cont, false)
 
@@ -433,7 +447,7 @@ _Static_assert(EVTCHNOP_NR < HC_STATS_SUB - 1, "register_extended has its own co
 /* The 3-level ABI's command lives outside Xen's numbering (include/evsim/xen_3l.h). */
 static const struct evtchn_op_desc evtchn_op_register_extended = {
     EVTCHNOP_register_extended, "register_extended", sizeof(struct evtchn_register_extended),
-    evtchn_3l_register_extended, true};
+    evtchn_register_extended_op, true};
 
 static const struct evtchn_op_desc *evtchn_op_lookup(unsigned cmd)
 {

@@ -42,11 +42,20 @@ int copy_to_guest(struct domain *d, uint64_t gpa, const void *src, size_t len)
     return 0;
 }
 
+/* What an access costs Xen when it is priced: its kind's cost, and beyond the L1 hit that
+ * includes, whatever the coherence model says fetching the line costs. */
+static const enum cost_id access_cost[] = {
+    [GUEST_READ] = COST_XEN_READ, [GUEST_WRITE] = COST_XEN_WRITE, [GUEST_LOCKED] = COST_XEN_LOCKED};
+
 void guest_touch(struct hv *hv, const volatile void *addr, size_t len, enum guest_access k)
 {
-    if (!hv || hv->accounting || !hv->mem || !hv->mem->touch)
+    if (!hv || hv->accounting)
         return;
-    uint64_t cycles = hv->mem->touch(hv->mem_opaque, addr, len, k);
+    uint64_t cycles = 0;
+    if (hv->mem && hv->mem->touch)
+        cycles = hv->mem->touch(hv->mem_opaque, addr, len, k);
+    if (hv->abi_depth && hv->cost)
+        cycles += cost_cycles(hv->cost, access_cost[k]);
     if (hv->current)
         hv->current->hcall_cycles += cycles;
 }

@@ -834,7 +834,13 @@ static int abi_bench_write_doc(const char *path, const struct point *p, const st
             "cache-line transfers between CPUs the coherence model charged, per event (the "
             "whole machine's: in the domains sweep they include the frontends taking the "
             "responses). Only what happens after the guest prints `abiscale: measuring` counts, "
-            "not binding the ports; the burst role's own signalling port is left out.\n\n",
+            "not binding the ports; the burst role's own signalling port is left out. "
+            "`set_pending p50` is Xen's side of raising one event, priced from what the ABI's "
+            "code does: the profile's `port_op` for the operation, then `xen_read`, `xen_write` "
+            "or `xen_locked` for every access it makes to the pages it shares with the guest "
+            "(the pending bit, the mask, the selectors, FIFO's event words, LINK, HEAD and "
+            "READY), plus the coherence model's line transfer where another CPU holds the line "
+            "(docs/timing.md).\n\n",
             seconds, peak_kb / 1024);
     doc_findings(f, p, r, n);
     for (size_t i = 0; i < sizeof(doc_sections) / sizeof(doc_sections[0]); i++)

@@ -212,7 +212,7 @@ static void print_page_reading(FILE *out, const int64_t *v)
                 lo, hi);
     fprintf(out, "- Not predictable yet: the device-model (ioreq) round trip (there is no ioreq "
                  "model), and\n  anything Xen-specific about event channels (no published "
-                 "EVTCHNOP figure is known to us:\n  `evtchn_op` and `set_pending` are "
+                 "EVTCHNOP figure is known to us:\n  `evtchn_op` and `port_op` are "
                  "estimates in every profile).\n");
 }
 

@@ -24,14 +24,24 @@ static void *fx_translate(void *opaque, struct domain *d, uint64_t gpa, size_t l
     return fx->mem[d->domid] + gpa;
 }
 
-/* Accesses cost nothing here; a test's hook may interfere with them. */
+/* Accesses cost nothing here beyond their kind's price (no cache lines); they are counted by
+ * kind, and a test's hook may interfere with them. */
 static uint64_t fx_touch(void *opaque, const volatile void *addr, size_t len, enum guest_access k)
 {
     struct fake_xen *fx = opaque;
 
+    fx->touches[k]++;
     if (fx->touch_hook)
         fx->touch_hook(fx, (volatile void *)addr, len, k);
     return 0;
+}
+
+uint64_t fx_touch_cycles(const struct fake_xen *fx)
+{
+    const struct cost_profile *c = &fx->profile;
+    return fx->touches[GUEST_READ] * cost_cycles(c, COST_XEN_READ) +
+           fx->touches[GUEST_WRITE] * cost_cycles(c, COST_XEN_WRITE) +
+           fx->touches[GUEST_LOCKED] * cost_cycles(c, COST_XEN_LOCKED);
 }
 
 static const struct hv_mem_ops fx_mem_ops = {.translate = fx_translate, .touch = fx_touch};

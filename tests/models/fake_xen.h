@@ -69,8 +69,12 @@ struct fake_xen {
     unsigned pirq_timer_calls;
     uint64_t pirq_timer[FX_MAX_DOMAINS][256];
     fx_touch_hook touch_hook;
-    void *touch_opaque; /* for the hook's own use */
+    void *touch_opaque;  /* for the hook's own use */
+    unsigned touches[3]; /* accesses Xen reported to shared memory, by enum guest_access */
 };
+
+/* What the accesses counted in fx->touches cost Xen inside an ABI operation. */
+uint64_t fx_touch_cycles(const struct fake_xen *fx);
 
 /* hv_init with the fake memory and sink; fx_destroy frees everything. */
 void fx_init(struct fake_xen *fx);

@@ -742,18 +742,63 @@ static void test_reset_back_to_2l(void **state)
     expect_delivered(&got, one, 1);
 }
 
-/* Raising costs the caller the ABI's set_pending. */
+/* Raising costs the caller one port operation plus what FIFO's set_pending does to shared
+ * memory. The first event into an empty queue: test_and_set PENDING, read MASKED, test_and_set
+ * LINKED, write the queue's HEAD, test_and_set READY, test_and_set upcall_pending (four locked,
+ * a read, a write). The next event on the still-linked port: PENDING, MASKED and LINKED again
+ * (two locked, a read), and no link. */
 static void test_set_pending_is_charged(void **state)
 {
     struct world *w = world_new(state, 0);
     struct vcpu *v = w->d->vcpu[0];
+    const struct cost_profile *c = &w->fx.profile;
+    static const unsigned want[2][3] = {{1, 1, 4}, {1, 0, 2}}; /* reads, writes, locked */
 
     fx_fifo_init(&w->fx, w->d, 1);
     bind_ipi(w, 0);
     w->fx.hv.current = v;
+    for (unsigned i = 0; i < 2; i++) {
+        v->hcall_cycles = 0;
+        memset(w->fx.touches, 0, sizeof(w->fx.touches));
+        evtchn_port_set_pending(w->d, 0, evtchn_from_port(w->d, 1));
+        assert_int_equal(w->fx.touches[GUEST_READ], want[i][0]);
+        assert_int_equal(w->fx.touches[GUEST_WRITE], want[i][1]);
+        assert_int_equal(w->fx.touches[GUEST_LOCKED], want[i][2]);
+        assert_int_equal(v->hcall_cycles, cost_cycles(c, COST_PORT_OP) + fx_touch_cycles(&w->fx));
+    }
+    w->fx.hv.current = NULL;
+}
+
+/* The ABI's own commands and its other port operations are priced the same way: trap,
+ * dispatch and handler, the operations' fixed cost, and each access to shared memory. */
+static void test_commands_and_unmask_are_priced(void **state)
+{
+    struct world *w = world_new(state, 0);
+    struct vcpu *v = w->d->vcpu[0];
+    const struct cost_profile *c = &w->fx.profile;
+    uint64_t entry = cost_cycles(c, COST_PV_TRAP) + cost_cycles(c, COST_HYPERCALL_DISPATCH) +
+                     cost_cycles(c, COST_EVTCHN_OP);
+
+    /* init_control: builds the vcpu's queues, carries the 2-level state over (reads of the
+     * 2-level bitmaps); expand_array: masks the new page's words, replays saved events. */
+    memset(w->fx.touches, 0, sizeof(w->fx.touches));
+    assert_int_equal(fx_fifo_init_control(&w->fx, v, 0, FX_FIFO_CONTROL_GPA / XEN_PAGE_SIZE, 0),
+                     0);
+    assert_int_equal(v->hcall_cycles, entry + fx_touch_cycles(&w->fx));
+    memset(w->fx.touches, 0, sizeof(w->fx.touches));
+    assert_int_equal(fx_fifo_expand(&w->fx, v, 0), 0);
+    assert_int_equal(v->hcall_cycles, entry + fx_touch_cycles(&w->fx));
+    /* unmask of a masked, pending port: clear MASKED, find PENDING, link it, raise READY. */
+    bind_ipi(w, 0);
+    volatile uint32_t *word = fx_fifo_word(&w->fx, w->d, 1);
+    *word |= (1u << EVTCHN_FIFO_MASKED) | (1u << EVTCHN_FIFO_PENDING);
+    w->fx.hv.current = v;
     v->hcall_cycles = 0;
-    evtchn_port_set_pending(w->d, 0, evtchn_from_port(w->d, 1));
-    assert_int_equal(v->hcall_cycles, cost_cycles(&w->fx.profile, COST_SET_PENDING));
+    memset(w->fx.touches, 0, sizeof(w->fx.touches));
+    evtchn_port_unmask(w->d, evtchn_from_port(w->d, 1));
+    assert_true(w->fx.touches[GUEST_LOCKED] >= 2);
+    /* one port operation: FIFO's unmask links the event it found itself */
+    assert_int_equal(v->hcall_cycles, cost_cycles(c, COST_PORT_OP) + fx_touch_cycles(&w->fx));
     w->fx.hv.current = NULL;
 }
 
@@ -782,6 +827,7 @@ int main(void)
         T(test_port_beyond_array),
         T(test_reset_back_to_2l),
         T(test_set_pending_is_charged),
+        T(test_commands_and_unmask_are_priced),
     };
 
     return cmocka_run_group_tests_name("event_fifo", tests, NULL, NULL);
