@@ -212,24 +212,24 @@ void evtchn_port_unmask(struct domain *d, struct evtchn *chn)
     abi_op_end(d->hv);
 }
 
+/* A question to the ABI about a usable port, priced as a port operation. */
+static bool abi_query(const struct domain *d, const struct evtchn *chn,
+                      bool (*op)(const struct domain *d, const struct evtchn *chn))
+{
+    abi_op_begin(d->hv);
+    bool answer = op(d, chn);
+    abi_op_end(d->hv);
+    return answer;
+}
+
 bool evtchn_is_pending(const struct domain *d, const struct evtchn *chn)
 {
-    if (!evtchn_usable(chn))
-        return false;
-    abi_op_begin(d->hv);
-    bool pending = d->evtchn_port_ops->is_pending(d, chn);
-    abi_op_end(d->hv);
-    return pending;
+    return evtchn_usable(chn) && abi_query(d, chn, d->evtchn_port_ops->is_pending);
 }
 
 bool evtchn_is_masked(const struct domain *d, const struct evtchn *chn)
 {
-    if (!evtchn_usable(chn))
-        return true;
-    abi_op_begin(d->hv);
-    bool masked = d->evtchn_port_ops->is_masked(d, chn);
-    abi_op_end(d->hv);
-    return masked;
+    return !evtchn_usable(chn) || abi_query(d, chn, d->evtchn_port_ops->is_masked);
 }
 
 int evtchn_port_set_priority(struct domain *d, struct evtchn *chn, unsigned priority)
