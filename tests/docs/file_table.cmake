@@ -1,0 +1,13 @@
+# The "Files" table of DOC lists exactly the .c files of DIR (rows "| `name.c` | ... |").
+file(GLOB sources RELATIVE ${DIR} ${DIR}/*.c)
+file(STRINGS ${DOC} rows REGEX "^\\| `[a-z0-9_]+\\.c` \\|")
+set(listed "")
+foreach(row IN LISTS rows)
+  string(REGEX REPLACE "^\\| `([a-z0-9_]+\\.c)` \\|.*" "\\1" name "${row}")
+  list(APPEND listed ${name})
+endforeach()
+list(SORT sources)
+list(SORT listed)
+if(NOT sources STREQUAL listed)
+  message(FATAL_ERROR "${DOC}'s file table lists '${listed}' but ${DIR} holds '${sources}'")
+endif()
