@@ -587,8 +587,9 @@ static int write_plots(const char *dir)
     FILE *f = open_out(dir, "plots.gp");
     if (!f)
         return -1;
-    fprintf(f, "# Written by evsim bench abi-scaling; redraw with: cd %s && gnuplot plots.gp\n",
-            dir);
+    /* No path: the folder may be a checkout others clone elsewhere. */
+    fprintf(f, "# Written by evsim bench abi-scaling; redraw with `gnuplot plots.gp` in this "
+               "folder\n");
     for (unsigned t = 0; t < PLOT_TERMS; t++) {
         for (unsigned i = 0; i < NR_PLOTS; i++) {
             const struct plot_def *p = &plot_defs[i];

@@ -131,7 +131,7 @@ static int write_script(const struct channel *c, unsigned n, const char *dir, st
     FILE *f = plot_open(dir, "plots.gp", d);
     if (!f)
         return -1;
-    fprintf(f, "# Written by evsim run --plot; redraw with: cd %s && gnuplot plots.gp\n", dir);
+    fprintf(f, "# Written by evsim run --plot; redraw with `gnuplot plots.gp` in this folder\n");
     for (unsigned t = 0; t < PLOT_TERMS; t++) {
         script_cdf(f, c, n, t);
         script_stages(f, t);

@@ -1,4 +1,4 @@
-# Written by evsim bench abi-scaling; redraw with: cd /work/main/bench/results/abi-scaling && gnuplot plots.gp
+# Written by evsim bench abi-scaling; redraw with `gnuplot plots.gp` in this folder
 reset
 set terminal png size 1000,600 noenhanced
 set output 'ports_latency.png'
