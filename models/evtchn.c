@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/shared_info.h"
 #include "models/evtchn.h"
 #include "models/event_3l.h"
 #include "models/event_fifo.h"
@@ -290,7 +291,7 @@ static bool vcpu_upcall_pending(struct vcpu *v)
 {
     const struct vcpu_info *vi = vcpu_info_ptr(v);
 
-    return vi && vi->evtchn_upcall_pending;
+    return vi && *vcpu_info_upcall_pending(vi);
 }
 
 /* The ABI does the work; the counters are kept here, ABI-independent: `coalesced` when the

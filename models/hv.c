@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/shared_info.h"
 #include "models/domain.h"
 #include "models/evtchn.h"
 #include "models/hypercall.h"
@@ -199,7 +200,7 @@ bool vcpu_local_events_need_delivery(struct vcpu *v)
 {
     const struct vcpu_info *vi = vcpu_info_ptr(v);
 
-    return vi && vi->evtchn_upcall_pending && !vi->evtchn_upcall_mask;
+    return vi && *vcpu_info_upcall_pending(vi) && !*vcpu_info_upcall_mask(vi);
 }
 
 uint64_t vcpu_now_ns(struct vcpu *v)
@@ -260,7 +261,7 @@ void vcpu_mark_events_pending(struct vcpu *v)
 {
     struct vcpu_info *vi = vcpu_info_ptr(v);
 
-    if (!vi || guest_xchg8(v->domain->hv, &vi->evtchn_upcall_pending, 1))
+    if (!vi || guest_xchg8(v->domain->hv, vcpu_info_upcall_pending(vi), 1))
         return;
     if (v->run_state == VCPU_BLOCKED)
         vcpu_unblock(v);

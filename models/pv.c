@@ -4,6 +4,7 @@
  * (xen/arch/x86/pv/iret.c) and the time scale of xen/arch/x86/time.c. */
 #include <string.h>
 
+#include "models/shared_info.h"
 #include "models/hypercall.h"
 #include "models/hv_sink.h"
 #include "models/pv.h"
@@ -219,12 +220,12 @@ int pv_inject_upcall(struct vcpu *v, struct hv_regs *regs)
 
     if (!vi)
         return -XEN_EINVAL; /* never deliverable: nowhere to find upcall_pending */
-    pv_fill_bounce_frame(frame, regs, vi->evtchn_upcall_mask);
+    pv_fill_bounce_frame(frame, regs, *vcpu_info_upcall_mask(vi));
     if (copy_to_guest(v->domain, sp, frame, sizeof(frame)))
         return -XEN_EFAULT;
     if (v->event_callback_masks) {
-        guest_touch(v->domain->hv, &vi->evtchn_upcall_mask, 1, GUEST_WRITE);
-        vi->evtchn_upcall_mask = 1;
+        guest_touch(v->domain->hv, vcpu_info_upcall_mask(vi), 1, GUEST_WRITE);
+        *vcpu_info_upcall_mask(vi) = 1;
     }
     if (v->event_callback == 0)
         return -XEN_EINVAL; /* create_bounce_frame_bad_bounce_ip */
@@ -262,8 +263,8 @@ long do_iret(struct vcpu *v, struct hv_regs *regs)
     }
     vi = vcpu_info_ptr(v);
     if (vi) {
-        guest_touch(v->domain->hv, &vi->evtchn_upcall_mask, 1, GUEST_WRITE);
-        vi->evtchn_upcall_mask = !(c.rflags & X86_EFLAGS_IF);
+        guest_touch(v->domain->hv, vcpu_info_upcall_mask(vi), 1, GUEST_WRITE);
+        *vcpu_info_upcall_mask(vi) = !(c.rflags & X86_EFLAGS_IF);
     }
     return (long)c.rax;
 }
@@ -300,20 +301,23 @@ void pv_time_scale(uint64_t cpu_khz, uint32_t *mul, int8_t *shift)
 void pv_update_vcpu_time(struct vcpu *v, uint64_t tsc, uint64_t system_time_ns, uint64_t cpu_khz)
 {
     struct vcpu_info *vi = vcpu_info_ptr(v);
-    volatile struct vcpu_time_info *t;
-    uint32_t mul;
+    uint32_t mul, version;
     int8_t shift;
 
     if (!vi)
         return;
-    t = &vi->time;
     pv_time_scale(cpu_khz, &mul, &shift);
-    t->version = (t->version + 1) | 1;
+    version = (vcpu_info_time_version(vi) + 1) | 1;
+#define TIME_STORE(field, value)                                                                   \
+    vcpu_info_time_store(vi, offsetof(struct vcpu_time_info, field), &(value), sizeof(value))
+    TIME_STORE(version, version);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    t->tsc_timestamp = tsc;
-    t->system_time = system_time_ns;
-    t->tsc_to_system_mul = mul;
-    t->tsc_shift = shift;
+    TIME_STORE(tsc_timestamp, tsc);
+    TIME_STORE(system_time, system_time_ns);
+    TIME_STORE(tsc_to_system_mul, mul);
+    TIME_STORE(tsc_shift, shift);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    t->version = t->version + 1;
+    version++;
+    TIME_STORE(version, version);
+#undef TIME_STORE
 }

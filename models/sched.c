@@ -3,6 +3,7 @@
  * vcpu_timer_expired. */
 #include <string.h>
 
+#include "models/shared_info.h"
 #include "models/evtchn.h"
 #include "models/hypercall.h"
 #include "models/hv_sink.h"
@@ -22,8 +23,8 @@ static long sched_block(struct vcpu *v, void *arg)
 
     (void)arg;
     if (vi) {
-        guest_touch(v->domain->hv, &vi->evtchn_upcall_mask, 1, GUEST_WRITE);
-        vi->evtchn_upcall_mask = 0;
+        guest_touch(v->domain->hv, vcpu_info_upcall_mask(vi), 1, GUEST_WRITE);
+        *vcpu_info_upcall_mask(vi) = 0;
     }
     if (vcpu_local_events_need_delivery(v))
         return 0;

@@ -61,3 +61,21 @@ uint64_t vcpu_info_sel_xchg(struct domain *d, struct vcpu_info *vi, uint64_t val
         return guest_xchg32(d->hv, vcpu_info_compat_sel(vi), (uint32_t)value);
     return guest_xchg64(d->hv, vcpu_info_native_sel(vi), value);
 }
+
+void vcpu_info_time_store(struct vcpu_info *vi, size_t offset, const void *value, size_t len)
+{
+    volatile uint8_t *t = (volatile uint8_t *)(uintptr_t)vi + offsetof(struct vcpu_info, time);
+    const uint8_t *v = value;
+    for (size_t i = 0; i < len; i++)
+        t[offset + i] = v[i];
+}
+
+uint32_t vcpu_info_time_version(const struct vcpu_info *vi)
+{
+    const volatile uint8_t *t =
+        (const volatile uint8_t *)(uintptr_t)vi + offsetof(struct vcpu_info, time);
+    uint32_t version = 0;
+    for (size_t i = 0; i < sizeof(version); i++)
+        version |= (uint32_t)t[offsetof(struct vcpu_time_info, version) + i] << (8 * i);
+    return version;
+}

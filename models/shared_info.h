@@ -4,15 +4,33 @@
  * <xen/foreign/x86_32.h>. The two differ only in the 2-level fields: the compat bitmaps are 32
  * words of 32 bits (evtchn_mask at 2176, not 2560) and the compat evtchn_pending_sel is 32 bits
  * at offset 4 of vcpu_info (not 64 bits at 8). upcall_pending, upcall_mask, time and the
- * 64-byte legacy slots are where the native struct has them (asserted in models/xen_public.h),
- * so the rest of the model reaches them through struct vcpu_info. */
+ * 64-byte legacy slots are where the native struct has them (asserted in models/xen_public.h).
+ * A 32-bit guest's registered vcpu_info need only be 4-aligned, so the model reaches those
+ * fields by their byte address (the accessors below), never through a struct vcpu_info member:
+ * that would assume the native struct's 8-byte alignment. */
 #ifndef EVSIM_MODELS_SHARED_INFO_H
 #define EVSIM_MODELS_SHARED_INFO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "models/domain.h"
+
+/* vi's evtchn_upcall_pending and evtchn_upcall_mask bytes, in either layout. */
+static inline volatile uint8_t *vcpu_info_upcall_pending(const struct vcpu_info *vi)
+{
+    return (volatile uint8_t *)(uintptr_t)vi + offsetof(struct vcpu_info, evtchn_upcall_pending);
+}
+
+static inline volatile uint8_t *vcpu_info_upcall_mask(const struct vcpu_info *vi)
+{
+    return (volatile uint8_t *)(uintptr_t)vi + offsetof(struct vcpu_info, evtchn_upcall_mask);
+}
+
+/* Store `len` bytes at `offset` of vi's vcpu_time_info, whatever vi's alignment. */
+void vcpu_info_time_store(struct vcpu_info *vi, size_t offset, const void *value, size_t len);
+uint32_t vcpu_info_time_version(const struct vcpu_info *vi);
 
 /* Bits in one of d's bitmap and selector words (Xen's BITS_PER_EVTCHN_WORD(d)): 64, or 32. */
 unsigned evtchn_word_bits(const struct domain *d);

@@ -215,6 +215,19 @@ evsim_build() {
   cmake --build "$EVSIM_BUILD" -j "$(nproc)" >&2
 }
 
+# A second build of the same tree with the host code instrumented by sanitizers (LIST as for
+# -fsanitize=), into $EVSIM_SANITIZE_BUILD, against the same Unicorn as the main build.
+EVSIM_SANITIZE_BUILD=${EVSIM_SANITIZE_BUILD:-$EVSIM_ROOT/build-sanitize}
+evsim_build_sanitized() {
+  local list=$1 pcdir=""
+  pcdir=$(sed -n 's/^EVSIM_UNICORN_PKG_CONFIG_DIR:PATH=//p' "$EVSIM_BUILD/CMakeCache.txt")
+  local args=(-DEVSIM_SANITIZE="$list" -DEVSIM_UNICORN_PKG_CONFIG_DIR="$pcdir"
+    -DEVSIM_OLD_UNICORN_DIR="$EVSIM_DEPS/unicorn-$EVSIM_OLD_UNICORN_SUITE/usr/lib/x86_64-linux-gnu")
+  if [ ! -f "$EVSIM_SANITIZE_BUILD/CMakeCache.txt" ]; then args+=(-DCMAKE_C_COMPILER="$EVSIM_CC"); fi
+  cmake -S "$EVSIM_ROOT" -B "$EVSIM_SANITIZE_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${args[@]}" >&2
+  cmake --build "$EVSIM_SANITIZE_BUILD" -j "$(nproc)" >&2
+}
+
 evsim_setup() {
   local packages=("${EVSIM_PACKAGES[@]}")
   if [ "$(evsim_unicorn_way)" = system ]; then packages+=(libunicorn-dev); fi

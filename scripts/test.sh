@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # The test suite: the same set-up as run.sh, then every test through ctest (output shown on
-# failure). Extra arguments go to ctest, e.g. scripts/test.sh -R model
+# failure), then the same suite again on a second build of the host code with AddressSanitizer
+# and UndefinedBehaviorSanitizer (leak checking on; build-sanitize/). Extra arguments go to
+# ctest, both times, e.g. scripts/test.sh -R model. EVSIM_SANITIZE=none skips the second run;
+# EVSIM_SANITIZE=LIST picks other sanitizers (as for -fsanitize=).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 evsim_setup
 evsim_old_unicorn_fixture
-cd "$EVSIM_BUILD"
+(cd "$EVSIM_BUILD" && ctest --output-on-failure -j "$(nproc)" "$@")
+
+sanitize=${EVSIM_SANITIZE:-address,undefined}
+[ "$sanitize" = none ] && exit 0
+echo "evsim: the suite again with -fsanitize=$sanitize (build-sanitize/)" >&2
+evsim_build_sanitized "$sanitize"
+cd "$EVSIM_SANITIZE_BUILD"
 ctest --output-on-failure -j "$(nproc)" "$@"
