@@ -544,12 +544,28 @@ static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
 
 static void machine_progress(struct machine *m);
 
+/* The user stopped the run: it ends now, at the kernel's time; what ran so far is reported. */
+static void machine_interrupted(struct machine *m, int signal)
+{
+    if (m->finished)
+        return;
+    m->finished = true;
+    m->end = END_INTERRUPTED;
+    m->interrupted_by = signal;
+    m->end_cycles = machine_now_cycles(m);
+    simk_stop();
+}
+
 static void pcpu_main(void *arg)
 {
     struct sim_pcpu *p = arg;
     struct machine *m = p->m;
     /* Past the end of the run a CPU has nothing left to do: the thread ends. */
     while (!m->finished && p->local < m->run_end_cycles) {
+        if (m->interrupt && *m->interrupt) {
+            machine_interrupted(m, *m->interrupt);
+            break;
+        }
         machine_progress(m);
         /* No CPU can write a line dated before now any more (each is at or after now). */
         console_flush(&m->console, machine_now_cycles(m));
@@ -977,6 +993,8 @@ void machine_run(struct machine *m)
 
 int machine_exit_status(const struct machine *m)
 {
+    if (m->end == END_INTERRUPTED)
+        return 128 + m->interrupted_by; /* as a shell reports a process the signal ended */
     for (unsigned i = 0; i < m->nr_dom; i++) {
         const struct sim_domain *sd = &m->dom[i];
         if (sd->status == SD_CRASHED ||

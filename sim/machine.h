@@ -3,6 +3,7 @@
 #ifndef EVSIM_SIM_MACHINE_H
 #define EVSIM_SIM_MACHINE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -159,7 +160,11 @@ struct machine {
     uint64_t late_effects;    /* cross-CPU effects that found their target past their time (0
                                  unless the lookahead is broken: a check, in the report) */
     bool finished;
-    enum sim_end { END_RUNNING, END_ALL_STOPPED, END_RUN_LENGTH, END_STARVED } end;
+    enum sim_end { END_RUNNING, END_ALL_STOPPED, END_RUN_LENGTH, END_STARVED, END_INTERRUPTED } end;
+    /* Set (to the signal's number) when the user asks the run to stop (SIGINT, SIGTERM): the
+     * CPUs stop at their next slice and the report says the run is partial. NULL: never. */
+    const volatile sig_atomic_t *interrupt;
+    int interrupted_by;
     uint64_t end_cycles;     /* when the run stopped */
     uint64_t run_end_cycles; /* the scenario's run length */
     FILE *out;               /* console and crash messages */
@@ -181,7 +186,7 @@ void machine_free(struct machine *m);
 /* Cycles of simulated time at the end of the run, and its Xen system time in ns. */
 uint64_t machine_now_cycles(const struct machine *m);
 /* 0: every domain powered off or still running at the end of the run; 1: one crashed or shut
- * down with SHUTDOWN_crash. */
+ * down with SHUTDOWN_crash; 128 + the signal when the user interrupted the run. */
 int machine_exit_status(const struct machine *m);
 
 /* Had CPU q run guest code past `at` (an effect due then comes late)? Time it spent in Xen

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,8 @@ static const char usage_run[] =
     "\n"
     "Exit status: 0 every domain powered off or the run length ended; 1 a domain crashed or\n"
     "shut down with SHUTDOWN_crash; 2 bad input (a message names the file and line or offset,\n"
-    "and nothing is written).\n";
+    "and nothing is written); 130 or 143 the run was stopped by SIGINT (Ctrl-C) or SIGTERM:\n"
+    "the report, and --json marked \"partial\", cover the run so far.\n";
 
 struct run_opts {
     const char *scenario_path;
@@ -361,6 +363,28 @@ static int check_json_path(const char *path, struct diag *d)
     return 0;
 }
 
+/* The one piece of global state: a signal handler can reach nothing else. It only records the
+ * signal; the machine polls it between slices and ends the run there. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+/* SIGINT and SIGTERM stop the run cleanly (partial report, --json marked partial); a second one
+ * kills as usual. */
+static void catch_stop_signals(bool on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on ? on_stop_signal : SIG_DFL;
+    sa.sa_flags = on ? SA_RESETHAND : 0;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 static int run_machine(const struct run_opts *o, const struct scenario *sc, const char *guest_dir)
 {
     struct diag d = {{0}};
@@ -372,7 +396,10 @@ static int run_machine(const struct run_opts *o, const struct scenario *sc, cons
         return bad_input("%s%s", m ? d.msg : "out of memory", "");
     }
     m->progress = o->progress;
+    m->interrupt = &stop_signal;
+    catch_stop_signals(true);
     machine_run(m);
+    catch_stop_signals(false);
     struct json_object *report = report_build(m);
     int status = machine_exit_status(m);
     if (o->report)

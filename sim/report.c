@@ -284,8 +284,11 @@ struct json_object *report_build(struct machine *m)
         [END_RUNNING] = "running",
         [END_ALL_STOPPED] = "every domain stopped",
         [END_RUN_LENGTH] = "run length reached",
-        [END_STARVED] = "nothing left to run (every vcpu blocked, no timer armed)"};
+        [END_STARVED] = "nothing left to run (every vcpu blocked, no timer armed)",
+        [END_INTERRUPTED] = "interrupted by the user (a signal): the report covers the run so far"};
     put_str(r, "end", end_names[m->end]);
+    /* A partial report: counters as they stood, events still on their way not delivered. */
+    json_object_object_add(r, "partial", json_object_new_boolean(m->end == END_INTERRUPTED));
     put_u64(r, "simulated_cycles", m->end_cycles);
     put_u64(r, "simulated_ns", cost_cycles_to_ns(m->cost, m->end_cycles));
     uint64_t insns = 0;
