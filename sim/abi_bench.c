@@ -506,12 +506,14 @@ static void json_point(FILE *f, const struct point *p, const struct result *r, b
             r->rare_max, r->rare_events, r->storm_events, last ? "" : ",");
 }
 
-static int write_json(const char *dir, const struct plan *pl, const struct result *res)
+static int write_json(const char *dir, const struct plan *pl, const struct result *res,
+                      bool partial)
 {
     FILE *f = open_out(dir, "results.json");
     if (!f)
         return -1;
-    fprintf(f, "{\n  \"benchmark\": \"abi-scaling\",\n  \"points\": [\n");
+    fprintf(f, "{\n  \"benchmark\": \"abi-scaling\",\n%s  \"points\": [\n",
+            partial ? "  \"partial\": true,\n" : "");
     for (unsigned i = 0; i < pl->n; i++)
         json_point(f, &pl->p[i], &res[i], i + 1 == pl->n);
     fprintf(f, "  ]\n}\n");
@@ -911,27 +913,42 @@ int abi_bench_run(const struct abi_bench_opts *o)
     double t0 = seconds_now();
     long peak = 0;
     int failed = 0;
-    for (unsigned i = 0; i < pl.n; i++) {
+    unsigned planned = pl.n;
+    for (unsigned i = 0; i < planned; i++) {
+        if (o->interrupt && *o->interrupt) {
+            pl.n = i; /* keep what finished */
+            break;
+        }
         simulate_in_child(&pl.p[i], o->guest_dir, &res[i]);
-        progress_line(o, i, pl.n, &pl.p[i], &res[i]);
+        if (o->interrupt && *o->interrupt && !res[i].ok) {
+            pl.n = i; /* the signal reached the point's process too: it did not finish */
+            break;
+        }
+        progress_line(o, i, planned, &pl.p[i], &res[i]);
         peak = res[i].peak_rss_kb > peak ? res[i].peak_rss_kb : peak;
         failed |= !res[i].ok;
     }
+    bool partial = pl.n < planned;
     double seconds = seconds_now() - t0;
     int rc = 0;
     for (unsigned s = 0; s < SW_COUNT && rc == 0; s++)
         rc = s == SW_STORM ? write_storm_data(o->out_dir, &pl, res)
                            : write_sweep_data(o->out_dir, s, &pl, res);
     if (rc == 0)
-        rc = write_json(o->out_dir, &pl, res);
-    if (rc == 0)
+        rc = write_json(o->out_dir, &pl, res, partial);
+    /* The plots and the page describe the whole study: a partial one leaves them as they were. */
+    if (rc == 0 && !partial)
         rc = write_plots(o->out_dir);
-    if (rc == 0 && o->doc)
+    if (rc == 0 && o->doc && !partial)
         rc = abi_bench_write_doc(o->doc, pl.p, res, pl.n, o->out_dir, seconds, peak);
     fprintf(stderr,
-            "evsim: bench abi-scaling: %u points in %.1f s, peak memory of a point %ld MiB%s\n",
-            pl.n, seconds, peak / 1024, failed ? " (some points FAILED)" : "");
+            "evsim: bench abi-scaling: %u points in %.1f s, peak memory of a point %ld MiB%s%s\n",
+            pl.n, seconds, peak / 1024, failed ? " (some points FAILED)" : "",
+            partial ? " (interrupted: the data and results.json hold the points that finished)"
+                    : "");
     free(res);
     free(pl.p);
-    return rc < 0 ? 2 : failed ? 1 : 0;
+    if (rc < 0)
+        return 2;
+    return partial ? 128 + *o->interrupt : failed ? 1 : 0;
 }

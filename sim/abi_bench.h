@@ -5,6 +5,7 @@
 #ifndef EVSIM_SIM_ABI_BENCH_H
 #define EVSIM_SIM_ABI_BENCH_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 struct abi_bench_opts {
@@ -13,9 +14,14 @@ struct abi_bench_opts {
     const char *out_dir; /* data, scripts and plots */
     const char *doc;     /* the Markdown report, or NULL */
     const char *guest_dir;
+    /* Non-zero (a signal's number) when the user asks to stop: the point under way finishes,
+     * no other starts, and what finished is written (results.json marked partial; no plots and
+     * no page). NULL: never. */
+    const volatile sig_atomic_t *interrupt;
 };
 
-/* 0, or 2 on bad input / unwritable output (with a message on stderr), 1 if a point failed. */
+/* 0, or 2 on bad input / unwritable output (with a message on stderr), 1 if a point failed,
+ * 128 + the signal when interrupted. */
 int abi_bench_run(const struct abi_bench_opts *o);
 
 #endif

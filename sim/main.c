@@ -560,7 +560,10 @@ static const char usage_bench[] =
     "  --progress     a line per point on stderr (default: when stderr is a terminal)\n"
     "  --no-progress  none\n"
     "\n"
-    "Exit status: 0 done, 1 a point failed (its row says so), 2 bad input or unwritable output.\n";
+    "Exit status: 0 done, 1 a point failed (its row says so), 2 bad input or unwritable output,\n"
+    "130 or 143 stopped by SIGINT (Ctrl-C) or SIGTERM: the point under way finishes, the data\n"
+    "and results.json (marked partial) hold the points that finished; plots and the page are\n"
+    "left as they were.\n";
 
 /* evsim bench abi-scaling [options] */
 static int cmd_bench(int argc, char **argv)
@@ -594,7 +597,11 @@ static int cmd_bench(int argc, char **argv)
     }
     default_guest_dir(guest_dir, sizeof(guest_dir));
     o.guest_dir = guest_dir;
-    return abi_bench_run(&o);
+    o.interrupt = &stop_signal;
+    catch_stop_signals(true);
+    int rc = abi_bench_run(&o);
+    catch_stop_signals(false);
+    return rc;
 }
 
 static int cmd_scenario(int argc, char **argv)
