@@ -397,9 +397,7 @@ static int run_machine(const struct run_opts *o, const struct scenario *sc, cons
     }
     m->progress = o->progress;
     m->interrupt = &stop_signal;
-    catch_stop_signals(true);
     machine_run(m);
-    catch_stop_signals(false);
     struct json_object *report = report_build(m);
     int status = machine_exit_status(m);
     if (o->report)
@@ -540,7 +538,7 @@ static int cmd_validate(int argc, char **argv)
         return bad_input("validate: the only option is --markdown%s%s", "", "");
     char guest_dir[PATH_MAX];
     default_guest_dir(guest_dir, sizeof(guest_dir));
-    return validate_run(stdout, guest_dir, md);
+    return validate_run(stdout, guest_dir, md, &stop_signal);
 }
 
 static const char usage_bench[] =
@@ -598,10 +596,7 @@ static int cmd_bench(int argc, char **argv)
     default_guest_dir(guest_dir, sizeof(guest_dir));
     o.guest_dir = guest_dir;
     o.interrupt = &stop_signal;
-    catch_stop_signals(true);
-    int rc = abi_bench_run(&o);
-    catch_stop_signals(false);
-    return rc;
+    return abi_bench_run(&o);
 }
 
 static int cmd_scenario(int argc, char **argv)
@@ -680,10 +675,16 @@ static int evsim_main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(cmd, commands[i].name))
             continue;
-        if (commands[i].runs_guests && !asks_for_help(argc - 1, argv + 1) &&
-            require_usable_engine() < 0)
+        bool runs = commands[i].runs_guests && !asks_for_help(argc - 1, argv + 1);
+        /* From the start: a signal that comes early still ends the command cleanly. */
+        if (runs)
+            catch_stop_signals(true);
+        if (runs && require_usable_engine() < 0)
             return EXIT_BAD_INPUT;
-        return commands[i].fn(argc - 1, argv + 1);
+        int rc = commands[i].fn(argc - 1, argv + 1);
+        if (runs)
+            catch_stop_signals(false);
+        return rc;
     }
     fprintf(stderr, "evsim: unknown command '%s'\n\n%s", cmd, usage_main);
     return EXIT_BAD_INPUT;

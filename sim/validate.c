@@ -216,13 +216,23 @@ static void print_page_reading(FILE *out, const int64_t *v)
                  "estimates in every profile).\n");
 }
 
-int validate_run(FILE *out, const char *guest_dir, bool md)
+int validate_run(FILE *out, const char *guest_dir, bool md, const volatile sig_atomic_t *interrupt)
 {
     int rc = 0;
     int64_t v[NR_COMPARISONS];
-    for (size_t i = 0; i < NR_COMPARISONS; i++) {
-        v[i] = simulate_in_child(&comparisons[i], guest_dir);
-        rc |= v[i] < 0;
+    size_t done = 0;
+    for (; done < NR_COMPARISONS && !(interrupt && *interrupt); done++) {
+        v[done] = simulate_in_child(&comparisons[done], guest_dir);
+        if (interrupt && *interrupt && v[done] < 0)
+            break; /* the signal reached that simulation too: it did not finish */
+        rc |= v[done] < 0;
+    }
+    if (done < NR_COMPARISONS) {
+        for (size_t i = 0; i < done; i++)
+            print_row(out, md, &comparisons[i], v[i]);
+        fprintf(out, "(interrupted: %zu of %zu comparisons finished)\n", done,
+                (size_t)NR_COMPARISONS);
+        return 128 + *interrupt;
     }
     if (md) {
         print_page_head(out);
