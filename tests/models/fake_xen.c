@@ -36,6 +36,18 @@ static uint64_t fx_touch(void *opaque, const volatile void *addr, size_t len, en
     return 0;
 }
 
+uint64_t fx_arg_gpa(struct fake_xen *fx, bool unmapped, bool copy_out_fails)
+{
+    if (unmapped)
+        return FX_BAD_GPA;
+    if (copy_out_fails) {
+        fx->fail_gpa = FX_ARG_GPA; /* the copy-in passes, the copy-out does not */
+        fx->fail_at = 2;
+        fx->seen = 0;
+    }
+    return FX_ARG_GPA;
+}
+
 uint64_t fx_touch_cycles(const struct fake_xen *fx)
 {
     const struct cost_profile *c = &fx->profile;

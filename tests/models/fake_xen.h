@@ -73,6 +73,10 @@ struct fake_xen {
     unsigned touches[3]; /* accesses Xen reported to shared memory, by enum guest_access */
 };
 
+/* Where a conformance row's hypercall argument lives: FX_ARG_GPA, or memory that is not the
+ * guest's (unmapped), or FX_ARG_GPA set up so that the copy-in works and the copy-out fails. */
+uint64_t fx_arg_gpa(struct fake_xen *fx, bool unmapped, bool copy_out_fails);
+
 /* What the accesses counted in fx->touches cost Xen inside an ABI operation. */
 uint64_t fx_touch_cycles(const struct fake_xen *fx);
 

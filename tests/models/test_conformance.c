@@ -1033,14 +1033,15 @@ static const struct row rows[] = {
 
 _Static_assert(NR_ROWS >= 60, "the conformance table covers at least 60 cases");
 
+/* fx first: fx_teardown frees the whole context. */
 struct ctx {
-    const struct row *row;
     struct fake_xen fx;
+    const struct row *row;
 };
 
 static int world_setup(void **state)
 {
-    struct ctx *c = calloc(1, sizeof(*c));
+    struct ctx *c = test_calloc(1, sizeof(*c));
 
     assert_non_null(c);
     c->row = *state;
@@ -1052,25 +1053,9 @@ static int world_setup(void **state)
     return 0;
 }
 
-static int world_teardown(void **state)
-{
-    struct ctx *c = *state;
-
-    fx_destroy(&c->fx);
-    free(c);
-    return 0;
-}
-
 static uint64_t row_arg_gpa(struct fake_xen *fx, const struct row *r)
 {
-    if (r->mode == ARG_UNMAPPED)
-        return FX_BAD_GPA;
-    if (r->mode == ARG_COPY_OUT_FAILS) {
-        fx->fail_gpa = FX_ARG_GPA; /* the copy-in passes, the copy-out does not */
-        fx->fail_at = 2;
-        fx->seen = 0;
-    }
-    return FX_ARG_GPA;
+    return fx_arg_gpa(fx, r->mode == ARG_UNMAPPED, r->mode == ARG_COPY_OUT_FAILS);
 }
 
 static void run_row(void **state)
@@ -1099,7 +1084,7 @@ int main(void)
     struct CMUnitTest tests[NR_ROWS];
 
     for (size_t i = 0; i < NR_ROWS; i++)
-        tests[i] = (struct CMUnitTest){rows[i].name, run_row, world_setup, world_teardown,
-                                       (void *)&rows[i]};
+        tests[i] =
+            (struct CMUnitTest){rows[i].name, run_row, world_setup, fx_teardown, (void *)&rows[i]};
     return _cmocka_run_group_tests("evtchn_conformance", tests, NR_ROWS, NULL, NULL);
 }

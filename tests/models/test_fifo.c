@@ -782,8 +782,7 @@ static void test_commands_and_unmask_are_priced(void **state)
     /* init_control: builds the vcpu's queues, carries the 2-level state over (reads of the
      * 2-level bitmaps); expand_array: masks the new page's words, replays saved events. */
     memset(w->fx.touches, 0, sizeof(w->fx.touches));
-    assert_int_equal(fx_fifo_init_control(&w->fx, v, 0, FX_FIFO_CONTROL_GPA / XEN_PAGE_SIZE, 0),
-                     0);
+    assert_int_equal(fx_fifo_init_control(&w->fx, v, 0, FX_FIFO_CONTROL_GPA / XEN_PAGE_SIZE, 0), 0);
     assert_int_equal(v->hcall_cycles, entry + fx_touch_cycles(&w->fx));
     memset(w->fx.touches, 0, sizeof(w->fx.touches));
     assert_int_equal(fx_fifo_expand(&w->fx, v, 0), 0);
