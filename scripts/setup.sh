@@ -25,9 +25,11 @@ EVSIM_OLD_UNICORN_DEBS=(libunicorn2)
 # gcc-12 builds evsim's C code, the guests included: a guest's cycle counts are those of the
 # instructions its compiler chose, and the golden outputs were recorded with GCC 12 (Debian 12's
 # gcc; Debian 13 ships it as gcc-12 beside its default gcc 14, which gives other counts).
+# clang and libclang-rt-dev build the fuzzing harnesses (libFuzzer); coreutils' timeout and awk
+# are in every Debian.
 EVSIM_CC=gcc-12
 EVSIM_PACKAGES=(
-  build-essential cmake pkg-config git gcc-12
+  build-essential cmake pkg-config git gcc-12 clang libclang-rt-dev
   libsystemc-dev libcapstone-dev libcmocka-dev libxen-dev
   libinih-dev libjson-c-dev gnuplot-nox valgrind
 )
