@@ -2,7 +2,7 @@
 # holds the points that finished and none that failed, and neither plots nor the page are
 # written from a partial study.
 file(REMOVE_RECURSE ${WORK_DIR})
-execute_process(COMMAND ${TIMEOUT} --preserve-status -s INT 3 ${EVSIM} bench abi-scaling
+execute_process(COMMAND ${TIMEOUT} --foreground --preserve-status -s INT 3 ${EVSIM} bench abi-scaling
     --no-progress --out ${WORK_DIR} --doc ${WORK_DIR}/abi-scaling.md
   RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
 if(NOT rc EQUAL 130)
