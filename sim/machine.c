@@ -8,7 +8,7 @@
  * is the least time between a CPU's action and its effect on another (a hypercall's trap and
  * dispatch come before Xen touches anything). So an IPI, a wake-up or a timer always finds its
  * target at or before its time, and the target stops exactly there. Results do not depend on
- * the quantum, which only bounds a CPU that runs alone. */
+ * the quantum, which no longer affects anything. */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE: guest RAM committed lazily */
 #include "sim/machine.h"
 #include "sim/evpages.h"
@@ -73,6 +73,21 @@ uint64_t machine_delay_ps_until(const struct machine *m, uint64_t at_cycles)
     return target > now ? target - now : 0;
 }
 
+/* Arm a timed callback (its event and its timeline slot) for Xen system time deadline_ns; a
+ * deadline past what simulated time can reach arms nothing (it would never fire). A running
+ * CPU's slice limit may now be nearer: it is asked again after the hypercall. */
+static void machine_timed_call(struct machine *m, struct simk_event *ev, unsigned slot,
+                               uint64_t deadline_ns)
+{
+    uint64_t at = cost_ns_to_cycles(m->cost, deadline_ns);
+    if (at == UINT64_MAX || cycles_to_ps(m, at) == UINT64_MAX)
+        return;
+    uint64_t now = machine_now_cycles(m);
+    simk_event_notify(ev, machine_delay_ps_until(m, at));
+    timeline_arm(&m->timeline, slot, at > now ? at : now);
+    m->limits_stale = true;
+}
+
 /* The least time between what a vcpu does and its effect on another CPU: Xen charges a
  * hypercall's trap (a VM exit for HVM) and dispatch before it touches anything shared, and
  * every cross-CPU effect (an IPI, a wake-up, a write to shared memory) starts in a hypercall. */
@@ -133,7 +148,7 @@ static void sink_kick(void *opaque, struct vcpu *v)
 {
     struct machine *m = opaque;
     struct sim_vcpu *sv = v->sim;
-    /* Running on another CPU: an IPI interrupts it, and it finds the upcall at its next quantum
+    /* Running on another CPU: an IPI interrupts it, and its CPU takes it when it arrives
      * (its own memory flag is already set). Running here, queued or blocked: nothing is sent; it
      * is delivered on the way back to the guest, or the wake-up does it. */
     if (sv->state != SV_RUNNING || sv->pcpu == m->active)
@@ -173,13 +188,8 @@ static void sink_timer(void *opaque, struct vcpu *v, enum hv_timer_kind kind, ui
     struct sim_vcpu *sv = v->sim;
     simk_event_cancel(sv->timer_ev[kind]);
     timeline_disarm(&m->timeline, sv->timer_slot + kind);
-    uint64_t at = cost_ns_to_cycles(m->cost, deadline);
-    /* 0 stops the timer; a deadline past what simulated time can reach never fires. */
-    if (deadline && at != UINT64_MAX && cycles_to_ps(m, at) != UINT64_MAX) {
-        uint64_t now = machine_now_cycles(m);
-        simk_event_notify(sv->timer_ev[kind], machine_delay_ps_until(m, at));
-        timeline_arm(&m->timeline, sv->timer_slot + kind, at > now ? at : now);
-    }
+    if (deadline) /* 0 stops the timer */
+        machine_timed_call(m, sv->timer_ev[kind], sv->timer_slot + kind, deadline);
 }
 
 static void sink_vcpu_up(void *opaque, struct vcpu *v)
@@ -326,12 +336,8 @@ static void sink_pirq_timer(void *opaque, struct domain *d, unsigned pirq, uint6
             continue;
         simk_event_cancel(src->eoi_timer);
         timeline_disarm(&m->timeline, src->eoi_slot);
-        uint64_t at = cost_ns_to_cycles(m->cost, deadline);
-        if (deadline && at != UINT64_MAX && cycles_to_ps(m, at) != UINT64_MAX) {
-            uint64_t now = machine_now_cycles(m);
-            simk_event_notify(src->eoi_timer, machine_delay_ps_until(m, at));
-            timeline_arm(&m->timeline, src->eoi_slot, at > now ? at : now);
-        }
+        if (deadline) /* 0: the timer stopped */
+            machine_timed_call(m, src->eoi_timer, src->eoi_slot, deadline);
         return;
     }
 }
@@ -455,17 +461,15 @@ uint64_t sim_pcpu_slice_limit(struct sim_vcpu *sv)
 {
     struct sim_pcpu *p = sv->pcpu;
     struct machine *m = p->m;
+    m->limits_stale = false;
     uint64_t others = others_horizon(p), limit = timeline_next(&m->timeline);
     uint64_t candidates[] = {others, sched_horizon(sv), m->run_end_cycles, p->interrupt_at,
                              p->next_tick};
     for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
         if (candidates[i] < limit)
             limit = candidates[i];
-    /* Alone (no other CPU will act), stopping changes nothing: the quantum only lets the loop
-     * draw progress now and then. */
-    uint64_t quantum = cost_ns_to_cycles(m->cost, m->sc->quantum_ns);
-    if (others == UINT64_MAX && limit > p->local && limit - p->local > quantum)
-        limit = p->local + quantum;
+    /* A CPU that runs alone still stops at Xen's 10 ms tick (next_tick): often enough for the
+     * progress display, and no slice is ever cut shorter than the model needs. */
     return limit;
 }
 
@@ -597,10 +601,7 @@ static void on_vcpu_timer(void *arg)
 static void pirq_schedule(struct sim_pirq_source *src)
 {
     const struct scenario_pirq *q = src->cfg;
-    uint64_t at_ns = q->at_ns + (uint64_t)src->raised * q->period_ns;
-    uint64_t at = cost_ns_to_cycles(src->m->cost, at_ns), now = machine_now_cycles(src->m);
-    simk_event_notify(src->ev, machine_delay_ps_until(src->m, at));
-    timeline_arm(&src->m->timeline, src->slot, at > now ? at : now);
+    machine_timed_call(src->m, src->ev, src->slot, q->at_ns + (uint64_t)src->raised * q->period_ns);
 }
 
 static void on_pirq(void *arg)

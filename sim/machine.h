@@ -155,6 +155,8 @@ struct machine {
     struct coherence *coh;    /* cache lines shared between Xen and guests */
     struct timeline timeline; /* deadlines of vcpu timers and PIRQ sources */
     unsigned timeline_used;   /* its slots handed out so far */
+    bool limits_stale;        /* a timer was armed or a vcpu made ready since the running CPU last
+                                 computed its slice limit (sim_pcpu_slice_limit) */
     uint64_t lookahead;       /* cycles: the least time between a CPU's action and its effect on
                                  another CPU (a hypercall's trap and dispatch) */
     uint64_t late_effects;    /* cross-CPU effects that found their target past their time (0

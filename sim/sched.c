@@ -140,6 +140,7 @@ void sched_ready_at(struct sim_vcpu *sv, uint64_t at, bool woken)
     sv->state = SV_WAKING;
     sv->wake_at = at;
     p->waking[p->nr_waking++] = sv;
+    p->m->limits_stale = true; /* this CPU's scheduler, or an idle one's wake-up, comes sooner */
     /* An idle CPU acts again at the wake-up; a busy one is at or before it (the lookahead) and
      * its slice stops there (sched_horizon). */
     if (p->idle && at < p->sync_at)

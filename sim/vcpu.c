@@ -305,9 +305,9 @@ static void on_syscall(uc_engine *uc, void *opaque)
         uc_reg_write(uc, UC_X86_REG_RAX, &r.rax);
     }
     sv->pcpu->xen_to = *pcpu_clock(sv); /* back in the guest */
-    /* The hypercall may have armed a timer or woken a vcpu: the slice may have to end sooner,
-     * or, no longer alone, later than the quantum a lone CPU keeps to. */
-    if (!sv->stop_requested)
+    /* A hypercall that armed a timer or made a vcpu ready may bring the slice's end nearer.
+     * Only then is it asked again: most hypercalls do neither. */
+    if (!sv->stop_requested && sv->sd->m->limits_stale)
         sv->stop_at = sim_pcpu_slice_limit(sv);
     if (vcpu_must_stop(sv) || sv->stop_requested || *pcpu_clock(sv) >= sv->stop_at)
         request_stop(sv);

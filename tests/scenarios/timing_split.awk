@@ -16,18 +16,18 @@ function mask_all(s) { gsub(/[0-9]+(\.[0-9]+)?%?/, "~", s); return s }
 # Mask fields first..last (0: to the end) of a table row. The columns are padded to the
 # figures' widths, so a masked row is written with single spaces: how wide a timing figure is
 # must not show in the behaviour.
-function mask_fields(s, first, last,    out, i, n, tok, f) {
+function mask_fields(s, first, last,    out, i, k, n, tok, f) {
     n = split(s, f, / +/)
     out = ""
+    k = 0
     for (i = 1; i <= n; i++) {
         if (f[i] == "")
             continue
         tok = f[i]
-        if (++k_field >= first && (!last || k_field <= last))
+        if (++k >= first && (!last || k <= last))
             tok = mask_all(tok)
         out = out " " tok
     }
-    k_field = 0
     return out
 }
 
