@@ -32,11 +32,12 @@ static bool range_in_file(const struct guest_image *img, uint64_t off, uint64_t 
     return off <= img->file_size && len <= img->file_size - off;
 }
 
-static int check_header(const struct guest_image *img, const Elf64_Ehdr *eh, struct diag *d)
+static int check_header(const struct guest_image *img, Elf64_Ehdr *eh, struct diag *d)
 {
     const char *p = img->path;
-    if (img->file_size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+    if (img->file_size < sizeof(*eh) || memcmp(img->file, ELFMAG, SELFMAG) != 0)
         return diag_set(d, "%s: offset 0x0: not an ELF file", p);
+    memcpy(eh, img->file, sizeof(*eh));
     if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB)
         return diag_set(d, "%s: offset 0x4: not a little-endian ELF64 file", p);
     if (eh->e_machine != EM_X86_64)
@@ -58,23 +59,25 @@ static void scan_xen_notes(struct guest_image *img, const Elf64_Phdr *ph, bool *
 {
     uint64_t off = ph->p_offset, end = ph->p_offset + ph->p_filesz;
     while (off + sizeof(Elf64_Nhdr) <= end) {
-        const Elf64_Nhdr *nh = (const Elf64_Nhdr *)(img->file + off);
-        uint64_t name_off = off + sizeof(*nh);
-        uint64_t desc_off = name_off + ((nh->n_namesz + 3u) & ~3u);
-        uint64_t next = desc_off + ((nh->n_descsz + 3u) & ~3u);
+        Elf64_Nhdr nh;
+        memcpy(&nh, img->file + off, sizeof(nh));
+        /* Sizes padded in 64 bits: a size near 4 GiB must not wrap to a small one. */
+        uint64_t name_off = off + sizeof(nh);
+        uint64_t desc_off = name_off + (((uint64_t)nh.n_namesz + 3u) & ~3ull);
+        uint64_t next = desc_off + (((uint64_t)nh.n_descsz + 3u) & ~3ull);
         if (next > end)
             return;
-        bool is_xen = nh->n_namesz == 4 && memcmp(img->file + name_off, "Xen", 4) == 0;
-        if (is_xen && nh->n_descsz == 8 && nh->n_type == XEN_ELFNOTE_HYPERCALL_PAGE)
+        bool is_xen = nh.n_namesz == 4 && memcmp(img->file + name_off, "Xen", 4) == 0;
+        if (is_xen && nh.n_descsz == 8 && nh.n_type == XEN_ELFNOTE_HYPERCALL_PAGE)
             img->hypercall_page_off = desc_off;
         uint64_t value = 0;
-        if (is_xen && nh->n_descsz == 8)
+        if (is_xen && nh.n_descsz == 8)
             memcpy(&value, img->file + desc_off, 8);
-        if (is_xen && nh->n_descsz == 8 && nh->n_type == XEN_ELFNOTE_ENTRY) {
+        if (is_xen && nh.n_descsz == 8 && nh.n_type == XEN_ELFNOTE_ENTRY) {
             img->entry = value;
             *has_entry = true;
         }
-        if (is_xen && nh->n_descsz == 8 && nh->n_type == XEN_ELFNOTE_HYPERCALL_PAGE)
+        if (is_xen && nh.n_descsz == 8 && nh.n_type == XEN_ELFNOTE_HYPERCALL_PAGE)
             img->hypercall_page = value;
         off = next;
     }
@@ -89,6 +92,9 @@ static int add_load_segment(struct guest_image *img, const Elf64_Phdr *ph, unsig
     if (ph->p_filesz > ph->p_memsz || !range_in_file(img, ph->p_offset, ph->p_filesz))
         return diag_set(d, "%s: offset 0x%llx: segment %u data lies outside the file", img->path,
                         (unsigned long long)phoff, idx);
+    if (ph->p_vaddr + ph->p_memsz < ph->p_vaddr)
+        return diag_set(d, "%s: offset 0x%llx: segment %u wraps around the address space",
+                        img->path, (unsigned long long)phoff, idx);
     struct guest_segment *s = &img->seg[img->nr_seg++];
     s->vaddr = ph->p_vaddr;
     s->memsz = ph->p_memsz;
@@ -106,24 +112,30 @@ static int add_load_segment(struct guest_image *img, const Elf64_Phdr *ph, unsig
 static void symbols_each(const struct guest_image *img,
                          bool (*fn)(const char *name, const Elf64_Sym *sym, void *arg), void *arg)
 {
-    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img->file;
-    if (eh->e_shentsize != sizeof(Elf64_Shdr) ||
-        !range_in_file(img, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr)))
+    Elf64_Ehdr eh;
+    memcpy(&eh, img->file, sizeof(eh));
+    if (eh.e_shentsize != sizeof(Elf64_Shdr) ||
+        !range_in_file(img, eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr)))
         return;
-    const Elf64_Shdr *sh = (const Elf64_Shdr *)(img->file + eh->e_shoff);
-    for (unsigned i = 0; i < eh->e_shnum; i++) {
-        if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
+    const uint8_t *sh = img->file + eh.e_shoff;
+    for (unsigned i = 0; i < eh.e_shnum; i++) {
+        Elf64_Shdr symtab, strtab;
+        memcpy(&symtab, sh + i * sizeof(Elf64_Shdr), sizeof(symtab));
+        if (symtab.sh_type != SHT_SYMTAB || symtab.sh_link >= eh.e_shnum)
             continue;
-        const Elf64_Shdr *strtab = &sh[sh[i].sh_link];
-        if (!range_in_file(img, sh[i].sh_offset, sh[i].sh_size) ||
-            !range_in_file(img, strtab->sh_offset, strtab->sh_size) || strtab->sh_size == 0)
+        memcpy(&strtab, sh + symtab.sh_link * sizeof(Elf64_Shdr), sizeof(strtab));
+        if (!range_in_file(img, symtab.sh_offset, symtab.sh_size) ||
+            !range_in_file(img, strtab.sh_offset, strtab.sh_size) || strtab.sh_size == 0)
             return;
-        const Elf64_Sym *sym = (const Elf64_Sym *)(img->file + sh[i].sh_offset);
-        const char *names = (const char *)(img->file + strtab->sh_offset);
-        for (uint64_t k = 0; k < sh[i].sh_size / sizeof(*sym); k++)
-            if (sym[k].st_name < strtab->sh_size && names[strtab->sh_size - 1] == 0 &&
-                fn(names + sym[k].st_name, &sym[k], arg))
+        const char *names = (const char *)(img->file + strtab.sh_offset);
+        if (names[strtab.sh_size - 1] != 0)
+            return; /* the last name would run off the table */
+        for (uint64_t k = 0; k < symtab.sh_size / sizeof(Elf64_Sym); k++) {
+            Elf64_Sym sym;
+            memcpy(&sym, img->file + symtab.sh_offset + k * sizeof(sym), sizeof(sym));
+            if (sym.st_name < strtab.sh_size && fn(names + sym.st_name, &sym, arg))
                 return;
+        }
     }
 }
 
@@ -193,32 +205,55 @@ static int check_hypercall_page(const struct guest_image *img, struct diag *d)
                     img->path, (unsigned long long)hp);
 }
 
+/* The headers are copied out of the file, never read in place: their offsets come from the file
+ * and need not be aligned. */
+static int parse_image(struct guest_image *img, struct diag *d)
+{
+    Elf64_Ehdr eh;
+    if (check_header(img, &eh, d) < 0)
+        return -1;
+    bool has_entry = false;
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        uint64_t phoff = eh.e_phoff + (uint64_t)i * sizeof(Elf64_Phdr);
+        Elf64_Phdr ph;
+        memcpy(&ph, img->file + phoff, sizeof(ph));
+        if (ph.p_type == PT_NOTE && range_in_file(img, ph.p_offset, ph.p_filesz))
+            scan_xen_notes(img, &ph, &has_entry);
+        if (ph.p_type == PT_LOAD && ph.p_memsz > 0 && add_load_segment(img, &ph, i, phoff, d) < 0)
+            return -1;
+    }
+    if (img->nr_seg == 0)
+        return diag_set(d, "%s: offset 0x%llx: no loadable segment", img->path,
+                        (unsigned long long)eh.e_phoff);
+    if (!has_entry)
+        img->entry = eh.e_entry;
+    if (!img->hypercall_page) /* no note: the symbol, as Linux names it */
+        img->hypercall_page = guest_image_symbol(img, "hypercall_page");
+    return check_hypercall_page(img, d);
+}
+
 int guest_image_load(const char *path, struct guest_image *img, struct diag *d)
 {
     memset(img, 0, sizeof(*img));
     img->path = strdup(path);
+    if (!img->path)
+        return diag_set(d, "%s: out of memory", path);
     if (read_whole_file(path, img, d) < 0)
         return -1;
-    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img->file;
-    if (check_header(img, eh, d) < 0)
-        return -1;
-    bool has_entry = false;
-    for (unsigned i = 0; i < eh->e_phnum; i++) {
-        uint64_t phoff = eh->e_phoff + (uint64_t)i * sizeof(Elf64_Phdr);
-        const Elf64_Phdr *ph = (const Elf64_Phdr *)(img->file + phoff);
-        if (ph->p_type == PT_NOTE && range_in_file(img, ph->p_offset, ph->p_filesz))
-            scan_xen_notes(img, ph, &has_entry);
-        if (ph->p_type == PT_LOAD && ph->p_memsz > 0 && add_load_segment(img, ph, i, phoff, d) < 0)
-            return -1;
-    }
-    if (img->nr_seg == 0)
-        return diag_set(d, "%s: offset 0x%llx: no loadable segment", path,
-                        (unsigned long long)eh->e_phoff);
-    if (!has_entry)
-        img->entry = eh->e_entry;
-    if (!img->hypercall_page) /* no note: the symbol, as Linux names it */
-        img->hypercall_page = guest_image_symbol(img, "hypercall_page");
-    return check_hypercall_page(img, d);
+    return parse_image(img, d);
+}
+
+int guest_image_parse(const char *name, const void *data, size_t size, struct guest_image *img,
+                      struct diag *d)
+{
+    memset(img, 0, sizeof(*img));
+    img->path = strdup(name);
+    img->file = malloc(size ? size : 1);
+    if (!img->path || !img->file)
+        return diag_set(d, "%s: out of memory", name);
+    memcpy(img->file, data, size);
+    img->file_size = size;
+    return parse_image(img, d);
 }
 
 void guest_image_free(struct guest_image *img)

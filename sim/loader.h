@@ -31,6 +31,10 @@ struct guest_image {
 
 /* Read and validate an ELF64 x86-64 executable. 0, or -1 with d naming the file and offset. */
 int guest_image_load(const char *path, struct guest_image *img, struct diag *d);
+/* The same from an image already in memory (data is copied); name stands for the path in
+ * messages. */
+int guest_image_parse(const char *name, const void *data, size_t size, struct guest_image *img,
+                      struct diag *d);
 void guest_image_free(struct guest_image *img);
 /* Address of a symbol from the image's symbol table, 0 if absent. */
 uint64_t guest_image_symbol(const struct guest_image *img, const char *name);

@@ -184,6 +184,73 @@ static void real_guest_notes(void **state)
     guest_image_free(&img);
 }
 
+static uint8_t *read_guest(size_t *size)
+{
+    FILE *f = fopen(EVSIM_TEST_GUEST, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *size = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = test_malloc(*size + 1024); /* room to move headers */
+    assert_int_equal(fread(buf, 1, *size, f), *size);
+    fclose(f);
+    return buf;
+}
+
+/* Offsets come from the file and need not be aligned: the program headers moved to an odd
+ * offset load the same image (read in place they would be misaligned accesses, which the
+ * sanitizer build reports). */
+static void headers_at_odd_offset(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *buf = read_guest(&size);
+    Elf64_Ehdr eh;
+    memcpy(&eh, buf, sizeof(eh));
+    size_t moved = size + 1, len = (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
+    assert_true(len < 1023);
+    memcpy(buf + moved, buf + eh.e_phoff, len);
+    eh.e_phoff = moved;
+    memcpy(buf, &eh, sizeof(eh));
+    struct guest_image a, b;
+    struct diag d = {{0}};
+    assert_int_equal(guest_image_load(EVSIM_TEST_GUEST, &a, &d), 0);
+    if (guest_image_parse("<moved>", buf, moved + len, &b, &d) < 0)
+        fail_msg("%s", d.msg);
+    assert_int_equal(b.entry, a.entry);
+    assert_int_equal(b.hypercall_page, a.hypercall_page);
+    assert_int_equal(b.nr_seg, a.nr_seg);
+    guest_image_free(&a);
+    guest_image_free(&b);
+    test_free(buf);
+}
+
+/* A loadable segment whose end wraps around the address space is refused with its offset. */
+static void segment_wraps(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *buf = read_guest(&size);
+    Elf64_Ehdr eh;
+    Elf64_Phdr ph;
+    memcpy(&eh, buf, sizeof(eh));
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        memcpy(&ph, buf + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+        if (ph.p_type != PT_LOAD)
+            continue;
+        ph.p_vaddr = 0xfffffffffffff000ull;
+        memcpy(buf + eh.e_phoff + i * sizeof(ph), &ph, sizeof(ph));
+        break;
+    }
+    struct guest_image img;
+    struct diag d = {{0}};
+    assert_int_equal(guest_image_parse("<wraps>", buf, size, &img, &d), -1);
+    if (!strstr(d.msg, "<wraps>: offset 0x") || !strstr(d.msg, "wraps around the address space"))
+        fail_msg("message '%s'", d.msg);
+    guest_image_free(&img);
+    test_free(buf);
+}
+
 int main(void)
 {
     struct CMUnitTest tests[16];
@@ -195,5 +262,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(missing_file);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(hypercall_note_outside_image);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(real_guest_notes);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(headers_at_odd_offset);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(segment_wraps);
     return _cmocka_run_group_tests("loader", tests, n, NULL, NULL);
 }
