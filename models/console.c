@@ -1,29 +1,130 @@
 /* HYPERVISOR_console_io (xen/drivers/char/console.c) and HYPERVISOR_xen_version
  * (xen/common/kernel.c). */
+#include <stdio.h>
 #include <string.h>
 
 #include "models/hypercall.h"
+#include "models/loglvl.h"
 #include "models/hv_sink.h"
 
 /* ---- console_io ---- */
 
-/* Every domain may write, as a debug Xen (CONFIG_VERBOSE_DEBUG) allows; the model prints
- * the whole buffer in one sink call, or nothing (-EFAULT) if any byte is not guest memory. */
-static long console_write(struct vcpu *v, unsigned count, uint64_t buf_gpa)
-{
-    const char *buf;
+/* printk's rate limit, __printk_ratelimit(5000 ms, burst 10): a token bucket in Xen's time,
+ * shared by every domain. Each message takes 5000 tokens; one token comes back per ms, at most
+ * ten messages' worth. A message let through after some were held back is preceded by Xen's
+ * "printk: N messages suppressed." */
+#define PRINTK_RATELIMIT_MS 5000u
+#define PRINTK_RATELIMIT_BURST 10u
 
-    if (count == 0)
-        return 0;
-    buf = guest_ptr(v->domain, buf_gpa, count);
-    if (!buf)
-        return -XEN_EFAULT;
-    sink_console(v, buf, count);
+static bool printk_ratelimit(struct vcpu *v)
+{
+    struct hv_console *c = &v->domain->hv->console;
+    uint64_t ms = vcpu_now_ns(v) / 1000000;
+    char line[64];
+
+    c->toks += ms - c->last_ms;
+    c->last_ms = ms;
+    if (c->toks > PRINTK_RATELIMIT_BURST * PRINTK_RATELIMIT_MS)
+        c->toks = PRINTK_RATELIMIT_BURST * PRINTK_RATELIMIT_MS;
+    if (c->toks < PRINTK_RATELIMIT_MS) {
+        c->missed++;
+        return false;
+    }
+    c->toks -= PRINTK_RATELIMIT_MS;
+    if (c->missed) {
+        snprintf(line, sizeof(line), "printk: %u messages suppressed.", c->missed);
+        sink_xen_line(v->domain, line);
+    }
+    c->missed = 0;
+    return true;
+}
+
+/* guest_printk(d, XENLOG_G_DEBUG ...): printed, held back by the rate limit, or discarded by
+ * guest_loglvl; counted either way. */
+static void guest_printk_line(struct vcpu *v, const char *text, size_t len)
+{
+    const struct hv_console *c = &v->domain->hv->console;
+    struct limit_stats *st = &v->domain->stats.limits;
+
+    if (CONSOLE_LOG_GUEST_LINE >= c->upper) {
+        st->console_discarded++;
+        return;
+    }
+    if (CONSOLE_LOG_GUEST_LINE >= c->lower && !printk_ratelimit(v)) {
+        st->console_suppressed++;
+        return;
+    }
+    st->console_lines++;
+    sink_console(v, text, len);
+}
+
+/* Xen's isprint is Latin-1's: 0x20-0x7e and 0xa0-0xff. */
+static bool is_console_printable(unsigned char c)
+{
+    return (c >= 0x20 && c < 0x7f) || c >= 0xa0 || c == '\n' || c == '\t';
+}
+
+/* One chunk of a domain other than the hardware domain (guest_console_write's else branch):
+ * up to the first newline, non-printable bytes stripped, gathered in the domain's buffer; a
+ * newline, or a buffer that would fill, ends the line. Returns the bytes consumed. */
+static unsigned console_gather(struct vcpu *v, const char *chunk, unsigned count)
+{
+    struct domain *d = v->domain;
+    char kbuf[CONSOLE_CHUNK + 1];
+    unsigned in = 0, out = 0;
+    char c = 0;
+
+    do {
+        c = chunk[in++];
+        if (c == '\n')
+            break;
+        if (is_console_printable((unsigned char)c))
+            kbuf[out++] = c;
+    } while (in < count);
+    if (c != '\n' && d->console.idx + out < sizeof(d->console.buf) - 1) {
+        memcpy(d->console.buf + d->console.idx, kbuf, out);
+        d->console.idx += out;
+        return in;
+    }
+    /* "%s%s\n": what was gathered, then this chunk's text: the line may exceed the buffer. */
+    char line[sizeof(d->console.buf) + CONSOLE_CHUNK + 1];
+    memcpy(line, d->console.buf, d->console.idx);
+    memcpy(line + d->console.idx, kbuf, out);
+    line[d->console.idx + out] = '\n';
+    guest_printk_line(v, line, d->console.idx + out + 1);
+    d->console.idx = 0;
+    return in;
+}
+
+/* Xen's guest_console_write: the text is copied in chunks of at most 127 bytes; between two
+ * chunks the call may be preempted (an event to take), and the guest re-issues it for what is
+ * left (the continuation's count and buffer). The hardware domain's text goes out as it is
+ * (its console may be interactive); any other domain's goes through console_gather. */
+static long console_write(struct vcpu *v, unsigned *count, uint64_t *buf_gpa)
+{
+    unsigned kcount = 0;
+
+    while (*count > 0) {
+        if (kcount && hypercall_preempt_check(v)) {
+            v->hcall_continuation = true;
+            return 0;
+        }
+        kcount = *count < CONSOLE_CHUNK ? *count : CONSOLE_CHUNK;
+        const char *chunk = guest_ptr(v->domain, *buf_gpa, kcount);
+        if (!chunk)
+            return -XEN_EFAULT;
+        if (v->domain->domid == 0)
+            sink_console(v, chunk, kcount);
+        else
+            kcount = console_gather(v, chunk, kcount);
+        *buf_gpa += kcount;
+        *count -= kcount;
+    }
     return 0;
 }
 
 /* Reading Xen's console ring is for the control domain; the model's ring is always empty. */
-static long console_read(struct vcpu *v, unsigned count, uint64_t buf_gpa)
+static long console_read(struct vcpu *v, unsigned *count, uint64_t *buf_gpa)
 {
     (void)count;
     (void)buf_gpa;
@@ -34,18 +135,27 @@ static long console_read(struct vcpu *v, unsigned count, uint64_t buf_gpa)
     X(write, console_write)                                                                        \
     X(read, console_read)
 
-static long (*const console_io_table[])(struct vcpu *, unsigned, uint64_t) = {
+static long (*const console_io_table[])(struct vcpu *, unsigned *, uint64_t *) = {
 #define CONSOLE_OP_ENTRY(cmd_, fn_) [CONSOLEIO_##cmd_] = fn_,
     CONSOLE_OPS(CONSOLE_OP_ENTRY)};
 
 #define CONSOLE_OP_NAME(cmd_, fn_) [CONSOLEIO_##cmd_] = #cmd_,
 const char *const console_io_names[] = {CONSOLE_OPS(CONSOLE_OP_NAME) NULL};
 
-long do_console_io(struct vcpu *v, unsigned cmd, unsigned count, uint64_t buf_gpa)
+long do_console_io(struct vcpu *v, unsigned cmd, unsigned *count, uint64_t *buf_gpa)
 {
     if (cmd >= sizeof(console_io_table) / sizeof(console_io_table[0]))
         return -XEN_ENOSYS;
     return console_io_table[cmd](v, count, buf_gpa);
+}
+
+void console_set_loglvl(struct hv *hv, int lower, int upper)
+{
+    hv->console.lower = lower;
+    hv->console.upper = upper;
+    hv->console.toks = PRINTK_RATELIMIT_BURST * PRINTK_RATELIMIT_MS;
+    hv->console.last_ms = 0;
+    hv->console.missed = 0;
 }
 
 /* ---- xen_version ---- */

@@ -154,8 +154,25 @@ struct domain {
     uint64_t pirq_eoi_map_gfn;
     bool auto_unmask;
 
+    /* guest_console_write's line buffer (Xen's struct domain_console): a domain other than the
+     * hardware domain has its text gathered here until a newline, or until it is full. */
+    struct {
+        unsigned idx;
+        char buf[256];
+    } console;
+
     struct domain_stats stats;
     void *sim;
+};
+
+/* Xen's log levels for guest messages (guest_loglvl=LOWER[/UPPER]) and printk's rate limit:
+ * a message of level L is printed if L < lower, printed if the rate limit lets it through if
+ * L < upper, and discarded otherwise. Guest console lines are XENLOG_DEBUG (3). A debug
+ * Xen, which evsim models by default, prints everything (lower = upper = 4). */
+struct hv_console {
+    int lower, upper;
+    uint64_t toks, last_ms; /* __printk_ratelimit's token bucket, in ms */
+    unsigned missed;
 };
 
 struct hv {
@@ -168,6 +185,13 @@ struct hv {
     const struct cost_profile *cost;
     /* Which domain receives each global VIRQ (Xen: the hardware domain unless reassigned). */
     domid_t global_virq_handler[NR_VIRQS];
+    /* Xen's dom_state_changed (4.21 on), the bitmap of domains whose state changed that
+     * XEN_DOMCTL_get_domain_state hands to the VIRQ_DOM_EXC handler. It exists only while
+     * VIRQ_DOM_EXC is bound: binding it sets it up, closing the port tears it down, and a bind
+     * that fails tears down only what it set up itself (XSA-496). Xen allocates it; here it is
+     * embedded and dom_states_live says whether Xen would have it (models/virq.c). */
+    bool dom_states_live;
+    uint64_t dom_state_changed[HV_MAX_DOMAINS / 64];
     /* The vcpu whose hypercall is being handled (Xen's `current`), NULL outside hypercalls:
      * work done on behalf of the caller (set_pending on another domain's port) is charged
      * to it. Set and cleared by hypercall_dispatch. */
@@ -178,6 +202,7 @@ struct hv {
     /* Inside an event-channel ABI's work (a port operation, or one of its own commands): each
      * access Xen makes to shared memory is priced (xen_read/xen_write/xen_locked). Nested. */
     unsigned abi_depth;
+    struct hv_console console;
 };
 
 struct domain_config {

@@ -19,10 +19,10 @@
  *   its events held: set_pending sets the pending bit (and wakes pollers) but no selector bit.
  *   Phase 2 for that vcpu rescans: every pending, unmasked, bound port notifying it is raised
  *   through L2, L1 and upcall_pending.
- * - Phase 1 carries 2-level state over: the 2-level pending words are moved (exchanged with 0,
- *   so a later reset to 2-level starts without stale bits that would swallow the first raise of
- *   a re-bound port) and the mask words copied, for ports below W^2, into page 0 of the new
- *   bitmaps. Above W^2 the guest's own initialisation stands (it is expected to set every mask
+ * - Phase 1 carries 2-level state over, after the switch: the 2-level pending words are moved
+ *   (exchanged with 0, so a later reset to 2-level starts without stale bits that would swallow
+ *   the first raise of a re-bound port, and ORed in, locked, so that a raise meanwhile is kept)
+ *   and the mask words copied, for ports below W^2, into page 0 of the new bitmaps. Above W^2 the guest's own initialisation stands (it is expected to set every mask
  *   bit and clear every pending bit of its new pages). Each vcpu's L1 selector is cleared: its
  *   bits meant 2-level words; phase 2's rescan sets them again with 3-level meaning.
  * - Checks, in order. Phase 1: nr_pages != what the guest's word size needs (8 or 1) -EINVAL;
@@ -245,7 +245,12 @@ static void evtchn_3l_carry_over(struct domain *d, struct evtchn_3l_domain *l3)
     if (!pending2)
         return;
     for (unsigned i = 0; i < words; i++) {
-        evtchn_3l_write_word(d->hv, &l3->pending[0][i], guest_xchg64(d->hv, &pending2[i], 0));
+        uint64_t moved = guest_xchg64(d->hv, &pending2[i], 0);
+
+        /* Merged, not written: the domain is on 3-level already and a raise on another CPU
+         * may have set a bit of this word meanwhile. */
+        if (moved)
+            guest_or64(d->hv, &l3->pending[0][i], moved);
         evtchn_3l_write_word(d->hv, &l3->mask[0][i], evtchn_3l_read_word(d->hv, &mask2[i]));
     }
 }
@@ -274,8 +279,12 @@ static bool evtchn_3l_on_2l(const struct domain *d)
     return d->evtchn_port_ops == &evtchn_port_ops_2l && !d->evtchn_3l && !d->evtchn_fifo;
 }
 
-/* The state is complete (bitmaps mapped, 2-level bits carried over) before the ops table
- * switches, so a raise never sees 3-level ops without 3-level state. */
+/* The bitmaps are mapped before the ops table switches, so a raise never sees 3-level ops
+ * without 3-level state; the 2-level bits are carried over after the switch (as Xen's FIFO
+ * init_control saves them after its own), so an event raised on another CPU meanwhile lands
+ * in the 3-level bitmap and is kept, where moving first would leave it in a 2-level word
+ * already moved. The L1 selectors are cleared last: before phase 2 no raise sets them.
+ * Registration itself is serialised with the other commands (Xen's event_lock). */
 static long evtchn_3l_register_bitmaps(struct domain *d, const struct evtchn_3l_bitmaps *b)
 {
     struct evtchn_3l_domain staged = {0};
@@ -293,10 +302,10 @@ static long evtchn_3l_register_bitmaps(struct domain *d, const struct evtchn_3l_
     if (!l3)
         return -XEN_ENOMEM;
     *l3 = staged;
+    d->evtchn_3l = l3;
+    __atomic_store_n(&d->evtchn_port_ops, &evtchn_port_ops_3l, __ATOMIC_RELEASE);
     evtchn_3l_carry_over(d, l3);
     evtchn_3l_clear_l1_selectors(d);
-    d->evtchn_3l = l3;
-    d->evtchn_port_ops = &evtchn_port_ops_3l;
     evtchn_3l_announce_bitmaps(d, l3);
     return 0;
 }

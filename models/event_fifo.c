@@ -419,8 +419,10 @@ static long evtchn_fifo_add_page(struct domain *d, uint64_t gfn)
     uint64_t gpa;
     void *page;
 
-    if (slot >= EVTCHN_FIFO_MAX_ARRAY_PAGES)
+    if (slot >= EVTCHN_FIFO_MAX_ARRAY_PAGES) {
+        d->stats.limits.pages_full++;
         return -XEN_ENOSPC;
+    }
     page = evtchn_fifo_map_guest_page(d, gfn, &gpa);
     if (!page)
         return -XEN_EINVAL;

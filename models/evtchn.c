@@ -105,8 +105,10 @@ int evtchn_allocate_port(struct domain *d, uint32_t port)
 {
     const struct evtchn *chn;
 
-    if (port > d->max_evtchn_port || port >= evtchn_abi_max_ports(d))
+    if (port > d->max_evtchn_port || port >= evtchn_abi_max_ports(d)) {
+        d->stats.limits.ports_full++;
         return -XEN_ENOSPC;
+    }
     while (!port_is_valid(d, port)) {
         int rc = evtchn_grow_one_bucket(d);
 
@@ -136,6 +138,7 @@ int evtchn_get_free_port(struct domain *d)
         if (port == d->evtchn_free_hint && evtchn_from_port(d, port)->state != ECS_FREE)
             d->evtchn_free_hint = port + 1;
     }
+    d->stats.limits.ports_full++;
     return -XEN_ENOSPC;
 }
 
@@ -180,12 +183,18 @@ int evtchn_alloc_unbound_xen(struct domain *ld, unsigned lvcpu, domid_t remote_d
     return port;
 }
 
+static void port_account_delivery(struct domain *d, struct evtchn *chn, struct port_stats *ps);
+
 /* Xen's evtchn_free: clear pending so a re-bind starts clean, return the port to vcpu 0.
  * The mask bit is the guest's and stays as it is. */
 void evtchn_free(struct domain *d, struct evtchn *chn)
 {
     struct port_stats *ps = port_stats(d, chn->port);
 
+    /* An event the guest consumed before the close (a handler closing its own port) was
+     * delivered; only one still pending is cleared by Xen unseen. */
+    if (ps)
+        port_account_delivery(d, chn, ps);
     abi_op_begin(d->hv);
     d->evtchn_port_ops->clear_pending(d, chn);
     abi_op_end(d->hv);
@@ -341,6 +350,9 @@ static void evtchn_unbind_virq(struct domain *d, struct evtchn *chn)
     unsigned vcpu_id = virq_type(chn->u.virq) != VIRQ_VCPU ? 0 : chn->notify_vcpu_id;
     struct vcpu *v = domain_vcpu(d, vcpu_id);
 
+    /* Xen's evtchn_close: the end of the VIRQ_DOM_EXC binding ends the domain-state bitmap. */
+    if (chn->u.virq == VIRQ_DOM_EXC)
+        domain_deinit_states(d->hv);
     if (v && v->virq_to_evtchn[chn->u.virq] == chn->port)
         v->virq_to_evtchn[chn->u.virq] = 0;
 }

@@ -143,6 +143,12 @@ enum virq_type {
 };
 enum virq_type virq_type(unsigned virq);
 
+/* Xen's domain_init_states / domain_deinit_states: the bitmap behind
+ * XEN_DOMCTL_get_domain_state (hv->dom_state_changed), set up with a bit for every existing
+ * domain when VIRQ_DOM_EXC is bound, torn down when that binding ends or fails. */
+void domain_init_states(struct hv *hv);
+void domain_deinit_states(struct hv *hv);
+
 /* Guest-side sources of events: a per-vcpu VIRQ on v, a per-domain or global VIRQ on d (to the
  * port's notify vcpu), a global VIRQ to its handler domain. A VIRQ of another type is ignored
  * (Xen asserts). */

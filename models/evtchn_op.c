@@ -97,9 +97,18 @@ static long evtchn_bind_virq(struct vcpu *v, void *arg)
         return -XEN_EBUSY;
     if (target->virq_to_evtchn[b->virq] != 0)
         return -XEN_EEXIST;
+    /* Xen 4.21+ sets up the domain-state bitmap before it looks for a port, so a bind that then
+     * finds no port must tear it down again, and only then: up to 4.21.1 Xen tore it down on
+     * every failed allocation, so any domain with a full table could free the handler's bitmap
+     * with any VIRQ it may bind (XSA-496, fixed in 4.21.2 and 4.22.0 by testing the VIRQ). */
+    if (b->virq == VIRQ_DOM_EXC)
+        domain_init_states(d->hv);
     port = evtchn_get_free_port(d);
-    if (port < 0)
+    if (port < 0) {
+        if (b->virq == VIRQ_DOM_EXC)
+            domain_deinit_states(d->hv);
         return port;
+    }
     evtchn_claim(d, evtchn_from_port(d, (uint32_t)port), ECS_VIRQ, target->vcpu_id);
     evtchn_from_port(d, (uint32_t)port)->u.virq = b->virq;
     /* Published last: a VIRQ raised from now on finds a complete port. */

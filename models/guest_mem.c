@@ -96,6 +96,12 @@ uint64_t guest_xchg64(struct hv *hv, volatile uint64_t *p, uint64_t v)
     return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
 }
 
+void guest_or64(struct hv *hv, volatile uint64_t *p, uint64_t v)
+{
+    guest_touch(hv, p, 8, GUEST_LOCKED);
+    __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
+}
+
 uint32_t guest_xchg32(struct hv *hv, volatile uint32_t *p, uint32_t v)
 {
     guest_touch(hv, p, 4, GUEST_LOCKED);

@@ -44,6 +44,7 @@ bool guest_test_and_clear_bit(struct hv *hv, unsigned nr, volatile uint64_t *wor
 bool guest_test_bit(struct hv *hv, unsigned nr, const volatile uint64_t *word);
 uint32_t guest_cmpxchg32(struct hv *hv, volatile uint32_t *p, uint32_t old, uint32_t new_value);
 uint64_t guest_xchg64(struct hv *hv, volatile uint64_t *p, uint64_t v);
+void guest_or64(struct hv *hv, volatile uint64_t *p, uint64_t v); /* locked OR */
 uint8_t guest_xchg8(struct hv *hv, volatile uint8_t *p, uint8_t v);
 /* The same on one 32-bit word (FIFO event words, control-block READY, a 32-bit guest's
  * selector), nr < 32, plus the plain 32-bit read and write Xen's read_atomic/write_atomic

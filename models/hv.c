@@ -7,6 +7,7 @@
 #include "models/domain.h"
 #include "models/evtchn.h"
 #include "models/hypercall.h"
+#include "models/loglvl.h"
 #include "models/hv_sink.h"
 
 void hv_init(struct hv *hv, const struct hv_mem_ops *mem, void *mem_opaque,
@@ -18,6 +19,7 @@ void hv_init(struct hv *hv, const struct hv_mem_ops *mem, void *mem_opaque,
     hv->sink = sink;
     hv->sink_opaque = sink_opaque;
     hv->cost = cost;
+    console_set_loglvl(hv, CONSOLE_LOG_ALL, CONSOLE_LOG_ALL);
     /* global_virq_handler[] is all zero: every global VIRQ goes to domain 0, the hardware
      * domain, until reassigned (Xen's get_global_virq_handler). */
 }

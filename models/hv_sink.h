@@ -108,6 +108,14 @@ static inline void sink_shutdown(struct domain *d, unsigned reason)
         s->shutdown(d->hv->sink_opaque, d, reason);
 }
 
+static inline void sink_xen_line(struct domain *d, const char *text)
+{
+    const struct hv_sink_ops *s = hv_sink_of(d);
+
+    if (s && s->xen_line)
+        s->xen_line(d->hv->sink_opaque, text);
+}
+
 /* Charge the vcpu whose hypercall is running (if any) for work done on its behalf. */
 static inline void hv_charge_current(struct hv *hv, enum cost_id id)
 {

@@ -42,9 +42,19 @@ static long hc_set_timer_op(struct vcpu *v, struct hv_regs *regs)
     return do_set_timer_op(v, regs->rdi);
 }
 
+/* A preempted write continues with what is left: the count and buffer registers move on
+ * (Xen's hypercall_create_continuation(__HYPERVISOR_console_io, "iih", ...)). */
 static long hc_console_io(struct vcpu *v, struct hv_regs *regs)
 {
-    return do_console_io(v, (unsigned)regs->rdi, (unsigned)regs->rsi, regs->rdx);
+    unsigned count = (unsigned)regs->rsi;
+    uint64_t buf = regs->rdx;
+    long rc = do_console_io(v, (unsigned)regs->rdi, &count, &buf);
+
+    if (v->hcall_continuation) {
+        regs->rsi = count;
+        regs->rdx = buf;
+    }
+    return rc;
 }
 
 static long hc_xen_version(struct vcpu *v, struct hv_regs *regs)

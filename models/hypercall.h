@@ -42,7 +42,12 @@ long do_physdev_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa);
 /* physdev_op's stats column of a command (its place in physdev_op_names; others: the last). */
 unsigned physdev_op_column(uint64_t cmd);
 long do_set_callbacks(struct vcpu *v, uint64_t event, uint64_t failsafe, uint64_t syscall);
-long do_console_io(struct vcpu *v, unsigned cmd, unsigned count, uint64_t buf_gpa);
+/* count and buf_gpa are left at what remains to write when the call is preempted. */
+long do_console_io(struct vcpu *v, unsigned cmd, unsigned *count, uint64_t *buf_gpa);
+#define CONSOLE_CHUNK 127u /* guest_console_write's kbuf[128], less its terminator */
+/* Xen's guest_loglvl for every domain's console lines (models/loglvl.h); printk's rate limit
+ * starts afresh. */
+void console_set_loglvl(struct hv *hv, int lower, int upper);
 long do_xen_version(struct vcpu *v, unsigned cmd, uint64_t arg_gpa);
 long do_iret(struct vcpu *v, struct hv_regs *regs);
 

@@ -72,6 +72,8 @@ struct hv_sink_ops {
      * event_page announced is ordinary memory again, except vcpu_info pages (HV_PAGE_VCPU_INFO),
      * which Xen keeps using whatever the ABI. */
     void (*event_pages_released)(void *opaque, struct domain *d);
+    /* Optional: a line of Xen's own ("printk: 3 messages suppressed."), without newline. */
+    void (*xen_line)(void *opaque, const char *text);
 };
 
 #endif

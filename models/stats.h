@@ -32,8 +32,19 @@ struct vcpu_stats {
     uint64_t wakes;
 };
 
+/* Limits the domain ran into, and what became of its console output (models/console.c). */
+struct limit_stats {
+    uint64_t ports_full;         /* a port asked for beyond the table's limit (-ENOSPC) */
+    uint64_t pages_full;         /* an event-array page beyond the ABI's last one (-ENOSPC) */
+    uint64_t console_lines;      /* lines Xen printed for the domain */
+    uint64_t console_suppressed; /* lines printk's rate limit held back */
+    uint64_t console_discarded;  /* lines below guest_loglvl, never printed */
+    uint64_t console_dropped;    /* lines past the run's console_lines cap (the simulator's) */
+};
+
 struct domain_stats {
     struct hc_counter hc[HC_STATS_NR][HC_STATS_SUB];
+    struct limit_stats limits;
     /* per port number; grown with the port table, never shrunk */
     struct port_stats *port;
     unsigned nr_port_stats;

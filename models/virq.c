@@ -1,5 +1,7 @@
 /* Event sources inside Xen: virtual IRQs (per vcpu, per domain or global) and physical IRQs
  * routed to a domain (xen/common/event_channel.c send_guest_*). */
+#include <string.h>
+
 #include "models/evtchn.h"
 
 /* Xen's get_virq_type (xen/common/event_channel.c, 4.21 on): VIRQ_ARGO became per-domain, so
@@ -17,6 +19,27 @@ enum virq_type virq_type(unsigned virq)
     default:
         return VIRQ_GLOBAL;
     }
+}
+
+/* Every domain that exists counts as changed: the handler learns of them all on its first
+ * XEN_DOMCTL_get_domain_state. Xen also marks a domain when it is created, shuts down or dies
+ * (domain_changed_state); evsim has no domctl to read the marks, so only the bitmap's life
+ * cycle, the part XSA-496 is about, is kept. Xen asserts the bitmap is not set up twice: only
+ * the handler can bind VIRQ_DOM_EXC, once (-EEXIST after), and it cannot be reassigned while
+ * bound, so a second set-up cannot happen. */
+void domain_init_states(struct hv *hv)
+{
+    memset(hv->dom_state_changed, 0, sizeof(hv->dom_state_changed));
+    for (unsigned id = 0; id < HV_MAX_DOMAINS; id++)
+        if (hv->domain[id])
+            hv->dom_state_changed[id / 64] |= UINT64_C(1) << (id % 64);
+    hv->dom_states_live = true;
+}
+
+void domain_deinit_states(struct hv *hv)
+{
+    memset(hv->dom_state_changed, 0, sizeof(hv->dom_state_changed));
+    hv->dom_states_live = false;
 }
 
 void send_guest_vcpu_virq(struct vcpu *v, unsigned virq)

@@ -211,9 +211,18 @@ static void sink_vcpu_down(void *opaque, struct vcpu *v)
     sched_park(sv);
 }
 
+/* A domain's lines past the run's console_lines are not printed, only counted (a guest that
+ * prints without end costs neither memory nor an endless output). */
 static void console_flush_line(struct sim_vcpu *sv)
 {
     struct machine *m = sv->sd->m;
+    struct limit_stats *limits = &sv->sd->d->stats.limits;
+    if (sv->sd->console_lines >= m->sc->console_lines) {
+        limits->console_dropped++;
+        sv->line_len = 0;
+        return;
+    }
+    sv->sd->console_lines++;
     console_printf(&m->console, acting_cycles(m), "d%uv%u %.*s", sv->sd->d->domid, sv->v->vcpu_id,
                    (int)sv->line_len, sv->line);
     if (m->on_line) {
@@ -366,7 +375,14 @@ static void sink_event_pages_released(void *opaque, struct domain *d)
     event_pages_changed(d);
 }
 
+static void sink_xen_line(void *opaque, const char *text)
+{
+    struct machine *m = opaque;
+    console_printf(&m->console, acting_cycles(m), "(XEN) %s", text);
+}
+
 static const struct hv_sink_ops sink_ops = {
+    .xen_line = sink_xen_line,
     .event_page = sink_event_page,
     .event_pages_released = sink_event_pages_released,
     .kick = sink_kick,
@@ -925,6 +941,7 @@ int machine_build(struct machine *m, const struct scenario *sc, const char *gues
     if (machine_check_memory(m, d) < 0)
         return -1;
     hv_init(&m->hv, &mem_ops, m, &sink_ops, m, m->cost);
+    console_set_loglvl(&m->hv, sc->guest_loglvl_lower, sc->guest_loglvl_upper);
     m->coh = coherence_create(sc->pcpus, sc->pcpus / sc->sockets);
     if (!m->coh)
         return diag_set(d, "out of memory for the coherence model");

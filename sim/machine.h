@@ -94,6 +94,7 @@ struct sim_domain {
     unsigned nr_vcpus;
     enum sim_domain_status status;
     unsigned shutdown_reason;
+    uint64_t console_lines; /* printed so far (at most the scenario's console_lines) */
     char crash_reason[512];
     struct stage_domain stages; /* event paths by receiving port */
     /* FIFO / 3-level pages shared with Xen (sim/evpages.c); the generation moves on every

@@ -189,6 +189,21 @@ static struct json_object *callbacks_json(const struct sim_domain *sd)
     return arr;
 }
 
+/* What the domain ran into: its port table full, no event-array page left, console lines held
+ * back by Xen's rate limit or log level, or past the run's console_lines. */
+static struct json_object *limits_json(const struct domain *d)
+{
+    const struct limit_stats *l = &d->stats.limits;
+    struct json_object *o = json_object_new_object();
+    put_u64(o, "ports_full", l->ports_full);
+    put_u64(o, "event_pages_full", l->pages_full);
+    put_u64(o, "console_lines", l->console_lines);
+    put_u64(o, "console_suppressed", l->console_suppressed);
+    put_u64(o, "console_discarded", l->console_discarded);
+    put_u64(o, "console_dropped", l->console_dropped);
+    return o;
+}
+
 static struct json_object *domain_json(struct sim_domain *sd)
 {
     struct json_object *o = json_object_new_object();
@@ -214,6 +229,7 @@ static struct json_object *domain_json(struct sim_domain *sd)
     json_object_object_add(o, "ports", ports_json(sd->m, sd));
     json_object_object_add(o, "hypercall_ops", hypercalls_json(sd->d, &hypercalls));
     put_u64(o, "hypercalls", hypercalls);
+    json_object_object_add(o, "limits", limits_json(sd->d));
     return o;
 }
 
@@ -472,6 +488,36 @@ static void print_cache_lines(struct json_object *c, FILE *out)
             get_u64(c, "remote_transfers"), get_u64(c, "transfer_cycles"));
 }
 
+/* Only what was hit, and only when something was: a run within every limit prints nothing. */
+static void print_limits(struct json_object *doms, FILE *out)
+{
+    static const struct {
+        const char *key, *what;
+    } hits[] = {
+        {"ports_full", "port requests refused: the port table is full (-ENOSPC)"},
+        {"event_pages_full", "event-array pages refused: the ABI has no more (-ENOSPC)"},
+        {"console_suppressed", "console lines held back by Xen's printk rate limit"},
+        {"console_discarded", "console lines discarded by guest_loglvl"},
+        {"console_dropped", "console lines not printed: past console_lines"},
+    };
+    bool header = false; /* (the run length has its own line: "ended") */
+    for (size_t i = 0; i < json_object_array_length(doms); i++) {
+        struct json_object *d = json_object_array_get_idx(doms, i), *l;
+        if (!json_object_object_get_ex(d, "limits", &l))
+            continue;
+        for (size_t k = 0; k < sizeof(hits) / sizeof(hits[0]); k++) {
+            uint64_t n = get_u64(l, hits[k].key);
+            if (!n)
+                continue;
+            if (!header)
+                fprintf(out, "\nlimits hit\n");
+            header = true;
+            fprintf(out, "  dom %-3" PRIu64 " %8" PRIu64 " %s\n", get_u64(d, "domid"), n,
+                    hits[k].what);
+        }
+    }
+}
+
 void report_print_text(struct json_object *r, FILE *out)
 {
     uint64_t ns = get_u64(r, "simulated_ns");
@@ -493,6 +539,7 @@ void report_print_text(struct json_object *r, FILE *out)
     print_pirqs(get_arr(r, "pirqs"), out);
     print_pcpus(get_arr(r, "pcpu_stats"), get_u64(r, "simulated_cycles"), out);
     print_cache_lines(get_arr(r, "cache_lines"), out);
+    print_limits(doms, out);
     fprintf(out, "\nexit status    %" PRIu64 "\n", get_u64(r, "exit_status"));
 }
 

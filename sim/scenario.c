@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/loglvl.h"
 #include "sim/inifile.h"
 
 const char scenario_default_text[] =
@@ -50,6 +51,7 @@ static const struct u64_key machine_keys[] = {
     {"quantum_us", offsetof(struct scenario, quantum_ns), 1000, 1, UINT64_C(100000)},
     {"timeslice_us", offsetof(struct scenario, timeslice_ns), 1000, 1, UINT64_C(1000000)},
     {"timeslice_ms", offsetof(struct scenario, timeslice_ns), 1000000, 1, UINT64_C(1000)},
+    {"console_lines", offsetof(struct scenario, console_lines), 1, 0, UINT64_C(1000000000)},
 };
 
 static bool machine_key(struct inifile *f, struct scenario *s, const char *name, const char *value)
@@ -59,6 +61,14 @@ static bool machine_key(struct inifile *f, struct scenario *s, const char *name,
         if (!inifile_u64(value, &n) || n < 1 || n > 256)
             return inifile_fail(f, "%s = %s: expected a number from 1 to 256", name, value);
         *(name[0] == 'p' ? &s->pcpus : &s->sockets) = (unsigned)n;
+        return true;
+    }
+    if (!strcmp(name, "guest_loglvl")) {
+        if (console_parse_loglvl(value, &s->guest_loglvl_lower, &s->guest_loglvl_upper) < 0)
+            return inifile_fail(f,
+                                "guest_loglvl = %s: expected LEVEL or LEVEL/LEVEL, each none, "
+                                "error, warning, info, debug or all (as Xen's guest_loglvl)",
+                                value);
         return true;
     }
     if (!strcmp(name, "cpu")) {
@@ -322,6 +332,9 @@ void scenario_defaults(struct scenario *s)
     s->run_ns = 1000000000ull;  /* 1 s */
     s->quantum_ns = 10000;      /* 10 us */
     s->timeslice_ns = 30000000; /* 30 ms: Xen's credit scheduler's default */
+    /* A debug Xen prints every guest line; evsim stops printing a domain's after 10,000. */
+    s->guest_loglvl_lower = s->guest_loglvl_upper = CONSOLE_LOG_ALL;
+    s->console_lines = 10000;
 }
 
 int scenario_load_string(struct scenario *s, const char *name, const char *text, struct diag *d)

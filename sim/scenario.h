@@ -56,6 +56,10 @@ struct scenario {
     uint64_t run_ns;
     uint64_t quantum_ns;
     uint64_t timeslice_ns;
+    /* Xen's guest_loglvl (LOWER[/UPPER], models/console.c) for the guest console lines of
+     * every domain but domain 0, and the most lines evsim prints per domain in one run. */
+    int guest_loglvl_lower, guest_loglvl_upper;
+    uint64_t console_lines;
     struct scenario_domain dom[SCENARIO_MAX_DOMAINS];
     unsigned nr_dom;
     struct scenario_pirq pirq[SCENARIO_MAX_PIRQS];

@@ -278,6 +278,21 @@ void rt_send(evtchn_port_t port)
     rt_check(rt_evtchn_op(EVTCHNOP_send, &op), "EVTCHNOP_send(port %u)", port);
 }
 
+/* As Linux unbinds an event channel: mask it, forget its handler, then close it. */
+void rt_close(evtchn_port_t port)
+{
+    struct evtchn_close op = {.port = port};
+    struct rt_handler *h;
+
+    rt_mask(port);
+    h = port < RT_LOW_PORTS ? &rt_handlers[port] : rt_handler_high(port);
+    if (h != NULL) {
+        h->fn = NULL;
+        h->arg = NULL;
+    }
+    rt_check(rt_evtchn_op(EVTCHNOP_close, &op), "EVTCHNOP_close(port %u)", port);
+}
+
 void rt_set_priority(evtchn_port_t port, unsigned int priority)
 {
     struct evtchn_set_priority op = {.port = port, .priority = priority};

@@ -95,6 +95,15 @@ typedef void (*rt_handler_t)(evtchn_port_t port, void *arg);
  * bind_ipi/bind_virq; vcpu 0 for interdomain ports. */
 void rt_bind_handler(evtchn_port_t port, rt_handler_t fn, void *arg);
 
+/* Close `port` as Linux unbinds an event channel: mask it, forget its handler, then
+ * EVTCHNOP_close (crashing on failure).  Safe from the port's own handler: Xen clears the
+ * port's pending bit, so no later event reaches a handler under the old binding; the remote
+ * end of an interdomain channel goes back to UNBOUND (its sends are dropped) until someone
+ * binds it again.  A port bound again under the same number starts afresh.  As under Linux,
+ * a handler must tolerate a call with nothing to do: a handler that closes and re-binds
+ * another port of the same upcall's scan may have that port's new handler called once. */
+void rt_close(evtchn_port_t port);
+
 /* EVTCHNOP wrappers that crash on failure and return the port. */
 evtchn_port_t rt_alloc_unbound(domid_t remote_dom);
 evtchn_port_t rt_bind_virq(uint32_t virq, uint32_t vcpu);

@@ -3,7 +3,7 @@
 # leaves the input in WORK (crash-*, leak-*), to become a regression seed.
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
-execute_process(COMMAND ${FUZZER} -runs=${RUNS} -seed=1 -max_len=8192 -artifact_prefix=${WORK}/
+execute_process(COMMAND ${FUZZER} -runs=${RUNS} -seed=1 -max_len=${MAX_LEN} -artifact_prefix=${WORK}/
     ${WORK} ${CORPUS}
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)

@@ -6,7 +6,12 @@
  *   mode=spin      spin forever (for the run-length end of a run).
  *   mode=far       a single-shot timer far in the future (year ~2262) must not fire.
  *   mode=maskspin  an IPI sent while events are masked, then the mask cleared by a plain
- *                  store (no hypercall): delivered at the next point Xen looks. */
+ *                  store (no hypercall): delivered at the next point Xen looks.
+ *   mode=boosthog  sleep sleep_us (default 1000), then spin forever: woken from a block, it
+ *                  starts boosted.
+ *   mode=chatter   print numbered lines without end, every period_us (0: back to back),
+ *                  every fourth in two pieces, with control bytes unless plain=1 (the
+ *                  console's limits). */
 #include "rt.h"
 
 static uint8_t jit_code[16] __attribute__((aligned(16)));
@@ -91,6 +96,22 @@ static void probe_maskspin(void)
     rt_printf("probe: maskspin delivered after %lu ns\n", rt_now_ns() - t0);
 }
 
+static void probe_chatter(void)
+{
+    uint64_t period = rt_arg_u64("period_us", 0) * 1000;
+    bool plain = rt_arg_is("plain", "1");
+    for (uint64_t n = 0;; n++) {
+        if (n % 4 == 3) { /* a line in pieces, with a bell and an escape Xen strips */
+            rt_puts(plain ? "chatter: line " : "chatter: \a\x1b[1mline ");
+            rt_printf("%lu in pieces\n", n);
+        } else {
+            rt_printf("chatter: line %lu\n", n);
+        }
+        if (period)
+            rt_sleep_ns(period);
+    }
+}
+
 int main(void)
 {
     if (rt_arg_is("mode", "jit"))
@@ -101,6 +122,13 @@ int main(void)
         probe_far();
     else if (rt_arg_is("mode", "maskspin"))
         probe_maskspin();
+    else if (rt_arg_is("mode", "chatter"))
+        probe_chatter();
+    else if (rt_arg_is("mode", "boosthog")) {
+        rt_sleep_ns(rt_arg_u64("sleep_us", 1000) * 1000);
+        for (;;)
+            rt_barrier();
+    }
     else
         for (;;)
             rt_barrier(); /* spin */

@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "models/event_3l.h"
+#include "models/event_fifo.h"
 #include "tests/models/fake_xen.h"
 
 static void *fx_translate(void *opaque, struct domain *d, uint64_t gpa, size_t len)
@@ -363,6 +365,216 @@ void fx_set_upcall_mask(struct vcpu *v, uint8_t m)
 void fx_set_upcall_pending(struct vcpu *v, uint8_t p)
 {
     vcpu_info_ptr(v)->evtchn_upcall_pending = p;
+}
+
+/* ---- consistency of the port tables ---- */
+
+/* The vcpu whose virq_to_evtchn records a VIRQ port: its notify vcpu for a per-vcpu VIRQ,
+ * vcpu 0 for the others, wherever bind_vcpu moved their notification since. */
+static unsigned fx_virq_owner(const struct evtchn *chn)
+{
+    return virq_type(chn->u.virq) == VIRQ_VCPU ? chn->notify_vcpu_id : 0;
+}
+
+static void fx_check_interdomain(struct fake_xen *fx, struct domain *d, const struct evtchn *chn)
+{
+    struct domain *rd = domain_lookup(&fx->hv, d, chn->u.interdomain.remote_domid);
+    const struct evtchn *rchn;
+
+    assert_non_null(rd);
+    rchn = evtchn_from_port(rd, chn->u.interdomain.remote_port);
+    assert_non_null(rchn);
+    assert_int_equal(rchn->state, ECS_INTERDOMAIN);
+    assert_int_equal(rchn->u.interdomain.remote_domid, d->domid);
+    assert_int_equal(rchn->u.interdomain.remote_port, chn->port);
+}
+
+static void fx_check_port(struct fake_xen *fx, struct domain *d, const struct evtchn *chn,
+                          unsigned limit)
+{
+    switch (chn->state) {
+    case ECS_FREE:
+        assert_false(chn->xen_consumer);
+        return;
+    case ECS_RESERVED:
+        assert_int_equal(chn->port, 0); /* the model reserves port 0 only */
+        return;
+    case ECS_INTERDOMAIN:
+        fx_check_interdomain(fx, d, chn);
+        break;
+    case ECS_VIRQ:
+        assert_true(chn->u.virq < NR_VIRQS);
+        assert_int_equal(d->vcpu[fx_virq_owner(chn)]->virq_to_evtchn[chn->u.virq], chn->port);
+        break;
+    case ECS_PIRQ:
+        assert_true(chn->u.pirq < d->nr_pirqs);
+        assert_int_equal(d->pirq_to_evtchn[chn->u.pirq], chn->port);
+        break;
+    case ECS_UNBOUND:
+    case ECS_IPI:
+        break;
+    default:
+        fail_msg("d%u port %u: state %u", d->domid, chn->port, chn->state);
+    }
+    assert_true(chn->notify_vcpu_id < d->max_vcpus);
+    /* A port Xen attached may outlive an ABI that allowed it (a reset from FIFO to 2-level
+     * keeps it); a guest port never does, as only a reset that closed them all shrinks it. */
+    if (!chn->xen_consumer && chn->port >= limit)
+        fail_msg("d%u port %u in use at or beyond the limit %u", d->domid, chn->port, limit);
+}
+
+static void fx_check_ports(struct fake_xen *fx, struct domain *d)
+{
+    unsigned active = 0, xen = 0, limit = domain_max_evtchns(d);
+
+    assert_true(d->valid_evtchns >= EVTCHNS_PER_BUCKET);
+    assert_int_equal(d->valid_evtchns % EVTCHNS_PER_BUCKET, 0);
+    assert_true(d->stats.nr_port_stats >= d->valid_evtchns);
+    assert_true(d->evtchn_free_hint <= d->valid_evtchns);
+    assert_true(d->reset_next_port == 0 || port_is_valid(d, d->reset_next_port));
+    assert_int_equal(d->evtchn[0].state, ECS_RESERVED);
+    for (uint32_t p = 0; p < d->valid_evtchns; p++) {
+        const struct evtchn *chn = evtchn_from_port(d, p);
+
+        assert_non_null(chn);
+        assert_int_equal(chn->port, p);
+        assert_non_null(port_stats(d, p));
+        if (p < d->evtchn_free_hint)
+            assert_int_not_equal(chn->state, ECS_FREE);
+        fx_check_port(fx, d, chn, limit);
+        active += chn->state > ECS_RESERVED;
+        xen += chn->xen_consumer;
+    }
+    assert_int_equal(d->active_evtchns, active);
+    assert_int_equal(d->xen_evtchns, xen);
+}
+
+/* The other direction: every recorded VIRQ and PIRQ names a port bound to it. */
+static void fx_check_bindings(struct domain *d)
+{
+    for (unsigned i = 0; i < d->max_vcpus; i++)
+        for (unsigned virq = 0; virq < NR_VIRQS; virq++) {
+            uint32_t port = d->vcpu[i]->virq_to_evtchn[virq];
+            const struct evtchn *chn = evtchn_from_port(d, port);
+
+            if (!port)
+                continue;
+            assert_non_null(chn);
+            assert_int_equal(chn->state, ECS_VIRQ);
+            assert_int_equal(chn->u.virq, virq);
+            assert_int_equal(fx_virq_owner(chn), i);
+        }
+    for (unsigned pirq = 0; pirq < d->nr_pirqs; pirq++) {
+        const struct evtchn *chn = evtchn_from_port(d, d->pirq_to_evtchn[pirq]);
+
+        if (!d->pirq_to_evtchn[pirq])
+            continue;
+        assert_non_null(chn);
+        assert_int_equal(chn->state, ECS_PIRQ);
+        assert_int_equal(chn->u.pirq, pirq);
+    }
+}
+
+static void fx_check_fifo(struct fake_xen *fx, struct domain *d)
+{
+    const struct evtchn_fifo_domain *efd = d->evtchn_fifo;
+    unsigned pages = efd->num_evtchns / EVTCHN_FIFO_WORDS_PER_PAGE;
+
+    assert_int_equal(efd->num_evtchns % EVTCHN_FIFO_WORDS_PER_PAGE, 0);
+    assert_true(pages <= EVTCHN_FIFO_MAX_ARRAY_PAGES);
+    for (unsigned k = 0; k < pages; k++) {
+        uint32_t first = k * EVTCHN_FIFO_WORDS_PER_PAGE;
+
+        assert_true(efd->array_gpa[k] % XEN_PAGE_SIZE == 0 &&
+                    efd->array_gpa[k] + XEN_PAGE_SIZE <= FX_MEM_SIZE);
+        assert_ptr_equal(efd->event_array[k], fx_gpa(fx, d, efd->array_gpa[k]));
+        assert_ptr_equal(evtchn_fifo_word_from_port(d, first), efd->event_array[k]);
+        assert_ptr_equal(evtchn_fifo_word_from_port(d, first + EVTCHN_FIFO_WORDS_PER_PAGE - 1),
+                         efd->event_array[k] + EVTCHN_FIFO_WORDS_PER_PAGE - 1);
+    }
+    assert_null(evtchn_fifo_word_from_port(d, efd->num_evtchns));
+    for (unsigned i = 0; i < d->max_vcpus; i++) {
+        const struct evtchn_fifo_vcpu *efv = d->vcpu[i]->evtchn_fifo;
+        volatile struct evtchn_fifo_control_block *cb;
+
+        assert_non_null(efv);
+        cb = efv->control_block;
+        for (unsigned q = 0; q < EVTCHN_FIFO_MAX_QUEUES; q++) {
+            assert_int_equal(efv->queue[q].priority, q);
+            if (cb)
+                assert_ptr_equal(efv->queue[q].head, &cb->head[q]);
+        }
+        if (cb)
+            assert_ptr_equal(cb, fx_gpa(fx, d, efv->control_gpa));
+    }
+}
+
+static void fx_check_3l(struct fake_xen *fx, struct domain *d)
+{
+    const struct evtchn_3l_domain *l3 = d->evtchn_3l;
+    unsigned selectors = 0;
+
+    assert_int_equal(l3->nr_pages, evtchn_3l_bitmap_pages(d));
+    for (unsigned k = 0; k < l3->nr_pages; k++) {
+        assert_ptr_equal(l3->pending[k], fx_gpa(fx, d, l3->pending_gfn[k] * XEN_PAGE_SIZE));
+        assert_ptr_equal(l3->mask[k], fx_gpa(fx, d, l3->mask_gfn[k] * XEN_PAGE_SIZE));
+    }
+    for (unsigned i = 0; i < d->max_vcpus; i++) {
+        const struct evtchn_3l_vcpu *l3v = d->vcpu[i]->evtchn_3l;
+
+        if (!l3v)
+            continue;
+        selectors++;
+        assert_ptr_equal(l3v->sel, (volatile uint64_t *)fx_gpa(fx, d, l3v->gfn * XEN_PAGE_SIZE) +
+                                       l3v->offset / 8);
+    }
+    assert_int_equal(l3->nr_l2sel, selectors);
+}
+
+void fx_check_abi_published(struct fake_xen *fx, struct domain *d)
+{
+    const struct evtchn_port_ops *ops = d->evtchn_port_ops;
+
+    assert_true(ops == &evtchn_port_ops_2l || ops == &evtchn_port_ops_3l ||
+                ops == &evtchn_port_ops_fifo);
+    if (ops == &evtchn_port_ops_fifo)
+        assert_non_null(d->evtchn_fifo);
+    if (ops == &evtchn_port_ops_3l)
+        assert_non_null(d->evtchn_3l);
+    if (d->evtchn_fifo)
+        fx_check_fifo(fx, d);
+    if (d->evtchn_3l)
+        fx_check_3l(fx, d);
+    for (unsigned i = 0; i < d->max_vcpus; i++) {
+        if (!d->evtchn_fifo)
+            assert_null(d->vcpu[i]->evtchn_fifo);
+        if (!d->evtchn_3l)
+            assert_null(d->vcpu[i]->evtchn_3l);
+    }
+}
+
+/* Between operations, more: the ops table names the ABI whose state exists, and only that
+ * ABI's state exists. */
+static void fx_check_abi(struct fake_xen *fx, struct domain *d)
+{
+    const struct evtchn_port_ops *ops = d->evtchn_port_ops;
+
+    fx_check_abi_published(fx, d);
+    assert_int_equal(d->evtchn_fifo != NULL, ops == &evtchn_port_ops_fifo);
+    assert_int_equal(d->evtchn_3l != NULL, ops == &evtchn_port_ops_3l);
+}
+
+void fx_check_consistency(struct fake_xen *fx)
+{
+    for (unsigned id = 0; id < FX_MAX_DOMAINS; id++) {
+        struct domain *d = fx->hv.domain[id];
+
+        if (!d)
+            continue;
+        fx_check_ports(fx, d);
+        fx_check_bindings(d);
+        fx_check_abi(fx, d);
+    }
 }
 
 long fx_reset_until_done(struct fake_xen *fx, struct vcpu *v, domid_t dom)

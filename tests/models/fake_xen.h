@@ -120,6 +120,22 @@ uint8_t fx_upcall_mask(struct vcpu *v);
 void fx_set_upcall_mask(struct vcpu *v, uint8_t m);
 void fx_set_upcall_pending(struct vcpu *v, uint8_t p);
 
+/* Assert what holds for every domain between any two operations of Xen, whatever ran
+ * before: every valid port has storage and counters; active_evtchns and xen_evtchns count the
+ * ports in use; no guest port lies at or beyond domain_max_evtchns; interdomain ports name each
+ * other; virq_to_evtchn and pirq_to_evtchn agree with the VIRQ and PIRQ ports both ways; the
+ * ABI ops table agrees with the ABI state, which is complete (FIFO queues and event-array
+ * pages, 3-level bitmaps and selectors, all mapped where the guest put them); every port
+ * below the lowest-free hint is in use; a reset in progress stops at a valid port. Touches no
+ * guest memory. */
+void fx_check_consistency(struct fake_xen *fx);
+/* The part of it that holds even in the middle of an operation, for a probe that looks at d as
+ * another CPU would (from a touch hook): the ops table names an ABI whose state exists, and
+ * whatever extended-ABI state exists is complete: every vcpu's FIFO queues, heads pointing
+ * into a control block once one is published, every event-array page below num_evtchns
+ * mapped, the 3-level bitmaps and published selectors mapped. Touches no guest memory. */
+void fx_check_abi_published(struct fake_xen *fx, struct domain *d);
+
 /* EVTCHNOP_reset of dom as a guest issues it, re-executed while the model asks for a
  * continuation, the guest taking the event that preempted it before each re-issue (as the
  * simulator delivers it); returns the final result. */

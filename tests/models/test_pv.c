@@ -273,7 +273,9 @@ static void test_console_io(void **state)
     assert_int_equal(
         fx_hypercall(w->v, __HYPERVISOR_console_io, CONSOLEIO_write, FX_MEM_SIZE, FX_BUF_GPA),
         -XEN_EFAULT);
-    assert_int_equal(w->fx.console_calls, 1);
+    /* Copied chunk by chunk: those before the first unmapped byte were written
+     * (test_console.c). */
+    assert_true(w->fx.console_calls > 1);
     assert_int_equal(fx_hypercall(w->v, __HYPERVISOR_console_io, CONSOLEIO_read, 6, FX_BUF_GPA),
                      -XEN_EPERM);
     w->d->privileged = true;
