@@ -516,7 +516,9 @@ static void pcpu_take_interrupts(struct sim_pcpu *p)
 
 /* Xen's own timer interrupt on a busy CPU (the scheduler's tick): the running vcpu is
  * interrupted, so Xen looks for its events on the way back. It is what delivers an event to a
- * guest that unmasked with a plain store and made no hypercall since. */
+ * guest that unmasked with a plain store and made no hypercall since. The tick also ends the
+ * running vcpu's boost (credit1's csched_unit_acct: found running at a tick, it is using the
+ * CPU and is boosted no more), so a vcpu woken after it preempts it. */
 static void pcpu_tick(struct sim_pcpu *p, struct sim_vcpu *sv)
 {
     uint64_t period = cost_ns_to_cycles(p->m->cost, XEN_TICK_NS);
@@ -524,6 +526,7 @@ static void pcpu_tick(struct sim_pcpu *p, struct sim_vcpu *sv)
         return;
     p->next_tick += ((p->local - p->next_tick) / period + 1) * period;
     sv->xen_entry = true;
+    sv->boost = false;
 }
 
 static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)

@@ -135,7 +135,10 @@ void sched_ready_at(struct sim_vcpu *sv, uint64_t at, bool woken)
         return;
     move_to(sv, wake_cpu(sv));
     struct sim_pcpu *p = sv->pcpu;
-    /* A vcpu waking from a block while not in debt is boosted (credit1's BOOST). */
+    /* A vcpu waking from a block while not in debt is boosted (credit1's BOOST), whether or not
+     * it still was: one that blocked before a tick found it running kept its boost, which must
+     * not hide its credit here (it would lose the boost on every other wake-up). */
+    sv->boost = false;
     sv->boost = woken && sched_prio(sv) == PRIO_UNDER;
     sv->state = SV_WAKING;
     sv->wake_at = at;
@@ -232,7 +235,7 @@ struct sim_vcpu *sched_pick(struct sim_pcpu *p, struct sim_vcpu **left)
     if (cur && cur->state == SV_RUNNING) {
         p->current = NULL;
         cur->v->yield_requested = false;
-        cur->boost = false; /* a boost lasts until the vcpu gives the CPU up */
+        cur->boost = false; /* a boost lasts until the vcpu gives the CPU up, or a tick */
         if (cur->v->run_state == VCPU_RUNNABLE && cur->sd->status == SD_RUNNING)
             runq_insert(p, cur);
         else
