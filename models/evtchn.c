@@ -40,19 +40,28 @@ static struct evtchn *alloc_evtchn_bucket(uint32_t first_port)
     return bucket;
 }
 
-/* Per-port counters follow the table; they are never shrunk or cleared. */
+/* Per-port counters follow the table; they are never shrunk or cleared. Their storage grows
+ * by doubling: the table grows a bucket at a time, and growing the counters as finely would
+ * copy them once per bucket (quadratic in the ports). */
 static int port_stats_grow(struct domain *d, unsigned nr)
 {
+    struct domain_stats *st = &d->stats;
     struct port_stats *p;
+    unsigned cap = st->cap_port_stats ? st->cap_port_stats : EVTCHNS_PER_BUCKET;
 
-    if (nr <= d->stats.nr_port_stats)
+    if (nr <= st->nr_port_stats)
         return 0;
-    p = realloc(d->stats.port, nr * sizeof(*p));
-    if (!p)
-        return -XEN_ENOMEM;
-    memset(p + d->stats.nr_port_stats, 0, (nr - d->stats.nr_port_stats) * sizeof(*p));
-    d->stats.port = p;
-    d->stats.nr_port_stats = nr;
+    while (cap < nr)
+        cap *= 2;
+    if (cap != st->cap_port_stats) {
+        p = realloc(st->port, (size_t)cap * sizeof(*p));
+        if (!p)
+            return -XEN_ENOMEM;
+        st->port = p;
+        st->cap_port_stats = cap;
+    }
+    memset(st->port + st->nr_port_stats, 0, (nr - st->nr_port_stats) * sizeof(*st->port));
+    st->nr_port_stats = nr;
     return 0;
 }
 

@@ -47,7 +47,7 @@ struct domain_stats {
     struct limit_stats limits;
     /* per port number; grown with the port table, never shrunk */
     struct port_stats *port;
-    unsigned nr_port_stats;
+    unsigned nr_port_stats, cap_port_stats; /* in use (one per valid port), allocated */
 };
 
 #endif
