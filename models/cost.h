@@ -21,8 +21,13 @@ enum cost_id {
     COST_INSN_BRANCH_TAKEN, /* jmp, call, ret, and the extra cost of a taken conditional branch */
     COST_INSN_SERIALIZING,  /* rdtsc, rdtscp, cpuid, lfence/mfence and the like */
     /* Entering and leaving Xen. */
-    COST_PV_TRAP,            /* PV hypercall: SYSCALL into Xen and back */
-    COST_HVM_EXIT,           /* HVM hypercall: VM exit and entry round trip */
+    COST_PV_TRAP,  /* PV hypercall: SYSCALL into Xen and back */
+    COST_HVM_EXIT, /* HVM hypercall: VM exit and entry round trip */
+    /* An HVM I/O exit beyond the VM exit itself: a port access decoded from the exit
+     * qualification (handle_pio), or an access Xen must run through its instruction emulator
+     * (MMIO from an EPT violation, string port I/O: hvm_emulate_one), up to its handler. */
+    COST_HVM_IO_DECODE,
+    COST_HVM_IO_EMULATE,
     COST_HYPERCALL_DISPATCH, /* table dispatch and argument copy */
     COST_EVTCHN_OP,          /* an event-channel operation's handler body */
     /* Xen's side of an event-channel ABI, priced from what it does: a fixed cost per port

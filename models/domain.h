@@ -19,6 +19,7 @@ struct evtchn_fifo_domain; /* models/event_fifo.h */
 struct evtchn_fifo_vcpu;
 struct evtchn_3l_domain; /* models/event_3l.h */
 struct evtchn_3l_vcpu;
+struct ioreq_domain; /* models/ioreq.h */
 
 #define HV_MAX_DOMAINS 4096u
 #define HV_DEFAULT_MAX_EVTCHN_PORT 1023u /* toolstack default max_event_channels */
@@ -58,6 +59,10 @@ struct vcpu {
     bool down_blocked;       /* VCPUOP_down while blocked: VCPUOP_up leaves it blocked */
     bool yield_requested;    /* SCHEDOP_yield: sim/ reschedules at the end of the hypercall */
     bool hcall_continuation; /* the hypercall must be re-executed (preempted, Xen's -ERESTART) */
+    /* Xen's _VPF_blocked_in_xen: v sent a synchronous ioreq and waits for its emulator
+     * (models/ioreq.h). Not a run state: only the emulator's notification on v's ioreq port
+     * clears it (sink->xen_wait), and v must not run meanwhile. */
+    bool blocked_in_xen;
 
     uint64_t event_callback; /* CALLBACKOP_register(CALLBACKTYPE_event) */
     /* Entering the callback sets upcall_mask. Always true: 64-bit Xen enters the event
@@ -122,6 +127,9 @@ struct domain {
 
     uint64_t shared_info_gpa;        /* guest-physical address of the shared_info page */
     struct shared_info *shared_info; /* its host mapping, once translated */
+    /* HVM: the PCI config address last written to port 0xCF8 (Xen's d->arch.hvm.pci_cf8), which
+     * routes accesses to 0xCFC-0xCFF (models/hvm_io.c). */
+    uint32_t pci_cf8;
 
     /* Port table: bucket 0 inline, further buckets through groups of bucket pointers, grown on
      * demand as in Xen. valid_evtchns is only raised once the bucket behind it exists (XSA-340). */
@@ -160,6 +168,15 @@ struct domain {
         unsigned idx;
         char buf[256];
     } console;
+
+    /* Ioreq servers emulating this domain's I/O (models/ioreq.h), NULL until the first is
+     * created. */
+    struct ioreq_domain *ioreq;
+    /* Xen's d->target (XEN_DOMCTL_set_target): the domain this one is the device model of, if
+     * has_target. The XSM dummy policy lets it use dm_op and acquire_resource on that domain
+     * as the control domain may on any. */
+    bool has_target;
+    domid_t target;
 
     struct domain_stats stats;
     void *sim;

@@ -128,9 +128,15 @@ int evtchn_send(struct domain *ld, uint32_t lport);
 /* Xen's alloc_unbound_xen_event_channel: an UNBOUND port of ld, offered to remote_domid, whose
  * events go to a consumer inside Xen (notifying lvcpu). The guest may not close, send on or
  * rebind it, and EVTCHNOP_reset leaves it; evtchn_close(ld, port, false) frees it (Xen's
- * free_xen_event_channel). Port >= 0, or an error of evtchn_get_free_port. Nothing in evsim
- * creates one yet (no Xen-internal consumer is modelled): the tests do. */
+ * free_xen_event_channel). Port >= 0, or an error of evtchn_get_free_port. Ioreq servers
+ * (models/ioreq.c) create them, one per target vcpu and one for the buffered ring. */
 int evtchn_alloc_unbound_xen(struct domain *ld, unsigned lvcpu, domid_t remote_domid);
+/* Xen's notify_via_xen_event_channel: raise the remote end of ld's Xen-attached port lport
+ * (nothing while it is unbound). */
+void evtchn_notify_via_xen(struct domain *ld, uint32_t lport);
+/* The consumer inside Xen of rd's Xen-attached port rchn, which the other end sent on: the
+ * notify vcpu, if blocked in Xen (v->blocked_in_xen, an ioreq), may run again. */
+void evtchn_xen_consumer_notify(struct domain *rd, struct evtchn *rchn);
 /* Mark a FREE port bound (state, notify vcpu) and count it active. */
 void evtchn_claim(struct domain *d, struct evtchn *chn, enum evtchn_state state,
                   unsigned notify_vcpu_id);

@@ -167,14 +167,47 @@ static long evtchn_close_op(struct vcpu *v, void *arg)
  * error the dispatcher counts. The handlers run after the count. */
 typedef void (*evtchn_send_fn)(struct domain *ld, struct evtchn *lchn, struct port_stats *ps);
 
-/* No Xen-internal consumers are modelled: an event for one is dropped. */
+/* Xen's default_xen_notification_fn, the only consumer Xen attaches (ioreq servers): the
+ * notification only matters to a vcpu blocked in Xen waiting for it, which may run again. */
+void evtchn_xen_consumer_notify(struct domain *rd, struct evtchn *rchn)
+{
+    struct vcpu *v = domain_vcpu(rd, rchn->notify_vcpu_id);
+
+    if (v && v->blocked_in_xen) {
+        v->blocked_in_xen = false;
+        v->stats.wakes++;
+        sink_xen_wait(v, false);
+    }
+}
+
+/* An event for a port attached to Xen goes to its consumer, not to the guest. */
 static void evtchn_send_interdomain(struct domain *ld, struct evtchn *lchn, struct port_stats *ps)
 {
     struct domain *rd = domain_lookup(ld->hv, ld, lchn->u.interdomain.remote_domid);
     struct evtchn *rchn = rd ? evtchn_from_port(rd, lchn->u.interdomain.remote_port) : NULL;
 
     (void)ps;
-    if (rchn && !rchn->xen_consumer)
+    if (!rchn)
+        return;
+    if (rchn->xen_consumer)
+        evtchn_xen_consumer_notify(rd, rchn);
+    else
+        evtchn_port_set_pending(rd, rchn->notify_vcpu_id, rchn);
+}
+
+/* Xen's notify_via_xen_event_channel: Xen raises the other end of one of its own ports, once
+ * someone bound it (an unbound port drops the event). */
+void evtchn_notify_via_xen(struct domain *ld, uint32_t lport)
+{
+    struct evtchn *lchn = evtchn_from_port(ld, lport);
+    struct domain *rd;
+    struct evtchn *rchn;
+
+    if (!lchn || lchn->state != ECS_INTERDOMAIN)
+        return;
+    rd = domain_lookup(ld->hv, ld, lchn->u.interdomain.remote_domid);
+    rchn = rd ? evtchn_from_port(rd, lchn->u.interdomain.remote_port) : NULL;
+    if (rchn)
         evtchn_port_set_pending(rd, rchn->notify_vcpu_id, rchn);
 }
 

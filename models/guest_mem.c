@@ -90,6 +90,13 @@ uint32_t guest_cmpxchg32(struct hv *hv, volatile uint32_t *p, uint32_t old, uint
     return old; /* the value found, as Xen's cmpxchg returns it */
 }
 
+uint64_t guest_cmpxchg64(struct hv *hv, volatile uint64_t *p, uint64_t old, uint64_t new_value)
+{
+    guest_touch(hv, p, 8, GUEST_LOCKED);
+    __atomic_compare_exchange_n(p, &old, new_value, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return old;
+}
+
 uint64_t guest_xchg64(struct hv *hv, volatile uint64_t *p, uint64_t v)
 {
     guest_touch(hv, p, 8, GUEST_LOCKED);

@@ -43,6 +43,8 @@ bool guest_test_and_set_bit(struct hv *hv, unsigned nr, volatile uint64_t *word)
 bool guest_test_and_clear_bit(struct hv *hv, unsigned nr, volatile uint64_t *word);
 bool guest_test_bit(struct hv *hv, unsigned nr, const volatile uint64_t *word);
 uint32_t guest_cmpxchg32(struct hv *hv, volatile uint32_t *p, uint32_t old, uint32_t new_value);
+/* The 64-bit cmpxchg Xen canonicalises a buffered ioreq ring's pointer pair with. */
+uint64_t guest_cmpxchg64(struct hv *hv, volatile uint64_t *p, uint64_t old, uint64_t new_value);
 uint64_t guest_xchg64(struct hv *hv, volatile uint64_t *p, uint64_t v);
 void guest_or64(struct hv *hv, volatile uint64_t *p, uint64_t v); /* locked OR */
 uint8_t guest_xchg8(struct hv *hv, volatile uint8_t *p, uint8_t v);

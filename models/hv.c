@@ -7,6 +7,7 @@
 #include "models/domain.h"
 #include "models/evtchn.h"
 #include "models/hypercall.h"
+#include "models/ioreq.h"
 #include "models/loglvl.h"
 #include "models/hv_sink.h"
 
@@ -76,6 +77,8 @@ static int domain_create_vcpus(struct domain *d)
 
 static void domain_free(struct domain *d)
 {
+    /* Servers first: their ports are Xen's, closed before the table goes. */
+    ioreq_domain_destroy(d);
     if (d->evtchn_port_ops)
         evtchn_destroy(d);
     if (d->vcpu)

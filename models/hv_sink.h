@@ -116,6 +116,22 @@ static inline void sink_xen_line(struct domain *d, const char *text)
         s->xen_line(d->hv->sink_opaque, text);
 }
 
+static inline void sink_xen_wait(struct vcpu *v, bool blocked)
+{
+    const struct hv_sink_ops *s = hv_sink_of(v->domain);
+
+    if (s && s->xen_wait)
+        s->xen_wait(v->domain->hv->sink_opaque, v, blocked);
+}
+
+static inline void sink_ioreq_page(struct domain *d, uint64_t gfn, void *page)
+{
+    const struct hv_sink_ops *s = hv_sink_of(d);
+
+    if (s && s->ioreq_page)
+        s->ioreq_page(d->hv->sink_opaque, d, gfn, page);
+}
+
 /* Charge the vcpu whose hypercall is running (if any) for work done on its behalf. */
 static inline void hv_charge_current(struct hv *hv, enum cost_id id)
 {

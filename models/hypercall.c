@@ -87,6 +87,17 @@ static long hc_iret(struct vcpu *v, struct hv_regs *regs)
     return do_iret(v, regs);
 }
 
+/* The operation is in guest memory (buffer 0), not a register: counted as one column. */
+static long hc_dm_op(struct vcpu *v, struct hv_regs *regs)
+{
+    return do_dm_op(v, (domid_t)regs->rdi, (unsigned)regs->rsi, regs->rdx);
+}
+
+static long hc_memory_op(struct vcpu *v, struct hv_regs *regs)
+{
+    return do_memory_op(v, regs->rdi, regs->rsi);
+}
+
 #define NAMES(a) a, (sizeof(a) / sizeof((a)[0]) - 1)
 
 static const struct hypercall_desc hypercall_table[] = {
@@ -95,6 +106,8 @@ static const struct hypercall_desc hypercall_table[] = {
     [__HYPERVISOR_xen_version] = {"xen_version", hc_xen_version, NAMES(xen_version_names), false},
     [__HYPERVISOR_console_io] = {"console_io", hc_console_io, NAMES(console_io_names), false},
     [__HYPERVISOR_iret] = {"iret", hc_iret, NULL, 0, true},
+    [__HYPERVISOR_memory_op] = {"memory_op", hc_memory_op, NULL, 0, false},
+    [__HYPERVISOR_dm_op] = {"dm_op", hc_dm_op, NULL, 0, false},
     [__HYPERVISOR_vcpu_op] = {"vcpu_op", hc_vcpu_op, NAMES(vcpu_op_names), false},
     [__HYPERVISOR_sched_op] = {"sched_op", hc_sched_op, NAMES(sched_op_names), false},
     [__HYPERVISOR_callback_op] = {"callback_op", hc_callback_op, NAMES(callback_op_names), false},

@@ -50,6 +50,11 @@ long do_console_io(struct vcpu *v, unsigned cmd, unsigned *count, uint64_t *buf_
 void console_set_loglvl(struct hv *hv, int lower, int upper);
 long do_xen_version(struct vcpu *v, unsigned cmd, uint64_t arg_gpa);
 long do_iret(struct vcpu *v, struct hv_regs *regs);
+/* HYPERVISOR_dm_op(domid, nr_bufs, bufs) (models/dm_op.c): bufs_gpa holds nr_bufs struct
+ * xen_dm_op_buf, whose handles are guest-physical addresses in the model. */
+long do_dm_op(struct vcpu *v, domid_t domid, unsigned nr_bufs, uint64_t bufs_gpa);
+/* HYPERVISOR_memory_op(cmd, arg) (models/memory_op.c): XENMEM_acquire_resource only. */
+long do_memory_op(struct vcpu *v, uint64_t cmd, uint64_t arg_gpa);
 
 /* A timer armed through the sink expired (sim/ calls this at the deadline). */
 void vcpu_timer_expired(struct vcpu *v, enum hv_timer_kind kind);

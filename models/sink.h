@@ -5,6 +5,7 @@
 #ifndef EVSIM_MODELS_SINK_H
 #define EVSIM_MODELS_SINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,6 +75,16 @@ struct hv_sink_ops {
     void (*event_pages_released)(void *opaque, struct domain *d);
     /* Optional: a line of Xen's own ("printk: 3 messages suppressed."), without newline. */
     void (*xen_line)(void *opaque, const char *text);
+    /* Optional: v waits in Xen for an emulator (blocked: Xen's _VPF_blocked_in_xen was set by a
+     * synchronous ioreq, v must not run), or may run again (!blocked: the emulator notified
+     * v's ioreq port; the simulator then calls ioreq_complete, models/ioreq.h). */
+    void (*xen_wait)(void *opaque, struct vcpu *v, bool blocked);
+    /* Optional: an ioreq server page appears at, or (page NULL) disappears from, guest frame
+     * gfn of d: XENMEM_acquire_resource mapped it into the emulator d (page: the model's
+     * XEN_PAGE_SIZE bytes, which stay valid until the same call with NULL), or enabling a
+     * server took its GFN-mapped page out of the target d's physmap and disabling put the
+     * guest's own frame back (page: that frame's host memory). */
+    void (*ioreq_page)(void *opaque, struct domain *d, uint64_t gfn, void *page);
 };
 
 #endif

@@ -42,9 +42,24 @@ struct limit_stats {
     uint64_t console_dropped;    /* lines past the run's console_lines cap (the simulator's) */
 };
 
+/* An HVM domain's intercepted I/O accesses (models/hvm_io.c), one per element of a string
+ * access: by how Xen routes them, direction (indexed by Xen's IOREQ_WRITE 0 / IOREQ_READ 1) and
+ * who completed them. */
+enum hvm_io_kind { HVM_IO_PIO, HVM_IO_MMIO, HVM_IO_PCI_CONFIG, HVM_IO_KINDS };
+enum hvm_io_outcome {
+    HVM_IO_INTERNAL,  /* one of Xen's own handlers */
+    HVM_IO_UNCLAIMED, /* no handler and no ioreq server: Xen's null handler */
+    HVM_IO_FORWARDED, /* sent to an ioreq server */
+    HVM_IO_OUTCOMES
+};
+struct hvm_io_stats {
+    uint64_t n[HVM_IO_KINDS][2][HVM_IO_OUTCOMES];
+};
+
 struct domain_stats {
     struct hc_counter hc[HC_STATS_NR][HC_STATS_SUB];
     struct limit_stats limits;
+    struct hvm_io_stats hvm_io;
     /* per port number; grown with the port table, never shrunk */
     struct port_stats *port;
     unsigned nr_port_stats, cap_port_stats; /* in use (one per valid port), allocated */

@@ -23,6 +23,12 @@
 #include <xen/elfnote.h>
 #include <xen/features.h>
 #include <xen/physdev.h>
+/* Ioreq servers (models/ioreq.c, dm_op.c, memory_op.c): the shared ioreq page and buffered ring,
+ * HYPERVISOR_dm_op's structs, XENMEM_acquire_resource. */
+#include <xen/hvm/ioreq.h>
+#include <xen/hvm/dm_op.h>
+#include <xen/hvm/hvm_op.h>
+#include <xen/memory.h>
 /* The 32-bit x86 layouts (struct shared_info_x86_32, vcpu_info_x86_32): what Xen calls the
  * compat shared_info, used for 32-bit PV guests (models/shared_info.c). */
 #include <xen/foreign/x86_32.h>
@@ -64,6 +70,25 @@ _Static_assert(sizeof(struct evtchn_status) == 24, "evtchn_status layout");
 #ifndef EVTCHNOP_reset_cont
 #define EVTCHNOP_reset_cont 14
 #endif
+
+/* Tools-only values of <xen/hvm/hvm_op.h> (its __XEN_TOOLS__ block, which the model does not
+ * enable as it would change other headers too): create_ioreq_server's handle_bufioreq. */
+#ifndef HVM_IOREQSRV_BUFIOREQ_OFF
+#define HVM_IOREQSRV_BUFIOREQ_OFF 0
+#define HVM_IOREQSRV_BUFIOREQ_LEGACY 1
+#define HVM_IOREQSRV_BUFIOREQ_ATOMIC 2
+#endif
+/* memory_op's command word: the sub-op in the low bits, a continuation's start extent above
+ * (Xen's MEMOP_EXTENT_SHIFT / MEMOP_CMD_MASK, xen/include/xen/mm.h). */
+#define MEMOP_EXTENT_SHIFT 6
+#define MEMOP_CMD_MASK ((1u << MEMOP_EXTENT_SHIFT) - 1)
+
+_Static_assert(__HYPERVISOR_dm_op == 41 && __HYPERVISOR_memory_op == 12, "hypercall numbers");
+_Static_assert(sizeof(ioreq_t) == 32, "one 32-byte ioreq_t slot per vcpu");
+_Static_assert(sizeof(buf_ioreq_t) == 8 && sizeof(buffered_iopage_t) == 4096,
+               "the buffered ring is one page of 511 slots");
+_Static_assert(offsetof(buffered_iopage_t, write_pointer) == 4, "read, then write pointer");
+_Static_assert(sizeof(struct xen_dm_op_buf) == 16, "dm_op buffer: handle and size");
 
 #define XEN_PAGE_SIZE 4096u
 #define HYPERCALL_STUB_SIZE 32u /* one stub per hypercall in the hypercall page */

@@ -290,6 +290,34 @@ void aot_range_cost(struct aot_image *a, uint64_t from, uint64_t to, const uint8
     cs_free(insn, 1);
 }
 
+/* Port I/O instructions: the plain forms first, then the string forms. */
+static const unsigned x86_port_io[] = {X86_INS_IN,   X86_INS_OUT,   X86_INS_INSB,  X86_INS_INSW,
+                                       X86_INS_INSD, X86_INS_OUTSB, X86_INS_OUTSW, X86_INS_OUTSD};
+#define NR_PLAIN_PORT_IO 2
+
+bool aot_port_io(const struct aot_image *a, uint64_t from, uint64_t to, const uint8_t *code,
+                 unsigned nth, struct aot_port_io *out)
+{
+    if (to <= from || !a->csh)
+        return false;
+    cs_insn *insn = cs_malloc((csh)a->csh);
+    size_t left = to - from;
+    uint64_t pc = from;
+    bool found = false;
+    while (!found && left > 0 && cs_disasm_iter((csh)a->csh, &code, &left, &pc, insn)) {
+        if (!insn_in(insn->id, x86_port_io, sizeof(x86_port_io) / sizeof(x86_port_io[0])) ||
+            nth-- > 0)
+            continue;
+        found = true;
+        out->addr = insn->address;
+        out->len = (uint8_t)insn->size;
+        out->string = !insn_in(insn->id, x86_port_io, NR_PLAIN_PORT_IO);
+        out->rep = out->string && insn->detail->x86.prefix[0] == X86_PREFIX_REP;
+    }
+    cs_free(insn, 1);
+    return found;
+}
+
 void aot_disasm_one(const struct aot_image *a, uint64_t addr, const uint8_t *code, size_t len,
                     char *out, size_t outlen)
 {

@@ -90,6 +90,18 @@ void aot_range_cost(struct aot_image *a, uint64_t from, uint64_t to, const uint8
  * classes and cycles, under symbols from the image. 0 or -1 (out of memory). */
 int aot_print(FILE *out, const struct aot_image *a, const struct guest_image *img);
 
+/* A port I/O instruction: in, out, or a string form (ins, outs), with or without rep. */
+struct aot_port_io {
+    uint64_t addr;
+    uint8_t len;
+    bool string, rep;
+};
+/* The nth (from 0) port I/O instruction in [from, to), decoded from `code` (the bytes at from).
+ * Unicorn's I/O hooks do not say which instruction is running (RIP is the block's start), but
+ * they run in program order, so the nth hook of a block is its nth I/O instruction. */
+bool aot_port_io(const struct aot_image *a, uint64_t from, uint64_t to, const uint8_t *code,
+                 unsigned nth, struct aot_port_io *out);
+
 /* "mnemonic operands" of the instruction at addr, from bytes `code` (len available). */
 void aot_disasm_one(const struct aot_image *a, uint64_t addr, const uint8_t *code, size_t len,
                     char *out, size_t outlen);

@@ -32,6 +32,23 @@ enum sim_domain_status { SD_RUNNING, SD_POWEROFF, SD_SHUTDOWN, SD_CRASHED };
 
 struct sim_event_page;
 struct sim_evpage_ctx;
+struct sim_mmio_window;
+
+/* A vcpu's HVM I/O exits (sim/hvm_exits.c). */
+struct sim_hvm_rep {
+    bool valid;    /* the last port access was an element of a rep string instruction ... */
+    uint64_t site; /* ... at this address ... */
+    uint64_t rcx;  /* ... with this many elements left, this one included ... */
+    uint64_t ptr;  /* ... and this element's guest memory address */
+};
+struct sim_hvm_io {
+    uint64_t exits;                /* VM exits taken for I/O */
+    uint64_t blk, blk_insns;       /* the block run the I/O hooks below belong to ... */
+    unsigned nth;                  /* ... and how many of them it has run */
+    struct sim_hvm_rep rep;        /* to tell a rep instruction's next element from a new exit */
+    struct sim_mmio_window **mmio; /* pages mapped as MMIO on first touch */
+    unsigned nr_mmio, cap_mmio;
+};
 
 struct sim_vcpu {
     struct vcpu *v;
@@ -75,6 +92,7 @@ struct sim_vcpu {
     unsigned evpage_gen;           /* the domain's event pages this engine maps */
     struct sim_evpage_ctx **evctx; /* per event page: its callbacks' context, once mapped */
     unsigned nr_evctx;
+    struct sim_hvm_io hvm_io;
     char line[256]; /* console output not yet ended by a newline */
     unsigned line_len;
 };

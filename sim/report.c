@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "models/evtchn.h"
+#include "models/hvm_io.h"
 #include "models/hypercall.h"
 
 /* As xl shows them: a crash shutdown and a crash Xen decided on are both "crashed". */
@@ -204,6 +205,33 @@ static struct json_object *limits_json(const struct domain *d)
     return o;
 }
 
+/* An HVM domain's intercepted I/O (models/hvm_io.c): the exits taken, and every access by kind,
+ * direction and who completed it (internal handler, Xen's null handler, an ioreq server). */
+static struct json_object *hvm_io_json(const struct sim_domain *sd)
+{
+    const struct hvm_io_stats *st = &sd->d->stats.hvm_io;
+    struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+    uint64_t exits = 0, total[HVM_IO_OUTCOMES] = {0};
+    for (unsigned i = 0; i < sd->nr_vcpus; i++)
+        exits += sd->vcpu[i].hvm_io.exits;
+    for (unsigned k = 0; k < HVM_IO_KINDS; k++)
+        for (unsigned dir = 0; dir < 2; dir++) {
+            struct json_object *a = json_object_new_object();
+            put_str(a, "kind", hvm_io_kind_names[k]);
+            put_str(a, "dir", hvm_io_dir_names[dir]);
+            for (unsigned out = 0; out < HVM_IO_OUTCOMES; out++) {
+                put_u64(a, hvm_io_outcome_names[out], st->n[k][dir][out]);
+                total[out] += st->n[k][dir][out];
+            }
+            json_object_array_add(arr, a);
+        }
+    put_u64(o, "exits", exits);
+    for (unsigned out = 0; out < HVM_IO_OUTCOMES; out++)
+        put_u64(o, hvm_io_outcome_names[out], total[out]);
+    json_object_object_add(o, "accesses", arr);
+    return o;
+}
+
 static struct json_object *domain_json(struct sim_domain *sd)
 {
     struct json_object *o = json_object_new_object();
@@ -230,6 +258,7 @@ static struct json_object *domain_json(struct sim_domain *sd)
     json_object_object_add(o, "hypercall_ops", hypercalls_json(sd->d, &hypercalls));
     put_u64(o, "hypercalls", hypercalls);
     json_object_object_add(o, "limits", limits_json(sd->d));
+    json_object_object_add(o, "hvm_io", hvm_io_json(sd));
     return o;
 }
 
@@ -518,6 +547,39 @@ static void print_limits(struct json_object *doms, FILE *out)
     }
 }
 
+/* HVM I/O, only for domains that took I/O exits (a run without any prints nothing). A domain's
+ * first row carries its exits: one per access, or per rep string instruction within a page. */
+static void print_hvm_io(struct json_object *doms, FILE *out)
+{
+    bool header = false;
+    for (size_t i = 0; i < json_object_array_length(doms); i++) {
+        struct json_object *d = json_object_array_get_idx(doms, i), *io, *arr;
+        if (!json_object_object_get_ex(d, "hvm_io", &io) || !get_u64(io, "exits"))
+            continue;
+        if (!header)
+            fprintf(out, "\nHVM I/O accesses (unclaimed: Xen's null handler answered)\n"
+                         "  dom     exits  kind       dir     internal  unclaimed  forwarded\n");
+        header = true;
+        bool first = true;
+        arr = get_arr(io, "accesses");
+        for (size_t k = 0; k < json_object_array_length(arr); k++) {
+            struct json_object *a = json_object_array_get_idx(arr, k);
+            uint64_t in = get_u64(a, "internal"), un = get_u64(a, "unclaimed"),
+                     fw = get_u64(a, "forwarded");
+            if (!in && !un && !fw)
+                continue;
+            if (first)
+                fprintf(out, "  %-3" PRIu64 " %9" PRIu64, get_u64(d, "domid"),
+                        get_u64(io, "exits"));
+            else
+                fprintf(out, "  %13s", "");
+            first = false;
+            fprintf(out, "  %-10s %-5s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
+                    get_str(a, "kind"), get_str(a, "dir"), in, un, fw);
+        }
+    }
+}
+
 void report_print_text(struct json_object *r, FILE *out)
 {
     uint64_t ns = get_u64(r, "simulated_ns");
@@ -539,6 +601,7 @@ void report_print_text(struct json_object *r, FILE *out)
     print_pirqs(get_arr(r, "pirqs"), out);
     print_pcpus(get_arr(r, "pcpu_stats"), get_u64(r, "simulated_cycles"), out);
     print_cache_lines(get_arr(r, "cache_lines"), out);
+    print_hvm_io(doms, out);
     print_limits(doms, out);
     fprintf(out, "\nexit status    %" PRIu64 "\n", get_u64(r, "exit_status"));
 }

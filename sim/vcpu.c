@@ -7,6 +7,7 @@
 #include "models/hypercall.h"
 #include "models/pv.h"
 #include "sim/evpages.h"
+#include "sim/hvm_exits.h"
 #include "sim/stages.h"
 
 #define SYSCALL_LEN 2 /* Unicorn reports the syscall's own address and adds 2 after the hook */
@@ -318,6 +319,9 @@ static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size
 {
     struct sim_vcpu *sv = opaque;
     (void)uc, (void)size, (void)value;
+    /* An HVM guest's access outside RAM is MMIO: Xen takes an exit for it, it is no fault. */
+    if (sim_hvm_mmio_fault(sv, type, addr))
+        return true;
     /* Only record: uc_emu_start returns the matching error and the slice reports it. */
     sv->fault_addr = addr;
     sv->fault_access = type;
@@ -495,7 +499,7 @@ int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d)
         return diag_set(d, "unicorn: cannot map guest memory: %s", uc_strerror(err));
     if (hook(sv, UC_HOOK_INSN, on_syscall, 1, 0, d) || hook(sv, UC_HOOK_BLOCK, on_block, 1, 0, d) ||
         hook(sv, UC_HOOK_INTR, on_interrupt, 1, 0, d) ||
-        hook(sv, UC_HOOK_MEM_UNMAPPED, on_unmapped, 1, 0, d))
+        hook(sv, UC_HOOK_MEM_UNMAPPED, on_unmapped, 1, 0, d) || sim_hvm_io_attach(sv, d))
         return -1;
     for (unsigned i = 0; i < sd->aot.nr_tsc_sites; i++)
         if (hook(sv, UC_HOOK_CODE, on_tsc_read, sd->aot.tsc_site[i].addr, sd->aot.tsc_site[i].addr,
@@ -509,4 +513,5 @@ void sim_vcpu_destroy_engine(struct sim_vcpu *sv)
     if (sv->uc)
         uc_close(sv->uc);
     sv->uc = NULL;
+    sim_hvm_io_detach(sv);
 }

@@ -726,3 +726,36 @@ void fx_3l_claim_ipi(struct domain *d, uint32_t port, unsigned vcpu)
     assert_int_equal(evtchn_allocate_port(d, port), 0);
     evtchn_claim(d, evtchn_from_port(d, port), ECS_IPI, vcpu);
 }
+
+/* ---- ioreq servers ---- */
+
+struct domain *fx_hvm_domain(struct fake_xen *fx, domid_t domid, bool privileged,
+                             unsigned max_vcpus)
+{
+    struct domain *d = fx_domain(fx, domid, privileged, max_vcpus, 0, 0);
+
+    d->hvm = true;
+    return d;
+}
+
+long fx_dm_op(struct fake_xen *fx, struct vcpu *v, domid_t dom, struct xen_dm_op *op, size_t size)
+{
+    struct xen_dm_op_buf buf = {.size = size};
+    long rc;
+
+    buf.h.p = (void *)(uintptr_t)FX_ARG_GPA;
+    memcpy(fx_gpa(fx, v->domain, FX_ARG_GPA), op, size);
+    memcpy(fx_gpa(fx, v->domain, FX_BUF_GPA), &buf, sizeof(buf));
+    rc = fx_hypercall(v, __HYPERVISOR_dm_op, dom, 1, FX_BUF_GPA);
+    memcpy(op, fx_gpa(fx, v->domain, FX_ARG_GPA), size);
+    return rc;
+}
+
+ioservid_t fx_ioreq_create(struct fake_xen *fx, struct vcpu *v, domid_t dom, uint8_t bufioreq)
+{
+    struct xen_dm_op op = {.op = XEN_DMOP_create_ioreq_server};
+
+    op.u.create_ioreq_server.handle_bufioreq = bufioreq;
+    assert_int_equal(fx_dm_op(fx, v, dom, &op, sizeof(op)), 0);
+    return op.u.create_ioreq_server.id;
+}

@@ -182,4 +182,15 @@ void fx_3l_set_mask(struct fake_xen *fx, struct domain *d, uint32_t port, bool o
  * ports without binding every port below them. */
 void fx_3l_claim_ipi(struct domain *d, uint32_t port, unsigned vcpu);
 
+/* ---- ioreq servers (models/ioreq.h) ---- */
+
+/* A domain as fx_domain makes it, made HVM (its hypercalls and I/O as an HVM guest's). */
+struct domain *fx_hvm_domain(struct fake_xen *fx, domid_t domid, bool privileged,
+                             unsigned max_vcpus);
+/* HYPERVISOR_dm_op(dom, 1, bufs) as v: *op (size bytes) at FX_ARG_GPA, the one buffer
+ * {FX_ARG_GPA, size} at FX_BUF_GPA; the payload copied back after. */
+long fx_dm_op(struct fake_xen *fx, struct vcpu *v, domid_t dom, struct xen_dm_op *op, size_t size);
+/* create_ioreq_server on dom as v (asserts success); returns the id. */
+ioservid_t fx_ioreq_create(struct fake_xen *fx, struct vcpu *v, domid_t dom, uint8_t bufioreq);
+
 #endif
