@@ -7,6 +7,7 @@
  * -E2BIG, and a buffer 0 too short for the header or for the operation's payload -EFAULT. */
 #include <string.h>
 
+#include "models/hv_sink.h"
 #include "models/hypercall.h"
 #include "models/ioreq.h"
 
@@ -27,6 +28,8 @@ static long dm_create_ioreq_server(struct domain *caller, struct domain *d, stru
 
     if (data->pad[0] || data->pad[1] || data->pad[2])
         return -XEN_EINVAL;
+    if (!sink_runs_ioreq_servers(d))
+        return -XEN_EOPNOTSUPP; /* not Xen's: the simulator cannot serve them yet */
     return ioreq_server_create(d, caller, data->handle_bufioreq, &data->id);
 }
 

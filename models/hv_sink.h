@@ -124,6 +124,16 @@ static inline void sink_xen_wait(struct vcpu *v, bool blocked)
         s->xen_wait(v->domain->hv->sink_opaque, v, blocked);
 }
 
+/* Ioreq servers need a simulator that can hold a vcpu while its emulator answers (xen_wait)
+ * and map the servers' pages into guest memory (ioreq_page). One without them gets no servers:
+ * a clear error beats requests that would never be answered. */
+static inline bool sink_runs_ioreq_servers(const struct domain *d)
+{
+    const struct hv_sink_ops *s = hv_sink_of(d);
+
+    return s && s->xen_wait && s->ioreq_page;
+}
+
 static inline void sink_ioreq_page(struct domain *d, uint64_t gfn, void *page)
 {
     const struct hv_sink_ops *s = hv_sink_of(d);

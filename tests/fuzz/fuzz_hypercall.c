@@ -113,8 +113,22 @@ static void fz_pirq_timer(void *o, struct domain *d, unsigned pirq, uint64_t dea
         ((struct fuzz *)o)->pirq_deadline[d->domid][pirq] = deadline;
 }
 
-static const struct hv_sink_ops fz_sink = {
-    .timer = fz_timer, .now_ns = fz_now, .pirq_timer = fz_pirq_timer};
+/* Ioreq servers' hooks: the wait is the model's blocked_in_xen; pages are used where they are. */
+static void fz_xen_wait(void *o, struct vcpu *v, bool blocked)
+{
+    (void)o, (void)v, (void)blocked;
+}
+
+static void fz_ioreq_page(void *o, struct domain *d, uint64_t gfn, void *page)
+{
+    (void)o, (void)d, (void)gfn, (void)page;
+}
+
+static const struct hv_sink_ops fz_sink = {.timer = fz_timer,
+                                           .now_ns = fz_now,
+                                           .pirq_timer = fz_pirq_timer,
+                                           .xen_wait = fz_xen_wait,
+                                           .ioreq_page = fz_ioreq_page};
 
 static void fail(const char *what, const struct domain *d, uint32_t port)
 {

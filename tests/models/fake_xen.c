@@ -145,7 +145,20 @@ static void fx_event_pages_released(void *o, struct domain *d)
     ((struct fake_xen *)o)->event_pages_released++;
 }
 
+/* Ioreq servers: the vcpu's wait is the model's blocked_in_xen, pages are used where they are. */
+static void fx_xen_wait(void *o, struct vcpu *v, bool blocked)
+{
+    (void)o, (void)v, (void)blocked;
+}
+
+static void fx_ioreq_page(void *o, struct domain *d, uint64_t gfn, void *page)
+{
+    (void)o, (void)d, (void)gfn, (void)page;
+}
+
 static const struct hv_sink_ops fx_sink_ops = {
+    .xen_wait = fx_xen_wait,
+    .ioreq_page = fx_ioreq_page,
     .kick = fx_kick,
     .wake = fx_wake,
     .timer = fx_timer,

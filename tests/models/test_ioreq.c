@@ -637,9 +637,30 @@ static void test_broadcast_timeoffset(void **state)
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)                                  \
         out[n++] = (struct CMUnitTest){table[i].name, fn, NULL, NULL, (void *)&table[i]};
 
+/* A simulator without the hooks to hold a vcpu and map the pages gets no servers: -EOPNOTSUPP
+ * (not Xen's answer: evsim's, until its simulator serves them), and nothing is created. */
+static void test_no_server_without_hooks(void **state)
+{
+    struct world *w = *state;
+    static const struct hv_sink_ops partial[] = {
+        {.ioreq_page = rec_ioreq_page}, {.xen_wait = rec_xen_wait}, {.kick = NULL}};
+
+    for (size_t i = 0; i < sizeof(partial) / sizeof(partial[0]); i++) {
+        struct xen_dm_op op = {.op = XEN_DMOP_create_ioreq_server};
+
+        w->fx.hv.sink = &partial[i];
+        assert_int_equal(fx_dm_op(&w->fx, w->dm->vcpu[0], 1, &op, sizeof(op)), -XEN_EOPNOTSUPP);
+        assert_null(ioreq_server_select(
+            w->d, &(ioreq_t){.type = IOREQ_TYPE_PIO, .addr = 0x3f8, .size = 1, .count = 1}));
+    }
+    w->fx.hv.sink = &w->sink;
+    assert_int_equal(fx_ioreq_create(&w->fx, w->dm->vcpu[0], 1, HVM_IOREQSRV_BUFIOREQ_OFF), 0);
+}
+
 int main(void)
 {
     static const struct CMUnitTest fixed[] = {
+        cmocka_unit_test_setup_teardown(test_no_server_without_hooks, world_setup, fx_teardown),
         cmocka_unit_test(test_rangeset_limit),
         cmocka_unit_test_setup_teardown(test_round_trip_pio_read, world_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_round_trip_pio_write, world_setup, fx_teardown),
