@@ -4,9 +4,11 @@
  *      asked; here only the CF8 latch (hvm_access_cf8), which always declines so that the write
  *      still reaches the catch-all emulator. vLAPIC, PIT, RTC, PM timer, HPET, stdvga and vPCI
  *      are not modelled.
- *   2. ioreq server selection (ioreq_server_select): the single seam below.
+ *   2. ioreq server selection (ioreq_server_select, models/ioreq.c).
  *   3. The null handler (null_read / null_write in emulate.c) when nothing claimed it. */
 #include "models/hvm_io.h"
+
+#include "models/ioreq.h"
 
 #include <stddef.h>
 
@@ -95,16 +97,18 @@ static const enum hvm_io_kind route_kind[] = {
     [XEN_DMOP_IO_RANGE_PCI] = HVM_IO_PCI_CONFIG,
 };
 
-struct ioreq_server; /* models/ioreq.c */
-
-/* SEAM: ioreq server selection plugs in here, and only here. Xen's ioreq_server_select scans
- * the domain's servers (newest first) for one whose rangeset of route->type holds the access.
- * Until the ioreq-server model exists no domain has a server, so nothing is ever claimed. */
+/* Xen's ioreq_server_select on the access as routed: a PCI config access is offered as
+ * IOREQ_TYPE_PCI_CONFIG with its SBDF and register. */
 static struct ioreq_server *select_ioreq_server(struct domain *d, const ioreq_t *p,
                                                 const struct hvm_io_route *route)
 {
-    (void)d, (void)p, (void)route;
-    return NULL;
+    ioreq_t routed = *p;
+
+    if (route->type == XEN_DMOP_IO_RANGE_PCI) {
+        routed.type = IOREQ_TYPE_PCI_CONFIG;
+        routed.addr = route->addr;
+    }
+    return ioreq_server_select(d, &routed);
 }
 
 /* null_read / null_write: a read of nothing sees a floating bus, all ones of the access size. */

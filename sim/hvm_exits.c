@@ -34,8 +34,9 @@ static void charge_exit(struct sim_vcpu *sv, enum cost_id decode)
     sv->hvm_io.exits++;
 }
 
-/* Hand p to Xen. An ioreq server taking it (false) cannot happen before the ioreq-server model
- * plugs into hvm_io.c; until sim/ can make the vcpu wait for the answer, such a domain stops. */
+/* Hand p to Xen. An ioreq server taking it (false) cannot happen yet in a running simulation:
+ * without the sink's xen_wait and ioreq_page hooks the model creates no servers. Should one
+ * take it, the domain stops rather than go on with an unanswered access. */
 static void to_xen(struct sim_vcpu *sv, ioreq_t *p)
 {
     sv->sd->m->active = sv->pcpu;

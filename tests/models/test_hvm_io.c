@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "models/hvm_io.h"
+#include "models/ioreq.h"
 #include "tests/models/fake_xen.h"
 
 struct world {
@@ -187,11 +188,50 @@ static void test_route_other_types(void **state)
     }
 }
 
+/* Accesses a server claimed go to it (not answered, counted forwarded), a PCI config access
+ * rewritten to its SBDF and register; the rest still meet the null handler. */
+static void test_claimed_by_server(void **state)
+{
+    struct world *w = *state;
+    struct domain *dm = fx_domain(&w->fx, 0, true, 1, 0, 0);
+    ioservid_t id = fx_ioreq_create(&w->fx, dm->vcpu[0], 1, HVM_IOREQSRV_BUFIOREQ_OFF);
+    struct vcpu *v = w->d->vcpu[0];
+    const uint64_t sbdf = 0x0018; /* 00:03.0 */
+
+    assert_int_equal(ioreq_server_map_io_range(w->d, dm, id, XEN_DMOP_IO_RANGE_PORT, 0x3f8, 0x3ff),
+                     0);
+    assert_int_equal(ioreq_server_map_io_range(w->d, dm, id, XEN_DMOP_IO_RANGE_PCI, sbdf, sbdf), 0);
+    assert_int_equal(ioreq_server_set_state(w->d, dm, id, true), 0);
+
+    ioreq_t uart = {
+        .type = IOREQ_TYPE_PIO, .dir = IOREQ_READ, .addr = 0x3fd, .size = 1, .count = 1};
+    assert_false(hvm_io_intercept(v, &uart));
+    ioreq_t other = {
+        .type = IOREQ_TYPE_PIO, .dir = IOREQ_READ, .addr = 0x2f8, .size = 1, .count = 1};
+    assert_true(hvm_io_intercept(v, &other));
+    assert_int_equal(other.data, 0xff);
+
+    ioreq_t latch = {.type = IOREQ_TYPE_PIO,
+                     .dir = IOREQ_WRITE,
+                     .addr = 0xcf8,
+                     .size = 4,
+                     .count = 1,
+                     .data = 0x80001804}; /* 00:03.0, register 4 */
+    assert_true(hvm_io_intercept(v, &latch));
+    ioreq_t cfg = {.type = IOREQ_TYPE_PIO, .dir = IOREQ_READ, .addr = 0xcfc, .size = 4, .count = 1};
+    assert_false(hvm_io_intercept(v, &cfg));
+    assert_int_equal(cfg.type, IOREQ_TYPE_PCI_CONFIG);
+    assert_int_equal(cfg.addr, sbdf << 32 | 4);
+    assert_int_equal(w->d->stats.hvm_io.n[HVM_IO_PIO][IOREQ_READ][HVM_IO_FORWARDED], 1);
+    assert_int_equal(w->d->stats.hvm_io.n[HVM_IO_PCI_CONFIG][IOREQ_READ][HVM_IO_FORWARDED], 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cases, world_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_route_other_types, world_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_claimed_by_server, world_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
