@@ -15,6 +15,7 @@ const char *const cost_names[COST_IDS] = {
     [COST_HVM_EXIT] = "hvm_exit",
     [COST_HVM_IO_DECODE] = "hvm_io_decode",
     [COST_HVM_IO_EMULATE] = "hvm_io_emulate",
+    [COST_IOREQ_COMPLETE] = "ioreq_complete",
     [COST_HYPERCALL_DISPATCH] = "hypercall_dispatch",
     [COST_EVTCHN_OP] = "evtchn_op",
     [COST_PORT_OP] = "port_op",

@@ -28,6 +28,10 @@ enum cost_id {
      * (MMIO from an EPT violation, string port I/O: hvm_emulate_one), up to its handler. */
     COST_HVM_IO_DECODE,
     COST_HVM_IO_EMULATE,
+    /* Resuming a vcpu whose ioreq an emulator answered (vcpu_ioreq_handle_completion): the
+     * response taken from the slot, and the instruction finished with it (handle_pio's
+     * completion, or hvm_emulate_one run again for MMIO and string I/O). */
+    COST_IOREQ_COMPLETE,
     COST_HYPERCALL_DISPATCH, /* table dispatch and argument copy */
     COST_EVTCHN_OP,          /* an event-channel operation's handler body */
     /* Xen's side of an event-channel ABI, priced from what it does: a fixed cost per port

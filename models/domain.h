@@ -117,7 +117,9 @@ struct domain {
     bool privileged;
     bool hvm;                 /* HVM guest (hypercalls are VM exits) or PV */
     unsigned guest_word_bits; /* 64 or 32: bounds the 2-level ABI (XSA-342) */
-    bool paused; /* Xen's controller_pause_count != 0: a foreign EVTCHNOP_reset needs it */
+    bool paused; /* Xen's controller_pause_count != 0: a foreign EVTCHNOP_reset needs it, and
+                  * the domain's vcpus do not run */
+    unsigned controller_pause_count; /* XEN_DOMCTL_pausedomain minus unpausedomain */
     bool is_dying;
     int shutdown_reason;   /* -1 while running, else SHUTDOWN_* */
     const char *crash_why; /* set when Xen itself crashed the domain (domain_crash) */
@@ -226,6 +228,7 @@ struct domain_config {
     domid_t domid;
     bool privileged;
     bool hvm; /* an HVM guest: hypercalls are VM exits (else PV: SYSCALL into Xen) */
+    bool paused; /* created paused (as by `xl create -p`): runs once unpaused (domctl) */
     unsigned max_vcpus;
     unsigned guest_word_bits; /* 0 means 64 */
     unsigned max_evtchn_port; /* 0 means HV_DEFAULT_MAX_EVTCHN_PORT */

@@ -96,6 +96,8 @@ static void domain_apply_config(struct domain *d, struct hv *hv, const struct do
     d->hv = hv;
     d->domid = cfg->domid;
     d->privileged = cfg->privileged;
+    d->paused = cfg->paused;
+    d->controller_pause_count = cfg->paused;
     d->hvm = cfg->hvm;
     d->guest_word_bits = cfg->guest_word_bits ? cfg->guest_word_bits : 64;
     d->shutdown_reason = -1;
@@ -280,6 +282,10 @@ void domain_shutdown(struct domain *d, unsigned reason)
         return;
     d->shutdown_reason = (int)reason;
     sink_shutdown(d, reason);
+    /* __domain_finalise_shutdown: the domain-exception VIRQ tells the toolstack (and a device
+     * model watching it) that a domain changed state. */
+    if (d->hv->global_virq_handler[VIRQ_DOM_EXC] != d->domid)
+        send_guest_global_virq(d->hv, VIRQ_DOM_EXC);
 }
 
 void domain_crash(struct domain *d, const char *why)

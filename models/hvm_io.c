@@ -99,7 +99,7 @@ static const enum hvm_io_kind route_kind[] = {
 
 /* Xen's ioreq_server_select on the access as routed: a PCI config access is offered as
  * IOREQ_TYPE_PCI_CONFIG with its SBDF and register. */
-static struct ioreq_server *select_ioreq_server(struct domain *d, const ioreq_t *p,
+static struct ioreq_server *select_ioreq_server(const struct domain *d, const ioreq_t *p,
                                                 const struct hvm_io_route *route)
 {
     ioreq_t routed = *p;
@@ -108,7 +108,7 @@ static struct ioreq_server *select_ioreq_server(struct domain *d, const ioreq_t 
         routed.type = IOREQ_TYPE_PCI_CONFIG;
         routed.addr = route->addr;
     }
-    return ioreq_server_select(d, &routed);
+    return ioreq_server_select((struct domain *)d, &routed);
 }
 
 /* null_read / null_write: a read of nothing sees a floating bus, all ones of the access size. */
@@ -122,6 +122,13 @@ static void count(struct domain *d, const ioreq_t *p, enum hvm_io_kind kind,
                   enum hvm_io_outcome outcome)
 {
     d->stats.hvm_io.n[kind][p->dir ? IOREQ_READ : IOREQ_WRITE][outcome]++;
+}
+
+bool hvm_io_forwards(const struct domain *d, const ioreq_t *p)
+{
+    struct hvm_io_route route;
+
+    return d->ioreq && hvm_io_route(d, p, &route) && select_ioreq_server(d, p, &route) != NULL;
 }
 
 bool hvm_io_intercept(struct vcpu *v, ioreq_t *p)

@@ -37,6 +37,11 @@ bool hvm_io_route(const struct domain *d, const ioreq_t *p, struct hvm_io_route 
  * answer. Counts the access in d->stats.hvm_io. */
 bool hvm_io_intercept(struct vcpu *v, ioreq_t *p);
 
+/* Whether hvm_io_intercept would hand p to an ioreq server (after Xen's own handlers, which
+ * here never complete an access a server claims). No side effect: nothing is counted or
+ * latched, so the simulator can ask before it decides how to run the instruction. */
+bool hvm_io_forwards(const struct domain *d, const ioreq_t *p);
+
 /* The report's names for the stats' indices: "pio", "mmio", "pci_config"; "write", "read";
  * "internal", "unclaimed", "forwarded". */
 extern const char *const hvm_io_kind_names[HVM_IO_KINDS];

@@ -98,6 +98,11 @@ static long hc_memory_op(struct vcpu *v, struct hv_regs *regs)
     return do_memory_op(v, regs->rdi, regs->rsi);
 }
 
+static long hc_domctl(struct vcpu *v, struct hv_regs *regs)
+{
+    return do_domctl(v, regs->rdi);
+}
+
 #define NAMES(a) a, (sizeof(a) / sizeof((a)[0]) - 1)
 
 static const struct hypercall_desc hypercall_table[] = {
@@ -108,6 +113,7 @@ static const struct hypercall_desc hypercall_table[] = {
     [__HYPERVISOR_iret] = {"iret", hc_iret, NULL, 0, true},
     [__HYPERVISOR_memory_op] = {"memory_op", hc_memory_op, NULL, 0, false},
     [__HYPERVISOR_dm_op] = {"dm_op", hc_dm_op, NULL, 0, false},
+    [__HYPERVISOR_domctl] = {"domctl", hc_domctl, NULL, 0, false},
     [__HYPERVISOR_vcpu_op] = {"vcpu_op", hc_vcpu_op, NAMES(vcpu_op_names), false},
     [__HYPERVISOR_sched_op] = {"sched_op", hc_sched_op, NAMES(sched_op_names), false},
     [__HYPERVISOR_callback_op] = {"callback_op", hc_callback_op, NAMES(callback_op_names), false},

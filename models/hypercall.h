@@ -55,6 +55,8 @@ long do_iret(struct vcpu *v, struct hv_regs *regs);
 long do_dm_op(struct vcpu *v, domid_t domid, unsigned nr_bufs, uint64_t bufs_gpa);
 /* HYPERVISOR_memory_op(cmd, arg) (models/memory_op.c): XENMEM_acquire_resource only. */
 long do_memory_op(struct vcpu *v, uint64_t cmd, uint64_t arg_gpa);
+/* HYPERVISOR_domctl (models/domctl.c): pause and unpause only. */
+long do_domctl(struct vcpu *v, uint64_t arg_gpa);
 
 /* A timer armed through the sink expired (sim/ calls this at the deadline). */
 void vcpu_timer_expired(struct vcpu *v, enum hv_timer_kind kind);

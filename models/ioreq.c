@@ -439,15 +439,10 @@ int ioreq_server_get_frame(struct domain *d, struct domain *emulator, ioservid_t
 
 static struct ioreq_page *ioreq_page_of(struct domain *d, void *va)
 {
-    for (unsigned i = 0; d->ioreq && i < MAX_NR_IOREQ_SERVERS; i++) {
-        struct ioreq_server *s = d->ioreq->server[i];
+    bool buffered;
+    struct ioreq_server *s = ioreq_server_of_page(d, va, &buffered);
 
-        if (s && s->ioreq.va == va)
-            return &s->ioreq;
-        if (s && s->bufioreq.va == va)
-            return &s->bufioreq;
-    }
-    return NULL;
+    return !s ? NULL : buffered ? &s->bufioreq : &s->ioreq;
 }
 
 int ioreq_server_note_mapping(struct domain *d, struct domain *emulator, void *page, uint64_t gfn)
@@ -594,6 +589,30 @@ struct ioreq_server *ioreq_server_select(struct domain *d, const ioreq_t *p)
 
         if (s && s->enabled && ioreq_server_claims(s, p))
             return s;
+    }
+    return NULL;
+}
+
+bool ioreq_claims_memory(const struct domain *d)
+{
+    for (unsigned id = 0; d->ioreq && id < MAX_NR_IOREQ_SERVERS; id++) {
+        const struct ioreq_server *s = d->ioreq->server[id];
+
+        if (s && s->enabled && s->range[XEN_DMOP_IO_RANGE_MEMORY].nr)
+            return true;
+    }
+    return false;
+}
+
+struct ioreq_server *ioreq_server_of_page(const struct domain *d, const void *page, bool *buffered)
+{
+    for (unsigned id = 0; d->ioreq && page && id < MAX_NR_IOREQ_SERVERS; id++) {
+        struct ioreq_server *s = d->ioreq->server[id];
+
+        if (s && (s->ioreq.va == page || s->bufioreq.va == page)) {
+            *buffered = s->bufioreq.va == page;
+            return s;
+        }
     }
     return NULL;
 }

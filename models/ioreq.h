@@ -144,6 +144,11 @@ int ioreq_set_gfn_pool(struct domain *d, uint64_t base, unsigned nr);
 
 /* d's server id, NULL if none. */
 struct ioreq_server *ioreq_server_get(const struct domain *d, unsigned id);
+/* Whether an enabled server of d claims any guest-physical memory (the simulator then needs to
+ * know which instruction makes each MMIO access, which costs it a hook per instruction). */
+bool ioreq_claims_memory(const struct domain *d);
+/* The server whose ioreq or bufioreq page is page (*buffered: which), NULL if none of d's. */
+struct ioreq_server *ioreq_server_of_page(const struct domain *d, const void *page, bool *buffered);
 /* Whether v has a synchronous request outstanding (Xen's vcpu_ioreq_pending). */
 bool ioreq_vcpu_pending(struct vcpu *v);
 

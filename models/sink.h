@@ -31,6 +31,7 @@ enum hv_event_page_kind {
     HV_PAGE_3L_MASK,      /* a mask bitmap page */
     HV_PAGE_3L_L2SEL,     /* a vcpu's second-level selector (phase 2) */
     HV_PAGE_VCPU_INFO,    /* a vcpu's vcpu_info (VCPUOP_register_vcpu_info); index: vcpu id */
+    HV_PAGE_IOREQ,        /* an ioreq server's page (the ioreq_page hook; never event_page) */
     HV_PAGE_KINDS
 };
 

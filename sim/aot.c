@@ -121,27 +121,67 @@ static void class_name(const struct insn_class *k, char *out, size_t len)
         snprintf(out, len, "%s", mem ? mem : kind ? kind : "alu");
 }
 
-static bool is_tsc_read(const cs_insn *insn)
+/* Port I/O instructions: the plain forms first, then the string forms. */
+static const unsigned x86_port_io[] = {X86_INS_IN,   X86_INS_OUT,   X86_INS_INSB,  X86_INS_INSW,
+                                       X86_INS_INSD, X86_INS_OUTSB, X86_INS_OUTSW, X86_INS_OUTSD};
+#define NR_PLAIN_PORT_IO 2
+
+/* The element a port I/O instruction moves: direction, size, and where the port comes from. */
+static void port_io_site(const cs_insn *insn, struct aot_site *s)
 {
-    return insn->id == X86_INS_RDTSC || insn->id == X86_INS_RDTSCP;
+    static const uint8_t string_size[] = {1, 2, 4, 1, 2, 4}; /* insb..insd, outsb..outsd */
+    const cs_x86 *x = &insn->detail->x86;
+    s->kind = AOT_SITE_PORT_IO;
+    s->in = insn->id == X86_INS_IN || insn->id == X86_INS_INSB || insn->id == X86_INS_INSW ||
+            insn->id == X86_INS_INSD;
+    s->string = !insn_in(insn->id, x86_port_io, NR_PLAIN_PORT_IO);
+    s->rep = s->string && x->prefix[0] == X86_PREFIX_REP;
+    if (s->string) {
+        for (unsigned i = NR_PLAIN_PORT_IO; i < sizeof(x86_port_io) / sizeof(x86_port_io[0]); i++)
+            if (insn->id == x86_port_io[i])
+                s->size = string_size[i - NR_PLAIN_PORT_IO];
+        return;
+    }
+    /* in: (accumulator, port); out: (port, accumulator) */
+    const cs_x86_op *acc = &x->operands[s->in ? 0 : 1], *port = &x->operands[s->in ? 1 : 0];
+    s->size = acc->size;
+    s->imm_port = port->type == X86_OP_IMM;
+    s->port = s->imm_port ? (uint8_t)port->imm : 0;
 }
 
-const struct aot_tsc_site *aot_tsc_site(const struct aot_image *a, uint64_t addr)
+/* Instructions hooked one by one, and which kind of site each is. */
+static bool trap_site(const cs_insn *insn, struct aot_site *s)
 {
-    for (unsigned i = 0; i < a->nr_tsc_sites; i++)
-        if (a->tsc_site[i].addr == addr)
-            return &a->tsc_site[i];
+    *s = (struct aot_site){.addr = insn->address, .len = (uint8_t)insn->size};
+    if (insn->id == X86_INS_RDTSC || insn->id == X86_INS_RDTSCP) {
+        s->kind = insn->id == X86_INS_RDTSCP ? AOT_SITE_RDTSCP : AOT_SITE_RDTSC;
+        return true;
+    }
+    if (!insn_in(insn->id, x86_port_io, sizeof(x86_port_io) / sizeof(x86_port_io[0])))
+        return false;
+    port_io_site(insn, s);
+    return true;
+}
+
+const struct aot_site *aot_site_at(const struct aot_image *a, uint64_t addr)
+{
+    for (unsigned i = 0; i < a->nr_sites; i++)
+        if (a->site[i].addr == addr)
+            return &a->site[i];
     return NULL;
 }
 
-/* 1 if the site is new. */
-static unsigned note_tsc_site(struct aot_image *a, uint64_t addr, const cs_insn *insn)
+/* 1 if insn is a trap site not seen before. */
+static unsigned note_site(struct aot_image *a, const cs_insn *insn)
 {
-    if (aot_tsc_site(a, addr))
+    struct aot_site s;
+    if (!trap_site(insn, &s) || aot_site_at(a, s.addr))
         return 0;
-    a->tsc_site = realloc(a->tsc_site, (a->nr_tsc_sites + 1) * sizeof(*a->tsc_site));
-    a->tsc_site[a->nr_tsc_sites++] =
-        (struct aot_tsc_site){addr, (uint8_t)insn->size, insn->id == X86_INS_RDTSCP};
+    struct aot_site *grown = realloc(a->site, (a->nr_sites + 1) * sizeof(*a->site));
+    if (!grown)
+        return 0; /* unhooked: it runs as Unicorn runs it */
+    a->site = grown;
+    a->site[a->nr_sites++] = s;
     return 1;
 }
 
@@ -159,15 +199,14 @@ static int sweep_segment(struct aot_image *a, struct aot_segment *s)
     uint32_t n = 0, cyc = 0;
     bool after_cond = false; /* the previous instruction was a conditional branch */
     while (left > 0) {
-        uint64_t off = addr - s->base, here = addr;
+        uint64_t off = addr - s->base;
         size_t len = 1;
         uint32_t c = 0;
         bool cond = false;
         if (cs_disasm_iter((csh)a->csh, &code, &left, &addr, insn)) {
             len = insn->size;
             c = insn_cycles(a, insn, &cond);
-            if (is_tsc_read(insn))
-                note_tsc_site(a, here, insn);
+            note_site(a, insn);
         } else {
             code++, left--, addr++;
         }
@@ -210,7 +249,7 @@ void aot_free(struct aot_image *a)
 {
     for (unsigned i = 0; i < a->nr_seg; i++)
         free(a->seg[i].prefix);
-    free(a->tsc_site);
+    free(a->site);
     free(a->slow);
     if (a->csh) {
         csh h = (csh)a->csh;
@@ -252,14 +291,11 @@ unsigned aot_slow_cost(struct aot_image *a, uint64_t addr, uint32_t size, const 
         size_t left = size;
         uint64_t pc = addr;
         *b = (struct aot_block){.addr = addr, .size = size};
-        uint64_t here = pc;
         bool cond = false;
         while (left > 0 && cs_disasm_iter((csh)a->csh, &code, &left, &pc, insn)) {
             b->insns++;
             b->cycles += insn_cycles(a, insn, &cond);
-            if (is_tsc_read(insn))
-                new_sites += note_tsc_site(a, here, insn);
-            here = pc;
+            new_sites += note_site(a, insn);
         }
         b->cond_end = cond;
         cs_free(insn, 1);
@@ -289,11 +325,6 @@ void aot_range_cost(struct aot_image *a, uint64_t from, uint64_t to, const uint8
     }
     cs_free(insn, 1);
 }
-
-/* Port I/O instructions: the plain forms first, then the string forms. */
-static const unsigned x86_port_io[] = {X86_INS_IN,   X86_INS_OUT,   X86_INS_INSB,  X86_INS_INSW,
-                                       X86_INS_INSD, X86_INS_OUTSB, X86_INS_OUTSW, X86_INS_OUTSD};
-#define NR_PLAIN_PORT_IO 2
 
 bool aot_port_io(const struct aot_image *a, uint64_t from, uint64_t to, const uint8_t *code,
                  unsigned nth, struct aot_port_io *out)

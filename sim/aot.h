@@ -35,15 +35,32 @@ struct aot_block {
     bool cond_end; /* ends with a conditional branch */
 };
 
+enum aot_site_kind {
+    AOT_SITE_RDTSC,   /* rdtsc: the simulated TSC */
+    AOT_SITE_RDTSCP,  /* rdtscp: the TSC and IA32_TSC_AUX */
+    AOT_SITE_PORT_IO, /* in, out, ins, outs: an HVM guest's access an emulator may take */
+};
+
+struct aot_site {
+    uint64_t addr;
+    uint8_t len;
+    uint8_t kind; /* enum aot_site_kind */
+    /* AOT_SITE_PORT_IO: the access of one element */
+    bool in;         /* in, ins (else out, outs) */
+    bool string;     /* ins, outs: memory at rdi (ins) or rsi (outs), stepped by df */
+    bool rep;        /* with a rep prefix: rcx elements */
+    bool imm_port;   /* the port is the immediate port (else dx) */
+    uint8_t size;    /* 1, 2 or 4 bytes */
+    uint8_t port;    /* when imm_port */
+};
+
 struct aot_image {
     struct aot_segment seg[GUEST_MAX_SEGMENTS];
     unsigned nr_seg;
-    struct aot_tsc_site {
-        uint64_t addr;
-        uint8_t len;
-        bool rdtscp;
-    } * tsc_site; /* every rdtsc / rdtscp found, at load time or on first sight */
-    unsigned nr_tsc_sites;
+    /* Trap sites: instructions the simulator hooks one by one (a code hook has the exact
+     * address, which Unicorn's other hooks lack), found at load time or on first sight. */
+    struct aot_site *site;
+    unsigned nr_sites;
     /* blocks decoded on first sight (open addressing on addr ^ size) */
     struct aot_block *slow;
     size_t slow_cap, slow_used;
@@ -75,11 +92,11 @@ static inline bool aot_fast_cost(const struct aot_image *a, uint64_t addr, uint3
     return false;
 }
 /* Slow path for blocks outside the sweep; `code` points at the block's bytes. Returns how many
- * TSC reads the block adds to a->tsc_site (they are appended; the caller hooks them). */
+ * trap sites the block adds to a->site (they are appended; the caller hooks them). */
 unsigned aot_slow_cost(struct aot_image *a, uint64_t addr, uint32_t size, const uint8_t *code,
                        uint32_t *insns, uint32_t *cycles, bool *cond_end);
-/* The TSC read at addr, or NULL. */
-const struct aot_tsc_site *aot_tsc_site(const struct aot_image *a, uint64_t addr);
+/* The trap site at addr, or NULL. */
+const struct aot_site *aot_site_at(const struct aot_image *a, uint64_t addr);
 
 /* Instructions and cycles of [from, to), from instruction boundaries: from the prefix sums
  * inside a segment, else by decoding `code` (the bytes at from). */

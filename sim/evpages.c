@@ -5,6 +5,8 @@
 #include <unicorn/unicorn.h>
 
 #include "sim/evpages.h"
+#include "sim/hvm_exits.h"
+#include "models/ioreq.h"
 #include "sim/vcpu.h"
 
 #include "evsim/xen_3l.h"
@@ -15,6 +17,22 @@ struct sim_evpage_ctx {
     unsigned page; /* index into sd->evpage */
     bool mapped;
 };
+
+/* Room for one more page (false: the domain crashed, out of memory). */
+static bool evpage_append(struct sim_domain *sd)
+{
+    if (sd->nr_evpage < sd->cap_evpage)
+        return true;
+    unsigned cap = sd->cap_evpage ? 2 * sd->cap_evpage : 16;
+    struct sim_event_page *p = realloc(sd->evpage, cap * sizeof(*p));
+    if (!p) {
+        sim_domain_crash(sd, "out of memory for event pages");
+        return false;
+    }
+    sd->evpage = p;
+    sd->cap_evpage = cap;
+    return true;
+}
 
 void sim_evpages_add(struct sim_domain *sd, uint64_t gpa, enum hv_event_page_kind kind,
                      unsigned index)
@@ -32,19 +50,48 @@ void sim_evpages_add(struct sim_domain *sd, uint64_t gpa, enum hv_event_page_kin
             sd->evpage[i].keep |= vcpu_info;
             return;
         }
-    if (sd->nr_evpage == sd->cap_evpage) {
-        unsigned cap = sd->cap_evpage ? 2 * sd->cap_evpage : 16;
-        struct sim_event_page *p = realloc(sd->evpage, cap * sizeof(*p));
-        if (!p) {
-            sim_domain_crash(sd, "out of memory for event pages");
-            return;
-        }
-        sd->evpage = p;
-        sd->cap_evpage = cap;
-    }
-    sd->evpage[sd->nr_evpage++] =
-        (struct sim_event_page){.gpa = gpa, .kind = kind, .index = index, .keep = vcpu_info};
+    if (!evpage_append(sd))
+        return;
+    sd->evpage[sd->nr_evpage++] = (struct sim_event_page){
+        .gpa = gpa, .kind = kind, .index = index, .keep = vcpu_info, .host = sd->ram + gpa};
     sd->evpage_gen++;
+}
+
+/* The domain (of the machine) one of whose ioreq servers owns page. */
+static struct sim_domain *ioreq_page_target(const struct machine *m, const void *page)
+{
+    for (unsigned i = 0; i < m->nr_dom; i++) {
+        bool buffered;
+        if (m->dom[i].d && ioreq_server_of_page(m->dom[i].d, page, &buffered))
+            return &m->dom[i];
+    }
+    return NULL;
+}
+
+void sim_evpages_ioreq(struct sim_domain *sd, uint64_t gpa, void *page)
+{
+    if (gpa < XEN_PAGE_SIZE || gpa >= sd->ram_size || sd->ram_size - gpa < XEN_PAGE_SIZE)
+        return;
+    struct sim_event_page *cur = NULL;
+    for (unsigned i = 0; i < sd->nr_evpage; i++)
+        if (sd->evpage[i].gpa == gpa && !sd->evpage[i].released &&
+            sd->evpage[i].kind == HV_PAGE_IOREQ)
+            cur = &sd->evpage[i];
+    /* Whatever was there goes; what comes (a page, or a hole) is a new entry. */
+    if (cur)
+        cur->released = true;
+    sd->evpage_gen++;
+    bool own_frame_back = page == sd->ram + gpa;
+    if ((page && own_frame_back) || (!page && cur && !cur->hole))
+        return;
+    if (!evpage_append(sd))
+        return;
+    sd->evpage[sd->nr_evpage++] = (struct sim_event_page){.gpa = gpa,
+                                                          .kind = HV_PAGE_IOREQ,
+                                                          .keep = true,
+                                                          .host = page,
+                                                          .target = page ? ioreq_page_target(sd->m, page) : NULL,
+                                                          .hole = !page};
 }
 
 void sim_evpages_release(struct sim_domain *sd)
@@ -78,11 +125,14 @@ static uint64_t evpage_read(uc_engine *uc, uint64_t offset, unsigned size, void 
     struct sim_evpage_ctx *c = opaque;
     struct sim_vcpu *sv = c->sv;
     struct sim_domain *sd = sv->sd;
-    const uint8_t *p = sd->ram + sd->evpage[c->page].gpa + offset;
+    const struct sim_event_page *pg = &sd->evpage[c->page];
+    const uint8_t *p = pg->host + offset;
     uint64_t value = 0;
     (void)uc;
     memcpy(&value, p, size);
     *sv->clock += machine_line_cost(sd->m, sv->pcpu->id, p, size, COH_READ);
+    if (pg->target)
+        sim_hvm_ioreq_page_access(sv, pg->target, offset, size, value, value, false);
     return value;
 }
 
@@ -93,12 +143,14 @@ static void evpage_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t
     struct sim_vcpu *sv = c->sv;
     struct sim_domain *sd = sv->sd;
     const struct sim_event_page *pg = &sd->evpage[c->page];
-    uint8_t *p = sd->ram + pg->gpa + offset;
+    uint8_t *p = pg->host + offset;
     uint64_t old = 0;
     (void)uc;
     *sv->clock += machine_line_cost(sd->m, sv->pcpu->id, p, size, COH_WRITE);
     memcpy(&old, p, size);
     memcpy(p, &value, size);
+    if (pg->target)
+        sim_hvm_ioreq_page_access(sv, pg->target, offset, size, old, value, true);
     /* A cleared PENDING bit: the guest's upcall code reached that port. */
     for (uint64_t cleared = old & ~value; cleared; cleared &= cleared - 1) {
         int64_t port = pending_bit_port(pg, offset, (unsigned)__builtin_ctzll(cleared));
@@ -121,7 +173,8 @@ static int evpage_map(struct sim_vcpu *sv, unsigned i)
         sv->evctx[i] = c;
     }
     if (uc_mem_unmap(sv->uc, gpa, XEN_PAGE_SIZE) != UC_ERR_OK ||
-        uc_mmio_map(sv->uc, gpa, XEN_PAGE_SIZE, evpage_read, c, evpage_write, c) != UC_ERR_OK)
+        (!sd->evpage[i].hole &&
+         uc_mmio_map(sv->uc, gpa, XEN_PAGE_SIZE, evpage_read, c, evpage_write, c) != UC_ERR_OK))
         return -1;
     c->mapped = true;
     return 0;
@@ -132,7 +185,7 @@ static int evpage_unmap(struct sim_vcpu *sv, unsigned i)
     struct sim_domain *sd = sv->sd;
     uint64_t gpa = sd->evpage[i].gpa;
 
-    if (uc_mem_unmap(sv->uc, gpa, XEN_PAGE_SIZE) != UC_ERR_OK ||
+    if ((!sd->evpage[i].hole && uc_mem_unmap(sv->uc, gpa, XEN_PAGE_SIZE) != UC_ERR_OK) ||
         uc_mem_map_ptr(sv->uc, gpa, XEN_PAGE_SIZE, UC_PROT_ALL, sd->ram + gpa) != UC_ERR_OK)
         return -1;
     sv->evctx[i]->mapped = false;

@@ -18,12 +18,21 @@ struct sim_event_page {
     unsigned index; /* place in its array: the ports it holds start at index * ports per page */
     bool released;  /* the domain went back to 2-level: ordinary RAM again */
     bool keep;      /* holds a vcpu_info: stays shared with Xen whatever the ABI */
+    /* HV_PAGE_IOREQ: an ioreq server's page in its emulator (host: the model's page, target:
+     * the domain whose slots these are), or a hole (a GFN-mapped server page taken out of the
+     * target's physmap: no memory there). Other kinds: host is the domain's own RAM. */
+    uint8_t *host;
+    struct sim_domain *target;
+    bool hole;
 };
 
 /* The sink's event_page and event_pages_released hooks, for machine.c. */
 void sim_evpages_add(struct sim_domain *sd, uint64_t gpa, enum hv_event_page_kind kind,
                      unsigned index);
 void sim_evpages_release(struct sim_domain *sd);
+/* The sink's ioreq_page hook: page appears at gpa of sd (NULL: goes, or if nothing was there,
+ * gpa becomes a hole); the domain's own frame coming back fills a hole. */
+void sim_evpages_ioreq(struct sim_domain *sd, uint64_t gpa, void *page);
 /* Bring sv's engine up to date with the domain's pages: 0, or -1 after crashing the domain. */
 int sim_evpages_sync(struct sim_vcpu *sv);
 void sim_evpages_free_vcpu(struct sim_vcpu *sv);

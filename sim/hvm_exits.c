@@ -34,17 +34,230 @@ static void charge_exit(struct sim_vcpu *sv, enum cost_id decode)
     sv->hvm_io.exits++;
 }
 
-/* Hand p to Xen. An ioreq server taking it (false) cannot happen yet in a running simulation:
- * without the sink's xen_wait and ioreq_page hooks the model creates no servers. Should one
- * take it, the domain stops rather than go on with an unanswered access. */
+/* Hand p to Xen, which completes it itself: its own handlers or the null handler. An access a
+ * server claims never comes here while the vcpu knows which instruction made it (it is
+ * forwarded before the instruction runs, see forward_access); without that knowledge (an MMIO
+ * page whose first server range appeared during this slice) Xen would have forwarded it, and
+ * it is treated as if it had come before the range did. */
 static void to_xen(struct sim_vcpu *sv, ioreq_t *p)
 {
     sv->sd->m->active = sv->pcpu;
-    if (!hvm_io_intercept(sv->v, p)) {
-        sim_domain_crash(sv->sd, "d%uv%u: ioreq for 0x%" PRIx64 " sent to a server: not modelled",
-                         sv->sd->d->domid, sv->v->vcpu_id, (uint64_t)p->addr);
-        uc_emu_stop(sv->uc);
+    if (hvm_io_intercept(sv->v, p))
+        return;
+    sv->hvm_io.late_claims++;
+    if (p->dir == IOREQ_READ) /* what the null handler gives */
+        p->data = p->size >= 8 ? ~0ull : (1ull << (8 * p->size)) - 1;
+}
+
+/* ---- answers replayed ------------------------------------------------------------------- */
+
+/* A hook at the instruction `site` about to run (again): true when it is the replay of an
+ * instruction whose accesses were answered (some not yet taken), false when it is a new
+ * execution (what an earlier one was answered is forgotten). */
+static bool replay_begins(struct sim_hvm_replay *r, uint64_t site, uint64_t rcx)
+{
+    if (r->n && r->site == site && r->rcx == rcx && r->next < r->n) {
+        r->next = 0;
+        return true;
     }
+    r->n = r->next = 0;
+    return false;
+}
+
+/* The instruction's next access, if it was answered: its data. */
+static bool replay_take(struct sim_hvm_replay *r, uint8_t type, uint64_t addr, uint32_t size,
+                        uint8_t dir, uint64_t *data)
+{
+    if (r->next >= r->n)
+        return false;
+    const struct sim_hvm_access *a = &r->a[r->next];
+    if (a->type != type || a->addr != addr || a->size != size || a->dir != dir)
+        return false;
+    r->next++;
+    *data = a->data;
+    return true;
+}
+
+static void replay_add(struct sim_hvm_replay *r, uint64_t site, uint64_t rcx,
+                       const struct sim_hvm_access *a)
+{
+    if (r->n && (r->site != site || r->rcx != rcx))
+        r->n = r->next = 0;
+    r->site = site;
+    r->rcx = rcx;
+    if (r->n < SIM_HVM_REPLAY_MAX)
+        r->a[r->n++] = *a;
+}
+
+/* ---- forwarding to an emulator ----------------------------------------------------------- */
+
+static uint32_t route_type(const ioreq_t *p)
+{
+    return p->type == IOREQ_TYPE_PCI_CONFIG ? XEN_DMOP_IO_RANGE_PCI
+           : p->type == IOREQ_TYPE_COPY     ? XEN_DMOP_IO_RANGE_MEMORY
+                                            : XEN_DMOP_IO_RANGE_PORT;
+}
+
+/* The instruction at site stops before it runs: it is run again, from its start, once the
+ * emulator answered. Writing RIP from a code hook or an MMIO callback makes Unicorn abandon the
+ * instruction and restart there, where the block hook sees the stop. */
+static void stop_at(struct sim_vcpu *sv, uint64_t site)
+{
+    uc_reg_write(sv->uc, UC_X86_REG_RIP, &site);
+    sim_vcpu_request_stop(sv);
+}
+
+/* Xen's path for an access a server claims (hvmemul_do_io: intercept, select, ioreq_send),
+ * from the VM exit on; the instruction at site did not run. */
+static void forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint64_t rcx,
+                           enum cost_id decode)
+{
+    struct sim_domain *sd = sv->sd;
+    struct machine *m = sd->m;
+    struct vcpu *v = sv->v;
+    struct rt_flight *f = &sv->hvm_io.flight;
+    uint64_t *clock = sv->clock;
+    struct sim_hvm_access access = {p->addr, p->data, p->size, p->dir, (uint8_t)p->type};
+
+    sim_vcpu_uncharge_from(sv, site);
+    *f = (struct rt_flight){.active = true};
+    rt_mark(f, RT_EXIT, *clock);
+    sv->pcpu->xen_from = sv->hc_start = *clock;
+    *clock += cost_cycles(m->cost, COST_HVM_EXIT) / 2;
+    rt_mark(f, RT_DECODE, *clock);
+    *clock += cost_cycles(m->cost, decode);
+    rt_mark(f, RT_SEND, *clock);
+    sv->hvm_io.exits++;
+    /* Xen's work from here is priced by the model, as a hypercall's is. */
+    m->active = sv->pcpu;
+    m->hv.current = v;
+    v->hcall_cycles = 0;
+    hvm_io_intercept(v, p);
+    struct ioreq_server *s = ioreq_server_select(sd->d, p);
+    enum ioreq_status st = ioreq_send(v, p, false);
+    m->hv.current = NULL;
+    *clock += v->hcall_cycles;
+    rt_mark(f, RT_EMULATOR_WAKE, *clock);
+    sv->pcpu->xen_to = *clock;
+    f->server = s ? s->id : MAX_NR_IOREQ_SERVERS;
+    switch (st) {
+    case IOREQ_WAIT:
+        rt_count(&sd->ioreq_rt, s, route_type(p), p->addr, p->dir, false);
+        sv->hvm_io.waiting = true;
+        sv->hvm_io.wait_site = site;
+        sv->hvm_io.wait_rcx = rcx;
+        sv->hvm_io.access = access;
+        stop_at(sv, site);
+        return;
+    case IOREQ_UNHANDLED: /* handle_pio / handle_mmio: X86EMUL_UNHANDLEABLE crashes the domain */
+        if (s)
+            sd->ioreq_rt.server[s->id].bad_state++;
+        f->active = false;
+        sim_domain_crash(sd,
+                         "d%uv%u: device model set bad IO state or event channel (ioreq server "
+                         "%u, access to 0x%" PRIx64 ")",
+                         sd->d->domid, v->vcpu_id, s ? s->id : 0, access.addr);
+        stop_at(sv, site);
+        return;
+    default: /* IOREQ_SHUTDOWN: the domain is going down; nothing more runs */
+        f->active = false;
+        stop_at(sv, site);
+        return;
+    }
+}
+
+bool sim_hvm_io_resume(struct sim_vcpu *sv)
+{
+    struct sim_hvm_io *io = &sv->hvm_io;
+    struct sim_domain *sd = sv->sd;
+    struct machine *m = sd->m;
+    if (!io->waiting)
+        return true;
+    uint64_t *clock = sv->clock;
+    rt_mark(&io->flight, RT_COMPLETE, *clock);
+    ioreq_t req = {0};
+    m->active = sv->pcpu;
+    enum ioreq_completion c = ioreq_complete(sv->v, &req);
+    switch (c) {
+    case IOREQ_COMPLETE_WAIT: /* a spurious notification: it waits on */
+        return false;
+    case IOREQ_COMPLETE_CRASHED:
+        io->waiting = false;
+        io->flight.active = false;
+        sim_domain_crash(sd, "d%uv%u: the emulator left an illegal ioreq state (domain crashed)",
+                         sd->d->domid, sv->v->vcpu_id);
+        return false;
+    default:
+        break;
+    }
+    io->waiting = false;
+    struct sim_hvm_access a = io->access;
+    if (c == IOREQ_COMPLETE_DONE && a.dir == IOREQ_READ)
+        a.data = req.data;
+    replay_add(&io->replay, io->wait_site, io->wait_rcx, &a);
+    sv->pcpu->xen_from = *clock;
+    *clock += cost_cycles(m->cost, COST_IOREQ_COMPLETE);
+    rt_mark(&io->flight, RT_ENTRY, *clock);
+    *clock += cost_cycles(m->cost, COST_HVM_EXIT) - cost_cycles(m->cost, COST_HVM_EXIT) / 2;
+    sv->pcpu->xen_to = *clock;
+    rt_finish(&sd->ioreq_rt, &io->flight, *clock);
+    return true;
+}
+
+void sim_hvm_io_notified(struct sim_vcpu *sv, uint64_t now)
+{
+    rt_mark(&sv->hvm_io.flight, RT_VCPU_WAKE, now);
+}
+
+/* ---- port I/O ----------------------------------------------------------------------------- */
+
+/* The element a port I/O site is about to move, from the registers (false: none, a rep with
+ * rcx 0, or an outs whose source Unicorn cannot read and will fault on). */
+static bool port_element(struct sim_vcpu *sv, const struct aot_site *s, ioreq_t *p, uint64_t *rcx)
+{
+    static const int ids[] = {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI,
+                              UC_X86_REG_EFLAGS};
+    uint64_t rax = 0, rdx = 0, rsi = 0, rflags = 0;
+    void *vals[] = {&rax, rcx, &rdx, &rsi, &rflags};
+    *rcx = 0;
+    uc_reg_read_batch(sv->uc, (int *)ids, vals, 5);
+    if (s->rep && *rcx == 0)
+        return false;
+    uint64_t mask = s->size >= 8 ? ~0ull : (1ull << (8 * s->size)) - 1;
+    *p = (ioreq_t){.addr = s->imm_port ? s->port : (rdx & 0xffff),
+                   .size = s->size,
+                   .count = 1,
+                   .state = STATE_IOREQ_READY,
+                   .dir = s->in ? IOREQ_READ : IOREQ_WRITE,
+                   .df = s->string && ((rflags >> 10) & 1),
+                   .type = IOREQ_TYPE_PIO};
+    if (s->in)
+        return true;
+    if (!s->string) {
+        p->data = rax & mask;
+        return true;
+    }
+    uint64_t data = 0;
+    if (uc_mem_read(sv->uc, rsi, &data, s->size) != UC_ERR_OK)
+        return false;
+    p->data = data & mask;
+    return true;
+}
+
+void sim_hvm_port_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+    struct sim_vcpu *sv = opaque;
+    struct sim_domain *sd = sv->sd;
+    (void)uc, (void)size;
+    const struct aot_site *site = aot_site_at(&sd->aot, addr);
+    ioreq_t p;
+    uint64_t rcx;
+    if (!site || !port_element(sv, site, &p, &rcx) ||
+        replay_begins(&sv->hvm_io.replay, addr, rcx) || !hvm_io_forwards(sd->d, &p))
+        return; /* it runs: Xen completes it itself, or takes the answer it was given */
+    /* Xen's emulator would send a rep ins/outs as one request for up to a page of elements,
+     * with data_is_ptr; here each element is one request and answer (see docs/ioreq.md). */
+    forward_access(sv, &p, addr, rcx, site->string ? COST_HVM_IO_EMULATE : COST_HVM_IO_DECODE);
 }
 
 /* Which instruction is running: Unicorn does not say (RIP is the block's start), but its I/O
@@ -65,11 +278,17 @@ static bool current_port_insn(struct sim_vcpu *sv, struct aot_port_io *out)
     return aot_port_io(&sd->aot, from, to, sd->ram + from, nth, out);
 }
 
-/* One element of a port access. A string instruction is one exit for all its repetitions while
- * they stay within one page of guest memory (Xen's emulator clamps the repeat count there);
- * Unicorn calls the hook per element, with RCX and the memory pointer not yet stepped. */
+/* One element of a port access Xen completes itself. A string instruction is one exit for all
+ * its repetitions while they stay within one page of guest memory (Xen's emulator clamps the
+ * repeat count there); Unicorn calls the hook per element, with RCX and the memory pointer not
+ * yet stepped. An element an emulator answered takes its answer and costs nothing more here. */
 static uint64_t port_io(struct sim_vcpu *sv, uint32_t port, int size, uint8_t dir, uint32_t value)
 {
+    uint64_t answer;
+    if (replay_take(&sv->hvm_io.replay, IOREQ_TYPE_PIO, port, (uint32_t)size, dir, &answer)) {
+        sv->hvm_io.nth++; /* the hook still counts for finding the block's next instruction */
+        return answer;
+    }
     struct aot_port_io insn = {0};
     bool known = current_port_insn(sv, &insn);
     ioreq_t p = {.addr = port,
@@ -125,6 +344,17 @@ static uint64_t mmio_access(struct sim_mmio_window *w, uint64_t offset, unsigned
                  .dir = dir,
                  .type = IOREQ_TYPE_COPY,
                  .data = dir == IOREQ_WRITE ? value : 0};
+    uint64_t answer;
+    if (replay_take(&sv->hvm_io.replay, IOREQ_TYPE_COPY, p.addr, size, dir, &answer))
+        return answer;
+    if (sv->hvm_io.precise && hvm_io_forwards(sv->sd->d, &p)) {
+        /* Every instruction is hooked, so RIP is this access's instruction. */
+        uint64_t rip = 0, rcx = 0;
+        uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
+        uc_reg_read(sv->uc, UC_X86_REG_RCX, &rcx);
+        forward_access(sv, &p, rip, rcx, COST_HVM_IO_EMULATE);
+        return 0;
+    }
     charge_exit(sv, COST_HVM_IO_EMULATE);
     sv->hvm_io.rep.valid = false;
     to_xen(sv, &p);
@@ -168,6 +398,75 @@ bool sim_hvm_mmio_fault(struct sim_vcpu *sv, int type, uint64_t addr)
     }
     io->mmio[io->nr_mmio++] = w;
     return true;
+}
+
+/* ---- precise MMIO ------------------------------------------------------------------------ */
+
+/* Hooking every instruction makes Unicorn keep RIP exact, which an MMIO callback needs to stop
+ * the instruction that made a forwarded access; the hook itself only notices a new instruction
+ * (so that answers are replayed to the right one). */
+static void on_insn_precise(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+    struct sim_vcpu *sv = opaque;
+    struct sim_hvm_replay *r = &sv->hvm_io.replay;
+    (void)size;
+    if (!r->n)
+        return;
+    uint64_t rcx = 0;
+    uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
+    replay_begins(r, addr, rcx);
+}
+
+/* Every instruction is hooked while an emulator claims memory of the domain, and only then: the
+ * hook costs about 5 ns per instruction (bench/). */
+static void precise_sync(struct sim_vcpu *sv)
+{
+    struct sim_hvm_io *io = &sv->hvm_io;
+    bool want = ioreq_claims_memory(sv->sd->d);
+    if (want == io->precise)
+        return;
+    if (want) {
+        uc_hook h;
+        if (uc_hook_add(sv->uc, &h, UC_HOOK_CODE, on_insn_precise, sv, 1, 0) != UC_ERR_OK)
+            return;
+        io->precise_hook = h;
+    } else {
+        uc_hook_del(sv->uc, (uc_hook)io->precise_hook);
+    }
+    io->precise = want;
+    uc_ctl_flush_tb(sv->uc); /* blocks translated before are translated again, hooked or not */
+}
+
+bool sim_hvm_io_prepare(struct sim_vcpu *sv)
+{
+    if (!sv->sd->cfg->hvm)
+        return true;
+    precise_sync(sv);
+    return sim_hvm_io_resume(sv);
+}
+
+/* ---- the emulator's side, seen through its mapping of the slots --------------------------- */
+
+/* ioreq_t's state is the low nibble of byte 30 (after addr, data, count, size, vp_eport and
+ * _pad0); tests/sim checks it against Xen's header. */
+#define IOREQ_STATE_BYTE 30u
+
+void sim_hvm_ioreq_page_access(struct sim_vcpu *emu, struct sim_domain *target, uint64_t offset,
+                               unsigned size, uint64_t before, uint64_t after, bool write)
+{
+    uint64_t first = offset / sizeof(ioreq_t), last = (offset + size - 1) / sizeof(ioreq_t);
+    for (uint64_t i = first; i <= last && i < target->nr_vcpus; i++) {
+        uint64_t b = i * sizeof(ioreq_t) + IOREQ_STATE_BYTE;
+        if (b < offset || b >= offset + size)
+            continue;
+        unsigned shift = (unsigned)(b - offset) * 8;
+        unsigned was = (before >> shift) & 0xf, now = (after >> shift) & 0xf;
+        struct rt_flight *f = &target->vcpu[i].hvm_io.flight;
+        if (!write && now == STATE_IOREQ_READY)
+            rt_mark(f, RT_HANDLE, *emu->clock);
+        else if (write && now == STATE_IORESP_READY && was != STATE_IORESP_READY)
+            rt_mark(f, RT_RESPOND, *emu->clock);
+    }
 }
 
 int sim_hvm_io_attach(struct sim_vcpu *sv, struct diag *d)

@@ -10,6 +10,8 @@
 #include "sim/diag.h"
 #include "sim/machine.h"
 
+typedef struct uc_struct uc_engine;
+
 /* Hook IN and OUT in sv's engine (HVM domains only: a PV guest's port I/O is left as before). */
 int sim_hvm_io_attach(struct sim_vcpu *sv, struct diag *d);
 /* Free what sim_hvm_io_attach and the MMIO windows took. */
@@ -17,5 +19,23 @@ void sim_hvm_io_detach(struct sim_vcpu *sv);
 /* An access of type (uc_mem_type) to unmapped addr: for an HVM domain's data access outside RAM,
  * map its page as MMIO and return true (Unicorn retries the access through the window). */
 bool sim_hvm_mmio_fault(struct sim_vcpu *sv, int type, uint64_t addr);
+
+/* Before sv's slice: keep its hooks as the domain's ioreq servers need them, and complete the
+ * access it waited for if its emulator answered. False: sv must not run (still waiting, or the
+ * domain crashed). */
+bool sim_hvm_io_prepare(struct sim_vcpu *sv);
+/* Xen's completion of the access sv waited for (part of sim_hvm_io_prepare). */
+bool sim_hvm_io_resume(struct sim_vcpu *sv);
+/* The emulator's notification reached Xen: sv may run again (its round trip's vcpu_wake). */
+void sim_hvm_io_notified(struct sim_vcpu *sv, uint64_t now);
+/* A port I/O instruction of an HVM guest is about to run (a code hook at each such site): an
+ * access a server claims is sent to it before the instruction runs, which is then held until
+ * the answer came. */
+void sim_hvm_port_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
+/* The emulator emu accessed [offset, offset + size) of its mapping of target's ioreq slots
+ * (before/after: the bytes' values): the round trips of target's vcpus see it read READY
+ * (handle begins) and write IORESP_READY (respond begins). */
+void sim_hvm_ioreq_page_access(struct sim_vcpu *emu, struct sim_domain *target, uint64_t offset,
+                               unsigned size, uint64_t before, uint64_t after, bool write);
 
 #endif

@@ -12,6 +12,7 @@
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE: guest RAM committed lazily */
 #include "sim/machine.h"
 #include "sim/evpages.h"
+#include "sim/hvm_exits.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -178,7 +179,7 @@ static void sink_wake(void *opaque, struct vcpu *v)
 {
     struct machine *m = opaque;
     struct sim_vcpu *sv = v->sim;
-    if (sv->sd->status == SD_RUNNING)
+    if (sv->sd->status == SD_RUNNING && !v->domain->paused && !v->blocked_in_xen)
         sched_ready_at(sv, acting_cycles(m) + cost_cycles(m->cost, COST_WAKE), true);
 }
 
@@ -199,7 +200,8 @@ static void sink_vcpu_up(void *opaque, struct vcpu *v)
     if (v->context_pending) /* first up after VCPUOP_initialise; later ups resume */
         sim_vcpu_set_regs(sv, &v->initial_regs);
     v->context_pending = false;
-    sched_ready_at(sv, acting_cycles(m), false);
+    if (!v->domain->paused)
+        sched_ready_at(sv, acting_cycles(m), false);
 }
 
 static void sink_vcpu_down(void *opaque, struct vcpu *v)
@@ -381,8 +383,36 @@ static void sink_xen_line(void *opaque, const char *text)
     console_printf(&m->console, acting_cycles(m), "(XEN) %s", text);
 }
 
+/* A vcpu waits in Xen for its emulator, or may run again. Waiting, it is the vcpu running here
+ * (its exit is being handled): it stops itself at the end of the exit, or at the start of a
+ * slice that found the answer not there yet. Its emulator's notification wakes it like an
+ * event wakes a blocked vcpu. */
+static void sink_xen_wait(void *opaque, struct vcpu *v, bool blocked)
+{
+    struct machine *m = opaque;
+    struct sim_vcpu *sv = v->sim;
+    if (blocked)
+        return;
+    uint64_t now = acting_cycles(m);
+    sim_hvm_io_notified(sv, now);
+    if (sv->sd->status == SD_RUNNING && !v->domain->paused)
+        sched_ready_at(sv, now + cost_cycles(m->cost, COST_WAKE), true);
+}
+
+/* An ioreq server page appears in, or leaves, a domain's memory (see sink.h). */
+static void sink_ioreq_page(void *opaque, struct domain *d, uint64_t gfn, void *page)
+{
+    (void)opaque;
+    if (gfn > UINT64_MAX / XEN_PAGE_SIZE)
+        return;
+    sim_evpages_ioreq(d->sim, gfn * XEN_PAGE_SIZE, page);
+    event_pages_changed(d);
+}
+
 static const struct hv_sink_ops sink_ops = {
     .xen_line = sink_xen_line,
+    .xen_wait = sink_xen_wait,
+    .ioreq_page = sink_ioreq_page,
     .event_page = sink_event_page,
     .event_pages_released = sink_event_pages_released,
     .kick = sink_kick,
@@ -548,7 +578,8 @@ static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
     uint64_t busy_end = p->local < m->run_end_cycles ? p->local : m->run_end_cycles;
     p->busy_cycles += busy_end > start ? busy_end - start : 0;
     sched_ran(sv, p->local - start);
-    if (sv->sd->status != SD_RUNNING || sv->v->run_state != VCPU_RUNNABLE) {
+    if (sv->sd->status != SD_RUNNING || sv->v->run_state != VCPU_RUNNABLE ||
+        sv->v->blocked_in_xen || sv->v->domain->paused) {
         if (p->current == sv)
             p->current = NULL;
         if (sv->state == SV_RUNNING)
@@ -744,6 +775,7 @@ static int domain_model_create(struct machine *m, struct sim_domain *sd, unsigne
     struct domain_config cfg = {
         .domid = (domid_t)index,
         .privileged = sd->cfg->privileged,
+        .paused = sd->cfg->paused,
         .hvm = sd->cfg->hvm,
         .max_vcpus = sd->cfg->vcpus,
         .guest_word_bits = 64,
@@ -786,7 +818,8 @@ static int domain_vcpus_create(struct machine *m, struct sim_domain *sd, unsigne
         .rip = sd->img.entry, .rsi = sd->start_info_gpa, .rsp = sd->stack_top, .rflags = 0x202};
     sim_vcpu_set_regs(boot, &r);
     vcpu_publish_time(boot, 0);
-    sched_ready_at(boot, 0, false);
+    if (!sd->d->paused) /* else the unpause wakes it */
+        sched_ready_at(boot, 0, false);
     return 0;
 }
 
@@ -1037,6 +1070,7 @@ void machine_free(struct machine *m)
             stages_vcpu_free(&sd->vcpu[k].stages);
         }
         stages_domain_free(&sd->stages);
+        rt_domain_free(&sd->ioreq_rt);
         free(sd->vcpu);
         aot_free(&sd->aot);
         guest_image_free(&sd->img);

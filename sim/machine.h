@@ -13,6 +13,7 @@
 #include "sim/aot.h"
 #include "sim/console.h"
 #include "sim/diag.h"
+#include "sim/ioreq_rt.h"
 #include "sim/loader.h"
 #include "sim/scenario.h"
 #include "sim/stages.h"
@@ -41,8 +42,32 @@ struct sim_hvm_rep {
     uint64_t rcx;  /* ... with this many elements left, this one included ... */
     uint64_t ptr;  /* ... and this element's guest memory address */
 };
+/* One element of an access as the guest made it (before Xen rewrote it for its server). */
+struct sim_hvm_access {
+    uint64_t addr; /* port, or guest-physical address */
+    uint64_t data; /* written, or (an answer) read */
+    uint32_t size;
+    uint8_t dir;  /* IOREQ_READ or IOREQ_WRITE */
+    uint8_t type; /* IOREQ_TYPE_PIO or IOREQ_TYPE_COPY */
+};
+#define SIM_HVM_REPLAY_MAX 8u
+/* Accesses an emulator answered, for the instruction that made them: it runs again from its
+ * start and takes them in order (an access beyond them goes to Xen afresh). */
+struct sim_hvm_replay {
+    uint64_t site, rcx; /* the instruction, and rcx when it made them (a rep's element) */
+    unsigned n, next;
+    struct sim_hvm_access a[SIM_HVM_REPLAY_MAX];
+};
 struct sim_hvm_io {
     uint64_t exits;                /* VM exits taken for I/O */
+    uint64_t late_claims;          /* accesses a server claimed too late to forward (to_xen) */
+    bool waiting;                  /* for an emulator's answer to `access`, made at site */
+    uint64_t wait_site, wait_rcx;
+    struct sim_hvm_access access;
+    struct sim_hvm_replay replay;
+    struct rt_flight flight;       /* the round trip's moments (sim/ioreq_rt.h) */
+    bool precise;                  /* every instruction hooked: MMIO accesses know their rip */
+    size_t precise_hook;           /* uc_hook */
     uint64_t blk, blk_insns;       /* the block run the I/O hooks below belong to ... */
     unsigned nth;                  /* ... and how many of them it has run */
     struct sim_hvm_rep rep;        /* to tell a rep instruction's next element from a new exit */
@@ -115,6 +140,7 @@ struct sim_domain {
     uint64_t console_lines; /* printed so far (at most the scenario's console_lines) */
     char crash_reason[512];
     struct stage_domain stages; /* event paths by receiving port */
+    struct rt_domain ioreq_rt;  /* its ioreq servers' round trips, by server id */
     /* FIFO / 3-level pages shared with Xen (sim/evpages.c); the generation moves on every
      * change so each engine knows when to remap. */
     struct sim_event_page *evpage;

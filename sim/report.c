@@ -1,4 +1,5 @@
 #include "sim/report.h"
+#include "sim/report_json.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -28,35 +29,6 @@ static const char *domain_status(const struct sim_domain *sd)
     return "shutdown";
 }
 
-static void put_u64(struct json_object *o, const char *k, uint64_t v)
-{
-    json_object_object_add(o, k, json_object_new_uint64(v));
-}
-
-static void put_str(struct json_object *o, const char *k, const char *v)
-{
-    json_object_object_add(o, k, json_object_new_string(v));
-}
-
-static uint64_t get_u64(struct json_object *o, const char *k)
-{
-    struct json_object *v;
-    return json_object_object_get_ex(o, k, &v) ? json_object_get_uint64(v) : 0;
-}
-
-static const char *get_str(struct json_object *o, const char *k)
-{
-    struct json_object *v;
-    return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
-}
-
-static struct json_object *get_arr(struct json_object *o, const char *k)
-{
-    struct json_object *v;
-    return json_object_object_get_ex(o, k, &v) ? v : NULL;
-}
-
-/* "event_channel_op/send": the hypercall and, for multiplexed ones, the sub-command. */
 static void op_name(unsigned nr, unsigned sub, char *out, size_t len)
 {
     const struct hypercall_desc *h = hypercall_lookup(nr);
@@ -79,7 +51,7 @@ static bool port_stats_empty(const struct port_stats *s)
     return !(s->sends | s->raised | s->coalesced | s->delivered | s->upcalls | s->dropped);
 }
 
-static struct json_object *distribution_json(const struct machine *m, struct samples *s)
+struct json_object *distribution_json(const struct machine *m, struct samples *s)
 {
     struct distribution d = samples_distribution(s);
     struct json_object *o = json_object_new_object();
@@ -259,6 +231,7 @@ static struct json_object *domain_json(struct sim_domain *sd)
     put_u64(o, "hypercalls", hypercalls);
     json_object_object_add(o, "limits", limits_json(sd->d));
     json_object_object_add(o, "hvm_io", hvm_io_json(sd));
+    json_object_object_add(o, "ioreq", report_ioreq_json(sd));
     return o;
 }
 
@@ -602,6 +575,7 @@ void report_print_text(struct json_object *r, FILE *out)
     print_pcpus(get_arr(r, "pcpu_stats"), get_u64(r, "simulated_cycles"), out);
     print_cache_lines(get_arr(r, "cache_lines"), out);
     print_hvm_io(doms, out);
+    report_ioreq_print(doms, out);
     print_limits(doms, out);
     fprintf(out, "\nexit status    %" PRIu64 "\n", get_u64(r, "exit_status"));
 }

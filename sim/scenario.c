@@ -146,6 +146,9 @@ static bool domain_key(struct inifile *f, struct scenario *s, const char *name, 
     if (!strcmp(name, "privileged"))
         return inifile_bool(value, &dom->privileged) ||
                inifile_fail(f, "privileged = %s: expected yes or no", value);
+    if (!strcmp(name, "paused"))
+        return inifile_bool(value, &dom->paused) ||
+               inifile_fail(f, "paused = %s: expected yes or no", value);
     if (!strcmp(name, "abi")) {
         int abi = scenario_abi_parse(value);
         if (abi < 0)

@@ -28,6 +28,7 @@ struct scenario_domain {
     uint64_t memory_bytes;
     bool privileged;
     bool hvm; /* type = hvm: hypercalls cost a VM exit (else PV) */
+    bool paused; /* created paused: runs once a privileged domain unpauses it (domctl) */
     char cmdline[1024];
     int pin; /* physical CPU of vcpu 0 (others follow), -1 = automatic */
     unsigned max_evtchn_port;

@@ -93,23 +93,30 @@ static uint64_t *pcpu_clock(struct sim_vcpu *sv)
     return sv->clock;
 }
 
-/* Code the load-time sweep did not see as an instruction start: decode it now, once. */
 static void on_tsc_read(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
 
-/* New TSC reads (code the load-time sweep did not see): hook them in every engine of the
+/* A trap site's code hook: TSC reads everywhere, port I/O in HVM guests (where an emulator may
+ * have to answer before the instruction can run). */
+static int hook_site(struct sim_vcpu *sv, const struct aot_site *s)
+{
+    uc_hook h;
+    void *cb = s->kind == AOT_SITE_PORT_IO ? (void *)sim_hvm_port_site : (void *)on_tsc_read;
+    if (s->kind == AOT_SITE_PORT_IO && !sv->sd->cfg->hvm)
+        return 0;
+    return uc_hook_add(sv->uc, &h, UC_HOOK_CODE, cb, sv, s->addr, s->addr) == UC_ERR_OK ? 0 : -1;
+}
+
+/* New trap sites (code the load-time sweep did not see): hook them in every engine of the
  * domain and drop the block from their translation caches, so it is translated again with the
  * hooks. */
-static void hook_new_tsc_sites(struct sim_domain *sd, unsigned first, uint64_t addr, uint32_t size)
+static void hook_new_sites(struct sim_domain *sd, unsigned first, uint64_t addr, uint32_t size)
 {
     for (unsigned k = 0; k < sd->nr_vcpus; k++) {
         struct sim_vcpu *other = &sd->vcpu[k];
         if (!other->uc)
             continue;
-        for (unsigned i = first; i < sd->aot.nr_tsc_sites; i++) {
-            uc_hook h;
-            uint64_t at = sd->aot.tsc_site[i].addr;
-            uc_hook_add(other->uc, &h, UC_HOOK_CODE, on_tsc_read, other, at, at);
-        }
+        for (unsigned i = first; i < sd->aot.nr_sites; i++)
+            hook_site(other, &sd->aot.site[i]);
         uc_ctl_remove_cache(other->uc, addr, addr + size);
     }
 }
@@ -124,14 +131,14 @@ static bool block_cost_first_sight(struct sim_vcpu *sv, uint64_t addr, uint32_t 
         *insns = *cycles = 0; /* outside RAM: the fetch faults before anything runs */
         return true;
     }
-    unsigned before = sd->aot.nr_tsc_sites;
+    unsigned before = sd->aot.nr_sites;
     if (aot_slow_cost(&sd->aot, addr, size, sd->ram + addr, insns, cycles, cond_end) == 0)
         return true;
-    hook_new_tsc_sites(sd, before, addr, size);
+    hook_new_sites(sd, before, addr, size);
     return false;
 }
 
-static void request_stop(struct sim_vcpu *sv)
+void sim_vcpu_request_stop(struct sim_vcpu *sv)
 {
     sv->stop_requested = true;
     sv->stop_at = 0; /* every later block hook sees it at once */
@@ -152,7 +159,7 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
      * a hook that also moved RIP (an upcall, an iret) is cancelled by Unicorn, which restarts
      * at the new RIP: it is asked again here, before this block runs. */
     if (*clock >= sv->stop_at) {
-        request_stop(sv);
+        sim_vcpu_request_stop(sv);
         sv->resume_at = addr; /* Unicorn's RIP is stale here: chained blocks do not update it */
         return;
     }
@@ -166,7 +173,7 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
         cond_end = (from[size].insns & AOT_AFTER_COND) != 0;
     } else if (!aot_fast_cost(&sv->sd->aot, addr, size, &insns, &cycles, &cond_end) &&
                !block_cost_first_sight(sv, addr, size, &insns, &cycles, &cond_end)) {
-        request_stop(sv);
+        sim_vcpu_request_stop(sv);
         sv->resume_at = addr; /* translated again, with its TSC reads hooked */
         return;
     }
@@ -175,7 +182,7 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
     if (sv->prev_cond && addr != sv->prev_end)
         cycles += sv->taken_cycles;
     if (*clock + cycles > sv->stop_at && sv->slice_ran) {
-        request_stop(sv);
+        sim_vcpu_request_stop(sv);
         sv->resume_at = addr;
         return;
     }
@@ -191,24 +198,29 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
  * instruction. The block hook charged the whole block up front; the TSC is taken as of the end
  * of this instruction, and what follows it is uncharged again because Unicorn resumes after the
  * skipped instruction in a new block that will be charged on its own. */
+void sim_vcpu_uncharge_from(struct sim_vcpu *sv, uint64_t addr)
+{
+    struct sim_domain *sd = sv->sd;
+    uint64_t blk_end = sv->prev_end; /* the block being run: [blk_addr, prev_end) */
+    if (addr >= sv->blk_addr && addr < blk_end && blk_end <= sd->ram_size) {
+        uint32_t insns, cycles;
+        aot_range_cost(&sd->aot, addr, blk_end, sd->ram + addr, &insns, &cycles);
+        *pcpu_clock(sv) -= cycles;
+        sv->insns -= insns;
+    }
+}
+
 static void on_tsc_read(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
     struct sim_vcpu *sv = opaque;
     struct sim_domain *sd = sv->sd;
-    uint64_t *clock = pcpu_clock(sv);
-    uint64_t blk_end = sv->prev_end; /* the block being run: [blk_addr, prev_end) */
-    if (addr >= sv->blk_addr && addr + size <= blk_end && blk_end <= sd->ram_size) {
-        uint32_t insns, cycles;
-        aot_range_cost(&sd->aot, addr + size, blk_end, sd->ram + addr + size, &insns, &cycles);
-        *clock -= cycles;
-        sv->insns -= insns;
-    }
-    const struct aot_tsc_site *site = aot_tsc_site(&sd->aot, addr);
-    uint64_t tsc = *clock, lo = tsc & 0xffffffffu, hi = tsc >> 32, rip = addr + size;
+    sim_vcpu_uncharge_from(sv, addr + size);
+    const struct aot_site *site = aot_site_at(&sd->aot, addr);
+    uint64_t tsc = *pcpu_clock(sv), lo = tsc & 0xffffffffu, hi = tsc >> 32, rip = addr + size;
     uint64_t aux = sv->v->vcpu_id;
     uc_reg_write(uc, UC_X86_REG_RAX, &lo);
     uc_reg_write(uc, UC_X86_REG_RDX, &hi);
-    if (site && site->rdtscp) /* IA32_TSC_AUX, which Xen sets to the vcpu id for PV guests */
+    if (site && site->kind == AOT_SITE_RDTSCP) /* IA32_TSC_AUX, which Xen sets to the vcpu id for PV guests */
         uc_reg_write(uc, UC_X86_REG_RCX, &aux);
     uc_reg_write(uc, UC_X86_REG_RIP, &rip);
 }
@@ -252,8 +264,9 @@ static void deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
 static bool vcpu_must_stop(const struct sim_vcpu *sv)
 {
     const struct vcpu *v = sv->v;
-    return v->run_state != VCPU_RUNNABLE || v->yield_requested || sv->sd->status != SD_RUNNING ||
-           sv->sd->m->finished;
+    return v->run_state != VCPU_RUNNABLE || v->yield_requested || v->blocked_in_xen ||
+           v->domain->paused ||
+           sv->sd->status != SD_RUNNING || sv->sd->m->finished;
 }
 
 static void read_frame_regs(uc_engine *uc, struct hv_regs *r, bool *have)
@@ -311,7 +324,7 @@ static void on_syscall(uc_engine *uc, void *opaque)
     if (!sv->stop_requested && sv->sd->m->limits_stale)
         sv->stop_at = sim_pcpu_slice_limit(sv);
     if (vcpu_must_stop(sv) || sv->stop_requested || *pcpu_clock(sv) >= sv->stop_at)
-        request_stop(sv);
+        sim_vcpu_request_stop(sv);
 }
 
 static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
@@ -335,7 +348,7 @@ static void on_interrupt(uc_engine *uc, uint32_t intno, void *opaque)
     uc_reg_read(uc, UC_X86_REG_RIP, &rip);
     sim_domain_crash(sv->sd, "d%uv%u: exception vector %u at rip 0x%" PRIx64, sv->v->domain->domid,
                      sv->v->vcpu_id, intno, rip);
-    request_stop(sv);
+    sim_vcpu_request_stop(sv);
 }
 
 static const char *access_name(int type)
@@ -391,7 +404,10 @@ void sim_vcpu_run_slice(struct sim_vcpu *sv)
     struct hv_regs r = {0}; /* Unicorn writes only 32 bits of EFLAGS */
     regs_read_all(sv->uc, &r);
     struct hv_regs before = r;
-    if (sv->sd->status != SD_RUNNING || sim_evpages_sync(sv) < 0)
+    if (sv->sd->status != SD_RUNNING || sv->v->domain->paused || sim_evpages_sync(sv) < 0)
+        return;
+    /* Back from waiting for an emulator: Xen completes the access before anything else. */
+    if (!sim_hvm_io_prepare(sv))
         return;
     /* Xen checks for events on its way back to the guest: after an interrupt or when the vcpu
      * is scheduled in (hypercalls check on their own return). A slice that merely resumes
@@ -501,10 +517,10 @@ int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d)
         hook(sv, UC_HOOK_INTR, on_interrupt, 1, 0, d) ||
         hook(sv, UC_HOOK_MEM_UNMAPPED, on_unmapped, 1, 0, d) || sim_hvm_io_attach(sv, d))
         return -1;
-    for (unsigned i = 0; i < sd->aot.nr_tsc_sites; i++)
-        if (hook(sv, UC_HOOK_CODE, on_tsc_read, sd->aot.tsc_site[i].addr, sd->aot.tsc_site[i].addr,
-                 d))
-            return -1;
+    for (unsigned i = 0; i < sd->aot.nr_sites; i++)
+        if (hook_site(sv, &sd->aot.site[i]) < 0)
+            return diag_set(d, "unicorn: cannot hook the instruction at 0x%" PRIx64,
+                            sd->aot.site[i].addr);
     return 0;
 }
 

@@ -12,6 +12,12 @@ void sim_vcpu_set_regs(struct sim_vcpu *sv, const struct hv_regs *r);
  * callback first if an upcall is deliverable. */
 void sim_vcpu_run_slice(struct sim_vcpu *sv);
 
+/* Stop sv's slice as soon as Unicorn lets it (the current block, if it has not run yet). */
+void sim_vcpu_request_stop(struct sim_vcpu *sv);
+/* The instruction at addr and the rest of the block being run did not run (yet): take back
+ * what the block hook charged for them. */
+void sim_vcpu_uncharge_from(struct sim_vcpu *sv, uint64_t addr);
+
 /* Implemented in machine.c: the cycle the running vcpu's slice must stop at, at the latest:
  * the next timed callback, a lookahead past the earliest time another CPU may act, the
  * scheduler's next decision, an IPI due on this CPU, or the end of the run. Its own hypercalls

@@ -77,6 +77,23 @@ static inline long HYPERVISOR_physdev_op(int cmd, void *arg)
     return _hypercall2(__HYPERVISOR_physdev_op, cmd, arg);
 }
 
+static inline long HYPERVISOR_memory_op(unsigned int cmd, void *arg)
+{
+    return _hypercall2(__HYPERVISOR_memory_op, cmd, arg);
+}
+
+/* A device model's operations on the domain it serves (xen/hvm/dm_op.h). */
+static inline long HYPERVISOR_dm_op(domid_t domid, unsigned int nr_bufs, void *bufs)
+{
+    return _hypercall3(__HYPERVISOR_dm_op, domid, nr_bufs, bufs);
+}
+
+/* The toolstack's domain control (struct xen_domctl, tools-only xen/domctl.h). */
+static inline long HYPERVISOR_domctl(void *op)
+{
+    return _hypercall1(__HYPERVISOR_domctl, op);
+}
+
 /* HYPERVISOR_iret is not here: only the upcall exit in head.S uses it, and
  * it is jumped to, not called. */
 

@@ -155,24 +155,66 @@ static void outside_or_misaligned_is_slow(void **state)
 static void tsc_sites(void **state)
 {
     (void)state;
-    assert_int_equal(aot.nr_tsc_sites, 2);
-    assert_int_equal(aot.tsc_site[0].addr, BASE + 2);
-    assert_int_equal(aot.tsc_site[0].len, 2);
-    assert_false(aot.tsc_site[0].rdtscp);
-    assert_int_equal(aot.tsc_site[1].addr, BASE + 11);
-    assert_int_equal(aot.tsc_site[1].len, 3);
-    assert_true(aot.tsc_site[1].rdtscp);
-    assert_null(aot_tsc_site(&aot, BASE + 3));
+    assert_int_equal(aot.nr_sites, 2);
+    assert_int_equal(aot.site[0].addr, BASE + 2);
+    assert_int_equal(aot.site[0].len, 2);
+    assert_int_equal(aot.site[0].kind, AOT_SITE_RDTSC);
+    assert_int_equal(aot.site[1].addr, BASE + 11);
+    assert_int_equal(aot.site[1].len, 3);
+    assert_int_equal(aot.site[1].kind, AOT_SITE_RDTSCP);
+    assert_null(aot_site_at(&aot, BASE + 3));
     /* A REX-prefixed rdtsc is 3 bytes long but still rdtsc; first sight records it. */
     const uint8_t rex_rdtsc[] = {0x48, 0x0f, 0x31, 0xc3};
     uint32_t insns, cycles;
     bool cond;
     assert_int_equal(
         aot_slow_cost(&aot, 0xa000, sizeof(rex_rdtsc), rex_rdtsc, &insns, &cycles, &cond), 1);
-    const struct aot_tsc_site *s = aot_tsc_site(&aot, 0xa000);
+    const struct aot_site *s = aot_site_at(&aot, 0xa000);
     assert_non_null(s);
     assert_int_equal(s->len, 3);
-    assert_false(s->rdtscp);
+    assert_int_equal(s->kind, AOT_SITE_RDTSC);
+}
+
+/* Every form of port I/O becomes a site that says which element it moves. */
+static void port_io_sites(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t bytes[4];
+        uint8_t len;
+        bool in, string, rep, imm_port;
+        uint8_t size, port;
+    } cases[] = {
+        {{0xec}, 1, true, false, false, false, 1, 0},           /* in al, dx */
+        {{0x66, 0xed}, 2, true, false, false, false, 2, 0},     /* in ax, dx */
+        {{0xed}, 1, true, false, false, false, 4, 0},           /* in eax, dx */
+        {{0xe4, 0x71}, 2, true, false, false, true, 1, 0x71},   /* in al, 0x71 */
+        {{0xe7, 0x80}, 2, false, false, false, true, 4, 0x80},  /* out 0x80, eax */
+        {{0xee}, 1, false, false, false, false, 1, 0},          /* out dx, al */
+        {{0x66, 0xef}, 2, false, false, false, false, 2, 0},    /* out dx, ax */
+        {{0x6c}, 1, true, true, false, false, 1, 0},            /* insb */
+        {{0xf3, 0x6d}, 2, true, true, true, false, 4, 0},       /* rep insd */
+        {{0xf3, 0x66, 0x6f}, 3, false, true, true, false, 2, 0} /* rep outsw */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint64_t at = 0xb000 + 0x10 * i;
+        uint8_t code_i[8] = {0};
+        memcpy(code_i, cases[i].bytes, cases[i].len);
+        code_i[cases[i].len] = 0xc3;
+        uint32_t insns, cycles;
+        bool cond;
+        aot_slow_cost(&aot, at, cases[i].len + 1u, code_i, &insns, &cycles, &cond);
+        const struct aot_site *s = aot_site_at(&aot, at);
+        assert_non_null(s);
+        assert_int_equal(s->kind, AOT_SITE_PORT_IO);
+        assert_int_equal(s->len, cases[i].len);
+        assert_int_equal(s->in, cases[i].in);
+        assert_int_equal(s->string, cases[i].string);
+        assert_int_equal(s->rep, cases[i].rep);
+        assert_int_equal(s->imm_port, cases[i].imm_port);
+        assert_int_equal(s->size, cases[i].size);
+        assert_int_equal(s->port, cases[i].port);
+    }
 }
 
 static void range_and_disasm(void **state)
@@ -199,6 +241,7 @@ int main(void)
         cmocka_unit_test(instruction_classes),
         cmocka_unit_test(outside_or_misaligned_is_slow),
         cmocka_unit_test(tsc_sites),
+        cmocka_unit_test(port_io_sites),
         cmocka_unit_test(range_and_disasm),
     };
     return cmocka_run_group_tests_name("aot", tests, setup, teardown);
