@@ -30,6 +30,12 @@
  *             ranges=<n>   ranges each server claims (default: the devices' own; more are
  *                          unused ports, at most 256)
  *             unpause=0    leave the target paused (the toolstack unpauses it)
+ *
+ * To see what Xen does with a device model that misbehaves (tests, docs/ioreq.md):
+ *             answer=<n>   answer the first n requests only, then none: the guest's vcpu
+ *                          waits in Xen for good and the report says on which server
+ *             bad_state=<n> answer request n with an illegal slot state: Xen crashes the
+ *                          guest ("Weird HVM ioreq state transition")
  */
 #define __XEN_TOOLS__ 1 /* dm_op and domctl are the tools' interfaces */
 #include "rt.h"
@@ -46,8 +52,8 @@
 #define MAX_SERVERS 8
 #define MAX_TARGET_VCPUS 32
 #define UART_PORTS 8
-#define BAR0_SIZE 32u   /* I/O ports */
-#define BAR1_SIZE 4096u /* bytes */
+#define BAR0_SIZE 32u      /* I/O ports */
+#define BAR1_SIZE 4096u    /* bytes */
 #define DECOY_PORT 0x6000u /* unused ports claimed by decoy servers and ranges */
 
 static domid_t target;
@@ -59,6 +65,7 @@ static evtchn_port_t vcpu_port[MAX_TARGET_VCPUS];
 static unsigned nr_target_vcpus;
 static volatile bool done;
 static uint64_t served[3], buffered_served; /* by IOREQ_TYPE_PIO, _COPY, _PCI_CONFIG */
+static uint64_t requests, answer_limit = UINT64_MAX, bad_state_at;
 
 /* ---- hypercall helpers ------------------------------------------------------------------ */
 
@@ -159,7 +166,7 @@ static void uart_write(unsigned reg, uint8_t v)
 static uint32_t pci_sbdf = 0xffff;
 static struct {
     uint8_t cfg[256];
-    uint32_t bar_mask[2];   /* size probing: writable bits */
+    uint32_t bar_mask[2];           /* size probing: writable bits */
     uint64_t mapped_io, mapped_mem; /* ranges in the server now (0: none) */
     uint32_t scratch;
     uint64_t requests, doorbells;
@@ -322,7 +329,7 @@ static void handle(ioreq_t *p)
 static void on_ioreq(evtchn_port_t port, void *arg)
 {
     volatile ioreq_t *slot = &iopage->vcpu_ioreq[(uintptr_t)arg];
-    if (slot->state != STATE_IOREQ_READY)
+    if (slot->state != STATE_IOREQ_READY || requests >= answer_limit)
         return;
     __atomic_thread_fence(__ATOMIC_ACQUIRE); /* the request's fields after its state */
     slot->state = STATE_IOREQ_INPROCESS;
@@ -330,7 +337,7 @@ static void on_ioreq(evtchn_port_t port, void *arg)
     handle(&req);
     slot->data = req.data;
     __atomic_thread_fence(__ATOMIC_RELEASE); /* the data before the state */
-    slot->state = STATE_IORESP_READY;
+    slot->state = ++requests == bad_state_at ? 0xf : STATE_IORESP_READY;
     rt_send(port);
 }
 
@@ -343,8 +350,13 @@ static void on_bufioreq(evtchn_port_t port, void *arg)
     while (rp != b->write_pointer) {
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         buf_ioreq_t bp = b->buf_ioreq[rp % IOREQ_BUFFER_SLOT_NUM];
-        ioreq_t req = {.addr = bp.addr, .size = 1u << bp.size, .count = 1, .dir = bp.dir,
-                       .type = bp.type, .data = bp.data, .state = STATE_IOREQ_READY};
+        ioreq_t req = {.addr = bp.addr,
+                       .size = 1u << bp.size,
+                       .count = 1,
+                       .dir = bp.dir,
+                       .type = bp.type,
+                       .data = bp.data,
+                       .state = STATE_IOREQ_READY};
         unsigned n = 1;
         if (req.size == 8) {
             req.data |= (uint64_t)b->buf_ioreq[(rp + 1) % IOREQ_BUFFER_SLOT_NUM].data << 32;
@@ -440,6 +452,8 @@ int main(void)
     bool bufioreq = rt_arg_u64("bufioreq", 0) != 0;
     nr_servers = (unsigned)rt_arg_u64("servers", 1);
     unsigned ranges = (unsigned)rt_arg_u64("ranges", 0);
+    answer_limit = rt_arg_u64("answer", UINT64_MAX);
+    bad_state_at = rt_arg_u64("bad_state", 0);
     if (nr_servers < 1 || nr_servers > MAX_SERVERS)
         rt_panic("ioemu: servers=%u: expected 1 to %u", nr_servers, MAX_SERVERS);
     if (ranges > 256)
@@ -477,10 +491,11 @@ int main(void)
     }
     if (bufioreq)
         rt_bind_handler(rt_bind_interdomain(target, bufioreq_port(server[0])), on_bufioreq, NULL);
-    rt_printf("ioemu: dom%u: %u server%s (device server %u), %u vcpu%s, uart 0x%x, pci %02x:%02x.%x%s\n",
-              target, nr_servers, nr_servers == 1 ? "" : "s", server[0], nr_target_vcpus,
-              nr_target_vcpus == 1 ? "" : "s", uart_base, (pci_sbdf >> 8) & 0xff,
-              (pci_sbdf >> 3) & 0x1f, pci_sbdf & 7, bufioreq ? ", buffered ring" : "");
+    rt_printf(
+        "ioemu: dom%u: %u server%s (device server %u), %u vcpu%s, uart 0x%x, pci %02x:%02x.%x%s\n",
+        target, nr_servers, nr_servers == 1 ? "" : "s", server[0], nr_target_vcpus,
+        nr_target_vcpus == 1 ? "" : "s", uart_base, (pci_sbdf >> 8) & 0xff, (pci_sbdf >> 3) & 0x1f,
+        pci_sbdf & 7, bufioreq ? ", buffered ring" : "");
     if (rt_arg_u64("unpause", 1))
         unpause_target();
 

@@ -46,12 +46,12 @@ struct aot_site {
     uint8_t len;
     uint8_t kind; /* enum aot_site_kind */
     /* AOT_SITE_PORT_IO: the access of one element */
-    bool in;         /* in, ins (else out, outs) */
-    bool string;     /* ins, outs: memory at rdi (ins) or rsi (outs), stepped by df */
-    bool rep;        /* with a rep prefix: rcx elements */
-    bool imm_port;   /* the port is the immediate port (else dx) */
-    uint8_t size;    /* 1, 2 or 4 bytes */
-    uint8_t port;    /* when imm_port */
+    bool in;       /* in, ins (else out, outs) */
+    bool string;   /* ins, outs: memory at rdi (ins) or rsi (outs), stepped by df */
+    bool rep;      /* with a rep prefix: rcx elements */
+    bool imm_port; /* the port is the immediate port (else dx) */
+    uint8_t size;  /* 1, 2 or 4 bytes */
+    uint8_t port;  /* when imm_port */
 };
 
 struct aot_image {

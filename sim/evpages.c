@@ -86,12 +86,13 @@ void sim_evpages_ioreq(struct sim_domain *sd, uint64_t gpa, void *page)
         return;
     if (!evpage_append(sd))
         return;
-    sd->evpage[sd->nr_evpage++] = (struct sim_event_page){.gpa = gpa,
-                                                          .kind = HV_PAGE_IOREQ,
-                                                          .keep = true,
-                                                          .host = page,
-                                                          .target = page ? ioreq_page_target(sd->m, page) : NULL,
-                                                          .hole = !page};
+    sd->evpage[sd->nr_evpage++] =
+        (struct sim_event_page){.gpa = gpa,
+                                .kind = HV_PAGE_IOREQ,
+                                .keep = true,
+                                .host = page,
+                                .target = page ? ioreq_page_target(sd->m, page) : NULL,
+                                .hole = !page};
 }
 
 void sim_evpages_release(struct sim_domain *sd)

@@ -184,8 +184,9 @@ bool sim_hvm_io_resume(struct sim_vcpu *sv)
     case IOREQ_COMPLETE_CRASHED:
         io->waiting = false;
         io->flight.active = false;
-        sim_domain_crash(sd, "d%uv%u: the emulator left an illegal ioreq state (domain crashed)",
-                         sd->d->domid, sv->v->vcpu_id);
+        if (sd->status == SD_RUNNING) /* Xen's domain_crash has normally stopped it already */
+            sim_domain_crash(sd, "d%uv%u: the emulator left an illegal ioreq state", sd->d->domid,
+                             sv->v->vcpu_id);
         return false;
     default:
         break;
@@ -434,7 +435,9 @@ static void precise_sync(struct sim_vcpu *sv)
         uc_hook_del(sv->uc, (uc_hook)io->precise_hook);
     }
     io->precise = want;
-    uc_ctl_flush_tb(sv->uc); /* blocks translated before are translated again, hooked or not */
+    /* Blocks translated before are translated again, hooked or not. Not uc_ctl_flush_tb: in
+     * Unicorn 2.1 it touches the whole translation buffer (a GiB of memory, a second). */
+    uc_ctl_remove_cache(sv->uc, XEN_PAGE_SIZE, sv->sd->ram_size);
 }
 
 bool sim_hvm_io_prepare(struct sim_vcpu *sv)

@@ -5,14 +5,10 @@
 #include <string.h>
 
 const char *const rt_stage_names[RT_STAGES] = {
-    [RT_EXIT] = "exit",
-    [RT_DECODE] = "decode",
-    [RT_SEND] = "send",
-    [RT_EMULATOR_WAKE] = "emulator_wake",
-    [RT_HANDLE] = "handle",
-    [RT_RESPOND] = "respond",
-    [RT_VCPU_WAKE] = "vcpu_wake",
-    [RT_COMPLETE] = "complete",
+    [RT_EXIT] = "exit",           [RT_DECODE] = "decode",
+    [RT_SEND] = "send",           [RT_EMULATOR_WAKE] = "emulator_wake",
+    [RT_HANDLE] = "handle",       [RT_RESPOND] = "respond",
+    [RT_VCPU_WAKE] = "vcpu_wake", [RT_COMPLETE] = "complete",
     [RT_ENTRY] = "entry",
 };
 

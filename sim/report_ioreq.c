@@ -122,8 +122,8 @@ static void print_servers(struct json_object *doms, FILE *out)
                     " %9" PRIu64 "\n",
                     get_u64(d, "domid"), get_u64(s, "id"), get_u64(s, "emulator"),
                     get_u64(s, "synchronous"), get_u64(s, "buffered"), get_u64(s, "ring_full"),
-                    get_u64(rt, "mean"), get_u64(rt, "p50"), get_u64(rt, "p95"),
-                    get_u64(rt, "p99"), get_u64(rt, "max"), get_u64(rt, "mean_ns"));
+                    get_u64(rt, "mean"), get_u64(rt, "p50"), get_u64(rt, "p95"), get_u64(rt, "p99"),
+                    get_u64(rt, "max"), get_u64(rt, "mean_ns"));
         }
     }
     if (!header)

@@ -220,7 +220,8 @@ static void on_tsc_read(uc_engine *uc, uint64_t addr, uint32_t size, void *opaqu
     uint64_t aux = sv->v->vcpu_id;
     uc_reg_write(uc, UC_X86_REG_RAX, &lo);
     uc_reg_write(uc, UC_X86_REG_RDX, &hi);
-    if (site && site->kind == AOT_SITE_RDTSCP) /* IA32_TSC_AUX, which Xen sets to the vcpu id for PV guests */
+    if (site && site->kind ==
+                    AOT_SITE_RDTSCP) /* IA32_TSC_AUX, which Xen sets to the vcpu id for PV guests */
         uc_reg_write(uc, UC_X86_REG_RCX, &aux);
     uc_reg_write(uc, UC_X86_REG_RIP, &rip);
 }
@@ -265,8 +266,7 @@ static bool vcpu_must_stop(const struct sim_vcpu *sv)
 {
     const struct vcpu *v = sv->v;
     return v->run_state != VCPU_RUNNABLE || v->yield_requested || v->blocked_in_xen ||
-           v->domain->paused ||
-           sv->sd->status != SD_RUNNING || sv->sd->m->finished;
+           v->domain->paused || sv->sd->status != SD_RUNNING || sv->sd->m->finished;
 }
 
 static void read_frame_regs(uc_engine *uc, struct hv_regs *r, bool *have)
