@@ -218,14 +218,20 @@ static long xenver_platform_parameters(struct vcpu *v, uint64_t arg_gpa)
     return copy_to_guest(v->domain, arg_gpa, &p, sizeof(p)) ? -XEN_EFAULT : 0;
 }
 
-/* Submap 0 as Xen 4.22 reports it to a 64-bit PV guest (not translated, so direct-mapped); the
- * control domain also sees dom0. Left out: the bits that announce hypercalls the model does not
- * have (memory_op_vnode_supported, runstate_phys_area, vcpu_time_phys_area,
- * dm_msix_all_writes; the last three are not even named by the 4.17 headers). */
+/* Submap 0 as Xen 4.22 reports it: to a 64-bit PV guest (not translated, so direct-mapped) its
+ * page-table bits; to an HVM guest (translated, not direct-mapped) the callback vector and safe
+ * pvclock (no PIRQs: has_pirq is off); the control domain also sees dom0. Left out: the bits
+ * that announce hypercalls the model does not have (memory_op_vnode_supported,
+ * runstate_phys_area, vcpu_time_phys_area, dm_msix_all_writes; the last three are not even
+ * named by the 4.17 headers). */
 static uint32_t xenver_features_submap0(const struct domain *d)
 {
-    uint32_t m = (1u << XENFEAT_mmu_pt_update_preserve_ad) | (1u << XENFEAT_highmem_assist) |
-                 (1u << XENFEAT_gnttab_map_avail_bits) | (1u << XENFEAT_direct_mapped);
+    uint32_t m =
+        d->hvm ? (1u << XENFEAT_writable_page_tables) | (1u << XENFEAT_auto_translated_physmap) |
+                     (1u << XENFEAT_hvm_safe_pvclock) | (1u << XENFEAT_hvm_callback_vector) |
+                     (1u << XENFEAT_not_direct_mapped)
+               : (1u << XENFEAT_mmu_pt_update_preserve_ad) | (1u << XENFEAT_highmem_assist) |
+                     (1u << XENFEAT_gnttab_map_avail_bits) | (1u << XENFEAT_direct_mapped);
 
     if (d->privileged)
         m |= 1u << XENFEAT_dom0;

@@ -27,6 +27,15 @@ struct ioreq_domain; /* models/ioreq.h */
 #define SCHED_POLL_MAX_PORTS 128u
 #define HV_MAX_VCPUS 8192u /* Xen x86 MAX_VIRT_CPUS */
 
+/* RFLAGS bits Xen looks at or changes (an upcall, an iret, an injected interrupt). */
+#define X86_EFLAGS_TF 0x00000100u
+#define X86_EFLAGS_IF 0x00000200u
+#define X86_EFLAGS_IOPL 0x00003000u
+#define X86_EFLAGS_NT 0x00004000u
+#define X86_EFLAGS_RF 0x00010000u
+#define X86_EFLAGS_VM 0x00020000u
+#define X86_EFLAGS_AC 0x00040000u
+
 /* General-purpose registers and the few others the PV conventions touch. */
 struct hv_regs {
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
@@ -65,6 +74,7 @@ struct vcpu {
     bool blocked_in_xen;
 
     uint64_t event_callback; /* CALLBACKOP_register(CALLBACKTYPE_event) */
+    uint8_t upcall_vector;   /* HVM: HVMOP_set_evtchn_upcall_vector (0: none) */
     /* Entering the callback sets upcall_mask. Always true: 64-bit Xen enters the event
      * callback with TBF_INTERRUPT whatever flags CALLBACKOP_register carried. */
     bool event_callback_masks;
@@ -174,6 +184,10 @@ struct domain {
     /* Ioreq servers emulating this domain's I/O (models/ioreq.h), NULL until the first is
      * created. */
     struct ioreq_domain *ioreq;
+    /* HVM: HVMOP_set_param values (Xen's d->arch.hvm.params); the callback vector for every
+     * vcpu when HVM_PARAM_CALLBACK_IRQ has the vector type (0: none). */
+    uint64_t hvm_param[HVM_NR_PARAMS];
+    uint8_t callback_vector;
     /* Xen's d->target (XEN_DOMCTL_set_target): the domain this one is the device model of, if
      * has_target. The XSM dummy policy lets it use dm_op and acquire_resource on that domain
      * as the control domain may on any. */

@@ -6,6 +6,7 @@
 
 #include "models/evtchn.h"
 #include "models/hypercall.h"
+#include "models/hvm_op.h"
 #include "models/pirq.h"
 
 /* Xen's evtchn_bind_pirq and evtchn_close call pirq_guest_bind and pirq_guest_unbind; the
@@ -98,6 +99,11 @@ static long hc_memory_op(struct vcpu *v, struct hv_regs *regs)
     return do_memory_op(v, regs->rdi, regs->rsi);
 }
 
+static long hc_hvm_op(struct vcpu *v, struct hv_regs *regs)
+{
+    return do_hvm_op(v, regs->rdi, regs->rsi);
+}
+
 static long hc_domctl(struct vcpu *v, struct hv_regs *regs)
 {
     return do_domctl(v, regs->rdi);
@@ -106,21 +112,29 @@ static long hc_domctl(struct vcpu *v, struct hv_regs *regs)
 #define NAMES(a) a, (sizeof(a) / sizeof((a)[0]) - 1)
 
 static const struct hypercall_desc hypercall_table[] = {
-    [__HYPERVISOR_set_callbacks] = {"set_callbacks", hc_set_callbacks, NULL, 0, false},
-    [__HYPERVISOR_set_timer_op] = {"set_timer_op", hc_set_timer_op, NULL, 0, false},
-    [__HYPERVISOR_xen_version] = {"xen_version", hc_xen_version, NAMES(xen_version_names), false},
-    [__HYPERVISOR_console_io] = {"console_io", hc_console_io, NAMES(console_io_names), false},
-    [__HYPERVISOR_iret] = {"iret", hc_iret, NULL, 0, true},
-    [__HYPERVISOR_memory_op] = {"memory_op", hc_memory_op, NULL, 0, false},
-    [__HYPERVISOR_dm_op] = {"dm_op", hc_dm_op, NULL, 0, false},
-    [__HYPERVISOR_domctl] = {"domctl", hc_domctl, NULL, 0, false},
-    [__HYPERVISOR_vcpu_op] = {"vcpu_op", hc_vcpu_op, NAMES(vcpu_op_names), false},
-    [__HYPERVISOR_sched_op] = {"sched_op", hc_sched_op, NAMES(sched_op_names), false},
-    [__HYPERVISOR_callback_op] = {"callback_op", hc_callback_op, NAMES(callback_op_names), false},
+    [__HYPERVISOR_set_callbacks] = {"set_callbacks", hc_set_callbacks, NULL, 0, false, .pv = true},
+    [__HYPERVISOR_set_timer_op] = {"set_timer_op", hc_set_timer_op, NULL, 0, false, .pv = true,
+                                   .hvm = true},
+    [__HYPERVISOR_xen_version] = {"xen_version", hc_xen_version, NAMES(xen_version_names), false,
+                                  .pv = true, .hvm = true},
+    [__HYPERVISOR_console_io] = {"console_io", hc_console_io, NAMES(console_io_names), false,
+                                 .pv = true, .hvm = true},
+    [__HYPERVISOR_iret] = {"iret", hc_iret, NULL, 0, true, .pv = true},
+    [__HYPERVISOR_memory_op] = {"memory_op", hc_memory_op, NULL, 0, false, .pv = true, .hvm = true},
+    [__HYPERVISOR_dm_op] = {"dm_op", hc_dm_op, NULL, 0, false, .pv = true, .hvm = true},
+    [__HYPERVISOR_domctl] = {"domctl", hc_domctl, NULL, 0, false, .pv = true, .hvm = true},
+    [__HYPERVISOR_hvm_op] = {"hvm_op", hc_hvm_op, NULL, 0, false, .pv = true, .hvm = true},
+    [__HYPERVISOR_vcpu_op] = {"vcpu_op", hc_vcpu_op, NAMES(vcpu_op_names), false, .pv = true,
+                              .hvm = true},
+    [__HYPERVISOR_sched_op] = {"sched_op", hc_sched_op, NAMES(sched_op_names), false, .pv = true,
+                               .hvm = true},
+    [__HYPERVISOR_callback_op] = {"callback_op", hc_callback_op, NAMES(callback_op_names), false,
+                                  .pv = true},
     [__HYPERVISOR_physdev_op] = {"physdev_op", hc_physdev_op, NAMES(physdev_op_names), false,
-                                 physdev_op_column},
+                                 physdev_op_column, .pv = true, .hvm = true},
     [__HYPERVISOR_event_channel_op] = {"event_channel_op", hc_event_channel_op,
-                                       NAMES(evtchn_op_names), false, evtchn_op_column},
+                                       NAMES(evtchn_op_names), false, evtchn_op_column, .pv = true,
+                                       .hvm = true},
 };
 #define HYPERCALL_NR (sizeof(hypercall_table) / sizeof(hypercall_table[0]))
 
@@ -182,7 +196,7 @@ void hypercall_dispatch(struct vcpu *v, struct hv_regs *regs)
     /* Counted before the handler runs: the sub-command register may be rewritten by it. */
     counter = hypercall_counter(v->domain, nr, desc, regs);
     hv->current = v;
-    rc = desc ? desc->fn(v, regs) : -XEN_ENOSYS;
+    rc = desc && (v->domain->hvm ? desc->hvm : desc->pv) ? desc->fn(v, regs) : -XEN_ENOSYS;
     hv->current = NULL;
     hypercall_count(v, counter, desc, rc);
     /* A preempted call leaves rax holding the hypercall number: sim/ rewinds rip to the

@@ -18,6 +18,9 @@ struct hypercall_desc {
     /* Optional: the stats column of a sub-command (default: the command itself, commands
      * beyond the table sharing the last column). */
     unsigned (*sub_column)(uint64_t cmd);
+    /* Which guests Xen's hypercall tables offer it to (hypercall-defs.c); the others get
+     * -ENOSYS. */
+    bool pv, hvm;
 };
 
 /* Handle the hypercall in regs->rax with arguments rdi, rsi, rdx, r10, r8, r9; the result goes

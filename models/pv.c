@@ -9,14 +9,6 @@
 #include "models/hv_sink.h"
 #include "models/pv.h"
 
-#define X86_EFLAGS_TF 0x00000100u
-#define X86_EFLAGS_IF 0x00000200u
-#define X86_EFLAGS_IOPL 0x00003000u
-#define X86_EFLAGS_NT 0x00004000u
-#define X86_EFLAGS_RF 0x00010000u
-#define X86_EFLAGS_VM 0x00020000u
-#define X86_EFLAGS_AC 0x00040000u
-
 static bool pv_canonical(uint64_t addr)
 {
     uint64_t top = addr >> 47;

@@ -157,6 +157,10 @@ static bool trap_site(const cs_insn *insn, struct aot_site *s)
         s->kind = insn->id == X86_INS_RDTSCP ? AOT_SITE_RDTSCP : AOT_SITE_RDTSC;
         return true;
     }
+    if (insn->id == X86_INS_IRETQ) {
+        s->kind = AOT_SITE_IRETQ;
+        return true;
+    }
     if (!insn_in(insn->id, x86_port_io, sizeof(x86_port_io) / sizeof(x86_port_io[0])))
         return false;
     port_io_site(insn, s);

@@ -39,6 +39,7 @@ enum aot_site_kind {
     AOT_SITE_RDTSC,   /* rdtsc: the simulated TSC */
     AOT_SITE_RDTSCP,  /* rdtscp: the TSC and IA32_TSC_AUX */
     AOT_SITE_PORT_IO, /* in, out, ins, outs: an HVM guest's access an emulator may take */
+    AOT_SITE_IRETQ,   /* iretq: an HVM guest's upcall handler returns */
 };
 
 struct aot_site {

@@ -5,6 +5,7 @@
 #include <unicorn/unicorn.h>
 
 #include "models/hypercall.h"
+#include "models/hvm_op.h"
 #include "models/pv.h"
 #include "sim/evpages.h"
 #include "sim/hvm_exits.h"
@@ -95,13 +96,28 @@ static uint64_t *pcpu_clock(struct sim_vcpu *sv)
 
 static void on_tsc_read(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
 
-/* A trap site's code hook: TSC reads everywhere, port I/O in HVM guests (where an emulator may
- * have to answer before the instruction can run). */
+/* An HVM guest's upcall handler returns with iretq, no hypercall: its event path's last stage
+ * (return) is that instruction, and ends here. */
+static void on_hvm_iret(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+    struct sim_vcpu *sv = opaque;
+    uint64_t now = *pcpu_clock(sv);
+    (void)uc, (void)addr, (void)size;
+    stages_iret(&sv->sd->stages, &sv->stages, now, now);
+    sv->upcall_insns += sv->insns - sv->upcall_insns_at;
+    sv->upcall_insns_at = sv->insns;
+}
+
+/* A trap site's code hook: TSC reads everywhere; in HVM guests, port I/O (where an emulator
+ * may have to answer before the instruction can run) and iretq. */
 static int hook_site(struct sim_vcpu *sv, const struct aot_site *s)
 {
+    static void *const hvm_hooks[] = {
+        [AOT_SITE_PORT_IO] = (void *)sim_hvm_port_site, [AOT_SITE_IRETQ] = (void *)on_hvm_iret};
     uc_hook h;
-    void *cb = s->kind == AOT_SITE_PORT_IO ? (void *)sim_hvm_port_site : (void *)on_tsc_read;
-    if (s->kind == AOT_SITE_PORT_IO && !sv->sd->cfg->hvm)
+    bool tsc = s->kind == AOT_SITE_RDTSC || s->kind == AOT_SITE_RDTSCP;
+    void *cb = tsc ? (void *)on_tsc_read : hvm_hooks[s->kind];
+    if (!tsc && !sv->sd->cfg->hvm)
         return 0;
     return uc_hook_add(sv->uc, &h, UC_HOOK_CODE, cb, sv, s->addr, s->addr) == UC_ERR_OK ? 0 : -1;
 }
@@ -244,14 +260,47 @@ static void crash_in_bounce_frame(struct sim_vcpu *sv, const struct hv_regs *r, 
                          domid, id, domid, id, sv->pcpu->id);
 }
 
-/* Enter the event callback now if Xen would (upcall pending, not masked). */
+/* An HVM guest's upcall: the vector it chose, through its own IDT, once its interrupts are on
+ * (Xen waits for the interrupt window). The CPU state Xen reads from the VMCS is Unicorn's. */
+static int inject_hvm_vector(struct sim_vcpu *sv, struct hv_regs *r)
+{
+    uint8_t vector = hvm_upcall_vector(sv->v);
+    if (!vector || !(r->rflags & X86_EFLAGS_IF))
+        return 1;
+    uc_x86_mmr idtr = {0};
+    uint64_t cs = 0, ss = 0;
+    uc_reg_read(sv->uc, UC_X86_REG_IDTR, &idtr);
+    uc_reg_read(sv->uc, UC_X86_REG_CS, &cs);
+    uc_reg_read(sv->uc, UC_X86_REG_SS, &ss);
+    struct hvm_idt idt = {idtr.base, idtr.limit};
+    if (hvm_inject_vector(sv->v, r, &idt, (uint16_t)cs, (uint16_t)ss, vector) == 0)
+        return 0;
+    sim_domain_crash(sv->sd,
+                     "d%uv%u: upcall vector 0x%x has no usable gate in the IDT at 0x%" PRIx64
+                     " (or the stack below rsp 0x%" PRIx64 " is not writable): the guest "
+                     "would triple-fault",
+                     sv->sd->d->domid, sv->v->vcpu_id, vector, idt.base, r->rsp);
+    return -1;
+}
+
+/* Xen would deliver an event now: PV, upcall pending and not masked; HVM, a vector due (its
+ * interrupts are checked with the frame registers). */
+static bool upcall_due(const struct sim_vcpu *sv)
+{
+    return sv->sd->cfg->hvm ? hvm_upcall_vector(sv->v) != 0 : pv_upcall_deliverable(sv->v);
+}
+
+/* Enter the event callback (PV) or the upcall vector's handler (HVM) now if Xen would. */
 static void deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
 {
-    if (!pv_upcall_deliverable(sv->v))
+    if (!upcall_due(sv))
         return;
-    int rc = pv_inject_upcall(sv->v, r);
+    int rc = sv->sd->cfg->hvm ? inject_hvm_vector(sv, r) : pv_inject_upcall(sv->v, r);
+    if (rc > 0)
+        return; /* its interrupts are off: it is delivered when Xen next looks */
     if (rc < 0) {
-        crash_in_bounce_frame(sv, r, rc);
+        if (!sv->sd->cfg->hvm)
+            crash_in_bounce_frame(sv, r, rc);
         return;
     }
     uint64_t start = *pcpu_clock(sv);
@@ -302,8 +351,7 @@ static void on_syscall(uc_engine *uc, void *opaque)
         sv->v->hcall_continuation = false;
         r.rip = at; /* re-execute, as Xen's hypercall_create_continuation */
     }
-    if (sv->sd->status == SD_RUNNING && sv->v->run_state == VCPU_RUNNABLE &&
-        pv_upcall_deliverable(sv->v)) {
+    if (sv->sd->status == SD_RUNNING && sv->v->run_state == VCPU_RUNNABLE && upcall_due(sv)) {
         if (!have_frame) {
             read_frame_regs(uc, &r, &have_frame);
             before.rsp = r.rsp, before.rcx = r.rcx, before.r11 = r.r11;
@@ -386,6 +434,20 @@ static void report_fault(struct sim_vcpu *sv, uc_err err)
                      rip, insn);
 }
 
+/* An HVM guest's hlt is a VM exit: Xen blocks the vcpu until an event is due (hvm_hlt). The
+ * upcall, if one is due, is delivered when the vcpu next enters. */
+static void hvm_halt(struct sim_vcpu *sv)
+{
+    uint64_t rflags = 0;
+    uc_reg_read(sv->uc, UC_X86_REG_EFLAGS, &rflags);
+    sv->pcpu->xen_from = *pcpu_clock(sv);
+    *pcpu_clock(sv) += cost_cycles(sv->sd->m->cost, COST_HVM_EXIT);
+    sv->pcpu->xen_to = *pcpu_clock(sv);
+    sv->sd->m->active = sv->pcpu;
+    hvm_hlt(sv->v, (rflags & X86_EFLAGS_IF) != 0);
+    sv->xen_entry = true;
+}
+
 /* Unicorn stops on its own only at hlt (it leaves rip after it), which is privileged in a PV
  * guest: Xen would inject #GP, and a guest without a handler dies. */
 static void report_halt(struct sim_vcpu *sv)
@@ -433,7 +495,7 @@ void sim_vcpu_run_slice(struct sim_vcpu *sv)
     if (err != UC_ERR_OK && sv->sd->status == SD_RUNNING)
         report_fault(sv, err);
     else if (err == UC_ERR_OK && !sv->stop_requested && sv->sd->status == SD_RUNNING)
-        report_halt(sv);
+        (sv->sd->cfg->hvm ? hvm_halt : report_halt)(sv);
 }
 
 /* A guest access to shared_info: done on the host page Xen also uses, with its cache line's

@@ -93,7 +93,10 @@ static struct rt_handler *handler_slot(evtchn_port_t port)
 
 void rt_events_disable(void)
 {
-    *(volatile uint8_t *)&rt_vcpu_info()->evtchn_upcall_mask = 1;
+    if (rt_hvm)
+        __asm__ __volatile__("cli" ::: "memory");
+    else
+        *(volatile uint8_t *)&rt_vcpu_info()->evtchn_upcall_mask = 1;
     rt_barrier();
 }
 
@@ -101,7 +104,10 @@ void rt_events_enable(void)
 {
     struct vcpu_info *vi = rt_vcpu_info();
     rt_barrier();
-    *(volatile uint8_t *)&vi->evtchn_upcall_mask = 0;
+    if (rt_hvm)
+        __asm__ __volatile__("sti" ::: "memory");
+    else
+        *(volatile uint8_t *)&vi->evtchn_upcall_mask = 0;
     rt_barrier();
     /* Anything that arrived while masked is only delivered on the next
      * return from Xen: make one with a cheap hypercall, as Linux does. */
@@ -119,7 +125,10 @@ void rt_wait(volatile bool *flag)
         rt_events_disable();
         if (*flag)
             break;
-        HYPERVISOR_sched_op(SCHEDOP_block, NULL);
+        if (rt_hvm) /* the vector comes after sti's one-instruction shadow: no wake-up lost */
+            __asm__ __volatile__("sti; hlt" ::: "memory");
+        else
+            HYPERVISOR_sched_op(SCHEDOP_block, NULL);
     }
     rt_events_enable();
 }
@@ -140,6 +149,12 @@ void rt_sleep_ns(uint64_t ns)
 
 static void register_callback(void)
 {
+    if (rt_hvm) { /* the vector covers every vcpu: each only needs its IDT */
+        rt_hvm_cpu_setup();
+        if (rt_vcpu_id() == 0)
+            rt_hvm_set_upcall(rt_evtchn->hvm_entry);
+        return;
+    }
     struct callback_register cb = {
         .type = CALLBACKTYPE_event,
         .flags = CALLBACKF_mask_events,

@@ -24,6 +24,7 @@ struct rt_evtchn_ops {
     const char *name;      /* as in abi=<name> */
     unsigned int nr_ports; /* ports the ABI can name: 0 .. nr_ports-1 */
     const char *entry;     /* head.S callback entry that calls upcall() (CALLBACKOP_register) */
+    const char *hvm_entry; /* the same as an HVM interrupt handler (the upcall vector's gate) */
     void (*upcall)(void);  /* the consumer: handle this vcpu's events (events masked) */
     /* Boot, on vcpu 0, after its callback is registered and before events are enabled;
      * NULL: nothing to do.  setup_vcpu(0) follows setup(). */
@@ -49,6 +50,7 @@ extern const struct rt_evtchn_ops *rt_evtchn; /* the ABI chosen at boot */
 
 /* head.S: the callback entries, and the consumers they call. */
 extern char hypervisor_callback_2l[], hypervisor_callback_3l[], hypervisor_callback_fifo[];
+extern char hvm_callback_2l[], hvm_callback_3l[], hvm_callback_fifo[];
 void rt_upcall_2l(void);
 void rt_upcall_3l(void);
 void rt_upcall_fifo(void);
@@ -104,9 +106,15 @@ static inline bool rt_test_bit(unsigned int nr, const volatile xen_ulong_t *word
 
 /* ---- events off around short critical sections --------------------------- */
 
-/* Mask this vcpu's upcalls; returns the previous mask for rt_events_restore. */
+/* Mask this vcpu's upcalls; returns the previous mask for rt_events_restore. An HVM guest
+ * masks them with its interrupt flag (Xen injects the upcall vector only with IF set). */
 static inline uint8_t rt_events_save(void)
 {
+    if (rt_hvm) {
+        uint64_t flags;
+        __asm__ __volatile__("pushfq; pop %0; cli" : "=r"(flags) : : "memory");
+        return (flags & 0x200) ? 0 : 1;
+    }
     volatile uint8_t *m = &rt_vcpu_info()->evtchn_upcall_mask;
     uint8_t old = *m;
     *m = 1;

@@ -140,6 +140,7 @@ const struct rt_evtchn_ops rt_evtchn_ops_2l = {
     .name = "2l",
     .nr_ports = NR_PORTS,
     .entry = hypervisor_callback_2l,
+    .hvm_entry = hvm_callback_2l,
     .upcall = rt_upcall_2l,
     .setup = NULL,
     .setup_vcpu = NULL,

@@ -237,6 +237,7 @@ const struct rt_evtchn_ops rt_evtchn_ops_3l = {
     .name = "3l",
     .nr_ports = NR_PORTS,
     .entry = hypervisor_callback_3l,
+    .hvm_entry = hvm_callback_3l,
     .upcall = rt_upcall_3l,
     .setup = setup_3l,
     .setup_vcpu = setup_vcpu_3l,

@@ -247,6 +247,7 @@ const struct rt_evtchn_ops rt_evtchn_ops_fifo = {
     .name = "fifo",
     .nr_ports = EVTCHN_FIFO_NR_CHANNELS,
     .entry = hypervisor_callback_fifo,
+    .hvm_entry = hvm_callback_fifo,
     .upcall = rt_upcall_fifo,
     .setup = setup_fifo,
     .setup_vcpu = setup_vcpu_fifo,

@@ -167,6 +167,52 @@ rt_secondary_entry:
     UPCALL_ENTRY hypervisor_callback_3l, rt_upcall_3l
     UPCALL_ENTRY hypervisor_callback_fifo, rt_upcall_fifo
 
+/*
+ * The same for an HVM guest: Xen injects the upcall vector (HVM_PARAM_CALLBACK_IRQ), and the
+ * CPU enters through the IDT's interrupt gate with interrupts off and this frame on the stack:
+ *
+ *     rip, cs, rflags, rsp, ss
+ *
+ * The handler saves what the C calling convention lets the consumer change, runs it on a
+ * 16-byte aligned stack, and leaves with iretq (which turns interrupts back on).
+ */
+.macro HVM_UPCALL_ENTRY name, consumer
+    .globl \name
+    .type \name, @function
+\name:
+    push %rax
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    push %rbp
+    mov %rsp, %rbp
+    and $-16, %rsp
+    cld
+    call \consumer
+    mov %rbp, %rsp
+    pop %rbp
+    pop %r11
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %rcx
+    pop %rax
+    iretq
+    .size \name, . - \name
+.endm
+
+    HVM_UPCALL_ENTRY hvm_callback_2l, rt_upcall_2l
+    HVM_UPCALL_ENTRY hvm_callback_3l, rt_upcall_3l
+    HVM_UPCALL_ENTRY hvm_callback_fifo, rt_upcall_fifo
+
 /* ------------------------------------------------------------------ */
 /* One stack per vcpu; vcpu v uses [rt_stacks + v*SIZE, rt_stacks + (v+1)*SIZE).
  * Only the first RT_STATIC_VCPUS: rt.c allocates the others' (config.h). */

@@ -88,6 +88,12 @@ static inline long HYPERVISOR_dm_op(domid_t domid, unsigned int nr_bufs, void *b
     return _hypercall3(__HYPERVISOR_dm_op, domid, nr_bufs, bufs);
 }
 
+/* HVM parameters and upcall vectors (xen/hvm/hvm_op.h). */
+static inline long HYPERVISOR_hvm_op(unsigned int op, void *arg)
+{
+    return _hypercall2(__HYPERVISOR_hvm_op, op, arg);
+}
+
 /* The toolstack's domain control (struct xen_domctl, tools-only xen/domctl.h). */
 static inline long HYPERVISOR_domctl(void *op)
 {

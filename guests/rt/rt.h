@@ -28,6 +28,9 @@
 extern start_info_t *rt_start_info; /* from %rsi at entry */
 extern shared_info_t *rt_shared;    /* rt_start_info->shared_info */
 extern unsigned int rt_domid;       /* from the "domid=" word */
+/* An HVM guest (Xen offers XENFEAT_hvm_callback_vector): events come as an interrupt vector
+ * through the IDT and are masked with the interrupt flag; waiting is sti; hlt. */
+extern bool rt_hvm;
 
 int main(void);
 

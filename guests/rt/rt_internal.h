@@ -12,6 +12,11 @@ void rt_events_init(void);
 void rt_events_setup_vcpu(unsigned int vcpu); /* vcpu 0, before VCPUOP_up of `vcpu` */
 void rt_events_init_vcpu(void);               /* on every other vcpu, at its start */
 const char *rt_events_entry(void);            /* the callback entry registered */
+/* HVM guests (hvm.c): whether this is one (sets rt_hvm), each vcpu's GDT and IDT, and the
+ * upcall vector's handler announced to Xen (once). */
+bool rt_hvm_detect(void);
+void rt_hvm_cpu_setup(void);
+void rt_hvm_set_upcall(const char *handler);
 
 /* vcpu `vcpu`'s vcpu_info: its slot in shared_info, or beyond the legacy
  * slots the one the runtime registered for it (rt.c). */

@@ -1,0 +1,212 @@
+/* models/hvm_op.c: an HVM guest's event delivery. HYPERVISOR_hvm_op's errors in Xen's order
+ * (a table of rows), the vector Xen injects, the interrupt frame built from the guest's IDT,
+ * and hlt. Domains: d0 privileged PV, d1 HVM (2 vcpus), d2 PV, d3 HVM (another guest). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "models/hvm_op.h"
+#include "tests/models/fake_xen.h"
+
+#define VEC 0xf3u
+#define IDT_GPA 0x50000u
+#define CALLBACK_VECTOR(v) ((uint64_t)HVM_PARAM_CALLBACK_TYPE_VECTOR << 56 | (v))
+
+struct world {
+    struct fake_xen fx; /* first: fx_teardown */
+    struct domain *d0, *hvm, *pv, *other;
+};
+
+static int world_setup(void **state)
+{
+    struct world *w = test_calloc(1, sizeof(*w));
+    fx_init(&w->fx);
+    w->d0 = fx_domain(&w->fx, 0, true, 1, 0, 0);
+    w->hvm = fx_domain(&w->fx, 1, false, 2, 0, 0);
+    w->pv = fx_domain(&w->fx, 2, false, 1, 0, 0);
+    w->other = fx_domain(&w->fx, 3, false, 1, 0, 0);
+    w->hvm->hvm = w->other->hvm = true;
+    *state = w;
+    return 0;
+}
+
+static long set_param(struct world *w, struct domain *caller, domid_t dom, uint32_t index,
+                      uint64_t value)
+{
+    struct xen_hvm_param p = {.domid = dom, .index = index, .value = value};
+    memcpy(fx_gpa(&w->fx, caller, FX_ARG_GPA), &p, sizeof(p));
+    return fx_hypercall(caller->vcpu[0], __HYPERVISOR_hvm_op, HVMOP_set_param, FX_ARG_GPA, 0);
+}
+
+static long set_vector(struct world *w, struct domain *caller, uint32_t vcpu, uint8_t vector)
+{
+    struct xen_hvm_evtchn_upcall_vector op = {.vcpu = vcpu, .vector = vector};
+    memcpy(fx_gpa(&w->fx, caller, FX_ARG_GPA), &op, sizeof(op));
+    return fx_hypercall(caller->vcpu[0], __HYPERVISOR_hvm_op, HVMOP_set_evtchn_upcall_vector,
+                        FX_ARG_GPA, 0);
+}
+
+/* Xen's answers, one row per check, in its order. */
+static void conformance(void **state)
+{
+    struct world *w = *state;
+    struct domain *d0 = w->d0, *hvm = w->hvm, *pv = w->pv;
+    static const struct {
+        const char *what;
+        int caller; /* 0: d0, 1: the HVM guest, 2: a PV guest, 3: another HVM guest */
+        int kind;   /* 0: set_param, 1: set_evtchn_upcall_vector, 2: unknown op */
+        domid_t dom;
+        uint32_t index_or_vcpu;
+        uint64_t value;
+        long rc;
+    } rows[] = {
+        {"the guest sets its callback vector", 1, 0, DOMID_SELF, HVM_PARAM_CALLBACK_IRQ,
+         CALLBACK_VECTOR(VEC), 0},
+        {"dom0 sets it for the guest", 0, 0, 1, HVM_PARAM_CALLBACK_IRQ, CALLBACK_VECTOR(VEC), 0},
+        {"no such domain", 1, 0, 9, HVM_PARAM_CALLBACK_IRQ, 0, -XEN_ESRCH},
+        {"a PV target", 0, 0, 2, HVM_PARAM_CALLBACK_IRQ, 0, -XEN_EINVAL},
+        {"another guest's parameter", 3, 0, 1, HVM_PARAM_CALLBACK_IRQ, 0, -XEN_EPERM},
+        {"an index past the last", 1, 0, DOMID_SELF, HVM_NR_PARAMS, 0, -XEN_EINVAL},
+        {"a toolstack parameter from the guest", 1, 0, DOMID_SELF, HVM_PARAM_IOREQ_SERVER_PFN, 0,
+         -XEN_EPERM},
+        {"the same from dom0", 0, 0, 1, HVM_PARAM_IOREQ_SERVER_PFN, 0x1000, 0},
+        {"an upcall vector for vcpu 1", 1, 1, 0, 1, VEC, 0},
+        {"an exception vector", 1, 1, 0, 0, 0x0f, -XEN_EINVAL},
+        {"a vcpu that does not exist", 1, 1, 0, 2, VEC, -XEN_ENOENT},
+        {"a PV guest's upcall vector", 2, 1, 0, 0, VEC, -XEN_EINVAL},
+        {"an operation the model lacks", 1, 2, 0, 0, 0, -XEN_ENOSYS},
+    };
+    struct domain *callers[] = {d0, hvm, pv, w->other};
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct domain *c = callers[rows[i].caller];
+        long rc =
+            rows[i].kind == 0   ? set_param(w, c, rows[i].dom, rows[i].index_or_vcpu, rows[i].value)
+            : rows[i].kind == 1 ? set_vector(w, c, rows[i].index_or_vcpu, (uint8_t)rows[i].value)
+                                : fx_hypercall(c->vcpu[0], __HYPERVISOR_hvm_op, 99, 0, 0);
+        if (rc != rows[i].rc)
+            fail_msg("%s: %ld, expected %ld", rows[i].what, rc, rows[i].rc);
+    }
+    assert_int_equal(hvm->callback_vector, VEC);
+    assert_int_equal(hvm->vcpu[1]->upcall_vector, VEC);
+    assert_int_equal(hvm->hvm_param[HVM_PARAM_IOREQ_SERVER_PFN], 0x1000);
+    /* A PV guest's callback_op is its own: an HVM guest gets -ENOSYS, as Xen's tables say. */
+    assert_int_equal(
+        fx_hypercall(hvm->vcpu[0], __HYPERVISOR_callback_op, CALLBACKOP_register, FX_ARG_GPA, 0),
+        -XEN_ENOSYS);
+    fx_check_consistency(&w->fx);
+}
+
+/* Which vector Xen injects: the vcpu's own, else the domain's, only while upcall_pending. */
+static void vector_choice(void **state)
+{
+    struct world *w = *state;
+    struct vcpu *v0 = w->hvm->vcpu[0], *v1 = w->hvm->vcpu[1];
+    assert_int_equal(hvm_upcall_vector(v0), 0); /* none chosen */
+    assert_int_equal(
+        set_param(w, w->hvm, DOMID_SELF, HVM_PARAM_CALLBACK_IRQ, CALLBACK_VECTOR(0xe0)), 0);
+    assert_int_equal(hvm_upcall_vector(v0), 0); /* nothing pending */
+    fx_set_upcall_pending(v0, 1);
+    fx_set_upcall_mask(v0, 1); /* ignored for HVM: the guest masks with RFLAGS.IF */
+    assert_int_equal(hvm_upcall_vector(v0), 0xe0);
+    assert_int_equal(set_vector(w, w->hvm, 1, 0xf0), 0);
+    fx_set_upcall_pending(v1, 1);
+    assert_int_equal(hvm_upcall_vector(v1), 0xf0);
+    /* A GSI callback (type 0) needs the emulated interrupt controllers: no vector. */
+    assert_int_equal(set_param(w, w->hvm, DOMID_SELF, HVM_PARAM_CALLBACK_IRQ, 5), 0);
+    assert_int_equal(hvm_upcall_vector(v0), 0);
+    assert_int_equal(hvm_upcall_vector(w->pv->vcpu[0]), 0);
+}
+
+static void write_gate(struct world *w, uint8_t vector, uint64_t handler, uint8_t type_attr)
+{
+    uint8_t *g = fx_gpa(&w->fx, w->hvm, IDT_GPA + vector * 16u);
+    memset(g, 0, 16);
+    uint16_t lo = (uint16_t)handler, mid = (uint16_t)(handler >> 16), sel = 0x08;
+    uint32_t hi = (uint32_t)(handler >> 32);
+    memcpy(g, &lo, 2);
+    memcpy(g + 2, &sel, 2);
+    g[5] = type_attr;
+    memcpy(g + 6, &mid, 2);
+    memcpy(g + 8, &hi, 4);
+}
+
+/* The frame the CPU pushes, and what the gate's type does to RFLAGS. */
+static void injection(void **state)
+{
+    struct world *w = *state;
+    struct vcpu *v = w->hvm->vcpu[0];
+    struct hvm_idt idt = {IDT_GPA, 256 * 16 - 1};
+    static const struct {
+        uint8_t type_attr;
+        uint32_t limit;
+        int rc;
+        bool if_after;
+    } cases[] = {
+        {0x8e, 256 * 16 - 1, 0, false},          /* interrupt gate: IF cleared */
+        {0x8f, 256 * 16 - 1, 0, true},           /* trap gate: IF kept */
+        {0x0e, 256 * 16 - 1, -XEN_EFAULT, true}, /* not present */
+        {0x8c, 256 * 16 - 1, -XEN_EFAULT, true}, /* a call gate is no interrupt gate */
+        {0x8e, VEC * 16, -XEN_EFAULT, true},     /* beyond the IDT's limit */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        write_gate(w, VEC, 0x123456789aull, cases[i].type_attr);
+        idt.limit = cases[i].limit;
+        struct hv_regs r = {.rip = 0x101234, .rsp = FX_STACK_GPA - 8, .rflags = 0x246 | 0x100};
+        int rc = hvm_inject_vector(v, &r, &idt, 0x08, 0x10, VEC);
+        assert_int_equal(rc, cases[i].rc);
+        if (rc)
+            continue;
+        assert_int_equal(r.rip, 0x123456789aull);
+        assert_int_equal(r.rsp, FX_STACK_GPA - 16 - 40);
+        assert_int_equal((r.rflags & X86_EFLAGS_IF) != 0, cases[i].if_after);
+        assert_int_equal(r.rflags & X86_EFLAGS_TF, 0);
+        uint64_t f[5];
+        memcpy(f, fx_gpa(&w->fx, w->hvm, r.rsp), sizeof(f));
+        assert_int_equal(f[0], 0x101234);
+        assert_int_equal(f[1], 0x08);
+        assert_int_equal(f[2], 0x346);
+        assert_int_equal(f[3], FX_STACK_GPA - 8);
+        assert_int_equal(f[4], 0x10);
+    }
+    struct hv_regs bad = {.rsp = FX_BAD_GPA, .rflags = 0x202};
+    write_gate(w, VEC, 0x1000, 0x8e);
+    idt.limit = 256 * 16 - 1;
+    assert_int_equal(hvm_inject_vector(v, &bad, &idt, 0x08, 0x10, VEC), -XEN_EFAULT);
+}
+
+/* hlt: blocks unless a vector is due; with interrupts off the vcpu goes down, the last one
+ * powering the domain off. */
+static void halt(void **state)
+{
+    struct world *w = *state;
+    struct vcpu *v0 = w->hvm->vcpu[0], *v1 = w->hvm->vcpu[1];
+    assert_int_equal(set_param(w, w->hvm, DOMID_SELF, HVM_PARAM_CALLBACK_IRQ, CALLBACK_VECTOR(VEC)),
+                     0);
+    fx_set_upcall_pending(v0, 1);
+    hvm_hlt(v0, true);
+    assert_int_equal(v0->run_state, VCPU_RUNNABLE); /* an event is due: no block */
+    fx_set_upcall_pending(v0, 0);
+    hvm_hlt(v0, true);
+    assert_int_equal(v0->run_state, VCPU_BLOCKED);
+    v0->run_state = VCPU_RUNNABLE;
+    v1->run_state = VCPU_RUNNABLE;
+    hvm_hlt(v1, false);
+    assert_int_equal(v1->run_state, VCPU_DOWN);
+    assert_int_equal(w->fx.shutdown_reason[1], -1);
+    hvm_hlt(v0, false);
+    assert_int_equal(w->fx.shutdown_reason[1], SHUTDOWN_poweroff);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(conformance, world_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(vector_choice, world_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(injection, world_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(halt, world_setup, fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
