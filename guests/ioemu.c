@@ -40,6 +40,8 @@
 #define __XEN_TOOLS__ 1 /* dm_op and domctl are the tools' interfaces */
 #include "rt.h"
 
+#include "devices.h"
+
 #include <xen/hvm/dm_op.h>
 #include <xen/hvm/hvm_op.h>
 #include <xen/hvm/ioreq.h>
@@ -51,9 +53,6 @@
 
 #define MAX_SERVERS 8
 #define MAX_TARGET_VCPUS 32
-#define UART_PORTS 8
-#define BAR0_SIZE 32u      /* I/O ports */
-#define BAR1_SIZE 4096u    /* bytes */
 #define DECOY_PORT 0x6000u /* unused ports claimed by decoy servers and ranges */
 
 static domid_t target;
@@ -64,7 +63,7 @@ static buffered_iopage_t *bufpage;
 static evtchn_port_t vcpu_port[MAX_TARGET_VCPUS];
 static unsigned nr_target_vcpus;
 static volatile bool done;
-static uint64_t served[3], buffered_served; /* by IOREQ_TYPE_PIO, _COPY, _PCI_CONFIG */
+static uint64_t buffered_served;
 static uint64_t requests, answer_limit = UINT64_MAX, bad_state_at;
 
 /* ---- hypercall helpers ------------------------------------------------------------------ */
@@ -86,244 +85,23 @@ static void map_range(ioservid_t id, uint32_t type, uint64_t start, uint64_t end
              (unsigned long)start, (unsigned long)end);
 }
 
-/* ---- the UART ----------------------------------------------------------------------------- */
+/* ---- the devices (guests/devices.c) ------------------------------------------------- */
 
-static uint16_t uart_base;
-static struct {
-    uint8_t ier, lcr, mcr, scr, dll, dlm;
-    char line[128];
-    unsigned len;
-    uint64_t chars;
-} uart;
+static struct devices dev;
 
-static void uart_flush(void)
+static void uart_line(void *opaque, const char *line)
 {
-    uart.line[uart.len] = '\0';
-    rt_printf("ioemu: uart: %s\n", uart.line);
-    uart.len = 0;
+    (void)opaque;
+    rt_printf("ioemu: uart: %s\n", line);
 }
 
-static uint64_t uart_read(unsigned reg)
+static void dev_map_range(void *opaque, uint32_t type, uint64_t start, uint64_t end, bool map)
 {
-    bool dlab = uart.lcr & 0x80;
-    switch (reg) {
-    case 0:
-        return dlab ? uart.dll : 0; /* no input */
-    case 1:
-        return dlab ? uart.dlm : uart.ier;
-    case 2:
-        return 0x01; /* IIR: no interrupt pending */
-    case 3:
-        return uart.lcr;
-    case 4:
-        return uart.mcr;
-    case 5:
-        return 0x60; /* LSR: transmitter empty, holding register empty */
-    case 6:
-        return 0xb0; /* MSR: DCD, DSR, CTS */
-    default:
-        return uart.scr;
-    }
+    (void)opaque;
+    map_range(server[0], type, start, end, map);
 }
 
-static void uart_write(unsigned reg, uint8_t v)
-{
-    bool dlab = uart.lcr & 0x80;
-    switch (reg) {
-    case 0:
-        if (dlab) {
-            uart.dll = v;
-        } else {
-            uart.chars++;
-            if (v == '\n' || uart.len == sizeof(uart.line) - 1)
-                uart_flush();
-            if (v != '\n' && v != '\r')
-                uart.line[uart.len++] = (char)v;
-        }
-        return;
-    case 1:
-        if (dlab)
-            uart.dlm = v;
-        else
-            uart.ier = v & 0x0f;
-        return;
-    case 3:
-        uart.lcr = v;
-        return;
-    case 4:
-        uart.mcr = v & 0x1f;
-        return;
-    case 7:
-        uart.scr = v;
-        return;
-    default:
-        return; /* FCR, LSR and MSR writes */
-    }
-}
-
-/* ---- the PCI function ----------------------------------------------------------------------- */
-
-static uint32_t pci_sbdf = 0xffff;
-static struct {
-    uint8_t cfg[256];
-    uint32_t bar_mask[2];           /* size probing: writable bits */
-    uint64_t mapped_io, mapped_mem; /* ranges in the server now (0: none) */
-    uint32_t scratch;
-    uint64_t requests, doorbells;
-} pci;
-
-static uint32_t cfg_read32(unsigned reg)
-{
-    uint32_t v = 0;
-    for (unsigned i = 0; i < 4; i++)
-        v |= (uint32_t)pci.cfg[reg + i] << (8 * i);
-    return v;
-}
-
-static void cfg_write32(unsigned reg, uint32_t v)
-{
-    for (unsigned i = 0; i < 4; i++)
-        pci.cfg[reg + i] = (uint8_t)(v >> (8 * i));
-}
-
-static void pci_init(void)
-{
-    cfg_write32(0x00, 0x11e81234); /* device, vendor */
-    cfg_write32(0x08, 0x00ff0000); /* class: unassigned, revision 0 */
-    cfg_write32(0x10, 0x1);        /* BAR0: I/O space */
-    cfg_write32(0x14, 0x0);        /* BAR1: 32-bit memory */
-    pci.bar_mask[0] = ~(BAR0_SIZE - 1);
-    pci.bar_mask[1] = ~(BAR1_SIZE - 1);
-    cfg_write32(0x2c, 0x00011234); /* subsystem */
-}
-
-/* The BARs as the guest programmed them go into the server whenever decoding is on: what
- * QEMU's pci_update_mappings does through xen_map_io_section. */
-static void pci_update_mappings(void)
-{
-    uint16_t cmd = (uint16_t)cfg_read32(0x04);
-    uint64_t io = (cmd & 1) ? (cfg_read32(0x10) & ~3u) : 0;
-    uint64_t mem = (cmd & 2) ? (cfg_read32(0x14) & ~15u) : 0;
-    if (io != pci.mapped_io) {
-        if (pci.mapped_io)
-            map_range(server[0], XEN_DMOP_IO_RANGE_PORT, pci.mapped_io,
-                      pci.mapped_io + BAR0_SIZE - 1, false);
-        if (io)
-            map_range(server[0], XEN_DMOP_IO_RANGE_PORT, io, io + BAR0_SIZE - 1, true);
-        pci.mapped_io = io;
-    }
-    if (mem != pci.mapped_mem) {
-        if (pci.mapped_mem)
-            map_range(server[0], XEN_DMOP_IO_RANGE_MEMORY, pci.mapped_mem,
-                      pci.mapped_mem + BAR1_SIZE - 1, false);
-        if (mem)
-            map_range(server[0], XEN_DMOP_IO_RANGE_MEMORY, mem, mem + BAR1_SIZE - 1, true);
-        pci.mapped_mem = mem;
-    }
-}
-
-static uint64_t pci_config_read(unsigned reg, unsigned size)
-{
-    uint32_t word = reg < 256 ? cfg_read32(reg & ~3u) : 0xffffffffu;
-    uint64_t v = word >> (8 * (reg & 3));
-    return size >= 4 ? v : v & ((1u << (8 * size)) - 1);
-}
-
-static void pci_config_write(unsigned reg, unsigned size, uint32_t v)
-{
-    if (reg >= 256 || reg + size > 256)
-        return;
-    unsigned aligned = reg & ~3u;
-    uint32_t old = cfg_read32(aligned), mask = size >= 4 ? ~0u : ((1u << (8 * size)) - 1);
-    unsigned shift = 8 * (reg & 3);
-    uint32_t merged = (old & ~(mask << shift)) | ((v & mask) << shift);
-    switch (aligned) {
-    case 0x04: /* command: I/O and memory decoding, bus master */
-        cfg_write32(aligned, (old & 0xffff0000u) | (merged & 0x7));
-        break;
-    case 0x10: /* BAR0: I/O, bit 0 reads 1 */
-        cfg_write32(aligned, (merged & pci.bar_mask[0]) | 1);
-        break;
-    case 0x14: /* BAR1: 32-bit memory */
-        cfg_write32(aligned, merged & pci.bar_mask[1]);
-        break;
-    case 0x3c: /* interrupt line */
-        cfg_write32(aligned, (old & ~0xffu) | (merged & 0xff));
-        break;
-    default:
-        return; /* read-only */
-    }
-    pci_update_mappings();
-}
-
-static uint64_t bar_read(unsigned off)
-{
-    pci.requests++;
-    switch (off & ~3u) {
-    case 0:
-        return cfg_read32(0);
-    case 4:
-        return pci.scratch;
-    case 8:
-        return pci.requests;
-    default:
-        return pci.doorbells;
-    }
-}
-
-static void bar_write(unsigned off, uint64_t v)
-{
-    pci.requests++;
-    if ((off & ~3u) == 4)
-        pci.scratch = (uint32_t)v;
-    else if ((off & ~3u) == 12)
-        pci.doorbells++;
-}
-
-/* ---- requests --------------------------------------------------------------------------- */
-
-static bool in_range(uint64_t addr, uint64_t base, uint64_t len)
-{
-    return base && addr >= base && addr - base < len;
-}
-
-/* One element: the sim sends no data_is_ptr requests; a device model for real Xen must handle
- * them (count elements at guest address data), which this one reports as unsupported. */
-static void handle(ioreq_t *p)
-{
-    bool read = p->dir == IOREQ_READ;
-    uint64_t v = ~0ull;
-    if (p->type <= IOREQ_TYPE_PCI_CONFIG)
-        served[p->type]++;
-    if (p->data_is_ptr || p->count != 1) {
-        rt_printf("ioemu: request with data_is_ptr=%u count=%u not supported\n", p->data_is_ptr,
-                  p->count);
-    } else if (p->type == IOREQ_TYPE_PIO && in_range(p->addr, uart_base, UART_PORTS)) {
-        if (read)
-            v = uart_read((unsigned)(p->addr - uart_base));
-        else
-            uart_write((unsigned)(p->addr - uart_base), (uint8_t)p->data);
-    } else if (p->type == IOREQ_TYPE_PIO && in_range(p->addr, pci.mapped_io, BAR0_SIZE)) {
-        if (read)
-            v = bar_read((unsigned)(p->addr - pci.mapped_io));
-        else
-            bar_write((unsigned)(p->addr - pci.mapped_io), p->data);
-    } else if (p->type == IOREQ_TYPE_COPY && in_range(p->addr, pci.mapped_mem, BAR1_SIZE)) {
-        if (read)
-            v = bar_read((unsigned)(p->addr - pci.mapped_mem));
-        else
-            bar_write((unsigned)(p->addr - pci.mapped_mem), p->data);
-    } else if (p->type == IOREQ_TYPE_PCI_CONFIG && (p->addr >> 32) == pci_sbdf) {
-        if (read)
-            v = pci_config_read((unsigned)(p->addr & 0xfff), p->size);
-        else
-            pci_config_write((unsigned)(p->addr & 0xfff), p->size, (uint32_t)p->data);
-    } else if (p->type == IOREQ_TYPE_INVALIDATE || p->type == IOREQ_TYPE_TIMEOFFSET) {
-        return; /* no map cache, no RTC */
-    }
-    if (read)
-        p->data = p->size >= 8 ? v : v & ((1ull << (8 * p->size)) - 1);
-}
+static const struct dev_host_ops dev_ops = {.uart_line = uart_line, .map_range = dev_map_range};
 
 /* A vcpu's slot: READY means a request; anything else is a notification we already answered. */
 static void on_ioreq(evtchn_port_t port, void *arg)
@@ -334,7 +112,7 @@ static void on_ioreq(evtchn_port_t port, void *arg)
     __atomic_thread_fence(__ATOMIC_ACQUIRE); /* the request's fields after its state */
     slot->state = STATE_IOREQ_INPROCESS;
     ioreq_t req = *(ioreq_t *)slot;
-    handle(&req);
+    devices_handle(&dev, &req);
     slot->data = req.data;
     __atomic_thread_fence(__ATOMIC_RELEASE); /* the data before the state */
     slot->state = ++requests == bad_state_at ? 0xf : STATE_IORESP_READY;
@@ -362,7 +140,7 @@ static void on_bufioreq(evtchn_port_t port, void *arg)
             req.data |= (uint64_t)b->buf_ioreq[(rp + 1) % IOREQ_BUFFER_SLOT_NUM].data << 32;
             n = 2;
         }
-        handle(&req);
+        devices_handle(&dev, &req);
         buffered_served++;
         rp += n;
         __atomic_thread_fence(__ATOMIC_RELEASE);
@@ -447,8 +225,11 @@ static void unpause_target(void)
 int main(void)
 {
     target = (domid_t)rt_arg_u64("target", 1);
-    uart_base = (uint16_t)rt_arg_u64("uart", 0x3f8);
-    pci_sbdf = (uint32_t)rt_arg_u64("pci", 0x18);
+    uint16_t uart_base = (uint16_t)rt_arg_u64("uart", 0x3f8);
+    uint32_t pci_sbdf = (uint32_t)rt_arg_u64("pci", 0x18);
+    if (pci_sbdf >= 0xffff)
+        pci_sbdf = DEV_NO_PCI;
+    devices_init(&dev, uart_base, pci_sbdf, &dev_ops);
     bool bufioreq = rt_arg_u64("bufioreq", 0) != 0;
     nr_servers = (unsigned)rt_arg_u64("servers", 1);
     unsigned ranges = (unsigned)rt_arg_u64("ranges", 0);
@@ -474,11 +255,11 @@ int main(void)
                  MAX_TARGET_VCPUS);
     unsigned own = 0;
     if (uart_base) {
-        map_range(server[0], XEN_DMOP_IO_RANGE_PORT, uart_base, uart_base + UART_PORTS - 1u, true);
+        map_range(server[0], XEN_DMOP_IO_RANGE_PORT, uart_base, uart_base + DEV_UART_PORTS - 1u,
+                  true);
         own++;
     }
-    if (pci_sbdf < 0xffff) {
-        pci_init();
+    if (pci_sbdf != DEV_NO_PCI) {
         map_range(server[0], XEN_DMOP_IO_RANGE_PCI, pci_sbdf, pci_sbdf, true);
         own++;
     }
@@ -500,8 +281,7 @@ int main(void)
         unpause_target();
 
     rt_wait(&done);
-    if (uart.len)
-        uart_flush();
+    devices_flush(&dev);
     for (unsigned i = 0; i < nr_servers; i++) {
         struct xen_dm_op op = {.op = XEN_DMOP_destroy_ioreq_server};
         op.u.destroy_ioreq_server.id = server[i];
@@ -509,8 +289,8 @@ int main(void)
     }
     rt_printf("ioemu: served pio=%lu mmio=%lu pci_config=%lu buffered=%lu uart_chars=%lu "
               "bar_requests=%lu\n",
-              (unsigned long)served[IOREQ_TYPE_PIO], (unsigned long)served[IOREQ_TYPE_COPY],
-              (unsigned long)served[IOREQ_TYPE_PCI_CONFIG], (unsigned long)buffered_served,
-              (unsigned long)uart.chars, (unsigned long)pci.requests);
+              (unsigned long)dev.served[IOREQ_TYPE_PIO], (unsigned long)dev.served[IOREQ_TYPE_COPY],
+              (unsigned long)dev.served[IOREQ_TYPE_PCI_CONFIG], (unsigned long)buffered_served,
+              (unsigned long)dev.uart.chars, (unsigned long)dev.pci.requests);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* Guest memory access: everything the model reads or writes in a guest goes through the
  * translation sim/ (or a test) installed in struct hv. Copies fail as a whole with -EFAULT,
  * as Xen's copy_{from,to}_guest do when any byte is not mapped. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "models/domain.h"
@@ -153,4 +154,24 @@ void guest_write32(struct hv *hv, volatile uint32_t *p, uint32_t v)
 {
     guest_touch(hv, p, 4, GUEST_WRITE);
     __atomic_store_n(p, v, __ATOMIC_SEQ_CST);
+}
+
+void *hv_page_alloc(struct hv *hv)
+{
+    if (hv->mem && hv->mem->page_alloc)
+        return hv->mem->page_alloc(hv->mem_opaque);
+    void *p = aligned_alloc(XEN_PAGE_SIZE, XEN_PAGE_SIZE);
+    if (p)
+        memset(p, 0, XEN_PAGE_SIZE);
+    return p;
+}
+
+void hv_page_free(struct hv *hv, void *page)
+{
+    if (!page)
+        return;
+    if (hv->mem && hv->mem->page_free)
+        hv->mem->page_free(hv->mem_opaque, page);
+    else
+        free(page);
 }

@@ -25,7 +25,16 @@ struct hv_mem_ops {
     /* Optional: Xen touches shared memory at host address addr; returns the cycles the access
      * costs (cache-line transfers), which are charged to the hypercall being handled. */
     uint64_t (*touch)(void *opaque, const volatile void *addr, size_t len, enum guest_access k);
+    /* Optional: a zeroed page Xen shares with an emulator (an ioreq server's pages), and its
+     * release. The simulator hands out pages that a device model in another process can map
+     * too; without these the model uses the C heap. */
+    void *(*page_alloc)(void *opaque);
+    void (*page_free)(void *opaque, void *page);
 };
+
+/* Xen's page for sharing (hv->mem->page_alloc, else the heap), or NULL; and its release. */
+void *hv_page_alloc(struct hv *hv);
+void hv_page_free(struct hv *hv, void *page);
 
 /* 0 or -XEN_EFAULT. */
 int copy_from_guest(struct domain *d, void *dst, uint64_t gpa, size_t len);

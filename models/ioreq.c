@@ -239,11 +239,11 @@ static void ioreq_page_clear(struct ioreq_page *p)
 }
 
 /* Xen's ioreq_server_alloc_mfn: a page outside the guest's physmap, for acquire_resource. */
-static int ioreq_page_alloc(struct ioreq_page *p)
+static int ioreq_page_alloc(struct hv *hv, struct ioreq_page *p)
 {
     if (p->va)
         return p->gfn != IOREQ_INVALID_GFN ? -XEN_EPERM : 0;
-    p->va = aligned_alloc(XEN_PAGE_SIZE, XEN_PAGE_SIZE);
+    p->va = hv_page_alloc(hv);
     if (!p->va)
         return -XEN_ENOMEM;
     p->owned = true;
@@ -253,25 +253,25 @@ static int ioreq_page_alloc(struct ioreq_page *p)
 
 /* Xen's ioreq_server_free_mfn; the emulator's mappings are taken back (in Xen they keep the
  * page alive, unused, until the emulator unmaps it; the model has no reference counts). */
-static void ioreq_page_free(struct domain *emulator, struct ioreq_page *p)
+static void ioreq_page_free(struct hv *hv, struct domain *emulator, struct ioreq_page *p)
 {
     if (!p->va || !p->owned)
         return;
     for (unsigned i = 0; i < p->nr_maps && emulator; i++)
         sink_ioreq_page(emulator, p->map_gfn[i], NULL);
-    free(p->va);
+    hv_page_free(hv, p->va);
     memset(p, 0, sizeof(*p));
     p->gfn = IOREQ_INVALID_GFN;
 }
 
 static int ioreq_server_alloc_pages(struct ioreq_server *s)
 {
-    int rc = ioreq_page_alloc(&s->ioreq);
+    int rc = ioreq_page_alloc(s->target->hv, &s->ioreq);
 
     if (!rc && HANDLE_BUFIOREQ(s))
-        rc = ioreq_page_alloc(&s->bufioreq);
+        rc = ioreq_page_alloc(s->target->hv, &s->bufioreq);
     if (rc)
-        ioreq_page_free(NULL, &s->ioreq);
+        ioreq_page_free(s->target->hv, NULL, &s->ioreq);
     return rc;
 }
 
@@ -372,8 +372,8 @@ static void ioreq_server_teardown(struct ioreq_server *s)
     ioreq_server_free_ports(s);
     ioreq_gfn_unmap(s, &s->bufioreq);
     ioreq_gfn_unmap(s, &s->ioreq);
-    ioreq_page_free(emulator, &s->bufioreq);
-    ioreq_page_free(emulator, &s->ioreq);
+    ioreq_page_free(s->target->hv, emulator, &s->bufioreq);
+    ioreq_page_free(s->target->hv, emulator, &s->ioreq);
     s->target->ioreq->server[s->id] = NULL;
     ioreq_server_free(s);
 }

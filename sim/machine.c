@@ -13,6 +13,7 @@
 #include "sim/machine.h"
 #include "sim/evpages.h"
 #include "sim/hvm_exits.h"
+#include "sim/host_dm.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -138,7 +139,10 @@ static uint64_t mem_touch(void *opaque, const volatile void *addr, size_t len, e
     return machine_line_cost(m, machine_acting_pcpu(m), addr, len, kinds[k]);
 }
 
-static const struct hv_mem_ops mem_ops = {.translate = mem_translate, .touch = mem_touch};
+static const struct hv_mem_ops mem_ops = {.translate = mem_translate,
+                                          .touch = mem_touch,
+                                          .page_alloc = host_dm_page_alloc,
+                                          .page_free = host_dm_page_free};
 
 bool pcpu_ran_guest_past(const struct sim_pcpu *q, uint64_t at)
 {
@@ -149,6 +153,10 @@ static void sink_kick(void *opaque, struct vcpu *v)
 {
     struct machine *m = opaque;
     struct sim_vcpu *sv = v->sim;
+    if (sv->sd->dm) { /* a host device model: its events are read, not injected */
+        host_dm_ring(sv->sd, acting_cycles(m));
+        return;
+    }
     /* Running on another CPU: an IPI interrupts it, and its CPU takes it when it arrives
      * (its own memory flag is already set). Running here, queued or blocked: nothing is sent; it
      * is delivered on the way back to the guest, or the wake-up does it. */
@@ -179,7 +187,9 @@ static void sink_wake(void *opaque, struct vcpu *v)
 {
     struct machine *m = opaque;
     struct sim_vcpu *sv = v->sim;
-    if (sv->sd->status == SD_RUNNING && !v->domain->paused && !v->blocked_in_xen)
+    if (sv->sd->dm)
+        host_dm_ring(sv->sd, acting_cycles(m));
+    else if (sv->sd->status == SD_RUNNING && !v->domain->paused && !v->blocked_in_xen)
         sched_ready_at(sv, acting_cycles(m) + cost_cycles(m->cost, COST_WAKE), true);
 }
 
@@ -405,6 +415,10 @@ static void sink_ioreq_page(void *opaque, struct domain *d, uint64_t gfn, void *
     (void)opaque;
     if (gfn > UINT64_MAX / XEN_PAGE_SIZE)
         return;
+    if (((struct sim_domain *)d->sim)->dm) {
+        host_dm_page_mapped(d->sim, gfn, page);
+        return;
+    }
     sim_evpages_ioreq(d->sim, gfn * XEN_PAGE_SIZE, page);
     event_pages_changed(d);
 }
@@ -500,6 +514,9 @@ static uint64_t others_horizon(const struct sim_pcpu *p)
         if (q != p && q->sync_at != UINT64_MAX && q->sync_at + m->lookahead < h)
             h = q->sync_at + m->lookahead;
     }
+    for (unsigned i = 0; i < m->nr_actors; i++)
+        if (*m->actor_sync[i] != UINT64_MAX && *m->actor_sync[i] + m->lookahead < h)
+            h = *m->actor_sync[i] + m->lookahead;
     return h;
 }
 
@@ -790,9 +807,12 @@ static int domain_model_create(struct machine *m, struct sim_domain *sd, unsigne
     return 0;
 }
 
+/* The vcpus of sd; with no guest (a host device model's domain) they get no engine and never
+ * run. */
 static int domain_vcpus_create(struct machine *m, struct sim_domain *sd, unsigned *next_pcpu,
                                struct diag *d)
 {
+    bool guest = !sd->dm;
     sd->nr_vcpus = sd->cfg->vcpus;
     sd->vcpu = calloc(sd->nr_vcpus, sizeof(*sd->vcpu));
     for (unsigned i = 0; i < sd->nr_vcpus; i++) {
@@ -803,7 +823,7 @@ static int domain_vcpus_create(struct machine *m, struct sim_domain *sd, unsigne
         sv->v->sim = sv;
         unsigned home = sd->cfg->pin >= 0 ? (unsigned)sd->cfg->pin + i : (*next_pcpu)++;
         sched_place(sv, &m->pcpu[home % m->nr_pcpus], sd->cfg->pin >= 0);
-        if (sim_vcpu_create_engine(sv, d) < 0)
+        if (guest && sim_vcpu_create_engine(sv, d) < 0)
             return -1;
         sv->timer_slot = m->timeline_used;
         m->timeline_used += HV_TIMER_KINDS;
@@ -814,6 +834,8 @@ static int domain_vcpus_create(struct machine *m, struct sim_domain *sd, unsigne
         }
     }
     struct sim_vcpu *boot = &sd->vcpu[0];
+    if (!guest)
+        return 0;
     struct hv_regs r = {
         .rip = sd->img.entry, .rsi = sd->start_info_gpa, .rsp = sd->stack_top, .rflags = 0x202};
     sim_vcpu_set_regs(boot, &r);
@@ -833,6 +855,23 @@ static int domain_error(const struct machine *m, const struct sim_domain *sd, st
     return diag_set(d, "domain %s (--guest): %s", sd->cfg->name, inner.msg);
 }
 
+/* A host device model's domain: memory for its hypercalls' arguments, shared_info where a
+ * guest has it (its events are read from there), no guest image. */
+static int dm_domain_build(struct machine *m, struct sim_domain *sd, unsigned index,
+                           unsigned *next_pcpu, struct diag *d)
+{
+    sd->ram_size = 1u << 20;
+    sd->ram = guest_pages_alloc(sd->ram_size);
+    sd->shared_info = aligned_alloc(XEN_PAGE_SIZE, XEN_PAGE_SIZE);
+    if (!sd->ram || !sd->shared_info)
+        return diag_set(d, "out of memory for domain '%s'", sd->cfg->name);
+    memset(sd->shared_info, 0, XEN_PAGE_SIZE);
+    sd->shared_info_gpa = sd->ram_size;
+    if (domain_model_create(m, sd, index, d) < 0 || host_dm_domain_build(m, sd, index, d) < 0)
+        return -1;
+    return domain_vcpus_create(m, sd, next_pcpu, d);
+}
+
 static int domain_build(struct machine *m, struct sim_domain *sd, unsigned index,
                         unsigned *next_pcpu, struct diag *d)
 {
@@ -840,6 +879,8 @@ static int domain_build(struct machine *m, struct sim_domain *sd, unsigned index
     sd->m = m;
     sd->cfg = &m->sc->dom[index];
     sd->status = SD_RUNNING;
+    if (sd->cfg->device_model[0])
+        return dm_domain_build(m, sd, index, next_pcpu, d);
     if (guest_resolve(sd->cfg->guest, m->sc->base_dir, m->guest_dir, path, sizeof(path), d) < 0 ||
         guest_image_load(path, &sd->img, d) < 0)
         return domain_error(m, sd, d);
@@ -921,6 +962,8 @@ static uint64_t image_bytes(const struct machine *m, const struct scenario_domai
     char path[SCENARIO_PATH_MAX + 64];
     struct diag ignored;
     struct stat st;
+    if (!dom->guest[0])
+        return 0; /* a host device model's domain */
     if (guest_resolve(dom->guest, m->sc->base_dir, m->guest_dir, path, sizeof(path), &ignored) ||
         stat(path, &st) != 0)
         return 0; /* the build reports it, with the scenario line */
@@ -1060,7 +1103,10 @@ int machine_exit_status(const struct machine *m)
 
 void machine_free(struct machine *m)
 {
-    /* The model first: tearing domains down still touches their shared_info. */
+    /* Device models first (they map pages the model frees), then the model: tearing domains
+     * down still touches their shared_info. */
+    for (unsigned i = 0; i < m->nr_dom; i++)
+        host_dm_free(&m->dom[i]);
     hv_destroy(&m->hv);
     for (unsigned i = 0; i < m->nr_dom; i++) {
         struct sim_domain *sd = &m->dom[i];
@@ -1089,4 +1135,6 @@ void machine_free(struct machine *m)
     console_free(&m->console);
     if (m->coh)
         coherence_destroy(m->coh);
+    host_dm_arena_free(m);
+    free(m->actor_sync);
 }

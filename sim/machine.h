@@ -34,6 +34,8 @@ enum sim_domain_status { SD_RUNNING, SD_POWEROFF, SD_SHUTDOWN, SD_CRASHED };
 struct sim_event_page;
 struct sim_evpage_ctx;
 struct sim_mmio_window;
+struct host_dm;
+struct host_dm_arena;
 
 /* A vcpu's HVM I/O exits (sim/hvm_exits.c). */
 struct sim_hvm_rep {
@@ -141,6 +143,7 @@ struct sim_domain {
     char crash_reason[512];
     struct stage_domain stages; /* event paths by receiving port */
     struct rt_domain ioreq_rt;  /* its ioreq servers' round trips, by server id */
+    struct host_dm *dm;         /* a device model on the host runs as this domain (host_dm.c) */
     /* FIFO / 3-level pages shared with Xen (sim/evpages.c); the generation moves on every
      * change so each engine knows when to remap. */
     struct sim_event_page *evpage;
@@ -222,6 +225,12 @@ struct machine {
     void (*on_line)(void *ctx, struct sim_domain *sd, const char *line);
     void *on_line_ctx;
     unsigned progress_drawn; /* fiftieths of the run already drawn */
+    struct host_dm_arena *arena; /* pages shared with host device models (host_dm.c) */
+    /* Actors that are no CPU but act on them (host device models): when each may next act
+     * (cycles, UINT64_MAX: not before something wakes it), bounding every CPU's run ahead as
+     * another CPU's sync_at does. */
+    const uint64_t **actor_sync;
+    unsigned nr_actors;
 };
 
 /* Build every domain of the scenario (load, place, annotate, create engines). 0, or -1 with d. */

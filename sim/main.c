@@ -51,6 +51,8 @@ static const char usage_main[] =
     "  profiles         list the CPU profiles and where their figures come from\n"
     "                   (`evsim profiles NAME` prints one in full)\n"
     "  scenario         print the embedded default scenario (a template for your own)\n"
+    "  dm-cc ARGS...    build a device model written against Xen's libraries to run under\n"
+    "                   evsim (docs/emulators.md)\n"
     "  engine           the Unicorn library in use and its capability check (paging, fast\n"
     "                   guest stores, RDTSC and syscall hooks); run, validate and bench\n"
     "                   refuse to start on a library that fails it\n"
@@ -618,6 +620,72 @@ static int cmd_engine(int argc, char **argv)
     return rc < 0 ? EXIT_BAD_INPUT : 0;
 }
 
+static bool asks_for_help(int argc, char **argv);
+
+static const char usage_dm_cc[] =
+    "Usage: evsim dm-cc [COMPILER ARGUMENTS]\n"
+    "\n"
+    "Build a device model written against Xen's libraries (xenevtchn.h, xendevicemodel.h,\n"
+    "xenforeignmemory.h, and xc_interface_open, xc_domain_pause and xc_domain_unpause of\n"
+    "xenctrl.h) so that it runs under evsim: the compiler ($CC, else cc) is called with the\n"
+    "arguments given and linked with evsim's implementation of those libraries\n"
+    "(libevsim-dm) in place of Xen's. Example:\n"
+    "\n"
+    "  evsim dm-cc -O2 -o mydm mydm.c\n"
+    "\n"
+    "A scenario then runs it as a domain's device model (device_model = ./mydm);\n"
+    "docs/emulators.md has the details.\n";
+
+/* Where libevsim-dm is: next to this program, in dm/. */
+static int dm_lib_dir(char *out, size_t len)
+{
+    char self[PATH_MAX - 8];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = 0;
+    snprintf(out, len, "%s/dm", self);
+    char lib[PATH_MAX + 32];
+    snprintf(lib, sizeof(lib), "%s/libevsim-dm.so", out);
+    return access(lib, R_OK);
+}
+
+/* evsim dm-cc: the compiler, linked with libevsim-dm (before libc, so that its poll and select
+ * see the device model wait). */
+static int cmd_dm_cc(int argc, char **argv)
+{
+    if (argc < 2 || asks_for_help(argc, argv)) {
+        fputs(usage_dm_cc, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_BAD_INPUT : 0;
+    }
+    char dir[PATH_MAX + 8], ldir[PATH_MAX + 16], rpath[PATH_MAX + 24];
+    if (dm_lib_dir(dir, sizeof(dir)) != 0)
+        return bad_input("dm-cc: libevsim-dm.so is not next to evsim (in %s): build evsim%s", dir,
+                         "");
+    snprintf(ldir, sizeof(ldir), "-L%s", dir);
+    snprintf(rpath, sizeof(rpath), "-Wl,-rpath,%s", dir);
+    const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
+    char **args = calloc((size_t)argc + 5, sizeof(*args));
+    if (!args)
+        return EXIT_BAD_INPUT;
+    int n = 0;
+    args[n++] = (char *)cc;
+    for (int i = 1; i < argc; i++)
+        args[n++] = argv[i];
+    args[n++] = ldir;
+    args[n++] = rpath;
+    args[n++] = "-levsim-dm";
+    args[n] = NULL;
+    fflush(NULL);
+    execvp(cc, args);
+    fprintf(stderr, "evsim: dm-cc: cannot run the compiler %s: %s\n", cc, strerror(errno));
+    free(args);
+    return EXIT_BAD_INPUT;
+}
+
 static bool asks_for_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
@@ -655,6 +723,7 @@ static const struct command {
     {"annotate", cmd_annotate, false},
     {"scenario", cmd_scenario, false},
     {"engine", cmd_engine, false},
+    {"dm-cc", cmd_dm_cc, false},
 };
 
 static int evsim_main(int argc, char **argv)

@@ -214,7 +214,7 @@ static struct json_object *domain_json(struct sim_domain *sd)
     }
     put_u64(o, "domid", sd->d->domid);
     put_str(o, "name", sd->cfg->name);
-    put_str(o, "guest", sd->cfg->guest);
+    put_str(o, "guest", sd->cfg->guest[0] ? sd->cfg->guest : sd->cfg->device_model);
     put_str(o, "status", domain_status(sd));
     if (sd->crash_reason[0])
         put_str(o, "crash", sd->crash_reason);

@@ -143,6 +143,25 @@ static bool domain_key(struct inifile *f, struct scenario *s, const char *name, 
     }
     if (!strcmp(name, "cmdline"))
         return domain_cmdline(f, dom, value);
+    if (!strcmp(name, "device_model")) {
+        if (strlen(value) >= sizeof(dom->device_model) || !*value)
+            return inifile_fail(f, "device_model = %s: empty or too long", value);
+        strcpy(dom->device_model, value);
+        return true;
+    }
+    if (!strcmp(name, "device_model_args")) {
+        if (strlen(value) >= sizeof(dom->device_model_args))
+            return inifile_fail(f, "device_model_args: longer than %zu characters",
+                                sizeof(dom->device_model_args) - 1);
+        strcpy(dom->device_model_args, value);
+        return true;
+    }
+    if (!strcmp(name, "dm_wake_ns") || !strcmp(name, "dm_handle_ns")) {
+        if (!inifile_u64(value, &n) || n > SCENARIO_MAX_US * 1000)
+            return inifile_fail(f, "%s = %s: a number of ns up to an hour", name, value);
+        *(name[3] == 'w' ? &dom->dm_wake_ns : &dom->dm_handle_ns) = n;
+        return true;
+    }
     if (!strcmp(name, "privileged"))
         return inifile_bool(value, &dom->privileged) ||
                inifile_fail(f, "privileged = %s: expected yes or no", value);
@@ -212,6 +231,8 @@ static void domain_defaults(struct scenario_domain *dom, unsigned index, unsigne
     dom->memory_bytes = 4u << 20;
     dom->privileged = index == 0;
     dom->pin = -1;
+    dom->dm_wake_ns = SCENARIO_DM_WAKE_NS;
+    dom->dm_handle_ns = SCENARIO_DM_HANDLE_NS;
     dom->line = line;
 }
 
@@ -284,9 +305,17 @@ static int check_complete(struct scenario *s, struct diag *d)
         return diag_set(d, "%s: no [domain NAME] section: nothing to run", s->source);
     for (unsigned i = 0; i < s->nr_dom; i++) {
         const struct scenario_domain *dom = &s->dom[i];
-        if (!dom->guest[0])
-            return diag_set(d, "%s:%u: domain '%s' has no 'guest ='", s->source, dom->line,
-                            dom->name);
+        if (!dom->guest[0] && !dom->device_model[0])
+            return diag_set(d, "%s:%u: domain '%s' has no 'guest =' (or 'device_model =')",
+                            s->source, dom->line, dom->name);
+        if (dom->guest[0] && dom->device_model[0])
+            return diag_set(d,
+                            "%s:%u: domain '%s' has both a guest and a device_model: a domain "
+                            "runs one or the other",
+                            s->source, dom->line, dom->name);
+        if (dom->device_model[0] && dom->hvm)
+            return diag_set(d, "%s:%u: domain '%s': a device model's domain is not HVM", s->source,
+                            dom->line, dom->name);
     }
     for (unsigned i = 0; i < s->nr_pirq; i++)
         if (s->pirq[i].period_ns == 0 && s->pirq[i].count > 1)

@@ -13,6 +13,11 @@
 #define SCENARIO_PATH_MAX 1024
 #define SCENARIO_NR_PIRQS 256         /* each domain's physical IRQ lines (Xen's nr_pirqs here) */
 #define SCENARIO_MAX_US 3600000000ull /* one hour: the longest time a scenario may name */
+/* A host device model's defaults (docs/emulators.md): its thread's wake-up, the wake of a
+ * blocked task in a Linux dom0 (about the profiles' `wake`, 3 us); its handling of one
+ * request, an estimate for a register access in a user-space device model. */
+#define SCENARIO_DM_WAKE_NS 3000u
+#define SCENARIO_DM_HANDLE_NS 1000u
 
 /* The event-channel ABI a domain's guest sets up at boot (the guest runtime reads abi= from its
  * command line; every domain starts on 2-level, as under Xen). */
@@ -29,6 +34,11 @@ struct scenario_domain {
     bool privileged;
     bool hvm; /* type = hvm: hypercalls cost a VM exit (else PV) */
     bool paused; /* created paused: runs once a privileged domain unpauses it (domctl) */
+    /* A device model on the host (sim/host_dm.c) instead of a guest: its program and
+     * arguments, how long its thread takes to wake for an event and to handle a request. */
+    char device_model[SCENARIO_PATH_MAX];
+    char device_model_args[1024];
+    uint64_t dm_wake_ns, dm_handle_ns;
     char cmdline[1024];
     int pin; /* physical CPU of vcpu 0 (others follow), -1 = automatic */
     unsigned max_evtchn_port;

@@ -210,10 +210,10 @@ static void print_page_reading(FILE *out, const int64_t *v)
                 "moment it arrives, whatever the synchronisation\n  between the simulated CPUs "
                 "(docs/timing.md).\n",
                 lo, hi);
-    fprintf(out, "- Not predictable yet: the device-model (ioreq) round trip (there is no ioreq "
-                 "model), and\n  anything Xen-specific about event channels (no published "
-                 "EVTCHNOP figure is known to us:\n  `evtchn_op` and `port_op` are "
-                 "estimates in every profile).\n");
+    fprintf(out, "- Not compared yet: the device-model (ioreq) round trip, which evsim models\n"
+                 "  (docs/ioreq.md) but has no row here yet; and anything Xen-specific about "
+                 "event\n  channels (no published EVTCHNOP figure is known to us: `evtchn_op` "
+                 "and `port_op` are\n  estimates in every profile).\n");
 }
 
 int validate_run(FILE *out, const char *guest_dir, bool md, const volatile sig_atomic_t *interrupt)
@@ -248,7 +248,7 @@ int validate_run(FILE *out, const char *guest_dir, bool md, const volatile sig_a
         print_page_reading(out, v);
     else
         fprintf(out, "\nfitted: a profile constant was taken from this figure; derived: estimated "
-                     "from it; validated: a\nprediction. The device-model (ioreq) round trip is "
-                     "not predictable yet: there is no ioreq model.\n");
+                     "from it; validated: a\nprediction. The device-model (ioreq) round trip has "
+                     "no row yet (docs/ioreq.md).\n");
     return rc;
 }
