@@ -19,28 +19,9 @@
  * A value read that is not what the device must answer is reported ("MISMATCH") and the
  * domain crashes, so a test sees it.
  */
+#include "portio.h"
 #include "rt.h"
 
-static uint8_t inb(uint16_t port)
-{
-    uint8_t v;
-    __asm__ volatile("inb %%dx, %%al" : "=a"(v) : "d"(port));
-    return v;
-}
-static uint32_t inl(uint16_t port)
-{
-    uint32_t v;
-    __asm__ volatile("inl %%dx, %%eax" : "=a"(v) : "d"(port));
-    return v;
-}
-static void outb(uint16_t port, uint8_t v)
-{
-    __asm__ volatile("outb %%al, %%dx" : : "a"(v), "d"(port));
-}
-static void outl(uint16_t port, uint32_t v)
-{
-    __asm__ volatile("outl %%eax, %%dx" : : "a"(v), "d"(port));
-}
 static uint32_t mmio_read32(uint64_t addr)
 {
     uint32_t v;
@@ -69,9 +50,9 @@ static uint16_t uart;
 
 static void uart_putc(char c)
 {
-    while (!(inb(uart + 5) & 0x20)) /* LSR: transmit holding register empty */
+    while (!(inb_dx(uart + 5) & 0x20)) /* LSR: transmit holding register empty */
         ;
-    outb(uart, (uint8_t)c);
+    outb_dx(uart, (uint8_t)c);
 }
 
 static void uart_puts(const char *s)
@@ -82,13 +63,13 @@ static void uart_puts(const char *s)
 
 static void uart_setup(void)
 {
-    outb(uart + 3, 0x80); /* LCR: divisor latch access */
-    outb(uart + 0, 0x01); /* 115200 baud */
-    outb(uart + 1, 0x00);
-    outb(uart + 3, 0x03); /* 8N1 */
-    expect("uart LCR", inb(uart + 3), 0x03);
-    outb(uart + 7, 0x5a);
-    expect("uart scratch", inb(uart + 7), 0x5a);
+    outb_dx(uart + 3, 0x80); /* LCR: divisor latch access */
+    outb_dx(uart + 0, 0x01); /* 115200 baud */
+    outb_dx(uart + 1, 0x00);
+    outb_dx(uart + 3, 0x03); /* 8N1 */
+    expect("uart LCR", inb_dx(uart + 3), 0x03);
+    outb_dx(uart + 7, 0x5a);
+    expect("uart scratch", inb_dx(uart + 7), 0x5a);
     uart_puts("hello from an HVM guest through its emulator\n");
 }
 
@@ -100,13 +81,13 @@ static uint32_t pci_cf8(uint32_t bdf, unsigned reg)
 }
 static uint32_t pci_read32(uint32_t bdf, unsigned reg)
 {
-    outl(0xcf8, pci_cf8(bdf, reg));
-    return inl(0xcfc);
+    outl_dx(0xcf8, pci_cf8(bdf, reg));
+    return inl_dx(0xcfc);
 }
 static void pci_write32(uint32_t bdf, unsigned reg, uint32_t v)
 {
-    outl(0xcf8, pci_cf8(bdf, reg));
-    outl(0xcfc, v);
+    outl_dx(0xcf8, pci_cf8(bdf, reg));
+    outl_dx(0xcfc, v);
 }
 
 /* Size a BAR as firmware does: all ones in, the writable bits out. */
@@ -129,7 +110,7 @@ static void pci_setup(uint32_t bdf, uint16_t io, uint32_t mmio)
     pci_write32(bdf, 0x04, 0x3); /* command: I/O and memory decoding */
     expect("pci BAR0", pci_read32(bdf, 0x10), (uint32_t)io | 1);
     expect("pci BAR1", pci_read32(bdf, 0x14), mmio);
-    expect("BAR0 id", inl(io), 0x11e81234);
+    expect("BAR0 id", inl_dx(io), 0x11e81234);
     mmio_write32(mmio + 4, 0xfeedf00d);
     expect("BAR1 scratch", mmio_read32(mmio + 4), 0xfeedf00d);
     mmio_write32(mmio + 12, 1); /* doorbell */
@@ -173,9 +154,9 @@ int main(void)
     struct timed t_mmio = {.what = "mmio write"};
     for (uint64_t i = 0; i < rounds; i++) {
         uint64_t a = rt_rdtsc();
-        expect("uart LSR", inb(uart + 5) & 0x60, 0x60);
+        expect("uart LSR", inb_dx(uart + 5) & 0x60, 0x60);
         uint64_t b = rt_rdtsc();
-        expect("BAR0 id", inl(io), 0x11e81234);
+        expect("BAR0 id", inl_dx(io), 0x11e81234);
         uint64_t c = rt_rdtsc();
         mmio_write32(mmio + 12, (uint32_t)i);
         uint64_t d = rt_rdtsc();

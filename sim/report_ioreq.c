@@ -101,76 +101,78 @@ static uint64_t mean_of(struct json_object *o, const char *k)
     return json_object_object_get_ex(o, k, &v) ? get_u64(v, "mean") : 0;
 }
 
-static void print_servers(struct json_object *doms, FILE *out)
+/* Each server of each domain, in order, with what the printers share. */
+struct server_printer {
+    FILE *out;
+    bool header; /* printed already */
+    void (*row)(struct server_printer *p, struct json_object *dom, struct json_object *server);
+};
+
+static void each_server(struct json_object *doms, struct server_printer *p)
 {
-    bool header = false;
     for (size_t i = 0; i < json_object_array_length(doms); i++) {
         struct json_object *d = json_object_array_get_idx(doms, i), *io, *srv;
         if (!json_object_object_get_ex(d, "ioreq", &io) || !(srv = get_arr(io, "servers")))
             continue;
-        for (size_t k = 0; k < json_object_array_length(srv); k++) {
-            struct json_object *s = json_object_array_get_idx(srv, k), *rt;
-            json_object_object_get_ex(s, "round_trip", &rt);
-            if (!header)
-                fprintf(out, "\nioreq servers: round trips in cycles (exit to the guest running "
-                             "again)\n  dom  server  emulator      sync  buffered ring_full "
-                             "     mean       p50       p95       p99       max   mean ns\n");
-            header = true;
-            fprintf(out,
-                    "  %-4" PRIu64 " %-7" PRIu64 " d%-8" PRIu64 " %9" PRIu64 " %9" PRIu64
-                    " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
-                    " %9" PRIu64 "\n",
-                    get_u64(d, "domid"), get_u64(s, "id"), get_u64(s, "emulator"),
-                    get_u64(s, "synchronous"), get_u64(s, "buffered"), get_u64(s, "ring_full"),
-                    get_u64(rt, "mean"), get_u64(rt, "p50"), get_u64(rt, "p95"), get_u64(rt, "p99"),
-                    get_u64(rt, "max"), get_u64(rt, "mean_ns"));
-        }
-    }
-    if (!header)
-        return;
-    fprintf(out, "\nioreq round trips: mean cycles by stage\n  dom  server");
-    for (unsigned k = 0; k < RT_STAGES; k++)
-        fprintf(out, " %*s", k == RT_EMULATOR_WAKE ? 13 : 9, rt_stage_names[k]);
-    fprintf(out, "\n");
-    for (size_t i = 0; i < json_object_array_length(doms); i++) {
-        struct json_object *d = json_object_array_get_idx(doms, i), *io, *srv;
-        if (!json_object_object_get_ex(d, "ioreq", &io) || !(srv = get_arr(io, "servers")))
-            continue;
-        for (size_t k = 0; k < json_object_array_length(srv); k++) {
-            struct json_object *s = json_object_array_get_idx(srv, k), *st;
-            json_object_object_get_ex(s, "stages", &st);
-            fprintf(out, "  %-4" PRIu64 " %-6" PRIu64, get_u64(d, "domid"), get_u64(s, "id"));
-            for (unsigned n = 0; n < RT_STAGES; n++)
-                fprintf(out, " %*" PRIu64, n == RT_EMULATOR_WAKE ? 13 : 9,
-                        mean_of(st, rt_stage_names[n]));
-            fprintf(out, "\n");
-        }
+        for (size_t k = 0; k < json_object_array_length(srv); k++)
+            p->row(p, d, json_object_array_get_idx(srv, k));
     }
 }
 
-static void print_ranges(struct json_object *doms, FILE *out)
+static void server_row(struct server_printer *p, struct json_object *d, struct json_object *s)
 {
-    bool header = false;
-    for (size_t i = 0; i < json_object_array_length(doms); i++) {
-        struct json_object *d = json_object_array_get_idx(doms, i), *io, *srv;
-        if (!json_object_object_get_ex(d, "ioreq", &io) || !(srv = get_arr(io, "servers")))
-            continue;
-        for (size_t k = 0; k < json_object_array_length(srv); k++) {
-            struct json_object *s = json_object_array_get_idx(srv, k);
-            struct json_object *ranges = get_arr(s, "ranges");
-            for (size_t r = 0; ranges && r < json_object_array_length(ranges); r++) {
-                struct json_object *g = json_object_array_get_idx(ranges, r);
-                if (!header)
-                    fprintf(out, "\nioreq ranges hit\n  dom  server  type    start        "
-                                 "      end                  requests\n");
-                header = true;
-                fprintf(out,
-                        "  %-4" PRIu64 " %-7" PRIu64 " %-7s 0x%-16" PRIx64 " 0x%-16" PRIx64
-                        " %9" PRIu64 "\n",
-                        get_u64(d, "domid"), get_u64(s, "id"), get_str(g, "type"),
-                        get_u64(g, "start"), get_u64(g, "end"), get_u64(g, "requests"));
-            }
-        }
+    struct json_object *rt = NULL;
+    json_object_object_get_ex(s, "round_trip", &rt);
+    if (!p->header)
+        fprintf(p->out, "\nioreq servers: round trips in cycles (exit to the guest running "
+                        "again)\n  dom  server  emulator      sync  buffered ring_full "
+                        "     mean       p50       p95       p99       max   mean ns\n");
+    p->header = true;
+    fprintf(p->out,
+            "  %-4" PRIu64 " %-7" PRIu64 " d%-8" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
+            " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n",
+            get_u64(d, "domid"), get_u64(s, "id"), get_u64(s, "emulator"),
+            get_u64(s, "synchronous"), get_u64(s, "buffered"), get_u64(s, "ring_full"),
+            get_u64(rt, "mean"), get_u64(rt, "p50"), get_u64(rt, "p95"), get_u64(rt, "p99"),
+            get_u64(rt, "max"), get_u64(rt, "mean_ns"));
+}
+
+static int stage_width(unsigned k)
+{
+    return k == RT_EMULATOR_WAKE ? 13 : 9;
+}
+
+static void stage_row(struct server_printer *p, struct json_object *d, struct json_object *s)
+{
+    struct json_object *st = NULL;
+    json_object_object_get_ex(s, "stages", &st);
+    if (!p->header) {
+        fprintf(p->out, "\nioreq round trips: mean cycles by stage\n  dom  server");
+        for (unsigned k = 0; k < RT_STAGES; k++)
+            fprintf(p->out, " %*s", stage_width(k), rt_stage_names[k]);
+        fprintf(p->out, "\n");
+    }
+    p->header = true;
+    fprintf(p->out, "  %-4" PRIu64 " %-6" PRIu64, get_u64(d, "domid"), get_u64(s, "id"));
+    for (unsigned k = 0; k < RT_STAGES; k++)
+        fprintf(p->out, " %*" PRIu64, stage_width(k), mean_of(st, rt_stage_names[k]));
+    fprintf(p->out, "\n");
+}
+
+static void range_rows(struct server_printer *p, struct json_object *d, struct json_object *s)
+{
+    struct json_object *ranges = get_arr(s, "ranges");
+    for (size_t r = 0; ranges && r < json_object_array_length(ranges); r++) {
+        struct json_object *g = json_object_array_get_idx(ranges, r);
+        if (!p->header)
+            fprintf(p->out, "\nioreq ranges hit\n  dom  server  type    start              "
+                            "end                  requests\n");
+        p->header = true;
+        fprintf(p->out,
+                "  %-4" PRIu64 " %-7" PRIu64 " %-7s 0x%-16" PRIx64 " 0x%-16" PRIx64 " %9" PRIu64
+                "\n",
+                get_u64(d, "domid"), get_u64(s, "id"), get_str(g, "type"), get_u64(g, "start"),
+                get_u64(g, "end"), get_u64(g, "requests"));
     }
 }
 
@@ -194,7 +196,9 @@ static void print_waiting(struct json_object *doms, FILE *out)
 
 void report_ioreq_print(struct json_object *doms, FILE *out)
 {
-    print_servers(doms, out);
-    print_ranges(doms, out);
+    struct server_printer p[] = {
+        {out, false, server_row}, {out, false, stage_row}, {out, false, range_rows}};
+    for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+        each_server(doms, &p[i]);
     print_waiting(doms, out);
 }

@@ -115,6 +115,15 @@ static uint64_t gpa(size_t offset)
     return conn.hello.scratch_gpa + offset;
 }
 
+/* A library's handle: there is one of each, valid once evsim is connected. */
+static void *opened(void *handle)
+{
+    if (connect_evsim())
+        return handle;
+    errno = ENOENT;
+    return NULL;
+}
+
 /* ---- the backend table: each library's calls ------------------------------------------- */
 
 struct evdm_backend {
@@ -189,11 +198,7 @@ static struct xenevtchn_handle the_evtchn;
 xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, unsigned int flags)
 {
     (void)logger, (void)flags;
-    if (!connect_evsim()) {
-        errno = ENOENT;
-        return NULL;
-    }
-    return &the_evtchn;
+    return opened(&the_evtchn);
 }
 
 int xenevtchn_close(xenevtchn_handle *xce)
@@ -338,11 +343,7 @@ xendevicemodel_handle *xendevicemodel_open(struct xentoollog_logger *logger,
                                            unsigned int open_flags)
 {
     (void)logger, (void)open_flags;
-    if (!connect_evsim()) {
-        errno = ENOENT;
-        return NULL;
-    }
-    return &the_dm;
+    return opened(&the_dm);
 }
 
 int xendevicemodel_close(xendevicemodel_handle *dmod)
@@ -421,30 +422,32 @@ int xendevicemodel_unmap_io_range_from_ioreq_server(xendevicemodel_handle *dmod,
                     start, end);
 }
 
-int xendevicemodel_map_pcidev_to_ioreq_server(xendevicemodel_handle *dmod, domid_t domid,
-                                              ioservid_t id, uint16_t segment, uint8_t bus,
-                                              uint8_t device, uint8_t function)
+/* libxendevicemodel's check, then the SBDF as a one-function PCI range. */
+static int pcidev(domid_t domid, ioservid_t id, bool map, uint16_t segment, uint8_t bus,
+                  uint8_t device, uint8_t function)
 {
     uint64_t sbdf = XEN_DMOP_PCI_SBDF(segment, bus, device, function);
-    (void)dmod;
     if (device > 0x1f || function > 0x7) {
         errno = EINVAL;
         return -1;
     }
-    return io_range(domid, id, true, XEN_DMOP_IO_RANGE_PCI, sbdf, sbdf);
+    return io_range(domid, id, map, XEN_DMOP_IO_RANGE_PCI, sbdf, sbdf);
+}
+
+int xendevicemodel_map_pcidev_to_ioreq_server(xendevicemodel_handle *dmod, domid_t domid,
+                                              ioservid_t id, uint16_t segment, uint8_t bus,
+                                              uint8_t device, uint8_t function)
+{
+    (void)dmod;
+    return pcidev(domid, id, true, segment, bus, device, function);
 }
 
 int xendevicemodel_unmap_pcidev_from_ioreq_server(xendevicemodel_handle *dmod, domid_t domid,
                                                   ioservid_t id, uint16_t segment, uint8_t bus,
                                                   uint8_t device, uint8_t function)
 {
-    uint64_t sbdf = XEN_DMOP_PCI_SBDF(segment, bus, device, function);
     (void)dmod;
-    if (device > 0x1f || function > 0x7) {
-        errno = EINVAL;
-        return -1;
-    }
-    return io_range(domid, id, false, XEN_DMOP_IO_RANGE_PCI, sbdf, sbdf);
+    return pcidev(domid, id, false, segment, bus, device, function);
 }
 
 int xendevicemodel_destroy_ioreq_server(xendevicemodel_handle *dmod, domid_t domid, ioservid_t id)
@@ -598,11 +601,7 @@ xenforeignmemory_handle *xenforeignmemory_open(struct xentoollog_logger *logger,
                                                unsigned int open_flags)
 {
     (void)logger, (void)open_flags;
-    if (!connect_evsim()) {
-        errno = ENOENT;
-        return NULL;
-    }
-    return &the_fmem;
+    return opened(&the_fmem);
 }
 
 int xenforeignmemory_close(xenforeignmemory_handle *fmem)
@@ -719,11 +718,7 @@ xc_interface *xc_interface_open(xentoollog_logger *logger, xentoollog_logger *do
                                 unsigned open_flags)
 {
     (void)logger, (void)dombuild_logger, (void)open_flags;
-    if (!connect_evsim()) {
-        errno = ENOENT;
-        return NULL;
-    }
-    return &the_xc;
+    return opened(&the_xc);
 }
 
 int xc_interface_close(xc_interface *xch)

@@ -4,40 +4,10 @@
  * (mmio=, default 0xf0000000). Nothing claims them, so Xen's null handler answers: reads return
  * all ones of their size and writes vanish; the guest prints what it read and the report counts
  * the accesses. */
+#include "portio.h"
 #include "rt.h"
 
 #define PORT_HI 0x510 /* above 0xff: reachable only through dx */
-
-static uint8_t inb_dx(uint16_t port)
-{
-    uint8_t v;
-    __asm__ volatile("inb %%dx, %%al" : "=a"(v) : "d"(port));
-    return v;
-}
-static uint16_t inw_dx(uint16_t port)
-{
-    uint16_t v;
-    __asm__ volatile("inw %%dx, %%ax" : "=a"(v) : "d"(port));
-    return v;
-}
-static uint32_t inl_dx(uint16_t port)
-{
-    uint32_t v;
-    __asm__ volatile("inl %%dx, %%eax" : "=a"(v) : "d"(port));
-    return v;
-}
-static void outb_dx(uint16_t port, uint8_t v)
-{
-    __asm__ volatile("outb %%al, %%dx" : : "a"(v), "d"(port));
-}
-static void outw_dx(uint16_t port, uint16_t v)
-{
-    __asm__ volatile("outw %%ax, %%dx" : : "a"(v), "d"(port));
-}
-static void outl_dx(uint16_t port, uint32_t v)
-{
-    __asm__ volatile("outl %%eax, %%dx" : : "a"(v), "d"(port));
-}
 
 /* rep insb / rep outsb of n bytes at buf; with df the string runs downwards from buf's last
  * byte, as a backwards copy would. The flag is cleared again before any C code runs. */
