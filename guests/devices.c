@@ -214,6 +214,11 @@ static uint64_t access(struct devices *d, const ioreq_t *p, bool read)
         if (read)
             return bar_read(d, (unsigned)(p->addr - d->pci.mapped_mem));
         bar_write(d, (unsigned)(p->addr - d->pci.mapped_mem), p->data);
+    } else if (p->type == IOREQ_TYPE_COPY && d->vga &&
+               in_range(p->addr, DEV_VGA_BASE, DEV_VGA_SIZE)) {
+        if (read)
+            return 0;
+        d->vga_writes++;
     } else if (p->type == IOREQ_TYPE_PCI_CONFIG && (p->addr >> 32) == d->pci_sbdf) {
         if (read)
             return pci_config_read(d, (unsigned)(p->addr & 0xfff), p->size);

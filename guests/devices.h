@@ -11,6 +11,8 @@
  * its range is mapped into the device model's ioreq server (and the old one unmapped), as
  * QEMU's pci_update_mappings does. Registers of both BARs: 0 identification (0x11e81234),
  * 4 scratch (read/write), 8 the requests the BARs served, 12 a doorbell (writes counted).
+ * VGA memory at 0xA0000-0xBFFFF when `vga` is set: writes are counted (Xen sends single writes
+ * there through the buffered ring when the server has one: its stdvga), reads give 0.
  */
 #ifndef EVSIM_GUESTS_DEVICES_H
 #define EVSIM_GUESTS_DEVICES_H
@@ -30,6 +32,8 @@
 #define DEV_BAR0_SIZE 32u   /* ports */
 #define DEV_BAR1_SIZE 4096u /* bytes */
 #define DEV_NO_PCI 0x10000u /* pci_sbdf: no PCI function */
+#define DEV_VGA_BASE 0xa0000u
+#define DEV_VGA_SIZE 0x20000u
 
 /* What the devices need from the device model around them. */
 struct dev_host_ops {
@@ -43,6 +47,8 @@ struct devices {
     struct dev_host_ops ops;
     uint16_t uart_base; /* 0: no UART */
     uint32_t pci_sbdf;  /* DEV_NO_PCI: no PCI function */
+    bool vga;           /* VGA memory (the caller claims its range) */
+    uint64_t vga_writes;
     struct {
         uint8_t ier, lcr, mcr, scr, dll, dlm;
         char line[128];

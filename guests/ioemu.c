@@ -25,6 +25,10 @@
  *
  * Parameters: target=<domid> (default 1)  uart=<port>  pci=<bdf>
  *             bufioreq=1   ask for a buffered ring (HVM_IOREQSRV_BUFIOREQ_ATOMIC)
+ *             vga=1        claim VGA memory 0xA0000-0xBFFFF too (writes there go through the
+ *                          ring when there is one)
+ *             busy=1       never block: wait for requests by spinning with events on, so that
+ *                          a request finds the vcpu running (an IPI, not a wake-up)
  *             servers=<n>  servers this program creates in all (default 1, at most 8): the
  *                          others claim unused ports only, so selection has more to search
  *             ranges=<n>   ranges each server claims (default: the devices' own; more are
@@ -263,6 +267,12 @@ int main(void)
         map_range(server[0], XEN_DMOP_IO_RANGE_PCI, pci_sbdf, pci_sbdf, true);
         own++;
     }
+    if (rt_arg_u64("vga", 0)) {
+        dev.vga = true;
+        map_range(server[0], XEN_DMOP_IO_RANGE_MEMORY, DEV_VGA_BASE,
+                  DEV_VGA_BASE + DEV_VGA_SIZE - 1, true);
+        own++;
+    }
     if (ranges > own)
         claim_decoys(server[0], 0, ranges - own);
     set_state(server[0], true);
@@ -280,7 +290,11 @@ int main(void)
     if (rt_arg_u64("unpause", 1))
         unpause_target();
 
-    rt_wait(&done);
+    if (rt_arg_u64("busy", 0))
+        while (!done)
+            __asm__ __volatile__("pause" ::: "memory");
+    else
+        rt_wait(&done);
     devices_flush(&dev);
     for (unsigned i = 0; i < nr_servers; i++) {
         struct xen_dm_op op = {.op = XEN_DMOP_destroy_ioreq_server};
@@ -288,9 +302,10 @@ int main(void)
         dm_op(&op); /* the target may be gone already: nothing to check */
     }
     rt_printf("ioemu: served pio=%lu mmio=%lu pci_config=%lu buffered=%lu uart_chars=%lu "
-              "bar_requests=%lu\n",
+              "bar_requests=%lu vga_writes=%lu\n",
               (unsigned long)dev.served[IOREQ_TYPE_PIO], (unsigned long)dev.served[IOREQ_TYPE_COPY],
               (unsigned long)dev.served[IOREQ_TYPE_PCI_CONFIG], (unsigned long)buffered_served,
-              (unsigned long)dev.uart.chars, (unsigned long)dev.pci.requests);
+              (unsigned long)dev.uart.chars, (unsigned long)dev.pci.requests,
+              (unsigned long)dev.vga_writes);
     return 0;
 }

@@ -124,6 +124,17 @@ static void count(struct domain *d, const ioreq_t *p, enum hvm_io_kind kind,
     d->stats.hvm_io.n[kind][p->dir ? IOREQ_READ : IOREQ_WRITE][outcome]++;
 }
 
+#define VGA_MEM_BASE 0xa0000u
+#define VGA_MEM_SIZE 0x20000u
+
+bool hvm_io_buffered(const struct domain *d, const ioreq_t *p)
+{
+    uint64_t first = p->addr, last = p->addr + (uint64_t)p->size * p->count - 1;
+
+    return d->hvm && p->type == IOREQ_TYPE_COPY && p->dir == IOREQ_WRITE && !p->data_is_ptr &&
+           p->count == 1 && first >= VGA_MEM_BASE && last < VGA_MEM_BASE + VGA_MEM_SIZE;
+}
+
 bool hvm_io_forwards(const struct domain *d, const ioreq_t *p)
 {
     struct hvm_io_route route;

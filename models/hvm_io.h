@@ -42,6 +42,12 @@ bool hvm_io_intercept(struct vcpu *v, ioreq_t *p);
  * latched, so the simulator can ask before it decides how to run the instruction. */
 bool hvm_io_forwards(const struct domain *d, const ioreq_t *p);
 
+/* Xen's stdvga (xen/arch/x86/hvm/stdvga.c): a single direct write (count 1, no data_is_ptr) to
+ * the VGA window 0xA0000-0xBFFFF is sent to its ioreq server through the buffered ring, and the
+ * vcpu goes on without waiting (a full ring, or a server without one, falls back to the
+ * synchronous path: ioreq_send). Every HVM domain here has the emulated VGA (has_vvga). */
+bool hvm_io_buffered(const struct domain *d, const ioreq_t *p);
+
 /* The report's names for the stats' indices: "pio", "mmio", "pci_config"; "write", "read";
  * "internal", "unclaimed", "forwarded". */
 extern const char *const hvm_io_kind_names[HVM_IO_KINDS];

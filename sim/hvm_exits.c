@@ -107,9 +107,31 @@ static void stop_at(struct sim_vcpu *sv, uint64_t site)
     sim_vcpu_request_stop(sv);
 }
 
+/* A write Xen queued in the server's ring (stdvga): the vcpu goes on at once, after the entry;
+ * what it cost is counted on its own. */
+static void buffered_done(struct sim_vcpu *sv, const struct ioreq_server *s, const ioreq_t *p)
+{
+    struct sim_domain *sd = sv->sd;
+    struct rt_flight *f = &sv->hvm_io.flight;
+    *sv->clock +=
+        cost_cycles(sd->m->cost, COST_HVM_EXIT) - cost_cycles(sd->m->cost, COST_HVM_EXIT) / 2;
+    sv->pcpu->xen_to = *sv->clock;
+    rt_count(&sd->ioreq_rt, s, route_type(p), p->addr, p->dir, true);
+    if (s)
+        samples_add(&sd->ioreq_rt.server[s->id].buffered_cost, *sv->clock - f->t[RT_EXIT]);
+    f->active = false;
+    /* The guest goes on, but its notification may have woken the device model's CPU, which
+     * must not see memory from this CPU's future: the slice ends where the new limit says (as
+     * after a hypercall). */
+    if (!sv->stop_requested && sd->m->limits_stale)
+        sv->stop_at = sim_pcpu_slice_limit(sv);
+}
+
 /* Xen's path for an access a server claims (hvmemul_do_io: intercept, select, ioreq_send),
- * from the VM exit on; the instruction at site did not run. */
-static void forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint64_t rcx,
+ * from the VM exit on. A write to the VGA window goes into the server's ring if it can (then the
+ * instruction completes: false); anything else makes the vcpu wait, the instruction at site not
+ * run (true). */
+static bool forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint64_t rcx,
                            enum cost_id decode)
 {
     struct sim_domain *sd = sv->sd;
@@ -118,8 +140,8 @@ static void forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint6
     struct rt_flight *f = &sv->hvm_io.flight;
     uint64_t *clock = sv->clock;
     struct sim_hvm_access access = {p->addr, p->data, p->size, p->dir, (uint8_t)p->type};
+    bool buffered = hvm_io_buffered(sd->d, p);
 
-    sim_vcpu_uncharge_from(sv, site);
     *f = (struct rt_flight){.active = true};
     rt_mark(f, RT_EXIT, *clock);
     sv->pcpu->xen_from = sv->hc_start = *clock;
@@ -134,12 +156,20 @@ static void forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint6
     v->hcall_cycles = 0;
     hvm_io_intercept(v, p);
     struct ioreq_server *s = ioreq_server_select(sd->d, p);
-    enum ioreq_status st = ioreq_send(v, p, false);
+    enum ioreq_status st = ioreq_send(v, p, buffered);
     m->hv.current = NULL;
     *clock += v->hcall_cycles;
     rt_mark(f, RT_EMULATOR_WAKE, *clock);
     sv->pcpu->xen_to = *clock;
     f->server = s ? s->id : MAX_NR_IOREQ_SERVERS;
+    if (st == IOREQ_BUFFERED) {
+        buffered_done(sv, s, p);
+        return false;
+    }
+    /* The instruction runs again once answered: what the block hook charged for it goes. */
+    sim_vcpu_uncharge_from(sv, site);
+    if (buffered && s && s->bufioreq.va) /* the ring was full: the synchronous path took it */
+        sd->ioreq_rt.server[s->id].ring_full++;
     switch (st) {
     case IOREQ_WAIT:
         rt_count(&sd->ioreq_rt, s, route_type(p), p->addr, p->dir, false);
@@ -148,7 +178,7 @@ static void forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint6
         sv->hvm_io.wait_rcx = rcx;
         sv->hvm_io.access = access;
         stop_at(sv, site);
-        return;
+        return true;
     case IOREQ_UNHANDLED: /* handle_pio / handle_mmio: X86EMUL_UNHANDLEABLE crashes the domain */
         if (s)
             sd->ioreq_rt.server[s->id].bad_state++;
@@ -158,11 +188,11 @@ static void forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint6
                          "%u, access to 0x%" PRIx64 ")",
                          sd->d->domid, v->vcpu_id, s ? s->id : 0, access.addr);
         stop_at(sv, site);
-        return;
+        return true;
     default: /* IOREQ_SHUTDOWN: the domain is going down; nothing more runs */
         f->active = false;
         stop_at(sv, site);
-        return;
+        return true;
     }
 }
 
@@ -353,6 +383,7 @@ static uint64_t mmio_access(struct sim_mmio_window *w, uint64_t offset, unsigned
         uint64_t rip = 0, rcx = 0;
         uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
         uc_reg_read(sv->uc, UC_X86_REG_RCX, &rcx);
+        /* Abandoned (it runs again with the answer), or a buffered write, done. */
         forward_access(sv, &p, rip, rcx, COST_HVM_IO_EMULATE);
         return 0;
     }
@@ -378,8 +409,10 @@ static void on_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_
 bool sim_hvm_mmio_fault(struct sim_vcpu *sv, int type, uint64_t addr)
 {
     struct sim_hvm_io *io = &sv->hvm_io;
+    bool in_hole = addr >= HVM_HOLE_START && addr < HVM_HOLE_END && sv->sd->ram_size > HVM_HOLE_END;
     if (!sv->sd->cfg->hvm || (type != UC_MEM_READ_UNMAPPED && type != UC_MEM_WRITE_UNMAPPED) ||
-        addr < sv->sd->ram_size || addr >= GPA_LIMIT || io->nr_mmio == MAX_MMIO_WINDOWS)
+        (addr < sv->sd->ram_size && !in_hole) || addr >= GPA_LIMIT ||
+        io->nr_mmio == MAX_MMIO_WINDOWS)
         return false;
     if (io->nr_mmio == io->cap_mmio) {
         unsigned cap = io->cap_mmio ? 2 * io->cap_mmio : 8;

@@ -12,6 +12,11 @@
 
 typedef struct uc_struct uc_engine;
 
+/* The hole in an HVM guest's RAM below 1 MiB: the VGA window (0xA0000-0xBFFFF, Xen's stdvga)
+ * and the ROMs after it. */
+#define HVM_HOLE_START 0xa0000u
+#define HVM_HOLE_END 0x100000u
+
 /* Hook IN and OUT in sv's engine (HVM domains only: a PV guest's port I/O is left as before). */
 int sim_hvm_io_attach(struct sim_vcpu *sv, struct diag *d);
 /* Free what sim_hvm_io_attach and the MMIO windows took. */

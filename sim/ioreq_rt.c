@@ -92,6 +92,7 @@ void rt_domain_free(struct rt_domain *rd)
     for (unsigned i = 0; i < MAX_NR_IOREQ_SERVERS; i++) {
         struct rt_server *rs = &rd->server[i];
         samples_free(&rs->round_trip);
+        samples_free(&rs->buffered_cost);
         for (unsigned k = 0; k < RT_STAGES; k++)
             samples_free(&rs->stage[k]);
         free(rs->range);

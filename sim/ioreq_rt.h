@@ -62,6 +62,7 @@ struct rt_server {
     uint64_t bad_state; /* requests Xen could not hand over (the emulator left a bad slot) */
     struct samples round_trip;
     struct samples stage[RT_STAGES];
+    struct samples buffered_cost; /* a buffered write: from its exit to the guest going on */
     struct rt_range *range;
     unsigned nr_range, cap_range;
 };

@@ -50,6 +50,7 @@ static struct json_object *server_json(const struct machine *m, unsigned id, str
     put_u64(o, "ring_full", rs->ring_full);
     put_u64(o, "bad_state", rs->bad_state);
     json_object_object_add(o, "round_trip", distribution_json(m, &rs->round_trip));
+    json_object_object_add(o, "buffered_cost", distribution_json(m, &rs->buffered_cost));
     for (unsigned k = 0; k < RT_STAGES; k++)
         json_object_object_add(st, rt_stage_names[k], distribution_json(m, &rs->stage[k]));
     json_object_object_add(o, "stages", st);
@@ -121,20 +122,22 @@ static void each_server(struct json_object *doms, struct server_printer *p)
 
 static void server_row(struct server_printer *p, struct json_object *d, struct json_object *s)
 {
-    struct json_object *rt = NULL;
+    struct json_object *rt = NULL, *buf = NULL;
     json_object_object_get_ex(s, "round_trip", &rt);
+    json_object_object_get_ex(s, "buffered_cost", &buf);
     if (!p->header)
         fprintf(p->out, "\nioreq servers: round trips in cycles (exit to the guest running "
                         "again)\n  dom  server  emulator      sync  buffered ring_full "
-                        "     mean       p50       p95       p99       max   mean ns\n");
+                        "     mean       p50       p95       p99       max   mean ns  buf mean\n");
     p->header = true;
     fprintf(p->out,
             "  %-4" PRIu64 " %-7" PRIu64 " d%-8" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
-            " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n",
+            " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
+            " %9" PRIu64 "\n",
             get_u64(d, "domid"), get_u64(s, "id"), get_u64(s, "emulator"),
             get_u64(s, "synchronous"), get_u64(s, "buffered"), get_u64(s, "ring_full"),
             get_u64(rt, "mean"), get_u64(rt, "p50"), get_u64(rt, "p95"), get_u64(rt, "p99"),
-            get_u64(rt, "max"), get_u64(rt, "mean_ns"));
+            get_u64(rt, "max"), get_u64(rt, "mean_ns"), get_u64(buf, "mean"));
 }
 
 static int stage_width(unsigned k)

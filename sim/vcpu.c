@@ -565,9 +565,16 @@ int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d)
         sv->hot_size = sd->aot.seg[0].size;
         sv->hot_prefix = sd->aot.seg[0].prefix;
     }
-    /* Page 0 stays unmapped so that a NULL dereference faults, as it would under Xen. */
-    err = uc_mem_map_ptr(uc, XEN_PAGE_SIZE, sd->ram_size - XEN_PAGE_SIZE, UC_PROT_ALL,
+    /* Page 0 stays unmapped so that a NULL dereference faults, as it would under Xen. An HVM
+     * guest's RAM has the PC's hole from 640 KiB to 1 MiB (the VGA window and ROMs): accesses
+     * there are MMIO. */
+    bool hole = sd->cfg->hvm && sd->ram_size > HVM_HOLE_END;
+    uint64_t low_end = hole ? HVM_HOLE_START : sd->ram_size;
+    err = uc_mem_map_ptr(uc, XEN_PAGE_SIZE, low_end - XEN_PAGE_SIZE, UC_PROT_ALL,
                          sd->ram + XEN_PAGE_SIZE);
+    if (err == UC_ERR_OK && hole)
+        err = uc_mem_map_ptr(uc, HVM_HOLE_END, sd->ram_size - HVM_HOLE_END, UC_PROT_ALL,
+                             sd->ram + HVM_HOLE_END);
     if (err == UC_ERR_OK)
         /* shared_info is device-like memory: every guest access goes through the callbacks,
          * which price its cache line (the rest of RAM stays on Unicorn's fast path). */
