@@ -564,18 +564,30 @@ static uint64_t ioreq_mmio_last_byte(const ioreq_t *p)
     return p->df ? p->addr + p->size - 1 : p->addr + (uint64_t)p->count * p->size - 1;
 }
 
+/* Xen's rangeset is a sorted list walked from its head until a range starts beyond the
+ * address: each node visited is a load, which the vcpu whose access is being routed pays. */
+static bool claims_range(struct hv *hv, const struct ioreq_rangeset *r, uint64_t s, uint64_t e)
+{
+    int x = rangeset_find(r, s);
+    unsigned visited = (unsigned)(x + 1) < r->nr ? (unsigned)(x + 2) : r->nr;
+
+    for (unsigned i = 0; i < visited; i++)
+        hv_charge_current(hv, COST_XEN_READ);
+    return x >= 0 && r->r[x].e >= e;
+}
+
 static bool ioreq_server_claims(const struct ioreq_server *s, const ioreq_t *p)
 {
+    struct hv *hv = s->target->hv;
+
     switch (p->type) {
     case IOREQ_TYPE_PIO:
-        return ioreq_rangeset_contains(&s->range[XEN_DMOP_IO_RANGE_PORT], p->addr,
-                                       p->addr + p->size - 1);
+        return claims_range(hv, &s->range[XEN_DMOP_IO_RANGE_PORT], p->addr, p->addr + p->size - 1);
     case IOREQ_TYPE_COPY:
-        return ioreq_rangeset_contains(&s->range[XEN_DMOP_IO_RANGE_MEMORY],
-                                       ioreq_mmio_first_byte(p), ioreq_mmio_last_byte(p));
+        return claims_range(hv, &s->range[XEN_DMOP_IO_RANGE_MEMORY], ioreq_mmio_first_byte(p),
+                            ioreq_mmio_last_byte(p));
     case IOREQ_TYPE_PCI_CONFIG:
-        return ioreq_rangeset_contains(&s->range[XEN_DMOP_IO_RANGE_PCI], p->addr >> 32,
-                                       p->addr >> 32);
+        return claims_range(hv, &s->range[XEN_DMOP_IO_RANGE_PCI], p->addr >> 32, p->addr >> 32);
     default:
         return false;
     }

@@ -150,12 +150,13 @@ static bool forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint6
     *clock += cost_cycles(m->cost, decode);
     rt_mark(f, RT_SEND, *clock);
     sv->hvm_io.exits++;
-    /* Xen's work from here is priced by the model, as a hypercall's is. */
+    /* Xen's work from here is priced by the model, as a hypercall's is: its selection of the
+     * server and the send (ioreq_send; the other calls only look, so they are not charged). */
     m->active = sv->pcpu;
-    m->hv.current = v;
-    v->hcall_cycles = 0;
     hvm_io_intercept(v, p);
     struct ioreq_server *s = ioreq_server_select(sd->d, p);
+    m->hv.current = v;
+    v->hcall_cycles = 0;
     enum ioreq_status st = ioreq_send(v, p, buffered);
     m->hv.current = NULL;
     *clock += v->hcall_cycles;

@@ -74,9 +74,19 @@ void rt_finish(struct rt_domain *rd, struct rt_flight *f, uint64_t now)
         return;
     f->t[RT_STAGES] = now;
     f->seen[RT_STAGES] = true;
+    /* A moment seen on another CPU's clock may come out a little before the one it follows
+     * (the CPUs are up to a lookahead apart): it is taken as that one, the stage between them
+     * as zero, and the earlier stages keep their own CPU's times. */
+    uint64_t last = f->t[RT_EXIT];
+    for (unsigned k = 1; k <= RT_STAGES; k++)
+        if (f->seen[k]) {
+            if (f->t[k] < last)
+                f->t[k] = last;
+            last = f->t[k];
+        }
     /* An unseen moment is where the next seen one is: its stage adds nothing. */
     for (int k = RT_STAGES - 1; k >= 0; k--)
-        if (!f->seen[k] || f->t[k] > f->t[k + 1])
+        if (!f->seen[k])
             f->t[k] = f->t[k + 1];
     if (f->server < MAX_NR_IOREQ_SERVERS) {
         struct rt_server *rs = &rd->server[f->server];

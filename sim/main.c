@@ -22,6 +22,7 @@
 #include "sim/report.h"
 #include "sim/scenario.h"
 #include "sim/abi_bench.h"
+#include "sim/ioreq_bench.h"
 #include "sim/validate.h"
 
 #ifndef EVSIM_VERSION
@@ -48,6 +49,8 @@ static const char usage_main[] =
     "                   (--markdown: as in docs/validation.md)\n"
     "  bench abi-scaling  the 2-level, 3-level and FIFO ABIs compared as ports, vcpus and\n"
     "                   domains grow, with plots and docs/abi-scaling.md (--quick: small)\n"
+    "  bench ioreq      the device-model round trip compared where and how the device model\n"
+    "                   runs, with plots and docs/ioreq.md's study (--quick: small)\n"
     "  profiles         list the CPU profiles and where their figures come from\n"
     "                   (`evsim profiles NAME` prints one in full)\n"
     "  scenario         print the embedded default scenario (a template for your own)\n"
@@ -563,7 +566,48 @@ static const char usage_bench[] =
     "Exit status: 0 done, 1 a point failed (its row says so), 2 bad input or unwritable output,\n"
     "130 or 143 stopped by SIGINT (Ctrl-C) or SIGTERM: the point under way finishes, the data\n"
     "and results.json (marked partial) hold the points that finished; plots and the page are\n"
-    "left as they were.\n";
+    "left as they were.\n"
+    "\n"
+    "Usage: evsim bench ioreq [--quick] [--out DIR] [--doc FILE] [--[no-]progress]\n"
+    "\n"
+    "Times an HVM guest's device accesses (UART inb, PCI BAR read, MMIO write, VGA write)\n"
+    "through Xen's ioreq servers: no device model, one in dom0, one on the host; the dom0 one\n"
+    "busy, sharing the guest's CPU, on the other socket, with a buffered ring, among 8\n"
+    "servers, with 256 ranges, on the FIFO ABI. Writes points.dat, results.json, plots.gp and\n"
+    "the plots to DIR (default bench/results/ioreq) and the study section of FILE (default\n"
+    "docs/ioreq.md, between its markers). Same options and exit status as abi-scaling.\n";
+
+#ifndef EVSIM_BUILD_HOST_DM
+#define EVSIM_BUILD_HOST_DM ""
+#endif
+
+/* evsim bench ioreq [options]: the same options as abi-scaling. */
+static int cmd_bench_ioreq(int argc, char **argv)
+{
+    char guest_dir[PATH_MAX];
+    struct ioreq_bench_opts o = {.out_dir = EVSIM_SOURCE_DIR "/bench/results/ioreq",
+                                 .doc = EVSIM_SOURCE_DIR "/docs/ioreq.md",
+                                 .host_dm = EVSIM_BUILD_HOST_DM,
+                                 .progress = isatty(STDERR_FILENO)};
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick"))
+            o.quick = true;
+        else if (!strcmp(argv[i], "--progress") || !strcmp(argv[i], "--no-progress"))
+            o.progress = argv[i][2] == 'p';
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+            o.out_dir = argv[++i];
+        else if (!strcmp(argv[i], "--doc") && i + 1 < argc)
+            o.doc = strcmp(argv[++i], "-") ? argv[i] : NULL;
+        else
+            return bad_input("bench ioreq: unknown or incomplete option '%s' (see evsim bench "
+                             "--help)%s",
+                             argv[i], "");
+    }
+    default_guest_dir(guest_dir, sizeof(guest_dir));
+    o.guest_dir = guest_dir;
+    o.interrupt = &stop_signal;
+    return ioreq_bench_run(&o);
+}
 
 /* evsim bench abi-scaling [options] */
 static int cmd_bench(int argc, char **argv)
@@ -577,9 +621,11 @@ static int cmd_bench(int argc, char **argv)
         fputs(usage_bench, stdout);
         return 0;
     }
+    if (argc >= 2 && !strcmp(argv[1], "ioreq"))
+        return cmd_bench_ioreq(argc, argv);
     if (argc < 2 || strcmp(argv[1], "abi-scaling"))
-        return bad_input("bench: which benchmark? (evsim bench abi-scaling; see evsim bench "
-                         "--help)%s%s",
+        return bad_input("bench: which benchmark? (evsim bench abi-scaling or evsim bench "
+                         "ioreq; see evsim bench --help)%s%s",
                          "", "");
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--quick"))

@@ -8,7 +8,7 @@
  *   cc -o xendm xendm.c devices.c -lxenevtchn -lxendevicemodel -lxenforeignmemory -lxenctrl
  *   evsim dm-cc -o xendm xendm.c devices.c
  *
- * It emulates the UART and PCI function of guests/devices.c for one HVM domain:
+ * It emulates the UART, PCI function and VGA memory of guests/devices.c for one HVM domain:
  *
  *   xendm DOMID [UART_PORT [PCI_BDF]]     (defaults: 0x3f8 and 0x18, i.e. 00:03.0)
  *
@@ -99,8 +99,11 @@ static void setup(struct dm *dm, uint16_t uart, uint32_t bdf)
     struct dev_host_ops mine = ops;
     mine.opaque = dm;
     devices_init(&dm->dev, uart, bdf, &mine);
+    dm->dev.vga = true;
     if (xendevicemodel_map_io_range_to_ioreq_server(dm->dmod, dm->domid, dm->id, 0, uart,
                                                     uart + DEV_UART_PORTS - 1) ||
+        xendevicemodel_map_io_range_to_ioreq_server(dm->dmod, dm->domid, dm->id, 1, DEV_VGA_BASE,
+                                                    DEV_VGA_BASE + DEV_VGA_SIZE - 1) ||
         xendevicemodel_map_pcidev_to_ioreq_server(dm->dmod, dm->domid, dm->id, 0,
                                                   (uint8_t)(bdf >> 8), (uint8_t)((bdf >> 3) & 0x1f),
                                                   (uint8_t)(bdf & 7)))
@@ -176,11 +179,11 @@ int main(int argc, char **argv)
     xendevicemodel_destroy_ioreq_server(dm.dmod, dm.domid, dm.id); /* may be gone already */
     xenforeignmemory_unmap_resource(dm.fmem, dm.res);
     printf("xendm: served %lu requests: pio=%lu mmio=%lu pci_config=%lu uart_chars=%lu "
-           "bar_requests=%lu\n",
+           "bar_requests=%lu vga_writes=%lu\n",
            dm.requests, (unsigned long)dm.dev.served[IOREQ_TYPE_PIO],
            (unsigned long)dm.dev.served[IOREQ_TYPE_COPY],
            (unsigned long)dm.dev.served[IOREQ_TYPE_PCI_CONFIG], (unsigned long)dm.dev.uart.chars,
-           (unsigned long)dm.dev.pci.requests);
+           (unsigned long)dm.dev.pci.requests, (unsigned long)dm.dev.vga_writes);
     xenevtchn_close(dm.xce);
     xendevicemodel_close(dm.dmod);
     xenforeignmemory_close(dm.fmem);

@@ -1,0 +1,47 @@
+# evsim bench ioreq --quick: every configuration runs to completion, the data, JSON, plots (PNG
+# and SVG) are written, and the study section is put between the page's markers, the rest of
+# the page kept. The results must hold what the configurations are for: a device model answers
+# (a round trip in every configuration but Xen's own), a buffered ring takes the VGA writes, a
+# busy device model answers sooner than an idle one.
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+file(WRITE ${WORK_DIR}/page.md "# before\n\n<!-- evsim bench ioreq: begin -->\nold\n<!-- evsim bench ioreq: end -->\n\n# after\n")
+execute_process(COMMAND ${EVSIM} bench ioreq --quick --no-progress --out ${WORK_DIR}
+    --doc ${WORK_DIR}/page.md
+  RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "evsim bench ioreq --quick exited ${rc}: ${err}")
+endif()
+foreach(f points.dat results.json plots.gp access.png access.svg stages.png stages.svg)
+  if(NOT EXISTS ${WORK_DIR}/${f})
+    message(FATAL_ERROR "${f} was not written")
+  endif()
+endforeach()
+file(READ ${WORK_DIR}/page.md page)
+if(NOT page MATCHES "^# before\n\n<!-- evsim bench ioreq: begin -->\n## The study" OR
+   NOT page MATCHES "<!-- evsim bench ioreq: end -->\n\n# after\n$" OR page MATCHES "\nold\n")
+  message(FATAL_ERROR "the study section was not put between the markers:\n${page}")
+endif()
+file(READ ${WORK_DIR}/results.json json)
+string(JSON n LENGTH ${json} points)
+math(EXPR last "${n} - 1")
+foreach(i RANGE ${last})
+  string(JSON ok GET ${json} points ${i} ok)
+  string(JSON name GET ${json} points ${i} name)
+  string(JSON rt GET ${json} points ${i} round_trip mean)
+  string(JSON buffered GET ${json} points ${i} buffered)
+  string(JSON uart GET ${json} points ${i} uart_inb)
+  set(uart_${name} ${uart})
+  if(NOT ok)
+    message(FATAL_ERROR "configuration ${name} failed")
+  endif()
+  if(NOT name STREQUAL "xen" AND rt EQUAL 0)
+    message(FATAL_ERROR "configuration ${name}: no round trip measured")
+  endif()
+  if(name STREQUAL "buffered" AND buffered EQUAL 0)
+    message(FATAL_ERROR "the buffered ring took no write")
+  endif()
+endforeach()
+if(NOT uart_busy LESS uart_guest OR NOT uart_xen LESS uart_guest)
+  message(FATAL_ERROR "busy ${uart_busy} and Xen's own ${uart_xen} not below idle ${uart_guest}")
+endif()
