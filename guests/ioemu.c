@@ -40,6 +40,9 @@
  *                          waits in Xen for good and the report says on which server
  *             bad_state=<n> answer request n with an illegal slot state: Xen crashes the
  *                          guest ("Weird HVM ioreq state transition")
+ *             limits=1     before serving, try what Xen refuses (a server too many, a range
+ *                          that overlaps, a range too many, a server never created) and
+ *                          print each answer
  */
 #define __XEN_TOOLS__ 1 /* dm_op and domctl are the tools' interfaces */
 #include "rt.h"
@@ -218,6 +221,51 @@ static void claim_decoys(ioservid_t id, unsigned first, unsigned n)
     }
 }
 
+static long range_op(ioservid_t id, bool map, uint64_t start, uint64_t end)
+{
+    struct xen_dm_op op = {.op = map ? XEN_DMOP_map_io_range_to_ioreq_server
+                                     : XEN_DMOP_unmap_io_range_from_ioreq_server};
+    op.u.map_io_range_to_ioreq_server = (struct xen_dm_op_ioreq_server_range){
+        .id = id, .type = XEN_DMOP_IO_RANGE_PORT, .start = start, .end = end};
+    return dm_op(&op);
+}
+
+/* Xen's answers to what a device model may not do, each printed; everything is undone after. */
+static void probe_limits(uint16_t uart_base)
+{
+    ioservid_t extra[MAX_SERVERS];
+    unsigned made = 0;
+    long rc;
+    for (;;) {
+        struct xen_dm_op op = {.op = XEN_DMOP_create_ioreq_server};
+        if ((rc = dm_op(&op)) != 0 || made == MAX_SERVERS)
+            break;
+        extra[made++] = op.u.create_ioreq_server.id;
+    }
+    rt_printf("ioemu: limits: server %u of dom%u: %s\n", nr_servers + made + 1, target,
+              rt_strerror(rc));
+    for (unsigned i = 0; i < made; i++) {
+        struct xen_dm_op op = {.op = XEN_DMOP_destroy_ioreq_server};
+        op.u.destroy_ioreq_server.id = extra[i];
+        rt_check(dm_op(&op), "destroy server %u", extra[i]);
+    }
+    if (uart_base)
+        rt_printf("ioemu: limits: a range over the UART's again: %s\n",
+                  rt_strerror(range_op(server[0], true, uart_base + 1, uart_base + 2)));
+    unsigned added = 0;
+    while ((rc = range_op(server[0], true, DECOY_PORT + 2u * added, DECOY_PORT + 2u * added)) == 0)
+        added++;
+    rt_printf("ioemu: limits: %u more ranges, then: %s\n", added, rt_strerror(rc));
+    for (unsigned i = 0; i < added; i++)
+        rt_check(range_op(server[0], false, DECOY_PORT + 2u * i, DECOY_PORT + 2u * i),
+                 "unmap range %u", i);
+    struct xen_dm_op op = {.op = XEN_DMOP_set_ioreq_server_state};
+    op.u.set_ioreq_server_state.id = (ioservid_t)(server[0] + 1);
+    op.u.set_ioreq_server_state.enabled = 1;
+    rt_printf("ioemu: limits: a server never created (%u): %s\n", server[0] + 1,
+              rt_strerror(dm_op(&op)));
+}
+
 static void unpause_target(void)
 {
     struct xen_domctl op = {.cmd = XEN_DOMCTL_unpausedomain,
@@ -287,6 +335,8 @@ int main(void)
         target, nr_servers, nr_servers == 1 ? "" : "s", server[0], nr_target_vcpus,
         nr_target_vcpus == 1 ? "" : "s", uart_base, (pci_sbdf >> 8) & 0xff, (pci_sbdf >> 3) & 0x1f,
         pci_sbdf & 7, bufioreq ? ", buffered ring" : "");
+    if (rt_arg_u64("limits", 0))
+        probe_limits(uart_base);
     if (rt_arg_u64("unpause", 1))
         unpause_target();
 
