@@ -139,6 +139,10 @@ struct domain {
 
     uint64_t shared_info_gpa;        /* guest-physical address of the shared_info page */
     struct shared_info *shared_info; /* its host mapping, once translated */
+    /* HVM: the frame XENMEM_add_to_physmap last put shared_info at (the simulator keeps it at
+     * shared_info_gpa too). */
+    uint64_t shared_info_gfn;
+    bool shared_info_gfn_mapped;
     /* HVM: the PCI config address last written to port 0xCF8 (Xen's d->arch.hvm.pci_cf8), which
      * routes accesses to 0xCFC-0xCFF (models/hvm_io.c). */
     uint32_t pci_cf8;

@@ -1,6 +1,7 @@
-/* HYPERVISOR_memory_op: only XENMEM_acquire_resource for XENMEM_resource_ioreq_server (Xen
- * 4.22's xen/common/memory.c), which maps an ioreq server's pages into its emulator; every
- * other XENMEM command is -ENOSYS (the model has no physmap to manage).
+/* HYPERVISOR_memory_op: XENMEM_acquire_resource for XENMEM_resource_ioreq_server (Xen 4.22's
+ * xen/common/memory.c), which maps an ioreq server's pages into its emulator, and
+ * XENMEM_add_to_physmap for an HVM guest's shared_info; every other XENMEM command is -ENOSYS
+ * (the model has no physmap to manage).
  *
  * Frames are mapped with a translated caller's semantics whatever the caller: frame_list holds
  * the caller's guest frames, where the simulator is asked to map the pages (the sink's
@@ -130,13 +131,53 @@ static long acquire_resource(struct vcpu *v, uint64_t arg_gpa)
     return acquire_frames(v, d, &x);
 }
 
+/* Xen's XENMEM_add_to_physmap for the one space the model has, shared_info (how an HVM guest
+ * maps it: xenmem_add_to_physmap_one). Xen's checks in order: the copy, a foreign space (only
+ * the batched call), the domain, a translated target (a PV domain has no physmap: -EACCES),
+ * XSM_TARGET, an invalid gfn, the space and its index. The page leaves the frame it was added
+ * at before, and the guest's frame at gpfn gives way to it (the simulator is told: ioreq_page,
+ * the sink's "a page appears at a frame"). Other spaces (grant tables, moving the guest's own
+ * frames) are not modelled: -EOPNOTSUPP, evsim's answer. */
+static long add_to_physmap(struct vcpu *v, uint64_t arg_gpa)
+{
+    struct domain *caller = v->domain, *d;
+    struct xen_add_to_physmap x;
+
+    if (copy_from_guest(caller, &x, arg_gpa, sizeof(x)))
+        return -XEN_EFAULT;
+    if (x.space == XENMAPSPACE_gmfn_foreign)
+        return -XEN_ENOSYS;
+    d = domain_lookup(caller->hv, caller, x.domid);
+    if (!d)
+        return -XEN_ESRCH;
+    if (!d->hvm)
+        return -XEN_EACCES;
+    if (d != caller && !caller->privileged && !(caller->has_target && caller->target == d->domid))
+        return -XEN_EPERM;
+    if (x.gpfn == (xen_pfn_t)~0ull)
+        return -XEN_EINVAL;
+    if (x.space != XENMAPSPACE_shared_info)
+        return x.space <= XENMAPSPACE_dev_mmio ? -XEN_EOPNOTSUPP : -XEN_EINVAL;
+    if (x.idx != 0)
+        return -XEN_EINVAL;
+    if (d->shared_info_gfn_mapped && d->shared_info_gfn != x.gpfn)
+        sink_ioreq_page(d, d->shared_info_gfn, NULL);
+    d->shared_info_gfn = x.gpfn;
+    d->shared_info_gfn_mapped = true;
+    sink_ioreq_page(d, x.gpfn, shared_info_ptr(d));
+    return 0;
+}
+
 long do_memory_op(struct vcpu *v, uint64_t cmd, uint64_t arg_gpa)
 {
-    if ((cmd & MEMOP_CMD_MASK) != XENMEM_acquire_resource)
+    unsigned op = (unsigned)(cmd & MEMOP_CMD_MASK);
+
+    if (op != XENMEM_acquire_resource && op != XENMEM_add_to_physmap)
         return -XEN_ENOSYS;
     /* A continuation's start extent: the model never makes one. */
     if (cmd >> MEMOP_EXTENT_SHIFT)
-        return -XEN_EINVAL;
+        return op == XENMEM_add_to_physmap ? -XEN_EDOM : -XEN_EINVAL;
     vcpu_charge(v, COST_EVTCHN_OP);
-    return acquire_resource(v, arg_gpa);
+    return op == XENMEM_acquire_resource ? acquire_resource(v, arg_gpa)
+                                         : add_to_physmap(v, arg_gpa);
 }

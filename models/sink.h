@@ -32,6 +32,7 @@ enum hv_event_page_kind {
     HV_PAGE_3L_L2SEL,     /* a vcpu's second-level selector (phase 2) */
     HV_PAGE_VCPU_INFO,    /* a vcpu's vcpu_info (VCPUOP_register_vcpu_info); index: vcpu id */
     HV_PAGE_IOREQ,        /* an ioreq server's page (the ioreq_page hook; never event_page) */
+    HV_PAGE_SHARED_INFO,  /* shared_info where add_to_physmap put it (the ioreq_page hook) */
     HV_PAGE_KINDS
 };
 
@@ -80,11 +81,12 @@ struct hv_sink_ops {
      * synchronous ioreq, v must not run), or may run again (!blocked: the emulator notified
      * v's ioreq port; the simulator then calls ioreq_complete, models/ioreq.h). */
     void (*xen_wait)(void *opaque, struct vcpu *v, bool blocked);
-    /* Optional: an ioreq server page appears at, or (page NULL) disappears from, guest frame
-     * gfn of d: XENMEM_acquire_resource mapped it into the emulator d (page: the model's
-     * XEN_PAGE_SIZE bytes, which stay valid until the same call with NULL), or enabling a
+    /* Optional: a page of Xen's appears at, or (page NULL) disappears from, guest frame gfn of
+     * d: XENMEM_acquire_resource mapped an ioreq server page into the emulator d (page: the
+     * model's XEN_PAGE_SIZE bytes, which stay valid until the same call with NULL), enabling a
      * server took its GFN-mapped page out of the target d's physmap and disabling put the
-     * guest's own frame back (page: that frame's host memory). */
+     * guest's own frame back (page: that frame's host memory), or XENMEM_add_to_physmap put
+     * d's shared_info there (page: shared_info_ptr(d)). */
     void (*ioreq_page)(void *opaque, struct domain *d, uint64_t gfn, void *page);
 };
 

@@ -75,7 +75,7 @@ void sim_evpages_ioreq(struct sim_domain *sd, uint64_t gpa, void *page)
     struct sim_event_page *cur = NULL;
     for (unsigned i = 0; i < sd->nr_evpage; i++)
         if (sd->evpage[i].gpa == gpa && !sd->evpage[i].released &&
-            sd->evpage[i].kind == HV_PAGE_IOREQ)
+            (sd->evpage[i].kind == HV_PAGE_IOREQ || sd->evpage[i].kind == HV_PAGE_SHARED_INFO))
             cur = &sd->evpage[i];
     /* Whatever was there goes; what comes (a page, or a hole) is a new entry. */
     if (cur)
@@ -86,13 +86,13 @@ void sim_evpages_ioreq(struct sim_domain *sd, uint64_t gpa, void *page)
         return;
     if (!evpage_append(sd))
         return;
-    sd->evpage[sd->nr_evpage++] =
-        (struct sim_event_page){.gpa = gpa,
-                                .kind = HV_PAGE_IOREQ,
-                                .keep = true,
-                                .host = page,
-                                .target = page ? ioreq_page_target(sd->m, page) : NULL,
-                                .hole = !page};
+    sd->evpage[sd->nr_evpage++] = (struct sim_event_page){
+        .gpa = gpa,
+        .kind = page && page == (void *)sd->shared_info ? HV_PAGE_SHARED_INFO : HV_PAGE_IOREQ,
+        .keep = true,
+        .host = page,
+        .target = page ? ioreq_page_target(sd->m, page) : NULL,
+        .hole = !page};
 }
 
 void sim_evpages_release(struct sim_domain *sd)
@@ -116,6 +116,11 @@ static int64_t pending_bit_port(const struct sim_event_page *pg, uint64_t offset
                    : -1;
     case HV_PAGE_3L_PENDING:
         return (int64_t)pg->index * (XEN_PAGE_SIZE * 8) + (int64_t)b;
+    case HV_PAGE_SHARED_INFO: {
+        const uint64_t base = offsetof(struct shared_info, evtchn_pending) * 8;
+        const uint64_t bits = sizeof(((struct shared_info *)0)->evtchn_pending) * 8;
+        return b >= base && b < base + bits ? (int64_t)(b - base) : -1;
+    }
     default:
         return -1;
     }

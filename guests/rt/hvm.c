@@ -10,6 +10,7 @@
 
 #include <xen/hvm/hvm_op.h>
 #include <xen/hvm/params.h>
+#include <xen/memory.h>
 
 #define RT_UPCALL_VECTOR 0xf3 /* Linux's HYPERVISOR_CALLBACK_VECTOR */
 #define CODE64_SEL 0x08
@@ -42,6 +43,20 @@ bool rt_hvm_detect(void)
     rt_hvm = HYPERVISOR_xen_version(XENVER_get_features, &fi) == 0 &&
              (fi.submap & (1u << XENFEAT_hvm_callback_vector));
     return rt_hvm;
+}
+
+/* An HVM guest asks Xen to put shared_info at a frame of its own, as Linux does
+ * (xen_hvm_init_shared_info): the page it allocated gives way to it. */
+void rt_hvm_map_shared_info(void)
+{
+    void *page = rt_alloc_pages(1);
+    struct xen_add_to_physmap x = {.domid = DOMID_SELF,
+                                   .space = XENMAPSPACE_shared_info,
+                                   .idx = 0,
+                                   .gpfn = (uintptr_t)page >> 12};
+    rt_check(HYPERVISOR_memory_op(XENMEM_add_to_physmap, &x),
+             "XENMEM_add_to_physmap(XENMAPSPACE_shared_info)");
+    rt_shared = page;
 }
 
 /* On each vcpu, before it takes interrupts. */

@@ -154,7 +154,8 @@ __attribute__((noreturn)) void rt_start(start_info_t *si)
     parse_cmdline((const char *)si->cmd_line);
     rt_domid = (unsigned int)rt_arg_u64("domid", 0);
     heap_init(si);
-    rt_hvm_detect();
+    if (rt_hvm_detect())
+        rt_hvm_map_shared_info();
 
     /* abi=: mask all ports (like Linux and mini-os), callback on vcpu 0, the
      * ABI's registration, events enabled */

@@ -15,6 +15,7 @@ const char *rt_events_entry(void);            /* the callback entry registered *
 /* HVM guests (hvm.c): whether this is one (sets rt_hvm), each vcpu's GDT and IDT, and the
  * upcall vector's handler announced to Xen (once). */
 bool rt_hvm_detect(void);
+void rt_hvm_map_shared_info(void);
 void rt_hvm_cpu_setup(void);
 void rt_hvm_set_upcall(const char *handler);
 

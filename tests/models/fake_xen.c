@@ -153,7 +153,10 @@ static void fx_xen_wait(void *o, struct vcpu *v, bool blocked)
 
 static void fx_ioreq_page(void *o, struct domain *d, uint64_t gfn, void *page)
 {
-    (void)o, (void)d, (void)gfn, (void)page;
+    struct fake_xen *fx = o;
+    fx->page_map[fx->nr_page_maps % FX_MAX_PAGE_MAPS] =
+        (struct fx_page_map){.domid = d->domid, .gfn = gfn, .page = page};
+    fx->nr_page_maps++;
 }
 
 static const struct hv_sink_ops fx_sink_ops = {

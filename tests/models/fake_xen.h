@@ -42,6 +42,14 @@ struct fx_event_page {
     unsigned index;
 };
 
+/* One sink->ioreq_page call: a page of Xen's at (or, page NULL, gone from) a frame. */
+struct fx_page_map {
+    domid_t domid;
+    uint64_t gfn;
+    void *page;
+};
+#define FX_MAX_PAGE_MAPS 16u
+
 struct fake_xen;
 /* Called on every access Xen reports to shared guest memory (mem->touch), before the access
  * is made: a test may change the word under Xen's feet, as a guest on another CPU would. */
@@ -71,6 +79,8 @@ struct fake_xen {
     fx_touch_hook touch_hook;
     void *touch_opaque;  /* for the hook's own use */
     unsigned touches[3]; /* accesses Xen reported to shared memory, by enum guest_access */
+    struct fx_page_map page_map[FX_MAX_PAGE_MAPS]; /* the last ioreq_page calls, in a ring */
+    unsigned nr_page_maps;
 };
 
 /* Where a conformance row's hypercall argument lives: FX_ARG_GPA, or memory that is not the

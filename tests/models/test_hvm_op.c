@@ -200,6 +200,60 @@ static void halt(void **state)
     assert_int_equal(w->fx.shutdown_reason[1], SHUTDOWN_poweroff);
 }
 
+static long add_shared_info(struct world *w, struct domain *caller, domid_t dom, unsigned space,
+                            uint64_t idx, uint64_t gpfn)
+{
+    struct xen_add_to_physmap x = {.domid = dom, .space = space, .idx = idx, .gpfn = gpfn};
+    memcpy(fx_gpa(&w->fx, caller, FX_ARG_GPA), &x, sizeof(x));
+    return fx_hypercall(caller->vcpu[0], __HYPERVISOR_memory_op, XENMEM_add_to_physmap, FX_ARG_GPA,
+                        0);
+}
+
+/* XENMEM_add_to_physmap(XENMAPSPACE_shared_info): Xen's checks in order, and the page moving
+ * from the frame it had to the new one. */
+static void shared_info_mapping(void **state)
+{
+    struct world *w = *state;
+    static const struct {
+        const char *what;
+        int caller; /* 0: d0, 1: the HVM guest, 2: a PV guest, 3: another HVM guest */
+        domid_t dom;
+        unsigned space;
+        uint64_t idx, gpfn;
+        long rc;
+    } rows[] = {
+        {"a foreign frame (only the batched call)", 1, DOMID_SELF, XENMAPSPACE_gmfn_foreign, 0,
+         0x50, -XEN_ENOSYS},
+        {"no such domain", 1, 9, XENMAPSPACE_shared_info, 0, 0x50, -XEN_ESRCH},
+        {"a PV domain: no physmap", 2, DOMID_SELF, XENMAPSPACE_shared_info, 0, 0x50, -XEN_EACCES},
+        {"another guest's", 3, 1, XENMAPSPACE_shared_info, 0, 0x50, -XEN_EPERM},
+        {"an invalid frame", 1, DOMID_SELF, XENMAPSPACE_shared_info, 0, ~0ull, -XEN_EINVAL},
+        {"an index other than 0", 1, DOMID_SELF, XENMAPSPACE_shared_info, 1, 0x50, -XEN_EINVAL},
+        {"a space the model lacks", 1, DOMID_SELF, XENMAPSPACE_gmfn, 0, 0x50, -XEN_EOPNOTSUPP},
+        {"no such space", 1, DOMID_SELF, 77, 0, 0x50, -XEN_EINVAL},
+        {"the guest's own", 1, DOMID_SELF, XENMAPSPACE_shared_info, 0, 0x50, 0},
+        {"moved by dom0", 0, 1, XENMAPSPACE_shared_info, 0, 0x60, 0},
+    };
+    struct domain *callers[] = {w->d0, w->hvm, w->pv, w->other};
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        long rc = add_shared_info(w, callers[rows[i].caller], rows[i].dom, rows[i].space,
+                                  rows[i].idx, rows[i].gpfn);
+        if (rc != rows[i].rc)
+            fail_msg("%s: %ld, expected %ld", rows[i].what, rc, rows[i].rc);
+    }
+    /* Mapped at 0x50, then gone from 0x50 and mapped at 0x60. */
+    const struct fx_page_map *p = w->fx.page_map;
+    assert_int_equal(w->fx.nr_page_maps, 3);
+    void *si = shared_info_ptr(w->hvm);
+    assert_true(p[0].domid == 1 && p[0].gfn == 0x50 && p[0].page == si);
+    assert_true(p[1].domid == 1 && p[1].gfn == 0x50 && p[1].page == NULL);
+    assert_true(p[2].domid == 1 && p[2].gfn == 0x60 && p[2].page == si);
+    /* A continuation's start extent makes no sense here: Xen's -EDOM. */
+    assert_int_equal(fx_hypercall(w->hvm->vcpu[0], __HYPERVISOR_memory_op,
+                                  XENMEM_add_to_physmap | (1u << 6), FX_ARG_GPA, 0),
+                     -XEN_EDOM);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +261,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(vector_choice, world_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(injection, world_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(halt, world_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(shared_info_mapping, world_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
