@@ -162,14 +162,17 @@ static void sink_kick(void *opaque, struct vcpu *v)
      * is delivered on the way back to the guest, or the wake-up does it. */
     if (sv->state != SV_RUNNING || sv->pcpu == m->active)
         return;
-    sv->xen_entry = true; /* interrupted: Xen delivers on its way back to the guest */
     /* A timer or a platform IRQ (no vcpu acting) interrupts the CPU the vcpu runs on: a local
      * interrupt, whose handling is charged with the upcall it leads to; no IPI is sent. That
-     * CPU stopped at the callback's time (the timeline bounds every slice). */
-    if (!m->active)
+     * CPU stopped at the callback's time (the timeline bounds every slice): Xen delivers on its
+     * way back to the guest. */
+    if (!m->active) {
+        sv->xen_entry = true;
         return;
+    }
     /* The target's CPU waits at or before the IPI's arrival (the lookahead): its next slice
-     * stops there, takes the interrupt and enters the upcall. */
+     * stops there, takes the interrupt and enters the upcall (pcpu_take_interrupts); not
+     * before: a slice that ends earlier for another reason goes on as if nothing came. */
     struct sim_pcpu *q = sv->pcpu;
     uint64_t at = acting_cycles(m);
     if (at < q->local) {
@@ -552,13 +555,14 @@ static void pcpu_idle(struct sim_pcpu *p, uint64_t next_wake)
 
 /* IPIs due by now are taken: their handling costs this CPU time before the guest goes on (and
  * enters the upcall they announce). */
-static void pcpu_take_interrupts(struct sim_pcpu *p)
+static void pcpu_take_interrupts(struct sim_pcpu *p, struct sim_vcpu *sv)
 {
     if (p->interrupt_at > p->local)
         return;
     p->local += p->ipi_cycles_owed;
     p->ipi_cycles_owed = 0;
     p->interrupt_at = UINT64_MAX;
+    sv->xen_entry = true; /* interrupted: Xen delivers on its way back to the guest */
 }
 
 /* Xen's own timer interrupt on a busy CPU (the scheduler's tick): the running vcpu is
@@ -579,7 +583,7 @@ static void pcpu_tick(struct sim_pcpu *p, struct sim_vcpu *sv)
 static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
 {
     struct machine *m = p->m;
-    pcpu_take_interrupts(p);
+    pcpu_take_interrupts(p, sv);
     pcpu_tick(p, sv);
     p->xen_to = p->local; /* until the slice's event injection, if any, moves it on */
     uint64_t start = p->local;
