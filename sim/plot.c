@@ -22,22 +22,43 @@ int plot_check_dir(const char *dir, struct diag *d)
     return 0;
 }
 
-struct channel {
-    unsigned domid;
-    uint32_t port;
-    struct stage_port *p;
+/* A distribution to draw: its label and its samples (cycles). */
+struct series {
+    char label[48];
+    struct samples *s;
 };
 
-/* The channels with events, in domain and port order, at most PLOT_MAX_CHANNELS. */
-static unsigned channels(struct machine *m, struct channel *out)
+/* The event channels with events, in domain and port order, at most PLOT_MAX_CHANNELS; with
+ * their stage breakdowns (per event) in stage[] when asked. */
+static unsigned channels(struct machine *m, struct series *out, struct stage_port **ports)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < m->nr_dom && n < PLOT_MAX_CHANNELS; i++) {
         struct stage_domain *sd = &m->dom[i].stages;
         for (uint32_t port = 0; port < sd->nr_ports && n < PLOT_MAX_CHANNELS; port++)
-            if (sd->port[port].e2e.n)
-                out[n++] = (struct channel){m->dom[i].d->domid, port, &sd->port[port]};
+            if (sd->port[port].e2e.n) {
+                snprintf(out[n].label, sizeof(out[n].label), "d%u port %u", m->dom[i].d->domid,
+                         port);
+                out[n].s = &sd->port[port].e2e;
+                ports[n++] = &sd->port[port];
+            }
     }
+    return n;
+}
+
+/* The ioreq servers whose requests made round trips, at most PLOT_MAX_CHANNELS. */
+static unsigned servers(struct machine *m, struct series *out, struct rt_server **rs)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < m->nr_dom && n < PLOT_MAX_CHANNELS; i++)
+        for (unsigned id = 0; id < MAX_NR_IOREQ_SERVERS && n < PLOT_MAX_CHANNELS; id++) {
+            struct rt_server *r = &m->dom[i].ioreq_rt.server[id];
+            if (!r->round_trip.n)
+                continue;
+            snprintf(out[n].label, sizeof(out[n].label), "d%u server %u", m->dom[i].d->domid, id);
+            out[n].s = &r->round_trip;
+            rs[n++] = r;
+        }
     return n;
 }
 
@@ -60,18 +81,17 @@ void plot_begin(FILE *f, unsigned term, const char *name)
             plot_terms[term][1]);
 }
 
-/* One gnuplot data block per channel: latency (ns), fraction of events at or below it. */
-static int write_cdf(struct machine *m, const struct channel *c, unsigned n, const char *dir,
-                     struct diag *d)
+/* One gnuplot data block per series: latency (ns), fraction of the samples at or below it. */
+static int write_cdf(struct machine *m, const char *name, const struct series *c, unsigned n,
+                     const char *dir, struct diag *d)
 {
-    FILE *f = plot_open(dir, "latency_cdf.dat", d);
+    FILE *f = plot_open(dir, name, d);
     if (!f)
         return -1;
     for (unsigned i = 0; i < n; i++) {
-        struct samples *s = &c[i].p->e2e;
+        struct samples *s = c[i].s;
         samples_distribution(s); /* sorts */
-        fprintf(f, "# dom %u port %u: send-to-handler latency (ns), cumulative fraction\n",
-                c[i].domid, c[i].port);
+        fprintf(f, "# %s: latency (ns), cumulative fraction\n", c[i].label);
         for (size_t k = 0; k < s->n; k++)
             fprintf(f, "%" PRIu64 " %.6f\n", cost_cycles_to_ns(m->cost, s->v[k]),
                     (double)(k + 1) / (double)s->n);
@@ -81,7 +101,8 @@ static int write_cdf(struct machine *m, const struct channel *c, unsigned n, con
 }
 
 /* One row per channel: the cycles every stage adds to an average event. */
-static int write_stages(const struct channel *c, unsigned n, const char *dir, struct diag *d)
+static int write_stages(const struct series *c, struct stage_port **p, unsigned n, const char *dir,
+                        struct diag *d)
 {
     FILE *f = plot_open(dir, "stages.dat", d);
     if (!f)
@@ -91,50 +112,88 @@ static int write_stages(const struct channel *c, unsigned n, const char *dir, st
         fprintf(f, " %s", stage_names[k]);
     fprintf(f, "\n");
     for (unsigned i = 0; i < n; i++) {
-        fprintf(f, "d%up%u", c[i].domid, c[i].port);
+        fprintf(f, "\"%s\"", c[i].label);
         for (unsigned k = 0; k < ST_COUNT; k++)
-            fprintf(f, " %" PRIu64, stage_per_event(c[i].p, (enum stage)k));
+            fprintf(f, " %" PRIu64, stage_per_event(p[i], (enum stage)k));
         fprintf(f, "\n");
     }
     return fclose(f) == 0 ? 0 : diag_set(d, "--plot %s: write failed", dir);
 }
 
-static void script_cdf(FILE *f, const struct channel *c, unsigned n, unsigned term)
+/* One row per ioreq server: the mean cycles of each stage of its round trips. */
+static int write_ioreq_stages(const struct series *c, struct rt_server **r, unsigned n,
+                              const char *dir, struct diag *d)
 {
-    plot_begin(f, term, "latency_cdf");
-    fprintf(f, "set title 'Send-to-handler latency per channel'\nset xlabel 'latency (ns)'\n"
-               "set ylabel 'fraction of events'\nset yrange [0:1.05]\nset grid\n"
-               "set key bottom right\n");
+    FILE *f = plot_open(dir, "ioreq_stages.dat", d);
+    if (!f)
+        return -1;
+    fprintf(f, "server");
+    for (unsigned k = 0; k < RT_STAGES; k++)
+        fprintf(f, " %s", rt_stage_names[k]);
+    fprintf(f, "\n");
+    for (unsigned i = 0; i < n; i++) {
+        fprintf(f, "\"%s\"", c[i].label);
+        for (unsigned k = 0; k < RT_STAGES; k++)
+            fprintf(f, " %" PRIu64, samples_distribution(&r[i]->stage[k]).mean);
+        fprintf(f, "\n");
+    }
+    return fclose(f) == 0 ? 0 : diag_set(d, "--plot %s: write failed", dir);
+}
+
+static void script_cdf(FILE *f, unsigned term, const char *name, const char *title,
+                       const char *what, const struct series *c, unsigned n)
+{
+    plot_begin(f, term, name);
+    fprintf(f,
+            "set title '%s'\nset xlabel 'latency (ns)'\n"
+            "set ylabel 'fraction of %s'\nset yrange [0:1.05]\nset grid\n"
+            "set key bottom right\n",
+            title, what);
     fprintf(f, "plot ");
     for (unsigned i = 0; i < n; i++)
-        fprintf(f, "%s'latency_cdf.dat' index %u using 1:2 with steps lw 2 title 'd%u port %u'",
-                i ? ", \\\n     " : "", i, c[i].domid, c[i].port);
+        fprintf(f, "%s'%s.dat' index %u using 1:2 with steps lw 2 title '%s'",
+                i ? ", \\\n     " : "", name, i, c[i].label);
     fprintf(f, "\n");
 }
 
-static void script_stages(FILE *f, unsigned term)
+static void script_stacked(FILE *f, unsigned term, const char *name, const char *title,
+                           unsigned columns)
 {
-    plot_begin(f, term, "stages");
-    fprintf(f, "set title 'Where the cycles of an event go (mean per event)'\n"
-               "set ylabel 'cycles'\nset style data histograms\n"
-               "set style histogram rowstacked\nset style fill solid 0.8 border -1\n"
-               "set boxwidth 0.7\nset key outside right\nset grid ytics\n"
-               "set xtics rotate by -30\nunset xlabel\n");
-    fprintf(f, "plot 'stages.dat' using 2:xtic(1) title columnheader(2)");
-    for (unsigned k = 1; k < ST_COUNT; k++)
+    plot_begin(f, term, name);
+    fprintf(f,
+            "set title '%s'\n"
+            "set ylabel 'cycles'\nset style data histograms\n"
+            "set style histogram rowstacked\nset style fill solid 0.8 border -1\n"
+            "set boxwidth 0.7\nset key outside right\nset grid ytics\n"
+            "set xtics rotate by -30\nunset xlabel\n",
+            title);
+    fprintf(f, "plot '%s.dat' using 2:xtic(1) title columnheader(2)", name);
+    for (unsigned k = 1; k < columns; k++)
         fprintf(f, ", '' using %u title columnheader(%u)", k + 2, k + 2);
     fprintf(f, "\n");
 }
 
-static int write_script(const struct channel *c, unsigned n, const char *dir, struct diag *d)
+static int write_script(const struct series *c, unsigned n, const struct series *io, unsigned nio,
+                        const char *dir, struct diag *d)
 {
     FILE *f = plot_open(dir, "plots.gp", d);
     if (!f)
         return -1;
     fprintf(f, "# Written by evsim run --plot; redraw with `gnuplot plots.gp` in this folder\n");
     for (unsigned t = 0; t < PLOT_TERMS; t++) {
-        script_cdf(f, c, n, t);
-        script_stages(f, t);
+        if (n) {
+            script_cdf(f, t, "latency_cdf", "Send-to-handler latency per channel", "events", c, n);
+            script_stacked(f, t, "stages", "Where the cycles of an event go (mean per event)",
+                           ST_COUNT);
+        }
+        if (nio) {
+            script_cdf(f, t, "ioreq_round_trip",
+                       "Ioreq round trip per server (exit to the guest "
+                       "running again)",
+                       "requests", io, nio);
+            script_stacked(f, t, "ioreq_stages", "Where the cycles of a round trip go (mean)",
+                           RT_STAGES);
+        }
     }
     return fclose(f) == 0 ? 0 : diag_set(d, "--plot %s: write failed", dir);
 }
@@ -168,12 +227,20 @@ int plot_run_gnuplot(const char *dir, struct diag *d)
 
 int plot_write(struct machine *m, const char *dir, struct diag *d)
 {
-    struct channel c[PLOT_MAX_CHANNELS];
-    unsigned n = channels(m, c);
-    if (n == 0)
-        return diag_set(d, "--plot %s: no event reached a handler: nothing to plot", dir);
-    if (write_cdf(m, c, n, dir, d) < 0 || write_stages(c, n, dir, d) < 0 ||
-        write_script(c, n, dir, d) < 0)
+    struct series c[PLOT_MAX_CHANNELS], io[PLOT_MAX_CHANNELS];
+    struct stage_port *ports[PLOT_MAX_CHANNELS];
+    struct rt_server *rs[PLOT_MAX_CHANNELS];
+    unsigned n = channels(m, c, ports), nio = servers(m, io, rs);
+    if (n == 0 && nio == 0)
+        return diag_set(d,
+                        "--plot %s: no event reached a handler and no ioreq made a round "
+                        "trip: nothing to plot",
+                        dir);
+    if ((n && (write_cdf(m, "latency_cdf.dat", c, n, dir, d) < 0 ||
+               write_stages(c, ports, n, dir, d) < 0)) ||
+        (nio && (write_cdf(m, "ioreq_round_trip.dat", io, nio, dir, d) < 0 ||
+                 write_ioreq_stages(io, rs, nio, dir, d) < 0)) ||
+        write_script(c, n, io, nio, dir, d) < 0)
         return -1;
     return plot_run_gnuplot(dir, d);
 }
