@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "sim/abi_bench.h"
+#include "sim/bench_util.h"
 #include "sim/evpages.h"
 #include "sim/machine.h"
 #include "sim/plot.h"
@@ -389,39 +390,25 @@ done:
     free(sc);
 }
 
-static double seconds_now(void)
+struct point_run {
+    const struct point *pt;
+    const char *guest_dir;
+};
+
+static void simulate_point(const void *arg, void *out)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    const struct point_run *pr = arg;
+    simulate(pr->pt, pr->guest_dir, out);
 }
 
+/* SystemC runs one simulation per process: each point gets its own. */
 static void simulate_in_child(const struct point *pt, const char *guest_dir, struct result *r)
 {
-    int fd[2];
-    double t0 = seconds_now();
-    memset(r, 0, sizeof(*r));
-    if (pipe(fd) != 0)
-        return;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fd[0]);
-        struct result res = {0};
-        struct rusage ru;
-        simulate(pt, guest_dir, &res);
-        if (getrusage(RUSAGE_SELF, &ru) == 0)
-            res.peak_rss_kb = ru.ru_maxrss;
-        ssize_t n = write(fd[1], &res, sizeof(res));
-        _exit(n == (ssize_t)sizeof(res) ? 0 : 1);
-    }
-    close(fd[1]);
-    if (pid < 0 || read(fd[0], r, sizeof(*r)) != (ssize_t)sizeof(*r))
-        memset(r, 0, sizeof(*r));
-    close(fd[0]);
-    if (pid > 0)
-        waitpid(pid, NULL, 0);
-    r->host_seconds = seconds_now() - t0;
+    struct point_run pr = {pt, guest_dir};
+    long rss = 0;
+    double seconds = bench_in_child(simulate_point, &pr, r, sizeof(*r), &rss);
+    r->peak_rss_kb = rss;
+    r->host_seconds = seconds;
 }
 
 /* ---- output ---- */
@@ -429,11 +416,7 @@ static void simulate_in_child(const struct point *pt, const char *guest_dir, str
 /* Output files: a failure is reported on stderr (the run's results are lost either way). */
 static FILE *open_out(const char *dir, const char *name)
 {
-    struct diag d;
-    FILE *f = plot_open(dir, name, &d);
-    if (!f)
-        fprintf(stderr, "evsim: bench abi-scaling: %s\n", d.msg);
-    return f;
+    return bench_open_out("bench abi-scaling", dir, name);
 }
 
 static const char *const data_columns =
@@ -866,20 +849,6 @@ static int abi_bench_write_doc(const char *path, const struct point *p, const st
 
 /* ---- the run ---- */
 
-static int make_dir(const char *dir)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s", dir);
-    for (char *s = path + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(path, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *s = '/';
-        }
-    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static void progress_line(const struct abi_bench_opts *o, unsigned i, unsigned n,
                           const struct point *p, const struct result *r)
 {
@@ -896,7 +865,7 @@ static void progress_line(const struct abi_bench_opts *o, unsigned i, unsigned n
 int abi_bench_run(const struct abi_bench_opts *o)
 {
     struct plan pl = {0};
-    if (make_dir(o->out_dir) < 0) {
+    if (bench_make_dir(o->out_dir) < 0) {
         fprintf(stderr, "evsim: bench abi-scaling: cannot create %s: %s\n", o->out_dir,
                 strerror(errno));
         return 2;
@@ -910,7 +879,7 @@ int abi_bench_run(const struct abi_bench_opts *o)
         free(pl.p);
         return 1;
     }
-    double t0 = seconds_now();
+    double t0 = bench_seconds_now();
     long peak = 0;
     int failed = 0;
     unsigned planned = pl.n;
@@ -929,7 +898,7 @@ int abi_bench_run(const struct abi_bench_opts *o)
         failed |= !res[i].ok;
     }
     bool partial = pl.n < planned;
-    double seconds = seconds_now() - t0;
+    double seconds = bench_seconds_now() - t0;
     int rc = 0;
     for (unsigned s = 0; s < SW_COUNT && rc == 0; s++)
         rc = s == SW_STORM ? write_storm_data(o->out_dir, &pl, res)

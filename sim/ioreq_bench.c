@@ -1,6 +1,7 @@
 /* `evsim bench ioreq`: see ioreq_bench.h. */
 #define _XOPEN_SOURCE 700
 #include "sim/ioreq_bench.h"
+#include "sim/bench_util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -165,52 +166,34 @@ done:
     free(sc);
 }
 
-static double seconds_now(void)
+struct point_run {
+    const struct point *p;
+    const struct ioreq_bench_opts *o;
+    unsigned rounds;
+};
+
+static void simulate_point(const void *arg, void *out)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    const struct point_run *pr = arg;
+    simulate(pr->p, pr->o, pr->rounds, out);
 }
 
 /* SystemC runs one simulation per process: each point gets its own. */
 static void simulate_in_child(const struct point *p, const struct ioreq_bench_opts *o,
                               unsigned rounds, struct result *r)
 {
-    int fd[2];
-    double t0 = seconds_now();
-    memset(r, 0, sizeof(*r));
-    if (pipe(fd) != 0)
-        return;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fd[0]);
-        struct result res = {0};
-        struct rusage ru;
-        simulate(p, o, rounds, &res);
-        if (getrusage(RUSAGE_SELF, &ru) == 0)
-            res.peak_rss_kb = ru.ru_maxrss;
-        ssize_t n = write(fd[1], &res, sizeof(res));
-        _exit(n == (ssize_t)sizeof(res) ? 0 : 1);
-    }
-    close(fd[1]);
-    if (pid < 0 || read(fd[0], r, sizeof(*r)) != (ssize_t)sizeof(*r))
-        memset(r, 0, sizeof(*r));
-    close(fd[0]);
-    if (pid > 0)
-        waitpid(pid, NULL, 0);
-    r->host_seconds = seconds_now() - t0;
+    struct point_run pr = {p, o, rounds};
+    long rss = 0;
+    double seconds = bench_in_child(simulate_point, &pr, r, sizeof(*r), &rss);
+    r->peak_rss_kb = rss;
+    r->host_seconds = seconds;
 }
 
 /* ---- output ------------------------------------------------------------------------------ */
 
 static FILE *open_out(const char *dir, const char *name)
 {
-    struct diag d;
-    FILE *f = plot_open(dir, name, &d);
-    if (!f)
-        fprintf(stderr, "evsim: bench ioreq: %s\n", d.msg);
-    return f;
+    return bench_open_out("bench ioreq", dir, name);
 }
 
 static int write_data(const char *dir, const struct result *r, unsigned n)
@@ -465,27 +448,13 @@ static int write_doc(const char *path, const struct result *r, unsigned n, const
 
 /* ---- the run --------------------------------------------------------------------------- */
 
-static int make_dir(const char *dir)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s", dir);
-    for (char *s = path + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(path, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *s = '/';
-        }
-    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 int ioreq_bench_run(const struct ioreq_bench_opts *o)
 {
     unsigned rounds = o->quick ? ROUNDS_QUICK : ROUNDS_FULL, n = NR_POINTS;
     struct result r[NR_POINTS];
     struct cost_profile profile;
     struct diag d;
-    if (make_dir(o->out_dir) < 0) {
+    if (bench_make_dir(o->out_dir) < 0) {
         fprintf(stderr, "evsim: bench ioreq: cannot create %s: %s\n", o->out_dir, strerror(errno));
         return 2;
     }
@@ -497,7 +466,7 @@ int ioreq_bench_run(const struct ioreq_bench_opts *o)
         fprintf(stderr, "evsim: bench ioreq: %s\n", d.msg);
         return 2;
     }
-    double t0 = seconds_now();
+    double t0 = bench_seconds_now();
     int failed = 0;
     for (unsigned i = 0; i < NR_POINTS; i++) {
         if (o->interrupt && *o->interrupt) {
@@ -512,7 +481,7 @@ int ioreq_bench_run(const struct ioreq_bench_opts *o)
         failed |= !r[i].ok;
     }
     bool partial = n < NR_POINTS;
-    double seconds = seconds_now() - t0;
+    double seconds = bench_seconds_now() - t0;
     int rc = write_data(o->out_dir, r, n);
     if (rc == 0)
         rc = write_json(o->out_dir, r, n, partial, profile.name);

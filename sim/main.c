@@ -22,6 +22,7 @@
 #include "sim/report.h"
 #include "sim/scenario.h"
 #include "sim/abi_bench.h"
+#include "sim/bench_util.h"
 #include "sim/ioreq_bench.h"
 #include "sim/validate.h"
 
@@ -586,27 +587,22 @@ static const char usage_bench[] =
 static int cmd_bench_ioreq(int argc, char **argv)
 {
     char guest_dir[PATH_MAX];
-    struct ioreq_bench_opts o = {.out_dir = EVSIM_SOURCE_DIR "/bench/results/ioreq",
-                                 .doc = EVSIM_SOURCE_DIR "/docs/ioreq.md",
-                                 .host_dm = EVSIM_BUILD_HOST_DM,
-                                 .progress = isatty(STDERR_FILENO)};
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--quick"))
-            o.quick = true;
-        else if (!strcmp(argv[i], "--progress") || !strcmp(argv[i], "--no-progress"))
-            o.progress = argv[i][2] == 'p';
-        else if (!strcmp(argv[i], "--out") && i + 1 < argc)
-            o.out_dir = argv[++i];
-        else if (!strcmp(argv[i], "--doc") && i + 1 < argc)
-            o.doc = strcmp(argv[++i], "-") ? argv[i] : NULL;
-        else
-            return bad_input("bench ioreq: unknown or incomplete option '%s' (see evsim bench "
-                             "--help)%s",
-                             argv[i], "");
-    }
+    struct bench_cli c = {.out_dir = EVSIM_SOURCE_DIR "/bench/results/ioreq",
+                          .doc = EVSIM_SOURCE_DIR "/docs/ioreq.md",
+                          .progress = isatty(STDERR_FILENO)};
+    const char *bad = NULL;
+    if (bench_cli_parse(&c, argc, argv, 2, &bad) < 0)
+        return bad_input("bench ioreq: unknown or incomplete option '%s' (see evsim bench "
+                         "--help)%s",
+                         bad, "");
     default_guest_dir(guest_dir, sizeof(guest_dir));
-    o.guest_dir = guest_dir;
-    o.interrupt = &stop_signal;
+    struct ioreq_bench_opts o = {.quick = c.quick,
+                                 .progress = c.progress,
+                                 .out_dir = c.out_dir,
+                                 .doc = c.doc,
+                                 .guest_dir = guest_dir,
+                                 .host_dm = EVSIM_BUILD_HOST_DM,
+                                 .interrupt = &stop_signal};
     return ioreq_bench_run(&o);
 }
 
@@ -615,9 +611,10 @@ static int cmd_bench(int argc, char **argv)
 {
     char guest_dir[PATH_MAX];
     /* The committed results live in the source tree evsim was built from. */
-    struct abi_bench_opts o = {.out_dir = EVSIM_SOURCE_DIR "/bench/results/abi-scaling",
-                               .doc = EVSIM_SOURCE_DIR "/docs/abi-scaling.md",
-                               .progress = isatty(STDERR_FILENO)};
+    struct bench_cli c = {.out_dir = EVSIM_SOURCE_DIR "/bench/results/abi-scaling",
+                          .doc = EVSIM_SOURCE_DIR "/docs/abi-scaling.md",
+                          .progress = isatty(STDERR_FILENO)};
+    const char *bad = NULL;
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         fputs(usage_bench, stdout);
         return 0;
@@ -628,23 +625,17 @@ static int cmd_bench(int argc, char **argv)
         return bad_input("bench: which benchmark? (evsim bench abi-scaling or evsim bench "
                          "ioreq; see evsim bench --help)%s%s",
                          "", "");
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--quick"))
-            o.quick = true;
-        else if (!strcmp(argv[i], "--progress") || !strcmp(argv[i], "--no-progress"))
-            o.progress = argv[i][2] == 'p';
-        else if (!strcmp(argv[i], "--out") && i + 1 < argc)
-            o.out_dir = argv[++i];
-        else if (!strcmp(argv[i], "--doc") && i + 1 < argc)
-            o.doc = strcmp(argv[++i], "-") ? argv[i] : NULL;
-        else
-            return bad_input("bench abi-scaling: unknown or incomplete option '%s' (see evsim "
-                             "bench --help)%s",
-                             argv[i], "");
-    }
+    if (bench_cli_parse(&c, argc, argv, 2, &bad) < 0)
+        return bad_input("bench abi-scaling: unknown or incomplete option '%s' (see evsim "
+                         "bench --help)%s",
+                         bad, "");
     default_guest_dir(guest_dir, sizeof(guest_dir));
-    o.guest_dir = guest_dir;
-    o.interrupt = &stop_signal;
+    struct abi_bench_opts o = {.quick = c.quick,
+                               .progress = c.progress,
+                               .out_dir = c.out_dir,
+                               .doc = c.doc,
+                               .guest_dir = guest_dir,
+                               .interrupt = &stop_signal};
     return abi_bench_run(&o);
 }
 

@@ -1,4 +1,5 @@
 #include "sim/validate.h"
+#include "sim/bench_util.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -150,28 +151,24 @@ static int64_t simulate(const struct comparison *c, const char *guest_dir)
     return result;
 }
 
-/* In a child process: SystemC runs one simulation per process. */
+struct comparison_run {
+    const struct comparison *c;
+    const char *guest_dir;
+};
+
+static void simulate_comparison(const void *arg, void *out)
+{
+    const struct comparison_run *r = arg;
+    *(int64_t *)out = simulate(r->c, r->guest_dir);
+}
+
+/* In a child process: SystemC runs one simulation per process. -1 when it failed. */
 static int64_t simulate_in_child(const struct comparison *c, const char *guest_dir)
 {
-    int fd[2];
-    if (pipe(fd) != 0)
-        return -1;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fd[0]);
-        int64_t v = simulate(c, guest_dir);
-        ssize_t w = write(fd[1], &v, sizeof(v));
-        _exit(w == (ssize_t)sizeof(v) ? 0 : 1);
-    }
-    close(fd[1]);
-    int64_t v = -1;
-    if (pid < 0 || read(fd[0], &v, sizeof(v)) != (ssize_t)sizeof(v))
-        v = -1;
-    close(fd[0]);
-    if (pid > 0)
-        waitpid(pid, NULL, 0);
-    return v;
+    struct comparison_run r = {c, guest_dir};
+    int64_t v = 0;
+    bench_in_child(simulate_comparison, &r, &v, sizeof(v), NULL);
+    return v ? v : -1;
 }
 
 static const char *const relation_names[] = {
