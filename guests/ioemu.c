@@ -31,6 +31,8 @@
  *                          a request finds the vcpu running (an IPI, not a wake-up)
  *             servers=<n>  servers this program creates in all (default 1, at most 8): the
  *                          others claim unused ports only, so selection has more to search
+ *             oldest=1     create the device's server before the others (Xen searches the
+ *                          newest first: it is then searched last)
  *             ranges=<n>   ranges each server claims (default: the devices' own; more are
  *                          unused ports, at most 256)
  *             unpause=0    leave the target paused (the toolstack unpauses it)
@@ -293,13 +295,18 @@ int main(void)
         rt_panic("ioemu: ranges=%u: at most 256 per server", ranges);
     rt_bind_handler(rt_bind_virq(VIRQ_DOM_EXC, 0), on_dom_exc, NULL);
 
-    /* The decoys first: the device's server is the newest, which Xen searches first. */
+    /* The decoys first, so that the device's server is the newest, which Xen searches first;
+     * or (oldest=1) after it, so that Xen searches every decoy before it. */
+    bool oldest = rt_arg_u64("oldest", 0) != 0;
+    if (oldest)
+        server[0] = create_server(bufioreq);
     for (unsigned i = 1; i < nr_servers; i++) {
         server[i] = create_server(false);
         claim_decoys(server[i], i * 256, ranges ? ranges : 1);
         set_state(server[i], true);
     }
-    server[0] = create_server(bufioreq);
+    if (!oldest)
+        server[0] = create_server(bufioreq);
     acquire_pages(server[0], bufioreq);
     nr_target_vcpus = target_vcpus();
     if (nr_target_vcpus > MAX_TARGET_VCPUS)
