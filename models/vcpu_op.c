@@ -58,6 +58,52 @@ static void vcpu_load_context(struct vcpu *v, const struct vcpu_guest_context *c
     v->context_pending = true;
 }
 
+#define X86_EFLAGS_ALL 0x003f7fd5u /* the flags a context may set (Xen's X86_EFLAGS_ALL) */
+#define X86_EFLAGS_MBS 0x00000002u /* must be set */
+#define X86_CR0_PG 0x80000000u
+#define X86_CR4_PAE 0x00000020u
+#define EFER_LME 0x00000100u
+
+static bool hvm_canonical(uint64_t addr)
+{
+    uint64_t top = addr >> 47;
+    return top == 0 || top == 0x1ffff;
+}
+
+/* An HVM vcpu's first context (Xen's arch_set_info_hvm_guest), in 64-bit mode: the checks on
+ * rip, CR0.PG, CR4.PAE and EFER.LME, then the registers (flat 64-bit segments, as evsim's
+ * vcpus always have). A 32-bit context is not modelled (evsim runs 64-bit guests only). */
+static long vcpu_initialise_hvm(struct vcpu *v, uint64_t arg_gpa)
+{
+    struct vcpu_hvm_context c;
+    const struct vcpu_hvm_x86_64 *r = &c.cpu_regs.x86_64;
+
+    if (copy_from_guest(v->domain, &c, arg_gpa, sizeof(c)))
+        return -XEN_EFAULT;
+    if (v->initialised)
+        return -XEN_EEXIST;
+    if (c.pad != 0)
+        return -XEN_EINVAL;
+    if (c.mode == VCPU_HVM_MODE_32B)
+        return -XEN_EOPNOTSUPP;
+    if (c.mode != VCPU_HVM_MODE_64B || !hvm_canonical(r->rip) || !(r->cr0 & X86_CR0_PG) ||
+        !(r->cr4 & X86_CR4_PAE) || !(r->efer & EFER_LME))
+        return -XEN_EINVAL;
+    v->initial_regs = (struct hv_regs){.rax = r->rax,
+                                       .rcx = r->rcx,
+                                       .rdx = r->rdx,
+                                       .rbx = r->rbx,
+                                       .rsp = r->rsp,
+                                       .rbp = r->rbp,
+                                       .rsi = r->rsi,
+                                       .rdi = r->rdi,
+                                       .rip = r->rip,
+                                       .rflags = (r->rflags & X86_EFLAGS_ALL) | X86_EFLAGS_MBS};
+    v->initialised = true;
+    v->context_pending = true;
+    return 0;
+}
+
 static long vcpu_initialise(struct vcpu *caller, struct vcpu *v, uint64_t arg_gpa)
 {
     struct vcpu_guest_context ctxt;
@@ -65,6 +111,8 @@ static long vcpu_initialise(struct vcpu *caller, struct vcpu *v, uint64_t arg_gp
     (void)caller;
     if (!vcpu_info_ptr(v))
         return -XEN_EINVAL; /* no vcpu_info (Xen: still the dummy one) */
+    if (v->domain->hvm)
+        return vcpu_initialise_hvm(v, arg_gpa);
     if (copy_from_guest(v->domain, &ctxt, arg_gpa, sizeof(ctxt)))
         return -XEN_EFAULT;
     if (v->initialised)

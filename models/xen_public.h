@@ -29,6 +29,7 @@
 #include <xen/hvm/dm_op.h>
 #include <xen/hvm/hvm_op.h>
 #include <xen/hvm/params.h>
+#include <xen/hvm/hvm_vcpu.h>
 #include <xen/memory.h>
 /* The 32-bit x86 layouts (struct shared_info_x86_32, vcpu_info_x86_32): what Xen calls the
  * compat shared_info, used for 32-bit PV guests (models/shared_info.c). */

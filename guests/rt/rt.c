@@ -298,8 +298,19 @@ void rt_start_vcpu(unsigned int id, void (*fn)(void *), void *arg)
     ctxt.kernel_sp = top;
     ctxt.event_callback_eip = (uintptr_t)rt_events_entry();
 
+    /* An HVM vcpu starts from an HVM context: 64-bit mode (paging, PAE, long mode on). */
+    vcpu_hvm_context_t hctx = {.mode = VCPU_HVM_MODE_64B};
+    hctx.cpu_regs.x86_64 = (struct vcpu_hvm_x86_64){.rip = (uintptr_t)rt_secondary_entry,
+                                                    .rsp = top,
+                                                    .rdi = id,
+                                                    .rflags = 0x2,
+                                                    .cr0 = 0x80000001u, /* PG, PE */
+                                                    .cr4 = 0x20u,       /* PAE */
+                                                    .efer = 0x500u};    /* LME, LMA */
+
     register_vcpu_info(id); /* first: Xen needs it to initialise the vcpu */
-    rt_check(HYPERVISOR_vcpu_op(VCPUOP_initialise, id, &ctxt), "VCPUOP_initialise(vcpu %u)", id);
+    rt_check(HYPERVISOR_vcpu_op(VCPUOP_initialise, id, rt_hvm ? (void *)&hctx : (void *)&ctxt),
+             "VCPUOP_initialise(vcpu %u)", id);
     rt_events_setup_vcpu(id); /* FIFO control block, 3-level L2 selector */
     rt_check(HYPERVISOR_vcpu_op(VCPUOP_up, id, NULL), "VCPUOP_up(vcpu %u)", id);
 }

@@ -21,5 +21,6 @@
 #include <xen/physdev.h>
 #include <xen/version.h>
 #include <xen/errno.h>
+#include <xen/hvm/hvm_vcpu.h>
 
 #endif

@@ -254,6 +254,50 @@ static void shared_info_mapping(void **state)
                      -XEN_EDOM);
 }
 
+/* VCPUOP_initialise for an HVM vcpu takes an HVM context (arch_set_info_hvm_guest). */
+static void hvm_vcpu_context(void **state)
+{
+    struct world *w = *state;
+    static const struct {
+        const char *what;
+        uint32_t mode, pad;
+        uint64_t rip, cr0, cr4, efer;
+        long rc;
+    } rows[] = {
+        {"a non-zero pad", VCPU_HVM_MODE_64B, 1, 0x1000, 0x80000001, 0x20, 0x500, -XEN_EINVAL},
+        {"32-bit mode (not modelled)", VCPU_HVM_MODE_32B, 0, 0x1000, 0x80000001, 0x20, 0x500,
+         -XEN_EOPNOTSUPP},
+        {"an unknown mode", 7, 0, 0x1000, 0x80000001, 0x20, 0x500, -XEN_EINVAL},
+        {"a non-canonical rip", VCPU_HVM_MODE_64B, 0, 0x800000000000ull, 0x80000001, 0x20, 0x500,
+         -XEN_EINVAL},
+        {"paging off", VCPU_HVM_MODE_64B, 0, 0x1000, 0x1, 0x20, 0x500, -XEN_EINVAL},
+        {"PAE off", VCPU_HVM_MODE_64B, 0, 0x1000, 0x80000001, 0, 0x500, -XEN_EINVAL},
+        {"long mode off", VCPU_HVM_MODE_64B, 0, 0x1000, 0x80000001, 0x20, 0, -XEN_EINVAL},
+        {"a good one", VCPU_HVM_MODE_64B, 0, 0x1000, 0x80000001, 0x20, 0x500, 0},
+        {"again", VCPU_HVM_MODE_64B, 0, 0x1000, 0x80000001, 0x20, 0x500, -XEN_EEXIST},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        vcpu_hvm_context_t c = {.mode = rows[i].mode, .pad = rows[i].pad};
+        c.cpu_regs.x86_64 = (struct vcpu_hvm_x86_64){.rip = rows[i].rip,
+                                                     .rsp = 0x8000,
+                                                     .rdi = 7,
+                                                     .rflags = 0x3202,
+                                                     .cr0 = rows[i].cr0,
+                                                     .cr4 = rows[i].cr4,
+                                                     .efer = rows[i].efer};
+        memcpy(fx_gpa(&w->fx, w->hvm, FX_ARG_GPA), &c, sizeof(c));
+        long rc =
+            fx_hypercall(w->hvm->vcpu[0], __HYPERVISOR_vcpu_op, VCPUOP_initialise, 1, FX_ARG_GPA);
+        if (rc != rows[i].rc)
+            fail_msg("%s: %ld, expected %ld", rows[i].what, rc, rows[i].rc);
+    }
+    const struct hv_regs *r = &w->hvm->vcpu[1]->initial_regs;
+    assert_int_equal(r->rip, 0x1000);
+    assert_int_equal(r->rsp, 0x8000);
+    assert_int_equal(r->rdi, 7);
+    assert_int_equal(r->rflags, 0x3202); /* IOPL kept: Xen masks with X86_EFLAGS_ALL only */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +306,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(injection, world_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(halt, world_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(shared_info_mapping, world_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(hvm_vcpu_context, world_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
