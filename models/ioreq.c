@@ -735,9 +735,9 @@ static enum ioreq_status ioreq_send_to(struct ioreq_server *s, struct vcpu *v, i
     return ioreq_send_sync(s, v, req);
 }
 
-enum ioreq_status ioreq_send(struct vcpu *v, ioreq_t *req, bool buffered)
+enum ioreq_status ioreq_send_to_server(struct ioreq_server *s, struct vcpu *v, ioreq_t *req,
+                                       bool buffered)
 {
-    struct ioreq_server *s = ioreq_server_select(v->domain, req);
     enum ioreq_status st;
 
     if (!s)
@@ -750,6 +750,11 @@ enum ioreq_status ioreq_send(struct vcpu *v, ioreq_t *req, bool buffered)
     if (st != IOREQ_WAIT)
         v->domain->ioreq->io_req[v->vcpu_id].state = STATE_IOREQ_NONE;
     return st;
+}
+
+enum ioreq_status ioreq_send(struct vcpu *v, ioreq_t *req, bool buffered)
+{
+    return ioreq_send_to_server(ioreq_server_select(v->domain, req), v, req, buffered);
 }
 
 unsigned ioreq_broadcast(struct vcpu *v, ioreq_t *req, bool buffered)

@@ -125,6 +125,9 @@ struct ioreq_server *ioreq_server_select(struct domain *d, const ioreq_t *p);
  * ring cannot take (full, addr above 1 MiB, data_is_ptr, count != 1, odd size, or no ring)
  * falls back to the synchronous path, as stdvga's refusal does in Xen. */
 enum ioreq_status ioreq_send(struct vcpu *v, ioreq_t *req, bool buffered);
+/* The same to a server already selected (NULL: IOREQ_NO_SERVER). */
+enum ioreq_status ioreq_send_to_server(struct ioreq_server *s, struct vcpu *v, ioreq_t *req,
+                                       bool buffered);
 
 /* Resume v after its emulator(s) answered (see above). req may be NULL. */
 enum ioreq_completion ioreq_complete(struct vcpu *v, ioreq_t *req);

@@ -151,13 +151,13 @@ static bool forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint6
     rt_mark(f, RT_SEND, *clock);
     sv->hvm_io.exits++;
     /* Xen's work from here is priced by the model, as a hypercall's is: its selection of the
-     * server and the send (ioreq_send; the other calls only look, so they are not charged). */
+     * server (once) and the send; the intercept before only looks, so it is not charged. */
     m->active = sv->pcpu;
     hvm_io_intercept(v, p);
-    struct ioreq_server *s = ioreq_server_select(sd->d, p);
     m->hv.current = v;
     v->hcall_cycles = 0;
-    enum ioreq_status st = ioreq_send(v, p, buffered);
+    struct ioreq_server *s = ioreq_server_select(sd->d, p);
+    enum ioreq_status st = ioreq_send_to_server(s, v, p, buffered);
     m->hv.current = NULL;
     *clock += v->hcall_cycles;
     rt_mark(f, RT_EMULATOR_WAKE, *clock);

@@ -94,7 +94,8 @@ static uint64_t *pcpu_clock(struct sim_vcpu *sv)
     return sv->clock;
 }
 
-static void on_tsc_read(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
+static void on_rdtsc(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
+static void on_rdtscp(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
 
 /* An HVM guest's upcall handler returns with iretq, no hypercall: its event path's last stage
  * (return) is that instruction, and ends here. */
@@ -112,11 +113,13 @@ static void on_hvm_iret(uc_engine *uc, uint64_t addr, uint32_t size, void *opaqu
  * may have to answer before the instruction can run) and iretq. */
 static int hook_site(struct sim_vcpu *sv, const struct aot_site *s)
 {
-    static void *const hvm_hooks[] = {
-        [AOT_SITE_PORT_IO] = (void *)sim_hvm_port_site, [AOT_SITE_IRETQ] = (void *)on_hvm_iret};
+    static void *const hooks[] = {[AOT_SITE_RDTSC] = (void *)on_rdtsc,
+                                  [AOT_SITE_RDTSCP] = (void *)on_rdtscp,
+                                  [AOT_SITE_PORT_IO] = (void *)sim_hvm_port_site,
+                                  [AOT_SITE_IRETQ] = (void *)on_hvm_iret};
     uc_hook h;
     bool tsc = s->kind == AOT_SITE_RDTSC || s->kind == AOT_SITE_RDTSCP;
-    void *cb = tsc ? (void *)on_tsc_read : hvm_hooks[s->kind];
+    void *cb = hooks[s->kind];
     if (!tsc && !sv->sd->cfg->hvm)
         return 0;
     return uc_hook_add(sv->uc, &h, UC_HOOK_CODE, cb, sv, s->addr, s->addr) == UC_ERR_OK ? 0 : -1;
@@ -226,20 +229,28 @@ void sim_vcpu_uncharge_from(struct sim_vcpu *sv, uint64_t addr)
     }
 }
 
-static void on_tsc_read(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+/* The hook knows which instruction it is at: no lookup on this path (guests read the TSC
+ * often). */
+static void tsc_read(uc_engine *uc, struct sim_vcpu *sv, uint64_t addr, uint32_t size, bool aux)
 {
-    struct sim_vcpu *sv = opaque;
-    struct sim_domain *sd = sv->sd;
     sim_vcpu_uncharge_from(sv, addr + size);
-    const struct aot_site *site = aot_site_at(&sd->aot, addr);
     uint64_t tsc = *pcpu_clock(sv), lo = tsc & 0xffffffffu, hi = tsc >> 32, rip = addr + size;
-    uint64_t aux = sv->v->vcpu_id;
+    uint64_t id = sv->v->vcpu_id;
     uc_reg_write(uc, UC_X86_REG_RAX, &lo);
     uc_reg_write(uc, UC_X86_REG_RDX, &hi);
-    if (site && site->kind ==
-                    AOT_SITE_RDTSCP) /* IA32_TSC_AUX, which Xen sets to the vcpu id for PV guests */
-        uc_reg_write(uc, UC_X86_REG_RCX, &aux);
+    if (aux) /* IA32_TSC_AUX, which Xen sets to the vcpu id for PV guests */
+        uc_reg_write(uc, UC_X86_REG_RCX, &id);
     uc_reg_write(uc, UC_X86_REG_RIP, &rip);
+}
+
+static void on_rdtsc(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+    tsc_read(uc, opaque, addr, size, false);
+}
+
+static void on_rdtscp(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+    tsc_read(uc, opaque, addr, size, true);
 }
 
 /* Xen's diagnostics when create_bounce_frame gives up (asm_domain_crash_synchronous, then

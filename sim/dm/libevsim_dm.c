@@ -581,6 +581,57 @@ int xendevicemodel_map_mem_type_to_ioreq_server(xendevicemodel_handle *dmod, dom
     return dm(domid, &op);
 }
 
+/* Dirty tracking and memory relocation: the model has no guest memory to manage, and answers
+ * as it does (-EOPNOTSUPP). Their second buffer (a bitmap, extents) is not sent. */
+int xendevicemodel_track_dirty_vram(xendevicemodel_handle *dmod, domid_t domid, uint64_t first_pfn,
+                                    uint32_t nr, unsigned long *dirty_bitmap)
+{
+    struct xen_dm_op op = {.op = XEN_DMOP_track_dirty_vram};
+    (void)dmod, (void)dirty_bitmap;
+    op.u.track_dirty_vram.first_pfn = first_pfn;
+    op.u.track_dirty_vram.nr = nr;
+    return dm(domid, &op);
+}
+
+int xendevicemodel_modified_memory_bulk(xendevicemodel_handle *dmod, domid_t domid,
+                                        struct xen_dm_op_modified_memory_extent extents[],
+                                        uint32_t nr)
+{
+    struct xen_dm_op op = {.op = XEN_DMOP_modified_memory};
+    (void)dmod, (void)extents;
+    op.u.modified_memory.nr_extents = nr;
+    return dm(domid, &op);
+}
+
+int xendevicemodel_modified_memory(xendevicemodel_handle *dmod, domid_t domid, uint64_t first_pfn,
+                                   uint32_t nr)
+{
+    struct xen_dm_op_modified_memory_extent extent = {.first_pfn = first_pfn, .nr = nr};
+    return xendevicemodel_modified_memory_bulk(dmod, domid, &extent, 1);
+}
+
+int xendevicemodel_relocate_memory(xendevicemodel_handle *dmod, domid_t domid, uint32_t size,
+                                   uint64_t src_gfn, uint64_t dst_gfn)
+{
+    struct xen_dm_op op = {.op = XEN_DMOP_relocate_memory};
+    (void)dmod;
+    op.u.relocate_memory.size = size;
+    op.u.relocate_memory.src_gfn = src_gfn;
+    op.u.relocate_memory.dst_gfn = dst_gfn;
+    return dm(domid, &op);
+}
+
+int xendevicemodel_pin_memory_cacheattr(xendevicemodel_handle *dmod, domid_t domid, uint64_t start,
+                                        uint64_t end, uint32_t type)
+{
+    struct xen_dm_op op = {.op = XEN_DMOP_pin_memory_cacheattr};
+    (void)dmod;
+    op.u.pin_memory_cacheattr.start = start;
+    op.u.pin_memory_cacheattr.end = end;
+    op.u.pin_memory_cacheattr.type = type;
+    return dm(domid, &op);
+}
+
 /* ---- libxenforeignmemory ------------------------------------------------------------------ */
 
 struct xenforeignmemory_handle {
