@@ -225,6 +225,23 @@ static int point_scenario(struct scenario *sc, const struct point *pt, struct di
     return rc;
 }
 
+int abi_bench_largest_scenario(struct scenario *sc, bool quick, struct diag *d)
+{
+    struct plan pl = {0};
+    const struct point *last = NULL;
+    int rc;
+    if (plan_domains(&pl, quick) < 0) {
+        free(pl.p);
+        return diag_set(d, "out of memory");
+    }
+    for (unsigned i = 0; i < pl.n; i++)
+        if (pl.p[i].abi == ABI_FIFO)
+            last = &pl.p[i];
+    rc = point_scenario(sc, last, d);
+    free(pl.p);
+    return rc;
+}
+
 /* Counters at the "abiscale: measuring" line, so set-up work is not counted. */
 struct watch {
     struct machine *m;

@@ -20,6 +20,13 @@ struct abi_bench_opts {
     const volatile sig_atomic_t *interrupt;
 };
 
+struct scenario;
+struct diag;
+
+/* The scenario of the study's largest point: the domains sweep's last (quick: its small one),
+ * FIFO ABI. `evsim bench trace` measures the cost of recording on it. 0, or -1 with d. */
+int abi_bench_largest_scenario(struct scenario *sc, bool quick, struct diag *d);
+
 /* 0, or 2 on bad input / unwritable output (with a message on stderr), 1 if a point failed,
  * 128 + the signal when interrupted. */
 int abi_bench_run(const struct abi_bench_opts *o);

@@ -8,6 +8,7 @@
 #include <unicorn/unicorn.h>
 
 #include "models/hvm_io.h"
+#include "sim/record.h"
 #include "sim/vcpu.h"
 
 #define MMIO_PAGE 4096u
@@ -23,11 +24,13 @@ struct sim_mmio_window {
     uint64_t base;
 };
 
-/* Charge one exit to sv's CPU and mark the stretch as time in Xen (an IPI arriving within it is
- * taken on the way out, as after a hypercall). */
-static void charge_exit(struct sim_vcpu *sv, enum cost_id decode)
+/* Charge one exit for p, made by the instruction at rip (0: not known), to sv's CPU and mark the
+ * stretch as time in Xen (an IPI arriving within it is taken on the way out, as after a
+ * hypercall). */
+static void charge_exit(struct sim_vcpu *sv, enum cost_id decode, const ioreq_t *p, uint64_t rip)
 {
     const struct cost_profile *c = sv->sd->m->cost;
+    record_io_exit(sv, *sv->clock, p, rip);
     sv->pcpu->xen_from = *sv->clock;
     *sv->clock += cost_cycles(c, COST_HVM_EXIT) + cost_cycles(c, decode);
     sv->pcpu->xen_to = *sv->clock;
@@ -119,6 +122,7 @@ static void buffered_done(struct sim_vcpu *sv, const struct ioreq_server *s, con
     rt_count(&sd->ioreq_rt, s, route_type(p), p->addr, p->dir, true);
     if (s)
         samples_add(&sd->ioreq_rt.server[s->id].buffered_cost, *sv->clock - f->t[RT_EXIT]);
+    record_entry(sv, *sv->clock);
     f->active = false;
     /* The guest goes on, but its notification may have woken the device model's CPU, which
      * must not see memory from this CPU's future: the slice ends where the new limit says (as
@@ -144,6 +148,7 @@ static bool forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint6
 
     *f = (struct rt_flight){.active = true};
     rt_mark(f, RT_EXIT, *clock);
+    record_io_exit(sv, *clock, p, site);
     sv->pcpu->xen_from = sv->hc_start = *clock;
     *clock += cost_cycles(m->cost, COST_HVM_EXIT) / 2;
     rt_mark(f, RT_DECODE, *clock);
@@ -159,6 +164,10 @@ static bool forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint6
     struct ioreq_server *s = ioreq_server_select(sd->d, p);
     enum ioreq_status st = ioreq_send_to_server(s, v, p, buffered);
     m->hv.current = NULL;
+    if (p->dir == IOREQ_WRITE)
+        record_io_access(sv, f->t[RT_SEND], p);
+    record_ioreq_send(sv, f->t[RT_SEND], s ? s->id : MAX_NR_IOREQ_SERVERS, p,
+                      st == IOREQ_BUFFERED);
     *clock += v->hcall_cycles;
     rt_mark(f, RT_EMULATOR_WAKE, *clock);
     sv->pcpu->xen_to = *clock;
@@ -227,11 +236,18 @@ bool sim_hvm_io_resume(struct sim_vcpu *sv)
     if (c == IOREQ_COMPLETE_DONE && a.dir == IOREQ_READ)
         a.data = req.data;
     replay_add(&io->replay, io->wait_site, io->wait_rcx, &a);
+    record_ioreq_done(sv, *clock, io->flight.server, a.data);
     sv->pcpu->xen_from = *clock;
     *clock += cost_cycles(m->cost, COST_IOREQ_COMPLETE);
     rt_mark(&io->flight, RT_ENTRY, *clock);
+    if (a.dir == IOREQ_READ) {
+        ioreq_t done = {.addr = a.addr, .data = a.data, .size = a.size, .dir = a.dir,
+                        .type = a.type};
+        record_io_access(sv, *clock, &done); /* Xen traces a read when it completes */
+    }
     *clock += cost_cycles(m->cost, COST_HVM_EXIT) - cost_cycles(m->cost, COST_HVM_EXIT) / 2;
     sv->pcpu->xen_to = *clock;
+    record_entry(sv, *clock);
     rt_finish(&sd->ioreq_rt, &io->flight, *clock);
     return true;
 }
@@ -341,13 +357,15 @@ static uint64_t port_io(struct sim_vcpu *sv, uint32_t port, int size, uint8_t di
         bool more = insn.rep && r->valid && r->site == insn.addr && rcx + 1 == r->rcx &&
                     ptr == expect && ptr / XEN_PAGE_SIZE == r->ptr / XEN_PAGE_SIZE;
         if (!more)
-            charge_exit(sv, COST_HVM_IO_EMULATE);
+            charge_exit(sv, COST_HVM_IO_EMULATE, &p, insn.addr);
         *r = (struct sim_hvm_rep){.valid = insn.rep, .site = insn.addr, .rcx = rcx, .ptr = ptr};
     } else {
-        charge_exit(sv, COST_HVM_IO_DECODE);
+        charge_exit(sv, COST_HVM_IO_DECODE, &p, known ? insn.addr : 0);
         sv->hvm_io.rep.valid = false;
     }
     to_xen(sv, &p);
+    record_io_access(sv, *sv->clock, &p);
+    record_entry(sv, *sv->clock);
     return p.data;
 }
 
@@ -388,9 +406,11 @@ static uint64_t mmio_access(struct sim_mmio_window *w, uint64_t offset, unsigned
         forward_access(sv, &p, rip, rcx, COST_HVM_IO_EMULATE);
         return 0;
     }
-    charge_exit(sv, COST_HVM_IO_EMULATE);
+    charge_exit(sv, COST_HVM_IO_EMULATE, &p, 0);
     sv->hvm_io.rep.valid = false;
     to_xen(sv, &p);
+    record_io_access(sv, *sv->clock, &p);
+    record_entry(sv, *sv->clock);
     return p.data;
 }
 

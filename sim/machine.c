@@ -14,6 +14,7 @@
 #include "sim/evpages.h"
 #include "sim/hvm_exits.h"
 #include "sim/host_dm.h"
+#include "sim/record.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -316,6 +317,7 @@ static void sink_raise(void *opaque, struct domain *d, uint32_t port, struct vcp
     struct machine *m = opaque;
     struct sim_vcpu *target = v->sim;
     struct vcpu *cur = m->hv.current;
+    record_set_pending(m, d, port, v->vcpu_id, newly_pending, m->active && cur ? after : 0);
     if (!newly_pending)
         return;
     bool from_hc = m->active && cur;
@@ -488,6 +490,9 @@ static void vcpu_leave_cpu(struct sim_vcpu *sv)
 static struct sim_vcpu *pcpu_pick(struct sim_pcpu *p)
 {
     struct sim_vcpu *was = p->current, *left, *next = sched_pick(p, &left);
+    if (left)
+        record_vcpu_state(left);
+    record_pick(p, next);
     if (next && next != was)
         next->xen_entry = true; /* scheduled in */
     p->m->active = p;           /* the periodic tick is due as of this CPU's time */
@@ -603,8 +608,12 @@ static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
         sv->v->blocked_in_xen || sv->v->domain->paused) {
         if (p->current == sv)
             p->current = NULL;
-        if (sv->state == SV_RUNNING)
+        if (sv->state == SV_RUNNING) {
             sv->state = SV_IDLE;
+            if (sv->v->run_state == VCPU_BLOCKED && sv->sd->status == SD_RUNNING)
+                record_block(sv);
+            record_vcpu_state(sv);
+        }
         m->active = p;
         vcpu_leave_cpu(sv);
         m->active = NULL;
@@ -1107,6 +1116,7 @@ int machine_exit_status(const struct machine *m)
 
 void machine_free(struct machine *m)
 {
+    record_discard(m);
     /* Device models first (they map pages the model frees), then the model: tearing domains
      * down still touches their shared_info. */
     for (unsigned i = 0; i < m->nr_dom; i++)

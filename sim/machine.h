@@ -36,6 +36,7 @@ struct sim_evpage_ctx;
 struct sim_mmio_window;
 struct host_dm;
 struct host_dm_arena;
+struct sim_recorder;
 
 /* A vcpu's HVM I/O exits (sim/hvm_exits.c). */
 struct sim_hvm_rep {
@@ -120,6 +121,10 @@ struct sim_vcpu {
     struct sim_evpage_ctx **evctx; /* per event page: its callbacks' context, once mapped */
     unsigned nr_evctx;
     struct sim_hvm_io hvm_io;
+    int8_t trace_state; /* its runstate in the recording (sim/record.c) ... */
+    uint64_t trace_at;  /* ... since then (cycles) ... */
+    unsigned trace_cpu; /* ... written on this CPU */
+    bool trace_in_exit; /* in a VM exit the recording has not closed with VMENTRY */
     char line[256]; /* console output not yet ended by a newline */
     unsigned line_len;
 };
@@ -226,6 +231,7 @@ struct machine {
     void *on_line_ctx;
     unsigned progress_drawn; /* fiftieths of the run already drawn */
     struct host_dm_arena *arena; /* pages shared with host device models (host_dm.c) */
+    struct sim_recorder *rec;    /* --record: the recording (sim/record.c), NULL if none */
     /* Actors that are no CPU but act on them (host device models): when each may next act
      * (cycles, UINT64_MAX: not before something wakes it), bounding every CPU's run ahead as
      * another CPU's sync_at does. */

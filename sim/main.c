@@ -19,11 +19,14 @@
 #include "sim/machine.h"
 #include "sim/plot.h"
 #include "sim/profile.h"
+#include "sim/record.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
 #include "sim/abi_bench.h"
 #include "sim/bench_util.h"
 #include "sim/ioreq_bench.h"
+#include "sim/trace_bench.h"
+#include "sim/trace_cmd.h"
 #include "sim/validate.h"
 
 #ifndef EVSIM_VERSION
@@ -50,8 +53,11 @@ static const char usage_main[] =
     "                   (--markdown: as in docs/validation.md)\n"
     "  bench abi-scaling  the 2-level, 3-level and FIFO ABIs compared as ports, vcpus and\n"
     "                   domains grow, with plots and docs/abi-scaling.md (--quick: small)\n"
+    "  bench trace      what --record costs, and how fast recordings are read\n"
     "  bench ioreq      the device-model round trip compared where and how the device model\n"
     "                   runs, with plots and docs/ioreq.md's study (--quick: small)\n"
+    "  trace summary FILE  a xenalyze-style summary of a xentrace recording (Xen's or\n"
+    "                   evsim's); `trace dump FILE` prints one line per record\n"
     "  profiles         list the CPU profiles and where their figures come from\n"
     "                   (`evsim profiles NAME` prints one in full)\n"
     "  scenario         print the embedded default scenario (a template for your own)\n"
@@ -89,6 +95,11 @@ static const char usage_run[] =
     "  --cpu NAME         cost profile: a name from `evsim profiles`, or a profile file\n"
     "                     (overrides the scenario's cpu; default " PROFILE_DEFAULT ")\n"
     "  --json FILE        also write the report as JSON to FILE (written whole or not at all)\n"
+    "  --record FILE      record the run in xentrace's format: the records Xen would write\n"
+    "                     and evsim's event-channel and ioreq records (docs/traces.md); read it\n"
+    "                     with `evsim trace summary` or Xen's xenalyze\n"
+    "  --timeline FILE    the run as a timeline in Chrome's trace-event JSON, for Perfetto's\n"
+    "                     UI or chrome://tracing (as `evsim trace export --chrome`)\n"
     "  --plot DIR         draw the latency CDF and the stage breakdown per channel, and per\n"
     "                     ioreq server the round trip's distribution and stages, with\n"
     "                     gnuplot into DIR (PNG and SVG, with their data and script)\n"
@@ -115,6 +126,8 @@ struct run_opts {
     const char *guest_dir;
     const char *cpu;
     const char *plot_dir;
+    const char *record_path;
+    const char *timeline_path;
     int abi; /* -1: as the scenario says */
     const char *guests[SCENARIO_MAX_DOMAINS];
     const char *cmdlines[SCENARIO_MAX_DOMAINS];
@@ -158,7 +171,9 @@ enum {
     OPT_NO_REPORT,
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
-    OPT_ABI
+    OPT_ABI,
+    OPT_RECORD,
+    OPT_TIMELINE
 };
 
 static const struct option run_options[] = {
@@ -168,6 +183,8 @@ static const struct option run_options[] = {
     {"cpu", required_argument, NULL, OPT_CPU},
     {"abi", required_argument, NULL, OPT_ABI},
     {"plot", required_argument, NULL, OPT_PLOT},
+    {"record", required_argument, NULL, OPT_RECORD},
+    {"timeline", required_argument, NULL, OPT_TIMELINE},
     {"json", required_argument, NULL, OPT_JSON},
     {"pcpus", required_argument, NULL, OPT_PCPUS},
     {"seed", required_argument, NULL, OPT_SEED},
@@ -262,6 +279,12 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
             break;
         case OPT_PLOT:
             o->plot_dir = optarg;
+            break;
+        case OPT_RECORD:
+            o->record_path = optarg;
+            break;
+        case OPT_TIMELINE:
+            o->timeline_path = optarg;
             break;
         case OPT_GUEST_DIR:
             o->guest_dir = optarg;
@@ -402,9 +425,33 @@ static int run_machine(const struct run_opts *o, const struct scenario *sc, cons
         free(m);
         return bad_input("%s%s", m ? d.msg : "out of memory", "");
     }
+    /* --timeline alone records to a scratch file next to the timeline, exported at the end */
+    char scratch[PATH_MAX + 8];
+    const char *rec_path = o->record_path;
+    if (o->timeline_path && !rec_path) {
+        snprintf(scratch, sizeof(scratch), "%s.xt", o->timeline_path);
+        rec_path = scratch;
+    }
+    if (rec_path && record_start(m, rec_path, &d) < 0) {
+        machine_free(m);
+        free(m);
+        return bad_input("run: %s%s", d.msg, "");
+    }
     m->progress = o->progress;
     m->interrupt = &stop_signal;
     machine_run(m);
+    if (record_finish(m, &d) < 0) {
+        fprintf(stderr, "evsim: %s\n", d.msg);
+        machine_free(m);
+        free(m);
+        return EXIT_BAD_INPUT;
+    }
+    int timeline_rc = 0;
+    if (o->timeline_path) {
+        timeline_rc = trace_export_chrome(rec_path, o->timeline_path, 0, false);
+        if (!o->record_path)
+            unlink(scratch);
+    }
     struct json_object *report = report_build(m);
     int status = machine_exit_status(m);
     if (o->report)
@@ -421,7 +468,7 @@ static int run_machine(const struct run_opts *o, const struct scenario *sc, cons
     json_object_put(report);
     machine_free(m);
     free(m);
-    return status;
+    return timeline_rc ? timeline_rc : status;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -577,7 +624,15 @@ static const char usage_bench[] =
     "busy, sharing the guest's CPU, on the other socket, with a buffered ring, among 8\n"
     "servers, with 256 ranges, on the FIFO ABI. Writes points.dat, results.json, plots.gp and\n"
     "the plots to DIR (default bench/results/ioreq) and the study section of FILE (default\n"
-    "docs/ioreq.md, between its markers). Same options and exit status as abi-scaling.\n";
+    "docs/ioreq.md, between its markers). Same options and exit status as abi-scaling.\n"
+    "\n"
+    "Usage: evsim bench trace [--quick] [--out DIR] [--doc FILE] [--xenalyze PATH]\n"
+    "\n"
+    "The cost of --record on abi-scaling's largest point (runs without and with it,\n"
+    "alternately, best of three), and the speed and peak memory of `evsim trace summary` on\n"
+    "that recording and on its first half; with --xenalyze, Xen's xenalyze on the same file.\n"
+    "Writes results.json to DIR (default bench/results/trace) and FILE (default\n"
+    "docs/trace-performance.md). Same exit status as abi-scaling.\n";
 
 #ifndef EVSIM_BUILD_HOST_DM
 #define EVSIM_BUILD_HOST_DM ""
@@ -606,6 +661,52 @@ static int cmd_bench_ioreq(int argc, char **argv)
     return ioreq_bench_run(&o);
 }
 
+/* evsim bench trace [options] [--xenalyze PATH] */
+static int cmd_bench_trace(int argc, char **argv)
+{
+    char guest_dir[PATH_MAX];
+    struct bench_cli c = {.out_dir = EVSIM_SOURCE_DIR "/bench/results/trace",
+                          .doc = EVSIM_SOURCE_DIR "/docs/trace-performance.md",
+                          .progress = isatty(STDERR_FILENO)};
+    const char *bad = NULL, *xenalyze = NULL;
+    /* --xenalyze is this study's own: taken out before the common options are parsed */
+    char **rest = calloc((size_t)argc + 1, sizeof(*rest));
+    int n = 0;
+    if (!rest)
+        return EXIT_BAD_INPUT;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--xenalyze") && i + 1 < argc)
+            xenalyze = argv[++i];
+        else if (!strncmp(argv[i], "--xenalyze=", 11))
+            xenalyze = argv[i] + 11;
+        else
+            rest[n++] = argv[i];
+    }
+    int rc = bench_cli_parse(&c, n, rest, 2, &bad);
+    if (rc < 0) {
+        rc = bad_input("bench trace: unknown or incomplete option '%s' (see evsim bench "
+                       "--help)%s",
+                       bad, "");
+        free(rest);
+        return rc;
+    }
+    if (xenalyze && access(xenalyze, X_OK) != 0) {
+        free(rest);
+        return bad_input("bench trace: --xenalyze %s: not an executable program%s", xenalyze, "");
+    }
+    default_guest_dir(guest_dir, sizeof(guest_dir));
+    struct trace_bench_opts o = {.quick = c.quick,
+                                 .progress = c.progress,
+                                 .out_dir = c.out_dir,
+                                 .doc = c.doc,
+                                 .guest_dir = guest_dir,
+                                 .xenalyze = xenalyze,
+                                 .interrupt = &stop_signal};
+    rc = trace_bench_run(&o);
+    free(rest);
+    return rc;
+}
+
 /* evsim bench abi-scaling [options] */
 static int cmd_bench(int argc, char **argv)
 {
@@ -621,6 +722,8 @@ static int cmd_bench(int argc, char **argv)
     }
     if (argc >= 2 && !strcmp(argv[1], "ioreq"))
         return cmd_bench_ioreq(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "trace"))
+        return cmd_bench_trace(argc, argv);
     if (argc < 2 || strcmp(argv[1], "abi-scaling"))
         return bad_input("bench: which benchmark? (evsim bench abi-scaling or evsim bench "
                          "ioreq; see evsim bench --help)%s%s",
@@ -762,6 +865,7 @@ static const struct command {
     {"scenario", cmd_scenario, false},
     {"engine", cmd_engine, false},
     {"dm-cc", cmd_dm_cc, false},
+    {"trace", cmd_trace, false},
 };
 
 static int evsim_main(int argc, char **argv)

@@ -9,6 +9,7 @@
 #include "models/pv.h"
 #include "sim/evpages.h"
 #include "sim/hvm_exits.h"
+#include "sim/record.h"
 #include "sim/stages.h"
 
 #define SYSCALL_LEN 2 /* Unicorn reports the syscall's own address and adds 2 after the hook */
@@ -104,6 +105,7 @@ static void on_hvm_iret(uc_engine *uc, uint64_t addr, uint32_t size, void *opaqu
     struct sim_vcpu *sv = opaque;
     uint64_t now = *pcpu_clock(sv);
     (void)uc, (void)addr, (void)size;
+    record_iret(sv);
     stages_iret(&sv->sd->stages, &sv->stages, now, now);
     sv->upcall_insns += sv->insns - sv->upcall_insns_at;
     sv->upcall_insns_at = sv->insns;
@@ -306,6 +308,7 @@ static void deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
 {
     if (!upcall_due(sv))
         return;
+    unsigned vector = sv->sd->cfg->hvm ? hvm_upcall_vector(sv->v) : 0;
     int rc = sv->sd->cfg->hvm ? inject_hvm_vector(sv, r) : pv_inject_upcall(sv->v, r);
     if (rc > 0)
         return; /* its interrupts are off: it is delivered when Xen next looks */
@@ -315,6 +318,7 @@ static void deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
         return;
     }
     uint64_t start = *pcpu_clock(sv);
+    record_upcall(sv, vector);
     *pcpu_clock(sv) += cost_cycles(sv->sd->m->cost, sv->sd->cfg->hvm ? COST_UPCALL_INJECT_HVM
                                                                      : COST_UPCALL_INJECT_PV);
     stages_inject(&sv->sd->stages, &sv->stages, start, *pcpu_clock(sv));
@@ -352,9 +356,14 @@ static void on_syscall(uc_engine *uc, void *opaque)
     m->active = sv->pcpu;
     sv->hc_start = *pcpu_clock(sv);
     sv->pcpu->xen_from = sv->hc_start;
+    if (m->rec) {
+        const uint64_t args[] = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
+        record_hypercall(sv, r.rax, args, at);
+    }
     hypercall_dispatch(sv->v, &r);
     *pcpu_clock(sv) += sv->v->hcall_cycles;
     if (before.rax == __HYPERVISOR_iret) {
+        record_iret(sv);
         stages_iret(&sv->sd->stages, &sv->stages, sv->hc_start, *pcpu_clock(sv));
         sv->upcall_insns += sv->insns - sv->upcall_insns_at;
     }
@@ -370,6 +379,7 @@ static void on_syscall(uc_engine *uc, void *opaque)
         }
         deliver_upcall(sv, &r);
     }
+    record_hypercall_done(sv);
     if (regs_hc_moved(&r, &before)) {
         read_frame_regs(uc, &r, &have_frame); /* a continuation moved only rip and rdi */
         r.rip -= SYSCALL_LEN;
@@ -452,6 +462,7 @@ static void hvm_halt(struct sim_vcpu *sv)
     uint64_t rflags = 0;
     uc_reg_read(sv->uc, UC_X86_REG_EFLAGS, &rflags);
     sv->pcpu->xen_from = *pcpu_clock(sv);
+    record_hlt(sv, *pcpu_clock(sv), (rflags & X86_EFLAGS_IF) != 0);
     *pcpu_clock(sv) += cost_cycles(sv->sd->m->cost, COST_HVM_EXIT);
     sv->pcpu->xen_to = *pcpu_clock(sv);
     sv->sd->m->active = sv->pcpu;
@@ -488,6 +499,7 @@ void sim_vcpu_run_slice(struct sim_vcpu *sv)
     if (sv->xen_entry)
         deliver_upcall(sv, &r);
     sv->xen_entry = false;
+    record_resume(sv);
     sv->pcpu->xen_to = *pcpu_clock(sv); /* guest code runs from here */
     if (sv->sd->status != SD_RUNNING)
         return;

@@ -1,0 +1,78 @@
+#!/bin/sh
+# Checks evsim's recordings against Xen's own analyser: builds xenalyze from Xen's public source
+# (outside this repository, never committed), records every bundled scenario with
+# `evsim run --record`, and runs `xenalyze --summary` on each. A recording passes when xenalyze
+# exits 0 without a FATAL, "Strange" or TSC-skew message, and its per-vcpu runstate counts and
+# mean cycles equal `evsim trace summary`'s.
+#
+#   scripts/xenalyze-check.sh [WORKDIR]     (default: $TMPDIR/evsim-xenalyze)
+#
+# Needs git and gcc, and network access to fetch Xen (XEN_GIT, XEN_COMMIT override the source);
+# without network, XEN_SRC names a Xen git repository (a clone or a bare mirror) to take it from.
+# Uses build/ (scripts/run.sh builds it) or EVSIM=path/to/evsim.
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+work=${1:-${TMPDIR:-/tmp}/evsim-xenalyze}
+evsim=${EVSIM:-$here/build/sim/evsim}
+XEN_GIT=${XEN_GIT:-https://github.com/xen-project/xen.git}
+XEN_COMMIT=${XEN_COMMIT:-c447b7308b1330ec6dcfef37220736c28f41daa0}
+[ -x "$evsim" ] || { echo "xenalyze-check: $evsim not built (run scripts/run.sh)" >&2; exit 2; }
+mkdir -p "$work"
+
+if [ ! -x "$work/xenalyze" ]; then
+    echo "xenalyze-check: building xenalyze from ${XEN_SRC:-$XEN_GIT} at $XEN_COMMIT" >&2
+    rm -rf "$work/xen" "$work/inc"
+    if [ -n "${XEN_SRC:-}" ]; then
+        mkdir -p "$work/xen"
+        git --git-dir="$(git -C "$XEN_SRC" rev-parse --absolute-git-dir 2>/dev/null || echo "$XEN_SRC")" \
+            archive "$XEN_COMMIT" tools/xentrace xen/include/public tools/include |
+            tar -x -C "$work/xen"
+    else
+        git init -q "$work/xen"
+        git -C "$work/xen" fetch -q --depth 1 --filter=blob:none "$XEN_GIT" "$XEN_COMMIT"
+        git -C "$work/xen" sparse-checkout set tools/xentrace xen/include/public tools/include
+        git -C "$work/xen" checkout -q FETCH_HEAD
+    fi
+    # Xen's build links xen/include/public as <xen/...>; this is the only shim.
+    mkdir -p "$work/inc" && ln -sfn "$work/xen/xen/include/public" "$work/inc/xen"
+    (cd "$work/xen/tools/xentrace" &&
+        gcc -std=gnu99 -O2 -fno-strict-aliasing -D__XEN_TOOLS__ \
+            -D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ \
+            -D_FILE_OFFSET_BITS=64 -I. -I"$work/inc" -I"$work/xen/tools/include" \
+            -o "$work/xenalyze" xenalyze.c mread.c)
+fi
+
+# Per-vcpu runstate lines as "dom vcpu state count mean", from either summary.
+runstates() {
+    awk '/^\|-- Domain / { dom = $3; v = "" } /^-- v[0-9]+ --/ { v = substr($2, 2) }
+         /^ +(running|runnable|blocked|offline|lost|wake|preempt|other): +[0-9]+ / {
+             if (v != "") { sub(":", "", $1); print dom, v, $1, $2, $4 } }' "$1" | sort
+}
+
+fail=0
+for ini in "$here"/tests/scenarios/*.ini; do
+    name=$(basename "$ini" .ini)
+    case $name in bad_* | ioreq_hang | ioreq_bad_state) continue ;; esac
+    rec="$work/$name.xt"
+    if ! "$evsim" run "$ini" --record "$rec" --no-report >/dev/null 2>&1; then
+        continue # scenarios that need a device model built elsewhere, or end in a crash
+    fi
+    hz=$("$evsim" trace summary "$rec" | sed -n 's/.*cpu speed \([0-9.]*\) GHz.*/\1/p')
+    hz=$(awk -v g="$hz" 'BEGIN { printf "%.0f", g * 1e9 }')
+    if ! "$work/xenalyze" --summary --cpu-hz="$hz" "$rec" >"$work/$name.xenalyze" \
+        2>"$work/$name.xenalyze.err" ||
+        grep -q -i 'fatal\|strange, d\|skew' "$work/$name.xenalyze.err"; then
+        echo "FAIL $name: xenalyze: $(grep -i -m1 'fatal\|strange\|skew' "$work/$name.xenalyze.err")"
+        fail=1
+        continue
+    fi
+    "$evsim" trace summary "$rec" >"$work/$name.evsim"
+    if runstates "$work/$name.xenalyze" >"$work/$name.a" && runstates "$work/$name.evsim" >"$work/$name.b" &&
+        cmp -s "$work/$name.a" "$work/$name.b"; then
+        echo "ok   $name ($(wc -l <"$work/$name.a") runstate lines equal)"
+    else
+        echo "FAIL $name: runstates differ (diff $work/$name.a $work/$name.b)"
+        fail=1
+    fi
+done
+exit $fail

@@ -1,0 +1,443 @@
+/* The recorder: see record.h. What each hook writes, and where Xen writes the same record, is
+ * in docs/traces.md. Runstates are followed per vcpu (sim_vcpu.trace_state) and the vcpu each
+ * CPU runs (cpu_cur, NULL for the idle vcpu), so that a record is written once per change. */
+#include "sim/record.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicorn/unicorn.h>
+
+#include "models/evtchn.h"
+#include "models/xen_public.h"
+#include "sim/machine.h"
+#include "traces/writer.h"
+
+/* Xen's idle domain: CPU n idles in its vcpu n. */
+#define IDLE_DOMID 0x7fffu
+
+struct sim_recorder {
+    struct xt_writer *w;
+    bool amd; /* the profile's CPU is AMD's: SVM exit ids and codes */
+    struct sim_vcpu **cpu_cur;
+};
+
+static struct sim_recorder *rec_of(const struct machine *m)
+{
+    return m->rec;
+}
+
+static uint64_t tsc_of(uint64_t cycles)
+{
+    return cycles + XT_EVSIM_TSC_BASE;
+}
+
+static void put(struct machine *m, unsigned cpu, uint32_t event, bool timed, uint64_t cycles,
+                unsigned n, ...)
+{
+    uint32_t d[7];
+    va_list ap;
+
+    va_start(ap, n);
+    for (unsigned i = 0; i < n && i < 7; i++)
+        d[i] = va_arg(ap, uint32_t);
+    va_end(ap);
+    xt_writer_add(rec_of(m)->w, cpu, event, timed, tsc_of(cycles), n, d);
+}
+
+static uint32_t dv_of(const struct sim_vcpu *sv)
+{
+    return xt_dv(sv->sd->d->domid, sv->v->vcpu_id);
+}
+
+static unsigned abi_code(const struct domain *d)
+{
+    const char *name = d->evtchn_port_ops ? d->evtchn_port_ops->name : "2l";
+
+    return name[0] == 'f' ? 4 : name[0] == '3' ? 3 : 2;
+}
+
+/* The runstate Xen would give sv now (RUNSTATE_*). */
+static int derived_state(const struct sim_vcpu *sv)
+{
+    switch (sv->state) {
+    case SV_RUNNING:
+        return RUNSTATE_running;
+    case SV_WAKING:
+    case SV_QUEUED:
+        return RUNSTATE_runnable;
+    default:
+        return sv->v->run_state == VCPU_DOWN || sv->sd->status != SD_RUNNING ? RUNSTATE_offline
+                                                                             : RUNSTATE_blocked;
+    }
+}
+
+static void runstate(struct machine *m, unsigned cpu, uint64_t at, uint32_t dv, int from, int to)
+{
+    put(m, cpu, TRC_SCHED_RUNSTATE_CHANGE | (uint32_t)(from & 3) << 8 | (uint32_t)(to & 3) << 4,
+        true, at, 1, dv);
+}
+
+/* A vcpu's runstate record goes no earlier than its previous one. CPUs run up to a lookahead
+ * apart, so one CPU may take a vcpu another CPU queued at a later time of its own (the
+ * simulator allows it); written at its own time, the record would precede the change it
+ * follows. It is written at the later time (the CPU's records after it follow, see
+ * xt_writer_add). */
+static void vcpu_runstate(struct machine *m, unsigned cpu, uint64_t at, struct sim_vcpu *sv, int to)
+{
+    /* on another CPU, strictly later: readers order equal TSCs of two CPUs as they like */
+    if (at < sv->trace_at || (at == sv->trace_at && cpu != sv->trace_cpu && at))
+        at = sv->trace_at + (cpu != sv->trace_cpu);
+    sv->trace_at = at;
+    sv->trace_cpu = cpu;
+    runstate(m, cpu, at, dv_of(sv), sv->trace_state, to);
+    sv->trace_state = (int8_t)to;
+}
+
+static void write_constants(struct machine *m)
+{
+    uint64_t hz = m->cost->cpu_khz * 1000u;
+
+    put(m, 0, TRC_EVSIM_CPU_HZ, false, 0, 2, (uint32_t)hz, (uint32_t)(hz >> 32));
+    for (unsigned i = 0; i < m->nr_dom; i++) {
+        struct sim_domain *sd = &m->dom[i];
+
+        put(m, 0, TRC_EVSIM_DOMAIN, false, 0, 4, sd->d->domid, sd->cfg->hvm ? 1u : 0u,
+            abi_code(sd->d), sd->nr_vcpus);
+        for (unsigned k = 0; k < sd->nr_vcpus; k++)
+            put(m, 0, TRC_EVSIM_VCPU, false, 0, 3, dv_of(&sd->vcpu[k]), sd->vcpu[k].pcpu->id,
+                sd->vcpu[k].pinned ? 1u : 0u);
+    }
+    /* Every CPU starts in its idle vcpu; vcpus start as the scheduler has them. */
+    for (unsigned c = 0; c < m->nr_pcpus; c++)
+        runstate(m, c, m->pcpu[c].local, xt_dv(IDLE_DOMID, c), RUNSTATE_runnable, RUNSTATE_running);
+    for (unsigned i = 0; i < m->nr_dom; i++)
+        for (unsigned k = 0; k < m->dom[i].nr_vcpus; k++)
+            m->dom[i].vcpu[k].trace_state = (int8_t)derived_state(&m->dom[i].vcpu[k]);
+}
+
+int record_start(struct machine *m, const char *path, struct diag *d)
+{
+    struct sim_recorder *r = calloc(1, sizeof(*r));
+    struct xt_error err;
+
+    if (!r || !(r->cpu_cur = calloc(m->nr_pcpus, sizeof(*r->cpu_cur)))) {
+        free(r);
+        return diag_set(d, "--record %s: out of memory", path);
+    }
+    if (xt_writer_open(&r->w, path, m->nr_pcpus, &err) < 0) {
+        free(r->cpu_cur);
+        free(r);
+        return diag_set(d, "--record %s: %s", path, err.msg);
+    }
+    r->amd = strncmp(m->cost->cpu, "AMD", 3) == 0;
+    m->rec = r;
+    write_constants(m);
+    return 0;
+}
+
+static void recorder_free(struct machine *m)
+{
+    free(m->rec->cpu_cur);
+    free(m->rec);
+    m->rec = NULL;
+}
+
+int record_finish(struct machine *m, struct diag *d)
+{
+    struct xt_error err;
+    int rc;
+
+    if (!m->rec)
+        return 0;
+    rc = xt_writer_close(m->rec->w, NULL, &err);
+    recorder_free(m);
+    return rc < 0 ? diag_set(d, "--record: %s", err.msg) : 0;
+}
+
+void record_discard(struct machine *m)
+{
+    if (!m->rec)
+        return;
+    xt_writer_discard(m->rec->w);
+    recorder_free(m);
+}
+
+/* CPU cpu's time; inside a hypercall there, what the hypercall was charged so far has passed. */
+static uint64_t acting_now(const struct machine *m, unsigned cpu)
+{
+    const struct vcpu *cur = m->hv.current;
+
+    return m->pcpu[cpu].local + (m->active && m->active->id == cpu && cur ? cur->hcall_cycles : 0);
+}
+
+/* ---- scheduling ---------------------------------------------------------------------------- */
+
+void record_vcpu_state(struct sim_vcpu *sv)
+{
+    struct machine *m = sv->sd->m;
+    int to, from = sv->trace_state;
+    unsigned cpu;
+    uint64_t at;
+
+    if (!m->rec)
+        return;
+    to = derived_state(sv);
+    /* running is entered with the switch (record_pick) */
+    if (to == from || to == RUNSTATE_running)
+        return;
+    cpu = from == RUNSTATE_running ? sv->pcpu->id : machine_acting_pcpu(m);
+    at = acting_now(m, cpu);
+    if (to == RUNSTATE_runnable && from != RUNSTATE_running) {
+        /* a wake: Xen writes it on the waker's CPU, with the runstate change */
+        if (at < sv->trace_at + (cpu != sv->trace_cpu))
+            at = sv->trace_at + (cpu != sv->trace_cpu);
+        put(m, cpu, TRC_SCHED_WAKE, true, at, 2, sv->sd->d->domid, sv->v->vcpu_id);
+    }
+    vcpu_runstate(m, cpu, at, sv, to);
+}
+
+void record_block(struct sim_vcpu *sv)
+{
+    struct machine *m = sv->sd->m;
+
+    if (m->rec)
+        put(m, sv->pcpu->id, TRC_SCHED_BLOCK, true, sv->pcpu->local, 2, sv->sd->d->domid,
+            sv->v->vcpu_id);
+}
+
+void record_pick(struct sim_pcpu *p, struct sim_vcpu *next)
+{
+    struct machine *m = p->m;
+    struct sim_vcpu *cur;
+    uint32_t cur_dv, next_dv;
+    uint64_t at = p->local;
+
+    if (!m->rec || (cur = m->rec->cpu_cur[p->id]) == next)
+        return;
+    if (cur && cur->trace_state == RUNSTATE_running)
+        record_vcpu_state(cur); /* it left without a record yet */
+    cur_dv = cur ? dv_of(cur) : xt_dv(IDLE_DOMID, p->id);
+    next_dv = next ? dv_of(next) : xt_dv(IDLE_DOMID, p->id);
+    put(m, p->id, TRC_SCHED_SWITCH_INFPREV, true, at, 3, cur_dv >> 16, cur_dv & 0xffff, 0u);
+    put(m, p->id, TRC_SCHED_SWITCH_INFNEXT, true, at, 4, next_dv >> 16, next_dv & 0xffff, 0u, 0u);
+    put(m, p->id, TRC_SCHED_SWITCH, true, at, 4, cur_dv >> 16, cur_dv & 0xffff, next_dv >> 16,
+        next_dv & 0xffff);
+    if (!cur)
+        runstate(m, p->id, at, cur_dv, RUNSTATE_running, RUNSTATE_runnable);
+    if (next) {
+        vcpu_runstate(m, p->id, at, next, RUNSTATE_running);
+    } else {
+        runstate(m, p->id, at, next_dv, RUNSTATE_runnable, RUNSTATE_running);
+    }
+    m->rec->cpu_cur[p->id] = next;
+}
+
+/* ---- hypercalls and exits ------------------------------------------------------------------- */
+
+/* Xen's __trace_hypercall: the arguments it keeps, as 32-bit words, per hypercall. */
+static unsigned pv_hypercall_args(uint64_t nr, const uint64_t *args, uint32_t *op, uint32_t *w)
+{
+    static const struct {
+        uint32_t nr;
+        uint8_t n, idx[2];
+    } kept[] = {
+        {__HYPERVISOR_mmu_update, 1, {1, 0}},     {__HYPERVISOR_multicall, 1, {1, 0}},
+        {__HYPERVISOR_grant_table_op, 2, {0, 2}}, {__HYPERVISOR_vcpu_op, 2, {0, 1}},
+        {__HYPERVISOR_mmuext_op, 1, {1, 0}},      {__HYPERVISOR_sched_op, 1, {0, 0}},
+    };
+
+    *op = (uint32_t)nr & ~TRC_PV_HYPERCALL_V2_ARG_MASK;
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        if (kept[i].nr != nr)
+            continue;
+        for (unsigned k = 0; k < kept[i].n; k++) {
+            w[k] = (uint32_t)args[kept[i].idx[k]];
+            *op |= TRC_PV_HYPERCALL_V2_ARG_32(kept[i].idx[k]);
+        }
+        return kept[i].n;
+    }
+    return 0;
+}
+
+static void exit_record(struct sim_vcpu *sv, uint64_t at, uint32_t vmx_reason, uint32_t svm_code,
+                        uint64_t rip)
+{
+    struct machine *m = sv->sd->m;
+    bool amd = m->rec->amd;
+
+    put(m, sv->pcpu->id, amd ? TRC_HVM_SVM_EXIT64 : TRC_HVM_VMEXIT64, true, at, 3,
+        amd ? svm_code : vmx_reason, (uint32_t)rip, (uint32_t)(rip >> 32));
+    sv->trace_in_exit = true;
+}
+
+/* The port an event-channel command names (send, unmask), read from the guest's argument. */
+static bool evtchn_cmd_port(struct sim_vcpu *sv, uint64_t arg, uint32_t *port)
+{
+    return uc_mem_read(sv->uc, arg, port, sizeof(*port)) == UC_ERR_OK;
+}
+
+void record_hypercall(struct sim_vcpu *sv, uint64_t nr, const uint64_t *args, uint64_t rip)
+{
+    struct machine *m = sv->sd->m;
+    unsigned cpu = sv->pcpu->id;
+    uint64_t at = *sv->clock;
+    uint32_t port;
+
+    if (!m->rec)
+        return;
+    if (sv->sd->cfg->hvm) {
+        exit_record(sv, at, 18 /* VMCALL */, 0x81 /* VMMCALL */, rip);
+        put(m, cpu, TRC_HVM_VMMCALL, false, at, 1, (uint32_t)nr);
+    } else {
+        uint32_t op, w[2] = {0, 0};
+        unsigned n = pv_hypercall_args(nr, args, &op, w);
+
+        put(m, cpu, TRC_PV_HYPERCALL_V2, true, at, 1 + n, op, w[0], w[1]);
+    }
+    if (nr != __HYPERVISOR_event_channel_op || !evtchn_cmd_port(sv, args[1], &port))
+        return;
+    if (args[0] == EVTCHNOP_send)
+        put(m, cpu, TRC_EVSIM_SEND, true, at, 2, dv_of(sv), port);
+    else if (args[0] == EVTCHNOP_unmask)
+        put(m, cpu, TRC_EVSIM_UNMASK, true, at, 2, dv_of(sv), port);
+}
+
+void record_hypercall_done(struct sim_vcpu *sv)
+{
+    const struct vcpu *v = sv->v;
+
+    if (sv->sd->m->rec && v->run_state == VCPU_RUNNABLE && !v->blocked_in_xen)
+        record_entry(sv, *sv->clock);
+}
+
+void record_entry(struct sim_vcpu *sv, uint64_t at)
+{
+    struct machine *m = sv->sd->m;
+
+    if (!m->rec || !sv->trace_in_exit)
+        return;
+    put(m, sv->pcpu->id, TRC_HVM_VMENTRY, true, at, 0);
+    sv->trace_in_exit = false;
+}
+
+void record_resume(struct sim_vcpu *sv)
+{
+    record_entry(sv, *sv->clock);
+}
+
+void record_hlt(struct sim_vcpu *sv, uint64_t at, bool pending)
+{
+    struct machine *m = sv->sd->m;
+    uint64_t rip = 0;
+
+    if (!m->rec)
+        return;
+    uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
+    exit_record(sv, at, 12 /* HLT */, 0x78 /* HLT */, rip);
+    put(m, sv->pcpu->id, TRC_HVM_HLT, false, at, 1, pending ? 1u : 0u);
+}
+
+void record_io_exit(struct sim_vcpu *sv, uint64_t at, const ioreq_t *p, uint64_t rip)
+{
+    struct machine *m = sv->sd->m;
+    bool mmio = p->type == IOREQ_TYPE_COPY;
+    /* EPT qualification: data read or write, linear address valid and translated */
+    uint32_t qual = m->rec && !m->rec->amd ? (p->dir == IOREQ_READ ? 0x181u : 0x182u) : 0u;
+
+    if (!m->rec)
+        return;
+    exit_record(sv, at, mmio ? 48u /* EPT_VIOLATION */ : 30u /* IO_INSTRUCTION */,
+                mmio ? 0x400u /* NPF */ : 0x7bu /* IOIO */, rip);
+    /* Xen's EPT or NPT violation handler: gpa, mfn (none: INVALID_MFN), qualification, p2m type
+     * (p2m_mmio_dm, 4: reads and writes go to the device model) */
+    if (mmio)
+        put(m, sv->pcpu->id, TRC_HVM_NPF, false, at, 6, (uint32_t)p->addr,
+            (uint32_t)(p->addr >> 32), ~0u, ~0u, qual, 4u);
+}
+
+/* Xen's hvmtrace_io_assist: address (with TRC_64_FLAG if it needs 64 bits), then the data. */
+void record_io_access(struct sim_vcpu *sv, uint64_t at, const ioreq_t *p)
+{
+    struct machine *m = sv->sd->m;
+    bool mmio = p->type == IOREQ_TYPE_COPY, wide = p->addr != (uint32_t)p->addr;
+    uint32_t ev = mmio ? (p->dir ? TRC_HVM_IOMEM_READ : TRC_HVM_IOMEM_WRITE)
+                       : (p->dir ? TRC_HVM_IOPORT_READ : TRC_HVM_IOPORT_WRITE);
+
+    if (!m->rec)
+        return;
+    if (wide)
+        put(m, sv->pcpu->id, ev | TRC_64_FLAG, false, at, 4, (uint32_t)p->addr,
+            (uint32_t)(p->addr >> 32), (uint32_t)p->data, (uint32_t)(p->data >> 32));
+    else
+        put(m, sv->pcpu->id, ev, false, at, 2, (uint32_t)p->addr, (uint32_t)p->data);
+}
+
+/* ---- evsim's records ------------------------------------------------------------------------ */
+
+void record_set_pending(struct machine *m, struct domain *d, uint32_t port, uint32_t target_vcpu,
+                        bool newly_pending, uint64_t cycles)
+{
+    unsigned cpu;
+    uint32_t domid = d->domid;
+
+    if (!m->rec)
+        return;
+    cpu = machine_acting_pcpu(m);
+    put(m, cpu, TRC_EVSIM_SET_PENDING, true, m->pcpu[cpu].local + cycles, 5,
+        xt_dv(domid, target_vcpu), port, abi_code(d), newly_pending ? 1u : 0u, (uint32_t)cycles);
+    if (newly_pending && abi_code(d) == 4) {
+        const struct evtchn *chn = evtchn_from_port(d, port);
+
+        put(m, cpu, TRC_EVSIM_FIFO_LINK, true, m->pcpu[cpu].local + cycles, 3,
+            xt_dv(domid, target_vcpu), port, chn ? chn->priority : 0u);
+    }
+}
+
+void record_upcall(struct sim_vcpu *sv, unsigned vector)
+{
+    struct machine *m = sv->sd->m;
+
+    if (!m->rec)
+        return;
+    if (vector)
+        put(m, sv->pcpu->id, TRC_HVM_INJ_VIRQ, false, *sv->clock, 2, vector, 0u);
+    put(m, sv->pcpu->id, TRC_EVSIM_UPCALL, true, *sv->clock, 2, dv_of(sv), vector);
+}
+
+void record_iret(struct sim_vcpu *sv)
+{
+    struct machine *m = sv->sd->m;
+
+    if (m->rec)
+        put(m, sv->pcpu->id, TRC_EVSIM_IRET, true, *sv->clock, 1, dv_of(sv));
+}
+
+static uint32_t ioreq_kind(const ioreq_t *p)
+{
+    return p->type | (uint32_t)p->dir << 8 | (uint32_t)p->size << 16;
+}
+
+void record_ioreq_send(struct sim_vcpu *sv, uint64_t at, unsigned server, const ioreq_t *p,
+                       bool buffered)
+{
+    struct machine *m = sv->sd->m;
+
+    if (!m->rec)
+        return;
+    if (buffered)
+        put(m, sv->pcpu->id, TRC_EVSIM_IOREQ_BUF, true, at, 4, dv_of(sv), server, ioreq_kind(p),
+            (uint32_t)p->addr);
+    else
+        put(m, sv->pcpu->id, TRC_EVSIM_IOREQ_SEND, true, at, 5, dv_of(sv), server, ioreq_kind(p),
+            (uint32_t)p->addr, (uint32_t)(p->addr >> 32));
+}
+
+void record_ioreq_done(struct sim_vcpu *sv, uint64_t at, unsigned server, uint64_t data)
+{
+    struct machine *m = sv->sd->m;
+
+    if (m->rec)
+        put(m, sv->pcpu->id, TRC_EVSIM_IOREQ_DONE, true, at, 4, dv_of(sv), server, (uint32_t)data,
+            (uint32_t)(data >> 32));
+}

@@ -1,0 +1,66 @@
+/* `evsim run --record FILE`: the run as a xentrace file (traces/writer.h, docs/traces.md).
+ *
+ * Each hook writes, on the physical CPU where Xen would, the records Xen itself would write at
+ * that point (scheduler, PV hypercall, HVM exit and entry, I/O, vector injection), and evsim's
+ * own records for the event-channel and ioreq steps Xen does not trace. The TSC of a record is
+ * its CPU's simulated cycles plus XT_EVSIM_TSC_BASE. Every hook returns at once when the run is
+ * not recorded. */
+#ifndef EVSIM_SIM_RECORD_H
+#define EVSIM_SIM_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sim/diag.h"
+
+struct machine;
+struct sim_pcpu;
+struct sim_vcpu;
+struct ioreq;
+
+/* evsim's recordings start their TSC here: xenalyze takes a TSC of 0 for "not known". */
+#define XT_EVSIM_TSC_BASE 1000000u
+
+/* Opens the recording and writes its constants (CPU frequency, domains, vcpus, where each CPU
+ * starts). Call after machine_build. 0, or -1 with d. */
+int record_start(struct machine *m, const char *path, struct diag *d);
+/* Writes what is buffered and names the file: 0, or -1 with d (nothing left under the name). */
+int record_finish(struct machine *m, struct diag *d);
+/* Drops the recording (the run failed): no file is left. */
+void record_discard(struct machine *m);
+
+/* sv's scheduling state changed (queued, woken, stopped, parked): its runstate record, and
+ * for a wake Xen's WAKE record, on the CPU acting now. */
+void record_vcpu_state(struct sim_vcpu *sv);
+/* CPU p picked next (NULL: it idles): Xen's switch records, the idle vcpu's runstates. */
+void record_pick(struct sim_pcpu *p, struct sim_vcpu *next);
+/* sv blocked with SCHEDOP_block or SCHEDOP_poll (not waiting for an emulator). */
+void record_block(struct sim_vcpu *sv);
+
+/* A hypercall trapped at sv's current time: the PV record, or an HVM exit and VMMCALL. */
+void record_hypercall(struct sim_vcpu *sv, uint64_t nr, const uint64_t *args, uint64_t rip);
+/* The hypercall is done and sv goes on now (HVM: VMENTRY). Not called when it blocked: its
+ * entry is written when it next runs (record_resume). */
+void record_hypercall_done(struct sim_vcpu *sv);
+/* sv starts a slice: an HVM vcpu still in an exit enters the guest now. */
+void record_resume(struct sim_vcpu *sv);
+
+/* HVM I/O: an exit at `at` for an access (reason from its type), the access itself (Xen's
+ * IOPORT/IOMEM record: writes when dispatched, reads when complete), and the entry at `at`. */
+void record_io_exit(struct sim_vcpu *sv, uint64_t at, const struct ioreq *p, uint64_t rip);
+void record_io_access(struct sim_vcpu *sv, uint64_t at, const struct ioreq *p);
+void record_entry(struct sim_vcpu *sv, uint64_t at);
+/* An HVM vcpu executed hlt at `at` (pending: with interrupts enabled). */
+void record_hlt(struct sim_vcpu *sv, uint64_t at, bool pending);
+
+/* evsim records. */
+struct domain;
+void record_set_pending(struct machine *m, struct domain *d, uint32_t port, uint32_t target_vcpu,
+                        bool newly_pending, uint64_t cycles);
+void record_upcall(struct sim_vcpu *sv, unsigned vector);
+void record_iret(struct sim_vcpu *sv);
+void record_ioreq_send(struct sim_vcpu *sv, uint64_t at, unsigned server, const struct ioreq *p,
+                       bool buffered);
+void record_ioreq_done(struct sim_vcpu *sv, uint64_t at, unsigned server, uint64_t data);
+
+#endif

@@ -1,0 +1,345 @@
+/* evsim bench trace: what recording costs and how fast recordings are read.
+ *
+ * The order of the work: simulate the ABI study's largest point without and with --record,
+ * alternately, each in a child (SystemC runs one simulation per process), the best of each
+ * kept; then read the recording with evsim's reader and summary (in this process), and with
+ * Xen's xenalyze when --xenalyze names one; then a copy cut at half the size, to show that the
+ * reader's memory does not grow with the file. Everything is written at the end. */
+#include "sim/trace_bench.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sim/abi_bench.h"
+#include "sim/bench_util.h"
+#include "sim/machine.h"
+#include "sim/record.h"
+#include "sim/scenario.h"
+#include "traces/summary.h"
+#include "traces/xentrace.h"
+
+#define WHO "bench trace"
+
+struct sim_result {
+    int ok;
+    double run_seconds; /* machine_run alone */
+    uint64_t end_cycles;
+};
+
+struct sim_job {
+    const char *guest_dir, *record; /* record: NULL for the plain run */
+    bool quick;
+};
+
+static void simulate(const void *arg, void *out)
+{
+    const struct sim_job *j = arg;
+    struct sim_result *r = out;
+    struct scenario *sc = calloc(1, sizeof(*sc));
+    struct machine *m = calloc(1, sizeof(*m));
+    FILE *devnull = fopen("/dev/null", "w");
+    struct diag d;
+
+    if (!sc || !m || !devnull)
+        goto done;
+    if (abi_bench_largest_scenario(sc, j->quick, &d) < 0 ||
+        machine_build(m, sc, j->guest_dir, devnull, &d) < 0 ||
+        (j->record && record_start(m, j->record, &d) < 0)) {
+        fprintf(stderr, "evsim: " WHO ": %s\n", d.msg);
+        goto done;
+    }
+    double t0 = bench_seconds_now();
+    machine_run(m);
+    /* the recording is complete only once written: its writing is part of its cost */
+    int rc = record_finish(m, &d);
+    r->run_seconds = bench_seconds_now() - t0;
+    r->end_cycles = m->end_cycles;
+    r->ok = rc == 0 && machine_exit_status(m) == 0;
+done:
+    if (m)
+        machine_free(m);
+    if (devnull)
+        fclose(devnull);
+    free(m);
+    free(sc);
+}
+
+struct read_result {
+    int ok;
+    double seconds;
+    uint64_t records, bytes, hz;
+};
+
+struct read_job {
+    const char *path;
+    bool allow_truncated;
+};
+
+static void read_recording(const void *arg, void *out)
+{
+    const struct read_job *j = arg;
+    struct read_result *r = out;
+    struct xt_source src;
+    struct xt_reader *rd = NULL;
+    struct xt_error err;
+    struct xt_options xo = {.allow_truncated = j->allow_truncated};
+    struct xt_summary s;
+    struct xt_rec rec;
+    int got;
+    double t0 = bench_seconds_now();
+
+    if (xt_source_file(&src, j->path, &err) < 0)
+        return;
+    if (xt_summary_init(&s, NULL) == 0 && xt_open(&rd, &src, &xo, &err) == 0) {
+        while ((got = xt_next(rd, &rec, &err)) > 0)
+            xt_summary_add(&s, &rec);
+        FILE *devnull = fopen("/dev/null", "w");
+        if (got == 0 && devnull) {
+            xt_summary_print(devnull, &s, xt_stats(rd));
+            r->ok = 1;
+        }
+        if (devnull)
+            fclose(devnull);
+        r->records = xt_stats(rd)->records;
+        r->hz = xt_summary_cpu_hz(&s);
+        xt_close(rd);
+    }
+    r->bytes = src.size;
+    xt_summary_free(&s);
+    xt_source_file_close(&src);
+    r->seconds = bench_seconds_now() - t0;
+}
+
+/* xenalyze --summary on the file, output discarded: its wall time, or < 0 if it failed. */
+static double run_xenalyze(const char *xenalyze, const char *path, uint64_t hz)
+{
+    char hzarg[64];
+    double t0 = bench_seconds_now();
+    int status = 0;
+    pid_t pid;
+
+    snprintf(hzarg, sizeof(hzarg), "--cpu-hz=%" PRIu64, hz);
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        FILE *n = freopen("/dev/null", "w", stdout);
+        FILE *e = freopen("/dev/null", "w", stderr);
+        (void)n, (void)e;
+        execl(xenalyze, xenalyze, "--summary", hzarg, path, (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return -1;
+    return bench_seconds_now() - t0;
+}
+
+/* A copy of the first half of the file (cut mid-window): the reader's memory on it, against
+ * the whole file's, shows whether memory grows with the file. */
+static int half_copy(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    struct stat st;
+    char buf[65536];
+    uint64_t left;
+    int rc = -1;
+
+    if (!in || !out || stat(from, &st) < 0)
+        goto done;
+    left = (uint64_t)st.st_size / 2;
+    while (left) {
+        size_t n = fread(buf, 1, left < sizeof(buf) ? (size_t)left : sizeof(buf), in);
+        if (!n || fwrite(buf, 1, n, out) != n)
+            goto done;
+        left -= n;
+    }
+    rc = 0;
+done:
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        rc = -1;
+    return rc;
+}
+
+struct measured {
+    struct sim_result plain, rec;
+    double overhead;
+    struct read_result read, half;
+    long read_rss_kb, half_rss_kb;
+    double xenalyze_seconds; /* < 0: not measured */
+    uint64_t hz;
+};
+
+static void best_of(struct sim_result *best, const struct sim_result *r)
+{
+    if (r->ok && (!best->ok || r->run_seconds < best->run_seconds))
+        *best = *r;
+}
+
+static int measure_recording(const struct trace_bench_opts *o, const char *path, struct measured *x)
+{
+    unsigned rounds = o->quick ? 1 : 3;
+    struct sim_job plain = {o->guest_dir, NULL, o->quick}, rec = {o->guest_dir, path, o->quick};
+
+    for (unsigned i = 0; i < rounds; i++) {
+        struct sim_result a, b;
+
+        if (o->interrupt && *o->interrupt)
+            return -1;
+        if (o->progress)
+            fprintf(stderr, "evsim: " WHO ": run %u of %u without and with --record\n", i + 1,
+                    rounds);
+        bench_in_child(simulate, &plain, &a, sizeof(a), NULL);
+        bench_in_child(simulate, &rec, &b, sizeof(b), NULL);
+        best_of(&x->plain, &a);
+        best_of(&x->rec, &b);
+    }
+    if (!x->plain.ok || !x->rec.ok) {
+        fprintf(stderr, "evsim: " WHO ": the largest point did not run cleanly\n");
+        return -1;
+    }
+    x->overhead = x->rec.run_seconds / x->plain.run_seconds - 1.0;
+    return 0;
+}
+
+static void measure_reading(const struct trace_bench_opts *o, const char *path, const char *half,
+                            struct measured *x)
+{
+    struct read_job whole = {path, false}, cut = {half, true};
+    unsigned rounds = o->quick ? 1 : 3;
+
+    x->xenalyze_seconds = -1;
+    for (unsigned i = 0; i < rounds; i++) {
+        struct read_result r;
+        long rss = 0;
+
+        bench_in_child(read_recording, &whole, &r, sizeof(r), &rss);
+        if (r.ok && (!x->read.ok || r.seconds < x->read.seconds)) {
+            x->read = r;
+            x->read_rss_kb = rss;
+        }
+    }
+    x->hz = x->read.hz;
+    for (unsigned i = 0; o->xenalyze && x->read.ok && i < rounds; i++) {
+        double t = run_xenalyze(o->xenalyze, path, x->hz);
+        if (t >= 0 && (x->xenalyze_seconds < 0 || t < x->xenalyze_seconds))
+            x->xenalyze_seconds = t;
+    }
+    if (half_copy(path, half) == 0)
+        bench_in_child(read_recording, &cut, &x->half, sizeof(x->half), &x->half_rss_kb);
+}
+
+static void write_json(FILE *f, const struct measured *x)
+{
+    fprintf(f,
+            "{\n  \"point\": \"abi-scaling domains sweep, largest, fifo\",\n"
+            "  \"run_seconds_plain\": %.4f,\n  \"run_seconds_recording\": %.4f,\n"
+            "  \"recording_overhead\": %.4f,\n  \"recording_bytes\": %" PRIu64 ",\n"
+            "  \"recording_records\": %" PRIu64 ",\n  \"read_seconds\": %.4f,\n"
+            "  \"read_mb_per_s\": %.1f,\n  \"read_peak_rss_kb\": %ld,\n"
+            "  \"half_read_peak_rss_kb\": %ld,\n  \"xenalyze_seconds\": %.4f,\n"
+            "  \"speed_vs_xenalyze\": %.2f\n}\n",
+            x->plain.run_seconds, x->rec.run_seconds, x->overhead, x->read.bytes, x->read.records,
+            x->read.seconds, (double)x->read.bytes / 1e6 / x->read.seconds, x->read_rss_kb,
+            x->half_rss_kb, x->xenalyze_seconds,
+            x->xenalyze_seconds > 0 ? x->xenalyze_seconds / x->read.seconds : 0.0);
+}
+
+static void write_doc(FILE *f, const struct measured *x, const struct trace_bench_opts *o)
+{
+    fprintf(f,
+            "# Recording and reading traces: measured\n\n"
+            "Generated by `evsim bench trace%s%s` (do not edit: run it again). "
+            "[docs/traces.md](traces.md) describes the format and the commands.\n\n",
+            o->quick ? " --quick" : "", o->xenalyze ? " --xenalyze PATH" : "");
+    fprintf(f,
+            "## The cost of `--record`\n\n"
+            "The ABI study's largest point (its domains sweep's last, FIFO ABI), simulated "
+            "without and with `--record`, alternately in fresh processes, the best of each "
+            "kept:\n\n"
+            "| | host seconds of the run |\n|---|---|\n"
+            "| without `--record` | %.3f |\n| with `--record` | %.3f |\n"
+            "| cost of recording | %+.1f %% |\n\n"
+            "The recording holds %" PRIu64 " records in %.1f MB.\n\n",
+            x->plain.run_seconds, x->rec.run_seconds, 100.0 * x->overhead, x->read.records,
+            (double)x->read.bytes / 1e6);
+    fprintf(f,
+            "## Reading\n\n"
+            "`evsim trace summary` on that recording (reader, merge by TSC and summary): "
+            "%.3f s, %.0f MB/s, %.1f million records/s, peak memory %ld KiB. The first half of "
+            "the same file (read with `--allow-truncated`): peak memory %ld KiB%s.\n\n",
+            x->read.seconds, (double)x->read.bytes / 1e6 / x->read.seconds,
+            (double)x->read.records / 1e6 / x->read.seconds, x->read_rss_kb, x->half_rss_kb,
+            x->half_rss_kb && x->read_rss_kb <= x->half_rss_kb + x->half_rss_kb / 10
+                ? ": memory does not grow with the file"
+                : "");
+    if (x->xenalyze_seconds > 0)
+        fprintf(f,
+                "Xen's xenalyze (`xenalyze --summary --cpu-hz=%" PRIu64 "`) on the same file: "
+                "%.3f s. evsim reads it %.1f times as fast.\n",
+                x->hz, x->xenalyze_seconds, x->xenalyze_seconds / x->read.seconds);
+    else
+        fprintf(f, "xenalyze was not measured (`--xenalyze PATH` names one to compare).\n");
+}
+
+static int write_outputs(const struct trace_bench_opts *o, const struct measured *x)
+{
+    FILE *f = bench_open_out(WHO, o->out_dir, "results.json");
+
+    if (!f)
+        return 2;
+    write_json(f, x);
+    if (fclose(f) != 0)
+        return 2;
+    if (!o->doc)
+        return 0;
+    if (!(f = fopen(o->doc, "w"))) {
+        fprintf(stderr, "evsim: " WHO ": cannot write %s: %s\n", o->doc, strerror(errno));
+        return 2;
+    }
+    write_doc(f, x, o);
+    return fclose(f) == 0 ? 0 : 2;
+}
+
+int trace_bench_run(const struct trace_bench_opts *o)
+{
+    char path[4096], half[4096];
+    struct measured x = {0};
+    struct scenario *sc = calloc(1, sizeof(*sc));
+    struct diag d;
+    int rc;
+
+    if (!sc)
+        return 2;
+    if (bench_make_dir(o->out_dir) < 0) {
+        fprintf(stderr, "evsim: " WHO ": cannot create %s: %s\n", o->out_dir, strerror(errno));
+        free(sc);
+        return 2;
+    }
+    snprintf(path, sizeof(path), "%s/largest.xt", o->out_dir);
+    snprintf(half, sizeof(half), "%s/largest-half.xt", o->out_dir);
+    rc = abi_bench_largest_scenario(sc, o->quick, &d);
+    free(sc);
+    if (rc < 0) {
+        fprintf(stderr, "evsim: " WHO ": %s\n", d.msg);
+        return 2;
+    }
+    if (measure_recording(o, path, &x) < 0)
+        return o->interrupt && *o->interrupt ? 128 + *o->interrupt : 1;
+    measure_reading(o, path, half, &x);
+    /* the recordings are scratch: the results say what they held */
+    unlink(path);
+    unlink(half);
+    if (!x.read.ok) {
+        fprintf(stderr, "evsim: " WHO ": the recording could not be read back\n");
+        return 1;
+    }
+    return write_outputs(o, &x);
+}

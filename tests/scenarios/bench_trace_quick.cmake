@@ -1,0 +1,26 @@
+# evsim bench trace --quick: both runs complete, the recording is read back, and results.json and
+# the page say what was measured; the scratch recordings are gone afterwards.
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+execute_process(COMMAND ${EVSIM} bench trace --quick --no-progress --out ${WORK_DIR}
+    --doc ${WORK_DIR}/page.md
+  RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "evsim bench trace --quick exited ${rc}: ${err}")
+endif()
+file(READ ${WORK_DIR}/results.json json)
+foreach(key run_seconds_plain run_seconds_recording recording_bytes recording_records
+    read_seconds read_peak_rss_kb half_read_peak_rss_kb)
+  string(JSON v GET ${json} ${key})
+  if(NOT v GREATER 0)
+    message(FATAL_ERROR "results.json: ${key} is ${v}")
+  endif()
+endforeach()
+file(READ ${WORK_DIR}/page.md page)
+if(NOT page MATCHES "cost of recording \\| [-+][0-9]" OR NOT page MATCHES "not measured")
+  message(FATAL_ERROR "the page lacks the measurements:\n${page}")
+endif()
+file(GLOB left ${WORK_DIR}/*.xt ${WORK_DIR}/*.partial)
+if(left)
+  message(FATAL_ERROR "scratch recordings left behind: ${left}")
+endif()

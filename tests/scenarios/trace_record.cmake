@@ -1,0 +1,49 @@
+# `evsim run --record`: the recording of a scenario, read back. Runs the scenario twice with
+# --record (the two files must be byte-identical: recordings are deterministic), then
+# `evsim trace summary` and, with DUMP set, `evsim trace dump` on it, and compares them with
+# NAME.summary and NAME.dump. Both follow the simulator's timing, so EVSIM_UPDATE_GOLDEN=timing
+# (or all) rewrites them, as it does the scenario goldens' timing files.
+# Variables (-D): EVSIM, SCENARIO, NAME, GOLDEN_DIR, WORK_DIR, DUMP (ON/OFF), TOOLCHAIN_NOTE.
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+
+foreach(copy a b)
+  execute_process(COMMAND ${EVSIM} run ${SCENARIO} --record ${copy}.xt --no-report
+    WORKING_DIRECTORY ${WORK_DIR} RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "evsim run --record exited ${rc}:\n${err}")
+  endif()
+  if(EXISTS ${WORK_DIR}/${copy}.xt.partial)
+    message(FATAL_ERROR "the temporary ${copy}.xt.partial was left behind")
+  endif()
+endforeach()
+file(SHA256 ${WORK_DIR}/a.xt sum_a)
+file(SHA256 ${WORK_DIR}/b.xt sum_b)
+if(NOT sum_a STREQUAL sum_b)
+  message(FATAL_ERROR "two recordings of ${SCENARIO} differ: recordings must be deterministic")
+endif()
+
+set(views summary)
+if(DUMP)
+  list(APPEND views dump)
+endif()
+set(update "$ENV{EVSIM_UPDATE_GOLDEN}")
+foreach(view IN LISTS views)
+  execute_process(COMMAND ${EVSIM} trace ${view} a.xt WORKING_DIRECTORY ${WORK_DIR}
+    RESULT_VARIABLE rc OUTPUT_VARIABLE got ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "evsim trace ${view} exited ${rc}:\n${err}")
+  endif()
+  set(golden ${GOLDEN_DIR}/${NAME}.${view})
+  if(update STREQUAL "timing" OR update STREQUAL "all" OR update STREQUAL "1")
+    file(WRITE ${golden} "${got}")
+    continue()
+  endif()
+  file(READ ${golden} want)
+  if(NOT got STREQUAL want)
+    file(WRITE ${WORK_DIR}/${view}.got "${got}")
+    execute_process(COMMAND diff -u ${golden} ${WORK_DIR}/${view}.got)
+    message(FATAL_ERROR "evsim trace ${view} differs from ${golden}; if the simulator's timing "
+      "changed on purpose, EVSIM_UPDATE_GOLDEN=timing rewrites it. ${TOOLCHAIN_NOTE}")
+  endif()
+endforeach()

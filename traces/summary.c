@@ -1,0 +1,415 @@
+/* The summary's state machines: runstates per vcpu, the vcpu on each CPU, HVM exit arcs. The
+ * order of the checks in runstate_change follows xenalyze's sched_runstate_process, so that
+ * odd recordings (a vcpu seen in another state than the record says) are counted alike. */
+#include "traces/summary.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t sample_cap(const struct xt_summary *s)
+{
+    return s->opt.sample_cap ? s->opt.sample_cap : XT_SAMPLE_CAP_DEFAULT;
+}
+
+static void add_cycles(struct xt_summary *s, struct xt_cycles *c, uint64_t cycles)
+{
+    if (!xt_cycles_add(c, cycles, sample_cap(s)))
+        s->oom = true;
+}
+
+/* The entry for key, inserted in order if new; NULL when out of memory. */
+static struct xt_keyed *table_get(struct xt_summary *s, struct xt_table *t, uint64_t key)
+{
+    uint32_t lo = 0, hi = t->n;
+
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+
+        if (t->e[mid].key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < t->n && t->e[lo].key == key)
+        return &t->e[lo];
+    if (t->n == t->cap) {
+        uint32_t cap = t->cap ? 2 * t->cap : 8;
+        struct xt_keyed *e = realloc(t->e, cap * sizeof(*e));
+
+        if (!e) {
+            s->oom = true;
+            return NULL;
+        }
+        t->e = e;
+        t->cap = cap;
+    }
+    memmove(t->e + lo + 1, t->e + lo, (t->n - lo) * sizeof(*t->e));
+    memset(t->e + lo, 0, sizeof(*t->e));
+    t->e[lo].key = key;
+    t->n++;
+    return &t->e[lo];
+}
+
+static void table_add(struct xt_summary *s, struct xt_table *t, uint64_t key, int kind,
+                      uint64_t cycles)
+{
+    struct xt_keyed *e = table_get(s, t, key);
+
+    if (e)
+        add_cycles(s, &e->c[kind], cycles);
+}
+
+static struct xt_vcpu *vcpu_find(struct xt_summary *s, uint32_t domid, uint32_t vid)
+{
+    struct xt_domain *d = xt_idmap_get(&s->dom, domid & 0xffff);
+    struct xt_vcpu *v;
+
+    if (!d) {
+        if (!(d = calloc(1, sizeof(*d))) || !xt_idmap_set(&s->dom, domid & 0xffff, d)) {
+            free(d);
+            s->oom = true;
+            return NULL;
+        }
+        d->id = domid & 0xffff;
+    }
+    if (vid >= d->nr) {
+        struct xt_vcpu **nv = realloc(d->v, (vid + 1) * sizeof(*nv));
+
+        if (!nv) {
+            s->oom = true;
+            return NULL;
+        }
+        memset(nv + d->nr, 0, (vid + 1 - d->nr) * sizeof(*nv));
+        d->v = nv;
+        d->nr = vid + 1;
+    }
+    if (!(v = d->v[vid])) {
+        if (!(v = calloc(1, sizeof(*v)))) {
+            s->oom = true;
+            return NULL;
+        }
+        v->domid = d->id;
+        v->vid = vid;
+        v->state = XT_INIT;
+        v->pcpu = -1;
+        d->v[vid] = v;
+    }
+    return v;
+}
+
+/* Charges the interval that ends now to the state it was spent in, then enters `state`. An
+ * interval is charged only if its start is known and before now. */
+static void runstate_update(struct xt_summary *s, struct xt_vcpu *v, enum xt_vcpu_state state,
+                            uint64_t tsc, bool timed)
+{
+    if (timed && v->state != XT_INIT && v->state_tsc < tsc) {
+        add_cycles(s, &v->runstate[v->state], tsc - v->state_tsc);
+        if (v->state == XT_RUNNABLE)
+            add_cycles(s, &v->runnable[v->runnable_kind], tsc - v->state_tsc);
+    }
+    if (state == XT_RUNNABLE)
+        v->runnable_kind = v->state == XT_RUNNING                             ? XT_PREEMPT
+                           : v->state == XT_BLOCKED || v->state == XT_OFFLINE ? XT_WAKE
+                                                                              : XT_OTHER;
+    v->state = state;
+    v->state_tsc = tsc;
+}
+
+static void exit_commit(struct xt_summary *s, struct xt_vcpu *v)
+{
+    table_add(s, &v->exits, (uint64_t)v->exit_svm << 32 | v->exit_reason, 0, v->arc);
+    v->exit_total += v->arc;
+    if (v->io)
+        table_add(s, v->io == 1 ? &v->pio : &v->mmio, v->io_addr, v->io_write, v->arc);
+    if (v->hypercall >= 0)
+        table_add(s, &v->hypercalls, (uint64_t)v->hypercall, 0, v->arc);
+    v->exit_open = false;
+}
+
+/* The arc of v's exit in flight ends now (the next entry, or v runnable again). */
+static void exit_close_arc(struct xt_vcpu *v, uint64_t tsc)
+{
+    if (v->exit_open && !v->arc_closed) {
+        v->arc = tsc > v->exit_tsc ? tsc - v->exit_tsc : 0;
+        v->arc_closed = true;
+    }
+}
+
+static void lose_vcpu(struct xt_summary *s, struct xt_vcpu *v, uint64_t tsc)
+{
+    exit_close_arc(v, tsc);
+    if (v->exit_open)
+        exit_commit(s, v);
+    runstate_update(s, v, XT_LOST, tsc, true);
+}
+
+/* v stops running on CPU p (xenalyze's vcpu_prev_update). */
+static void vcpu_stops(struct xt_summary *s, struct xt_pcpu *p, struct xt_vcpu *v,
+                       enum xt_vcpu_state state, uint64_t tsc)
+{
+    bool timed = p && p == s->pcpu + v->pcpu && p->current == v && v->state == XT_RUNNING;
+
+    if (p)
+        p->current = NULL;
+    runstate_update(s, v, state, tsc, timed);
+}
+
+/* v starts running on CPU p (vcpu_next_update). */
+static void vcpu_runs(struct xt_summary *s, struct xt_pcpu *p, struct xt_vcpu *v, uint64_t tsc)
+{
+    bool timed = v->state != XT_RUNNING;
+
+    if (p->current && p->current != v) {
+        runstate_update(s, p->current, XT_LOST, tsc, true);
+        p->current = NULL;
+    }
+    runstate_update(s, v, XT_RUNNING, tsc, timed);
+    v->pcpu = (int)(p - s->pcpu);
+    p->current = v;
+}
+
+/* A vcpu's first record: it is counted from the first time it runs (vcpu_start). */
+static void vcpu_start(struct xt_summary *s, struct xt_pcpu *p, struct xt_vcpu *v, unsigned old,
+                       unsigned new, uint64_t tsc)
+{
+    if (old == XT_RUNNING)
+        p->current = NULL;
+    if (new != XT_RUNNING)
+        return;
+    /* running -> running: it ran since the CPU's first record */
+    runstate_update(s, v, XT_RUNNING, old == XT_RUNNING ? p->first_tsc : tsc, false);
+    v->pcpu = (int)(p - s->pcpu);
+    p->current = v;
+}
+
+static void runstate_change(struct xt_summary *s, struct xt_pcpu *p, const struct xt_rec *r)
+{
+    bool cont = (r->event & 0xf) == 2;
+    unsigned old = cont ? XT_RUNNING : (r->event >> 8) & 0xf;
+    unsigned new = cont ? XT_RUNNING : (r->event >> 4) & 0xf;
+    struct xt_vcpu *v;
+
+    if (r->n < 1 || old >= XT_RUNSTATES || new >= XT_RUNSTATES ||
+        !(v = vcpu_find(s, r->d[0] >> 16, r->d[0] & 0xffff)))
+        return;
+    if (v->state == XT_INIT) {
+        vcpu_start(s, p, v, old, new, r->tsc);
+        return;
+    }
+    if (new == XT_RUNNABLE && v->hvm)
+        exit_close_arc(v, r->tsc);
+    if (v->state != old) {
+        if (v->state == XT_LOST && new != XT_RUNNING)
+            return;
+        if (v->state == XT_RUNNING)
+            return; /* xenalyze: "possible tsc skew", not updated */
+    }
+    if (cont)
+        runstate_update(s, v, XT_RUNNING, r->tsc, true);
+    else if (old == XT_RUNNING || v->state == XT_RUNNING)
+        vcpu_stops(s, old == XT_RUNNING ? p : (v->pcpu >= 0 ? s->pcpu + v->pcpu : NULL), v, new,
+                   r->tsc);
+    else if (new == XT_RUNNING)
+        vcpu_runs(s, p, v, r->tsc);
+    else
+        runstate_update(s, v, new, r->tsc, true);
+}
+
+static bool is_vmexit(uint32_t ev)
+{
+    return ev == TRC_HVM_VMEXIT || ev == TRC_HVM_VMEXIT64 || ev == TRC_HVM_SVM_EXIT ||
+           ev == TRC_HVM_SVM_EXIT64;
+}
+
+static void hvm_exit(struct xt_summary *s, struct xt_vcpu *v, const struct xt_rec *r)
+{
+    if (v->exit_open) {
+        /* no VMENTRY came: the arc ends here */
+        exit_close_arc(v, r->tsc);
+        exit_commit(s, v);
+    }
+    v->exit_open = true;
+    v->arc_closed = false;
+    v->exit_reason = r->d[0];
+    v->exit_svm = r->event == TRC_HVM_SVM_EXIT || r->event == TRC_HVM_SVM_EXIT64;
+    v->exit_tsc = r->tsc;
+    v->arc = 0;
+    v->io = 0;
+    v->hypercall = -1;
+}
+
+static void hvm_entry(struct xt_summary *s, struct xt_vcpu *v, const struct xt_rec *r)
+{
+    if (!v->exit_open)
+        return;
+    exit_close_arc(v, r->tsc);
+    exit_commit(s, v);
+}
+
+/* An emulated access. Outside an exit (a recording that starts mid-exit) it still counts. */
+static void hvm_io(struct xt_summary *s, struct xt_vcpu *v, const struct xt_rec *r, int kind)
+{
+    uint64_t addr = r->d[0];
+
+    if (kind == 2 && (r->event & TRC_64_FLAG) && r->n >= 2)
+        addr |= (uint64_t)r->d[1] << 32;
+    if (!v->exit_open) {
+        table_add(s, kind == 1 ? &v->pio : &v->mmio, addr, (r->event & 0x200) != 0, 0);
+        return;
+    }
+    v->io = kind;
+    v->io_write = (r->event & 0x200) != 0;
+    v->io_addr = addr;
+}
+
+/* Records that belong to the vcpu running on the CPU. */
+static void vcpu_record(struct xt_summary *s, struct xt_pcpu *p, const struct xt_rec *r)
+{
+    struct xt_vcpu *v = p->current;
+    uint32_t ev = r->event;
+
+    if (!v) {
+        s->unattributed++;
+        return;
+    }
+    if (ev == TRC_PV_HYPERCALL_V2 || ev == TRC_PV_HYPERCALL_SUBCALL) {
+        if (r->n >= 1)
+            table_add(s, &v->hypercalls, r->d[0] & ~TRC_PV_HYPERCALL_V2_ARG_MASK, 0, 0);
+        return;
+    }
+    v->hvm = true;
+    if (is_vmexit(ev) && r->n >= 1)
+        hvm_exit(s, v, r);
+    else if (ev == TRC_HVM_VMENTRY)
+        hvm_entry(s, v, r);
+    else if ((ev & ~0x200u) == TRC_HVM_IOPORT_READ)
+        hvm_io(s, v, r, 1);
+    else if ((ev & ~(0x200u | TRC_64_FLAG)) == TRC_HVM_IOMEM_READ)
+        hvm_io(s, v, r, 2);
+    else if (ev == TRC_HVM_VMMCALL && r->n >= 1) {
+        if (v->exit_open)
+            v->hypercall = r->d[0];
+        else
+            table_add(s, &v->hypercalls, r->d[0], 0, 0);
+    } else if (ev == TRC_HVM_INJ_VIRQ && r->n >= 1)
+        table_add(s, &v->vectors, r->d[0], 0, 0);
+}
+
+static bool belongs_to_vcpu(uint32_t ev)
+{
+    enum xt_class c = xt_class_of(ev);
+
+    return (c == XT_CLS_HVM && ((ev & 0xf000) == 0x1000 || (ev & 0xf000) == 0x2000)) ||
+           ev == TRC_PV_HYPERCALL_V2 || ev == TRC_PV_HYPERCALL_SUBCALL;
+}
+
+void xt_summary_add(struct xt_summary *s, const struct xt_rec *r)
+{
+    struct xt_pcpu *p;
+
+    if (r->cpu >= s->nr_pcpus) {
+        struct xt_pcpu *np = realloc(s->pcpu, (r->cpu + 1) * sizeof(*np));
+
+        if (!np) {
+            s->oom = true;
+            return;
+        }
+        memset(np + s->nr_pcpus, 0, (r->cpu + 1 - s->nr_pcpus) * sizeof(*np));
+        s->pcpu = np;
+        s->nr_pcpus = r->cpu + 1;
+    }
+    p = s->pcpu + r->cpu;
+    s->records++;
+    if (r->has_tsc) {
+        if (!s->first_tsc || r->tsc < s->first_tsc)
+            s->first_tsc = r->tsc;
+        if (r->tsc > s->last_tsc)
+            s->last_tsc = r->tsc;
+        if (!p->first_tsc)
+            p->first_tsc = r->tsc;
+        p->last_tsc = r->tsc;
+    }
+    if (!xt_event_name(r->event))
+        s->unknown++;
+    if (r->event == TRC_EVSIM_CPU_HZ && r->n >= 2)
+        s->file_cpu_hz = r->d[0] | (uint64_t)r->d[1] << 32;
+    else if ((r->event & 0xfffff00fu) == TRC_SCHED_RUNSTATE_CHANGE ||
+             r->event == TRC_SCHED_CONTINUE_RUNNING)
+        runstate_change(s, p, r);
+    else if (belongs_to_vcpu(r->event))
+        vcpu_record(s, p, r);
+    if (r->cpu_last)
+        xt_summary_cpu_done(s, r->cpu);
+}
+
+void xt_summary_cpu_done(struct xt_summary *s, uint32_t cpu)
+{
+    struct xt_pcpu *p;
+
+    if (cpu >= s->nr_pcpus)
+        return;
+    p = s->pcpu + cpu;
+    if (p->current) {
+        lose_vcpu(s, p->current, p->last_tsc);
+        p->current = NULL;
+    }
+}
+
+uint64_t xt_summary_cpu_hz(const struct xt_summary *s)
+{
+    if (s->opt.cpu_hz)
+        return s->opt.cpu_hz;
+    return s->file_cpu_hz ? s->file_cpu_hz : XT_CPU_HZ_DEFAULT;
+}
+
+int xt_summary_init(struct xt_summary *s, const struct xt_summary_options *opt)
+{
+    memset(s, 0, sizeof(*s));
+    if (opt)
+        s->opt = *opt;
+    return 0;
+}
+
+static void table_free(struct xt_table *t)
+{
+    for (uint32_t i = 0; i < t->n; i++) {
+        xt_cycles_free(&t->e[i].c[0]);
+        xt_cycles_free(&t->e[i].c[1]);
+    }
+    free(t->e);
+}
+
+static void vcpu_free(struct xt_vcpu *v)
+{
+    for (unsigned i = 0; i < XT_STATES; i++)
+        xt_cycles_free(&v->runstate[i]);
+    for (unsigned i = 0; i < XT_RUNNABLE_KINDS; i++)
+        xt_cycles_free(&v->runnable[i]);
+    table_free(&v->exits);
+    table_free(&v->hypercalls);
+    table_free(&v->pio);
+    table_free(&v->mmio);
+    table_free(&v->vectors);
+    free(v);
+}
+
+const struct xt_domain *xt_summary_domain(const struct xt_summary *s, uint32_t domid)
+{
+    return xt_idmap_get(&s->dom, domid & 0xffff);
+}
+
+void xt_summary_free(struct xt_summary *s)
+{
+    for (uint32_t id = 0; xt_idmap_next(&s->dom, &id); id++) {
+        struct xt_domain *d = xt_idmap_get(&s->dom, id);
+
+        for (uint32_t i = 0; i < d->nr; i++)
+            if (d->v[i])
+                vcpu_free(d->v[i]);
+        free(d->v);
+        free(d);
+    }
+    xt_idmap_free(&s->dom);
+    free(s->pcpu);
+    memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,117 @@
+/* A xenalyze-style summary of a recording, built one record at a time in global time order.
+ *
+ * What it follows, with xenalyze's rules (tools/xentrace/xenalyze.c) so that the counts agree:
+ * - runstates per vcpu from RUNSTATE_CHANGE: a vcpu is counted from the first time it is seen
+ *   to run; each interval is charged to the state it ends; a runnable interval is a wake (from
+ *   blocked or offline), a preemption (from running) or other; when a CPU's records end, the vcpu
+ *   running there is "lost" at that CPU's last TSC;
+ * - which vcpu runs on each physical CPU (the last change to running there), to which the CPU's
+ *   HVM and PV records belong;
+ * - HVM exits: an arc from the exit to the next VMENTRY, or to the moment the vcpu becomes
+ *   runnable again if sooner (time waiting for a CPU is not the exit's); the arc is charged to its
+ *   exit reason, to the I/O port or MMIO address accessed in it and to the hypercall made in it;
+ * - PV hypercalls by number, injected vectors, lost records, per-CPU volume by class. */
+#ifndef EVSIM_TRACES_SUMMARY_H
+#define EVSIM_TRACES_SUMMARY_H
+
+#include <stdio.h>
+
+#include "traces/cycles.h"
+#include "traces/idmap.h"
+#include "traces/xentrace.h"
+
+#define XT_CPU_HZ_DEFAULT 2400000000ull /* xenalyze's default */
+
+struct xt_summary_options {
+    uint64_t cpu_hz;     /* 0: from the recording (evsim's), else XT_CPU_HZ_DEFAULT */
+    uint32_t sample_cap; /* 0: XT_SAMPLE_CAP_DEFAULT */
+};
+
+/* A sorted table of summaries by key (exit reason, port, address, hypercall, vector); [0] reads
+ * or the only kind, [1] writes. */
+struct xt_keyed {
+    uint64_t key;
+    struct xt_cycles c[2];
+};
+
+struct xt_table {
+    struct xt_keyed *e;
+    uint32_t n, cap;
+};
+
+enum xt_vcpu_state {
+    XT_RUNNING,
+    XT_RUNNABLE,
+    XT_BLOCKED,
+    XT_OFFLINE,
+    XT_LOST,
+    XT_STATES,
+    XT_INIT = XT_STATES /* not seen running yet: nothing is counted */
+};
+
+enum xt_runnable_kind { XT_WAKE, XT_PREEMPT, XT_OTHER, XT_RUNNABLE_KINDS };
+
+struct xt_vcpu {
+    uint32_t domid, vid;
+    enum xt_vcpu_state state;
+    enum xt_runnable_kind runnable_kind;
+    uint64_t state_tsc;
+    int pcpu; /* where it last ran, -1 never */
+    struct xt_cycles runstate[XT_STATES];
+    struct xt_cycles runnable[XT_RUNNABLE_KINDS];
+    bool hvm;
+    /* the exit in flight */
+    bool exit_open;  /* between its VMEXIT and its VMENTRY */
+    bool arc_closed; /* its arc already ended at a wake */
+    uint32_t exit_reason;
+    bool exit_svm; /* an SVM exit id: the reason is an SVM exit code (table key bit 32) */
+    uint64_t exit_tsc, arc;
+    int io; /* 0 none, 1 port, 2 MMIO */
+    bool io_write;
+    uint64_t io_addr;
+    int64_t hypercall;   /* -1 none */
+    uint64_t exit_total; /* cycles of all arcs, for the reasons' shares */
+    struct xt_table exits, hypercalls, pio, mmio, vectors;
+};
+
+struct xt_domain {
+    uint32_t id;
+    struct xt_vcpu **v;
+    uint32_t nr;
+};
+
+struct xt_pcpu {
+    struct xt_vcpu *current;
+    uint64_t first_tsc, last_tsc;
+};
+
+struct xt_summary {
+    struct xt_summary_options opt;
+    uint64_t file_cpu_hz; /* from an evsim recording's CPU_HZ record, 0 if none */
+    struct xt_idmap dom;  /* struct xt_domain by domain id */
+    struct xt_pcpu *pcpu;
+    uint32_t nr_pcpus;
+    uint64_t first_tsc, last_tsc;
+    uint64_t records, unknown, unattributed;
+    bool oom;
+};
+
+int xt_summary_init(struct xt_summary *s, const struct xt_summary_options *opt);
+/* Adds the next record (in xt_next's order). */
+void xt_summary_add(struct xt_summary *s, const struct xt_rec *rec);
+/* CPU cpu has no more records: the vcpu it runs is lost at its last TSC (xenalyze's
+ * deactivate_pcpu). */
+void xt_summary_cpu_done(struct xt_summary *s, uint32_t cpu);
+/* Domain domid, or NULL if the recording never named it. */
+const struct xt_domain *xt_summary_domain(const struct xt_summary *s, uint32_t domid);
+/* The CPU frequency the summary uses: the option, the recording's, or xenalyze's default. */
+uint64_t xt_summary_cpu_hz(const struct xt_summary *s);
+void xt_summary_print(FILE *out, const struct xt_summary *s, const struct xt_stats *st);
+void xt_summary_free(struct xt_summary *s);
+
+/* Names for the summary and the dump (traces/xen_names.c). */
+const char *xt_exit_reason_name(uint32_t event, uint32_t reason);
+const char *xt_hypercall_name(uint32_t nr);
+const char *xt_runstate_name(unsigned state);
+
+#endif

@@ -1,0 +1,80 @@
+/* Trace event ids: Xen's, from its public header (Debian libxen-dev, /usr/include/xen/trace.h),
+ * and evsim's own class for the event-channel and ioreq steps Xen does not trace
+ * (docs/traces.md gives every id with its payload). */
+#ifndef EVSIM_TRACES_XT_IDS_H
+#define EVSIM_TRACES_XT_IDS_H
+
+#include <stdint.h>
+
+#include <xen/trace.h>
+
+/* Xen 4.19 gave SVM exits their own ids; Debian 12's 4.17 header predates them. Older Xen wrote
+ * the VMX ids on AMD hosts too. */
+#ifndef TRC_HVM_SVM_EXIT
+#define TRC_HVM_SVM_EXIT (TRC_HVM_ENTRYEXIT + 0x03)
+#endif
+#ifndef TRC_HVM_SVM_EXIT64
+#define TRC_HVM_SVM_EXIT64 (TRC_HVM_ENTRYEXIT + TRC_64_FLAG + 0x03)
+#endif
+
+/* The header of the record that opens every window: CPU_CHANGE, two data words, no TSC. */
+#define XT_CPU_CHANGE_HEADER (TRC_TRACE_CPU_CHANGE | (2u << TRACE_EXTRA_SHIFT))
+/* CPU numbers a file may name (Xen's NR_CPUS is at most 4096 on x86). */
+#define XT_MAX_CPUS 4096u
+/* The four runstates RUNSTATE_CHANGE packs in two bits each (xen/vcpu.h's RUNSTATE_*). */
+#define XT_RUNSTATES 4u
+
+/* evsim's records live in Xen's general class (TRC_GEN, main class 0x001) under sub-classes Xen
+ * leaves unused (its own general records are all in sub-class 0xf): xenalyze knows only Xen's
+ * eight main classes and stops at any other, but passes over unknown general records. Payload
+ * words pack a vcpu as domid << 16 | vcpu id, as Xen's RUNSTATE_CHANGE does. */
+#define TRC_EVSIM_META 0x00011000u   /* the run's constants */
+#define TRC_EVSIM_EVTCHN 0x00012000u /* event-channel steps */
+#define TRC_EVSIM_IOREQ 0x00014000u  /* ioreq steps */
+
+/* META, untimed, at the start of CPU 0's first window. */
+#define TRC_EVSIM_CPU_HZ (TRC_EVSIM_META + 1) /* hz lo, hi: the TSC frequency */
+#define TRC_EVSIM_DOMAIN (TRC_EVSIM_META + 2) /* domid, type (0 pv, 1 hvm), abi, nr_vcpus */
+#define TRC_EVSIM_VCPU (TRC_EVSIM_META + 3)   /* dv, pcpu it is placed on, upcall vector */
+
+/* EVTCHN, timed. abi: 2 = 2-level, 3 = 3-level, 4 = FIFO. */
+#define TRC_EVSIM_SEND (TRC_EVSIM_EVTCHN + 1)        /* dv of the sender, port, remote dv */
+#define TRC_EVSIM_SET_PENDING (TRC_EVSIM_EVTCHN + 2) /* dv notified, port, abi, newly, cycles */
+#define TRC_EVSIM_UNMASK (TRC_EVSIM_EVTCHN + 3)      /* dv, port */
+#define TRC_EVSIM_UPCALL (TRC_EVSIM_EVTCHN + 4)      /* dv, vector (0: PV callback) */
+#define TRC_EVSIM_IRET (TRC_EVSIM_EVTCHN + 5)        /* dv */
+#define TRC_EVSIM_FIFO_LINK (TRC_EVSIM_EVTCHN + 6)   /* dv, port, priority */
+
+/* IOREQ, timed. */
+#define TRC_EVSIM_IOREQ_SEND                                                                       \
+    (TRC_EVSIM_IOREQ + 1) /* dv, server, type|dir<<8|size<<16, addr lo, hi */
+#define TRC_EVSIM_IOREQ_DONE (TRC_EVSIM_IOREQ + 2) /* dv, server, data lo, hi */
+#define TRC_EVSIM_IOREQ_BUF (TRC_EVSIM_IOREQ + 3)  /* dv, server, type|dir<<8|size<<16, addr lo */
+
+static inline uint32_t xt_dv(uint32_t domid, uint32_t vcpu)
+{
+    return (domid & 0xffff) << 16 | (vcpu & 0xffff);
+}
+
+/* The main class of an event id as one of XT_CLASSES indexes (per-CPU volume by class). */
+enum xt_class {
+    XT_CLS_GEN,
+    XT_CLS_SCHED,
+    XT_CLS_DOM0OP,
+    XT_CLS_HVM,
+    XT_CLS_MEM,
+    XT_CLS_PV,
+    XT_CLS_SHADOW,
+    XT_CLS_HW,
+    XT_CLS_GUEST,
+    XT_CLS_EVSIM,
+    XT_CLS_OTHER,
+    XT_CLASSES
+};
+
+enum xt_class xt_class_of(uint32_t event);
+const char *xt_class_name(enum xt_class c);
+/* The name of an event id ("TRC_SCHED_WAKE" is "sched_wake"), or NULL if unknown. */
+const char *xt_event_name(uint32_t event);
+
+#endif
