@@ -610,8 +610,6 @@ static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
             p->current = NULL;
         if (sv->state == SV_RUNNING) {
             sv->state = SV_IDLE;
-            if (sv->v->run_state == VCPU_BLOCKED && sv->sd->status == SD_RUNNING)
-                record_block(sv);
             record_vcpu_state(sv);
         }
         m->active = p;

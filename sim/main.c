@@ -374,20 +374,20 @@ static int load_scenario(const struct run_opts *o, struct scenario *sc, struct d
     return scenario_check_machine(sc, d);
 }
 
-/* The JSON file is checked for writability before the run, so a long run does not end in an
- * error; it is written whole at the end. */
-static int check_json_path(const char *path, struct diag *d)
+/* The files written at the end (--json, --timeline) are checked for writability before the
+ * run, so a long run does not end in an error; each is written whole at the end. */
+static int check_output_path(const char *flag, const char *path, struct diag *d)
 {
     struct stat st;
     if (stat(path, &st) == 0) {
         if (S_ISDIR(st.st_mode) || access(path, W_OK) != 0)
-            return diag_set(d, "--json %s: cannot write: %s", path,
+            return diag_set(d, "--%s %s: cannot write: %s", flag, path,
                             S_ISDIR(st.st_mode) ? "it is a directory" : strerror(errno));
         return 0; /* replaced whole at the end */
     }
     FILE *f = fopen(path, "w");
     if (!f)
-        return diag_set(d, "--json %s: cannot write: %s", path, strerror(errno));
+        return diag_set(d, "--%s %s: cannot write: %s", flag, path, strerror(errno));
     fclose(f);
     unlink(path); /* created only to check: nothing is left behind before the run ends */
     return 0;
@@ -425,14 +425,25 @@ static int run_machine(const struct run_opts *o, const struct scenario *sc, cons
         free(m);
         return bad_input("%s%s", m ? d.msg : "out of memory", "");
     }
-    /* --timeline alone records to a scratch file next to the timeline, exported at the end */
-    char scratch[PATH_MAX + 8];
+    /* --timeline alone records to a scratch file of its own, exported at the end */
+    char scratch[PATH_MAX];
     const char *rec_path = o->record_path;
     if (o->timeline_path && !rec_path) {
-        snprintf(scratch, sizeof(scratch), "%s.xt", o->timeline_path);
+        const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+        snprintf(scratch, sizeof(scratch), "%s/evsim-timeline-XXXXXX", tmp);
+        int fd = mkstemp(scratch);
+        if (fd < 0) {
+            machine_free(m);
+            free(m);
+            return bad_input("run: --timeline: cannot create a scratch file in %s: %s", tmp,
+                             strerror(errno));
+        }
+        close(fd);
         rec_path = scratch;
     }
     if (rec_path && record_start(m, rec_path, &d) < 0) {
+        if (!o->record_path && o->timeline_path)
+            unlink(scratch);
         machine_free(m);
         free(m);
         return bad_input("run: %s%s", d.msg, "");
@@ -440,7 +451,7 @@ static int run_machine(const struct run_opts *o, const struct scenario *sc, cons
     m->progress = o->progress;
     m->interrupt = &stop_signal;
     machine_run(m);
-    if (record_finish(m, &d) < 0) {
+    if (record_finish(m, NULL, &d) < 0) {
         fprintf(stderr, "evsim: %s\n", d.msg);
         machine_free(m);
         free(m);
@@ -486,7 +497,9 @@ static int cmd_run(int argc, char **argv)
     struct scenario *sc = calloc(1, sizeof(*sc)); /* large: keep it off the stack */
     if (!sc)
         return bad_input("out of memory%s%s", "", "");
-    if (load_scenario(&o, sc, &d) < 0 || (o.json_path && check_json_path(o.json_path, &d) < 0) ||
+    if (load_scenario(&o, sc, &d) < 0 ||
+        (o.json_path && check_output_path("json", o.json_path, &d) < 0) ||
+        (o.timeline_path && check_output_path("timeline", o.timeline_path, &d) < 0) ||
         (o.plot_dir && plot_check_dir(o.plot_dir, &d) < 0))
         rc = bad_input("%s%s", d.msg, "");
     else
@@ -638,19 +651,29 @@ static const char usage_bench[] =
 #define EVSIM_BUILD_HOST_DM ""
 #endif
 
+/* The options every study takes, with its defaults (the committed results live in the source
+ * tree evsim was built from), and where the guests are: 0, or the exit status of bad input. */
+static int bench_options(const char *study, const char *out_dir, const char *doc, int argc,
+                         char **argv, struct bench_cli *c, char guest_dir[PATH_MAX])
+{
+    const char *bad = NULL;
+    *c = (struct bench_cli){.out_dir = out_dir, .doc = doc, .progress = isatty(STDERR_FILENO)};
+    if (bench_cli_parse(c, argc, argv, 2, &bad) < 0)
+        return bad_input("bench %s: unknown or incomplete option '%s' (see evsim bench --help)",
+                         study, bad);
+    default_guest_dir(guest_dir, PATH_MAX);
+    return 0;
+}
+
 /* evsim bench ioreq [options]: the same options as abi-scaling. */
 static int cmd_bench_ioreq(int argc, char **argv)
 {
     char guest_dir[PATH_MAX];
-    struct bench_cli c = {.out_dir = EVSIM_SOURCE_DIR "/bench/results/ioreq",
-                          .doc = EVSIM_SOURCE_DIR "/docs/ioreq.md",
-                          .progress = isatty(STDERR_FILENO)};
-    const char *bad = NULL;
-    if (bench_cli_parse(&c, argc, argv, 2, &bad) < 0)
-        return bad_input("bench ioreq: unknown or incomplete option '%s' (see evsim bench "
-                         "--help)%s",
-                         bad, "");
-    default_guest_dir(guest_dir, sizeof(guest_dir));
+    struct bench_cli c;
+    int rc = bench_options("ioreq", EVSIM_SOURCE_DIR "/bench/results/ioreq",
+                           EVSIM_SOURCE_DIR "/docs/ioreq.md", argc, argv, &c, guest_dir);
+    if (rc)
+        return rc;
     struct ioreq_bench_opts o = {.quick = c.quick,
                                  .progress = c.progress,
                                  .out_dir = c.out_dir,
@@ -665,10 +688,8 @@ static int cmd_bench_ioreq(int argc, char **argv)
 static int cmd_bench_trace(int argc, char **argv)
 {
     char guest_dir[PATH_MAX];
-    struct bench_cli c = {.out_dir = EVSIM_SOURCE_DIR "/bench/results/trace",
-                          .doc = EVSIM_SOURCE_DIR "/docs/trace-performance.md",
-                          .progress = isatty(STDERR_FILENO)};
-    const char *bad = NULL, *xenalyze = NULL;
+    struct bench_cli c;
+    const char *xenalyze = NULL;
     /* --xenalyze is this study's own: taken out before the common options are parsed */
     char **rest = calloc((size_t)argc + 1, sizeof(*rest));
     int n = 0;
@@ -682,27 +703,20 @@ static int cmd_bench_trace(int argc, char **argv)
         else
             rest[n++] = argv[i];
     }
-    int rc = bench_cli_parse(&c, n, rest, 2, &bad);
-    if (rc < 0) {
-        rc = bad_input("bench trace: unknown or incomplete option '%s' (see evsim bench "
-                       "--help)%s",
-                       bad, "");
-        free(rest);
-        return rc;
+    int rc = bench_options("trace", EVSIM_SOURCE_DIR "/bench/results/trace",
+                           EVSIM_SOURCE_DIR "/docs/trace-performance.md", n, rest, &c, guest_dir);
+    if (!rc && xenalyze && access(xenalyze, X_OK) != 0)
+        rc = bad_input("bench trace: --xenalyze %s: not an executable program%s", xenalyze, "");
+    if (!rc) {
+        struct trace_bench_opts o = {.quick = c.quick,
+                                     .progress = c.progress,
+                                     .out_dir = c.out_dir,
+                                     .doc = c.doc,
+                                     .guest_dir = guest_dir,
+                                     .xenalyze = xenalyze,
+                                     .interrupt = &stop_signal};
+        rc = trace_bench_run(&o);
     }
-    if (xenalyze && access(xenalyze, X_OK) != 0) {
-        free(rest);
-        return bad_input("bench trace: --xenalyze %s: not an executable program%s", xenalyze, "");
-    }
-    default_guest_dir(guest_dir, sizeof(guest_dir));
-    struct trace_bench_opts o = {.quick = c.quick,
-                                 .progress = c.progress,
-                                 .out_dir = c.out_dir,
-                                 .doc = c.doc,
-                                 .guest_dir = guest_dir,
-                                 .xenalyze = xenalyze,
-                                 .interrupt = &stop_signal};
-    rc = trace_bench_run(&o);
     free(rest);
     return rc;
 }
@@ -711,11 +725,7 @@ static int cmd_bench_trace(int argc, char **argv)
 static int cmd_bench(int argc, char **argv)
 {
     char guest_dir[PATH_MAX];
-    /* The committed results live in the source tree evsim was built from. */
-    struct bench_cli c = {.out_dir = EVSIM_SOURCE_DIR "/bench/results/abi-scaling",
-                          .doc = EVSIM_SOURCE_DIR "/docs/abi-scaling.md",
-                          .progress = isatty(STDERR_FILENO)};
-    const char *bad = NULL;
+    struct bench_cli c;
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         fputs(usage_bench, stdout);
         return 0;
@@ -725,14 +735,13 @@ static int cmd_bench(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "trace"))
         return cmd_bench_trace(argc, argv);
     if (argc < 2 || strcmp(argv[1], "abi-scaling"))
-        return bad_input("bench: which benchmark? (evsim bench abi-scaling or evsim bench "
-                         "ioreq; see evsim bench --help)%s%s",
+        return bad_input("bench: which benchmark? (evsim bench abi-scaling, ioreq or trace; see "
+                         "evsim bench --help)%s%s",
                          "", "");
-    if (bench_cli_parse(&c, argc, argv, 2, &bad) < 0)
-        return bad_input("bench abi-scaling: unknown or incomplete option '%s' (see evsim "
-                         "bench --help)%s",
-                         bad, "");
-    default_guest_dir(guest_dir, sizeof(guest_dir));
+    int rc = bench_options("abi-scaling", EVSIM_SOURCE_DIR "/bench/results/abi-scaling",
+                           EVSIM_SOURCE_DIR "/docs/abi-scaling.md", argc, argv, &c, guest_dir);
+    if (rc)
+        return rc;
     struct abi_bench_opts o = {.quick = c.quick,
                                .progress = c.progress,
                                .out_dir = c.out_dir,

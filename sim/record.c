@@ -32,8 +32,10 @@ static uint64_t tsc_of(uint64_t cycles)
     return cycles + XT_EVSIM_TSC_BASE;
 }
 
-static void put(struct machine *m, unsigned cpu, uint32_t event, bool timed, uint64_t cycles,
-                unsigned n, ...)
+/* Writes one record; returns the cycles it is written at (later than asked when its CPU's
+ * records had gone past them). */
+static uint64_t put(struct machine *m, unsigned cpu, uint32_t event, bool timed, uint64_t cycles,
+                    unsigned n, ...)
 {
     uint32_t d[7];
     va_list ap;
@@ -42,7 +44,7 @@ static void put(struct machine *m, unsigned cpu, uint32_t event, bool timed, uin
     for (unsigned i = 0; i < n && i < 7; i++)
         d[i] = va_arg(ap, uint32_t);
     va_end(ap);
-    xt_writer_add(rec_of(m)->w, cpu, event, timed, tsc_of(cycles), n, d);
+    return xt_writer_add(rec_of(m)->w, cpu, event, timed, tsc_of(cycles), n, d) - XT_EVSIM_TSC_BASE;
 }
 
 static uint32_t dv_of(const struct sim_vcpu *sv)
@@ -72,10 +74,12 @@ static int derived_state(const struct sim_vcpu *sv)
     }
 }
 
-static void runstate(struct machine *m, unsigned cpu, uint64_t at, uint32_t dv, int from, int to)
+static uint64_t runstate(struct machine *m, unsigned cpu, uint64_t at, uint32_t dv, int from,
+                         int to)
 {
-    put(m, cpu, TRC_SCHED_RUNSTATE_CHANGE | (uint32_t)(from & 3) << 8 | (uint32_t)(to & 3) << 4,
-        true, at, 1, dv);
+    return put(m, cpu,
+               TRC_SCHED_RUNSTATE_CHANGE | (uint32_t)(from & 3) << 8 | (uint32_t)(to & 3) << 4,
+               true, at, 1, dv);
 }
 
 /* A vcpu's runstate record goes no earlier than its previous one. CPUs run up to a lookahead
@@ -88,9 +92,8 @@ static void vcpu_runstate(struct machine *m, unsigned cpu, uint64_t at, struct s
     /* on another CPU, strictly later: readers order equal TSCs of two CPUs as they like */
     if (at < sv->trace_at || (at == sv->trace_at && cpu != sv->trace_cpu && at))
         at = sv->trace_at + (cpu != sv->trace_cpu);
-    sv->trace_at = at;
+    sv->trace_at = runstate(m, cpu, at, dv_of(sv), sv->trace_state, to);
     sv->trace_cpu = cpu;
-    runstate(m, cpu, at, dv_of(sv), sv->trace_state, to);
     sv->trace_state = (int8_t)to;
 }
 
@@ -143,14 +146,14 @@ static void recorder_free(struct machine *m)
     m->rec = NULL;
 }
 
-int record_finish(struct machine *m, struct diag *d)
+int record_finish(struct machine *m, struct xt_writer_stats *stats, struct diag *d)
 {
     struct xt_error err;
     int rc;
 
     if (!m->rec)
         return 0;
-    rc = xt_writer_close(m->rec->w, NULL, &err);
+    rc = xt_writer_close(m->rec->w, stats, &err);
     recorder_free(m);
     return rc < 0 ? diag_set(d, "--record: %s", err.msg) : 0;
 }
@@ -197,13 +200,12 @@ void record_vcpu_state(struct sim_vcpu *sv)
     vcpu_runstate(m, cpu, at, sv, to);
 }
 
-void record_block(struct sim_vcpu *sv)
+/* Xen's vcpu_block traces the block in the hypercall (SCHEDOP_block, SCHEDOP_poll) or in
+ * hvm_hlt, before the scheduler switches the vcpu out. */
+static void block_record(struct sim_vcpu *sv)
 {
-    struct machine *m = sv->sd->m;
-
-    if (m->rec)
-        put(m, sv->pcpu->id, TRC_SCHED_BLOCK, true, sv->pcpu->local, 2, sv->sd->d->domid,
-            sv->v->vcpu_id);
+    put(sv->sd->m, sv->pcpu->id, TRC_SCHED_BLOCK, true, *sv->clock, 2, sv->sd->d->domid,
+        sv->v->vcpu_id);
 }
 
 void record_pick(struct sim_pcpu *p, struct sim_vcpu *next)
@@ -307,7 +309,11 @@ void record_hypercall_done(struct sim_vcpu *sv)
 {
     const struct vcpu *v = sv->v;
 
-    if (sv->sd->m->rec && v->run_state == VCPU_RUNNABLE && !v->blocked_in_xen)
+    if (!sv->sd->m->rec)
+        return;
+    if (v->run_state == VCPU_BLOCKED)
+        block_record(sv);
+    else if (v->run_state == VCPU_RUNNABLE && !v->blocked_in_xen)
         record_entry(sv, *sv->clock);
 }
 
@@ -326,16 +332,28 @@ void record_resume(struct sim_vcpu *sv)
     record_entry(sv, *sv->clock);
 }
 
-void record_hlt(struct sim_vcpu *sv, uint64_t at, bool pending)
+void record_hlt_exit(struct sim_vcpu *sv, uint64_t at)
 {
-    struct machine *m = sv->sd->m;
     uint64_t rip = 0;
 
-    if (!m->rec)
+    if (!sv->sd->m->rec)
         return;
     uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
     exit_record(sv, at, 12 /* HLT */, 0x78 /* HLT */, rip);
-    put(m, sv->pcpu->id, TRC_HVM_HLT, false, at, 1, pending ? 1u : 0u);
+}
+
+/* Xen's hvm_hlt: with interrupts off the vcpu goes down, no HLT record; else it blocks (BLOCK)
+ * and HLT says whether it was runnable again at once (an event was pending). */
+void record_hlt(struct sim_vcpu *sv, bool interrupts_on)
+{
+    struct machine *m = sv->sd->m;
+    bool blocked = sv->v->run_state == VCPU_BLOCKED;
+
+    if (!m->rec || !interrupts_on)
+        return;
+    if (blocked)
+        block_record(sv);
+    put(m, sv->pcpu->id, TRC_HVM_HLT, false, *sv->clock, 1, blocked ? 0u : 1u);
 }
 
 void record_io_exit(struct sim_vcpu *sv, uint64_t at, const ioreq_t *p, uint64_t rip)

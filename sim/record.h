@@ -24,8 +24,11 @@ struct ioreq;
 /* Opens the recording and writes its constants (CPU frequency, domains, vcpus, where each CPU
  * starts). Call after machine_build. 0, or -1 with d. */
 int record_start(struct machine *m, const char *path, struct diag *d);
-/* Writes what is buffered and names the file: 0, or -1 with d (nothing left under the name). */
-int record_finish(struct machine *m, struct diag *d);
+struct xt_writer_stats;
+/* Writes what is buffered and names the file: 0, or -1 with d (nothing left under the name).
+ * stats (may be NULL): what was written, and how many records were moved later to keep their
+ * CPU's TSCs in order. */
+int record_finish(struct machine *m, struct xt_writer_stats *stats, struct diag *d);
 /* Drops the recording (the run failed): no file is left. */
 void record_discard(struct machine *m);
 
@@ -34,13 +37,12 @@ void record_discard(struct machine *m);
 void record_vcpu_state(struct sim_vcpu *sv);
 /* CPU p picked next (NULL: it idles): Xen's switch records, the idle vcpu's runstates. */
 void record_pick(struct sim_pcpu *p, struct sim_vcpu *next);
-/* sv blocked with SCHEDOP_block or SCHEDOP_poll (not waiting for an emulator). */
-void record_block(struct sim_vcpu *sv);
 
 /* A hypercall trapped at sv's current time: the PV record, or an HVM exit and VMMCALL. */
 void record_hypercall(struct sim_vcpu *sv, uint64_t nr, const uint64_t *args, uint64_t rip);
-/* The hypercall is done and sv goes on now (HVM: VMENTRY). Not called when it blocked: its
- * entry is written when it next runs (record_resume). */
+/* The hypercall is done: a vcpu it blocked (SCHEDOP_block, SCHEDOP_poll) gets Xen's BLOCK
+ * record; one that goes on now enters the guest (HVM: VMENTRY). A blocked one enters when it
+ * next runs (record_resume). */
 void record_hypercall_done(struct sim_vcpu *sv);
 /* sv starts a slice: an HVM vcpu still in an exit enters the guest now. */
 void record_resume(struct sim_vcpu *sv);
@@ -50,8 +52,10 @@ void record_resume(struct sim_vcpu *sv);
 void record_io_exit(struct sim_vcpu *sv, uint64_t at, const struct ioreq *p, uint64_t rip);
 void record_io_access(struct sim_vcpu *sv, uint64_t at, const struct ioreq *p);
 void record_entry(struct sim_vcpu *sv, uint64_t at);
-/* An HVM vcpu executed hlt at `at` (pending: with interrupts enabled). */
-void record_hlt(struct sim_vcpu *sv, uint64_t at, bool pending);
+/* An HVM vcpu executed hlt: its exit at `at`, before Xen handles it, then what Xen's hvm_hlt
+ * wrote after it did (interrupts_on: the guest's IF). */
+void record_hlt_exit(struct sim_vcpu *sv, uint64_t at);
+void record_hlt(struct sim_vcpu *sv, bool interrupts_on);
 
 /* evsim records. */
 struct domain;

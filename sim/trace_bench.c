@@ -23,6 +23,7 @@
 #include "sim/record.h"
 #include "sim/scenario.h"
 #include "traces/summary.h"
+#include "traces/writer.h"
 #include "traces/xentrace.h"
 
 #define WHO "bench trace"
@@ -31,6 +32,7 @@ struct sim_result {
     int ok;
     double run_seconds; /* machine_run alone */
     uint64_t end_cycles;
+    struct xt_writer_stats written; /* with --record */
 };
 
 struct sim_job {
@@ -58,7 +60,7 @@ static void simulate(const void *arg, void *out)
     double t0 = bench_seconds_now();
     machine_run(m);
     /* the recording is complete only once written: its writing is part of its cost */
-    int rc = record_finish(m, &d);
+    int rc = record_finish(m, &r->written, &d);
     r->run_seconds = bench_seconds_now() - t0;
     r->end_cycles = m->end_cycles;
     r->ok = rc == 0 && machine_exit_status(m) == 0;
@@ -245,11 +247,13 @@ static void write_json(FILE *f, const struct measured *x)
             "  \"recording_records\": %" PRIu64 ",\n  \"read_seconds\": %.4f,\n"
             "  \"read_mb_per_s\": %.1f,\n  \"read_peak_rss_kb\": %ld,\n"
             "  \"half_read_peak_rss_kb\": %ld,\n  \"xenalyze_seconds\": %.4f,\n"
-            "  \"speed_vs_xenalyze\": %.2f\n}\n",
+            "  \"speed_vs_xenalyze\": %.2f,\n  \"records_moved_later\": %" PRIu64 ",\n"
+            "  \"most_moved_cycles\": %" PRIu64 "\n}\n",
             x->plain.run_seconds, x->rec.run_seconds, x->overhead, x->read.bytes, x->read.records,
             x->read.seconds, (double)x->read.bytes / 1e6 / x->read.seconds, x->read_rss_kb,
             x->half_rss_kb, x->xenalyze_seconds,
-            x->xenalyze_seconds > 0 ? x->xenalyze_seconds / x->read.seconds : 0.0);
+            x->xenalyze_seconds > 0 ? x->xenalyze_seconds / x->read.seconds : 0.0,
+            x->rec.written.clamped, x->rec.written.max_shift);
 }
 
 static void write_doc(FILE *f, const struct measured *x, const struct trace_bench_opts *o)
@@ -267,9 +271,11 @@ static void write_doc(FILE *f, const struct measured *x, const struct trace_benc
             "| | host seconds of the run |\n|---|---|\n"
             "| without `--record` | %.3f |\n| with `--record` | %.3f |\n"
             "| cost of recording | %+.1f %% |\n\n"
-            "The recording holds %" PRIu64 " records in %.1f MB.\n\n",
+            "The recording holds %" PRIu64 " records in %.1f MB. To keep each CPU's TSCs in "
+            "order, %" PRIu64 " of them were written later than they happened, by at most %" PRIu64
+            " cycles.\n\n",
             x->plain.run_seconds, x->rec.run_seconds, 100.0 * x->overhead, x->read.records,
-            (double)x->read.bytes / 1e6);
+            (double)x->read.bytes / 1e6, x->rec.written.clamped, x->rec.written.max_shift);
     fprintf(f,
             "## Reading\n\n"
             "`evsim trace summary` on that recording (reader, merge by TSC and summary): "
@@ -308,6 +314,16 @@ static int write_outputs(const struct trace_bench_opts *o, const struct measured
     return fclose(f) == 0 ? 0 : 2;
 }
 
+static void remove_scratch(const char *path, const char *half)
+{
+    char partial[4200];
+
+    unlink(path);
+    unlink(half);
+    snprintf(partial, sizeof(partial), "%s.partial", path);
+    unlink(partial);
+}
+
 int trace_bench_run(const struct trace_bench_opts *o)
 {
     char path[4096], half[4096];
@@ -331,12 +347,13 @@ int trace_bench_run(const struct trace_bench_opts *o)
         fprintf(stderr, "evsim: " WHO ": %s\n", d.msg);
         return 2;
     }
-    if (measure_recording(o, path, &x) < 0)
+    rc = measure_recording(o, path, &x);
+    if (!rc)
+        measure_reading(o, path, half, &x);
+    /* the recordings are scratch, whatever happened: the results say what they held */
+    remove_scratch(path, half);
+    if (rc < 0)
         return o->interrupt && *o->interrupt ? 128 + *o->interrupt : 1;
-    measure_reading(o, path, half, &x);
-    /* the recordings are scratch: the results say what they held */
-    unlink(path);
-    unlink(half);
     if (!x.read.ok) {
         fprintf(stderr, "evsim: " WHO ": the recording could not be read back\n");
         return 1;

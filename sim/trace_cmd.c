@@ -83,7 +83,7 @@ static bool parse_hz(const char *s, uint64_t *out)
     if (v < 1e6 || v > 1e11)
         return false;
     *out = (uint64_t)llround(v);
-    return true;
+    return xt_cpu_hz_plausible(*out);
 }
 
 static int parse_trace_args(int argc, char **argv, struct trace_opts *o)
@@ -220,7 +220,8 @@ static void first_pass(const struct xt_rec *rec, void *ctx)
         d->base_tsc = rec->tsc;
         d->started = true;
     }
-    if (rec->event == TRC_EVSIM_CPU_HZ && rec->n >= 2 && !d->cpu_hz)
+    if (rec->event == TRC_EVSIM_CPU_HZ && rec->n >= 2 && !d->cpu_hz &&
+        xt_cpu_hz_plausible(rec->d[0] | (uint64_t)rec->d[1] << 32))
         d->cpu_hz = rec->d[0] | (uint64_t)rec->d[1] << 32;
 }
 

@@ -462,11 +462,12 @@ static void hvm_halt(struct sim_vcpu *sv)
     uint64_t rflags = 0;
     uc_reg_read(sv->uc, UC_X86_REG_EFLAGS, &rflags);
     sv->pcpu->xen_from = *pcpu_clock(sv);
-    record_hlt(sv, *pcpu_clock(sv), (rflags & X86_EFLAGS_IF) != 0);
+    record_hlt_exit(sv, *pcpu_clock(sv));
     *pcpu_clock(sv) += cost_cycles(sv->sd->m->cost, COST_HVM_EXIT);
     sv->pcpu->xen_to = *pcpu_clock(sv);
     sv->sd->m->active = sv->pcpu;
     hvm_hlt(sv->v, (rflags & X86_EFLAGS_IF) != 0);
+    record_hlt(sv, (rflags & X86_EFLAGS_IF) != 0);
     sv->xen_entry = true;
 }
 

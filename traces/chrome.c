@@ -1,7 +1,9 @@
 /* The timeline export (chrome.h). Tracks are Chrome "threads": pid 0 holds one per physical
- * CPU; domain d is pid d + 1, where vcpu v has two threads, 2v (runstates) and 2v + 1 (event
- * paths). Flows are written only once both ends are known (a send whose event is never
- * delivered has no arrow), so every "s" has its "f". */
+ * CPU; domain d is pid d + 1, where vcpu v has three threads: 3v its runstates, 3v + 1 its
+ * exits and the ioreqs sent in them (nested), 3v + 2 its upcalls. Upcalls have a track of their
+ * own because Xen injects them before the entry that ends an exit: on one track the two would
+ * overlap without nesting, which the format forbids. Flows are written only once both ends are
+ * known (a send whose event is never delivered has no arrow), so every "s" has its "f". */
 #include "traces/chrome.h"
 
 #include <errno.h>
@@ -36,9 +38,15 @@ struct cvcpu {
 };
 
 struct cdomain {
-    struct cvcpu **v;
-    uint32_t nr;
+    struct xt_idmap vcpus; /* struct cvcpu by vcpu id */
 };
+
+enum vcpu_track { TRACK_RUNSTATE, TRACK_EXITS, TRACK_UPCALLS, TRACKS_PER_VCPU };
+
+static uint32_t tid_of(const struct cvcpu *v, enum vcpu_track t)
+{
+    return TRACKS_PER_VCPU * v->vid + t;
+}
 
 struct ccpu {
     uint32_t dv; /* the vcpu running, IDLE when none known */
@@ -55,7 +63,7 @@ struct xt_chrome {
     struct xt_idmap dom; /* struct cdomain by domain id */
     struct ccpu *cpu;
     uint32_t nr_cpus;
-    uint64_t next_flow, undelivered;
+    uint64_t next_flow, undelivered, dropped;
     bool cpus_named;
 };
 
@@ -148,26 +156,20 @@ static struct cvcpu *vcpu_of(struct xt_chrome *c, uint32_t dv)
         snprintf(name, sizeof(name), domid == IDLE_DOMID ? "Idle" : "Domain %u", domid);
         metadata(c, "process_name", pid_of(domid), 0, name);
     }
-    if (vid >= d->nr) {
-        struct cvcpu **n = realloc(d->v, (vid + 1) * sizeof(*n));
+    if (!(v = xt_idmap_get(&d->vcpus, vid))) {
+        static const char *const track_names[TRACKS_PER_VCPU] = {"runstate", "exits", "upcalls"};
 
-        if (!n)
+        if (!(v = calloc(1, sizeof(*v))) || !xt_idmap_set(&d->vcpus, vid, v)) {
+            free(v);
             return NULL;
-        memset(n + d->nr, 0, (vid + 1 - d->nr) * sizeof(*n));
-        d->v = n;
-        d->nr = vid + 1;
-    }
-    if (!(v = d->v[vid])) {
-        if (!(v = calloc(1, sizeof(*v))))
-            return NULL;
+        }
         v->domid = domid;
         v->vid = vid;
         v->state = -1;
-        d->v[vid] = v;
-        snprintf(name, sizeof(name), "v%u runstate", vid);
-        metadata(c, "thread_name", pid_of(domid), 2 * vid, name);
-        snprintf(name, sizeof(name), "v%u events", vid);
-        metadata(c, "thread_name", pid_of(domid), 2 * vid + 1, name);
+        for (unsigned t = 0; t < TRACKS_PER_VCPU; t++) {
+            snprintf(name, sizeof(name), "v%u %s", vid, track_names[t]);
+            metadata(c, "thread_name", pid_of(domid), tid_of(v, t), name);
+        }
     }
     return v;
 }
@@ -196,8 +198,8 @@ static void runstate_change(struct xt_chrome *c, const struct xt_rec *r)
     if (!v || !p)
         return;
     if (v->state >= 0 && v->domid != IDLE_DOMID)
-        span(c, "runstate", xt_runstate_name((unsigned)v->state), pid_of(v->domid), 2 * v->vid,
-             v->state_tsc, r->tsc);
+        span(c, "runstate", xt_runstate_name((unsigned)v->state), pid_of(v->domid),
+             tid_of(v, TRACK_RUNSTATE), v->state_tsc, r->tsc);
     v->state = (int)to;
     v->state_tsc = r->tsc;
     if (to == 0) {
@@ -246,7 +248,7 @@ static void on_send(struct xt_chrome *c, const struct xt_rec *r)
     if (!p || !v)
         return;
     p->send_open = true;
-    p->send = (struct flow_start){r->tsc, pid_of(v->domid), 2 * v->vid + 1, r->d[1]};
+    p->send = (struct flow_start){r->tsc, pid_of(v->domid), tid_of(v, TRACK_EXITS), r->d[1]};
 }
 
 /* The event goes pending for a vcpu: its arrow starts at the send that raised it, else on the
@@ -266,7 +268,7 @@ static void on_set_pending(struct xt_chrome *c, const struct xt_rec *r)
     if (r->d[3] == 0)
         return; /* coalesced or masked: no delivery of its own */
     if (v->nr_pending == MAX_PENDING) {
-        c->undelivered++;
+        c->dropped++; /* an arrow fewer; the event itself may still be delivered */
         return;
     }
     v->pending[v->nr_pending++] = s;
@@ -282,7 +284,7 @@ static void on_upcall(struct xt_chrome *c, const struct xt_rec *r)
     v->upcall_tsc = r->tsc;
     v->upcall_vector = r->d[1];
     for (unsigned i = 0; i < v->nr_pending; i++)
-        flow(c, &v->pending[i], pid_of(v->domid), 2 * v->vid + 1, r->tsc);
+        flow(c, &v->pending[i], pid_of(v->domid), tid_of(v, TRACK_UPCALLS), r->tsc);
     v->nr_pending = 0;
 }
 
@@ -292,7 +294,7 @@ static void on_iret(struct xt_chrome *c, const struct xt_rec *r)
 
     if (!v || !v->upcall_open)
         return;
-    span(c, "evtchn", "upcall", pid_of(v->domid), 2 * v->vid + 1, v->upcall_tsc, r->tsc);
+    span(c, "evtchn", "upcall", pid_of(v->domid), tid_of(v, TRACK_UPCALLS), v->upcall_tsc, r->tsc);
     v->upcall_open = false;
 }
 
@@ -316,7 +318,7 @@ static void on_entry(struct xt_chrome *c, const struct xt_rec *r)
     if (!v || !v->exit_open)
         return;
     snprintf(name, sizeof(name), "exit %s", xt_exit_reason_name(v->exit_event, v->exit_reason));
-    span(c, "hvm", name, pid_of(v->domid), 2 * v->vid + 1, v->exit_tsc, r->tsc);
+    span(c, "hvm", name, pid_of(v->domid), tid_of(v, TRACK_EXITS), v->exit_tsc, r->tsc);
     v->exit_open = false;
 }
 
@@ -338,7 +340,7 @@ static void on_ioreq(struct xt_chrome *c, const struct xt_rec *r, bool done)
         return;
     snprintf(name, sizeof(name), "ioreq %s 0x%llx", (v->ioreq_kind >> 8) & 1 ? "read" : "write",
              (unsigned long long)v->ioreq_addr);
-    span(c, "ioreq", name, pid_of(v->domid), 2 * v->vid + 1, v->ioreq_tsc, r->tsc);
+    span(c, "ioreq", name, pid_of(v->domid), tid_of(v, TRACK_EXITS), v->ioreq_tsc, r->tsc);
     v->ioreq_open = false;
 }
 
@@ -372,12 +374,27 @@ static const struct handler handlers[] = {
     {TRC_HVM_VMENTRY, on_entry, 0},
 };
 
+/* Records between a send and its set_pending on the same CPU (all within one hypercall): any
+ * other record there means the send raised nothing, and the CPU's next event is not its. */
+static bool keeps_send_open(uint32_t event)
+{
+    return event == TRC_EVSIM_SEND || event == TRC_EVSIM_SET_PENDING ||
+           event == TRC_EVSIM_FIFO_LINK || event == TRC_SCHED_WAKE ||
+           (event & 0xfffff00fu) == TRC_SCHED_RUNSTATE_CHANGE;
+}
+
 void xt_chrome_add(struct xt_chrome *c, const struct xt_rec *r)
 {
-    if (r->event == TRC_EVSIM_CPU_HZ && r->n >= 2 && !c->fixed_hz) {
-        c->hz = r->d[0] | (uint64_t)r->d[1] << 32;
+    uint64_t hz;
+
+    if (r->event == TRC_EVSIM_CPU_HZ && r->n >= 2) {
+        hz = r->d[0] | (uint64_t)r->d[1] << 32;
+        if (!c->fixed_hz && !c->hz && xt_cpu_hz_plausible(hz))
+            c->hz = hz;
         return;
     }
+    if (r->cpu < c->nr_cpus && !keeps_send_open(r->event))
+        c->cpu[r->cpu].send_open = false;
     if (r->has_tsc && !c->have_base) {
         c->base = r->tsc;
         c->have_base = true;
@@ -415,14 +432,13 @@ static void close_open(struct xt_chrome *c, uint64_t end)
     for (uint32_t id = 0; xt_idmap_next(&c->dom, &id); id++) {
         struct cdomain *d = xt_idmap_get(&c->dom, id);
 
-        for (uint32_t k = 0; k < d->nr; k++) {
-            struct cvcpu *v = d->v[k];
+        for (uint32_t k = 0; xt_idmap_next(&d->vcpus, &k); k++) {
+            struct cvcpu *v = xt_idmap_get(&d->vcpus, k);
 
-            if (v && v->state >= 0 && v->domid != IDLE_DOMID)
+            if (v->state >= 0 && v->domid != IDLE_DOMID)
                 span(c, "runstate", xt_runstate_name((unsigned)v->state), pid_of(v->domid),
-                     2 * v->vid, v->state_tsc, end);
-            if (v)
-                c->undelivered += v->nr_pending;
+                     tid_of(v, TRACK_RUNSTATE), v->state_tsc, end);
+            c->undelivered += v->nr_pending;
         }
     }
 }
@@ -440,9 +456,12 @@ int xt_chrome_write(struct xt_chrome *c, const char *path)
     for (uint32_t id = 0; xt_idmap_next(&c->dom, &id); id++) {
         const struct cdomain *d = xt_idmap_get(&c->dom, id);
 
-        for (uint32_t k = 0; k < d->nr; k++)
-            if (d->v[k] && d->v[k]->state_tsc > end)
-                end = d->v[k]->state_tsc;
+        for (uint32_t k = 0; xt_idmap_next(&d->vcpus, &k); k++) {
+            const struct cvcpu *v = xt_idmap_get(&d->vcpus, k);
+
+            if (v->state_tsc > end)
+                end = v->state_tsc;
+        }
     }
     close_open(c, end);
     json_object_object_add(root, "traceEvents", json_object_get(c->events));
@@ -452,6 +471,7 @@ int xt_chrome_write(struct xt_chrome *c, const char *path)
                            json_object_new_int64((int64_t)(c->hz ? c->hz : XT_CPU_HZ_DEFAULT)));
     json_object_object_add(other, "undelivered_events",
                            json_object_new_int64((int64_t)c->undelivered));
+    json_object_object_add(other, "arrows_dropped", json_object_new_int64((int64_t)c->dropped));
     json_object_object_add(root, "otherData", other);
     snprintf(tmp, sizeof(tmp), "%s.partial", path);
     rc = json_object_to_file_ext(tmp, root, JSON_C_TO_STRING_PLAIN);
@@ -472,9 +492,9 @@ void xt_chrome_free(struct xt_chrome *c)
     for (uint32_t id = 0; xt_idmap_next(&c->dom, &id); id++) {
         struct cdomain *d = xt_idmap_get(&c->dom, id);
 
-        for (uint32_t k = 0; k < d->nr; k++)
-            free(d->v[k]);
-        free(d->v);
+        for (uint32_t k = 0; xt_idmap_next(&d->vcpus, &k); k++)
+            free(xt_idmap_get(&d->vcpus, k));
+        xt_idmap_free(&d->vcpus);
         free(d);
     }
     xt_idmap_free(&c->dom);

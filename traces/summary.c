@@ -72,19 +72,9 @@ static struct xt_vcpu *vcpu_find(struct xt_summary *s, uint32_t domid, uint32_t 
         }
         d->id = domid & 0xffff;
     }
-    if (vid >= d->nr) {
-        struct xt_vcpu **nv = realloc(d->v, (vid + 1) * sizeof(*nv));
-
-        if (!nv) {
-            s->oom = true;
-            return NULL;
-        }
-        memset(nv + d->nr, 0, (vid + 1 - d->nr) * sizeof(*nv));
-        d->v = nv;
-        d->nr = vid + 1;
-    }
-    if (!(v = d->v[vid])) {
-        if (!(v = calloc(1, sizeof(*v)))) {
+    if (!(v = xt_idmap_get(&d->vcpus, vid & 0xffff))) {
+        if (!(v = calloc(1, sizeof(*v))) || !xt_idmap_set(&d->vcpus, vid & 0xffff, v)) {
+            free(v);
             s->oom = true;
             return NULL;
         }
@@ -92,7 +82,6 @@ static struct xt_vcpu *vcpu_find(struct xt_summary *s, uint32_t domid, uint32_t 
         v->vid = vid;
         v->state = XT_INIT;
         v->pcpu = -1;
-        d->v[vid] = v;
     }
     return v;
 }
@@ -331,10 +320,13 @@ void xt_summary_add(struct xt_summary *s, const struct xt_rec *r)
     }
     if (!xt_event_name(r->event))
         s->unknown++;
-    if (r->event == TRC_EVSIM_CPU_HZ && r->n >= 2)
-        s->file_cpu_hz = r->d[0] | (uint64_t)r->d[1] << 32;
-    else if ((r->event & 0xfffff00fu) == TRC_SCHED_RUNSTATE_CHANGE ||
-             r->event == TRC_SCHED_CONTINUE_RUNNING)
+    if (r->event == TRC_EVSIM_CPU_HZ && r->n >= 2) {
+        uint64_t hz = r->d[0] | (uint64_t)r->d[1] << 32;
+
+        if (!s->file_cpu_hz && xt_cpu_hz_plausible(hz))
+            s->file_cpu_hz = hz;
+    } else if ((r->event & 0xfffff00fu) == TRC_SCHED_RUNSTATE_CHANGE ||
+               r->event == TRC_SCHED_CONTINUE_RUNNING)
         runstate_change(s, p, r);
     else if (belongs_to_vcpu(r->event))
         vcpu_record(s, p, r);
@@ -393,6 +385,11 @@ static void vcpu_free(struct xt_vcpu *v)
     free(v);
 }
 
+const struct xt_vcpu *xt_domain_vcpu(const struct xt_domain *d, uint32_t vid)
+{
+    return d ? xt_idmap_get(&d->vcpus, vid & 0xffff) : NULL;
+}
+
 const struct xt_domain *xt_summary_domain(const struct xt_summary *s, uint32_t domid)
 {
     return xt_idmap_get(&s->dom, domid & 0xffff);
@@ -403,10 +400,9 @@ void xt_summary_free(struct xt_summary *s)
     for (uint32_t id = 0; xt_idmap_next(&s->dom, &id); id++) {
         struct xt_domain *d = xt_idmap_get(&s->dom, id);
 
-        for (uint32_t i = 0; i < d->nr; i++)
-            if (d->v[i])
-                vcpu_free(d->v[i]);
-        free(d->v);
+        for (uint32_t vid = 0; xt_idmap_next(&d->vcpus, &vid); vid++)
+            vcpu_free(xt_idmap_get(&d->vcpus, vid));
+        xt_idmap_free(&d->vcpus);
         free(d);
     }
     xt_idmap_free(&s->dom);

@@ -76,8 +76,7 @@ struct xt_vcpu {
 
 struct xt_domain {
     uint32_t id;
-    struct xt_vcpu **v;
-    uint32_t nr;
+    struct xt_idmap vcpus; /* struct xt_vcpu by vcpu id (16 bits, as records carry them) */
 };
 
 struct xt_pcpu {
@@ -102,6 +101,8 @@ void xt_summary_add(struct xt_summary *s, const struct xt_rec *rec);
 /* CPU cpu has no more records: the vcpu it runs is lost at its last TSC (xenalyze's
  * deactivate_pcpu). */
 void xt_summary_cpu_done(struct xt_summary *s, uint32_t cpu);
+/* Vcpu vid of d, or NULL if the recording never named it. */
+const struct xt_vcpu *xt_domain_vcpu(const struct xt_domain *d, uint32_t vid);
 /* Domain domid, or NULL if the recording never named it. */
 const struct xt_domain *xt_summary_domain(const struct xt_summary *s, uint32_t domid);
 /* The CPU frequency the summary uses: the option, the recording's, or xenalyze's default. */

@@ -130,11 +130,11 @@ static void domain_totals(FILE *out, const struct xt_summary *s, const struct xt
     for (unsigned i = 0; i < XT_STATES; i++) {
         uint64_t count = 0, cycles = 0;
 
-        for (uint32_t k = 0; k < d->nr; k++) {
-            if (d->v[k]) {
-                count += d->v[k]->runstate[i].count;
-                cycles += d->v[k]->runstate[i].cycles;
-            }
+        for (uint32_t k = 0; xt_idmap_next(&d->vcpus, &k); k++) {
+            const struct xt_vcpu *v = xt_domain_vcpu(d, k);
+
+            count += v->runstate[i].count;
+            cycles += v->runstate[i].cycles;
         }
         if (count)
             fprintf(out, "  %8s: %7" PRIu64 " %5.2fs\n", xt_runstate_name(i), count,
@@ -198,11 +198,9 @@ void xt_summary_print(FILE *out, const struct xt_summary *s, const struct xt_sta
 
         fprintf(out, "|-- Domain %u --|\n", d->id);
         domain_totals(out, s, d);
-        for (uint32_t k = 0; k < d->nr; k++) {
-            const struct xt_vcpu *v = d->v[k];
+        for (uint32_t k = 0; xt_idmap_next(&d->vcpus, &k); k++) {
+            const struct xt_vcpu *v = xt_domain_vcpu(d, k);
 
-            if (!v)
-                continue;
             fprintf(out, "-- v%u --\n", v->vid);
             runstates(out, s, v);
             exits(out, s, v);

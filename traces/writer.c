@@ -96,8 +96,8 @@ static void flush_windows(struct xt_writer *w)
     }
 }
 
-void xt_writer_add(struct xt_writer *w, uint32_t cpu, uint32_t event, bool timed, uint64_t tsc,
-                   unsigned n, const uint32_t *d)
+uint64_t xt_writer_add(struct xt_writer *w, uint32_t cpu, uint32_t event, bool timed, uint64_t tsc,
+                       unsigned n, const uint32_t *d)
 {
     struct cpu_buffer *c;
     uint32_t bytes;
@@ -109,7 +109,7 @@ void xt_writer_add(struct xt_writer *w, uint32_t cpu, uint32_t event, bool timed
                      "a record (event 0x%07x) for CPU %u with %u words: the recording has %u "
                      "CPUs and a record at most %u words",
                      event & 0x0fffffffu, cpu, n, w->nr_cpus, (unsigned)TRACE_EXTRA_MAX);
-        return;
+        return tsc;
     }
     c = &w->cpu[cpu];
     bytes = 4 + (timed ? 8 : 0) + 4 * n;
@@ -117,10 +117,14 @@ void xt_writer_add(struct xt_writer *w, uint32_t cpu, uint32_t event, bool timed
         flush_windows(w);
     if (timed && tsc < c->last_tsc) {
         w->st.clamped++;
+        if (c->last_tsc - tsc > w->st.max_shift)
+            w->st.max_shift = c->last_tsc - tsc;
         tsc = c->last_tsc;
     }
     if (timed)
         c->last_tsc = tsc;
+    else
+        tsc = c->last_tsc;
     p = c->buf + c->len;
     put32(p, (event & 0x0fffffffu) | (uint32_t)n << TRACE_EXTRA_SHIFT |
                  (timed ? (uint32_t)TRC_HD_CYCLE_FLAG : 0));
@@ -134,6 +138,7 @@ void xt_writer_add(struct xt_writer *w, uint32_t cpu, uint32_t event, bool timed
         put32(p + 4 * i, d[i]);
     c->len += bytes;
     w->st.records++;
+    return tsc;
 }
 
 static void writer_free(struct xt_writer *w)

@@ -16,7 +16,8 @@ struct xt_writer;
 
 struct xt_writer_stats {
     uint64_t records, bytes, windows;
-    uint64_t clamped; /* records whose TSC was before their CPU's last (written at that one) */
+    uint64_t clamped;   /* records whose TSC was before their CPU's last (written at that one) */
+    uint64_t max_shift; /* the most such a record was moved, in TSC cycles */
 };
 
 /* 0, or -1 with err filled (cannot create the file). */
@@ -24,9 +25,10 @@ int xt_writer_open(struct xt_writer **out, const char *path, uint32_t nr_cpus,
                    struct xt_error *err);
 /* One record on CPU cpu: with a TSC (timed) or without (it takes its CPU's last), n data words
  * (at most 7). A TSC before the CPU's last is written as the last, so that each CPU's records
- * stay in order, and counted. Errors are kept for xt_writer_close. */
-void xt_writer_add(struct xt_writer *w, uint32_t cpu, uint32_t event, bool timed, uint64_t tsc,
-                   unsigned n, const uint32_t *d);
+ * stay in order, and counted. Returns the TSC the record has in the file. Errors are kept for
+ * xt_writer_close. */
+uint64_t xt_writer_add(struct xt_writer *w, uint32_t cpu, uint32_t event, bool timed, uint64_t tsc,
+                       unsigned n, const uint32_t *d);
 /* Writes what is buffered and gives the file its name: 0, or -1 with err filled (the
  * temporary file is removed, nothing is left under the name). */
 int xt_writer_close(struct xt_writer *w, struct xt_writer_stats *stats, struct xt_error *err);

@@ -35,10 +35,10 @@
 /* META, untimed, at the start of CPU 0's first window. */
 #define TRC_EVSIM_CPU_HZ (TRC_EVSIM_META + 1) /* hz lo, hi: the TSC frequency */
 #define TRC_EVSIM_DOMAIN (TRC_EVSIM_META + 2) /* domid, type (0 pv, 1 hvm), abi, nr_vcpus */
-#define TRC_EVSIM_VCPU (TRC_EVSIM_META + 3)   /* dv, pcpu it is placed on, upcall vector */
+#define TRC_EVSIM_VCPU (TRC_EVSIM_META + 3)   /* dv, pcpu it is placed on, 1 if pinned */
 
 /* EVTCHN, timed. abi: 2 = 2-level, 3 = 3-level, 4 = FIFO. */
-#define TRC_EVSIM_SEND (TRC_EVSIM_EVTCHN + 1)        /* dv of the sender, port, remote dv */
+#define TRC_EVSIM_SEND (TRC_EVSIM_EVTCHN + 1)        /* dv of the sender, its local port */
 #define TRC_EVSIM_SET_PENDING (TRC_EVSIM_EVTCHN + 2) /* dv notified, port, abi, newly, cycles */
 #define TRC_EVSIM_UNMASK (TRC_EVSIM_EVTCHN + 3)      /* dv, port */
 #define TRC_EVSIM_UPCALL (TRC_EVSIM_EVTCHN + 4)      /* dv, vector (0: PV callback) */
@@ -50,6 +50,13 @@
     (TRC_EVSIM_IOREQ + 1) /* dv, server, type|dir<<8|size<<16, addr lo, hi */
 #define TRC_EVSIM_IOREQ_DONE (TRC_EVSIM_IOREQ + 2) /* dv, server, data lo, hi */
 #define TRC_EVSIM_IOREQ_BUF (TRC_EVSIM_IOREQ + 3)  /* dv, server, type|dir<<8|size<<16, addr lo */
+
+/* A TSC frequency a recording may name: 1 MHz to 100 GHz (others are ignored, as the range of
+ * --cpu-hz). */
+static inline int xt_cpu_hz_plausible(uint64_t hz)
+{
+    return hz >= 1000000u && hz <= 100000000000ull;
+}
 
 static inline uint32_t xt_dv(uint32_t domid, uint32_t vcpu)
 {

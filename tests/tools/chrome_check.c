@@ -6,7 +6,9 @@
  *   a cat and an id, the finish binding to its enclosing slice ("bp": "e");
  * - every flow id starts once and finishes once, no earlier than it started;
  * - every track in use is named by metadata (process_name, thread_name);
- * - runstate spans of one track follow one another without overlapping.
+ * - the spans ("X") of one track nest: two either do not overlap or one holds the other (a
+ *   viewer cannot draw partial overlaps on one track; Perfetto rejects them).
+ * Spans that touch (one ends where the next starts) count as not overlapping.
  * Prints the counts and exits 0, or names the first violation and exits 1. */
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -18,7 +20,11 @@
 struct track {
     int64_t pid, tid;
     bool named, used;
-    double runstate_end; /* where its last runstate span ended */
+};
+
+struct span {
+    size_t track, event;
+    double start, end;
 };
 
 struct flow {
@@ -34,7 +40,9 @@ struct check {
     size_t nf;
     bool *process_named; /* by pid, up to max_pid */
     int64_t max_pid;
-    long spans, instants;
+    struct span *s;
+    size_t ns;
+    long instants;
 };
 
 static int bad(const char *what, size_t i)
@@ -49,7 +57,7 @@ static struct track *track(struct check *c, int64_t pid, int64_t tid)
         if (c->t[i].pid == pid && c->t[i].tid == tid)
             return &c->t[i];
     c->t = realloc(c->t, (c->nt + 1) * sizeof(*c->t));
-    c->t[c->nt] = (struct track){pid, tid, false, false, 0};
+    c->t[c->nt] = (struct track){pid, tid, false, false};
     return &c->t[c->nt++];
 }
 
@@ -106,13 +114,8 @@ static int timed(struct check *c, struct json_object *e, const char *ph, int64_t
     if (!strcmp(ph, "X")) {
         if (!get(e, "dur", json_type_double, &dur) || json_object_get_double(dur) < 0)
             return bad("a span without dur >= 0", i);
-        c->spans++;
-        if (get(e, "cat", json_type_string, &cat) &&
-            !strcmp(json_object_get_string(cat), "runstate")) {
-            if (t + 1e-6 < tr->runstate_end)
-                return bad("a runstate span overlaps the one before it", i);
-            tr->runstate_end = t + json_object_get_double(dur);
-        }
+        c->s = realloc(c->s, (c->ns + 1) * sizeof(*c->s));
+        c->s[c->ns++] = (struct span){(size_t)(tr - c->t), i, t, t + json_object_get_double(dur)};
         return 0;
     }
     if (!strcmp(ph, "i")) {
@@ -151,6 +154,46 @@ static int check_event(struct check *c, struct json_object *e, size_t i)
     if (strcmp(p, "X") && strcmp(p, "i") && strcmp(p, "s") && strcmp(p, "f"))
         return bad("ph is none of M, X, i, s, f", i);
     return timed(c, e, p, json_object_get_int64(pid), json_object_get_int64(tid), i);
+}
+
+static int by_track_start(const void *a, const void *b)
+{
+    const struct span *x = a, *y = b;
+
+    if (x->track != y->track)
+        return x->track < y->track ? -1 : 1;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return x->end > y->end ? -1 : x->end < y->end; /* the longer first: it holds the other */
+}
+
+/* Sorted by track, then start: each span must end within every span still open around it. */
+static int check_nesting(struct check *c)
+{
+    const double eps = 1e-6;
+    size_t *open = malloc((c->ns + 1) * sizeof(*open)), depth = 0;
+    int rc = 0;
+
+    qsort(c->s, c->ns, sizeof(*c->s), by_track_start);
+    for (size_t i = 0; !rc && i < c->ns; i++) {
+        const struct span *s = &c->s[i];
+
+        if (i && s->track != c->s[i - 1].track)
+            depth = 0;
+        while (depth && c->s[open[depth - 1]].end <= s->start + eps)
+            depth--;
+        if (depth && s->end > c->s[open[depth - 1]].end + eps) {
+            fprintf(stderr,
+                    "chrome_check: events %zu and %zu: spans of one track overlap without "
+                    "nesting (%g-%g and %g-%g)\n",
+                    c->s[open[depth - 1]].event, s->event, c->s[open[depth - 1]].start,
+                    c->s[open[depth - 1]].end, s->start, s->end);
+            rc = 1;
+        }
+        open[depth++] = i;
+    }
+    free(open);
+    return rc;
 }
 
 static int check_links(const struct check *c, long min_flows)
@@ -205,11 +248,14 @@ int main(int argc, char **argv)
     if (!rc)
         rc = check_links(&c, argc == 3 ? atol(argv[2]) : 0);
     if (!rc)
-        printf("chrome_check: %zu events, %ld spans, %zu flows, %zu tracks\n",
-               json_object_array_length(events), c.spans, c.nf, c.nt);
+        rc = check_nesting(&c);
+    if (!rc)
+        printf("chrome_check: %zu events, %zu spans, %zu flows, %zu tracks\n",
+               json_object_array_length(events), c.ns, c.nf, c.nt);
     json_object_put(root);
     free(c.t);
     free(c.f);
+    free(c.s);
     free(c.process_named);
     return rc;
 }

@@ -152,7 +152,7 @@ static const struct xt_vcpu *find_vcpu(const struct xt_summary *s, uint32_t dom,
 {
     const struct xt_domain *d = xt_summary_domain(s, dom);
 
-    return d && vid < d->nr ? d->v[vid] : NULL;
+    return xt_domain_vcpu(d, vid);
 }
 
 static const struct vcpu_row *find_row(uint32_t dom, uint32_t vid)
@@ -209,8 +209,8 @@ static void runstates_match_xenalyze(void **state)
     for (uint32_t dom = 0; dom < 65536; dom++) {
         const struct xt_domain *d = xt_summary_domain(&t->s, dom);
 
-        for (uint32_t vid = 0; d && vid < d->nr; vid++) {
-            if (!d->v[vid])
+        for (uint32_t vid = 0; d && vid < 65536; vid++) {
+            if (!xt_domain_vcpu(d, vid))
                 continue;
             if (!find_row(dom, vid))
                 fail_msg("d%uv%u: in the summary, not in xenalyze's", dom, vid);

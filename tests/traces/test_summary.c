@@ -209,9 +209,9 @@ static const struct xt_vcpu *find_vcpu(const struct summary_case *c, const struc
 {
     const struct xt_domain *d = xt_summary_domain(s, dom);
 
-    if (!d || vid >= d->nr || !d->v[vid])
+    if (!xt_domain_vcpu(d, vid))
         fail_msg("%s: no d%uv%u in the summary", c->name, dom, vid);
-    return d->v[vid];
+    return xt_domain_vcpu(d, vid);
 }
 
 static void check_cyc(const struct summary_case *c, const struct vcpu_want *w, const char *what,
