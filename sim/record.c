@@ -268,7 +268,7 @@ static void exit_record(struct sim_vcpu *sv, uint64_t at, uint32_t vmx_reason, u
     struct machine *m = sv->sd->m;
     bool amd = m->rec->amd;
 
-    put(m, sv->pcpu->id, amd ? TRC_HVM_SVM_EXIT64 : TRC_HVM_VMEXIT64, true, at, 3,
+    put(m, sv->pcpu->id, amd ? TRC_HVM_SVM_EXIT64 : TRC_HVM_VMX_EXIT64, true, at, 3,
         amd ? svm_code : vmx_reason, (uint32_t)rip, (uint32_t)(rip >> 32));
     sv->trace_in_exit = true;
 }

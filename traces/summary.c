@@ -206,7 +206,7 @@ static void runstate_change(struct xt_summary *s, struct xt_pcpu *p, const struc
 
 static bool is_vmexit(uint32_t ev)
 {
-    return ev == TRC_HVM_VMEXIT || ev == TRC_HVM_VMEXIT64 || ev == TRC_HVM_SVM_EXIT ||
+    return ev == TRC_HVM_VMX_EXIT || ev == TRC_HVM_VMX_EXIT64 || ev == TRC_HVM_SVM_EXIT ||
            ev == TRC_HVM_SVM_EXIT64;
 }
 

@@ -72,7 +72,7 @@ static void exits(FILE *out, const struct xt_summary *s, const struct xt_vcpu *v
     for (uint32_t i = 0; i < v->exits.n; i++) {
         const struct xt_keyed *e = v->exits.e + i;
         uint32_t reason = (uint32_t)e->key;
-        uint32_t id = e->key >> 32 ? TRC_HVM_SVM_EXIT : TRC_HVM_VMEXIT;
+        uint32_t id = e->key >> 32 ? TRC_HVM_SVM_EXIT : TRC_HVM_VMX_EXIT;
 
         snprintf(label, sizeof(label), "   %-28s[%3u]:", xt_exit_reason_name(id, reason), reason);
         table_line(out, s, label, &e->c[0]);

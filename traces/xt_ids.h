@@ -8,8 +8,15 @@
 
 #include <xen/trace.h>
 
-/* Xen 4.19 gave SVM exits their own ids; Debian 12's 4.17 header predates them. Older Xen wrote
- * the VMX ids on AMD hosts too. */
+/* Xen 4.19 gave SVM exits their own ids and renamed the VMX ones (TRC_HVM_VMEXIT became
+ * TRC_HVM_VMX_EXIT, same value); Debian 12's 4.17 header predates both. Older Xen wrote the VMX
+ * ids on AMD hosts too. */
+#ifndef TRC_HVM_VMX_EXIT
+#define TRC_HVM_VMX_EXIT TRC_HVM_VMEXIT
+#endif
+#ifndef TRC_HVM_VMX_EXIT64
+#define TRC_HVM_VMX_EXIT64 TRC_HVM_VMEXIT64
+#endif
 #ifndef TRC_HVM_SVM_EXIT
 #define TRC_HVM_SVM_EXIT (TRC_HVM_ENTRYEXIT + 0x03)
 #endif

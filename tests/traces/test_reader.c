@@ -339,7 +339,7 @@ static void class_bytes(void **state)
     static const struct op ops[MAX_OPS] = {
         WIN(0),
         T(BLOCK, 100, 1),                   /* sched: 16 */
-        T(TRC_HVM_VMEXIT64, 120, 30, 0, 0), /* hvm: 24 */
+        T(TRC_HVM_VMX_EXIT64, 120, 30, 0, 0), /* hvm: 24 */
         T(LOST, 130, 1, 0, 120, 0),         /* gen: 28 */
         U(WRAP, 0, 0, 0),                   /* not counted */
         U0(0x0ff00001),                     /* other: 4 */

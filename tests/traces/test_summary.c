@@ -42,7 +42,7 @@ struct step {
     REC(c, t, TRC_SCHED_RUNSTATE_CHANGE | (old) << 8 | (new) << 4, 1, DV(dom, v))
 #define RUNS(c, t, dom, v) RS(c, t, XT_RUNNABLE, XT_RUNNING, dom, v)
 #define CONT(c, t, dom, v) REC(c, t, TRC_SCHED_CONTINUE_RUNNING, 1, DV(dom, v))
-#define EXIT(c, t, reason) REC(c, t, TRC_HVM_VMEXIT64, 3, reason, 0x1000, 0)
+#define EXIT(c, t, reason) REC(c, t, TRC_HVM_VMX_EXIT64, 3, reason, 0x1000, 0)
 #define SVM_EXIT(c, t, reason) REC(c, t, TRC_HVM_SVM_EXIT64, 3, reason, 0x1000, 0)
 #define ENTRY(c, t) REC(c, t, TRC_HVM_VMENTRY, 0, 0)
 #define IOR(c, t, port) REC(c, t, TRC_HVM_IOPORT_READ, 2, port, 0)

@@ -68,7 +68,7 @@ static const struct rec_in round_trip_recs[] = {
     {0, TRC_SCHED_RUNSTATE_CHANGE | 1 << 8, true, 100, 1, {1 << 16 | 0}},
     {0, TRC_EVSIM_DOMAIN, false, 100, 4, {1, 0, 2, 1}}, /* untimed: CPU 0's last TSC */
     {1, TRC_SCHED_WAKE, true, 150, 2, {1, 1}},
-    {2, TRC_HVM_VMEXIT64, true, 0x100000000ull, 3, {30, 0x1000, 0xffffffff}},
+    {2, TRC_HVM_VMX_EXIT64, true, 0x100000000ull, 3, {30, 0x1000, 0xffffffff}},
     {2, TRC_HVM_IOPORT_WRITE, true, 0x100000010ull, 2, {0x3f8, 0x41}},
     {1, TRC_LOST_RECORDS, true, 0x100000020ull, 4, {5, 1 << 16 | 1, 90, 0}},
     {1, 0x0ff00001, false, 0x100000020ull, 0, {0}}, /* untimed: CPU 1's last TSC */
