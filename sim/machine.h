@@ -125,6 +125,7 @@ struct sim_vcpu {
     uint64_t trace_at;  /* ... since then (cycles) ... */
     unsigned trace_cpu; /* ... written on this CPU */
     bool trace_in_exit; /* in a VM exit the recording has not closed with VMENTRY */
+    bool ud_taken;      /* a vmcall or vmmcall was taken as a hypercall: its #UD is no fault */
     char line[256]; /* console output not yet ended by a newline */
     unsigned line_len;
 };

@@ -13,6 +13,8 @@
 #include "sim/stages.h"
 
 #define SYSCALL_LEN 2 /* Unicorn reports the syscall's own address and adds 2 after the hook */
+#define VMCALL_LEN 3  /* vmcall (0f 01 c1), vmmcall (0f 01 d9): RIP is ours to move */
+#define UD_VECTOR 6
 
 /* The registers a hypercall, an iret or an upcall can read or change, in one batch. */
 static const int hv_reg_ids[] = {
@@ -340,10 +342,10 @@ static void read_frame_regs(uc_engine *uc, struct hv_regs *r, bool *have)
     *have = true;
 }
 
-/* The trap: Xen's hypercall entry, then its return path (continuation, pending events). */
-static void on_syscall(uc_engine *uc, void *opaque)
+/* The trap: Xen's hypercall entry, then its return path (continuation, pending events). The
+ * instruction at RIP is len bytes long; Unicorn adds rip_bias to RIP once the hook returns. */
+static void hypercall_trap(struct sim_vcpu *sv, uc_engine *uc, unsigned len, unsigned rip_bias)
 {
-    struct sim_vcpu *sv = opaque;
     struct machine *m = sv->sd->m;
     struct hv_regs r = {0}, before;
     bool have_frame = false;
@@ -351,7 +353,7 @@ static void on_syscall(uc_engine *uc, void *opaque)
     if (r.rax == __HYPERVISOR_iret)
         read_frame_regs(uc, &r, &have_frame);
     uint64_t at = r.rip;
-    r.rip = at + SYSCALL_LEN;
+    r.rip = at + len;
     before = r;
     m->active = sv->pcpu;
     sv->hc_start = *pcpu_clock(sv);
@@ -380,9 +382,9 @@ static void on_syscall(uc_engine *uc, void *opaque)
         deliver_upcall(sv, &r);
     }
     record_hypercall_done(sv);
-    if (regs_hc_moved(&r, &before)) {
+    if (rip_bias == 0 || regs_hc_moved(&r, &before)) {
         read_frame_regs(uc, &r, &have_frame); /* a continuation moved only rip and rdi */
-        r.rip -= SYSCALL_LEN;
+        r.rip -= rip_bias;
         regs_write_hc(uc, &r);
     } else {
         uc_reg_write(uc, UC_X86_REG_RAX, &r.rax);
@@ -394,6 +396,29 @@ static void on_syscall(uc_engine *uc, void *opaque)
         sv->stop_at = sim_pcpu_slice_limit(sv);
     if (vcpu_must_stop(sv) || sv->stop_requested || *pcpu_clock(sv) >= sv->stop_at)
         sim_vcpu_request_stop(sv);
+}
+
+static void on_syscall(uc_engine *uc, void *opaque)
+{
+    hypercall_trap(opaque, uc, SYSCALL_LEN, SYSCALL_LEN);
+}
+
+/* An HVM guest may make its hypercalls with vmcall or vmmcall itself, as Linux does since it
+ * stopped using the hypercall page (both trap to Xen, which takes either whatever the CPU's
+ * vendor). Unicorn knows neither: it calls this as for an invalid instruction, then raises #UD
+ * to on_interrupt, which lets that one pass. */
+static bool on_invalid_insn(uc_engine *uc, void *opaque)
+{
+    struct sim_vcpu *sv = opaque;
+    uint64_t rip = 0;
+    uint8_t b[VMCALL_LEN];
+    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    if (!sv->sd->cfg->hvm || uc_mem_read(uc, rip, b, sizeof(b)) != UC_ERR_OK || b[0] != 0x0f ||
+        b[1] != 0x01 || (b[2] != 0xc1 && b[2] != 0xd9))
+        return false;
+    sv->ud_taken = true;
+    hypercall_trap(sv, uc, VMCALL_LEN, 0);
+    return true;
 }
 
 static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
@@ -414,6 +439,10 @@ static void on_interrupt(uc_engine *uc, uint32_t intno, void *opaque)
 {
     struct sim_vcpu *sv = opaque;
     uint64_t rip;
+    if (intno == UD_VECTOR && sv->ud_taken) { /* a hypercall instruction, done */
+        sv->ud_taken = false;
+        return;
+    }
     uc_reg_read(uc, UC_X86_REG_RIP, &rip);
     sim_domain_crash(sv->sd, "d%uv%u: exception vector %u at rip 0x%" PRIx64, sv->v->domain->domid,
                      sv->v->vcpu_id, intno, rip);
@@ -608,6 +637,7 @@ int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d)
         return diag_set(d, "unicorn: cannot map guest memory: %s", uc_strerror(err));
     if (hook(sv, UC_HOOK_INSN, on_syscall, 1, 0, d) || hook(sv, UC_HOOK_BLOCK, on_block, 1, 0, d) ||
         hook(sv, UC_HOOK_INTR, on_interrupt, 1, 0, d) ||
+        hook(sv, UC_HOOK_INSN_INVALID, on_invalid_insn, 1, 0, d) ||
         hook(sv, UC_HOOK_MEM_UNMAPPED, on_unmapped, 1, 0, d) || sim_hvm_io_attach(sv, d))
         return -1;
     for (unsigned i = 0; i < sd->aot.nr_sites; i++)
