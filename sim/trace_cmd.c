@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 
 static const char usage_trace[] =
     "Usage: evsim trace summary FILE [--cpu-hz HZ] [--allow-truncated] [--sample-size N]\n"
+    "                                [--json OUT.json]\n"
     "       evsim trace dump FILE [--cpu-hz HZ] [--allow-truncated]\n"
     "       evsim trace export FILE --chrome OUT.json [--cpu-hz HZ] [--allow-truncated]\n"
     "\n"
@@ -44,13 +46,14 @@ static const char usage_trace[] =
     "  --allow-truncated  read a file whose last window is cut short up to its last whole\n"
     "                     record (without it such a file is an error)\n"
     "  --chrome OUT.json  export: where the timeline goes (written whole or not at all)\n"
+    "  --json OUT.json    summary: the same figures as JSON too (written whole or not at all)\n"
     "  --sample-size N    samples kept per percentile (default 4096; beyond that a fixed-seed\n"
     "                     reservoir)\n"
     "\n"
     "Exit status: 0, or 2 for a bad file or option (with the byte offset; nothing printed).\n";
 
 struct trace_opts {
-    const char *mode, *file, *chrome;
+    const char *mode, *file, *chrome, *json;
     uint64_t cpu_hz;
     uint32_t sample_size;
     bool allow_truncated;
@@ -93,6 +96,7 @@ static int parse_trace_args(int argc, char **argv, struct trace_opts *o)
         {"allow-truncated", no_argument, NULL, 't'},
         {"sample-size", required_argument, NULL, 's'},
         {"chrome", required_argument, NULL, 'c'},
+        {"json", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -116,6 +120,9 @@ static int parse_trace_args(int argc, char **argv, struct trace_opts *o)
             break;
         case 'c':
             o->chrome = optarg;
+            break;
+        case 'j':
+            o->json = optarg;
             break;
         case 's':
             errno = 0;
@@ -183,6 +190,25 @@ static int read_all(const struct trace_opts *o, void (*fn)(const struct xt_rec *
     return rc;
 }
 
+/* Writes o (and drops it) to path through a temporary name: whole or not at all. */
+static int write_json_whole(const char *path, struct json_object *o)
+{
+    char tmp[4096];
+    int rc;
+
+    snprintf(tmp, sizeof(tmp), "%s.partial", path);
+    rc = json_object_to_file_ext(tmp, o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
+    json_object_put(o);
+    if (rc < 0 || rename(tmp, path) < 0) {
+        int e = errno ? errno : EIO;
+
+        remove(tmp);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
 static void summary_add(const struct xt_rec *rec, void *ctx)
 {
     xt_summary_add(ctx, rec);
@@ -200,6 +226,9 @@ static int trace_summary(const struct trace_opts *o)
     rc = read_all(o, summary_add, &s, &st);
     if (!rc && s.oom)
         rc = bad("%s: out of memory while summarising%s", o->file, "");
+    /* the JSON file first: if it cannot be written, nothing is printed either */
+    if (!rc && o->json && write_json_whole(o->json, xt_summary_json(&s, &st)) < 0)
+        rc = bad("--json %s: cannot write: %s", o->json, strerror(errno));
     if (!rc)
         xt_summary_print(stdout, &s, &st);
     free(st.cpu);

@@ -108,6 +108,9 @@ const struct xt_domain *xt_summary_domain(const struct xt_summary *s, uint32_t d
 /* The CPU frequency the summary uses: the option, the recording's, or xenalyze's default. */
 uint64_t xt_summary_cpu_hz(const struct xt_summary *s);
 void xt_summary_print(FILE *out, const struct xt_summary *s, const struct xt_stats *st);
+/* The same as JSON (traces/summary_json.c; docs/traces.md has the layout). The caller puts it. */
+struct json_object;
+struct json_object *xt_summary_json(const struct xt_summary *s, const struct xt_stats *st);
 void xt_summary_free(struct xt_summary *s);
 
 /* Names for the summary and the dump (traces/xen_names.c). */
