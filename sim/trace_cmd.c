@@ -15,6 +15,7 @@
 
 #include "traces/chrome.h"
 #include "traces/dump.h"
+#include "traces/json_out.h"
 #include "traces/summary.h"
 #include "traces/xentrace.h"
 
@@ -190,23 +191,13 @@ static int read_all(const struct trace_opts *o, void (*fn)(const struct xt_rec *
     return rc;
 }
 
-/* Writes o (and drops it) to path through a temporary name: whole or not at all. */
+/* Writes o (and drops it) to path, whole or not at all. */
 static int write_json_whole(const char *path, struct json_object *o)
 {
-    char tmp[4096];
-    int rc;
+    int rc = xt_json_write(path, o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
 
-    snprintf(tmp, sizeof(tmp), "%s.partial", path);
-    rc = json_object_to_file_ext(tmp, o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
     json_object_put(o);
-    if (rc < 0 || rename(tmp, path) < 0) {
-        int e = errno ? errno : EIO;
-
-        remove(tmp);
-        errno = e;
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 static void summary_add(const struct xt_rec *rec, void *ctx)

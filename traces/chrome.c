@@ -6,13 +6,13 @@
  * known (a send whose event is never delivered has no arrow), so every "s" has its "f". */
 #include "traces/chrome.h"
 
-#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "traces/idmap.h"
+#include "traces/json_out.h"
 #include "traces/summary.h"
 
 #define IDLE_DOMID 0x7fffu
@@ -447,7 +447,6 @@ int xt_chrome_write(struct xt_chrome *c, const char *path)
 {
     struct json_object *root = json_object_new_object(), *other = json_object_new_object();
     uint64_t end = c->base;
-    char tmp[4096];
     int rc;
 
     for (uint32_t i = 0; i < c->nr_cpus; i++)
@@ -473,16 +472,9 @@ int xt_chrome_write(struct xt_chrome *c, const char *path)
                            json_object_new_int64((int64_t)c->undelivered));
     json_object_object_add(other, "arrows_dropped", json_object_new_int64((int64_t)c->dropped));
     json_object_object_add(root, "otherData", other);
-    snprintf(tmp, sizeof(tmp), "%s.partial", path);
-    rc = json_object_to_file_ext(tmp, root, JSON_C_TO_STRING_PLAIN);
+    rc = xt_json_write(path, root, JSON_C_TO_STRING_PLAIN);
     json_object_put(root);
-    if (rc < 0 || rename(tmp, path) < 0) {
-        int e = errno ? errno : EIO;
-        remove(tmp);
-        errno = e;
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 void xt_chrome_free(struct xt_chrome *c)
