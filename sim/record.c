@@ -1,6 +1,6 @@
 /* The recorder: see record.h. What each hook writes, and where Xen writes the same record, is
  * in docs/traces.md. Runstates are followed per vcpu (sim_vcpu.trace_state) and the vcpu each
- * CPU runs (cpu_cur, NULL for the idle vcpu), so that a record is written once per change. */
+ * CPU runs (cpu[].cur, NULL for the idle vcpu), so that a record is written once per change. */
 #include "sim/record.h"
 
 #include <stdarg.h>
@@ -19,7 +19,10 @@
 struct sim_recorder {
     struct xt_writer *w;
     bool amd; /* the profile's CPU is AMD's: SVM exit ids and codes */
-    struct sim_vcpu **cpu_cur;
+    struct rec_cpu {
+        struct sim_vcpu *cur; /* NULL: the idle vcpu */
+        uint64_t since;       /* cycles: when cur started running there */
+    } * cpu;
 };
 
 static struct sim_recorder *rec_of(const struct machine *m)
@@ -112,8 +115,10 @@ static void write_constants(struct machine *m)
                 sd->vcpu[k].pinned ? 1u : 0u);
     }
     /* Every CPU starts in its idle vcpu; vcpus start as the scheduler has them. */
-    for (unsigned c = 0; c < m->nr_pcpus; c++)
+    for (unsigned c = 0; c < m->nr_pcpus; c++) {
         runstate(m, c, m->pcpu[c].local, xt_dv(IDLE_DOMID, c), RUNSTATE_runnable, RUNSTATE_running);
+        m->rec->cpu[c].since = m->pcpu[c].local;
+    }
     for (unsigned i = 0; i < m->nr_dom; i++)
         for (unsigned k = 0; k < m->dom[i].nr_vcpus; k++)
             m->dom[i].vcpu[k].trace_state = (int8_t)derived_state(&m->dom[i].vcpu[k]);
@@ -124,12 +129,12 @@ int record_start(struct machine *m, const char *path, struct diag *d)
     struct sim_recorder *r = calloc(1, sizeof(*r));
     struct xt_error err;
 
-    if (!r || !(r->cpu_cur = calloc(m->nr_pcpus, sizeof(*r->cpu_cur)))) {
+    if (!r || !(r->cpu = calloc(m->nr_pcpus, sizeof(*r->cpu)))) {
         free(r);
         return diag_set(d, "--record %s: out of memory", path);
     }
     if (xt_writer_open(&r->w, path, m->nr_pcpus, &err) < 0) {
-        free(r->cpu_cur);
+        free(r->cpu);
         free(r);
         return diag_set(d, "--record %s: %s", path, err.msg);
     }
@@ -141,7 +146,7 @@ int record_start(struct machine *m, const char *path, struct diag *d)
 
 static void recorder_free(struct machine *m)
 {
-    free(m->rec->cpu_cur);
+    free(m->rec->cpu);
     free(m->rec);
     m->rec = NULL;
 }
@@ -211,18 +216,24 @@ static void block_record(struct sim_vcpu *sv)
 void record_pick(struct sim_pcpu *p, struct sim_vcpu *next)
 {
     struct machine *m = p->m;
+    struct rec_cpu *rc;
     struct sim_vcpu *cur;
-    uint32_t cur_dv, next_dv;
+    uint32_t cur_dv, next_dv, ran_ns, waited_ns = 0;
     uint64_t at = p->local;
 
-    if (!m->rec || (cur = m->rec->cpu_cur[p->id]) == next)
+    if (!m->rec || (cur = (rc = &m->rec->cpu[p->id])->cur) == next)
         return;
     if (cur && cur->trace_state == RUNSTATE_running)
         record_vcpu_state(cur); /* it left without a record yet */
     cur_dv = cur ? dv_of(cur) : xt_dv(IDLE_DOMID, p->id);
     next_dv = next ? dv_of(next) : xt_dv(IDLE_DOMID, p->id);
-    put(m, p->id, TRC_SCHED_SWITCH_INFPREV, true, at, 3, cur_dv >> 16, cur_dv & 0xffff, 0u);
-    put(m, p->id, TRC_SCHED_SWITCH_INFNEXT, true, at, 4, next_dv >> 16, next_dv & 0xffff, 0u, 0u);
+    /* Xen's: how long prev ran, how long next waited runnable (0 if it was not), next's slice */
+    ran_ns = (uint32_t)cost_cycles_to_ns(m->cost, at > rc->since ? at - rc->since : 0);
+    if (next && next->trace_state == RUNSTATE_runnable && at > next->trace_at)
+        waited_ns = (uint32_t)cost_cycles_to_ns(m->cost, at - next->trace_at);
+    put(m, p->id, TRC_SCHED_SWITCH_INFPREV, true, at, 3, cur_dv >> 16, cur_dv & 0xffff, ran_ns);
+    put(m, p->id, TRC_SCHED_SWITCH_INFNEXT, true, at, 4, next_dv >> 16, next_dv & 0xffff, waited_ns,
+        (uint32_t)m->sc->timeslice_ns);
     put(m, p->id, TRC_SCHED_SWITCH, true, at, 4, cur_dv >> 16, cur_dv & 0xffff, next_dv >> 16,
         next_dv & 0xffff);
     if (!cur)
@@ -232,7 +243,8 @@ void record_pick(struct sim_pcpu *p, struct sim_vcpu *next)
     } else {
         runstate(m, p->id, at, next_dv, RUNSTATE_runnable, RUNSTATE_running);
     }
-    m->rec->cpu_cur[p->id] = next;
+    rc->cur = next;
+    rc->since = at;
 }
 
 /* ---- hypercalls and exits ------------------------------------------------------------------- */

@@ -30,8 +30,7 @@
 
 struct sim_result {
     int ok;
-    double run_seconds; /* machine_run alone */
-    uint64_t end_cycles;
+    double run_seconds;             /* machine_run alone */
     struct xt_writer_stats written; /* with --record */
 };
 
@@ -62,7 +61,6 @@ static void simulate(const void *arg, void *out)
     /* the recording is complete only once written: its writing is part of its cost */
     int rc = record_finish(m, &r->written, &d);
     r->run_seconds = bench_seconds_now() - t0;
-    r->end_cycles = m->end_cycles;
     r->ok = rc == 0 && machine_exit_status(m) == 0;
 done:
     if (m)
