@@ -139,6 +139,11 @@ int hvm_inject_vector(struct vcpu *v, struct hv_regs *r, const struct hvm_idt *i
     struct idt_gate64 g;
     uint64_t frame[5], sp = (r->rsp & ~15ull) - sizeof(frame);
 
+    if (!idt) { /* replayed: the guest's gate was taken in the recording (an interrupt gate) */
+        r->rflags &= ~(uint64_t)(RFLAGS_CLEARED_BY_INTERRUPT | X86_EFLAGS_IF);
+        v->stats.upcalls_injected++;
+        return 0;
+    }
     if ((uint32_t)vector * sizeof(g) + sizeof(g) - 1 > idt->limit ||
         copy_from_guest(v->domain, &g, idt->base + (uint64_t)vector * sizeof(g), sizeof(g)))
         return -XEN_EFAULT;

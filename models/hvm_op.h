@@ -29,7 +29,8 @@ struct hvm_idt {
  * aligned to 16 bytes, TF/NT/RF cleared, IF too for an interrupt gate, rip the gate's offset.
  * The gate's selector and IST are not used (the handler runs with the current cs and stack).
  * 0, or -XEN_EFAULT when the gate is missing or the stack not writable (a real CPU would fault
- * on; the simulator crashes the domain). */
+ * on; the simulator crashes the domain). idt NULL (a replay, which has no guest IDT): only the
+ * flags an interrupt gate clears, and the count. */
 int hvm_inject_vector(struct vcpu *v, struct hv_regs *r, const struct hvm_idt *idt, uint16_t cs,
                       uint16_t ss, uint8_t vector);
 

@@ -7,6 +7,7 @@
 #include "sim/evpages.h"
 #include "sim/hvm_exits.h"
 #include "models/ioreq.h"
+#include "sim/record.h"
 #include "sim/vcpu.h"
 
 #include "evsim/xen_3l.h"
@@ -126,34 +127,30 @@ static int64_t pending_bit_port(const struct sim_event_page *pg, uint64_t offset
     }
 }
 
-static uint64_t evpage_read(uc_engine *uc, uint64_t offset, unsigned size, void *opaque)
+uint64_t sim_evpage_read(struct sim_vcpu *sv, unsigned page, uint64_t offset, unsigned size)
 {
-    struct sim_evpage_ctx *c = opaque;
-    struct sim_vcpu *sv = c->sv;
     struct sim_domain *sd = sv->sd;
-    const struct sim_event_page *pg = &sd->evpage[c->page];
+    const struct sim_event_page *pg = &sd->evpage[page];
     const uint8_t *p = pg->host + offset;
     uint64_t value = 0;
-    (void)uc;
     memcpy(&value, p, size);
+    record_guest_access(sv, pg->gpa, offset, size, false, value, value);
     *sv->clock += machine_line_cost(sd->m, sv->pcpu->id, p, size, COH_READ);
     if (pg->target)
         sim_hvm_ioreq_page_access(sv, pg->target, offset, size, value, value, false);
     return value;
 }
 
-static void evpage_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value,
-                         void *opaque)
+void sim_evpage_write(struct sim_vcpu *sv, unsigned page, uint64_t offset, unsigned size,
+                      uint64_t value)
 {
-    struct sim_evpage_ctx *c = opaque;
-    struct sim_vcpu *sv = c->sv;
     struct sim_domain *sd = sv->sd;
-    const struct sim_event_page *pg = &sd->evpage[c->page];
+    const struct sim_event_page *pg = &sd->evpage[page];
     uint8_t *p = pg->host + offset;
     uint64_t old = 0;
-    (void)uc;
     *sv->clock += machine_line_cost(sd->m, sv->pcpu->id, p, size, COH_WRITE);
     memcpy(&old, p, size);
+    record_guest_access(sv, pg->gpa, offset, size, true, old, value);
     memcpy(p, &value, size);
     if (pg->target)
         sim_hvm_ioreq_page_access(sv, pg->target, offset, size, old, value, true);
@@ -161,8 +158,29 @@ static void evpage_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t
     for (uint64_t cleared = old & ~value; cleared; cleared &= cleared - 1) {
         int64_t port = pending_bit_port(pg, offset, (unsigned)__builtin_ctzll(cleared));
         if (port >= 0)
-            stages_cleared(&sd->stages, &sv->stages, (uint32_t)port, *sv->clock);
+            sim_port_consumed(sv, (uint32_t)port);
     }
+}
+
+void sim_port_consumed(struct sim_vcpu *sv, uint32_t port)
+{
+    stages_cleared(&sv->sd->stages, &sv->stages, port, *sv->clock);
+    record_guest_consume(sv, port);
+}
+
+static uint64_t evpage_read(uc_engine *uc, uint64_t offset, unsigned size, void *opaque)
+{
+    const struct sim_evpage_ctx *c = opaque;
+    (void)uc;
+    return sim_evpage_read(c->sv, c->page, offset, size);
+}
+
+static void evpage_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value,
+                         void *opaque)
+{
+    const struct sim_evpage_ctx *c = opaque;
+    (void)uc;
+    sim_evpage_write(c->sv, c->page, offset, size, value);
 }
 
 static int evpage_map(struct sim_vcpu *sv, unsigned i)

@@ -33,6 +33,14 @@ void sim_evpages_release(struct sim_domain *sd);
 /* The sink's ioreq_page hook: page appears at gpa of sd (NULL: goes, or if nothing was there,
  * gpa becomes a hole); the domain's own frame coming back fills a hole. */
 void sim_evpages_ioreq(struct sim_domain *sd, uint64_t gpa, void *page);
+/* A guest access of sv to page index `page` (sd->evpage) at offset: priced, and noticed (a
+ * PENDING bit cleared, an ioreq slot's state). The engine's callbacks, and replay. */
+uint64_t sim_evpage_read(struct sim_vcpu *sv, unsigned page, uint64_t offset, unsigned size);
+void sim_evpage_write(struct sim_vcpu *sv, unsigned page, uint64_t offset, unsigned size,
+                      uint64_t value);
+/* The guest cleared port's PENDING bit: its upcall code reached it (the event path's stages;
+ * a recording notes it with the sends the port had seen, on which a replay waits). */
+void sim_port_consumed(struct sim_vcpu *sv, uint32_t port);
 /* Bring sv's engine up to date with the domain's pages: 0, or -1 after crashing the domain. */
 int sim_evpages_sync(struct sim_vcpu *sv);
 void sim_evpages_free_vcpu(struct sim_vcpu *sv);

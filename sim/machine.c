@@ -15,6 +15,7 @@
 #include "sim/hvm_exits.h"
 #include "sim/host_dm.h"
 #include "sim/record.h"
+#include "sim/replay.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -107,8 +108,11 @@ static void *mem_translate(void *opaque, struct domain *d, uint64_t gpa, size_t 
 {
     (void)opaque;
     struct sim_domain *sd = d->sim;
-    if (gpa >= XEN_PAGE_SIZE && gpa <= sd->ram_size && len <= sd->ram_size - gpa)
+    if (gpa >= XEN_PAGE_SIZE && gpa <= sd->ram_size && len <= sd->ram_size - gpa) {
+        if (sd->m->rec) /* what a hypercall reads, for replay */
+            record_guest_mem(sd->m, d, gpa, sd->ram + gpa, len);
         return sd->ram + gpa;
+    }
     if (gpa >= sd->shared_info_gpa && len <= XEN_PAGE_SIZE &&
         gpa - sd->shared_info_gpa <= XEN_PAGE_SIZE - len)
         return sd->shared_info + (gpa - sd->shared_info_gpa);
@@ -597,7 +601,7 @@ static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
      * yields for a delta cycle below and tries again once it has. */
     if (sv->stop_at > p->local) {
         m->active = p;
-        sim_vcpu_run_slice(sv);
+        (sv->rp ? replay_run_slice : sim_vcpu_run_slice)(sv);
         m->active = NULL;
     }
     /* The last block may run past the end of the run; only the run itself counts as busy. */
@@ -823,7 +827,7 @@ static int domain_model_create(struct machine *m, struct sim_domain *sd, unsigne
 static int domain_vcpus_create(struct machine *m, struct sim_domain *sd, unsigned *next_pcpu,
                                struct diag *d)
 {
-    bool guest = !sd->dm;
+    bool guest = !sd->dm && !m->replay;
     sd->nr_vcpus = sd->cfg->vcpus;
     sd->vcpu = calloc(sd->nr_vcpus, sizeof(*sd->vcpu));
     for (unsigned i = 0; i < sd->nr_vcpus; i++) {
@@ -836,6 +840,8 @@ static int domain_vcpus_create(struct machine *m, struct sim_domain *sd, unsigne
         sched_place(sv, &m->pcpu[home % m->nr_pcpus], sd->cfg->pin >= 0);
         if (guest && sim_vcpu_create_engine(sv, d) < 0)
             return -1;
+        if (m->replay && replay_attach(m->replay, sv) < 0)
+            return diag_set(d, "out of memory for the replay of domain '%s'", sd->cfg->name);
         sv->timer_slot = m->timeline_used;
         m->timeline_used += HV_TIMER_KINDS;
         for (unsigned k = 0; k < HV_TIMER_KINDS; k++) {
@@ -845,7 +851,7 @@ static int domain_vcpus_create(struct machine *m, struct sim_domain *sd, unsigne
         }
     }
     struct sim_vcpu *boot = &sd->vcpu[0];
-    if (!guest)
+    if (!guest && !m->replay)
         return 0;
     struct hv_regs r = {
         .rip = sd->img.entry, .rsi = sd->start_info_gpa, .rsp = sd->stack_top, .rflags = 0x202};
@@ -883,6 +889,23 @@ static int dm_domain_build(struct machine *m, struct sim_domain *sd, unsigned in
     return domain_vcpus_create(m, sd, next_pcpu, d);
 }
 
+/* A replayed domain: its memory (empty: only what Xen reads is filled in, from the recording)
+ * and shared_info as a guest's, no image, vcpus that play their recorded steps. */
+static int replay_domain_build(struct machine *m, struct sim_domain *sd, unsigned index,
+                               unsigned *next_pcpu, struct diag *d)
+{
+    sd->ram_size = sd->cfg->memory_bytes;
+    sd->ram = guest_pages_alloc(sd->ram_size);
+    sd->shared_info = aligned_alloc(XEN_PAGE_SIZE, XEN_PAGE_SIZE);
+    if (!sd->ram || !sd->shared_info)
+        return diag_set(d, "out of memory for domain '%s'", sd->cfg->name);
+    memset(sd->shared_info, 0, XEN_PAGE_SIZE);
+    sd->shared_info_gpa = sd->ram_size;
+    if (domain_model_create(m, sd, index, d) < 0)
+        return -1;
+    return domain_vcpus_create(m, sd, next_pcpu, d);
+}
+
 static int domain_build(struct machine *m, struct sim_domain *sd, unsigned index,
                         unsigned *next_pcpu, struct diag *d)
 {
@@ -892,6 +915,8 @@ static int domain_build(struct machine *m, struct sim_domain *sd, unsigned index
     sd->status = SD_RUNNING;
     if (sd->cfg->device_model[0])
         return dm_domain_build(m, sd, index, next_pcpu, d);
+    if (m->replay)
+        return replay_domain_build(m, sd, index, next_pcpu, d);
     if (guest_resolve(sd->cfg->guest, m->sc->base_dir, m->guest_dir, path, sizeof(path), d) < 0 ||
         guest_image_load(path, &sd->img, d) < 0)
         return domain_error(m, sd, d);
@@ -1001,7 +1026,7 @@ static int machine_check_memory(const struct machine *m, struct diag *d)
 {
     const struct scenario *sc = m->sc;
     uint64_t engines = 0, images = 0;
-    for (unsigned i = 0; i < sc->nr_dom; i++) {
+    for (unsigned i = 0; i < sc->nr_dom && !m->replay; i++) {
         engines += sc->dom[i].vcpus;
         images += image_bytes(m, &sc->dom[i]) + MACHINE_DOMAIN_BYTES;
     }
@@ -1021,7 +1046,14 @@ static int machine_check_memory(const struct machine *m, struct diag *d)
 int machine_build(struct machine *m, const struct scenario *sc, const char *guest_dir, FILE *out,
                   struct diag *d)
 {
+    return machine_build_replay(m, sc, guest_dir, NULL, out, d);
+}
+
+int machine_build_replay(struct machine *m, const struct scenario *sc, const char *guest_dir,
+                         struct sim_replay *replay, FILE *out, struct diag *d)
+{
     memset(m, 0, sizeof(*m));
+    m->replay = replay;
     m->sc = sc;
     m->out = out;
     console_init(&m->console, out);

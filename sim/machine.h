@@ -37,6 +37,7 @@ struct sim_mmio_window;
 struct host_dm;
 struct host_dm_arena;
 struct sim_recorder;
+struct sim_replay;
 
 /* A vcpu's HVM I/O exits (sim/hvm_exits.c). */
 struct sim_hvm_rep {
@@ -62,9 +63,9 @@ struct sim_hvm_replay {
     struct sim_hvm_access a[SIM_HVM_REPLAY_MAX];
 };
 struct sim_hvm_io {
-    uint64_t exits;                /* VM exits taken for I/O */
-    uint64_t late_claims;          /* accesses a server claimed too late to forward (to_xen) */
-    bool waiting;                  /* for an emulator's answer to `access`, made at site */
+    uint64_t exits;       /* VM exits taken for I/O */
+    uint64_t late_claims; /* accesses a server claimed too late to forward (to_xen) */
+    bool waiting;         /* for an emulator's answer to `access`, made at site */
     uint64_t wait_site, wait_rcx;
     struct sim_hvm_access access;
     struct sim_hvm_replay replay;
@@ -106,6 +107,10 @@ struct sim_vcpu {
     struct stage_vcpu stages;
     uint64_t resume_at; /* where a slice cut at a block boundary resumes (0: Unicorn's RIP) */
     uint64_t insns;
+    uint64_t guest_cycles;    /* cycles of guest code it ran (the block hook's charges) */
+    uint64_t rec_guest_at;    /* guest_cycles at its last replay step recorded ... */
+    uint64_t rec_step_at;     /* ... and that step's time in the recording */
+    struct replay_vcpu *rp;   /* replayed: its recorded steps (sim/replay.c), else NULL */
     uint64_t upcall_insns;    /* guest instructions from callback entry to HYPERVISOR_iret */
     uint64_t upcall_insns_at; /* insns when the current upcall began */
     uint64_t blk_addr;   /* the block being executed, up to prev_end (for exact RDTSC values) */
@@ -126,7 +131,7 @@ struct sim_vcpu {
     unsigned trace_cpu; /* ... written on this CPU */
     bool trace_in_exit; /* in a VM exit the recording has not closed with VMENTRY */
     bool ud_taken;      /* a vmcall or vmmcall was taken as a hypercall: its #UD is no fault */
-    char line[256]; /* console output not yet ended by a newline */
+    char line[256];     /* console output not yet ended by a newline */
     unsigned line_len;
 };
 
@@ -230,9 +235,10 @@ struct machine {
     /* Optional: every complete console line of every domain (benchmarks watch for markers). */
     void (*on_line)(void *ctx, struct sim_domain *sd, const char *line);
     void *on_line_ctx;
-    unsigned progress_drawn; /* fiftieths of the run already drawn */
+    unsigned progress_drawn;     /* fiftieths of the run already drawn */
     struct host_dm_arena *arena; /* pages shared with host device models (host_dm.c) */
     struct sim_recorder *rec;    /* --record: the recording (sim/record.c), NULL if none */
+    struct sim_replay *replay;   /* `evsim replay`: vcpus run recorded steps, no engine */
     /* Actors that are no CPU but act on them (host device models): when each may next act
      * (cycles, UINT64_MAX: not before something wakes it), bounding every CPU's run ahead as
      * another CPU's sync_at does. */
@@ -243,6 +249,10 @@ struct machine {
 /* Build every domain of the scenario (load, place, annotate, create engines). 0, or -1 with d. */
 int machine_build(struct machine *m, const struct scenario *sc, const char *guest_dir, FILE *out,
                   struct diag *d);
+/* The same for `evsim replay`: every vcpu plays its steps from replay instead of running guest
+ * code (no image is loaded, no engine made). */
+int machine_build_replay(struct machine *m, const struct scenario *sc, const char *guest_dir,
+                         struct sim_replay *replay, FILE *out, struct diag *d);
 /* Run to the end (all domains stopped, run length reached, or nothing left to happen). */
 void machine_run(struct machine *m);
 void machine_free(struct machine *m);

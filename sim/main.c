@@ -20,6 +20,7 @@
 #include "sim/plot.h"
 #include "sim/profile.h"
 #include "sim/record.h"
+#include "sim/replay.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
 #include "sim/abi_bench.h"
@@ -58,6 +59,8 @@ static const char usage_main[] =
     "                   runs, with plots and docs/ioreq.md's study (--quick: small)\n"
     "  trace summary FILE  a xenalyze-style summary of a xentrace recording (Xen's or\n"
     "                   evsim's); `trace dump FILE` prints one line per record\n"
+    "  replay FILE      re-time a recording of `run --record` without running guest code,\n"
+    "                   under its configuration or another (--cpu, --pcpus, --sockets, --pin)\n"
     "  profiles         list the CPU profiles and where their figures come from\n"
     "                   (`evsim profiles NAME` prints one in full)\n"
     "  scenario         print the embedded default scenario (a template for your own)\n"
@@ -97,13 +100,17 @@ static const char usage_run[] =
     "  --json FILE        also write the report as JSON to FILE (written whole or not at all)\n"
     "  --record FILE      record the run in xentrace's format: the records Xen would write\n"
     "                     and evsim's event-channel and ioreq records (docs/traces.md); read it\n"
-    "                     with `evsim trace summary` or Xen's xenalyze\n"
+    "                     with `evsim trace summary` or Xen's xenalyze, re-time it with\n"
+    "                     `evsim replay`\n"
     "  --timeline FILE    the run as a timeline in Chrome's trace-event JSON, for Perfetto's\n"
     "                     UI or chrome://tracing (as `evsim trace export --chrome`)\n"
     "  --plot DIR         draw the latency CDF and the stage breakdown per channel, and per\n"
     "                     ioreq server the round trip's distribution and stages, with\n"
     "                     gnuplot into DIR (PNG and SVG, with their data and script)\n"
     "  --pcpus N          physical CPUs (overrides the scenario; default 1 with --guest)\n"
+    "  --sockets S        sockets the physical CPUs are split into (overrides the scenario)\n"
+    "  --pin DOM=CPU[,DOM=CPU...]  vcpu 0 of domain DOM (its name or number) on CPU, its\n"
+    "                     other vcpus on the CPUs after it (overrides the scenario's pin)\n"
     "  --seed N           seed (overrides the scenario; guests get a per-domain seed from it)\n"
     "  --run-ms N         stop after N ms of simulated time (overrides the scenario)\n"
     "  --quantum-ns N     accepted for old command lines; no effect (cross-CPU effects are\n"
@@ -122,6 +129,10 @@ static const char usage_run[] =
 
 struct run_opts {
     const char *scenario_path;
+    const char *replay_path;   /* evsim replay: the recording ... */
+    struct sim_replay *replay; /* ... as read */
+    long long sockets;
+    const char *pin;
     const char *json_path;
     const char *guest_dir;
     const char *cpu;
@@ -173,7 +184,9 @@ enum {
     OPT_NO_PROGRESS,
     OPT_ABI,
     OPT_RECORD,
-    OPT_TIMELINE
+    OPT_TIMELINE,
+    OPT_SOCKETS,
+    OPT_PIN
 };
 
 static const struct option run_options[] = {
@@ -187,6 +200,8 @@ static const struct option run_options[] = {
     {"timeline", required_argument, NULL, OPT_TIMELINE},
     {"json", required_argument, NULL, OPT_JSON},
     {"pcpus", required_argument, NULL, OPT_PCPUS},
+    {"sockets", required_argument, NULL, OPT_SOCKETS},
+    {"pin", required_argument, NULL, OPT_PIN},
     {"seed", required_argument, NULL, OPT_SEED},
     {"run-ms", required_argument, NULL, OPT_RUN_MS},
     {"quantum-ns", required_argument, NULL, OPT_QUANTUM},
@@ -212,6 +227,8 @@ static long long *numeric_flag(struct run_opts *o, int opt, long long *max)
     switch (opt) {
     case OPT_PCPUS:
         return *max = 256, &o->pcpus;
+    case OPT_SOCKETS:
+        return *max = 256, &o->sockets;
     case OPT_SEED:
         return *max = LLONG_MAX, &o->seed;
     case OPT_RUN_MS:
@@ -228,6 +245,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 {
     *o = (struct run_opts){.abi = -1,
                            .pcpus = -1,
+                           .sockets = -1,
                            .seed = -1,
                            .run_ms = -1,
                            .quantum_ns = -1,
@@ -239,7 +257,8 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
     while ((opt = getopt_long(argc, argv, "h", run_options, NULL)) != -1) {
         long long max = 0, *slot = numeric_flag(o, opt, &max);
         if (slot) {
-            if (!parse_count(optarg, max, slot) || (opt == OPT_PCPUS && *slot == 0) ||
+            if (!parse_count(optarg, max, slot) ||
+                ((opt == OPT_PCPUS || opt == OPT_SOCKETS) && *slot == 0) ||
                 (opt == OPT_RUN_MS && *slot == 0) || (opt == OPT_QUANTUM && *slot < 100))
                 return bad_input("run: --%s %s: not a number in range (see evsim run --help)",
                                  option_name(opt), optarg);
@@ -285,6 +304,9 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
             break;
         case OPT_TIMELINE:
             o->timeline_path = optarg;
+            break;
+        case OPT_PIN:
+            o->pin = optarg;
             break;
         case OPT_GUEST_DIR:
             o->guest_dir = optarg;
@@ -339,9 +361,42 @@ static void default_guest_dir(char *out, size_t len)
     snprintf(out, len, "%s", EVSIM_BUILD_GUEST_DIR);
 }
 
+/* --pin NAME=CPU[,NAME=CPU...]: vcpu 0 of domain NAME (its name or number) on CPU, the others
+ * after it. */
+static int apply_pins(struct scenario *sc, const char *spec, struct diag *d)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", spec);
+    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item;
+         item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        long long cpu;
+        if (!eq || !parse_count(eq + 1, 255, &cpu))
+            return diag_set(d, "--pin %s: expected DOMAIN=CPU[,DOMAIN=CPU...]", spec);
+        *eq = 0;
+        unsigned i = 0;
+        while (i < sc->nr_dom && strcmp(sc->dom[i].name, item))
+            i++;
+        char *end;
+        unsigned long n = strtoul(item, &end, 10);
+        if (i == sc->nr_dom && *item && !*end && n < sc->nr_dom)
+            i = (unsigned)n;
+        if (i == sc->nr_dom)
+            return diag_set(d, "--pin %s: no domain named or numbered '%s'", spec, item);
+        sc->dom[i].pin = (int)cpu;
+    }
+    return 0;
+}
+
 static int load_scenario(const struct run_opts *o, struct scenario *sc, struct diag *d)
 {
-    if (o->nr_guests) {
+    if (o->replay) {
+        char name[PATH_MAX + 32];
+        snprintf(name, sizeof(name), "%s (its scenario)", o->replay_path);
+        if (scenario_load_string(sc, name, replay_scenario_text(o->replay), d) < 0 ||
+            scenario_apply_overrides(sc, name, replay_overrides(o->replay), d) < 0)
+            return -1;
+    } else if (o->nr_guests) {
         scenario_defaults(sc);
         snprintf(sc->source, sizeof(sc->source), "--guest");
         for (unsigned i = 0; i < o->nr_guests; i++) {
@@ -358,6 +413,10 @@ static int load_scenario(const struct run_opts *o, struct scenario *sc, struct d
     }
     if (o->pcpus > 0)
         sc->pcpus = (unsigned)o->pcpus;
+    if (o->sockets > 0)
+        sc->sockets = (unsigned)o->sockets;
+    if (o->pin && apply_pins(sc, o->pin, d) < 0)
+        return -1;
     if (o->seed >= 0)
         sc->seed = (uint64_t)o->seed;
     if (o->run_ms > 0)
@@ -415,11 +474,64 @@ static void catch_stop_signals(bool on)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* The scenario's text as the run read it: the file, the recording's, the default, or for --guest
+ * the INI it stands for. NULL with d when the file cannot be read again. */
+static char *scenario_text(const struct run_opts *o, const struct scenario *sc, struct diag *d)
+{
+    if (o->replay)
+        return strdup(replay_scenario_text(o->replay));
+    if (!o->scenario_path && !o->nr_guests)
+        return strdup(scenario_default_text);
+    size_t cap = 1 << 16, n = 0;
+    char *t = malloc(cap);
+    if (t && o->scenario_path) {
+        FILE *f = fopen(o->scenario_path, "r");
+        n = f ? fread(t, 1, cap - 1, f) : 0;
+        bool whole = f && feof(f);
+        if (f)
+            fclose(f);
+        if (!whole) {
+            free(t);
+            diag_set(d, "--record: cannot read %s again (or it is over 64 KiB)", o->scenario_path);
+            return NULL;
+        }
+    }
+    for (unsigned i = 0; t && o->nr_guests && i < sc->nr_dom && n < cap; i++)
+        n += (size_t)snprintf(t + n, cap - n,
+                              "[domain %s]\nguest = %s\nvcpus = %u\nprivileged = %s\n"
+                              "cmdline = %s\n",
+                              sc->dom[i].name, sc->dom[i].guest, sc->dom[i].vcpus,
+                              sc->dom[i].privileged ? "yes" : "no", sc->dom[i].cmdline);
+    if (t)
+        t[n < cap ? n : cap - 1] = 0;
+    return t;
+}
+
+/* What a replay needs to build this machine again: the scenario and what the flags changed. */
+static int record_what_ran(struct machine *m, const struct run_opts *o, const struct scenario *sc,
+                           struct diag *d)
+{
+    size_t len = (size_t)sc->nr_dom * 48 + 2048;
+    char *text = scenario_text(o, sc, d), *overrides = malloc(len);
+    int rc = 0;
+    if (!text || !overrides)
+        rc = text ? diag_set(d, "--record: out of memory") : -1;
+    else if (scenario_write_overrides(sc, overrides, len) < 0)
+        rc = diag_set(d, "--record: the scenario's overrides do not fit");
+    if (rc == 0) {
+        record_scenario(m, 0, text);
+        record_scenario(m, 1, overrides);
+    }
+    free(text);
+    free(overrides);
+    return rc;
+}
+
 static int run_machine(const struct run_opts *o, const struct scenario *sc, const char *guest_dir)
 {
     struct diag d = {{0}};
     struct machine *m = calloc(1, sizeof(*m));
-    if (!m || machine_build(m, sc, guest_dir, stdout, &d) < 0) {
+    if (!m || machine_build_replay(m, sc, guest_dir, o->replay, stdout, &d) < 0) {
         if (m)
             machine_free(m);
         free(m);
@@ -441,7 +553,8 @@ static int run_machine(const struct run_opts *o, const struct scenario *sc, cons
         close(fd);
         rec_path = scratch;
     }
-    if (rec_path && record_start(m, rec_path, &d) < 0) {
+    if (rec_path && (record_start(m, rec_path, &d) < 0 || record_what_ran(m, o, sc, &d) < 0)) {
+        record_discard(m);
         if (!o->record_path && o->timeline_path)
             unlink(scratch);
         machine_free(m);
@@ -505,6 +618,91 @@ static int cmd_run(int argc, char **argv)
     else
         rc = run_machine(&o, sc, guest_dir);
     free(sc);
+    return rc;
+}
+
+static const char usage_replay[] =
+    "Usage: evsim replay RECORDING [OPTIONS]\n"
+    "\n"
+    "Re-times a recording made by `evsim run --record` without running guest code: each\n"
+    "vcpu's recorded compute between its actions becomes a delay of the same guest cycles,\n"
+    "each recorded action (hypercalls, sends, binds, blocks, polls, accesses to the pages it\n"
+    "shares with Xen) goes to the model again, and each step that followed a delivery waits\n"
+    "for a delivery in the new timing. The report has the form of `evsim run`'s, plus what\n"
+    "could not be replayed as recorded and why (docs/traces.md, \"Replay\").\n"
+    "\n"
+    "Options (as for evsim run; each changes the recorded run's configuration):\n"
+    "  --cpu NAME         another cost profile (the guests' compute keeps its cycles)\n"
+    "  --pcpus N          physical CPUs\n"
+    "  --sockets S        sockets the physical CPUs are split into\n"
+    "  --pin DOM=CPU[,DOM=CPU...]  place vcpu 0 of domain DOM (name or number) on CPU, its\n"
+    "                     other vcpus after it\n"
+    "  --abi NAME         another event-channel ABI: not yet (the recorded guests set theirs\n"
+    "                     up, and their accesses are to its pages)\n"
+    "  --run-ms N         stop after N ms of simulated time\n"
+    "  --json FILE, --record FILE, --timeline FILE, --plot DIR, --no-report,\n"
+    "  --progress, --no-progress   as for evsim run\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "Exit status: as evsim run's; 2 also for a file that is not a recording evsim can replay\n"
+    "(the message names the byte offset).\n";
+
+static bool asks_for_help(int argc, char **argv);
+
+/* Every domain keeps the ABI it had when recorded. */
+static bool replay_abi_same(const struct run_opts *o, const struct scenario *sc)
+{
+    struct run_opts plain = *o;
+    struct scenario *rec = calloc(1, sizeof(*rec));
+    struct diag d;
+    plain.abi = -1;
+    bool same = rec && load_scenario(&plain, rec, &d) == 0;
+    for (unsigned i = 0; same && i < sc->nr_dom; i++)
+        same = rec->dom[i].abi == sc->dom[i].abi;
+    free(rec);
+    return same;
+}
+
+/* evsim replay RECORDING [OPTIONS] */
+static int cmd_replay(int argc, char **argv)
+{
+    struct run_opts o;
+    if (asks_for_help(argc, argv)) {
+        fputs(usage_replay, stdout);
+        return 0;
+    }
+    int rc = parse_run_args(argc, argv, &o);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    if (!o.scenario_path)
+        return bad_input("replay: which recording? (evsim replay RECORDING [OPTIONS])%s%s", "", "");
+    if (o.nr_guests || o.guest_dir || o.seed >= 0)
+        return bad_input("replay: --guest, --cmdline, --vcpus, --guest-dir and --seed name what "
+                         "the guests run: a replay has the recorded run's%s%s",
+                         "", "");
+    o.replay_path = o.scenario_path;
+    o.scenario_path = NULL;
+    struct diag d = {{0}};
+    if (replay_load(o.replay_path, &o.replay, &d) < 0)
+        return bad_input("%s%s", d.msg, "");
+    struct scenario *sc = calloc(1, sizeof(*sc));
+    if (!sc) {
+        replay_free(o.replay);
+        return bad_input("out of memory%s%s", "", "");
+    }
+    if (load_scenario(&o, sc, &d) < 0 ||
+        (o.json_path && check_output_path("json", o.json_path, &d) < 0) ||
+        (o.timeline_path && check_output_path("timeline", o.timeline_path, &d) < 0) ||
+        (o.plot_dir && plot_check_dir(o.plot_dir, &d) < 0))
+        rc = bad_input("%s%s", d.msg, "");
+    else if (o.abi >= 0 && !replay_abi_same(&o, sc))
+        rc = bad_input("replay: --abi %s: replaying under another ABI than the recorded one is "
+                       "not supported yet%s",
+                       scenario_abi_names[o.abi], "");
+    else
+        rc = run_machine(&o, sc, "");
+    free(sc);
+    replay_free(o.replay);
     return rc;
 }
 
@@ -875,6 +1073,7 @@ static const struct command {
     {"engine", cmd_engine, false},
     {"dm-cc", cmd_dm_cc, false},
     {"trace", cmd_trace, false},
+    {"replay", cmd_replay, false},
 };
 
 static int evsim_main(int argc, char **argv)

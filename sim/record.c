@@ -23,6 +23,17 @@ struct sim_recorder {
         struct sim_vcpu *cur; /* NULL: the idle vcpu */
         uint64_t since;       /* cycles: when cur started running there */
     } * cpu;
+    /* The hypercall being dispatched, and the guest memory it read so far (each range once). */
+    struct sim_vcpu *hc;
+    struct rec_range {
+        uint64_t gpa, len;
+    } range[16];
+    unsigned nr_range;
+    /* Per domain, the event pages its accesses named (slot k + 1 is page[k]; 0 shared_info). */
+    struct rec_pages {
+        uint64_t gpa[XT_ACCESS_SLOTS];
+        unsigned n;
+    } * pages;
 };
 
 static struct sim_recorder *rec_of(const struct machine *m)
@@ -129,11 +140,15 @@ int record_start(struct machine *m, const char *path, struct diag *d)
     struct sim_recorder *r = calloc(1, sizeof(*r));
     struct xt_error err;
 
-    if (!r || !(r->cpu = calloc(m->nr_pcpus, sizeof(*r->cpu)))) {
+    if (!r || !(r->cpu = calloc(m->nr_pcpus, sizeof(*r->cpu))) ||
+        !(r->pages = calloc(m->nr_dom ? m->nr_dom : 1, sizeof(*r->pages)))) {
+        if (r)
+            free(r->cpu);
         free(r);
         return diag_set(d, "--record %s: out of memory", path);
     }
     if (xt_writer_open(&r->w, path, m->nr_pcpus, &err) < 0) {
+        free(r->pages);
         free(r->cpu);
         free(r);
         return diag_set(d, "--record %s: %s", path, err.msg);
@@ -146,6 +161,7 @@ int record_start(struct machine *m, const char *path, struct diag *d)
 
 static void recorder_free(struct machine *m)
 {
+    free(m->rec->pages);
     free(m->rec->cpu);
     free(m->rec);
     m->rec = NULL;
@@ -288,7 +304,11 @@ static void exit_record(struct sim_vcpu *sv, uint64_t at, uint32_t vmx_reason, u
 /* The port an event-channel command names (send, unmask), read from the guest's argument. */
 static bool evtchn_cmd_port(struct sim_vcpu *sv, uint64_t arg, uint32_t *port)
 {
-    return uc_mem_read(sv->uc, arg, port, sizeof(*port)) == UC_ERR_OK;
+    const struct sim_domain *sd = sv->sd;
+    if (arg < XEN_PAGE_SIZE || arg > sd->ram_size || sd->ram_size - arg < sizeof(*port))
+        return false;
+    memcpy(port, sd->ram + arg, sizeof(*port));
+    return true;
 }
 
 void record_hypercall(struct sim_vcpu *sv, uint64_t nr, const uint64_t *args, uint64_t rip)
@@ -350,7 +370,8 @@ void record_hlt_exit(struct sim_vcpu *sv, uint64_t at)
 
     if (!sv->sd->m->rec)
         return;
-    uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
+    if (sv->uc)
+        uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
     exit_record(sv, at, 12 /* HLT */, 0x78 /* HLT */, rip);
 }
 
@@ -377,6 +398,7 @@ void record_io_exit(struct sim_vcpu *sv, uint64_t at, const ioreq_t *p, uint64_t
 
     if (!m->rec)
         return;
+    record_guest_step(sv, XT_STEP_IO, (uint32_t)p->addr);
     exit_record(sv, at, mmio ? 48u /* EPT_VIOLATION */ : 30u /* IO_INSTRUCTION */,
                 mmio ? 0x400u /* NPF */ : 0x7bu /* IOIO */, rip);
     /* Xen's EPT or NPT violation handler: gpa, mfn (none: INVALID_MFN), qualification, p2m type
@@ -470,4 +492,193 @@ void record_ioreq_done(struct sim_vcpu *sv, uint64_t at, unsigned server, uint64
     if (m->rec)
         put(m, sv->pcpu->id, TRC_EVSIM_IOREQ_DONE, true, at, 4, dv_of(sv), server, (uint32_t)data,
             (uint32_t)(data >> 32));
+}
+
+/* ---- what each vcpu did, for replay ------------------------------------------------------- */
+
+void record_scenario(struct machine *m, unsigned part, const char *text)
+{
+    size_t len = strlen(text);
+
+    if (!m->rec)
+        return;
+    for (size_t at = 0; at < len; at += 24) {
+        uint32_t w[6] = {0};
+        size_t n = len - at < 24 ? len - at : 24;
+
+        memcpy(w, text + at, n);
+        put(m, 0, TRC_EVSIM_SCENARIO, false, 0, 7, (uint32_t)n | part << 16, w[0], w[1], w[2], w[3],
+            w[4], w[5]);
+    }
+}
+
+/* The guest cycles sv ran since its last step (COMPUTE first when they need 64 bits), and the
+ * time the step is written at: never before sv's previous step, strictly after it on another
+ * CPU (a reader orders equal TSCs of two CPUs as it likes). */
+static uint32_t step_delta(struct sim_vcpu *sv, uint64_t *at)
+{
+    struct machine *m = sv->sd->m;
+    uint64_t delta = sv->guest_cycles - sv->rec_guest_at;
+    unsigned cpu = sv->pcpu->id;
+
+    sv->rec_guest_at = sv->guest_cycles;
+    *at = *sv->clock;
+    if (*at <= sv->rec_step_at)
+        *at = sv->rec_step_at + 1;
+    if (delta >> 32) {
+        *at = put(m, cpu, TRC_EVSIM_G_COMPUTE, true, *at, 3, dv_of(sv), (uint32_t)delta,
+                  (uint32_t)(delta >> 32));
+        delta = 0;
+    }
+    return (uint32_t)delta;
+}
+
+static void step_done(struct sim_vcpu *sv, uint64_t written_at)
+{
+    sv->rec_step_at = written_at;
+}
+
+void record_guest_hypercall(struct sim_vcpu *sv, const struct hv_regs *r, uint64_t at)
+{
+    struct machine *m = sv->sd->m;
+    unsigned cpu = sv->pcpu->id;
+    uint32_t dv = dv_of(sv);
+    uint64_t t;
+
+    if (!m->rec)
+        return;
+    uint32_t delta = step_delta(sv, &t);
+    t = put(m, cpu, TRC_EVSIM_G_HCALL, true, t, 7, dv, delta, (uint32_t)r->rax, (uint32_t)r->rsp,
+            (uint32_t)(r->rsp >> 32), (uint32_t)r->rflags, (uint32_t)at);
+    step_done(sv, t);
+    put(m, cpu, TRC_EVSIM_G_ARGS, false, t, 7, dv, (uint32_t)r->rdi, (uint32_t)(r->rdi >> 32),
+        (uint32_t)r->rsi, (uint32_t)(r->rsi >> 32), (uint32_t)r->rdx, (uint32_t)(r->rdx >> 32));
+    put(m, cpu, TRC_EVSIM_G_ARGS2, false, t, 7, dv, (uint32_t)r->r10, (uint32_t)(r->r10 >> 32),
+        (uint32_t)r->r8, (uint32_t)(r->r8 >> 32), (uint32_t)r->r9, (uint32_t)(r->r9 >> 32));
+    m->rec->hc = sv;
+    m->rec->nr_range = 0;
+}
+
+static bool range_seen(struct sim_recorder *r, uint64_t gpa, size_t len)
+{
+    for (unsigned i = 0; i < r->nr_range; i++)
+        if (gpa >= r->range[i].gpa && gpa + len <= r->range[i].gpa + r->range[i].len)
+            return true;
+    if (r->nr_range < sizeof(r->range) / sizeof(r->range[0]))
+        r->range[r->nr_range++] = (struct rec_range){gpa, len};
+    return false;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* In pieces of 12 bytes; a run of zero pieces is one record. */
+void record_guest_mem(struct machine *m, struct domain *d, uint64_t gpa, const void *host,
+                      size_t len)
+{
+    struct sim_recorder *r = m->rec;
+    const uint8_t *p = host;
+
+    if (!r || !r->hc || r->hc->sd->d != d || range_seen(r, gpa, len))
+        return;
+    struct sim_vcpu *sv = r->hc;
+    uint32_t dv = dv_of(sv);
+    for (size_t at = 0; at < len;) {
+        size_t n = len - at < 12 ? len - at : 12, zeros = 0;
+        while (at + zeros < len &&
+               all_zero(p + at + zeros, len - at - zeros < 12 ? len - at - zeros : 12))
+            zeros += len - at - zeros < 12 ? len - at - zeros : 12;
+        uint64_t a = gpa + at;
+        if (zeros) {
+            put(m, sv->pcpu->id, TRC_EVSIM_G_MEM, false, 0, 4, dv, (uint32_t)a, (uint32_t)(a >> 32),
+                (uint32_t)zeros | XT_MEM_ZERO);
+            at += zeros;
+            continue;
+        }
+        uint32_t w[3] = {0};
+        memcpy(w, p + at, n);
+        put(m, sv->pcpu->id, TRC_EVSIM_G_MEM, false, 0, 7, dv, (uint32_t)a, (uint32_t)(a >> 32),
+            (uint32_t)n, w[0], w[1], w[2]);
+        at += n;
+    }
+}
+
+void record_guest_result(struct sim_vcpu *sv, uint64_t rax, bool continued)
+{
+    struct machine *m = sv->sd->m;
+
+    if (!m->rec)
+        return;
+    m->rec->hc = NULL;
+    put(m, sv->pcpu->id, TRC_EVSIM_G_RESULT, false, 0, 4, dv_of(sv), (uint32_t)rax,
+        (uint32_t)(rax >> 32), continued ? 1u : 0u);
+}
+
+/* The slot naming page_gpa in sv's domain, writing PAGE the first time; 0 for shared_info. */
+static unsigned page_slot(struct sim_vcpu *sv, uint64_t page_gpa, uint64_t at)
+{
+    struct machine *m = sv->sd->m;
+    struct rec_pages *pg = &m->rec->pages[sv->sd->d->domid < m->nr_dom ? sv->sd->d->domid : 0];
+
+    if (page_gpa == sv->sd->shared_info_gpa)
+        return 0;
+    for (unsigned i = 0; i < pg->n; i++)
+        if (pg->gpa[i] == page_gpa)
+            return i + 1;
+    if (pg->n == XT_ACCESS_SLOTS)
+        return XT_ACCESS_SLOTS + 1; /* more pages than slots: the replay says so */
+    pg->gpa[pg->n++] = page_gpa;
+    put(m, sv->pcpu->id, TRC_EVSIM_G_PAGE, true, at, 4, dv_of(sv), pg->n, (uint32_t)page_gpa,
+        (uint32_t)(page_gpa >> 32));
+    return pg->n;
+}
+
+void record_guest_access(struct sim_vcpu *sv, uint64_t page_gpa, uint64_t offset, unsigned size,
+                         bool write, uint64_t old, uint64_t value)
+{
+    struct machine *m = sv->sd->m;
+    uint64_t t;
+
+    if (!m->rec)
+        return;
+    uint32_t delta = step_delta(sv, &t);
+    unsigned slot = page_slot(sv, page_gpa, t);
+    uint32_t info = slot | (uint32_t)offset << 8 | (uint32_t)size << 20 | (write ? 1u : 0u) << 24;
+    uint64_t clr = old & ~value, set = value & ~old;
+    if (write)
+        t = put(m, sv->pcpu->id, TRC_EVSIM_G_ACCESS, true, t, 7, dv_of(sv), delta, info,
+                (uint32_t)clr, (uint32_t)(clr >> 32), (uint32_t)set, (uint32_t)(set >> 32));
+    else
+        t = put(m, sv->pcpu->id, TRC_EVSIM_G_ACCESS, true, t, 3, dv_of(sv), delta, info);
+    step_done(sv, t);
+}
+
+void record_guest_step(struct sim_vcpu *sv, enum xt_step_kind kind, uint32_t arg)
+{
+    struct machine *m = sv->sd->m;
+    uint64_t t;
+
+    if (!m->rec)
+        return;
+    uint32_t delta = step_delta(sv, &t);
+    step_done(sv, put(m, sv->pcpu->id, TRC_EVSIM_G_STEP, true, t, 4, dv_of(sv), delta,
+                      (uint32_t)kind, arg));
+}
+
+void record_guest_consume(struct sim_vcpu *sv, uint32_t port)
+{
+    struct machine *m = sv->sd->m;
+    const struct port_stats *ps;
+
+    if (!m->rec)
+        return;
+    ps = port_stats(sv->sd->d, port);
+    uint64_t raised = ps ? ps->raised : 0;
+    put(m, sv->pcpu->id, TRC_EVSIM_G_CONSUME, false, 0, 4, dv_of(sv), port, (uint32_t)raised,
+        (uint32_t)(raised >> 32));
 }

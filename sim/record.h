@@ -9,9 +9,11 @@
 #define EVSIM_SIM_RECORD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sim/diag.h"
+#include "traces/xt_ids.h"
 
 struct machine;
 struct sim_pcpu;
@@ -66,5 +68,24 @@ void record_iret(struct sim_vcpu *sv);
 void record_ioreq_send(struct sim_vcpu *sv, uint64_t at, unsigned server, const struct ioreq *p,
                        bool buffered);
 void record_ioreq_done(struct sim_vcpu *sv, uint64_t at, unsigned server, uint64_t data);
+
+/* What each vcpu did, for `evsim replay` (TRC_EVSIM_G_*, docs/traces.md). The scenario comes
+ * first: part 0 its text, part 1 the run's overrides (INI). */
+struct hv_regs;
+struct domain;
+void record_scenario(struct machine *m, unsigned part, const char *text);
+/* A hypercall trapped (its registers as the guest made it, rip past the instruction at `at`);
+ * until its result, Xen's reads of guest memory are recorded (record_guest_mem). */
+void record_guest_hypercall(struct sim_vcpu *sv, const struct hv_regs *r, uint64_t at);
+void record_guest_mem(struct machine *m, struct domain *d, uint64_t gpa, const void *host,
+                      size_t len);
+void record_guest_result(struct sim_vcpu *sv, uint64_t rax, bool continued);
+/* A guest access to an event page at page_gpa + offset: old is the value before, value the
+ * value read or written. */
+void record_guest_access(struct sim_vcpu *sv, uint64_t page_gpa, uint64_t offset, unsigned size,
+                         bool write, uint64_t old, uint64_t value);
+/* The write just recorded cleared port's PENDING bit (after `raised` set_pendings of it). */
+void record_guest_consume(struct sim_vcpu *sv, uint32_t port);
+void record_guest_step(struct sim_vcpu *sv, enum xt_step_kind kind, uint32_t arg);
 
 #endif

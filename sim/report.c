@@ -1,4 +1,5 @@
 #include "sim/report.h"
+#include "sim/replay.h"
 #include "sim/report_json.h"
 
 #include <errno.h>
@@ -325,6 +326,8 @@ struct json_object *report_build(struct machine *m)
     json_object_object_add(r, "pirqs", pirqs_json(m));
     json_object_object_add(r, "cache_lines", coherence_json(m));
     json_object_object_add(r, "pcpu_stats", pcpus_json(m));
+    if (m->replay)
+        json_object_object_add(r, "replay", replay_report(m));
     return r;
 }
 
@@ -577,6 +580,7 @@ void report_print_text(struct json_object *r, FILE *out)
     print_hvm_io(doms, out);
     report_ioreq_print(doms, out);
     print_limits(doms, out);
+    replay_print_text(r, out);
     fprintf(out, "\nexit status    %" PRIu64 "\n", get_u64(r, "exit_status"));
 }
 

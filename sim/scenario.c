@@ -407,3 +407,76 @@ int scenario_add_guest(struct scenario *s, const char *path, const char *cmdline
     s->nr_dom++;
     return 0;
 }
+
+/* The fields a run's flags may change, as "key=value" lines (scenario_apply_overrides). */
+int scenario_write_overrides(const struct scenario *s, char *buf, size_t len)
+{
+    size_t n = (size_t)snprintf(
+        buf, len, "pcpus=%u\nsockets=%u\nseed=%" PRIu64 "\nrun_ns=%" PRIu64 "\ncpu=%s\n", s->pcpus,
+        s->sockets, s->seed, s->run_ns, s->cpu);
+    for (unsigned i = 0; i < s->nr_dom && n < len; i++)
+        n += (size_t)snprintf(buf + n, len - n, "dom.%u.abi=%s\ndom.%u.pin=%d\n", i,
+                              scenario_abi_names[s->dom[i].abi], i, s->dom[i].pin);
+    return n < len ? 0 : -1;
+}
+
+static int override_one(struct scenario *s, const char *key, const char *v)
+{
+    uint64_t n;
+    unsigned dom;
+    char field[8];
+    if (sscanf(key, "dom.%u.%7s", &dom, field) == 2) {
+        if (dom >= s->nr_dom)
+            return -1;
+        if (!strcmp(field, "abi"))
+            return (s->dom[dom].abi = (enum scenario_abi)scenario_abi_parse(v)) ==
+                           (enum scenario_abi) - 1
+                       ? -1
+                       : 0;
+        if (!strcmp(field, "pin"))
+            return sscanf(v, "%d", &s->dom[dom].pin) == 1 && s->dom[dom].pin >= -1 ? 0 : -1;
+        return -1;
+    }
+    if (!strcmp(key, "cpu")) {
+        snprintf(s->cpu, sizeof(s->cpu), "%s", v);
+        s->cpu_line = 0;
+        return 0;
+    }
+    if (!inifile_u64(v, &n))
+        return -1;
+    if (!strcmp(key, "pcpus") && n >= 1 && n <= 256)
+        s->pcpus = (unsigned)n;
+    else if (!strcmp(key, "sockets") && n >= 1 && n <= 256)
+        s->sockets = (unsigned)n;
+    else if (!strcmp(key, "seed"))
+        s->seed = n;
+    else if (!strcmp(key, "run_ns") && n > 0)
+        s->run_ns = n;
+    else
+        return -1;
+    return 0;
+}
+
+int scenario_apply_overrides(struct scenario *s, const char *name, const char *text, struct diag *d)
+{
+    unsigned line = 0;
+    for (const char *p = text; *p;) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char buf[SCENARIO_PATH_MAX + 64];
+        line++;
+        if (len && len < sizeof(buf)) {
+            memcpy(buf, p, len);
+            buf[len] = 0;
+            char *eq = strchr(buf, '=');
+            if (eq)
+                *eq = 0;
+            if (!eq || override_one(s, buf, eq + 1) < 0)
+                return diag_set(d, "%s:%u: not an override evsim knows: %s", name, line, buf);
+        } else if (len) {
+            return diag_set(d, "%s:%u: a line too long", name, line);
+        }
+        p += len + (end ? 1 : 0);
+    }
+    return 0;
+}

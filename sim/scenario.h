@@ -4,6 +4,7 @@
 #define EVSIM_SIM_SCENARIO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sim/diag.h"
@@ -32,7 +33,7 @@ struct scenario_domain {
     unsigned vcpus;
     uint64_t memory_bytes;
     bool privileged;
-    bool hvm; /* type = hvm: hypercalls cost a VM exit (else PV) */
+    bool hvm;    /* type = hvm: hypercalls cost a VM exit (else PV) */
     bool paused; /* created paused: runs once a privileged domain unpauses it (domctl) */
     /* A device model on the host (sim/host_dm.c) instead of a guest: its program and
      * arguments, how long its thread takes to wake for an event and to handle a request. */
@@ -87,5 +88,12 @@ int scenario_load_string(struct scenario *s, const char *name, const char *text,
 int scenario_check_machine(const struct scenario *s, struct diag *d);
 /* Append a domain running the ELF or program at path with cmdline (may be NULL), for --guest. */
 int scenario_add_guest(struct scenario *s, const char *path, const char *cmdline, struct diag *d);
+
+/* The fields a run's flags may change (pcpus, sockets, seed, run length, cpu, each domain's ABI
+ * and pin) as "key=value" lines, and their application to s (a recording carries them so that
+ * a replay builds the machine that was run). 0, or -1 (buf too small; d names name:line). */
+int scenario_write_overrides(const struct scenario *s, char *buf, size_t len);
+int scenario_apply_overrides(struct scenario *s, const char *name, const char *text,
+                             struct diag *d);
 
 #endif

@@ -10,6 +10,7 @@
 #include "sim/evpages.h"
 #include "sim/hvm_exits.h"
 #include "sim/record.h"
+#include "sim/replay.h"
 #include "sim/stages.h"
 
 #define SYSCALL_LEN 2 /* Unicorn reports the syscall's own address and adds 2 after the hook */
@@ -62,6 +63,10 @@ static void regs_read_all(uc_engine *uc, struct hv_regs *r)
 
 void sim_vcpu_set_regs(struct sim_vcpu *sv, const struct hv_regs *r)
 {
+    if (sv->rp) {
+        replay_set_regs(sv, r);
+        return;
+    }
     void *slots[NR_HV_REGS];
     regs_all((struct hv_regs *)r, slots);
     uc_reg_write_batch(sv->uc, (int *)hv_reg_ids, slots, (int)NR_HV_REGS);
@@ -104,9 +109,14 @@ static void on_rdtscp(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
  * (return) is that instruction, and ends here. */
 static void on_hvm_iret(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
-    struct sim_vcpu *sv = opaque;
-    uint64_t now = *pcpu_clock(sv);
     (void)uc, (void)addr, (void)size;
+    sim_hvm_iret(opaque);
+}
+
+void sim_hvm_iret(struct sim_vcpu *sv)
+{
+    uint64_t now = *pcpu_clock(sv);
+    record_guest_step(sv, XT_STEP_HVM_IRET, 0);
     record_iret(sv);
     stages_iret(&sv->sd->stages, &sv->stages, now, now);
     sv->upcall_insns += sv->insns - sv->upcall_insns_at;
@@ -165,7 +175,8 @@ void sim_vcpu_request_stop(struct sim_vcpu *sv)
 {
     sv->stop_requested = true;
     sv->stop_at = 0; /* every later block hook sees it at once */
-    uc_emu_stop(sv->uc);
+    if (sv->uc)
+        uc_emu_stop(sv->uc);
 }
 
 /* Charge a block: its instruction count and cycles were computed when the guest was loaded.
@@ -214,6 +225,7 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
     sv->prev_end = addr + size;
     sv->insns += insns;
     sv->blk_addr = addr;
+    sv->guest_cycles += cycles;
     *clock += cycles;
 }
 
@@ -229,6 +241,7 @@ void sim_vcpu_uncharge_from(struct sim_vcpu *sv, uint64_t addr)
         uint32_t insns, cycles;
         aot_range_cost(&sd->aot, addr, blk_end, sd->ram + addr, &insns, &cycles);
         *pcpu_clock(sv) -= cycles;
+        sv->guest_cycles -= cycles;
         sv->insns -= insns;
     }
 }
@@ -282,6 +295,8 @@ static int inject_hvm_vector(struct sim_vcpu *sv, struct hv_regs *r)
     uint8_t vector = hvm_upcall_vector(sv->v);
     if (!vector || !(r->rflags & X86_EFLAGS_IF))
         return 1;
+    if (!sv->uc) /* replayed: the recording took the gate, there is no IDT to read */
+        return hvm_inject_vector(sv->v, r, NULL, 0, 0, vector);
     uc_x86_mmr idtr = {0};
     uint64_t cs = 0, ss = 0;
     uc_reg_read(sv->uc, UC_X86_REG_IDTR, &idtr);
@@ -306,7 +321,7 @@ static bool upcall_due(const struct sim_vcpu *sv)
 }
 
 /* Enter the event callback (PV) or the upcall vector's handler (HVM) now if Xen would. */
-static void deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
+void sim_deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
 {
     if (!upcall_due(sv))
         return;
@@ -321,6 +336,9 @@ static void deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
     }
     uint64_t start = *pcpu_clock(sv);
     record_upcall(sv, vector);
+    record_guest_step(sv, XT_STEP_UPCALL, vector);
+    if (sv->rp)
+        replay_upcall_delivered(sv);
     *pcpu_clock(sv) += cost_cycles(sv->sd->m->cost, sv->sd->cfg->hvm ? COST_UPCALL_INJECT_HVM
                                                                      : COST_UPCALL_INJECT_PV);
     stages_inject(&sv->sd->stages, &sv->stages, start, *pcpu_clock(sv));
@@ -335,60 +353,42 @@ static bool vcpu_must_stop(const struct sim_vcpu *sv)
            v->domain->paused || sv->sd->status != SD_RUNNING || sv->sd->m->finished;
 }
 
-static void read_frame_regs(uc_engine *uc, struct hv_regs *r, bool *have)
-{
-    if (!*have)
-        regs_read_hc(uc, r, NR_HC_ARG_REGS, NR_HC_REGS - NR_HC_ARG_REGS);
-    *have = true;
-}
-
-/* The trap: Xen's hypercall entry, then its return path (continuation, pending events). The
- * instruction at RIP is len bytes long; Unicorn adds rip_bias to RIP once the hook returns. */
-static void hypercall_trap(struct sim_vcpu *sv, uc_engine *uc, unsigned len, unsigned rip_bias)
+/* Xen's hypercall entry and its return path (continuation, pending events) for the hypercall
+ * in r, made by the instruction at `at`; r->rip is past it. frame() loads the registers an
+ * upcall's frame needs (have_frame: they are in r already). Returns with r as the guest resumes.
+ * Shared by the engine (below) and by replay, which has no engine. */
+void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *have_frame,
+                   void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
 {
     struct machine *m = sv->sd->m;
-    struct hv_regs r = {0}, before;
-    bool have_frame = false;
-    regs_read_hc(uc, &r, 0, NR_HC_ARG_REGS);
-    if (r.rax == __HYPERVISOR_iret)
-        read_frame_regs(uc, &r, &have_frame);
-    uint64_t at = r.rip;
-    r.rip = at + len;
-    before = r;
+    uint64_t nr = r->rax;
     m->active = sv->pcpu;
     sv->hc_start = *pcpu_clock(sv);
     sv->pcpu->xen_from = sv->hc_start;
     if (m->rec) {
-        const uint64_t args[] = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
-        record_hypercall(sv, r.rax, args, at);
+        const uint64_t args[] = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9};
+        record_guest_hypercall(sv, r, at);
+        record_hypercall(sv, r->rax, args, at);
     }
-    hypercall_dispatch(sv->v, &r);
+    hypercall_dispatch(sv->v, r);
     *pcpu_clock(sv) += sv->v->hcall_cycles;
-    if (before.rax == __HYPERVISOR_iret) {
+    record_guest_result(sv, r->rax, sv->v->hcall_continuation);
+    if (nr == __HYPERVISOR_iret) {
         record_iret(sv);
         stages_iret(&sv->sd->stages, &sv->stages, sv->hc_start, *pcpu_clock(sv));
         sv->upcall_insns += sv->insns - sv->upcall_insns_at;
     }
     if (sv->v->hcall_continuation) {
         sv->v->hcall_continuation = false;
-        r.rip = at; /* re-execute, as Xen's hypercall_create_continuation */
+        r->rip = at; /* re-execute, as Xen's hypercall_create_continuation */
     }
     if (sv->sd->status == SD_RUNNING && sv->v->run_state == VCPU_RUNNABLE && upcall_due(sv)) {
-        if (!have_frame) {
-            read_frame_regs(uc, &r, &have_frame);
-            before.rsp = r.rsp, before.rcx = r.rcx, before.r11 = r.r11;
-            before.rflags = r.rflags;
-        }
-        deliver_upcall(sv, &r);
+        if (!*have_frame)
+            frame(sv, r);
+        *have_frame = true;
+        sim_deliver_upcall(sv, r);
     }
     record_hypercall_done(sv);
-    if (rip_bias == 0 || regs_hc_moved(&r, &before)) {
-        read_frame_regs(uc, &r, &have_frame); /* a continuation moved only rip and rdi */
-        r.rip -= rip_bias;
-        regs_write_hc(uc, &r);
-    } else {
-        uc_reg_write(uc, UC_X86_REG_RAX, &r.rax);
-    }
     sv->pcpu->xen_to = *pcpu_clock(sv); /* back in the guest */
     /* A hypercall that armed a timer or made a vcpu ready may bring the slice's end nearer.
      * Only then is it asked again: most hypercalls do neither. */
@@ -396,6 +396,41 @@ static void hypercall_trap(struct sim_vcpu *sv, uc_engine *uc, unsigned len, uns
         sv->stop_at = sim_pcpu_slice_limit(sv);
     if (vcpu_must_stop(sv) || sv->stop_requested || *pcpu_clock(sv) >= sv->stop_at)
         sim_vcpu_request_stop(sv);
+}
+
+/* The frame registers, read from the engine once they are needed; before records them as they
+ * were at the trap, so that only a hypercall that moved them writes them back. */
+static void engine_frame(struct sim_vcpu *sv, struct hv_regs *r)
+{
+    regs_read_hc(sv->uc, r, NR_HC_ARG_REGS, NR_HC_REGS - NR_HC_ARG_REGS);
+}
+
+/* The trap: the instruction at RIP is len bytes long; Unicorn adds rip_bias to RIP once the hook
+ * returns. */
+static void hypercall_trap(struct sim_vcpu *sv, uc_engine *uc, unsigned len, unsigned rip_bias)
+{
+    struct hv_regs r = {0};
+    regs_read_hc(uc, &r, 0, NR_HC_ARG_REGS);
+    /* iret reads its frame, and a recording keeps every hypercall's rsp and rflags (replay
+     * needs them); others read it only for an upcall. */
+    bool have_frame = r.rax == __HYPERVISOR_iret || sv->sd->m->rec;
+    if (have_frame)
+        engine_frame(sv, &r);
+    uint64_t at = r.rip;
+    r.rip = at + len;
+    struct hv_regs before = r;
+    sim_hypercall(sv, &r, at, &have_frame, engine_frame);
+    if (rip_bias == 0 || regs_hc_moved(&r, &before)) {
+        if (!have_frame) { /* a continuation moved only rip and rdi */
+            struct hv_regs frame = r;
+            engine_frame(sv, &frame);
+            r.rsp = frame.rsp, r.rcx = frame.rcx, r.r11 = frame.r11, r.rflags = frame.rflags;
+        }
+        r.rip -= rip_bias;
+        regs_write_hc(uc, &r);
+    } else {
+        uc_reg_write(uc, UC_X86_REG_RAX, &r.rax);
+    }
 }
 
 static void on_syscall(uc_engine *uc, void *opaque)
@@ -486,18 +521,24 @@ static void report_fault(struct sim_vcpu *sv, uc_err err)
 
 /* An HVM guest's hlt is a VM exit: Xen blocks the vcpu until an event is due (hvm_hlt). The
  * upcall, if one is due, is delivered when the vcpu next enters. */
-static void hvm_halt(struct sim_vcpu *sv)
+void sim_hvm_halt(struct sim_vcpu *sv, bool interrupts_on)
 {
-    uint64_t rflags = 0;
-    uc_reg_read(sv->uc, UC_X86_REG_EFLAGS, &rflags);
+    record_guest_step(sv, XT_STEP_HLT, interrupts_on);
     sv->pcpu->xen_from = *pcpu_clock(sv);
     record_hlt_exit(sv, *pcpu_clock(sv));
     *pcpu_clock(sv) += cost_cycles(sv->sd->m->cost, COST_HVM_EXIT);
     sv->pcpu->xen_to = *pcpu_clock(sv);
     sv->sd->m->active = sv->pcpu;
-    hvm_hlt(sv->v, (rflags & X86_EFLAGS_IF) != 0);
-    record_hlt(sv, (rflags & X86_EFLAGS_IF) != 0);
+    hvm_hlt(sv->v, interrupts_on);
+    record_hlt(sv, interrupts_on);
     sv->xen_entry = true;
+}
+
+static void hvm_halt(struct sim_vcpu *sv)
+{
+    uint64_t rflags = 0;
+    uc_reg_read(sv->uc, UC_X86_REG_EFLAGS, &rflags);
+    sim_hvm_halt(sv, (rflags & X86_EFLAGS_IF) != 0);
 }
 
 /* Unicorn stops on its own only at hlt (it leaves rip after it), which is privileged in a PV
@@ -527,7 +568,7 @@ void sim_vcpu_run_slice(struct sim_vcpu *sv)
      * is scheduled in (hypercalls check on their own return). A slice that merely resumes
      * where the last one stopped is no such return. */
     if (sv->xen_entry)
-        deliver_upcall(sv, &r);
+        sim_deliver_upcall(sv, &r);
     sv->xen_entry = false;
     record_resume(sv);
     sv->pcpu->xen_to = *pcpu_clock(sv); /* guest code runs from here */
@@ -553,13 +594,12 @@ void sim_vcpu_run_slice(struct sim_vcpu *sv)
 
 /* A guest access to shared_info: done on the host page Xen also uses, with its cache line's
  * transfer added to this CPU's time. */
-static uint64_t shared_read(uc_engine *uc, uint64_t offset, unsigned size, void *opaque)
+uint64_t sim_shared_info_read(struct sim_vcpu *sv, uint64_t offset, unsigned size)
 {
-    struct sim_vcpu *sv = opaque;
     const uint8_t *p = sv->sd->shared_info + offset;
     uint64_t value = 0;
-    (void)uc;
     memcpy(&value, p, size);
+    record_guest_access(sv, sv->sd->shared_info_gpa, offset, size, false, value, value);
     *pcpu_clock(sv) += machine_line_cost(sv->sd->m, sv->pcpu->id, p, size, COH_READ);
     return value;
 }
@@ -572,22 +612,31 @@ static void note_cleared_pending(struct sim_vcpu *sv, uint64_t offset, uint64_t 
     if (offset < base || offset >= end)
         return;
     for (uint64_t cleared = old & ~value; cleared; cleared &= cleared - 1)
-        stages_cleared(&sv->sd->stages, &sv->stages,
-                       (uint32_t)((offset - base) * 8 + (uint64_t)__builtin_ctzll(cleared)),
-                       *pcpu_clock(sv));
+        sim_port_consumed(sv, (uint32_t)((offset - base) * 8 + (uint64_t)__builtin_ctzll(cleared)));
+}
+
+void sim_shared_info_write(struct sim_vcpu *sv, uint64_t offset, unsigned size, uint64_t value)
+{
+    uint8_t *p = sv->sd->shared_info + offset;
+    uint64_t old = 0;
+    *pcpu_clock(sv) += machine_line_cost(sv->sd->m, sv->pcpu->id, p, size, COH_WRITE);
+    memcpy(&old, p, size);
+    record_guest_access(sv, sv->sd->shared_info_gpa, offset, size, true, old, value);
+    memcpy(p, &value, size);
+    note_cleared_pending(sv, offset, old, value);
+}
+
+static uint64_t shared_read(uc_engine *uc, uint64_t offset, unsigned size, void *opaque)
+{
+    (void)uc;
+    return sim_shared_info_read(opaque, offset, size);
 }
 
 static void shared_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value,
                          void *opaque)
 {
-    struct sim_vcpu *sv = opaque;
-    uint8_t *p = sv->sd->shared_info + offset;
-    uint64_t old = 0;
     (void)uc;
-    *pcpu_clock(sv) += machine_line_cost(sv->sd->m, sv->pcpu->id, p, size, COH_WRITE);
-    memcpy(&old, p, size);
-    memcpy(p, &value, size);
-    note_cleared_pending(sv, offset, old, value);
+    sim_shared_info_write(opaque, offset, size, value);
 }
 
 static int hook(struct sim_vcpu *sv, int type, void *cb, uint64_t begin, uint64_t end,

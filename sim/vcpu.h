@@ -12,6 +12,22 @@ void sim_vcpu_set_regs(struct sim_vcpu *sv, const struct hv_regs *r);
  * callback first if an upcall is deliverable. */
 void sim_vcpu_run_slice(struct sim_vcpu *sv);
 
+/* Xen's hypercall entry and return path for the hypercall in r (rip past the instruction at
+ * `at`): dispatch, continuation, an upcall on the way out. frame() fills rsp, rcx, r11 and
+ * rflags when an upcall needs them and *have_frame is false (then sets it). */
+struct hv_regs;
+void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *have_frame,
+                   void (*frame)(struct sim_vcpu *sv, struct hv_regs *r));
+/* Enter the event callback (PV) or the upcall vector's handler (HVM) now if Xen would. */
+void sim_deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r);
+
+/* A guest access to shared_info at offset (priced; a cleared pending bit is noticed). */
+uint64_t sim_shared_info_read(struct sim_vcpu *sv, uint64_t offset, unsigned size);
+void sim_shared_info_write(struct sim_vcpu *sv, uint64_t offset, unsigned size, uint64_t value);
+/* An HVM vcpu's hlt (a VM exit; Xen's hvm_hlt), and its upcall handler's iretq. */
+void sim_hvm_halt(struct sim_vcpu *sv, bool interrupts_on);
+void sim_hvm_iret(struct sim_vcpu *sv);
+
 /* Stop sv's slice as soon as Unicorn lets it (the current block, if it has not run yet). */
 void sim_vcpu_request_stop(struct sim_vcpu *sv);
 /* The instruction at addr and the rest of the block being run did not run (yet): take back

@@ -3,6 +3,7 @@
 #include "traces/dump.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #include "traces/summary.h"
 
@@ -108,6 +109,29 @@ static void decode_cpu_hz(FILE *out, const struct xt_rec *r)
         fprintf(out, " %" PRIu64 " Hz", r->d[0] | (uint64_t)r->d[1] << 32);
 }
 
+/* A piece of the recorded scenario: its part and its text, escaped. */
+static void decode_scenario(FILE *out, const struct xt_rec *r)
+{
+    char text[25];
+    unsigned n = r->n >= 1 ? r->d[0] & 0xffff : 0;
+    if (r->n < 7 || n > 24)
+        return;
+    memcpy(text, &r->d[1], n);
+    fprintf(out, " part %u \"", r->d[0] >> 16);
+    for (unsigned i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '\n')
+            fputs("\\n", out);
+        else if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20 || c >= 0x7f)
+            fprintf(out, "\\x%02x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
 /* evsim records whose word 0 is a vcpu and whose other words are plain numbers. */
 static void decode_evsim(FILE *out, const struct xt_rec *r)
 {
@@ -146,6 +170,7 @@ static const struct decoder decoders[] = {
     {TRC_PV_HYPERCALL_V2, decode_pv_hypercall},
     {TRC_PV_HYPERCALL_SUBCALL, decode_pv_hypercall},
     {TRC_EVSIM_CPU_HZ, decode_cpu_hz},
+    {TRC_EVSIM_SCENARIO, decode_scenario},
 };
 
 static decode_fn decoder_of(uint32_t event)

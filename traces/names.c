@@ -26,7 +26,8 @@ static bool is_evsim(uint32_t event)
 {
     uint32_t sub = event & 0x0ffff000u;
 
-    return sub == TRC_EVSIM_META || sub == TRC_EVSIM_EVTCHN || sub == TRC_EVSIM_IOREQ;
+    return sub == TRC_EVSIM_META || sub == TRC_EVSIM_EVTCHN || sub == TRC_EVSIM_IOREQ ||
+           sub == TRC_EVSIM_GUEST;
 }
 
 enum xt_class xt_class_of(uint32_t event)
@@ -154,6 +155,17 @@ static const struct event_row events[] = {
     {TRC_EVSIM_IOREQ_SEND, "ioreq_send"},
     {TRC_EVSIM_IOREQ_DONE, "ioreq_done"},
     {TRC_EVSIM_IOREQ_BUF, "ioreq_buffered"},
+    {TRC_EVSIM_SCENARIO, "evsim_scenario"},
+    {TRC_EVSIM_G_COMPUTE, "guest_compute"},
+    {TRC_EVSIM_G_HCALL, "guest_hypercall"},
+    {TRC_EVSIM_G_ARGS, "guest_args"},
+    {TRC_EVSIM_G_ARGS2, "guest_args2"},
+    {TRC_EVSIM_G_MEM, "guest_mem"},
+    {TRC_EVSIM_G_RESULT, "guest_result"},
+    {TRC_EVSIM_G_ACCESS, "guest_access"},
+    {TRC_EVSIM_G_PAGE, "guest_page"},
+    {TRC_EVSIM_G_STEP, "guest_step"},
+    {TRC_EVSIM_G_CONSUME, "guest_consume"},
 };
 
 /* Scheduler-specific events (TRC_SCHED_CLASS): a 3-bit scheduler id above a 9-bit event. */

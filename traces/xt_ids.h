@@ -38,11 +38,15 @@
 #define TRC_EVSIM_META 0x00011000u   /* the run's constants */
 #define TRC_EVSIM_EVTCHN 0x00012000u /* event-channel steps */
 #define TRC_EVSIM_IOREQ 0x00014000u  /* ioreq steps */
+#define TRC_EVSIM_GUEST 0x00018000u  /* what each vcpu did, for `evsim replay` */
 
 /* META, untimed, at the start of CPU 0's first window. */
 #define TRC_EVSIM_CPU_HZ (TRC_EVSIM_META + 1) /* hz lo, hi: the TSC frequency */
 #define TRC_EVSIM_DOMAIN (TRC_EVSIM_META + 2) /* domid, type (0 pv, 1 hvm), abi, nr_vcpus */
 #define TRC_EVSIM_VCPU (TRC_EVSIM_META + 3)   /* dv, pcpu it is placed on, 1 if pinned */
+/* The run's scenario, in pieces: bytes in this piece (at most 24) | part << 16 (0 the scenario
+ * file's text, 1 the run's options as INI overrides), then the bytes. */
+#define TRC_EVSIM_SCENARIO (TRC_EVSIM_META + 4)
 
 /* EVTCHN, timed. abi: 2 = 2-level, 3 = 3-level, 4 = FIFO. */
 #define TRC_EVSIM_SEND (TRC_EVSIM_EVTCHN + 1)        /* dv of the sender, its local port */
@@ -57,6 +61,36 @@
     (TRC_EVSIM_IOREQ + 1) /* dv, server, type|dir<<8|size<<16, addr lo, hi */
 #define TRC_EVSIM_IOREQ_DONE (TRC_EVSIM_IOREQ + 2) /* dv, server, data lo, hi */
 #define TRC_EVSIM_IOREQ_BUF (TRC_EVSIM_IOREQ + 3)  /* dv, server, type|dir<<8|size<<16, addr lo */
+
+/* GUEST, timed on the vcpu's CPU unless marked untimed (they follow their step on that CPU).
+ * "delta" is the guest cycles the vcpu ran since its previous step (COMPUTE first when more
+ * than 32 bits). A hypercall is HCALL, ARGS, ARGS2, MEM (each range of guest memory Xen read,
+ * as it was before Xen read it), RESULT. */
+#define TRC_EVSIM_G_COMPUTE (TRC_EVSIM_GUEST + 1) /* dv, cycles lo, hi */
+#define TRC_EVSIM_G_HCALL (TRC_EVSIM_GUEST + 2)   /* dv, delta, nr, rsp lo, hi, rflags, rip lo */
+#define TRC_EVSIM_G_ARGS (TRC_EVSIM_GUEST + 3)    /* untimed: dv, rdi, rsi, rdx (lo, hi each) */
+#define TRC_EVSIM_G_ARGS2 (TRC_EVSIM_GUEST + 4)   /* untimed: dv, r10, r8, r9 (lo, hi each) */
+#define TRC_EVSIM_G_MEM (TRC_EVSIM_GUEST + 5)     /* untimed: dv, gpa lo, hi, len, 12 bytes */
+#define TRC_EVSIM_G_RESULT (TRC_EVSIM_GUEST + 6)  /* untimed: dv, rax lo, hi, 1 if continued */
+/* A guest access to an event page: dv, delta, slot | offset << 8 | size << 20 | write << 24,
+ * then for a write the bits it cleared (lo, hi) and set (lo, hi). Slot 0 is shared_info; others
+ * are named by PAGE first. */
+#define TRC_EVSIM_G_ACCESS (TRC_EVSIM_GUEST + 7)
+#define TRC_EVSIM_G_PAGE (TRC_EVSIM_GUEST + 8) /* dv, slot, gpa lo, hi */
+#define XT_ACCESS_SLOTS 254u /* event pages a domain's accesses may name (255: one too many) */
+/* untimed, after the ACCESS that cleared a port's PENDING bit: dv, port, how many times Xen had
+ * set it pending (lo, hi); a replay plays the access once as many have. */
+#define TRC_EVSIM_G_CONSUME (TRC_EVSIM_GUEST + 10)
+/* dv, delta, kind (XT_STEP_*), argument */
+#define TRC_EVSIM_G_STEP (TRC_EVSIM_GUEST + 9)
+enum xt_step_kind {
+    XT_STEP_UPCALL = 1, /* the upcall entered: argument the vector (0 PV) */
+    XT_STEP_HVM_IRET,   /* an HVM upcall handler's iretq */
+    XT_STEP_HLT,        /* an HVM hlt: argument 1 if interrupts were on */
+    XT_STEP_IO,         /* an HVM I/O access (not replayed yet) */
+};
+/* MEM len bit: the range is that many zero bytes (no data words). */
+#define XT_MEM_ZERO 0x80000000u
 
 /* A TSC frequency a recording may name: 1 MHz to 100 GHz (others are ignored, as the range of
  * --cpu-hz). */

@@ -1,0 +1,52 @@
+/* `evsim replay`: a recording's vcpus re-run without guest code (docs/traces.md, "Replay").
+ *
+ * A recording made by `evsim run --record` carries, besides Xen's records, what each vcpu did:
+ * the guest cycles it ran between its actions, each hypercall with its registers and the guest
+ * memory Xen read for it, each access to a page it shares with Xen, where its upcalls began and
+ * ended, its hlts. Replay builds the recorded scenario (with other options if asked), gives every
+ * vcpu a "CPU" that plays those steps instead of a Unicorn engine, and lets the model and the
+ * timing model do the rest: a compute step is a delay of the same guest cycles, a hypercall goes
+ * to the model again, an access goes through the same coherence model. A step that followed a
+ * delivery (the upcall's entry) waits for a delivery in the new timing, so causes stay causes and
+ * the times are the model's. What could not be replayed as recorded (a hypercall whose result
+ * changed, an upcall that never came) is counted and shown in the report. */
+#ifndef EVSIM_SIM_REPLAY_H
+#define EVSIM_SIM_REPLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim/diag.h"
+
+struct hv_regs;
+struct json_object;
+struct machine;
+struct sim_replay;
+struct sim_vcpu;
+
+/* Reads the recording at path: 0, or -1 with d ("PATH: offset N: ..."; not a recording evsim
+ * made, a broken one, one with steps replay cannot play yet). */
+int replay_load(const char *path, struct sim_replay **out, struct diag *d);
+void replay_free(struct sim_replay *rp);
+/* The recorded scenario's text and the run's overrides (INI keys, "" if none). */
+const char *replay_scenario_text(const struct sim_replay *rp);
+const char *replay_overrides(const struct sim_replay *rp);
+/* The recording's TSC frequency (0 if it does not say). */
+uint64_t replay_cpu_hz(const struct sim_replay *rp);
+
+/* machine.c, for each vcpu of a replayed machine: its steps (none if the recording has none). */
+int replay_attach(struct sim_replay *rp, struct sim_vcpu *sv); /* -1: out of memory */
+/* Play sv's steps on its pcpu until sv->stop_at, a block or the end of its steps. */
+void replay_run_slice(struct sim_vcpu *sv);
+/* The vcpu's registers as Xen set them (boot, VCPUOP_initialise). */
+void replay_set_regs(struct sim_vcpu *sv, const struct hv_regs *r);
+/* An upcall entered sv (Xen injected it). */
+void replay_upcall_delivered(struct sim_vcpu *sv);
+
+/* The report's "replay" section: what was played, what diverged and why. */
+struct json_object *replay_report(const struct machine *m);
+/* Its text, from the report built with it (nothing when the report has no "replay"). */
+void replay_print_text(struct json_object *report, FILE *out);
+
+#endif

@@ -1,0 +1,184 @@
+/* Replay's own structures, shared by its reader and report (replay.c) and its player
+ * (replay_play.c). Not for other parts of evsim: they use replay.h. */
+#ifndef EVSIM_SIM_REPLAY_INT_H
+#define EVSIM_SIM_REPLAY_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "models/domain.h"
+#include "sim/replay.h"
+#include "sim/replay_guest.h"
+#include "traces/idmap.h"
+#include "traces/xt_ids.h"
+
+enum rp_kind { RP_HCALL, RP_READ, RP_WRITE, RP_UPCALL, RP_HVM_IRET, RP_HLT, RP_KINDS };
+
+/* One recorded step of a vcpu. */
+struct rp_step {
+    uint64_t delta;   /* guest cycles before the step */
+    uint8_t kind;     /* enum rp_kind */
+    uint8_t size;     /* an access's bytes */
+    uint8_t slot;     /* an access's page: 0 shared_info, else the domain's page table */
+    uint32_t arg;     /* HCALL: number; UPCALL: vector; HLT: interrupts on; access: offset */
+    uint64_t a, b;    /* HCALL: rsp, rflags; WRITE: bits cleared, bits set */
+    uint32_t hc;      /* HCALL: index into sim_replay.hcall; WRITE: first of its deps */
+    uint32_t nr_deps; /* WRITE: the ports it consumed (sim_replay.dep) */
+};
+
+/* A consumption: the guest cleared port's PENDING bit after Xen had set it pending `raised`
+ * times. */
+struct rp_dep {
+    uint32_t port;
+    uint64_t raised;
+};
+
+struct rp_hcall {
+    uint64_t args[6]; /* rdi, rsi, rdx, r10, r8, r9 */
+    uint64_t rc;      /* the result recorded */
+    uint64_t cycles;  /* when it trapped, in the recording's cycles */
+    uint32_t at;      /* the instruction's address (low bits), to know a re-execution */
+    uint32_t mem_first, mem_n;
+    bool continued, have_result;
+};
+
+/* A range of guest memory as Xen read it: bytes at data in sim_replay.bytes, or zeros. */
+#define RP_ZEROS UINT32_MAX
+struct rp_mem {
+    uint64_t gpa;
+    uint32_t len, data;
+};
+
+/* Steps [first, end) of a vcpu's list. */
+struct rp_range {
+    uint32_t first, end;
+};
+
+/* What the recorded guest's upcall handler did for one event: the port, the times Xen had set
+ * it pending when the guest took it, and the steps of the port's handler (to the next event
+ * taken, or the handler's return; its own event-channel code among them is not replayed). */
+struct rp_body {
+    uint32_t port;
+    uint64_t raised;
+    struct rp_range steps;
+    /* Its own steps are [head, tail): before, the rest of the guest's taking of its event;
+     * after, the scan for the next one (both the replayed code's). */
+    uint32_t head, tail;
+    bool run;
+};
+
+/* One recorded upcall: the steps before its first event, and its return (a step index, or -1
+ * when the recording ends inside it). */
+struct rp_invocation {
+    struct rp_range prologue;
+    int64_t iret;
+    uint32_t first_body, nr_body; /* its bodies in rp_body order */
+};
+
+/* A port's bodies in recorded order: order[first .. first + n) of the vcpu. */
+struct rp_port_bodies {
+    uint32_t port, first, n, next;
+};
+
+/* Where a vcpu is: its main line; in a handler, playing steps (a prologue or a body), in the
+ * guest's event-channel code (replay_guest.c), returning. */
+enum rp_phase { RP_MAIN, RP_RANGE, RP_SCAN, RP_RETURN, RP_PHASES };
+
+struct replay_vcpu {
+    struct rp_step *step;
+    size_t n, cap;
+    uint64_t carry; /* while reading: COMPUTE cycles for the next step */
+    uint32_t domid, vcpu;
+    /* the steps sorted out (replay_play.c) */
+    uint32_t *main;       /* the steps outside upcall handlers, in order ... */
+    uint32_t *main_after; /* ... and how many bodies the recording had run before each */
+    size_t nr_main;
+    struct rp_body *body;
+    size_t nr_body;
+    uint32_t *order; /* bodies by port, then recorded order */
+    struct rp_port_bodies *ports;
+    size_t nr_ports;
+    struct rp_invocation *inv;
+    size_t nr_inv;
+    int64_t any_iret; /* a recorded return to use for upcalls the recording did not have */
+    /* playing */
+    enum rp_phase phase;
+    size_t next_main, next_inv;
+    struct rp_range range; /* RP_RANGE: the steps being played ... */
+    uint32_t cursor;       /* ... the next of them */
+    int64_t range_body;    /* the body being played, -1 for a prologue */
+    int64_t chain_port;    /* the port whose bodies are being run, -1 none ... */
+    uint64_t chain_raised; /* ... and how often Xen had set it pending when taken */
+    int64_t inv_iret;      /* the return of the upcall being handled */
+    uint64_t todo;         /* guest cycles still to run before the next action ... */
+    bool todo_set;         /* ... once known */
+    uint64_t main_todo;    /* the main line's, while a handler runs */
+    bool main_todo_saved;
+    struct hv_regs regs; /* the guest's registers as of its last step */
+    unsigned credits;    /* upcalls Xen delivered that no handler has taken yet */
+    bool waiting;        /* a step waits for an event */
+    uint32_t skip_at;    /* skip recorded re-executions of the hypercall at this address */
+    bool skipping;
+    struct hv_regs again; /* a continuation the recording did not have: issue these next */
+    bool reissue;
+    unsigned retries; /* a hypercall failed that succeeded in the recording: tried again */
+    bool early;       /* a hypercall succeeded that failed in the recording */
+    /* Timer deadlines: the shift from the recording's times to the replay's, and the last
+     * recorded deadline with its distance from the one before (a constant distance: a grid). */
+    int64_t timer_shift;
+    uint64_t last_deadline, last_period;
+    struct rp_guest guest;
+    /* The guest cycles before each access the recorded upcall's event-channel code made, in
+     * order: the replayed code's accesses take them in turn. */
+    uint64_t *pool;
+    size_t nr_pool, cap_pool, next_pool;
+    uint64_t bodies_run, played, wait_cycles, waits, blocks_inserted, waits_skipped,
+        events_unrecorded, upcalls, idle_blocks;
+};
+
+/* One domain's event pages, as its accesses named them. */
+struct rp_pages {
+    uint64_t gpa[XT_ACCESS_SLOTS + 1];
+};
+
+#define RP_EXAMPLES 8
+struct rp_divergence {
+    uint32_t domid, vcpu, nr;
+    uint64_t recorded, replayed, at_cycles;
+};
+
+struct sim_replay {
+    char *text[2];
+    size_t text_len[2];
+    uint64_t cpu_hz;
+    struct xt_idmap dom; /* domid -> struct rp_domain */
+    struct rp_hcall *hcall;
+    size_t nr_hcall, cap_hcall;
+    struct rp_mem *mem;
+    size_t nr_mem, cap_mem;
+    uint8_t *bytes;
+    size_t nr_bytes, cap_bytes;
+    struct rp_dep *dep;
+    size_t nr_dep, cap_dep;
+    /* what the replay met */
+    uint64_t steps, hypercalls, accesses, upcalls, result_changed, continuations, skipped,
+        unknown_pages, consumptions, retries, timeouts_moved, repeats_skipped;
+    uint64_t rec_khz; /* the recording's CPU, for its times */
+    struct rp_divergence example[RP_EXAMPLES];
+    unsigned nr_examples;
+};
+
+#define RP_MAX_VCPUS 64u
+struct rp_domain {
+    struct replay_vcpu *vcpu[RP_MAX_VCPUS];
+    struct rp_pages pages;
+};
+
+struct rp_domain *replay_domain_of(struct sim_replay *rp, uint32_t domid, bool create);
+struct replay_vcpu *replay_vcpu_of(struct sim_replay *rp, uint32_t dv);
+/* Sort sv's steps into the main line, upcalls and their bodies: 0, or -1 out of memory. */
+int replay_segment(struct replay_vcpu *v, const struct sim_replay *rp);
+void replay_vcpu_free(struct replay_vcpu *v);
+
+#endif

@@ -1,0 +1,1030 @@
+/* Replay's player: each vcpu's recorded steps, sorted into its main line and its upcall
+ * handlers, played against the model in the new timing.
+ *
+ * The main line is played in order, each step after its recorded guest cycles. An upcall is not
+ * replayed where the recording had it but when Xen delivers one now: the guest-side ABI code
+ * (replay_guest.c) takes the events pending now, one at a time, and for each runs the recorded
+ * handler work of that port's next event (its "body"). A body is run once Xen has set the port
+ * pending as often as when the recorded guest took it, so a send that replays late delays only
+ * the work that depended on it. A main-line step that the recording ran after some bodies waits
+ * for them: a block or poll is issued as recorded (it is the wait); before any other step the
+ * vcpu blocks in Xen (SCHEDOP_block, or hlt for HVM) until they have run, as a guest's wait loop
+ * would. Where the new timing leaves nothing to wait for, the steps run back to back. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/evtchn.h"
+#include "models/hvm_op.h"
+#include "models/xen_public.h"
+#include "sim/evpages.h"
+#include "sim/machine.h"
+#include "sim/record.h"
+#include "sim/replay_int.h"
+#include "sim/vcpu.h"
+
+/* ---- sorting the recorded steps out -------------------------------------------------------- */
+
+static bool is_return(const struct rp_step *s)
+{
+    return (s->kind == RP_HCALL && s->arg == __HYPERVISOR_iret) || s->kind == RP_HVM_IRET;
+}
+
+struct seg {
+    struct replay_vcpu *v;
+    size_t cap_main, cap_body, cap_inv;
+    uint64_t carry;
+};
+
+static bool seg_grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? 2 * *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * size);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = n;
+    return true;
+}
+
+static bool add_main(struct seg *g, uint32_t i)
+{
+    struct replay_vcpu *v = g->v;
+    size_t cap = g->cap_main;
+    if (!seg_grow((void **)&v->main, &cap, v->nr_main + 1, sizeof(*v->main)) ||
+        !seg_grow((void **)&v->main_after, &g->cap_main, v->nr_main + 1, sizeof(*v->main_after)))
+        return false;
+    v->step[i].delta += g->carry; /* the guest code an upcall interrupted goes on here */
+    g->carry = 0;
+    v->main_after[v->nr_main] = (uint32_t)v->nr_body;
+    v->main[v->nr_main++] = i;
+    return true;
+}
+
+static struct rp_body *add_body(struct seg *g, const struct rp_dep *dep, uint32_t at)
+{
+    struct replay_vcpu *v = g->v;
+    if (!seg_grow((void **)&v->body, &g->cap_body, v->nr_body + 1, sizeof(*v->body)))
+        return NULL;
+    struct rp_body *b = &v->body[v->nr_body++];
+    *b = (struct rp_body){.port = dep->port, .raised = dep->raised, .steps = {at, at}};
+    return b;
+}
+
+/* The recorded upcall whose UPCALL step is at u: its prologue, bodies and return. Returns the
+ * index after it, or 0 when out of memory. */
+static size_t add_invocation(struct seg *g, const struct sim_replay *rp, size_t u)
+{
+    struct replay_vcpu *v = g->v;
+    if (!seg_grow((void **)&v->inv, &g->cap_inv, v->nr_inv + 1, sizeof(*v->inv)))
+        return 0;
+    struct rp_invocation *inv = &v->inv[v->nr_inv++];
+    uint32_t *end = &inv->prologue.end;
+    size_t j = u + 1;
+    inv->first_body = (uint32_t)v->nr_body;
+    g->carry += v->step[u].delta;
+    inv->prologue.first = (uint32_t)j;
+    for (; j < v->n && !is_return(&v->step[j]) && v->step[j].kind != RP_UPCALL; j++) {
+        const struct rp_step *s = &v->step[j];
+        if (s->kind != RP_WRITE || !s->nr_deps)
+            continue;
+        *end = (uint32_t)j;
+        for (uint32_t k = 0; k < s->nr_deps; k++) {
+            struct rp_body *b = add_body(g, &rp->dep[s->hc + k], (uint32_t)j + 1);
+            if (!b)
+                return 0;
+            end = &b->steps.end;
+        }
+        inv = &v->inv[v->nr_inv - 1]; /* add_body does not move it, but end may point at it */
+    }
+    *end = (uint32_t)j;
+    inv->nr_body = (uint32_t)v->nr_body - inv->first_body;
+    inv->iret = j < v->n && is_return(&v->step[j]) ? (int64_t)j : -1;
+    if (inv->iret >= 0)
+        v->any_iret = inv->iret;
+    return inv->iret >= 0 ? j + 1 : j;
+}
+
+static int by_port(const void *a, const void *b, void *ctx)
+{
+    const struct replay_vcpu *v = ctx;
+    const struct rp_body *x = &v->body[*(const uint32_t *)a], *y = &v->body[*(const uint32_t *)b];
+    if (x->port != y->port)
+        return x->port < y->port ? -1 : 1;
+    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+/* qsort has no context argument in C11: a small insertion-free merge sort with one. */
+static void sort_bodies(uint32_t *a, uint32_t *tmp, size_t n, void *ctx)
+{
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    sort_bodies(a, tmp, h, ctx);
+    sort_bodies(a + h, tmp, n - h, ctx);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = by_port(&a[i], &a[j], ctx) <= 0 ? a[i++] : a[j++];
+    while (i < h)
+        tmp[k++] = a[i++];
+    while (j < n)
+        tmp[k++] = a[j++];
+    memcpy(a, tmp, n * sizeof(*a));
+}
+
+static int index_bodies(struct replay_vcpu *v)
+{
+    uint32_t *tmp = malloc((v->nr_body ? v->nr_body : 1) * sizeof(*tmp));
+    v->order = malloc((v->nr_body ? v->nr_body : 1) * sizeof(*v->order));
+    v->ports = malloc((v->nr_body ? v->nr_body : 1) * sizeof(*v->ports));
+    if (!tmp || !v->order || !v->ports) {
+        free(tmp);
+        return -1;
+    }
+    for (size_t i = 0; i < v->nr_body; i++)
+        v->order[i] = (uint32_t)i;
+    sort_bodies(v->order, tmp, v->nr_body, v);
+    free(tmp);
+    for (size_t i = 0; i < v->nr_body; i++) {
+        uint32_t port = v->body[v->order[i]].port;
+        if (!v->nr_ports || v->ports[v->nr_ports - 1].port != port)
+            v->ports[v->nr_ports++] = (struct rp_port_bodies){port, (uint32_t)i, 0, 0};
+        v->ports[v->nr_ports - 1].n++;
+    }
+    return 0;
+}
+
+int replay_segment(struct replay_vcpu *v, const struct sim_replay *rp)
+{
+    struct seg g = {.v = v};
+    v->any_iret = -1;
+    v->range_body = v->chain_port = v->inv_iret = -1;
+    for (size_t i = 0; i < v->n;) {
+        if (v->step[i].kind == RP_UPCALL) {
+            size_t next = add_invocation(&g, rp, i);
+            if (!next)
+                return -1;
+            i = next;
+        } else if (!add_main(&g, (uint32_t)i++)) {
+            return -1;
+        }
+    }
+    return index_bodies(v);
+}
+
+void replay_vcpu_free(struct replay_vcpu *v)
+{
+    free(v->step);
+    free(v->main);
+    free(v->main_after);
+    free(v->body);
+    free(v->order);
+    free(v->ports);
+    free(v->inv);
+    free(v->pool);
+    rp_guest_free(&v->guest);
+    free(v);
+}
+
+/* ---- the machine's hooks --------------------------------------------------------------------- */
+
+int replay_attach(struct sim_replay *rp, struct sim_vcpu *sv)
+{
+    /* a vcpu the recording has no step of gets an empty list */
+    struct replay_vcpu *v = replay_vcpu_of(rp, (uint32_t)sv->sd->d->domid << 16 | sv->v->vcpu_id);
+    if (!v || (!v->main && !v->order && replay_segment(v, rp) < 0))
+        return -1;
+    sv->rp = v;
+    return 0;
+}
+
+void replay_set_regs(struct sim_vcpu *sv, const struct hv_regs *r)
+{
+    sv->rp->regs = *r;
+}
+
+void replay_upcall_delivered(struct sim_vcpu *sv)
+{
+    sv->rp->credits++;
+    sv->sd->m->replay->upcalls++;
+}
+
+/* ---- time --------------------------------------------------------------------------------------
+ */
+
+static uint64_t *clock_of(struct sim_vcpu *sv)
+{
+    return &sv->pcpu->local;
+}
+
+/* The cycles the slice may still run (at least one if nothing ran yet: something runs in every
+ * slice, as the engine's first block). */
+static uint64_t slice_room(struct sim_vcpu *sv)
+{
+    uint64_t now = *clock_of(sv), room = sv->stop_at > now ? sv->stop_at - now : 0;
+    if (!sv->slice_ran && room == 0)
+        room = 1;
+    sv->slice_ran = true;
+    return room;
+}
+
+static void run_guest(struct sim_vcpu *sv, uint64_t cycles)
+{
+    *clock_of(sv) += cycles;
+    sv->guest_cycles += cycles;
+}
+
+/* Guest cycles up to which a computation is taken for one basic block, which the engine runs
+ * whole or not at all: not when it would end past the slice's end, unless it is the slice's
+ * first (then it may cross it). A longer computation is many blocks: it is cut at the end. */
+#define RP_ONE_BLOCK 256u
+
+/* Run `cycles` of guest code before the next action, across slices: true once they have run. */
+static bool compute(struct sim_vcpu *sv, uint64_t cycles)
+{
+    struct replay_vcpu *v = sv->rp;
+    if (!v->todo_set) {
+        v->todo = cycles;
+        v->todo_set = true;
+    }
+    bool first = !sv->slice_ran, block = v->todo <= RP_ONE_BLOCK;
+    uint64_t room = slice_room(sv), run = v->todo < room ? v->todo : room;
+    if (block)
+        run = first || v->todo <= room ? v->todo : 0;
+    run_guest(sv, run);
+    v->todo -= run;
+    return v->todo == 0;
+}
+
+static void action_done(struct replay_vcpu *v)
+{
+    v->todo_set = false;
+    v->played++;
+}
+
+/* Nothing to play now: the vcpu spins to the slice's end, as the guest's time passes polling. */
+static void spin(struct sim_vcpu *sv)
+{
+    uint64_t room = slice_room(sv);
+    run_guest(sv, room);
+    if (sv->rp->next_main < sv->rp->nr_main)
+        sv->rp->wait_cycles += room;
+}
+
+/* The vcpu cannot go on now. The slice's end is not checked here but by compute(): an action
+ * the recording had no guest cycles before was in the same basic block as the one before it,
+ * which the engine runs whole. */
+static bool must_stop(const struct sim_vcpu *sv)
+{
+    const struct vcpu *v = sv->v;
+    return v->run_state != VCPU_RUNNABLE || v->yield_requested || v->blocked_in_xen ||
+           v->domain->paused || sv->sd->status != SD_RUNNING || sv->sd->m->finished ||
+           sv->stop_requested;
+}
+
+/* ---- steps ------------------------------------------------------------------------------------
+ */
+
+static void note_divergence(struct sim_vcpu *sv, uint32_t nr, uint64_t recorded, uint64_t replayed)
+{
+    struct sim_replay *rp = sv->sd->m->replay;
+    rp->result_changed++;
+    if (rp->nr_examples < RP_EXAMPLES)
+        rp->example[rp->nr_examples++] = (struct rp_divergence){
+            sv->sd->d->domid, sv->v->vcpu_id, nr, recorded, replayed, *clock_of(sv)};
+}
+
+/* The guest memory Xen reads for the hypercall, as it was in the recording. */
+static void hcall_memory(struct sim_vcpu *sv, const struct rp_hcall *h)
+{
+    const struct sim_replay *rp = sv->sd->m->replay;
+    struct sim_domain *sd = sv->sd;
+    for (uint32_t i = 0; i < h->mem_n; i++) {
+        const struct rp_mem *m = &rp->mem[h->mem_first + i];
+        if (m->gpa < XEN_PAGE_SIZE || m->gpa > sd->ram_size || m->len > sd->ram_size - m->gpa)
+            continue;
+        if (m->data == RP_ZEROS)
+            memset(sd->ram + m->gpa, 0, m->len);
+        else
+            memcpy(sd->ram + m->gpa, rp->bytes + m->data, m->len);
+    }
+}
+
+static void no_frame(struct sim_vcpu *sv, struct hv_regs *r)
+{
+    (void)sv, (void)r; /* a replayed hypercall has every register it needs */
+}
+
+/* A re-execution of a hypercall the recording continued and the replay did not: skipped. */
+static bool skip_reexecution(struct sim_vcpu *sv, const struct rp_hcall *h)
+{
+    struct replay_vcpu *v = sv->rp;
+    if (!v->skipping || h->at != v->skip_at)
+        return v->skipping = false;
+    v->skipping = h->continued;
+    sv->sd->m->replay->skipped++;
+    return true;
+}
+
+static void issue(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at)
+{
+    bool have_frame = true;
+    r->rip = at + 2;
+    sv->sd->m->replay->hypercalls++;
+    sim_hypercall(sv, r, at, &have_frame, no_frame);
+}
+
+/* A deadline the guest computed from the time it read keeps its distance from the hypercall:
+ * an absolute time t becomes t shifted by how far the replay is from the recording there. A
+ * guest that steps its deadlines by a fixed period (a grid, as a periodic tick) keeps the shift
+ * it had, so its grid stays one; one that sets "now + interval" is shifted anew each time.
+ * 0 (no deadline) stays. */
+static uint64_t rebase(struct sim_vcpu *sv, const struct rp_hcall *h, uint64_t t)
+{
+    struct machine *m = sv->sd->m;
+    struct replay_vcpu *v = sv->rp;
+    if (!t)
+        return 0;
+    uint64_t then = (uint64_t)(((unsigned __int128)h->cycles * 1000000u) / m->replay->rec_khz);
+    uint64_t now = cost_cycles_to_ns(m->cost, *clock_of(sv));
+    bool grid = v->last_deadline && t > v->last_deadline && t - v->last_deadline == v->last_period;
+    if (!grid)
+        v->timer_shift = (int64_t)(now - then);
+    v->last_period = v->last_deadline && t > v->last_deadline ? t - v->last_deadline : 0;
+    v->last_deadline = t;
+    m->replay->timeouts_moved += v->timer_shift != 0;
+    int64_t moved = (int64_t)t + v->timer_shift;
+    return moved > 0 ? (uint64_t)moved : 1;
+}
+
+static void rebase_in_memory(struct sim_vcpu *sv, const struct rp_hcall *h, uint64_t gpa)
+{
+    struct sim_domain *sd = sv->sd;
+    uint64_t t;
+    if (gpa < XEN_PAGE_SIZE || gpa > sd->ram_size || sd->ram_size - gpa < sizeof(t))
+        return;
+    memcpy(&t, sd->ram + gpa, sizeof(t));
+    t = rebase(sv, h, t);
+    memcpy(sd->ram + gpa, &t, sizeof(t));
+}
+
+/* The hypercalls that take an absolute system time: set_timer_op, VCPUOP_set_singleshot_timer,
+ * SCHEDOP_poll's timeout. */
+static void rebase_timeouts(struct sim_vcpu *sv, const struct rp_hcall *h, struct hv_regs *r)
+{
+    if (r->rax == __HYPERVISOR_set_timer_op)
+        r->rdi = rebase(sv, h, r->rdi);
+    else if (r->rax == __HYPERVISOR_vcpu_op && r->rdi == VCPUOP_set_singleshot_timer)
+        rebase_in_memory(sv, h,
+                         r->rdx + offsetof(struct vcpu_set_singleshot_timer, timeout_abs_ns));
+    else if (r->rax == __HYPERVISOR_sched_op && r->rdi == SCHEDOP_poll)
+        rebase_in_memory(sv, h, r->rsi + offsetof(struct sched_poll, timeout));
+}
+
+/* A guest whose hypercall fails where the recording's succeeded (its peer has not set up its
+ * side yet, in the new timing) tries again after others ran, as a guest's set-up loop does. */
+#define RP_MAX_RETRIES 10000u
+
+static bool try_again(struct sim_vcpu *sv, const struct rp_hcall *h, uint64_t rc)
+{
+    struct replay_vcpu *v = sv->rp;
+    if (!h->have_result || (int64_t)h->rc < 0 || (int64_t)rc >= 0 || v->retries >= RP_MAX_RETRIES)
+        return false;
+    v->retries++;
+    sv->sd->m->replay->retries++;
+    struct hv_regs y = v->regs;
+    y.rax = __HYPERVISOR_sched_op;
+    y.rdi = SCHEDOP_yield;
+    y.rsi = 0;
+    issue(sv, &y, h->at);
+    return true;
+}
+
+static bool play_hcall(struct sim_vcpu *sv, const struct rp_step *s)
+{
+    struct sim_replay *rp = sv->sd->m->replay;
+    struct replay_vcpu *v = sv->rp;
+    const struct rp_hcall *h = &rp->hcall[s->hc];
+    if (skip_reexecution(sv, h))
+        return true;
+    struct hv_regs r = v->regs;
+    if (v->reissue) {
+        r = v->again;
+        v->reissue = false;
+    } else {
+        hcall_memory(sv, h);
+        r.rax = s->arg;
+        r.rdi = h->args[0], r.rsi = h->args[1], r.rdx = h->args[2];
+        r.r10 = h->args[3], r.r8 = h->args[4], r.r9 = h->args[5];
+        r.rsp = s->a;
+        r.rflags = s->b;
+        rebase_timeouts(sv, h, &r);
+    }
+    issue(sv, &r, h->at);
+    bool continued = r.rip == h->at;
+    v->regs = r;
+    if (continued && !h->continued) { /* issue it again, as the guest would */
+        rp->continuations++;
+        v->again = r;
+        v->reissue = true;
+        return false;
+    }
+    if (!continued && try_again(sv, h, r.rax))
+        return false;
+    v->retries = 0;
+    v->early = !continued && h->have_result && (int64_t)h->rc < 0 && (int64_t)r.rax >= 0;
+    if (!continued && h->continued) {
+        rp->continuations++;
+        v->skipping = true;
+        v->skip_at = h->at;
+    } else if (!continued && h->have_result && r.rax != h->rc) {
+        note_divergence(sv, s->arg, h->rc, r.rax);
+    }
+    return true;
+}
+
+/* The page an access names: the domain's event page registered at that address now. */
+static int page_index(struct sim_vcpu *sv, unsigned slot)
+{
+    struct sim_domain *sd = sv->sd;
+    struct rp_domain *d = replay_domain_of(sd->m->replay, sd->d->domid, false);
+    uint64_t gpa = d && slot <= XT_ACCESS_SLOTS ? d->pages.gpa[slot] : 0;
+    for (unsigned i = sd->nr_evpage; i-- > 0;)
+        if (sd->evpage[i].gpa == gpa && !sd->evpage[i].released && !sd->evpage[i].hole)
+            return (int)i;
+    return -1;
+}
+
+/* Has Xen set every port this write consumes pending as often as in the recording? */
+static bool deps_met(struct sim_vcpu *sv, const struct rp_step *s)
+{
+    const struct sim_replay *rp = sv->sd->m->replay;
+    for (uint32_t i = 0; s->kind == RP_WRITE && i < s->nr_deps; i++) {
+        const struct rp_dep *dep = &rp->dep[s->hc + i];
+        const struct port_stats *ps = port_stats(sv->sd->d, dep->port);
+        if (!ps || ps->raised < dep->raised)
+            return false;
+    }
+    return true;
+}
+
+/* An access of the main line (or a handler's own, such as a mask), as recorded: a write applies
+ * the bits it changed to what is there now. One that consumes events waits for them. */
+static bool play_access(struct sim_vcpu *sv, const struct rp_step *s)
+{
+    struct sim_replay *rp = sv->sd->m->replay;
+    bool write = s->kind == RP_WRITE;
+    uint64_t old = 0;
+    if (!deps_met(sv, s))
+        return false;
+    rp->accesses++;
+    rp->consumptions += write ? s->nr_deps : 0;
+    if (s->slot == 0) {
+        if (!write) {
+            sim_shared_info_read(sv, s->arg, s->size);
+            return true;
+        }
+        memcpy(&old, sv->sd->shared_info + s->arg, s->size);
+        sim_shared_info_write(sv, s->arg, s->size, (old & ~s->a) | s->b);
+        return true;
+    }
+    int page = page_index(sv, s->slot);
+    if (page < 0) { /* not an event page now: plain memory, no price */
+        rp->unknown_pages++;
+        return true;
+    }
+    if (!write) {
+        sim_evpage_read(sv, (unsigned)page, s->arg, s->size);
+        return true;
+    }
+    memcpy(&old, sv->sd->evpage[page].host + s->arg, s->size);
+    sim_evpage_write(sv, (unsigned)page, s->arg, s->size, (old & ~s->a) | s->b);
+    return true;
+}
+
+/* Main line: where an upcall entered in the recording (a deliverable upcall is taken where Xen
+ * delivers it now; this step is only the recording's). */
+static bool play_upcall(struct sim_vcpu *sv, const struct rp_step *s)
+{
+    (void)sv, (void)s;
+    return true;
+}
+
+static bool play_hvm_iret(struct sim_vcpu *sv, const struct rp_step *s)
+{
+    (void)s;
+    sv->rp->regs.rflags |= X86_EFLAGS_IF; /* the frame's flags: the interrupt was taken */
+    sim_hvm_iret(sv);
+    return true;
+}
+
+static bool play_hlt(struct sim_vcpu *sv, const struct rp_step *s)
+{
+    struct replay_vcpu *v = sv->rp;
+    if (s->arg)
+        v->regs.rflags |= X86_EFLAGS_IF;
+    else
+        v->regs.rflags &= ~(uint64_t)X86_EFLAGS_IF;
+    sim_hvm_halt(sv, s->arg != 0);
+    return true;
+}
+
+static bool (*const players[RP_KINDS])(struct sim_vcpu *sv, const struct rp_step *s) = {
+    [RP_HCALL] = play_hcall,   [RP_READ] = play_access,       [RP_WRITE] = play_access,
+    [RP_UPCALL] = play_upcall, [RP_HVM_IRET] = play_hvm_iret, [RP_HLT] = play_hlt,
+};
+
+/* Inside a handler, the recorded guest's own event-channel code (reading selectors, bitmaps and
+ * upcall_pending, clearing PENDING, unlinking FIFO events) is replaced by replay_guest.c's on
+ * what is pending now. What its port handlers did stays: setting or clearing a mask, reading
+ * the time, an ioreq page's state. */
+static bool vcpu_info_event_byte(uint64_t offset)
+{
+    uint64_t o = offset % sizeof(struct vcpu_info);
+    return o == offsetof(struct vcpu_info, evtchn_upcall_pending) ||
+           (o >= offsetof(struct vcpu_info, evtchn_pending_sel) &&
+            o < offsetof(struct vcpu_info, evtchn_pending_sel) + sizeof(xen_ulong_t));
+}
+
+static bool shared_info_event_code(const struct rp_step *s)
+{
+    const uint64_t pend = offsetof(struct shared_info, evtchn_pending),
+                   mask = offsetof(struct shared_info, evtchn_mask),
+                   end = mask + sizeof(((struct shared_info *)0)->evtchn_mask);
+    if (s->arg < sizeof(((struct shared_info *)0)->vcpu_info))
+        return vcpu_info_event_byte(s->arg);
+    if (s->arg >= pend && s->arg < mask)
+        return true;
+    return s->arg >= mask && s->arg < end && s->kind == RP_READ;
+}
+
+static bool event_code_access(struct sim_vcpu *sv, const struct rp_step *s)
+{
+    static const uint64_t fifo_masked =
+        1ull << EVTCHN_FIFO_MASKED | 1ull << (32 + EVTCHN_FIFO_MASKED);
+    if (s->kind != RP_READ && s->kind != RP_WRITE)
+        return false;
+    if (s->slot == 0)
+        return shared_info_event_code(s);
+    int page = page_index(sv, s->slot);
+    if (page < 0)
+        return false;
+    switch (sv->sd->evpage[page].kind) {
+    case HV_PAGE_SHARED_INFO:
+        return shared_info_event_code(s);
+    case HV_PAGE_VCPU_INFO:
+        return vcpu_info_event_byte(s->arg);
+    case HV_PAGE_FIFO_ARRAY:
+    case HV_PAGE_3L_MASK: /* the handler's own: masking */
+        return s->kind == RP_READ || (sv->sd->evpage[page].kind == HV_PAGE_FIFO_ARRAY &&
+                                      ((s->a | s->b) & fifo_masked) == 0);
+    case HV_PAGE_IOREQ:
+        return false;
+    default:
+        return true;
+    }
+}
+
+static bool same_memory(const struct sim_replay *rp, const struct rp_hcall *x,
+                        const struct rp_hcall *y)
+{
+    if (x->mem_n != y->mem_n)
+        return false;
+    for (uint32_t i = 0; i < x->mem_n; i++) {
+        const struct rp_mem *a = &rp->mem[x->mem_first + i], *b = &rp->mem[y->mem_first + i];
+        if (a->gpa != b->gpa || a->len != b->len ||
+            (a->data == RP_ZEROS) != (b->data == RP_ZEROS) ||
+            (a->data != RP_ZEROS && memcmp(rp->bytes + a->data, rp->bytes + b->data, a->len)))
+            return false;
+    }
+    return true;
+}
+
+/* The same hypercall made again: number, first three arguments (what the hypercalls replay
+ * meets take; the other registers hold whatever the guest left there) and the memory Xen
+ * read. */
+static bool same_call(const struct sim_replay *rp, const struct rp_step *a, const struct rp_step *b)
+{
+    const struct rp_hcall *x = &rp->hcall[a->hc], *y = &rp->hcall[b->hc];
+    return a->kind == RP_HCALL && b->kind == RP_HCALL && a->arg == b->arg &&
+           !memcmp(x->args, y->args, 3 * sizeof(x->args[0])) && same_memory(rp, x, y);
+}
+
+/* Steps a guest's retry loop makes between two attempts: giving the CPU away, looking at the
+ * pages it shares with Xen (the time, an event). */
+static bool between_attempts(const struct sim_replay *rp, const struct rp_step *t)
+{
+    uint64_t cmd = t->kind == RP_HCALL ? rp->hcall[t->hc].args[0] : 0;
+    if (t->kind == RP_READ || t->kind == RP_WRITE)
+        return true;
+    return t->kind == RP_HCALL && t->arg == __HYPERVISOR_sched_op &&
+           (cmd == SCHEDOP_yield || cmd == SCHEDOP_block || cmd == SCHEDOP_poll);
+}
+
+/* How far a retry loop's next attempt may be. */
+#define RP_RETRY_WINDOW 256u
+
+/* The hypercall succeeded where the recorded one failed: the recorded guest's loop around it
+ * (its further attempts, and what it did between them) is not made, up to the attempt that
+ * succeeded in the recording. The steps that follow are step[map[pos]] (the main line) or
+ * step[pos] (a handler's), pos < end. */
+static size_t skip_repeats(struct sim_vcpu *sv, const struct rp_step *s, const uint32_t *map,
+                           size_t pos, size_t end)
+{
+    struct replay_vcpu *v = sv->rp;
+    struct sim_replay *rp = sv->sd->m->replay;
+    size_t last = SIZE_MAX;
+    v->early = false;
+    for (size_t j = pos; j < end && j < pos + RP_RETRY_WINDOW; j++) {
+        const struct rp_step *t = &v->step[map ? map[j] : j];
+        if (same_call(rp, s, t)) {
+            last = j;
+            if ((int64_t)rp->hcall[t->hc].rc >= 0)
+                break;
+        } else if (!between_attempts(rp, t)) {
+            break;
+        }
+    }
+    if (last == SIZE_MAX)
+        return pos;
+    rp->repeats_skipped += last + 1 - pos;
+    return last + 1;
+}
+
+/* ---- the handler ------------------------------------------------------------------------------
+ */
+
+/* Where body b's own steps begin and end: from its first step that is not event-channel code
+ * to its last. */
+static void body_bounds(struct sim_vcpu *sv, struct rp_body *b)
+{
+    uint32_t h = b->steps.first, t = b->steps.end;
+    while (h < t && event_code_access(sv, &sv->rp->step[h]))
+        h++;
+    while (t > h && event_code_access(sv, &sv->rp->step[t - 1]))
+        t--;
+    b->head = h;
+    b->tail = t;
+}
+
+static bool pool_add(struct replay_vcpu *v, uint64_t delta)
+{
+    if (v->nr_pool == v->cap_pool) {
+        size_t cap = v->cap_pool ? 2 * v->cap_pool : 64;
+        uint64_t *p = realloc(v->pool, cap * sizeof(*p));
+        if (!p)
+            return false; /* the replayed code's accesses then take no cycles of their own */
+        v->pool = p;
+        v->cap_pool = cap;
+    }
+    v->pool[v->nr_pool++] = delta;
+    return true;
+}
+
+static void pool_range(struct sim_vcpu *sv, uint32_t first, uint32_t end)
+{
+    for (uint32_t i = first; i < end; i++)
+        if (event_code_access(sv, &sv->rp->step[i]) && !pool_add(sv->rp, sv->rp->step[i].delta))
+            return;
+}
+
+/* The recorded upcall's event-channel code, which the replayed code stands for: the guest
+ * cycles before each of its accesses, in order (the prologue's, each event's taking, the scan
+ * after each body). */
+static void fill_pool(struct sim_vcpu *sv, const struct rp_invocation *inv)
+{
+    struct replay_vcpu *v = sv->rp;
+    pool_range(sv, inv->prologue.first, inv->prologue.end);
+    for (uint32_t k = 0; k < inv->nr_body; k++) {
+        struct rp_body *b = &v->body[inv->first_body + k];
+        body_bounds(sv, b);
+        if (b->steps.first > 0) /* the write that took its event, and the rest of its taking */
+            pool_range(sv, b->steps.first - 1, b->head);
+        pool_range(sv, b->tail, b->steps.end);
+    }
+}
+
+/* The guest cycles before the replayed code's next n accesses. */
+static uint64_t pool_take(struct replay_vcpu *v, unsigned n)
+{
+    uint64_t c = 0;
+    for (; n && v->next_pool < v->nr_pool; n--)
+        c += v->pool[v->next_pool++];
+    return c;
+}
+
+/* A delivery: the next recorded upcall's prologue runs, then the events pending now. */
+static void begin_handler(struct sim_vcpu *sv)
+{
+    struct replay_vcpu *v = sv->rp;
+    v->credits--;
+    v->upcalls++;
+    v->chain_port = -1;
+    v->range_body = -1;
+    v->main_todo_saved = v->todo_set; /* an upcall comes between two instructions */
+    v->main_todo = v->todo;
+    v->todo_set = false;
+    v->nr_pool = v->next_pool = 0;
+    if (v->next_inv < v->nr_inv) {
+        const struct rp_invocation *inv = &v->inv[v->next_inv++];
+        v->range = inv->prologue;
+        v->inv_iret = inv->iret >= 0 ? inv->iret : v->any_iret;
+        fill_pool(sv, inv);
+    } else {
+        v->range = (struct rp_range){0, 0};
+        v->inv_iret = v->any_iret;
+    }
+    v->cursor = v->range.first;
+    v->phase = RP_RANGE;
+}
+
+static struct rp_port_bodies *port_bodies(struct replay_vcpu *v, uint32_t port)
+{
+    size_t lo = 0, hi = v->nr_ports;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v->ports[mid].port < port)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < v->nr_ports && v->ports[lo].port == port ? &v->ports[lo] : NULL;
+}
+
+/* The next body of the port being handled that Xen's sends so far have made due, or -1. */
+static int64_t next_body(struct replay_vcpu *v)
+{
+    struct rp_port_bodies *pb = v->chain_port >= 0 ? port_bodies(v, (uint32_t)v->chain_port) : NULL;
+    if (!pb || pb->next >= pb->n)
+        return -1;
+    uint32_t b = v->order[pb->first + pb->next];
+    if (v->body[b].raised > v->chain_raised)
+        return -1;
+    pb->next++;
+    return b;
+}
+
+static void begin_body(struct sim_vcpu *sv, int64_t b)
+{
+    struct replay_vcpu *v = sv->rp;
+    v->range_body = b;
+    v->range = v->body[b].steps;
+    body_bounds(sv, &v->body[b]);
+    v->cursor = v->range.first;
+    v->phase = RP_RANGE;
+}
+
+/* The handler returns: the recorded return (PV HYPERVISOR_iret with its frame, or iretq), or
+ * for an upcall the recording never had, the guest re-enabling events itself. */
+static void end_handler(struct sim_vcpu *sv)
+{
+    struct replay_vcpu *v = sv->rp;
+    rp_guest_upcall_done(&v->guest);
+    v->phase = RP_MAIN;
+    v->chain_port = -1;
+    v->todo_set = v->main_todo_saved; /* the main line's compute goes on */
+    v->todo = v->main_todo;
+    v->main_todo_saved = false;
+    if (v->inv_iret >= 0) {
+        players[v->step[v->inv_iret].kind](sv, &v->step[v->inv_iret]);
+        return;
+    }
+    if (sv->sd->cfg->hvm) {
+        sim_hvm_iret(sv);
+        return;
+    }
+    struct vcpu_info *vi = vcpu_info_ptr(sv->v);
+    if (vi)
+        rp_guest_write(sv, &vi->evtchn_upcall_mask, 1, 0);
+}
+
+enum rp_result { RP_GO_ON, RP_STOP };
+
+/* The guest's event-channel code: the next body of the port being handled, else its next
+ * action (after the recorded cycles before it), which may take an event and run the recorded
+ * work for it; when it is done, the handler returns. */
+static enum rp_result scan(struct sim_vcpu *sv)
+{
+    struct replay_vcpu *v = sv->rp;
+    int64_t b = next_body(v);
+    if (b < 0) {
+        if (!v->todo_set) {
+            unsigned n = rp_guest_plan(sv, &v->guest);
+            if (n == 0) {
+                v->phase = RP_RETURN;
+                return RP_GO_ON;
+            }
+            v->todo = pool_take(v, n);
+            v->todo_set = true;
+        }
+        if (!compute(sv, 0))
+            return RP_STOP;
+        v->todo_set = false;
+        int64_t port = rp_guest_act(sv, &v->guest);
+        if (port < 0)
+            return RP_GO_ON;
+        const struct port_stats *ps = port_stats(sv->sd->d, (uint32_t)port);
+        v->chain_port = port;
+        v->chain_raised = ps ? ps->raised : 0;
+        b = next_body(v);
+        if (b < 0) {
+            v->events_unrecorded++; /* taken now, but the recording has no work for it */
+            return RP_GO_ON;
+        }
+    }
+    v->body[b].run = true;
+    v->bodies_run++;
+    begin_body(sv, b);
+    return RP_GO_ON;
+}
+
+/* The recorded handler's last cycles (with those of event-channel code it ran and the replayed
+ * code did not need), then its return. */
+static enum rp_result handler_return(struct sim_vcpu *sv)
+{
+    struct replay_vcpu *v = sv->rp;
+    uint64_t tail = v->inv_iret >= 0 ? v->step[v->inv_iret].delta : 0;
+    if (!v->todo_set)
+        tail += pool_take(v, UINT32_MAX);
+    if (!compute(sv, tail))
+        return RP_STOP;
+    action_done(v);
+    end_handler(sv);
+    return RP_GO_ON;
+}
+
+static enum rp_result play_range_step(struct sim_vcpu *sv)
+{
+    struct replay_vcpu *v = sv->rp;
+    if (v->cursor >= v->range.end) {
+        v->phase = RP_SCAN;
+        return RP_GO_ON;
+    }
+    const struct rp_step *s = &v->step[v->cursor];
+    bool code = event_code_access(sv, s);
+    /* the prologue's and the trailing scan's: the replayed code's, their cycles in the pool */
+    const struct rp_body *b = v->range_body >= 0 ? &v->body[v->range_body] : NULL;
+    if (s->kind == RP_UPCALL || (code && (!b || v->cursor < b->head || v->cursor >= b->tail))) {
+        v->cursor++;
+        return RP_GO_ON;
+    }
+    if (!compute(sv, s->delta))
+        return RP_STOP;
+    /* the handler's own look at the bitmaps is made; its own writes to them are not (the
+     * replayed code keeps them consistent) */
+    if (!(code && s->kind == RP_WRITE) && !players[s->kind](sv, s)) {
+        if (v->retries || v->reissue)
+            return must_stop(sv) ? RP_STOP : RP_GO_ON;
+        spin(sv);
+        return RP_STOP;
+    }
+    action_done(v);
+    v->cursor++;
+    if (v->early)
+        v->cursor = (uint32_t)skip_repeats(sv, s, NULL, v->cursor, v->range.end);
+    return RP_GO_ON;
+}
+
+/* ---- the main line ----------------------------------------------------------------------------
+ */
+
+/* A step where the guest waits for events: SCHEDOP_block or SCHEDOP_poll, an HVM hlt. */
+static bool is_wait(const struct sim_replay *rp, const struct rp_step *s, bool *poll)
+{
+    *poll = false;
+    if (s->kind == RP_HLT)
+        return s->arg != 0;
+    if (s->kind != RP_HCALL || s->arg != __HYPERVISOR_sched_op)
+        return false;
+    uint64_t cmd = rp->hcall[s->hc].args[0];
+    *poll = cmd == SCHEDOP_poll;
+    return cmd == SCHEDOP_block || cmd == SCHEDOP_poll;
+}
+
+/* Would SCHEDOP_block (or hlt) block sv now: no event for it to take? */
+static bool would_block(struct sim_vcpu *sv)
+{
+    if (sv->sd->cfg->hvm)
+        return hvm_upcall_vector(sv->v) == 0;
+    const struct vcpu_info *vi = vcpu_info_ptr(sv->v);
+    return !vi || !vi->evtchn_upcall_pending;
+}
+
+/* A recorded wait the new timing does not need: what it waited for has happened already (the
+ * events came earlier and were handled), and it would block with nothing left to come for it.
+ * The guest's loop would have found its condition true and not called it. Not the last step:
+ * a guest that ends blocked stays so. */
+static bool wait_not_needed(struct sim_vcpu *sv, const struct rp_step *s)
+{
+    const struct replay_vcpu *v = sv->rp;
+    bool poll;
+    size_t j = v->next_main;
+    return is_wait(sv->sd->m->replay, s, &poll) && !poll && j + 1 < v->nr_main &&
+           v->bodies_run >= v->main_after[j + 1] && would_block(sv);
+}
+
+/* The bodies the recording ran before this step have not all run: the guest waits for events
+ * in Xen, as its loop around SCHEDOP_block (or hlt) would. */
+static void wait_in_xen(struct sim_vcpu *sv)
+{
+    struct replay_vcpu *v = sv->rp;
+    v->blocks_inserted++;
+    if (sv->sd->cfg->hvm) {
+        sim_hvm_halt(sv, true);
+        sim_vcpu_request_stop(sv);
+        return;
+    }
+    struct hv_regs r = v->regs;
+    r.rax = __HYPERVISOR_sched_op;
+    r.rdi = SCHEDOP_block;
+    r.rsi = 0;
+    issue(sv, &r, v->regs.rip ? v->regs.rip - 2 : 0);
+}
+
+/* The recorded steps are all played. A guest whose last step was a wait waits on (in Xen: the
+ * recording ended with it blocked); one that was computing computes on. */
+static enum rp_result steps_done(struct sim_vcpu *sv)
+{
+    struct replay_vcpu *v = sv->rp;
+    bool poll;
+    if (v->nr_main && is_wait(sv->sd->m->replay, &v->step[v->main[v->nr_main - 1]], &poll)) {
+        v->idle_blocks++;
+        wait_in_xen(sv);
+        v->blocks_inserted--; /* not a wait for recorded work: counted apart */
+        return RP_STOP;
+    }
+    spin(sv);
+    return RP_STOP;
+}
+
+static enum rp_result play_main_step(struct sim_vcpu *sv)
+{
+    struct replay_vcpu *v = sv->rp;
+    struct sim_replay *rp = sv->sd->m->replay;
+    if (v->next_main >= v->nr_main)
+        return steps_done(sv);
+    const struct rp_step *s = &v->step[v->main[v->next_main]];
+    if (!compute(sv, s->delta))
+        return RP_STOP;
+    bool poll;
+    if (wait_not_needed(sv, s)) {
+        v->waits_skipped++;
+        action_done(v);
+        v->next_main++;
+        return RP_GO_ON;
+    }
+    if (v->bodies_run < v->main_after[v->next_main] && !is_wait(rp, s, &poll)) {
+        v->waits += !v->waiting;
+        v->waiting = true;
+        wait_in_xen(sv);
+        return must_stop(sv) ? RP_STOP : RP_GO_ON;
+    }
+    if (!players[s->kind](sv, s)) {
+        if (v->retries || v->reissue) /* it yielded, or goes on with a continuation */
+            return must_stop(sv) ? RP_STOP : RP_GO_ON;
+        v->waits += !v->waiting;
+        v->waiting = true;
+        spin(sv);
+        return RP_STOP;
+    }
+    v->waiting = false;
+    action_done(v);
+    v->next_main++;
+    if (v->early)
+        v->next_main = skip_repeats(sv, s, v->main, v->next_main, v->nr_main);
+    return RP_GO_ON;
+}
+
+void replay_run_slice(struct sim_vcpu *sv)
+{
+    struct replay_vcpu *v = sv->rp;
+    struct sim_replay *rp = sv->sd->m->replay;
+    if (sv->sd->status != SD_RUNNING || sv->v->domain->paused)
+        return;
+    if (sv->xen_entry)
+        sim_deliver_upcall(sv, &v->regs);
+    sv->xen_entry = false;
+    record_resume(sv);
+    sv->pcpu->xen_to = *clock_of(sv);
+    sv->stop_requested = false;
+    sv->slice_ran = false;
+    static enum rp_result (*const phases[RP_PHASES])(struct sim_vcpu * sv) = {
+        [RP_MAIN] = play_main_step,
+        [RP_RANGE] = play_range_step,
+        [RP_SCAN] = scan,
+        [RP_RETURN] = handler_return,
+    };
+    while (sv->sd->status == SD_RUNNING) {
+        if (v->phase == RP_MAIN && v->credits)
+            begin_handler(sv);
+        uint64_t before = v->played;
+        enum rp_result r = phases[v->phase](sv);
+        rp->steps += v->played - before;
+        if (r == RP_STOP || must_stop(sv))
+            break;
+    }
+}

@@ -1,0 +1,35 @@
+# `evsim replay` against running the guests: the scenario is run with --record; the recording
+# replayed under the same configuration must agree with the run (counts equal, latencies and
+# the simulated time within 1 %: replay_compare 0), and replayed under OTHER flags it must agree
+# within 5 % with a run of the guests under those flags (replay_compare 5). The replay is also
+# deterministic: two replays write the same report.
+# Variables (-D): EVSIM, COMPARE, SCENARIO, WORK_DIR, OTHER (flags, ;-separated; may be empty).
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+
+function(evsim_step what)
+  execute_process(COMMAND ${ARGN} WORKING_DIRECTORY ${WORK_DIR} RESULT_VARIABLE rc
+    OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${what} exited ${rc}:\n${out}\n${err}")
+  endif()
+endfunction()
+
+evsim_step("evsim run --record" ${EVSIM} run ${SCENARIO} --record rec.xt --json run.json
+  --no-report)
+evsim_step("evsim replay" ${EVSIM} replay rec.xt --json replay.json --no-report)
+evsim_step("evsim replay (again)" ${EVSIM} replay rec.xt --json replay2.json --no-report)
+file(SHA256 ${WORK_DIR}/replay.json a)
+file(SHA256 ${WORK_DIR}/replay2.json b)
+if(NOT a STREQUAL b)
+  message(FATAL_ERROR "two replays of the same recording differ: replay must be deterministic")
+endif()
+evsim_step("replay_compare (same configuration)" ${COMPARE} run.json replay.json 0)
+
+if(OTHER)
+  evsim_step("evsim run ${OTHER}" ${EVSIM} run ${SCENARIO} ${OTHER} --json other_run.json
+    --no-report)
+  evsim_step("evsim replay ${OTHER}" ${EVSIM} replay rec.xt ${OTHER} --json other_replay.json
+    --no-report)
+  evsim_step("replay_compare (${OTHER})" ${COMPARE} other_run.json other_replay.json 5)
+endif()
