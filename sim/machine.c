@@ -889,10 +889,8 @@ static int dm_domain_build(struct machine *m, struct sim_domain *sd, unsigned in
     return domain_vcpus_create(m, sd, next_pcpu, d);
 }
 
-/* A replayed domain: its memory (empty: only what Xen reads is filled in, from the recording)
- * and shared_info as a guest's, no image, vcpus that play their recorded steps. */
-static int replay_domain_build(struct machine *m, struct sim_domain *sd, unsigned index,
-                               unsigned *next_pcpu, struct diag *d)
+/* A guest's RAM (committed as it is touched) and its shared_info page, zeroed. */
+static int domain_memory(struct sim_domain *sd, struct diag *d)
 {
     sd->ram_size = sd->cfg->memory_bytes;
     sd->ram = guest_pages_alloc(sd->ram_size);
@@ -900,6 +898,16 @@ static int replay_domain_build(struct machine *m, struct sim_domain *sd, unsigne
     if (!sd->ram || !sd->shared_info)
         return diag_set(d, "out of memory for domain '%s'", sd->cfg->name);
     memset(sd->shared_info, 0, XEN_PAGE_SIZE);
+    return 0;
+}
+
+/* A replayed domain: its memory (empty: only what Xen reads is filled in, from the recording)
+ * and shared_info as a guest's, no image, vcpus that play their recorded steps. */
+static int replay_domain_build(struct machine *m, struct sim_domain *sd, unsigned index,
+                               unsigned *next_pcpu, struct diag *d)
+{
+    if (domain_memory(sd, d) < 0)
+        return -1;
     sd->shared_info_gpa = sd->ram_size;
     if (domain_model_create(m, sd, index, d) < 0)
         return -1;
@@ -920,12 +928,8 @@ static int domain_build(struct machine *m, struct sim_domain *sd, unsigned index
     if (guest_resolve(sd->cfg->guest, m->sc->base_dir, m->guest_dir, path, sizeof(path), d) < 0 ||
         guest_image_load(path, &sd->img, d) < 0)
         return domain_error(m, sd, d);
-    sd->ram_size = sd->cfg->memory_bytes;
-    sd->ram = guest_pages_alloc(sd->ram_size);
-    sd->shared_info = aligned_alloc(XEN_PAGE_SIZE, XEN_PAGE_SIZE);
-    if (!sd->ram || !sd->shared_info)
-        return diag_set(d, "out of memory for domain '%s'", sd->cfg->name);
-    memset(sd->shared_info, 0, XEN_PAGE_SIZE);
+    if (domain_memory(sd, d) < 0)
+        return -1;
     if (guest_image_place(&sd->img, sd->ram, sd->ram_size, d) < 0)
         return domain_error(m, sd, d);
     if (domain_layout(sd, d) < 0 || aot_annotate(&sd->aot, &sd->img, sd->ram, m->cost, d) < 0 ||

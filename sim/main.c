@@ -393,8 +393,7 @@ static int load_scenario(const struct run_opts *o, struct scenario *sc, struct d
     if (o->replay) {
         char name[PATH_MAX + 32];
         snprintf(name, sizeof(name), "%s (its scenario)", o->replay_path);
-        if (scenario_load_string(sc, name, replay_scenario_text(o->replay), d) < 0 ||
-            scenario_apply_overrides(sc, name, replay_overrides(o->replay), d) < 0)
+        if (scenario_load_string(sc, name, replay_scenario_text(o->replay), d) < 0)
             return -1;
     } else if (o->nr_guests) {
         scenario_defaults(sc);
@@ -452,6 +451,16 @@ static int check_output_path(const char *flag, const char *path, struct diag *d)
     return 0;
 }
 
+/* Every file or directory the run writes at its end can be written: 0, or -1 with d. */
+static int check_outputs(const struct run_opts *o, struct diag *d)
+{
+    if ((o->json_path && check_output_path("json", o->json_path, d) < 0) ||
+        (o->timeline_path && check_output_path("timeline", o->timeline_path, d) < 0) ||
+        (o->plot_dir && plot_check_dir(o->plot_dir, d) < 0))
+        return -1;
+    return 0;
+}
+
 /* The one piece of global state: a signal handler can reach nothing else. It only records the
  * signal; the machine polls it between slices and ends the run there. */
 static volatile sig_atomic_t stop_signal;
@@ -472,59 +481,6 @@ static void catch_stop_signals(bool on)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-}
-
-/* The scenario's text as the run read it: the file, the recording's, the default, or for --guest
- * the INI it stands for. NULL with d when the file cannot be read again. */
-static char *scenario_text(const struct run_opts *o, const struct scenario *sc, struct diag *d)
-{
-    if (o->replay)
-        return strdup(replay_scenario_text(o->replay));
-    if (!o->scenario_path && !o->nr_guests)
-        return strdup(scenario_default_text);
-    size_t cap = 1 << 16, n = 0;
-    char *t = malloc(cap);
-    if (t && o->scenario_path) {
-        FILE *f = fopen(o->scenario_path, "r");
-        n = f ? fread(t, 1, cap - 1, f) : 0;
-        bool whole = f && feof(f);
-        if (f)
-            fclose(f);
-        if (!whole) {
-            free(t);
-            diag_set(d, "--record: cannot read %s again (or it is over 64 KiB)", o->scenario_path);
-            return NULL;
-        }
-    }
-    for (unsigned i = 0; t && o->nr_guests && i < sc->nr_dom && n < cap; i++)
-        n += (size_t)snprintf(t + n, cap - n,
-                              "[domain %s]\nguest = %s\nvcpus = %u\nprivileged = %s\n"
-                              "cmdline = %s\n",
-                              sc->dom[i].name, sc->dom[i].guest, sc->dom[i].vcpus,
-                              sc->dom[i].privileged ? "yes" : "no", sc->dom[i].cmdline);
-    if (t)
-        t[n < cap ? n : cap - 1] = 0;
-    return t;
-}
-
-/* What a replay needs to build this machine again: the scenario and what the flags changed. */
-static int record_what_ran(struct machine *m, const struct run_opts *o, const struct scenario *sc,
-                           struct diag *d)
-{
-    size_t len = (size_t)sc->nr_dom * 48 + 2048;
-    char *text = scenario_text(o, sc, d), *overrides = malloc(len);
-    int rc = 0;
-    if (!text || !overrides)
-        rc = text ? diag_set(d, "--record: out of memory") : -1;
-    else if (scenario_write_overrides(sc, overrides, len) < 0)
-        rc = diag_set(d, "--record: the scenario's overrides do not fit");
-    if (rc == 0) {
-        record_scenario(m, 0, text);
-        record_scenario(m, 1, overrides);
-    }
-    free(text);
-    free(overrides);
-    return rc;
 }
 
 static int run_machine(const struct run_opts *o, const struct scenario *sc, const char *guest_dir)
@@ -553,7 +509,7 @@ static int run_machine(const struct run_opts *o, const struct scenario *sc, cons
         close(fd);
         rec_path = scratch;
     }
-    if (rec_path && (record_start(m, rec_path, &d) < 0 || record_what_ran(m, o, sc, &d) < 0)) {
+    if (rec_path && (record_start(m, rec_path, &d) < 0 || record_scenario(m, &d) < 0)) {
         record_discard(m);
         if (!o->record_path && o->timeline_path)
             unlink(scratch);
@@ -610,10 +566,7 @@ static int cmd_run(int argc, char **argv)
     struct scenario *sc = calloc(1, sizeof(*sc)); /* large: keep it off the stack */
     if (!sc)
         return bad_input("out of memory%s%s", "", "");
-    if (load_scenario(&o, sc, &d) < 0 ||
-        (o.json_path && check_output_path("json", o.json_path, &d) < 0) ||
-        (o.timeline_path && check_output_path("timeline", o.timeline_path, &d) < 0) ||
-        (o.plot_dir && plot_check_dir(o.plot_dir, &d) < 0))
+    if (load_scenario(&o, sc, &d) < 0 || check_outputs(&o, &d) < 0)
         rc = bad_input("%s%s", d.msg, "");
     else
         rc = run_machine(&o, sc, guest_dir);
@@ -690,10 +643,7 @@ static int cmd_replay(int argc, char **argv)
         replay_free(o.replay);
         return bad_input("out of memory%s%s", "", "");
     }
-    if (load_scenario(&o, sc, &d) < 0 ||
-        (o.json_path && check_output_path("json", o.json_path, &d) < 0) ||
-        (o.timeline_path && check_output_path("timeline", o.timeline_path, &d) < 0) ||
-        (o.plot_dir && plot_check_dir(o.plot_dir, &d) < 0))
+    if (load_scenario(&o, sc, &d) < 0 || check_outputs(&o, &d) < 0)
         rc = bad_input("%s%s", d.msg, "");
     else if (o.abi >= 0 && !replay_abi_same(&o, sc))
         rc = bad_input("replay: --abi %s: replaying under another ABI than the recorded one is "

@@ -11,6 +11,7 @@
 #include "models/evtchn.h"
 #include "models/xen_public.h"
 #include "sim/machine.h"
+#include "sim/scenario.h"
 #include "traces/writer.h"
 
 /* Xen's idle domain: CPU n idles in its vcpu n. */
@@ -496,20 +497,23 @@ void record_ioreq_done(struct sim_vcpu *sv, uint64_t at, unsigned server, uint64
 
 /* ---- what each vcpu did, for replay ------------------------------------------------------- */
 
-void record_scenario(struct machine *m, unsigned part, const char *text)
+int record_scenario(struct machine *m, struct diag *d)
 {
-    size_t len = strlen(text);
+    char *text;
 
     if (!m->rec)
-        return;
-    for (size_t at = 0; at < len; at += 24) {
+        return 0;
+    if (!(text = scenario_write_ini(m->sc)))
+        return diag_set(d, "--record: out of memory for the scenario");
+    for (size_t at = 0, len = strlen(text); at < len; at += 24) {
         uint32_t w[6] = {0};
         size_t n = len - at < 24 ? len - at : 24;
 
         memcpy(w, text + at, n);
-        put(m, 0, TRC_EVSIM_SCENARIO, false, 0, 7, (uint32_t)n | part << 16, w[0], w[1], w[2], w[3],
-            w[4], w[5]);
+        put(m, 0, TRC_EVSIM_SCENARIO, false, 0, 7, (uint32_t)n, w[0], w[1], w[2], w[3], w[4], w[5]);
     }
+    free(text);
+    return 0;
 }
 
 /* The guest cycles sv ran since its last step (COMPUTE first when they need 64 bits), and the

@@ -70,10 +70,10 @@ void record_ioreq_send(struct sim_vcpu *sv, uint64_t at, unsigned server, const 
 void record_ioreq_done(struct sim_vcpu *sv, uint64_t at, unsigned server, uint64_t data);
 
 /* What each vcpu did, for `evsim replay` (TRC_EVSIM_G_*, docs/traces.md). The scenario comes
- * first: part 0 its text, part 1 the run's overrides (INI). */
+ * first, as INI text (scenario_write_ini of the machine's): 0, or -1 with d. */
 struct hv_regs;
 struct domain;
-void record_scenario(struct machine *m, unsigned part, const char *text);
+int record_scenario(struct machine *m, struct diag *d);
 /* A hypercall trapped (its registers as the guest made it, rip past the instruction at `at`);
  * until its result, Xen's reads of guest memory are recorded (record_guest_mem). */
 void record_guest_hypercall(struct sim_vcpu *sv, const struct hv_regs *r, uint64_t at);

@@ -4,7 +4,6 @@
 #include "sim/replay.h"
 
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +20,7 @@
 
 /* ---- reading ------------------------------------------------------------------------------ */
 
-static bool grow(void **p, size_t *cap, size_t need, size_t size)
+bool replay_grow(void **p, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap)
         return true;
@@ -71,7 +70,7 @@ static int bad(struct reader *r, const struct xt_rec *rec, const char *what)
 static struct rp_step *step_add(struct reader *r, const struct xt_rec *rec, enum rp_kind kind)
 {
     struct replay_vcpu *v = replay_vcpu_of(r->rp, rec->d[0]);
-    if (!v || !grow((void **)&v->step, &v->cap, v->n + 1, sizeof(*v->step)))
+    if (!v || !replay_grow((void **)&v->step, &v->cap, v->n + 1, sizeof(*v->step)))
         return NULL;
     struct rp_step *s = &v->step[v->n++];
     *s = (struct rp_step){.delta = v->carry + rec->d[1], .kind = (uint8_t)kind};
@@ -95,11 +94,11 @@ static uint64_t u64(const uint32_t *w)
 
 static int read_scenario(struct reader *r, const struct xt_rec *rec)
 {
-    unsigned part = rec->d[0] >> 16, n = rec->d[0] & 0xffff;
+    unsigned part = 0, n = rec->d[0];
     struct sim_replay *rp = r->rp;
     size_t cap = 0;
-    if (rec->n < 7 || part > 1 || n > 24)
-        return bad(r, rec, "a scenario record with a bad size or part");
+    if (rec->n < 7 || n > 24)
+        return bad(r, rec, "a scenario record with a bad size");
     cap = rp->text_len[part] + n + 1;
     char *t = realloc(rp->text[part], cap);
     if (!t)
@@ -125,7 +124,7 @@ static int read_hcall(struct reader *r, const struct xt_rec *rec)
     struct sim_replay *rp = r->rp;
     if (rec->n < 7)
         return bad(r, rec, "a HCALL record shorter than 7 words");
-    if (!grow((void **)&rp->hcall, &rp->cap_hcall, rp->nr_hcall + 1, sizeof(*rp->hcall)))
+    if (!replay_grow((void **)&rp->hcall, &rp->cap_hcall, rp->nr_hcall + 1, sizeof(*rp->hcall)))
         return bad(r, rec, "out of memory");
     struct rp_step *s = step_add(r, rec, RP_HCALL);
     if (!s)
@@ -162,8 +161,8 @@ static int read_mem(struct reader *r, const struct xt_rec *rec)
         return bad(r, rec, "guest memory that follows no HCALL record of its vcpu");
     if (!zeros && (len > 12 || rec->n < 4 + (len + 3) / 4))
         return bad(r, rec, "a MEM record whose length and size disagree");
-    if (!grow((void **)&rp->mem, &rp->cap_mem, rp->nr_mem + 1, sizeof(*rp->mem)) ||
-        (!zeros && !grow((void **)&rp->bytes, &rp->cap_bytes, rp->nr_bytes + len, 1)))
+    if (!replay_grow((void **)&rp->mem, &rp->cap_mem, rp->nr_mem + 1, sizeof(*rp->mem)) ||
+        (!zeros && !replay_grow((void **)&rp->bytes, &rp->cap_bytes, rp->nr_bytes + len, 1)))
         return bad(r, rec, "out of memory");
     rp->mem[rp->nr_mem++] = (struct rp_mem){
         .gpa = u64(&rec->d[1]), .len = len, .data = zeros ? RP_ZEROS : (uint32_t)rp->nr_bytes};
@@ -213,7 +212,7 @@ static int read_consume(struct reader *r, const struct xt_rec *rec)
     struct rp_step *s = v && v->n ? &v->step[v->n - 1] : NULL;
     if (!s || s->kind != RP_WRITE)
         return bad(r, rec, "a CONSUME record that follows no write of its vcpu");
-    if (!grow((void **)&rp->dep, &rp->cap_dep, rp->nr_dep + 1, sizeof(*rp->dep)))
+    if (!replay_grow((void **)&rp->dep, &rp->cap_dep, rp->nr_dep + 1, sizeof(*rp->dep)))
         return bad(r, rec, "out of memory");
     if (!s->nr_deps)
         s->hc = (uint32_t)rp->nr_dep;
@@ -346,7 +345,6 @@ void replay_free(struct sim_replay *rp)
     }
     xt_idmap_free(&rp->dom);
     free(rp->text[0]);
-    free(rp->text[1]);
     free(rp->hcall);
     free(rp->mem);
     free(rp->bytes);
@@ -359,147 +357,12 @@ const char *replay_scenario_text(const struct sim_replay *rp)
     return rp->text[0] ? rp->text[0] : "";
 }
 
-const char *replay_overrides(const struct sim_replay *rp)
+uint64_t replay_steps(const struct sim_replay *rp)
 {
-    return rp->text[1] ? rp->text[1] : "";
+    return rp->steps;
 }
 
 uint64_t replay_cpu_hz(const struct sim_replay *rp)
 {
     return rp->cpu_hz;
-}
-
-/* ---- the report ----------------------------------------------------------------------------- */
-
-static void add_u64(struct json_object *o, const char *key, uint64_t v)
-{
-    json_object_object_add(o, key, json_object_new_uint64(v));
-}
-
-static uint64_t bodies_run(const struct replay_vcpu *v)
-{
-    uint64_t n = 0;
-    for (size_t i = 0; i < v->nr_body; i++)
-        n += v->body[i].run;
-    return n;
-}
-
-/* The vcpus whose replay did not go as recorded: steps left, events whose recorded work never
- * became due, waits. */
-static struct json_object *vcpus_json(const struct machine *m)
-{
-    struct json_object *a = json_object_new_array();
-    for (unsigned i = 0; i < m->nr_dom; i++)
-        for (unsigned k = 0; k < m->dom[i].nr_vcpus; k++) {
-            const struct sim_vcpu *sv = &m->dom[i].vcpu[k];
-            const struct replay_vcpu *v = sv->rp;
-            if (!v || (v->next_main >= v->nr_main && bodies_run(v) == v->nr_body && !v->waits &&
-                       !v->events_unrecorded && !v->waits_skipped))
-                continue;
-            struct json_object *o = json_object_new_object();
-            add_u64(o, "domain", sv->sd->d->domid);
-            add_u64(o, "vcpu", sv->v->vcpu_id);
-            add_u64(o, "main_steps", v->nr_main);
-            add_u64(o, "main_played", v->next_main);
-            add_u64(o, "events", v->nr_body);
-            add_u64(o, "events_handled", bodies_run(v));
-            add_u64(o, "events_without_recorded_work", v->events_unrecorded);
-            add_u64(o, "waits", v->waits);
-            add_u64(o, "blocks_inserted", v->blocks_inserted);
-            add_u64(o, "waits_skipped", v->waits_skipped);
-            add_u64(o, "wait_cycles", v->wait_cycles);
-            json_object_object_add(o, "waiting_at_end", json_object_new_boolean(v->waiting));
-            json_object_array_add(a, o);
-        }
-    return a;
-}
-
-struct json_object *replay_report(const struct machine *m)
-{
-    const struct sim_replay *rp = m->replay;
-    struct json_object *o = json_object_new_object();
-    add_u64(o, "steps", rp->steps);
-    add_u64(o, "hypercalls", rp->hypercalls);
-    add_u64(o, "accesses", rp->accesses);
-    add_u64(o, "upcalls", rp->upcalls);
-    add_u64(o, "results_changed", rp->result_changed);
-    add_u64(o, "continuations_changed", rp->continuations);
-    add_u64(o, "reexecutions_skipped", rp->skipped);
-    add_u64(o, "accesses_to_pages_not_shared", rp->unknown_pages);
-    add_u64(o, "main_line_consumptions", rp->consumptions);
-    add_u64(o, "hypercalls_retried", rp->retries);
-    add_u64(o, "recorded_retries_skipped", rp->repeats_skipped);
-    add_u64(o, "timeouts_moved", rp->timeouts_moved);
-    struct json_object *ex = json_object_new_array();
-    for (unsigned i = 0; i < rp->nr_examples; i++) {
-        const struct rp_divergence *e = &rp->example[i];
-        struct json_object *x = json_object_new_object();
-        add_u64(x, "domain", e->domid);
-        add_u64(x, "vcpu", e->vcpu);
-        add_u64(x, "hypercall", e->nr);
-        json_object_object_add(x, "recorded", json_object_new_int64((int64_t)e->recorded));
-        json_object_object_add(x, "replayed", json_object_new_int64((int64_t)e->replayed));
-        add_u64(x, "cycles", e->at_cycles);
-        json_object_array_add(ex, x);
-    }
-    json_object_object_add(o, "changed_results", ex);
-    json_object_object_add(o, "vcpus", vcpus_json(m));
-    return o;
-}
-
-void replay_print_text(struct json_object *r, FILE *out)
-{
-    struct json_object *o, *ex, *vcpus;
-    if (!json_object_object_get_ex(r, "replay", &o))
-        return;
-    json_object_object_get_ex(o, "changed_results", &ex);
-    json_object_object_get_ex(o, "vcpus", &vcpus);
-#define U(k) (uint64_t) json_object_get_uint64(json_object_object_get(o, k))
-    fprintf(out,
-            "\nreplay\n  %" PRIu64 " recorded steps played: %" PRIu64 " hypercalls, %" PRIu64
-            " accesses to event pages, %" PRIu64 " upcalls delivered\n",
-            U("steps"), U("hypercalls"), U("accesses"), U("upcalls"));
-    fprintf(out, "  hypercall results that changed   %" PRIu64 "\n", U("results_changed"));
-    fprintf(out,
-            "  continuations that changed       %" PRIu64 " (%" PRIu64 " re-executions skipped)\n",
-            U("continuations_changed"), U("reexecutions_skipped"));
-    fprintf(out, "  accesses to pages not shared now %" PRIu64 "\n",
-            U("accesses_to_pages_not_shared"));
-    fprintf(out,
-            "  hypercalls tried again           %" PRIu64 " (they failed where the recording's "
-            "succeeded)\n",
-            U("hypercalls_retried"));
-    fprintf(out, "  recorded retries not needed      %" PRIu64 " (the call succeeded sooner)\n",
-            U("recorded_retries_skipped"));
-    fprintf(out, "  timeouts moved to the new time   %" PRIu64 "\n", U("timeouts_moved"));
-
-#undef U
-    for (size_t i = 0; ex && i < json_object_array_length(ex); i++) {
-        struct json_object *e = json_object_array_get_idx(ex, i);
-#define E(k) json_object_get_int64(json_object_object_get(e, k))
-        fprintf(out,
-                "    d%" PRId64 "v%" PRId64 " hypercall %" PRId64 " at cycle %" PRId64
-                ": recorded %" PRId64 ", now %" PRId64 "\n",
-                E("domain"), E("vcpu"), E("hypercall"), E("cycles"), E("recorded"), E("replayed"));
-#undef E
-    }
-    for (size_t i = 0; vcpus && i < json_object_array_length(vcpus); i++) {
-        struct json_object *v = json_object_array_get_idx(vcpus, i);
-#define V(k) (uint64_t) json_object_get_uint64(json_object_object_get(v, k))
-        fprintf(out,
-                "  d%" PRIu64 "v%" PRIu64 ": main line %" PRIu64 " of %" PRIu64
-                " steps, recorded work for %" PRIu64 " of %" PRIu64 " events (%" PRIu64
-                " events taken had none); waited %" PRIu64 " times (%" PRIu64
-                " blocks added, %" PRIu64 " cycles polling), %" PRIu64
-                " recorded waits not needed%s\n",
-                V("domain"), V("vcpu"), V("main_played"), V("main_steps"), V("events_handled"),
-                V("events"), V("events_without_recorded_work"), V("waits"), V("blocks_inserted"),
-                V("wait_cycles"), V("waits_skipped"),
-                json_object_get_boolean(json_object_object_get(v, "waiting_at_end"))
-                    ? ", still waiting at the end"
-                    : "");
-#undef V
-    }
-    fprintf(out, "  guest console lines are the recording's (the guests' own figures are not "
-                 "recomputed)\n");
 }

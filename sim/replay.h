@@ -29,9 +29,10 @@ struct sim_vcpu;
  * made, a broken one, one with steps replay cannot play yet). */
 int replay_load(const char *path, struct sim_replay **out, struct diag *d);
 void replay_free(struct sim_replay *rp);
-/* The recorded scenario's text and the run's overrides (INI keys, "" if none). */
+/* The recorded scenario, as INI text. */
 const char *replay_scenario_text(const struct sim_replay *rp);
-const char *replay_overrides(const struct sim_replay *rp);
+/* Recorded steps played so far. */
+uint64_t replay_steps(const struct sim_replay *rp);
 /* The recording's TSC frequency (0 if it does not say). */
 uint64_t replay_cpu_hz(const struct sim_replay *rp);
 

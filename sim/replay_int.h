@@ -149,8 +149,8 @@ struct rp_divergence {
 };
 
 struct sim_replay {
-    char *text[2];
-    size_t text_len[2];
+    char *text[1]; /* the recorded scenario */
+    size_t text_len[1];
     uint64_t cpu_hz;
     struct xt_idmap dom; /* domid -> struct rp_domain */
     struct rp_hcall *hcall;
@@ -175,6 +175,9 @@ struct rp_domain {
     struct rp_pages pages;
 };
 
+/* Make room for need elements of size bytes in *p (capacity *cap, doubled): false when out of
+ * memory. */
+bool replay_grow(void **p, size_t *cap, size_t need, size_t size);
 struct rp_domain *replay_domain_of(struct sim_replay *rp, uint32_t domid, bool create);
 struct replay_vcpu *replay_vcpu_of(struct sim_replay *rp, uint32_t dv);
 /* Sort sv's steps into the main line, upcalls and their bodies: 0, or -1 out of memory. */

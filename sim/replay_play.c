@@ -36,27 +36,12 @@ struct seg {
     uint64_t carry;
 };
 
-static bool seg_grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? 2 * *cap : 64;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * size);
-    if (!q)
-        return false;
-    *p = q;
-    *cap = n;
-    return true;
-}
-
 static bool add_main(struct seg *g, uint32_t i)
 {
     struct replay_vcpu *v = g->v;
     size_t cap = g->cap_main;
-    if (!seg_grow((void **)&v->main, &cap, v->nr_main + 1, sizeof(*v->main)) ||
-        !seg_grow((void **)&v->main_after, &g->cap_main, v->nr_main + 1, sizeof(*v->main_after)))
+    if (!replay_grow((void **)&v->main, &cap, v->nr_main + 1, sizeof(*v->main)) ||
+        !replay_grow((void **)&v->main_after, &g->cap_main, v->nr_main + 1, sizeof(*v->main_after)))
         return false;
     v->step[i].delta += g->carry; /* the guest code an upcall interrupted goes on here */
     g->carry = 0;
@@ -68,7 +53,7 @@ static bool add_main(struct seg *g, uint32_t i)
 static struct rp_body *add_body(struct seg *g, const struct rp_dep *dep, uint32_t at)
 {
     struct replay_vcpu *v = g->v;
-    if (!seg_grow((void **)&v->body, &g->cap_body, v->nr_body + 1, sizeof(*v->body)))
+    if (!replay_grow((void **)&v->body, &g->cap_body, v->nr_body + 1, sizeof(*v->body)))
         return NULL;
     struct rp_body *b = &v->body[v->nr_body++];
     *b = (struct rp_body){.port = dep->port, .raised = dep->raised, .steps = {at, at}};
@@ -80,7 +65,7 @@ static struct rp_body *add_body(struct seg *g, const struct rp_dep *dep, uint32_
 static size_t add_invocation(struct seg *g, const struct sim_replay *rp, size_t u)
 {
     struct replay_vcpu *v = g->v;
-    if (!seg_grow((void **)&v->inv, &g->cap_inv, v->nr_inv + 1, sizeof(*v->inv)))
+    if (!replay_grow((void **)&v->inv, &g->cap_inv, v->nr_inv + 1, sizeof(*v->inv)))
         return 0;
     struct rp_invocation *inv = &v->inv[v->nr_inv++];
     uint32_t *end = &inv->prologue.end;

@@ -89,11 +89,8 @@ int scenario_check_machine(const struct scenario *s, struct diag *d);
 /* Append a domain running the ELF or program at path with cmdline (may be NULL), for --guest. */
 int scenario_add_guest(struct scenario *s, const char *path, const char *cmdline, struct diag *d);
 
-/* The fields a run's flags may change (pcpus, sockets, seed, run length, cpu, each domain's ABI
- * and pin) as "key=value" lines, and their application to s (a recording carries them so that
- * a replay builds the machine that was run). 0, or -1 (buf too small; d names name:line). */
-int scenario_write_overrides(const struct scenario *s, char *buf, size_t len);
-int scenario_apply_overrides(struct scenario *s, const char *name, const char *text,
-                             struct diag *d);
+/* s as INI text that reads back as s (sim/scenario_write.c): malloc'd, NULL when out of
+ * memory. */
+char *scenario_write_ini(const struct scenario *s);
 
 #endif

@@ -2,7 +2,8 @@
  *
  * The order of the work: simulate the ABI study's largest point without and with --record,
  * alternately, each in a child (SystemC runs one simulation per process), the best of each
- * kept; then read the recording with evsim's reader and summary (in this process), and with
+ * kept; replay the recording (evsim replay, in a child too); then read it with evsim's reader
+ * and summary (in this process), and with
  * Xen's xenalyze when --xenalyze names one; then a copy cut at half the size, to show that the
  * reader's memory does not grow with the file. Everything is written at the end. */
 #include "sim/trace_bench.h"
@@ -21,6 +22,7 @@
 #include "sim/bench_util.h"
 #include "sim/machine.h"
 #include "sim/record.h"
+#include "sim/replay.h"
 #include "sim/scenario.h"
 #include "traces/summary.h"
 #include "traces/writer.h"
@@ -31,6 +33,7 @@
 struct sim_result {
     int ok;
     double run_seconds;             /* machine_run alone */
+    uint64_t sim_cycles;            /* simulated time at the end */
     struct xt_writer_stats written; /* with --record */
 };
 
@@ -39,36 +42,90 @@ struct sim_job {
     bool quick;
 };
 
+/* A machine of the bench's, its console discarded; and its release. */
+struct bench_machine {
+    struct scenario *sc;
+    struct machine *m;
+    FILE *devnull;
+};
+
+static bool bench_machine_open(struct bench_machine *b)
+{
+    b->sc = calloc(1, sizeof(*b->sc));
+    b->m = calloc(1, sizeof(*b->m));
+    b->devnull = fopen("/dev/null", "w");
+    return b->sc && b->m && b->devnull;
+}
+
+static void bench_machine_close(struct bench_machine *b)
+{
+    if (b->m)
+        machine_free(b->m);
+    if (b->devnull)
+        fclose(b->devnull);
+    free(b->m);
+    free(b->sc);
+}
+
 static void simulate(const void *arg, void *out)
 {
     const struct sim_job *j = arg;
     struct sim_result *r = out;
-    struct scenario *sc = calloc(1, sizeof(*sc));
-    struct machine *m = calloc(1, sizeof(*m));
-    FILE *devnull = fopen("/dev/null", "w");
+    struct bench_machine b;
     struct diag d;
 
-    if (!sc || !m || !devnull)
+    if (!bench_machine_open(&b))
         goto done;
-    if (abi_bench_largest_scenario(sc, j->quick, &d) < 0 ||
-        machine_build(m, sc, j->guest_dir, devnull, &d) < 0 ||
-        (j->record && record_start(m, j->record, &d) < 0)) {
+    if (abi_bench_largest_scenario(b.sc, j->quick, &d) < 0 ||
+        machine_build(b.m, b.sc, j->guest_dir, b.devnull, &d) < 0 ||
+        (j->record && (record_start(b.m, j->record, &d) < 0 || record_scenario(b.m, &d) < 0))) {
         fprintf(stderr, "evsim: " WHO ": %s\n", d.msg);
         goto done;
     }
     double t0 = bench_seconds_now();
-    machine_run(m);
+    machine_run(b.m);
     /* the recording is complete only once written: its writing is part of its cost */
-    int rc = record_finish(m, &r->written, &d);
+    int rc = record_finish(b.m, &r->written, &d);
     r->run_seconds = bench_seconds_now() - t0;
-    r->ok = rc == 0 && machine_exit_status(m) == 0;
+    r->ok = rc == 0 && machine_exit_status(b.m) == 0;
+    r->sim_cycles = b.m->end_cycles;
 done:
-    if (m)
-        machine_free(m);
-    if (devnull)
-        fclose(devnull);
-    free(m);
-    free(sc);
+    bench_machine_close(&b);
+}
+
+/* `evsim replay` of the recording, under the recorded configuration. */
+struct replay_result {
+    int ok;
+    double seconds;      /* machine_run alone, as for the runs */
+    uint64_t steps;      /* recorded steps played */
+    uint64_t sim_cycles; /* simulated time, to compare with the run's */
+};
+
+static void replay_recording(const void *arg, void *out)
+{
+    const char *path = arg;
+    struct replay_result *r = out;
+    struct sim_replay *rp = NULL;
+    struct bench_machine b;
+    struct diag d;
+
+    if (!bench_machine_open(&b))
+        goto done;
+    if (replay_load(path, &rp, &d) < 0 ||
+        scenario_load_string(b.sc, path, replay_scenario_text(rp), &d) < 0 ||
+        machine_build_replay(b.m, b.sc, "", rp, b.devnull, &d) < 0) {
+        fprintf(stderr, "evsim: " WHO ": replay: %s\n", d.msg);
+        goto done;
+    }
+    double t0 = bench_seconds_now();
+    machine_run(b.m);
+    r->seconds = bench_seconds_now() - t0;
+    r->ok = machine_exit_status(b.m) == 0;
+    r->steps = replay_steps(rp);
+    r->sim_cycles = b.m->end_cycles;
+done:
+    bench_machine_close(&b);
+    replay_free(rp);
 }
 
 struct read_result {
@@ -170,6 +227,7 @@ done:
 
 struct measured {
     struct sim_result plain, rec;
+    struct replay_result replay;
     double overhead;
     struct read_result read, half;
     long read_rss_kb, half_rss_kb;
@@ -206,6 +264,21 @@ static int measure_recording(const struct trace_bench_opts *o, const char *path,
         return -1;
     }
     x->overhead = x->rec.run_seconds / x->plain.run_seconds - 1.0;
+    for (unsigned i = 0; i < rounds; i++) {
+        struct replay_result r;
+
+        if (o->interrupt && *o->interrupt)
+            return -1;
+        if (o->progress)
+            fprintf(stderr, "evsim: " WHO ": replay %u of %u\n", i + 1, rounds);
+        bench_in_child(replay_recording, path, &r, sizeof(r), NULL);
+        if (r.ok && (!x->replay.ok || r.seconds < x->replay.seconds))
+            x->replay = r;
+    }
+    if (!x->replay.ok) {
+        fprintf(stderr, "evsim: " WHO ": the recording could not be replayed\n");
+        return -1;
+    }
     return 0;
 }
 
@@ -246,12 +319,16 @@ static void write_json(FILE *f, const struct measured *x)
             "  \"read_mb_per_s\": %.1f,\n  \"read_peak_rss_kb\": %ld,\n"
             "  \"half_read_peak_rss_kb\": %ld,\n  \"xenalyze_seconds\": %.4f,\n"
             "  \"speed_vs_xenalyze\": %.2f,\n  \"records_moved_later\": %" PRIu64 ",\n"
-            "  \"most_moved_cycles\": %" PRIu64 "\n}\n",
+            "  \"most_moved_cycles\": %" PRIu64 ",\n  \"replay_seconds\": %.4f,\n"
+            "  \"replay_steps\": %" PRIu64 ",\n  \"replay_speedup\": %.2f,\n"
+            "  \"replay_simulated_cycles\": %" PRIu64 ",\n"
+            "  \"run_simulated_cycles\": %" PRIu64 "\n}\n",
             x->plain.run_seconds, x->rec.run_seconds, x->overhead, x->read.bytes, x->read.records,
             x->read.seconds, (double)x->read.bytes / 1e6 / x->read.seconds, x->read_rss_kb,
             x->half_rss_kb, x->xenalyze_seconds,
             x->xenalyze_seconds > 0 ? x->xenalyze_seconds / x->read.seconds : 0.0,
-            x->rec.written.clamped, x->rec.written.max_shift);
+            x->rec.written.clamped, x->rec.written.max_shift, x->replay.seconds, x->replay.steps,
+            x->plain.run_seconds / x->replay.seconds, x->replay.sim_cycles, x->plain.sim_cycles);
 }
 
 static void write_doc(FILE *f, const struct measured *x, const struct trace_bench_opts *o)
@@ -291,6 +368,14 @@ static void write_doc(FILE *f, const struct measured *x, const struct trace_benc
                 x->hz, x->xenalyze_seconds, x->xenalyze_seconds / x->read.seconds);
     else
         fprintf(f, "xenalyze was not measured (`--xenalyze PATH` names one to compare).\n");
+    fprintf(f,
+            "\n## Replaying\n\n"
+            "`evsim replay` of that recording under its own configuration: %.3f s of host time "
+            "for the run (%" PRIu64 " recorded steps played), %.1f times as fast as running the "
+            "guests (%.3f s above). Simulated time: %" PRIu64 " cycles replayed, %" PRIu64
+            " run.\n",
+            x->replay.seconds, x->replay.steps, x->plain.run_seconds / x->replay.seconds,
+            x->plain.run_seconds, x->replay.sim_cycles, x->plain.sim_cycles);
 }
 
 static int write_outputs(const struct trace_bench_opts *o, const struct measured *x)

@@ -113,11 +113,11 @@ static void decode_cpu_hz(FILE *out, const struct xt_rec *r)
 static void decode_scenario(FILE *out, const struct xt_rec *r)
 {
     char text[25];
-    unsigned n = r->n >= 1 ? r->d[0] & 0xffff : 0;
+    unsigned n = r->n >= 1 ? r->d[0] : 0;
     if (r->n < 7 || n > 24)
         return;
     memcpy(text, &r->d[1], n);
-    fprintf(out, " part %u \"", r->d[0] >> 16);
+    fprintf(out, " \"");
     for (unsigned i = 0; i < n; i++) {
         unsigned char c = (unsigned char)text[i];
         if (c == '\n')

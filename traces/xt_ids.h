@@ -44,8 +44,8 @@
 #define TRC_EVSIM_CPU_HZ (TRC_EVSIM_META + 1) /* hz lo, hi: the TSC frequency */
 #define TRC_EVSIM_DOMAIN (TRC_EVSIM_META + 2) /* domid, type (0 pv, 1 hvm), abi, nr_vcpus */
 #define TRC_EVSIM_VCPU (TRC_EVSIM_META + 3)   /* dv, pcpu it is placed on, 1 if pinned */
-/* The run's scenario, in pieces: bytes in this piece (at most 24) | part << 16 (0 the scenario
- * file's text, 1 the run's options as INI overrides), then the bytes. */
+/* The run's scenario as INI text (every field, as the run had it after its flags), in pieces:
+ * bytes in this piece (at most 24), then the bytes. */
 #define TRC_EVSIM_SCENARIO (TRC_EVSIM_META + 4)
 
 /* EVTCHN, timed. abi: 2 = 2-level, 3 = 3-level, 4 = FIFO. */
