@@ -590,8 +590,8 @@ static const char usage_replay[] =
     "  --sockets S        sockets the physical CPUs are split into\n"
     "  --pin DOM=CPU[,DOM=CPU...]  place vcpu 0 of domain DOM (name or number) on CPU, its\n"
     "                     other vcpus after it\n"
-    "  --abi NAME         another event-channel ABI: not yet (the recorded guests set theirs\n"
-    "                     up, and their accesses are to its pages)\n"
+    "  --abi NAME         another event-channel ABI: 2l, 3l or fifo (replay sets it up in its\n"
+    "                     own pages and makes the guests' accesses to their ABI's pages on it)\n"
     "  --run-ms N         stop after N ms of simulated time\n"
     "  --json FILE, --record FILE, --timeline FILE, --plot DIR, --no-report,\n"
     "  --progress, --no-progress   as for evsim run\n"
@@ -602,18 +602,20 @@ static const char usage_replay[] =
 
 static bool asks_for_help(int argc, char **argv);
 
-/* Every domain keeps the ABI it had when recorded. */
-static bool replay_abi_same(const struct run_opts *o, const struct scenario *sc)
+/* Each domain's ABI, as recorded and as replayed (--abi may change it): the replay needs both. 0,
+ * or -1 with d. */
+static int replay_abis(const struct run_opts *o, const struct scenario *sc, struct diag *d)
 {
     struct run_opts plain = *o;
     struct scenario *rec = calloc(1, sizeof(*rec));
-    struct diag d;
     plain.abi = -1;
-    bool same = rec && load_scenario(&plain, rec, &d) == 0;
-    for (unsigned i = 0; same && i < sc->nr_dom; i++)
-        same = rec->dom[i].abi == sc->dom[i].abi;
+    if (!rec)
+        return diag_set(d, "out of memory");
+    int rc = load_scenario(&plain, rec, d);
+    for (unsigned i = 0; rc == 0 && i < sc->nr_dom; i++)
+        rc = replay_set_abi(o->replay, i, rec->dom[i].abi, sc->dom[i].abi, d);
     free(rec);
-    return same;
+    return rc;
 }
 
 /* evsim replay RECORDING [OPTIONS] */
@@ -645,10 +647,8 @@ static int cmd_replay(int argc, char **argv)
     }
     if (load_scenario(&o, sc, &d) < 0 || check_outputs(&o, &d) < 0)
         rc = bad_input("%s%s", d.msg, "");
-    else if (o.abi >= 0 && !replay_abi_same(&o, sc))
-        rc = bad_input("replay: --abi %s: replaying under another ABI than the recorded one is "
-                       "not supported yet%s",
-                       scenario_abi_names[o.abi], "");
+    else if (replay_abis(&o, sc, &d) < 0)
+        rc = bad_input("replay: %s%s", d.msg, "");
     else
         rc = run_machine(&o, sc, "");
     free(sc);

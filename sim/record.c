@@ -10,6 +10,7 @@
 
 #include "models/evtchn.h"
 #include "models/xen_public.h"
+#include "sim/evpages.h"
 #include "sim/machine.h"
 #include "sim/scenario.h"
 #include "traces/writer.h"
@@ -637,8 +638,14 @@ static unsigned page_slot(struct sim_vcpu *sv, uint64_t page_gpa, uint64_t at)
     if (pg->n == XT_ACCESS_SLOTS)
         return XT_ACCESS_SLOTS + 1; /* more pages than slots: the replay says so */
     pg->gpa[pg->n++] = page_gpa;
-    put(m, sv->pcpu->id, TRC_EVSIM_G_PAGE, true, at, 4, dv_of(sv), pg->n, (uint32_t)page_gpa,
-        (uint32_t)(page_gpa >> 32));
+    uint32_t kind = HV_PAGE_KINDS, index = 0;
+    for (unsigned i = 0; i < sv->sd->nr_evpage; i++) {
+        const struct sim_event_page *e = &sv->sd->evpage[i];
+        if (e->gpa == page_gpa && !e->released)
+            kind = e->kind, index = e->index;
+    }
+    put(m, sv->pcpu->id, TRC_EVSIM_G_PAGE, true, at, 6, dv_of(sv), pg->n, (uint32_t)page_gpa,
+        (uint32_t)(page_gpa >> 32), kind, index);
     return pg->n;
 }
 

@@ -227,6 +227,9 @@ static int read_page(struct reader *r, const struct xt_rec *rec)
     if (!d || rec->d[1] == 0 || rec->d[1] > XT_ACCESS_SLOTS)
         return bad(r, rec, "a PAGE record with a bad slot");
     d->pages.gpa[rec->d[1]] = u64(&rec->d[2]);
+    d->pages.kind[rec->d[1]] =
+        (uint8_t)(rec->n >= 6 && rec->d[4] < HV_PAGE_KINDS ? rec->d[4] : HV_PAGE_KINDS);
+    d->pages.index[rec->d[1]] = rec->n >= 6 ? rec->d[5] : 0;
     return 0;
 }
 
@@ -355,6 +358,17 @@ void replay_free(struct sim_replay *rp)
 const char *replay_scenario_text(const struct sim_replay *rp)
 {
     return rp->text[0] ? rp->text[0] : "";
+}
+
+int replay_set_abi(struct sim_replay *rp, unsigned domid, int recorded, int replayed,
+                   struct diag *d)
+{
+    struct rp_domain *dom = replay_domain_of(rp, domid, true);
+    if (!dom)
+        return diag_set(d, "out of memory");
+    dom->recorded_abi = recorded;
+    dom->abi = replayed;
+    return 0;
 }
 
 uint64_t replay_steps(const struct sim_replay *rp)

@@ -31,6 +31,10 @@ int replay_load(const char *path, struct sim_replay **out, struct diag *d);
 void replay_free(struct sim_replay *rp);
 /* The recorded scenario, as INI text. */
 const char *replay_scenario_text(const struct sim_replay *rp);
+/* Domain domid's ABI as its guests set it up in the recording, and under the replay (enum
+ * scenario_abi): 0, or -1 with d. */
+int replay_set_abi(struct sim_replay *rp, unsigned domid, int recorded, int replayed,
+                   struct diag *d);
 /* Recorded steps played so far. */
 uint64_t replay_steps(const struct sim_replay *rp);
 /* The recording's TSC frequency (0 if it does not say). */

@@ -435,3 +435,38 @@ void rp_guest_free(struct rp_guest *g)
     g->words = NULL;
     g->cap_visit = g->cap_words = 0;
 }
+
+/* ---- one port, as the guest's own code touches it ----------------------------------------- */
+
+static void bit_op(struct sim_vcpu *sv, volatile uint64_t *w, unsigned bit, enum rp_port_op op)
+{
+    uint64_t m = (uint64_t)1 << bit;
+    if (!w)
+        return;
+    if (op == RP_OP_LOOK)
+        rp_guest_read(sv, w, 8);
+    else if (op == RP_OP_MASK)
+        rmw(sv, w, 8, ~(uint64_t)0, m);
+    else
+        rmw(sv, w, 8, ~m, 0);
+}
+
+void rp_guest_port_op(struct sim_vcpu *sv, uint32_t port, enum rp_port_op op)
+{
+    struct domain *d = sv->sd->d;
+    if (is_fifo(sv)) {
+        volatile event_word_t *w = evtchn_fifo_word_from_port(d, port);
+        uint64_t bit = op == RP_OP_CLEAR ? PENDING_BIT : MASKED_BIT;
+        if (!w)
+            return;
+        if (op == RP_OP_LOOK)
+            rp_guest_read(sv, w, 4);
+        else
+            rmw(sv, w, 4, op == RP_OP_MASK ? ~(uint64_t)0 : ~bit, op == RP_OP_MASK ? bit : 0);
+        return;
+    }
+    bool l3 = is_3l(sv);
+    uint32_t word = port / WORD_BITS;
+    bool mask = op == RP_OP_MASK || op == RP_OP_UNMASK;
+    bit_op(sv, mask ? mask_word(d, l3, word) : pending_word(d, l3, word), port % WORD_BITS, op);
+}

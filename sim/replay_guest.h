@@ -47,6 +47,11 @@ bool rp_guest_done(const struct rp_guest *g);
 void rp_guest_upcall_done(struct rp_guest *g);
 void rp_guest_free(struct rp_guest *g);
 
+/* What a guest's own code does to one port's bits (outside the upcall's scan): set or clear
+ * its mask, clear its PENDING bit, or look at its word. In the ABI the domain has now. */
+enum rp_port_op { RP_OP_MASK, RP_OP_UNMASK, RP_OP_CLEAR, RP_OP_LOOK };
+void rp_guest_port_op(struct sim_vcpu *sv, uint32_t port, enum rp_port_op op);
+
 /* A guest access to memory it shares with Xen, at host address p of sv's domain: priced as the
  * guest's (shared_info, an event page), else plain memory. */
 uint64_t rp_guest_read(struct sim_vcpu *sv, const volatile void *p, unsigned size);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "models/domain.h"
+#include "models/sink.h"
 #include "sim/replay.h"
 #include "sim/replay_guest.h"
 #include "traces/idmap.h"
@@ -140,6 +141,8 @@ struct replay_vcpu {
 /* One domain's event pages, as its accesses named them. */
 struct rp_pages {
     uint64_t gpa[XT_ACCESS_SLOTS + 1];
+    uint8_t kind[XT_ACCESS_SLOTS + 1]; /* hv_event_page_kind in the recording */
+    uint32_t index[XT_ACCESS_SLOTS + 1];
 };
 
 #define RP_EXAMPLES 8
@@ -163,7 +166,7 @@ struct sim_replay {
     size_t nr_dep, cap_dep;
     /* what the replay met */
     uint64_t steps, hypercalls, accesses, upcalls, result_changed, continuations, skipped,
-        unknown_pages, consumptions, retries, timeouts_moved, repeats_skipped;
+        unknown_pages, consumptions, retries, timeouts_moved, repeats_skipped, abi_calls_skipped;
     uint64_t rec_khz; /* the recording's CPU, for its times */
     struct rp_divergence example[RP_EXAMPLES];
     unsigned nr_examples;
@@ -173,6 +176,11 @@ struct sim_replay {
 struct rp_domain {
     struct replay_vcpu *vcpu[RP_MAX_VCPUS];
     struct rp_pages pages;
+    int recorded_abi;  /* enum scenario_abi the recording's guests set up */
+    int abi;           /* and the replay's (another: the ABI's pages are translated) */
+    bool abi_ready;    /* the replay's ABI is set up */
+    uint64_t top;      /* the replay's ABI pages go below this address (0: RAM's end) */
+    uint64_t arg_page; /* where its own calls' arguments go */
 };
 
 /* Make room for need elements of size bytes in *p (capacity *cap, doubled): false when out of
@@ -183,5 +191,21 @@ struct replay_vcpu *replay_vcpu_of(struct sim_replay *rp, uint32_t dv);
 /* Sort sv's steps into the main line, upcalls and their bodies: 0, or -1 out of memory. */
 int replay_segment(struct replay_vcpu *v, const struct sim_replay *rp);
 void replay_vcpu_free(struct replay_vcpu *v);
+/* A hypercall of the replay's own, in r, made by sv now (r gets the result). */
+void replay_issue(struct sim_vcpu *sv, struct hv_regs *r);
+
+/* Another ABI than the recorded one (sim/replay_abi.c): is sv's domain under one; set it up
+ * (once per domain); grow a FIFO event array over the ports bound; is a recorded call the
+ * recorded ABI's set-up; and a recorded access as port operations (how many, or -1: not an
+ * ABI's page, play it as recorded). */
+struct rp_port_ref {
+    uint32_t port;
+    enum rp_port_op op;
+};
+bool rp_abi_changed(const struct sim_vcpu *sv);
+void rp_abi_setup(struct sim_vcpu *sv);
+void rp_abi_grow(struct sim_vcpu *sv);
+bool rp_abi_setup_call(const struct sim_vcpu *sv, const struct rp_step *s);
+int rp_abi_decode(struct sim_vcpu *sv, const struct rp_step *s, struct rp_port_ref *out, int max);
 
 #endif

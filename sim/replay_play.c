@@ -315,6 +315,15 @@ static bool skip_reexecution(struct sim_vcpu *sv, const struct rp_hcall *h)
     return true;
 }
 
+void replay_issue(struct sim_vcpu *sv, struct hv_regs *r)
+{
+    bool have_frame = true;
+    uint64_t at = sv->rp->regs.rip ? sv->rp->regs.rip - 2 : 0;
+    r->rip = at + 2;
+    sv->sd->m->replay->hypercalls++;
+    sim_hypercall(sv, r, at, &have_frame, no_frame);
+}
+
 static void issue(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at)
 {
     bool have_frame = true;
@@ -410,6 +419,8 @@ static bool play_hcall(struct sim_vcpu *sv, const struct rp_step *s)
         rebase_timeouts(sv, h, &r);
     }
     issue(sv, &r, h->at);
+    if (s->arg == __HYPERVISOR_event_channel_op)
+        rp_abi_grow(sv);
     bool continued = r.rip == h->at;
     v->regs = r;
     if (continued && !h->continued) { /* issue it again, as the guest would */
@@ -468,6 +479,14 @@ static bool play_access(struct sim_vcpu *sv, const struct rp_step *s)
         return false;
     rp->accesses++;
     rp->consumptions += write ? s->nr_deps : 0;
+    if (rp_abi_changed(sv)) { /* what it did to its ports, on the replay's ABI */
+        struct rp_port_ref ops[128];
+        int n = rp_abi_decode(sv, s, ops, 128);
+        for (int i = 0; i < n; i++)
+            rp_guest_port_op(sv, ops[i].port, ops[i].op);
+        if (n >= 0)
+            return true;
+    }
     if (s->slot == 0) {
         if (!write) {
             sim_shared_info_read(sv, s->arg, s->size);
@@ -555,18 +574,23 @@ static bool event_code_access(struct sim_vcpu *sv, const struct rp_step *s)
         return false;
     if (s->slot == 0)
         return shared_info_event_code(s);
-    int page = page_index(sv, s->slot);
-    if (page < 0)
-        return false;
-    switch (sv->sd->evpage[page].kind) {
+    const struct rp_domain *d = replay_domain_of(sv->sd->m->replay, sv->sd->d->domid, false);
+    unsigned kind = d ? d->pages.kind[s->slot] : HV_PAGE_KINDS;
+    if (kind == HV_PAGE_KINDS) { /* not said: the page there now */
+        int page = page_index(sv, s->slot);
+        if (page < 0)
+            return false;
+        kind = sv->sd->evpage[page].kind;
+    }
+    switch (kind) {
     case HV_PAGE_SHARED_INFO:
         return shared_info_event_code(s);
     case HV_PAGE_VCPU_INFO:
         return vcpu_info_event_byte(s->arg);
     case HV_PAGE_FIFO_ARRAY:
     case HV_PAGE_3L_MASK: /* the handler's own: masking */
-        return s->kind == RP_READ || (sv->sd->evpage[page].kind == HV_PAGE_FIFO_ARRAY &&
-                                      ((s->a | s->b) & fifo_masked) == 0);
+        return s->kind == RP_READ ||
+               (kind == HV_PAGE_FIFO_ARRAY && ((s->a | s->b) & fifo_masked) == 0);
     case HV_PAGE_IOREQ:
         return false;
     default:
@@ -643,14 +667,19 @@ static size_t skip_repeats(struct sim_vcpu *sv, const struct rp_step *s, const u
 /* ---- the handler ------------------------------------------------------------------------------
  */
 
-/* Where body b's own steps begin and end: from its first step that is not event-channel code
- * to its last. */
+/* Where body b's own steps begin and end. Before them: the rest of the write that took its event
+ * (the other half of an 8-byte word, which the engine writes as two). After them: the recorded
+ * scan for the next event, to the handler's end. Event-channel code between them is the port
+ * handler's own (it looked at a mask, say). */
 static void body_bounds(struct sim_vcpu *sv, struct rp_body *b)
 {
+    const struct rp_step *step = sv->rp->step;
     uint32_t h = b->steps.first, t = b->steps.end;
-    while (h < t && event_code_access(sv, &sv->rp->step[h]))
+    const struct rp_step *took = h > 0 ? &step[h - 1] : NULL;
+    while (h < t && took && step[h].kind == RP_WRITE && step[h].slot == took->slot &&
+           (step[h].arg & ~7u) == (took->arg & ~7u))
         h++;
-    while (t > h && event_code_access(sv, &sv->rp->step[t - 1]))
+    while (t > h && event_code_access(sv, &step[t - 1]))
         t--;
     b->head = h;
     b->tail = t;
@@ -955,6 +984,13 @@ static enum rp_result play_main_step(struct sim_vcpu *sv)
     const struct rp_step *s = &v->step[v->main[v->next_main]];
     if (!compute(sv, s->delta))
         return RP_STOP;
+    rp_abi_setup(sv);
+    if (rp_abi_setup_call(sv, s)) { /* the replay's ABI is set up its own way */
+        action_done(v);
+        v->next_main++;
+        sv->sd->m->replay->abi_calls_skipped++;
+        return RP_GO_ON;
+    }
     bool poll;
     if (wait_not_needed(sv, s)) {
         v->waits_skipped++;

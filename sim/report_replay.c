@@ -59,6 +59,7 @@ struct json_object *replay_report(const struct machine *m)
     put_u64(o, "hypercalls_retried", rp->retries);
     put_u64(o, "recorded_retries_skipped", rp->repeats_skipped);
     put_u64(o, "timeouts_moved", rp->timeouts_moved);
+    put_u64(o, "abi_setup_calls_skipped", rp->abi_calls_skipped);
     struct json_object *ex = json_object_new_array();
     for (unsigned i = 0; i < rp->nr_examples; i++) {
         const struct rp_divergence *e = &rp->example[i];
@@ -101,6 +102,9 @@ void replay_print_text(struct json_object *r, FILE *out)
     fprintf(out, "  recorded retries not needed      %" PRIu64 " (the call succeeded sooner)\n",
             U("recorded_retries_skipped"));
     fprintf(out, "  timeouts moved to the new time   %" PRIu64 "\n", U("timeouts_moved"));
+    if (U("abi_setup_calls_skipped"))
+        fprintf(out, "  the recorded ABI's set-up calls  %" PRIu64 " not made (another ABI)\n",
+                U("abi_setup_calls_skipped"));
 
 #undef U
     for (size_t i = 0; ex && i < json_object_array_length(ex); i++) {

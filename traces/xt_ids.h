@@ -76,7 +76,8 @@
  * then for a write the bits it cleared (lo, hi) and set (lo, hi). Slot 0 is shared_info; others
  * are named by PAGE first. */
 #define TRC_EVSIM_G_ACCESS (TRC_EVSIM_GUEST + 7)
-#define TRC_EVSIM_G_PAGE (TRC_EVSIM_GUEST + 8) /* dv, slot, gpa lo, hi */
+/* dv, slot, gpa lo, hi, kind (models/sink.h's hv_event_page_kind), its index in its array */
+#define TRC_EVSIM_G_PAGE (TRC_EVSIM_GUEST + 8)
 #define XT_ACCESS_SLOTS 254u /* event pages a domain's accesses may name (255: one too many) */
 /* untimed, after the ACCESS that cleared a port's PENDING bit: dv, port, how many times Xen had
  * set it pending (lo, hi); a replay plays the access once as many have. */
