@@ -612,8 +612,8 @@ static int replay_abis(const struct run_opts *o, const struct scenario *sc, stru
     if (!rec)
         return diag_set(d, "out of memory");
     int rc = load_scenario(&plain, rec, d);
-    for (unsigned i = 0; rc == 0 && i < sc->nr_dom; i++)
-        rc = replay_set_abi(o->replay, i, rec->dom[i].abi, sc->dom[i].abi, d);
+    if (rc == 0)
+        rc = replay_set_abis(o->replay, rec, sc, d);
     free(rec);
     return rc;
 }

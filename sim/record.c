@@ -12,6 +12,7 @@
 #include "models/xen_public.h"
 #include "sim/evpages.h"
 #include "sim/machine.h"
+#include "sim/replay.h"
 #include "sim/scenario.h"
 #include "traces/writer.h"
 
@@ -613,15 +614,22 @@ void record_guest_mem(struct machine *m, struct domain *d, uint64_t gpa, const v
     }
 }
 
-void record_guest_result(struct sim_vcpu *sv, uint64_t rax, bool continued)
+void record_guest_result(struct sim_vcpu *sv, uint64_t nr, uint64_t cmd, uint64_t arg, uint64_t rax,
+                         bool continued)
 {
     struct machine *m = sv->sd->m;
+    const struct sim_domain *sd = sv->sd;
+    int off = nr == __HYPERVISOR_event_channel_op ? replay_bound_port_offset(cmd) : -1;
+    uint32_t port = 0;
 
     if (!m->rec)
         return;
     m->rec->hc = NULL;
-    put(m, sv->pcpu->id, TRC_EVSIM_G_RESULT, false, 0, 4, dv_of(sv), (uint32_t)rax,
-        (uint32_t)(rax >> 32), continued ? 1u : 0u);
+    if (off >= 0 && (int64_t)rax >= 0 && arg + (uint64_t)off + 4 <= sd->ram_size &&
+        arg >= XEN_PAGE_SIZE)
+        memcpy(&port, sd->ram + arg + off, sizeof(port));
+    put(m, sv->pcpu->id, TRC_EVSIM_G_RESULT, false, 0, 5, dv_of(sv), (uint32_t)rax,
+        (uint32_t)(rax >> 32), continued ? 1u : 0u, port);
 }
 
 /* The slot naming page_gpa in sv's domain, writing PAGE the first time; 0 for shared_info. */

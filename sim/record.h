@@ -79,7 +79,9 @@ int record_scenario(struct machine *m, struct diag *d);
 void record_guest_hypercall(struct sim_vcpu *sv, const struct hv_regs *r, uint64_t at);
 void record_guest_mem(struct machine *m, struct domain *d, uint64_t gpa, const void *host,
                       size_t len);
-void record_guest_result(struct sim_vcpu *sv, uint64_t rax, bool continued);
+/* Its result; a bind's (nr, cmd, arg) output port goes with it. */
+void record_guest_result(struct sim_vcpu *sv, uint64_t nr, uint64_t cmd, uint64_t arg, uint64_t rax,
+                         bool continued);
 /* A guest access to an event page at page_gpa + offset: old is the value before, value the
  * value read or written. */
 void record_guest_access(struct sim_vcpu *sv, uint64_t page_gpa, uint64_t offset, unsigned size,

@@ -13,6 +13,7 @@
 #include "sim/evpages.h"
 #include "sim/machine.h"
 #include "sim/record.h"
+#include "sim/scenario.h"
 #include "sim/vcpu.h"
 #include "sim/record.h"
 #include "sim/replay_int.h"
@@ -181,6 +182,7 @@ static int read_result(struct reader *r, const struct xt_rec *rec)
         return bad(r, rec, "a hypercall result that follows no HCALL record of its vcpu");
     h->rc = u64(&rec->d[1]);
     h->continued = rec->d[3] & 1;
+    h->bound = rec->n >= 5 ? rec->d[4] : 0;
     h->have_result = true;
     return 0;
 }
@@ -344,6 +346,8 @@ void replay_free(struct sim_replay *rp)
         for (unsigned k = 0; k < RP_MAX_VCPUS; k++)
             if (d->vcpu[k])
                 replay_vcpu_free(d->vcpu[k]);
+        free(d->to_new);
+        free(d->to_rec);
         free(d);
     }
     xt_idmap_free(&rp->dom);
@@ -360,14 +364,16 @@ const char *replay_scenario_text(const struct sim_replay *rp)
     return rp->text[0] ? rp->text[0] : "";
 }
 
-int replay_set_abi(struct sim_replay *rp, unsigned domid, int recorded, int replayed,
-                   struct diag *d)
+int replay_set_abis(struct sim_replay *rp, const struct scenario *recorded,
+                    const struct scenario *replayed, struct diag *d)
 {
-    struct rp_domain *dom = replay_domain_of(rp, domid, true);
-    if (!dom)
-        return diag_set(d, "out of memory");
-    dom->recorded_abi = recorded;
-    dom->abi = replayed;
+    for (unsigned i = 0; i < replayed->nr_dom; i++) {
+        struct rp_domain *dom = replay_domain_of(rp, i, true);
+        if (!dom)
+            return diag_set(d, "out of memory");
+        dom->recorded_abi = recorded->dom[i].abi;
+        dom->abi = replayed->dom[i].abi;
+    }
     return 0;
 }
 

@@ -31,10 +31,14 @@ int replay_load(const char *path, struct sim_replay **out, struct diag *d);
 void replay_free(struct sim_replay *rp);
 /* The recorded scenario, as INI text. */
 const char *replay_scenario_text(const struct sim_replay *rp);
-/* Domain domid's ABI as its guests set it up in the recording, and under the replay (enum
- * scenario_abi): 0, or -1 with d. */
-int replay_set_abi(struct sim_replay *rp, unsigned domid, int recorded, int replayed,
-                   struct diag *d);
+/* Each domain's ABI as its guests set it up in the recording (the recorded scenario), and under
+ * the replay (--abi may change it): 0, or -1 with d. */
+struct scenario;
+int replay_set_abis(struct sim_replay *rp, const struct scenario *recorded,
+                    const struct scenario *replayed, struct diag *d);
+/* Where an event-channel bind (EVTCHNOP_ cmd) returns its port in its argument, or -1 for
+ * another command: the recorder keeps that port, so that replay can rename it. */
+int replay_bound_port_offset(uint64_t cmd);
 /* Recorded steps played so far. */
 uint64_t replay_steps(const struct sim_replay *rp);
 /* The recording's TSC frequency (0 if it does not say). */

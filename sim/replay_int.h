@@ -41,6 +41,7 @@ struct rp_hcall {
     uint64_t cycles;  /* when it trapped, in the recording's cycles */
     uint32_t at;      /* the instruction's address (low bits), to know a re-execution */
     uint32_t mem_first, mem_n;
+    uint32_t bound; /* a bind: the port it returned */
     bool continued, have_result;
 };
 
@@ -181,6 +182,10 @@ struct rp_domain {
     bool abi_ready;    /* the replay's ABI is set up */
     uint64_t top;      /* the replay's ABI pages go below this address (0: RAM's end) */
     uint64_t arg_page; /* where its own calls' arguments go */
+    /* Ports the replay bound under another number (sim/replay_ports.c): recorded -> now and
+     * back, each + 1 (0: the same number), allocated once a number differs. */
+    uint32_t *to_new, *to_rec, map_cap;
+    bool renamed;
 };
 
 /* Make room for need elements of size bytes in *p (capacity *cap, doubled): false when out of
@@ -203,6 +208,14 @@ struct rp_port_ref {
     enum rp_port_op op;
 };
 bool rp_abi_changed(const struct sim_vcpu *sv);
+
+/* Port numbers (sim/replay_ports.c): a recorded bind's port got another number now; a recorded
+ * number now, a number now as recorded; rename the ports a call's arguments name (the recorded
+ * bytes are in RAM). */
+void replay_port_bound(struct rp_domain *d, uint32_t recorded, uint32_t now);
+uint32_t replay_port_now(const struct rp_domain *d, uint32_t recorded);
+uint32_t replay_port_recorded(const struct rp_domain *d, uint32_t now);
+void replay_rename_args(struct sim_vcpu *sv, const struct hv_regs *r);
 void rp_abi_setup(struct sim_vcpu *sv);
 void rp_abi_grow(struct sim_vcpu *sv);
 bool rp_abi_setup_call(const struct sim_vcpu *sv, const struct rp_step *s);

@@ -398,6 +398,20 @@ static bool try_again(struct sim_vcpu *sv, const struct rp_hcall *h, uint64_t rc
     return true;
 }
 
+/* A bind returned a port: under the recorded number, or another one to rename from now on. */
+static void note_bound(struct sim_vcpu *sv, const struct rp_hcall *h, uint64_t nr, uint64_t cmd,
+                       uint64_t arg, uint64_t rax)
+{
+    struct sim_domain *sd = sv->sd;
+    int off = nr == __HYPERVISOR_event_channel_op ? replay_bound_port_offset(cmd) : -1;
+    uint32_t port;
+    if (off < 0 || (int64_t)rax < 0 || !h->have_result || (int64_t)h->rc < 0 ||
+        arg < XEN_PAGE_SIZE || arg + (uint64_t)off + sizeof(port) > sd->ram_size)
+        return;
+    memcpy(&port, sd->ram + arg + off, sizeof(port));
+    replay_port_bound(replay_domain_of(sd->m->replay, sd->d->domid, true), h->bound, port);
+}
+
 static bool play_hcall(struct sim_vcpu *sv, const struct rp_step *s)
 {
     struct sim_replay *rp = sv->sd->m->replay;
@@ -416,9 +430,12 @@ static bool play_hcall(struct sim_vcpu *sv, const struct rp_step *s)
         r.r10 = h->args[3], r.r8 = h->args[4], r.r9 = h->args[5];
         r.rsp = s->a;
         r.rflags = s->b;
+        replay_rename_args(sv, &r);
         rebase_timeouts(sv, h, &r);
     }
+    uint64_t cmd = r.rdi, arg = r.rsi;
     issue(sv, &r, h->at);
+    note_bound(sv, h, s->arg, cmd, arg, r.rax);
     if (s->arg == __HYPERVISOR_event_channel_op)
         rp_abi_grow(sv);
     bool continued = r.rip == h->at;
@@ -461,7 +478,9 @@ static bool deps_met(struct sim_vcpu *sv, const struct rp_step *s)
     const struct sim_replay *rp = sv->sd->m->replay;
     for (uint32_t i = 0; s->kind == RP_WRITE && i < s->nr_deps; i++) {
         const struct rp_dep *dep = &rp->dep[s->hc + i];
-        const struct port_stats *ps = port_stats(sv->sd->d, dep->port);
+        const struct rp_domain *d =
+            replay_domain_of((struct sim_replay *)rp, sv->sd->d->domid, false);
+        const struct port_stats *ps = port_stats(sv->sd->d, replay_port_now(d, dep->port));
         if (!ps || ps->raised < dep->raised)
             return false;
     }
@@ -479,11 +498,13 @@ static bool play_access(struct sim_vcpu *sv, const struct rp_step *s)
         return false;
     rp->accesses++;
     rp->consumptions += write ? s->nr_deps : 0;
-    if (rp_abi_changed(sv)) { /* what it did to its ports, on the replay's ABI */
+    const struct rp_domain *d = replay_domain_of(rp, sv->sd->d->domid, false);
+    if (rp_abi_changed(sv) || (d && d->renamed)) {
+        /* what it did to its ports, on the replay's ABI and numbers */
         struct rp_port_ref ops[128];
         int n = rp_abi_decode(sv, s, ops, 128);
         for (int i = 0; i < n; i++)
-            rp_guest_port_op(sv, ops[i].port, ops[i].op);
+            rp_guest_port_op(sv, replay_port_now(d, ops[i].port), ops[i].op);
         if (n >= 0)
             return true;
     }
@@ -842,7 +863,8 @@ static enum rp_result scan(struct sim_vcpu *sv)
         if (port < 0)
             return RP_GO_ON;
         const struct port_stats *ps = port_stats(sv->sd->d, (uint32_t)port);
-        v->chain_port = port;
+        const struct rp_domain *d = replay_domain_of(sv->sd->m->replay, sv->sd->d->domid, false);
+        v->chain_port = replay_port_recorded(d, (uint32_t)port); /* its bodies' number */
         v->chain_raised = ps ? ps->raised : 0;
         b = next_body(v);
         if (b < 0) {

@@ -113,6 +113,7 @@ static void replay_recording(const void *arg, void *out)
         goto done;
     if (replay_load(path, &rp, &d) < 0 ||
         scenario_load_string(b.sc, path, replay_scenario_text(rp), &d) < 0 ||
+        replay_set_abis(rp, b.sc, b.sc, &d) < 0 ||
         machine_build_replay(b.m, b.sc, "", rp, b.devnull, &d) < 0) {
         fprintf(stderr, "evsim: " WHO ": replay: %s\n", d.msg);
         goto done;

@@ -361,7 +361,7 @@ void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *ha
                    void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
 {
     struct machine *m = sv->sd->m;
-    uint64_t nr = r->rax;
+    uint64_t nr = r->rax, cmd = r->rdi, arg = r->rsi;
     m->active = sv->pcpu;
     sv->hc_start = *pcpu_clock(sv);
     sv->pcpu->xen_from = sv->hc_start;
@@ -372,7 +372,7 @@ void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *ha
     }
     hypercall_dispatch(sv->v, r);
     *pcpu_clock(sv) += sv->v->hcall_cycles;
-    record_guest_result(sv, r->rax, sv->v->hcall_continuation);
+    record_guest_result(sv, nr, cmd, arg, r->rax, sv->v->hcall_continuation);
     if (nr == __HYPERVISOR_iret) {
         record_iret(sv);
         stages_iret(&sv->sd->stages, &sv->stages, sv->hc_start, *pcpu_clock(sv));

@@ -71,7 +71,8 @@
 #define TRC_EVSIM_G_ARGS (TRC_EVSIM_GUEST + 3)    /* untimed: dv, rdi, rsi, rdx (lo, hi each) */
 #define TRC_EVSIM_G_ARGS2 (TRC_EVSIM_GUEST + 4)   /* untimed: dv, r10, r8, r9 (lo, hi each) */
 #define TRC_EVSIM_G_MEM (TRC_EVSIM_GUEST + 5)     /* untimed: dv, gpa lo, hi, len, 12 bytes */
-#define TRC_EVSIM_G_RESULT (TRC_EVSIM_GUEST + 6)  /* untimed: dv, rax lo, hi, 1 if continued */
+/* untimed: dv, rax lo, hi, 1 if continued, a bind's port */
+#define TRC_EVSIM_G_RESULT (TRC_EVSIM_GUEST + 6)
 /* A guest access to an event page: dv, delta, slot | offset << 8 | size << 20 | write << 24,
  * then for a write the bits it cleared (lo, hi) and set (lo, hi). Slot 0 is shared_info; others
  * are named by PAGE first. */
