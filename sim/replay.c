@@ -295,16 +295,16 @@ static int read_all(struct reader *r, struct xt_reader *x)
             return -1;
     if (rc < 0)
         return diag_set(r->d, "%s: %s", r->path, err.msg);
+    if (!r->rp->text[0])
+        return diag_set(r->d,
+                        "%s: not a recording evsim can replay: it has no scenario (only "
+                        "recordings of `evsim run --record` carry what each vcpu did; "
+                        "replaying a real host's xentrace recording is not supported yet)",
+                        r->path);
     if (!r->rp->rec_khz)
         return diag_set(r->d,
                         "%s: not a recording evsim can replay: it does not say its CPU's "
                         "frequency (evsim_cpu_hz)",
-                        r->path);
-    if (!r->rp->text[0])
-        return diag_set(r->d,
-                        "%s: not a recording evsim can replay: it has no scenario (only "
-                        "recordings of `evsim run --record` made since replay exists carry "
-                        "what each vcpu did)",
                         r->path);
     return 0;
 }
