@@ -95,19 +95,19 @@ static uint64_t u64(const uint32_t *w)
 
 static int read_scenario(struct reader *r, const struct xt_rec *rec)
 {
-    unsigned part = 0, n = rec->d[0];
+    unsigned n = rec->d[0];
     struct sim_replay *rp = r->rp;
     size_t cap = 0;
     if (rec->n < 7 || n > 24)
         return bad(r, rec, "a scenario record with a bad size");
-    cap = rp->text_len[part] + n + 1;
-    char *t = realloc(rp->text[part], cap);
+    cap = rp->text_len + n + 1;
+    char *t = realloc(rp->text, cap);
     if (!t)
         return bad(r, rec, "out of memory");
-    memcpy(t + rp->text_len[part], &rec->d[1], n);
-    rp->text_len[part] += n;
-    t[rp->text_len[part]] = 0;
-    rp->text[part] = t;
+    memcpy(t + rp->text_len, &rec->d[1], n);
+    rp->text_len += n;
+    t[rp->text_len] = 0;
+    rp->text = t;
     return 0;
 }
 
@@ -258,10 +258,8 @@ static int read_step(struct reader *r, const struct xt_rec *rec)
 
 static int read_cpu_hz(struct reader *r, const struct xt_rec *rec)
 {
-    if (rec->n >= 2) {
-        r->rp->cpu_hz = u64(rec->d);
-        r->rp->rec_khz = r->rp->cpu_hz / 1000;
-    }
+    if (rec->n >= 2)
+        r->rp->rec_khz = u64(rec->d) / 1000;
     return 0;
 }
 
@@ -295,7 +293,7 @@ static int read_all(struct reader *r, struct xt_reader *x)
             return -1;
     if (rc < 0)
         return diag_set(r->d, "%s: %s", r->path, err.msg);
-    if (!r->rp->text[0])
+    if (!r->rp->text)
         return diag_set(r->d,
                         "%s: not a recording evsim can replay: it has no scenario (only "
                         "recordings of `evsim run --record` carry what each vcpu did; "
@@ -351,7 +349,7 @@ void replay_free(struct sim_replay *rp)
         free(d);
     }
     xt_idmap_free(&rp->dom);
-    free(rp->text[0]);
+    free(rp->text);
     free(rp->hcall);
     free(rp->mem);
     free(rp->bytes);
@@ -361,7 +359,7 @@ void replay_free(struct sim_replay *rp)
 
 const char *replay_scenario_text(const struct sim_replay *rp)
 {
-    return rp->text[0] ? rp->text[0] : "";
+    return rp->text ? rp->text : "";
 }
 
 int replay_set_abis(struct sim_replay *rp, const struct scenario *recorded,
@@ -380,9 +378,4 @@ int replay_set_abis(struct sim_replay *rp, const struct scenario *recorded,
 uint64_t replay_steps(const struct sim_replay *rp)
 {
     return rp->steps;
-}
-
-uint64_t replay_cpu_hz(const struct sim_replay *rp)
-{
-    return rp->cpu_hz;
 }

@@ -41,8 +41,6 @@ int replay_set_abis(struct sim_replay *rp, const struct scenario *recorded,
 int replay_bound_port_offset(uint64_t cmd);
 /* Recorded steps played so far. */
 uint64_t replay_steps(const struct sim_replay *rp);
-/* The recording's TSC frequency (0 if it does not say). */
-uint64_t replay_cpu_hz(const struct sim_replay *rp);
 
 /* machine.c, for each vcpu of a replayed machine: its steps (none if the recording has none). */
 int replay_attach(struct sim_replay *rp, struct sim_vcpu *sv); /* -1: out of memory */

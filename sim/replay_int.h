@@ -136,7 +136,7 @@ struct replay_vcpu {
     uint64_t *pool;
     size_t nr_pool, cap_pool, next_pool;
     uint64_t bodies_run, played, wait_cycles, waits, blocks_inserted, waits_skipped,
-        events_unrecorded, upcalls, idle_blocks;
+        events_unrecorded;
 };
 
 /* One domain's event pages, as its accesses named them. */
@@ -153,9 +153,8 @@ struct rp_divergence {
 };
 
 struct sim_replay {
-    char *text[1]; /* the recorded scenario */
-    size_t text_len[1];
-    uint64_t cpu_hz;
+    char *text; /* the recorded scenario */
+    size_t text_len;
     struct xt_idmap dom; /* domid -> struct rp_domain */
     struct rp_hcall *hcall;
     size_t nr_hcall, cap_hcall;

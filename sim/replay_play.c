@@ -32,16 +32,16 @@ static bool is_return(const struct rp_step *s)
 
 struct seg {
     struct replay_vcpu *v;
-    size_t cap_main, cap_body, cap_inv;
+    size_t cap_main, cap_after, cap_body, cap_inv;
     uint64_t carry;
 };
 
 static bool add_main(struct seg *g, uint32_t i)
 {
     struct replay_vcpu *v = g->v;
-    size_t cap = g->cap_main;
-    if (!replay_grow((void **)&v->main, &cap, v->nr_main + 1, sizeof(*v->main)) ||
-        !replay_grow((void **)&v->main_after, &g->cap_main, v->nr_main + 1, sizeof(*v->main_after)))
+    if (!replay_grow((void **)&v->main, &g->cap_main, v->nr_main + 1, sizeof(*v->main)) ||
+        !replay_grow((void **)&v->main_after, &g->cap_after, v->nr_main + 1,
+                     sizeof(*v->main_after)))
         return false;
     v->step[i].delta += g->carry; /* the guest code an upcall interrupted goes on here */
     g->carry = 0;
@@ -315,21 +315,18 @@ static bool skip_reexecution(struct sim_vcpu *sv, const struct rp_hcall *h)
     return true;
 }
 
-void replay_issue(struct sim_vcpu *sv, struct hv_regs *r)
-{
-    bool have_frame = true;
-    uint64_t at = sv->rp->regs.rip ? sv->rp->regs.rip - 2 : 0;
-    r->rip = at + 2;
-    sv->sd->m->replay->hypercalls++;
-    sim_hypercall(sv, r, at, &have_frame, no_frame);
-}
-
 static void issue(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at)
 {
     bool have_frame = true;
     r->rip = at + 2;
     sv->sd->m->replay->hypercalls++;
     sim_hypercall(sv, r, at, &have_frame, no_frame);
+}
+
+/* At the guest's last hypercall site. */
+void replay_issue(struct sim_vcpu *sv, struct hv_regs *r)
+{
+    issue(sv, r, sv->rp->regs.rip ? sv->rp->regs.rip - 2 : 0);
 }
 
 /* A deadline the guest computed from the time it read keeps its distance from the hypercall:
@@ -757,7 +754,6 @@ static void begin_handler(struct sim_vcpu *sv)
 {
     struct replay_vcpu *v = sv->rp;
     v->credits--;
-    v->upcalls++;
     v->chain_port = -1;
     v->range_body = -1;
     v->main_todo_saved = v->todo_set; /* an upcall comes between two instructions */
@@ -967,18 +963,16 @@ static bool wait_not_needed(struct sim_vcpu *sv, const struct rp_step *s)
  * in Xen, as its loop around SCHEDOP_block (or hlt) would. */
 static void wait_in_xen(struct sim_vcpu *sv)
 {
-    struct replay_vcpu *v = sv->rp;
-    v->blocks_inserted++;
     if (sv->sd->cfg->hvm) {
         sim_hvm_halt(sv, true);
         sim_vcpu_request_stop(sv);
         return;
     }
-    struct hv_regs r = v->regs;
+    struct hv_regs r = sv->rp->regs;
     r.rax = __HYPERVISOR_sched_op;
     r.rdi = SCHEDOP_block;
     r.rsi = 0;
-    issue(sv, &r, v->regs.rip ? v->regs.rip - 2 : 0);
+    replay_issue(sv, &r);
 }
 
 /* The recorded steps are all played. A guest whose last step was a wait waits on (in Xen: the
@@ -988,9 +982,7 @@ static enum rp_result steps_done(struct sim_vcpu *sv)
     struct replay_vcpu *v = sv->rp;
     bool poll;
     if (v->nr_main && is_wait(sv->sd->m->replay, &v->step[v->main[v->nr_main - 1]], &poll)) {
-        v->idle_blocks++;
         wait_in_xen(sv);
-        v->blocks_inserted--; /* not a wait for recorded work: counted apart */
         return RP_STOP;
     }
     spin(sv);
@@ -1023,6 +1015,7 @@ static enum rp_result play_main_step(struct sim_vcpu *sv)
     if (v->bodies_run < v->main_after[v->next_main] && !is_wait(rp, s, &poll)) {
         v->waits += !v->waiting;
         v->waiting = true;
+        v->blocks_inserted++;
         wait_in_xen(sv);
         return must_stop(sv) ? RP_STOP : RP_GO_ON;
     }
