@@ -170,6 +170,7 @@ void evtchn_claim(struct domain *d, struct evtchn *chn, enum evtchn_state state,
     chn->state = (uint8_t)state;
     chn->notify_vcpu_id = (uint16_t)notify_vcpu_id;
     d->active_evtchns++;
+    sink_step(HV_STEP_BIND, d, chn->port, domain_vcpu(d, notify_vcpu_id), state);
     if (d->evtchn_port_ops->init) {
         abi_op_begin(d->hv);
         d->evtchn_port_ops->init(d, chn);
@@ -226,6 +227,7 @@ void evtchn_port_unmask(struct domain *d, struct evtchn *chn)
 {
     if (!evtchn_usable(chn))
         return;
+    sink_step(HV_STEP_UNMASK, d, chn->port, domain_vcpu(d, chn->notify_vcpu_id), 0);
     abi_op_begin(d->hv);
     d->evtchn_port_ops->unmask(d, chn);
     abi_op_end(d->hv);
@@ -322,6 +324,7 @@ void evtchn_port_set_pending(struct domain *d, unsigned vcpu_id, struct evtchn *
 
     if (!v || !ps || !evtchn_usable(chn))
         return;
+    sink_step(HV_STEP_SET_PENDING, d, chn->port, v, 0);
     port_account_delivery(d, chn, ps);
     was_pending = port_pending_quietly(d, chn);
     upcall_was_pending = vcpu_upcall_pending(v);
@@ -395,6 +398,11 @@ int evtchn_close(struct domain *d, uint32_t port, bool guest)
     case ECS_FREE:
     case ECS_RESERVED:
         return -XEN_EINVAL;
+    default:
+        break;
+    }
+    sink_step(HV_STEP_CLOSE, d, port, domain_vcpu(d, chn->notify_vcpu_id), chn->state);
+    switch (chn->state) {
     case ECS_VIRQ:
         evtchn_unbind_virq(d, chn);
         break;

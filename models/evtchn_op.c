@@ -173,6 +173,7 @@ void evtchn_xen_consumer_notify(struct domain *rd, struct evtchn *rchn)
 {
     struct vcpu *v = domain_vcpu(rd, rchn->notify_vcpu_id);
 
+    sink_step(HV_STEP_XEN_CONSUMER, rd, rchn->port, v, 0);
     if (v && v->blocked_in_xen) {
         v->blocked_in_xen = false;
         v->stats.wakes++;
@@ -207,6 +208,7 @@ void evtchn_notify_via_xen(struct domain *ld, uint32_t lport)
         return;
     rd = domain_lookup(ld->hv, ld, lchn->u.interdomain.remote_domid);
     rchn = rd ? evtchn_from_port(rd, lchn->u.interdomain.remote_port) : NULL;
+    sink_step(HV_STEP_NOTIFY_XEN, ld, lport, NULL, 0);
     if (rchn)
         evtchn_port_set_pending(rd, rchn->notify_vcpu_id, rchn);
 }
@@ -245,6 +247,7 @@ int evtchn_send(struct domain *ld, uint32_t lport)
                : NULL;
     if (!send)
         return -XEN_EINVAL;
+    sink_step(HV_STEP_SEND, ld, lport, ld->hv->current, lchn->state);
     ps = port_stats(ld, lport);
     ps->sends++;
     send(ld, lchn, ps);

@@ -268,6 +268,7 @@ void vcpu_mark_events_pending(struct vcpu *v)
 {
     struct vcpu_info *vi = vcpu_info_ptr(v);
 
+    sink_step(HV_STEP_MARK, v->domain, 0, v, 0);
     if (!vi || guest_xchg8(v->domain->hv, vcpu_info_upcall_pending(vi), 1))
         return;
     if (v->run_state == VCPU_BLOCKED)

@@ -59,6 +59,15 @@ static inline void sink_raise(struct domain *d, uint32_t port, struct vcpu *v, u
         s->raise(d->hv->sink_opaque, d, port, v, before, after, newly_pending);
 }
 
+static inline void sink_step(enum hv_step_kind kind, struct domain *d, uint32_t port,
+                             struct vcpu *v, uint32_t arg)
+{
+    const struct hv_sink_ops *s = hv_sink_of(d);
+
+    if (s && s->step)
+        s->step(d->hv->sink_opaque, kind, d, port, v, arg);
+}
+
 static inline void sink_event_page(struct domain *d, uint64_t gpa, enum hv_event_page_kind kind,
                                    unsigned index)
 {

@@ -62,6 +62,15 @@ uint64_t vcpu_info_sel_xchg(struct domain *d, struct vcpu_info *vi, uint64_t val
     return guest_xchg64(d->hv, vcpu_info_native_sel(vi), value);
 }
 
+uint64_t vcpu_info_sel_peek(const struct domain *d, const struct vcpu_info *vi)
+{
+    struct vcpu_info *w = (struct vcpu_info *)(uintptr_t)vi;
+
+    if (shared_info_is_compat(d))
+        return *vcpu_info_compat_sel(w);
+    return *vcpu_info_native_sel(w);
+}
+
 void vcpu_info_time_store(struct vcpu_info *vi, size_t offset, const void *value, size_t len)
 {
     volatile uint8_t *t = (volatile uint8_t *)(uintptr_t)vi + offsetof(struct vcpu_info, time);

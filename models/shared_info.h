@@ -46,5 +46,7 @@ volatile uint64_t *shared_info_evtchn_mask(struct domain *d);
 bool vcpu_info_sel_test_and_set(struct domain *d, struct vcpu_info *vi, unsigned bit);
 /* Exchange the whole word; `value` is cut to the guest's width. Returns the old word. */
 uint64_t vcpu_info_sel_xchg(struct domain *d, struct vcpu_info *vi, uint64_t value);
+/* Read the word as an onlooker (teaching views): no cost, no coherence traffic. */
+uint64_t vcpu_info_sel_peek(const struct domain *d, const struct vcpu_info *vi);
 
 #endif

@@ -36,6 +36,23 @@ enum hv_event_page_kind {
     HV_PAGE_KINDS
 };
 
+/* Steps of an event path the model takes, named for the teaching mode (sim/explain.c). Each is
+ * announced as it begins; what it changed is what the shared state shows when the next one
+ * begins (docs/teaching.md). */
+enum hv_step_kind {
+    HV_STEP_SEND,         /* evtchn_send: port of d, by v */
+    HV_STEP_SET_PENDING,  /* evtchn_port_set_pending: the ABI raises port of d on v */
+    HV_STEP_MARK,         /* vcpu_mark_events_pending: v's upcall may become pending */
+    HV_STEP_UNMASK,       /* evtchn_port_unmask: port of d */
+    HV_STEP_BIND,         /* a port of d became bound (its state, notify vcpu) */
+    HV_STEP_CLOSE,        /* evtchn_close: port of d */
+    HV_STEP_VIRQ,         /* send_guest_*_virq: arg is the VIRQ, port the one bound (0: none) */
+    HV_STEP_PIRQ,         /* pirq_raise: arg is the line, port the one bound (0: none) */
+    HV_STEP_NOTIFY_XEN,   /* notify_via_xen_event_channel: Xen raises the remote end of port */
+    HV_STEP_XEN_CONSUMER, /* a port consumed inside Xen (an ioreq port) was notified */
+    HV_STEP_KINDS
+};
+
 struct hv_sink_ops {
     /* upcall_pending of v went 0 -> 1: v must notice (IPI if it runs elsewhere, nothing if here).
      */
@@ -88,6 +105,9 @@ struct hv_sink_ops {
      * guest's own frame back (page: that frame's host memory), or XENMEM_add_to_physmap put
      * d's shared_info there (page: shared_info_ptr(d)). */
     void (*ioreq_page)(void *opaque, struct domain *d, uint64_t gfn, void *page);
+    /* Optional: the model begins a step of an event path (teaching mode). v may be NULL. */
+    void (*step)(void *opaque, enum hv_step_kind kind, struct domain *d, uint32_t port,
+                 struct vcpu *v, uint32_t arg);
 };
 
 #endif

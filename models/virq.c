@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "models/evtchn.h"
+#include "models/hv_sink.h"
 
 /* Xen's get_virq_type (xen/common/event_channel.c, 4.21 on): VIRQ_ARGO became per-domain, so
  * any domain binds it (on vcpu 0) without being a handler; the x86 arch VIRQs are global. */
@@ -50,6 +51,7 @@ void send_guest_vcpu_virq(struct vcpu *v, unsigned virq)
     if (virq >= NR_VIRQS || virq_type(virq) != VIRQ_VCPU)
         return;
     port = v->virq_to_evtchn[virq];
+    sink_step(HV_STEP_VIRQ, d, port, v, virq);
     if (port == 0)
         return;
     evtchn_port_set_pending(d, v->vcpu_id, evtchn_from_port(d, port));
@@ -65,6 +67,7 @@ void send_guest_domain_virq(struct domain *d, unsigned virq)
     if (!d || d->max_vcpus == 0 || virq >= NR_VIRQS || virq_type(virq) == VIRQ_VCPU)
         return;
     port = d->vcpu[0]->virq_to_evtchn[virq];
+    sink_step(HV_STEP_VIRQ, d, port, NULL, virq);
     if (port == 0)
         return;
     chn = evtchn_from_port(d, port);
@@ -84,6 +87,7 @@ int pirq_raise(struct domain *d, unsigned pirq)
 
     if (pirq >= d->nr_pirqs)
         return -XEN_EINVAL;
+    sink_step(HV_STEP_PIRQ, d, d->pirq_to_evtchn[pirq], NULL, pirq);
     if (d->pirq_to_evtchn[pirq] == 0)
         return -XEN_ENOENT;
     chn = evtchn_from_port(d, d->pirq_to_evtchn[pirq]);

@@ -7,6 +7,7 @@
 #include "sim/evpages.h"
 #include "sim/hvm_exits.h"
 #include "models/ioreq.h"
+#include "sim/explain.h"
 #include "sim/record.h"
 #include "sim/vcpu.h"
 
@@ -151,7 +152,9 @@ void sim_evpage_write(struct sim_vcpu *sv, unsigned page, uint64_t offset, unsig
     *sv->clock += machine_line_cost(sd->m, sv->pcpu->id, p, size, COH_WRITE);
     memcpy(&old, p, size);
     record_guest_access(sv, pg->gpa, offset, size, true, old, value);
+    explain_guest_write(sd->m->explain, sv);
     memcpy(p, &value, size);
+    explain_close(sd->m->explain);
     if (pg->target)
         sim_hvm_ioreq_page_access(sv, pg->target, offset, size, old, value, true);
     /* A cleared PENDING bit: the guest's upcall code reached that port. */

@@ -14,6 +14,7 @@
 #include "sim/evpages.h"
 #include "sim/hvm_exits.h"
 #include "sim/host_dm.h"
+#include "sim/explain.h"
 #include "sim/record.h"
 #include "sim/replay.h"
 
@@ -69,6 +70,11 @@ static uint64_t acting_cycles(const struct machine *m)
     const struct vcpu *cur = m->hv.current;
     uint64_t t = m->active->local + (cur ? cur->hcall_cycles : 0);
     return t > now ? t : now;
+}
+
+uint64_t machine_acting_cycles(const struct machine *m)
+{
+    return acting_cycles(m);
 }
 
 uint64_t machine_delay_ps_until(const struct machine *m, uint64_t at_cycles)
@@ -162,6 +168,7 @@ static void sink_kick(void *opaque, struct vcpu *v)
         host_dm_ring(sv->sd, acting_cycles(m));
         return;
     }
+    explain_kick(m->explain, sv, sv->state == SV_RUNNING && m->active && sv->pcpu != m->active);
     /* Running on another CPU: an IPI interrupts it, and its CPU takes it when it arrives
      * (its own memory flag is already set). Running here, queued or blocked: nothing is sent; it
      * is delivered on the way back to the guest, or the wake-up does it. */
@@ -195,6 +202,8 @@ static void sink_wake(void *opaque, struct vcpu *v)
 {
     struct machine *m = opaque;
     struct sim_vcpu *sv = v->sim;
+    if (!sv->sd->dm)
+        explain_wake(m->explain, sv);
     if (sv->sd->dm)
         host_dm_ring(sv->sd, acting_cycles(m));
     else if (sv->sd->status == SD_RUNNING && !v->domain->paused && !v->blocked_in_xen)
@@ -432,7 +441,15 @@ static void sink_ioreq_page(void *opaque, struct domain *d, uint64_t gfn, void *
     event_pages_changed(d);
 }
 
+static void sink_step(void *opaque, enum hv_step_kind kind, struct domain *d, uint32_t port,
+                      struct vcpu *v, uint32_t arg)
+{
+    struct machine *m = opaque;
+    explain_model_step(m->explain, kind, d, port, v, arg);
+}
+
 static const struct hv_sink_ops sink_ops = {
+    .step = sink_step,
     .xen_line = sink_xen_line,
     .xen_wait = sink_xen_wait,
     .ioreq_page = sink_ioreq_page,
@@ -500,6 +517,10 @@ static struct sim_vcpu *pcpu_pick(struct sim_pcpu *p)
     if (next && next != was)
         next->xen_entry = true; /* scheduled in */
     p->m->active = p;           /* the periodic tick is due as of this CPU's time */
+    if (left)
+        explain_runstate(p->m->explain, left);
+    if (next)
+        explain_runstate(p->m->explain, next);
     if (left)
         vcpu_leave_cpu(left);
     if (next && p->last != next) {
@@ -617,6 +638,7 @@ static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
             record_vcpu_state(sv);
         }
         m->active = p;
+        explain_runstate(m->explain, sv);
         vcpu_leave_cpu(sv);
         m->active = NULL;
     }
@@ -711,6 +733,35 @@ static void on_pirq_eoi_timer(void *arg)
     timeline_disarm(&src->m->timeline, src->eoi_slot);
     if (sd->status == SD_RUNNING)
         pirq_eoi_timer_expired(sd->d, src->cfg->line);
+}
+
+static void on_probe(void *arg)
+{
+    struct machine_probe *p = arg;
+    p->m->context_pcpu = 0;
+    timeline_disarm(&p->m->timeline, p->slot);
+    p->fn(p->m, p->arg);
+}
+
+int machine_add_probe(struct machine *m, uint64_t at, void (*fn)(struct machine *m, void *arg),
+                      void *arg)
+{
+    struct machine_probe **list = realloc(m->probe, (m->nr_probes + 1) * sizeof(*list));
+    struct machine_probe *p = calloc(1, sizeof(*p));
+    int slot = timeline_add_slot(&m->timeline);
+    if (list)
+        m->probe = list;
+    if (!list || !p || slot < 0) {
+        free(p);
+        return -1;
+    }
+    *p = (struct machine_probe){.m = m, .at = at, .fn = fn, .arg = arg, .slot = (unsigned)slot};
+    p->ev = simk_event_create("probe");
+    simk_method_on("probe", p->ev, on_probe, p);
+    m->probe[m->nr_probes++] = p;
+    simk_event_notify(p->ev, cycles_to_ps(m, at));
+    timeline_arm(&m->timeline, p->slot, at);
+    return 0;
 }
 
 /* ---- building ---------------------------------------------------------------------------- */
@@ -1179,6 +1230,11 @@ void machine_free(struct machine *m)
     }
     free(m->pcpu);
     free(m->pirq);
+    for (unsigned i = 0; i < m->nr_probes; i++) {
+        simk_event_cancel(m->probe[i]->ev);
+        free(m->probe[i]);
+    }
+    free(m->probe);
     timeline_free(&m->timeline);
     console_free(&m->console);
     if (m->coh)

@@ -239,12 +239,30 @@ struct machine {
     struct host_dm_arena *arena; /* pages shared with host device models (host_dm.c) */
     struct sim_recorder *rec;    /* --record: the recording (sim/record.c), NULL if none */
     struct sim_replay *replay;   /* `evsim replay`: vcpus run recorded steps, no engine */
+    struct explain *explain;     /* the teaching mode's narrator (sim/explain.h), NULL if none */
     /* Actors that are no CPU but act on them (host device models): when each may next act
      * (cycles, UINT64_MAX: not before something wakes it), bounding every CPU's run ahead as
      * another CPU's sync_at does. */
     const uint64_t **actor_sync;
     unsigned nr_actors;
+    struct machine_probe **probe;
+    unsigned nr_probes;
 };
+
+/* A look at the machine at a given time (the teaching mode's --dump-at): every CPU stops there
+ * first, as for a timer, so what fn sees is the state at that cycle. */
+struct machine_probe {
+    struct machine *m;
+    uint64_t at;
+    void (*fn)(struct machine *m, void *arg);
+    void *arg;
+    struct simk_event *ev;
+    unsigned slot;
+};
+/* Arm a probe at cycle `at` (after machine_build, before machine_run): 0, or -1 when out of
+ * memory. */
+int machine_add_probe(struct machine *m, uint64_t at, void (*fn)(struct machine *m, void *arg),
+                      void *arg);
 
 /* Build every domain of the scenario (load, place, annotate, create engines). 0, or -1 with d. */
 int machine_build(struct machine *m, const struct scenario *sc, const char *guest_dir, FILE *out,
@@ -267,8 +285,10 @@ int machine_exit_status(const struct machine *m);
 bool pcpu_ran_guest_past(const struct sim_pcpu *q, uint64_t at);
 /* Picoseconds of kernel time from now until `at_cycles` (0 if past). */
 uint64_t machine_delay_ps_until(const struct machine *m, uint64_t at_cycles);
-/* The CPU acting now, and what a shared line costs it beyond an L1 hit. */
+/* The CPU acting now and its time (inside a hypercall, what it was charged so far has passed),
+ * and what a shared line costs it beyond an L1 hit. */
 unsigned machine_acting_pcpu(const struct machine *m);
+uint64_t machine_acting_cycles(const struct machine *m);
 uint64_t machine_line_cost(struct machine *m, unsigned pcpu, const volatile void *addr, size_t len,
                            enum coh_access kind);
 

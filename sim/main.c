@@ -27,6 +27,7 @@
 #include "sim/bench_util.h"
 #include "sim/ioreq_bench.h"
 #include "sim/trace_bench.h"
+#include "sim/teach.h"
 #include "sim/trace_cmd.h"
 #include "sim/validate.h"
 
@@ -121,6 +122,20 @@ static const char usage_run[] =
     "  --no-report        print the guest console only, no text report\n"
     "  --progress         show progress on stderr (default: only when stderr is a terminal)\n"
     "  --no-progress      never show progress\n"
+    "\n"
+    "Teaching (docs/teaching.md):\n"
+    "  --explain          narrate every step of every event path as it happens: the Xen (or\n"
+    "                     guest) function that takes it, the time in cycles and us, and the\n"
+    "                     shared state it changed, before -> after (pending and mask bits,\n"
+    "                     selectors, upcall_pending/upcall_mask, FIFO event words and HEADs)\n"
+    "  --domain D         narrate only paths that touch domain D\n"
+    "  --port P           narrate only the paths of port P (of domain D with --domain)\n"
+    "  --from T           narrate from time T on: 250us, 3ms, 1s, 120000c (cycles); ns bare\n"
+    "  --limit N          narrate at most N steps\n"
+    "  --explain-json FILE  the narration as JSON (format evsim-explain/1), with the state at\n"
+    "                     its start and each step's changes\n"
+    "  --dump-at T        print Xen's 'e' debug key (every domain's port table, FIFO queues,\n"
+    "                     3-level selectors) at time T, or at the end with 'end'; repeatable\n"
     "  -h, --help         this text\n"
     "\n"
     "Exit status: 0 every domain powered off or the run length ended; 1 a domain crashed or\n"
@@ -147,6 +162,7 @@ struct run_opts {
     unsigned nr_guests;
     long long pcpus, seed, run_ms, quantum_ns; /* -1 = not given */
     bool report, progress;
+    struct teach_opts teach; /* --explain, --dump-at, --html and their filters */
 };
 
 static int bad_input(const char *fmt, const char *a, const char *b)
@@ -187,7 +203,15 @@ enum {
     OPT_RECORD,
     OPT_TIMELINE,
     OPT_SOCKETS,
-    OPT_PIN
+    OPT_PIN,
+    OPT_EXPLAIN,
+    OPT_EXPLAIN_JSON,
+    OPT_HTML,
+    OPT_DOMAIN,
+    OPT_PORT,
+    OPT_FROM,
+    OPT_LIMIT,
+    OPT_DUMP_AT
 };
 
 static const struct option run_options[] = {
@@ -210,6 +234,14 @@ static const struct option run_options[] = {
     {"no-report", no_argument, NULL, OPT_NO_REPORT},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"explain", no_argument, NULL, OPT_EXPLAIN},
+    {"explain-json", required_argument, NULL, OPT_EXPLAIN_JSON},
+    {"html", required_argument, NULL, OPT_HTML},
+    {"domain", required_argument, NULL, OPT_DOMAIN},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"limit", required_argument, NULL, OPT_LIMIT},
+    {"dump-at", required_argument, NULL, OPT_DUMP_AT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -236,6 +268,12 @@ static long long *numeric_flag(struct run_opts *o, int opt, long long *max)
         return *max = 3600000, &o->run_ms;
     case OPT_QUANTUM:
         return *max = 100000000, &o->quantum_ns;
+    case OPT_DOMAIN:
+        return *max = 4095, &o->teach.domain;
+    case OPT_PORT:
+        return *max = 262143, &o->teach.port;
+    case OPT_LIMIT:
+        return *max = LLONG_MAX, &o->teach.limit;
     default:
         return NULL;
     }
@@ -252,6 +290,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
                            .quantum_ns = -1,
                            .report = true,
                            .progress = isatty(STDERR_FILENO)};
+    teach_opts_init(&o->teach);
     optind = 1;
     opterr = 0;
     int opt;
@@ -260,7 +299,8 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
         if (slot) {
             if (!parse_count(optarg, max, slot) ||
                 ((opt == OPT_PCPUS || opt == OPT_SOCKETS) && *slot == 0) ||
-                (opt == OPT_RUN_MS && *slot == 0) || (opt == OPT_QUANTUM && *slot < 100))
+                (opt == OPT_RUN_MS && *slot == 0) || (opt == OPT_QUANTUM && *slot < 100) ||
+                (opt == OPT_LIMIT && *slot == 0))
                 return bad_input("run: --%s %s: not a number in range (see evsim run --help)",
                                  option_name(opt), optarg);
             continue;
@@ -309,6 +349,28 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
         case OPT_PIN:
             o->pin = optarg;
             break;
+        case OPT_EXPLAIN:
+            o->teach.explain = true;
+            break;
+        case OPT_EXPLAIN_JSON:
+            o->teach.explain_json = optarg;
+            break;
+        case OPT_HTML:
+            o->teach.html = optarg;
+            break;
+        case OPT_FROM:
+            if (teach_parse_time(optarg, &o->teach.from) < 0)
+                return bad_input("run: --from %s: expected a time such as 250us, 3ms or 120000c "
+                                 "(cycles); a bare number is ns%s",
+                                 optarg, "");
+            o->teach.from_given = true;
+            break;
+        case OPT_DUMP_AT: {
+            struct diag d = {{0}};
+            if (teach_add_dump(&o->teach, optarg, &d) < 0)
+                return bad_input("%s%s", d.msg, "");
+            break;
+        }
         case OPT_GUEST_DIR:
             o->guest_dir = optarg;
             break;
@@ -457,7 +519,10 @@ static int check_outputs(const struct run_opts *o, struct diag *d)
 {
     if ((o->json_path && check_output_path("json", o->json_path, d) < 0) ||
         (o->timeline_path && check_output_path("timeline", o->timeline_path, d) < 0) ||
-        (o->plot_dir && plot_check_dir(o->plot_dir, d) < 0))
+        (o->teach.explain_json &&
+         check_output_path("explain-json", o->teach.explain_json, d) < 0) ||
+        (o->teach.html && check_output_path("html", o->teach.html, d) < 0) ||
+        teach_check(&o->teach, d) < 0 || (o->plot_dir && plot_check_dir(o->plot_dir, d) < 0))
         return -1;
     return 0;
 }
@@ -518,9 +583,21 @@ static int run_machine(const struct run_opts *o, const struct scenario *sc, cons
         free(m);
         return bad_input("run: %s%s", d.msg, "");
     }
+    if (teach_start(m, &o->teach, &d) < 0) {
+        teach_discard(m);
+        record_discard(m);
+        if (!o->record_path && o->timeline_path)
+            unlink(scratch);
+        machine_free(m);
+        free(m);
+        return bad_input("%s%s", d.msg, "");
+    }
     m->progress = o->progress;
     m->interrupt = &stop_signal;
     machine_run(m);
+    int teach_rc = teach_finish(m, &o->teach, &d) < 0 ? EXIT_BAD_INPUT : 0;
+    if (teach_rc)
+        fprintf(stderr, "evsim: %s\n", d.msg);
     if (record_finish(m, NULL, &d) < 0) {
         fprintf(stderr, "evsim: %s\n", d.msg);
         machine_free(m);
@@ -549,7 +626,7 @@ static int run_machine(const struct run_opts *o, const struct scenario *sc, cons
     json_object_put(report);
     machine_free(m);
     free(m);
-    return timeline_rc ? timeline_rc : status;
+    return timeline_rc ? timeline_rc : teach_rc ? teach_rc : status;
 }
 
 static int cmd_run(int argc, char **argv)

@@ -584,16 +584,18 @@ void report_print_text(struct json_object *r, FILE *out)
     fprintf(out, "\nexit status    %" PRIu64 "\n", get_u64(r, "exit_status"));
 }
 
-int report_write_json(struct json_object *r, const char *path, struct diag *d)
+int json_file_write(struct json_object *r, const char *path, const char *flag, struct diag *d)
 {
     size_t n = strlen(path) + 16;
     char *tmp = malloc(n);
+    if (!tmp)
+        return diag_set(d, "%s %s: out of memory", flag, path);
     snprintf(tmp, n, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);
     if (fd >= 0)
         fchmod(fd, 0644); /* mkstemp makes it private; a report is not */
     if (fd < 0) {
-        diag_set(d, "--json %s: cannot create the file: %s", path, strerror(errno));
+        diag_set(d, "%s %s: cannot create the file: %s", flag, path, strerror(errno));
         free(tmp);
         return -1;
     }
@@ -603,11 +605,16 @@ int report_write_json(struct json_object *r, const char *path, struct diag *d)
     bool ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
     ok = (close(fd) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {
-        diag_set(d, "--json %s: cannot write the file: %s", path, strerror(errno));
+        diag_set(d, "%s %s: cannot write the file: %s", flag, path, strerror(errno));
         unlink(tmp);
         free(tmp);
         return -1;
     }
     free(tmp);
     return 0;
+}
+
+int report_write_json(struct json_object *r, const char *path, struct diag *d)
+{
+    return json_file_write(r, path, "--json", d);
 }

@@ -2,6 +2,7 @@
 
 #include "sim/kernel.h"
 #include "sim/machine.h"
+#include "sim/explain.h"
 #include "sim/record.h"
 
 const char *const sched_prio_names[PRIO_COUNT] = {"boost", "under", "over"};
@@ -112,6 +113,7 @@ void sched_park(struct sim_vcpu *sv)
     sv->state = SV_IDLE;
     sv->boost = false;
     record_vcpu_state(sv);
+    explain_runstate(sv->sd->m->explain, sv);
 }
 
 static bool pcpu_idle_now(const struct sim_pcpu *p)
@@ -146,6 +148,7 @@ void sched_ready_at(struct sim_vcpu *sv, uint64_t at, bool woken)
     sv->wake_at = at;
     p->waking[p->nr_waking++] = sv;
     record_vcpu_state(sv);
+    explain_runstate(sv->sd->m->explain, sv);
     p->m->limits_stale = true; /* this CPU's scheduler, or an idle one's wake-up, comes sooner */
     /* An idle CPU acts again at the wake-up; a busy one is at or before it (the lookahead) and
      * its slice stops there (sched_horizon). */

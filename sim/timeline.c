@@ -11,6 +11,17 @@ int timeline_init(struct timeline *t, unsigned nr_slots)
     return t->slot ? 0 : -1;
 }
 
+int timeline_add_slot(struct timeline *t)
+{
+    struct timeline_slot *s = realloc(t->slot, (t->nr_slots + 1) * sizeof(*s));
+
+    if (!s)
+        return -1;
+    t->slot = s;
+    memset(&s[t->nr_slots], 0, sizeof(*s));
+    return (int)t->nr_slots++;
+}
+
 void timeline_free(struct timeline *t)
 {
     free(t->slot);

@@ -34,6 +34,8 @@ struct timeline {
 /* 0, or -1 when out of memory. */
 int timeline_init(struct timeline *t, unsigned nr_slots);
 void timeline_free(struct timeline *t);
+/* One more slot (after timeline_init): its number, or -1 when out of memory. */
+int timeline_add_slot(struct timeline *t);
 /* Arm (or re-arm) slot for cycle `at`. 0, or -1 when out of memory. */
 int timeline_arm(struct timeline *t, unsigned slot, uint64_t at);
 void timeline_disarm(struct timeline *t, unsigned slot);

@@ -9,6 +9,7 @@
 #include "models/pv.h"
 #include "sim/evpages.h"
 #include "sim/hvm_exits.h"
+#include "sim/explain.h"
 #include "sim/record.h"
 #include "sim/replay.h"
 #include "sim/stages.h"
@@ -116,6 +117,7 @@ static void on_hvm_iret(uc_engine *uc, uint64_t addr, uint32_t size, void *opaqu
 void sim_hvm_iret(struct sim_vcpu *sv)
 {
     uint64_t now = *pcpu_clock(sv);
+    explain_hvm_iret(sv->sd->m->explain, sv);
     record_guest_step(sv, XT_STEP_HVM_IRET, 0);
     record_iret(sv);
     stages_iret(&sv->sd->stages, &sv->stages, now, now);
@@ -326,7 +328,10 @@ void sim_deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
     if (!upcall_due(sv))
         return;
     unsigned vector = sv->sd->cfg->hvm ? hvm_upcall_vector(sv->v) : 0;
+    struct explain *ex = sv->sd->m->explain;
+    explain_upcall_begin(ex, sv, vector);
     int rc = sv->sd->cfg->hvm ? inject_hvm_vector(sv, r) : pv_inject_upcall(sv->v, r);
+    explain_close(ex);
     if (rc > 0)
         return; /* its interrupts are off: it is delivered when Xen next looks */
     if (rc < 0) {
@@ -370,7 +375,9 @@ void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *ha
         record_guest_hypercall(sv, r, at);
         record_hypercall(sv, r->rax, args, at);
     }
+    explain_hypercall(m->explain, sv, r);
     hypercall_dispatch(sv->v, r);
+    explain_hypercall_done(m->explain, sv, nr, (int64_t)r->rax);
     *pcpu_clock(sv) += sv->v->hcall_cycles;
     record_guest_result(sv, nr, cmd, arg, r->rax, sv->v->hcall_continuation);
     if (nr == __HYPERVISOR_iret) {
@@ -622,7 +629,9 @@ void sim_shared_info_write(struct sim_vcpu *sv, uint64_t offset, unsigned size, 
     *pcpu_clock(sv) += machine_line_cost(sv->sd->m, sv->pcpu->id, p, size, COH_WRITE);
     memcpy(&old, p, size);
     record_guest_access(sv, sv->sd->shared_info_gpa, offset, size, true, old, value);
+    explain_guest_write(sv->sd->m->explain, sv);
     memcpy(p, &value, size);
+    explain_close(sv->sd->m->explain);
     note_cleared_pending(sv, offset, old, value);
 }
 

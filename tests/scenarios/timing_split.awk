@@ -6,6 +6,7 @@
 # Timing figures are:
 # - in guest console lines (d<dom>v<vcpu> ...): a number followed by a time unit (ns, us,
 #   cycles), or right after "cycles=": the bundled guests print every measured time so;
+# - the same in the narration's step lines ("[explain #N ...]") and the debug key's heading;
 # - in the report: simulated time, instruction counts (they depend on the compiler), every
 #   figure of the event-path tables but the event count, the physical CPUs' table (busy time
 #   and scheduling counts follow from timing), and the shared cache lines' counters.
@@ -52,6 +53,7 @@ function emit(orig, masked) {
 
 /^$/ { section = ""; print; next }
 /^d[0-9]+v[0-9]+ / { emit($0, mask_console($0)); next }
+/^\[explain #/ || /^\(XEN\) 'e' pressed/ { emit($0, mask_console($0)); next }
 /^simulated time / || /^instructions / { emit($0, mask_all($0)); next }
 /^domains$/ || /^physical CPUs$/ || /^shared cache lines/ { section = $0; header = 1; print; next }
 /^event paths: send to handler/ { section = "paths"; header = 1; print; next }
