@@ -121,6 +121,28 @@ static ioreq_t *ioreq_slot(struct ioreq_server *s, const struct vcpu *v)
     return s->ioreq.va ? &((shared_iopage_t *)s->ioreq.va)->vcpu_ioreq[v->vcpu_id] : NULL;
 }
 
+int ioreq_view_slot_state(const struct domain *d, unsigned id, unsigned vcpu)
+{
+    struct ioreq_server *s = ioreq_server_get(d, id);
+    const volatile ioreq_t *p;
+
+    if (!s || !s->ioreq.va || vcpu >= d->max_vcpus)
+        return -1;
+    p = &((const shared_iopage_t *)s->ioreq.va)->vcpu_ioreq[vcpu];
+    return p->state;
+}
+
+int64_t ioreq_view_ring_queued(const struct domain *d, unsigned id)
+{
+    struct ioreq_server *s = ioreq_server_get(d, id);
+    const volatile buffered_iopage_t *pg;
+
+    if (!s || !s->bufioreq.va)
+        return -1;
+    pg = s->bufioreq.va;
+    return (uint32_t)(pg->write_pointer - pg->read_pointer);
+}
+
 /* vp_eport is written only once the server is enabled and its page exists. */
 static void ioreq_server_update_evtchns(struct ioreq_server *s)
 {
@@ -679,6 +701,7 @@ static bool ioreq_send_buffered(struct ioreq_server *s, const ioreq_t *p)
     if (guest_read32(hv, &pg->write_pointer) - guest_read32(hv, &pg->read_pointer) >=
         (uint32_t)(IOREQ_BUFFER_SLOT_NUM - qw))
         return false; /* full: the synchronous path takes it */
+    sink_step(HV_STEP_IOREQ_BUFFERED, s->target, s->bufioreq_evtchn, NULL, s->id);
     bp.data = (uint32_t)p->data;
     pg->buf_ioreq[pg->write_pointer % IOREQ_BUFFER_SLOT_NUM] = bp;
     if (qw) {
@@ -713,6 +736,7 @@ static enum ioreq_status ioreq_send_sync(struct ioreq_server *s, struct vcpu *v,
     guest_touch(v->domain->hv, p, sizeof(*p), GUEST_READ);
     if (p->state != STATE_IOREQ_NONE || p->vp_eport != sv->ioreq_evtchn)
         return IOREQ_UNHANDLED; /* "device model set bad IO state/event channel" */
+    sink_step(HV_STEP_IOREQ_SEND, v->domain, sv->ioreq_evtchn, v, s->id);
     req->state = STATE_IOREQ_NONE;
     req->vp_eport = sv->ioreq_evtchn;
     *p = *req;
@@ -861,6 +885,7 @@ enum ioreq_completion ioreq_complete(struct vcpu *v, ioreq_t *req)
 
     if (!s)
         return IOREQ_COMPLETE_NONE;
+    sink_step(HV_STEP_IOREQ_COMPLETE, v->domain, s->vcpu[v->vcpu_id].ioreq_evtchn, v, s->id);
     for (; s; s = ioreq_pending_server(v)) {
         enum ioreq_completion c = ioreq_wait_for_io(s, v);
 

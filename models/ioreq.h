@@ -147,6 +147,11 @@ int ioreq_set_gfn_pool(struct domain *d, uint64_t base, unsigned nr);
 
 /* d's server id, NULL if none. */
 struct ioreq_server *ioreq_server_get(const struct domain *d, unsigned id);
+/* For onlookers (the teaching mode): the state of vcpu's slot in server id's page, and how many
+ * requests wait in its buffered ring; -1 when there is no such server or page. No access is
+ * reported to the cost or coherence models. */
+int ioreq_view_slot_state(const struct domain *d, unsigned id, unsigned vcpu);
+int64_t ioreq_view_ring_queued(const struct domain *d, unsigned id);
 /* Whether an enabled server of d claims any guest-physical memory (the simulator then needs to
  * know which instruction makes each MMIO access, which costs it a hook per instruction). */
 bool ioreq_claims_memory(const struct domain *d);

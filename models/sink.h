@@ -40,16 +40,19 @@ enum hv_event_page_kind {
  * announced as it begins; what it changed is what the shared state shows when the next one
  * begins (docs/teaching.md). */
 enum hv_step_kind {
-    HV_STEP_SEND,         /* evtchn_send: port of d, by v */
-    HV_STEP_SET_PENDING,  /* evtchn_port_set_pending: the ABI raises port of d on v */
-    HV_STEP_MARK,         /* vcpu_mark_events_pending: v's upcall may become pending */
-    HV_STEP_UNMASK,       /* evtchn_port_unmask: port of d */
-    HV_STEP_BIND,         /* a port of d became bound (its state, notify vcpu) */
-    HV_STEP_CLOSE,        /* evtchn_close: port of d */
-    HV_STEP_VIRQ,         /* send_guest_*_virq: arg is the VIRQ, port the one bound (0: none) */
-    HV_STEP_PIRQ,         /* pirq_raise: arg is the line, port the one bound (0: none) */
-    HV_STEP_NOTIFY_XEN,   /* notify_via_xen_event_channel: Xen raises the remote end of port */
-    HV_STEP_XEN_CONSUMER, /* a port consumed inside Xen (an ioreq port) was notified */
+    HV_STEP_SEND,           /* evtchn_send: port of d, by v */
+    HV_STEP_SET_PENDING,    /* evtchn_port_set_pending: the ABI raises port of d on v */
+    HV_STEP_MARK,           /* vcpu_mark_events_pending: v's upcall may become pending */
+    HV_STEP_UNMASK,         /* evtchn_port_unmask: port of d */
+    HV_STEP_BIND,           /* a port of d became bound (its state, notify vcpu) */
+    HV_STEP_CLOSE,          /* evtchn_close: port of d */
+    HV_STEP_VIRQ,           /* send_guest_*_virq: arg is the VIRQ, port the one bound (0: none) */
+    HV_STEP_PIRQ,           /* pirq_raise: arg is the line, port the one bound (0: none) */
+    HV_STEP_NOTIFY_XEN,     /* notify_via_xen_event_channel: Xen raises the remote end of port */
+    HV_STEP_XEN_CONSUMER,   /* a port consumed inside Xen (an ioreq port) was notified */
+    HV_STEP_IOREQ_SEND,     /* ioreq_send: v's access goes to server arg's slot; port: its port */
+    HV_STEP_IOREQ_BUFFERED, /* ioreq_send_buffered: into server arg's ring; port: its port */
+    HV_STEP_IOREQ_COMPLETE, /* vcpu_ioreq_handle_completion: v's access is answered */
     HV_STEP_KINDS
 };
 

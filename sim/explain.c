@@ -12,6 +12,7 @@
 
 #include "models/evtchn_view.h"
 #include "models/hypercall.h"
+#include "models/ioreq.h"
 #include "models/shared_info.h"
 #include "sim/explain_int.h"
 #include "sim/machine.h"
@@ -82,6 +83,8 @@ static void port_read(const struct domain *d, struct ex_dshadow *s, uint32_t p)
 
 static void vcpu_read(const struct domain *d, unsigned i, struct ex_vshadow *vs)
 {
+    for (unsigned id = 0; id < EX_IOREQ_SERVERS; id++)
+        vs->ioreq[id] = (int8_t)ioreq_view_slot_state(d, id, i);
     memset(vs->l2, 0, sizeof(vs->l2));
     evtchn_view_vcpu(d->vcpu[i], &vs->v);
     for (unsigned w = 0; w < evtchn_view_l2_words(d) && w < EX_L2_WORDS; w++)
@@ -124,6 +127,8 @@ static void shadow_read_all(struct explain *ex)
             port_read(d, s, p);
         for (unsigned i = 0; i < s->nvc; i++)
             vcpu_read(d, i, &s->vc[i]);
+        for (unsigned id = 0; id < EX_IOREQ_SERVERS; id++)
+            s->bufq[id] = ioreq_view_ring_queued(d, id);
     }
 }
 
@@ -202,6 +207,11 @@ static void diff_vcpu(struct explain *ex, unsigned di, const struct domain *d, u
     for (unsigned q = 0; q < EVTCHN_FIFO_MAX_QUEUES; q++)
         if (now.v.head[q] != s->v.head[q])
             change_add(ex, CK_HEAD, di, (int)vi, q, s->v.head[q], now.v.head[q]);
+    for (unsigned id = 0; id < EX_IOREQ_SERVERS; id++)
+        if (now.ioreq[id] != s->ioreq[id])
+            change_add(ex, CK_IOREQ, di, (int)vi, id, (uint64_t)(int64_t)s->ioreq[id],
+                       (uint64_t)(int64_t)now.ioreq[id]);
+    memcpy(s->ioreq, now.ioreq, sizeof(s->ioreq));
     s->v = now.v;
     memcpy(s->l2, now.l2, sizeof(s->l2));
 }
@@ -214,6 +224,12 @@ static void diff_all(struct explain *ex)
             diff_port(ex, di, d, p);
         for (unsigned i = 0; i < ex->dom[di].nvc; i++)
             diff_vcpu(ex, di, d, i);
+        for (unsigned id = 0; id < EX_IOREQ_SERVERS; id++) {
+            int64_t q = ioreq_view_ring_queued(d, id);
+            if (q != ex->dom[di].bufq[id])
+                change_add(ex, CK_BUFQ, di, -1, id, (uint64_t)ex->dom[di].bufq[id], (uint64_t)q);
+            ex->dom[di].bufq[id] = q;
+        }
     }
 }
 
@@ -460,6 +476,44 @@ static void describe_xen_consumer(struct explain *ex, struct ex_step *s)
     (void)ex;
 }
 
+static const char *ioreq_state_name(int64_t st)
+{
+    static const char *const names[] = {"NONE", "READY", "INPROCESS", "IORESP_READY"};
+    return st >= 0 && st < 4 ? names[st] : st < 0 ? "no page" : "?";
+}
+
+static unsigned ioreq_emulator(const struct explain *ex, const struct ex_step *s)
+{
+    const struct ioreq_server *srv = ioreq_server_get(ex->m->dom[s->dom].d, s->arg);
+    return srv ? srv->emulator : 0;
+}
+
+static void describe_ioreq_send(struct explain *ex, struct ex_step *s)
+{
+    s->fn = "ioreq_send";
+    say(s,
+        "d%dv%d's access goes to ioreq server %u (emulator d%u): its slot READY, port %" PRId64
+        " notified; d%dv%d waits in Xen",
+        s->dom, s->vcpu, s->arg, ioreq_emulator(ex, s), s->port, s->dom, s->vcpu);
+}
+
+static void describe_ioreq_buffered(struct explain *ex, struct ex_step *s)
+{
+    s->fn = "ioreq_send_buffered";
+    say(s,
+        "d%d's write goes into the buffered ring of ioreq server %u (emulator d%u), port %" PRId64
+        " notified; the vcpu goes on",
+        s->dom, s->arg, ioreq_emulator(ex, s), s->port);
+}
+
+static void describe_ioreq_complete(struct explain *ex, struct ex_step *s)
+{
+    s->fn = "vcpu_ioreq_handle_completion";
+    say(s, "d%dv%d's access to ioreq server %u is answered: Xen completes it", s->dom, s->vcpu,
+        s->arg);
+    (void)ex;
+}
+
 typedef void (*describe_fn)(struct explain *ex, struct ex_step *s);
 
 static const struct {
@@ -476,6 +530,9 @@ static const struct {
     [HV_STEP_PIRQ] = {"pirq", describe_pirq},
     [HV_STEP_NOTIFY_XEN] = {"notify", describe_notify},
     [HV_STEP_XEN_CONSUMER] = {"xen_consumer", describe_xen_consumer},
+    [HV_STEP_IOREQ_SEND] = {"ioreq_send", describe_ioreq_send},
+    [HV_STEP_IOREQ_BUFFERED] = {"ioreq_buffered", describe_ioreq_buffered},
+    [HV_STEP_IOREQ_COMPLETE] = {"ioreq_complete", describe_ioreq_complete},
 };
 
 static const char *sub_prefix(uint64_t nr)
@@ -558,6 +615,34 @@ static void describe_upcall(struct explain *ex, struct ex_step *s)
         if (find_vcpu_change(ex, s, CK_UPCALL_MASK))
             say(s, " with events masked (evtchn_upcall_mask 0 -> 1)");
     }
+}
+
+/* arg of an I/O exit: size | dir << 8 | type << 16 (ioreq_t's fields). */
+static void describe_io_exit(struct explain *ex, struct ex_step *s)
+{
+    unsigned size = s->arg & 0xff, dir = (s->arg >> 8) & 0xff, type = s->arg >> 16;
+    bool write = dir == IOREQ_WRITE;
+
+    s->kind = "io_exit";
+    if (type == IOREQ_TYPE_COPY) {
+        s->fn = "hvm_emulate_one";
+        say(s, "d%dv%d exits to Xen on an MMIO %s of %u bytes at %#" PRIx64, s->dom, s->vcpu,
+            write ? "write" : "read", size, s->nr);
+    } else if (type == IOREQ_TYPE_PCI_CONFIG) {
+        s->fn = "handle_pio";
+        say(s,
+            "d%dv%d exits to Xen on a PCI config %s (0xcfc, %02" PRIx64 ":%02" PRIx64 ".%" PRIx64
+            " register %#" PRIx64 ")",
+            s->dom, s->vcpu, write ? "write" : "read", (s->nr >> 40) & 0xff, (s->nr >> 35) & 0x1f,
+            (s->nr >> 32) & 7, s->nr & 0xfff);
+    } else {
+        s->fn = "handle_pio";
+        say(s, "d%dv%d exits to Xen: %s port %#" PRIx64 " (%u byte%s)", s->dom, s->vcpu,
+            write ? "out to" : "in from", s->nr, size, size == 1 ? "" : "s");
+    }
+    if (write)
+        say(s, ", data %#" PRIx64, s->cmd);
+    (void)ex;
 }
 
 static void describe_hvm_iret(struct explain *ex, struct ex_step *s)
@@ -693,6 +778,25 @@ static void describe_guest(struct explain *ex, struct ex_step *s)
             return;
         }
     }
+    for (size_t i = 0; i < s->nch; i++) {
+        if (c[i].k == CK_IOREQ) {
+            s->kind = "ioreq";
+            s->fn = "cpu_handle_ioreq";
+            say(s, "d%dv%d (the emulator) sets d%uv%d's ioreq slot in server %u: %s -> %s", s->dom,
+                s->vcpu, c[i].dom, c[i].vcpu, c[i].idx, ioreq_state_name((int64_t)c[i].from),
+                ioreq_state_name((int64_t)c[i].to));
+            return;
+        }
+        if (c[i].k == CK_BUFQ) {
+            s->kind = "ioreq";
+            s->fn = "handle_buffered_iopage";
+            say(s,
+                "d%dv%d (the emulator) takes buffered requests of d%u's server %u: %" PRId64
+                " -> %" PRId64 " waiting",
+                s->dom, s->vcpu, c[i].dom, c[i].idx, (int64_t)c[i].from, (int64_t)c[i].to);
+            return;
+        }
+    }
     for (size_t k = 0; k < sizeof(order); k++)
         for (size_t i = 0; i < s->nch; i++)
             if (c[i].k == order[k]) {
@@ -748,7 +852,8 @@ static size_t print_ports(const struct explain *ex, const struct ex_step *s, siz
 
     port_before_after(ex, s, dom, first, before, after, sizeof(before));
     for (; j < s->nch; j++) {
-        if (c[j].vcpu >= 0 || c[j].k == CK_CHAN || (c[j].dom == dom && c[j].idx == last))
+        if (c[j].vcpu >= 0 || c[j].k == CK_CHAN || c[j].k == CK_BUFQ ||
+            (c[j].dom == dom && c[j].idx == last))
             continue;
         if (c[j].dom != dom)
             break;
@@ -820,6 +925,12 @@ static void print_vcpu(const struct explain *ex, const struct ex_step *s, unsign
                      c[i].from, c[i].to);
             break;
         }
+        case CK_IOREQ: {
+            size_t n = strlen(l2);
+            snprintf(l2 + n, sizeof(l2) - n, " ioreq slot (server %u) %s->%s", c[i].idx,
+                     ioreq_state_name((int64_t)c[i].from), ioreq_state_name((int64_t)c[i].to));
+            break;
+        }
         default:
             break;
         }
@@ -834,7 +945,7 @@ static bool changed_before(const struct ex_change *c, size_t i)
 {
     for (size_t j = 0; j < i; j++)
         if (c[j].dom == c[i].dom && c[j].vcpu == c[i].vcpu &&
-            (c[i].vcpu >= 0 || (c[j].idx == c[i].idx && c[j].k != CK_CHAN)))
+            (c[i].vcpu >= 0 || (c[j].idx == c[i].idx && c[j].k != CK_CHAN && c[j].k != CK_BUFQ)))
             return true;
     return false;
 }
@@ -856,7 +967,7 @@ static void print_step(struct explain *ex, const struct ex_step *s, uint64_t ind
                    explain_step_fn(s), s->text);
     /* Ports first (runs of alike ports as one line), then vcpus, each object once. */
     for (size_t i = 0; i < s->nch;) {
-        if (c[i].vcpu < 0 && c[i].k != CK_CHAN && !changed_before(c, i))
+        if (c[i].vcpu < 0 && c[i].k != CK_CHAN && c[i].k != CK_BUFQ && !changed_before(c, i))
             i = print_ports(ex, s, i);
         else
             i++;
@@ -864,6 +975,12 @@ static void print_step(struct explain *ex, const struct ex_step *s, uint64_t ind
     for (size_t i = 0; i < s->nch; i++)
         if (c[i].vcpu >= 0 && !changed_before(c, i))
             print_vcpu(ex, s, c[i].dom, c[i].vcpu);
+    for (size_t i = 0; i < s->nch; i++)
+        if (c[i].k == CK_BUFQ)
+            console_printf(&ex->m->console, s->t,
+                           "        d%u ioreq server %u buffered ring: %" PRId64 " -> %" PRId64
+                           " waiting",
+                           c[i].dom, c[i].idx, (int64_t)c[i].from, (int64_t)c[i].to);
 }
 
 /* ---- opening and closing ---- */
@@ -921,6 +1038,7 @@ static const describe_fn step_describers[] = {
     [SRC_RETURN] = describe_return,     [SRC_KICK] = describe_kick,
     [SRC_WAKE] = describe_wake,         [SRC_UPCALL] = describe_upcall,
     [SRC_HVM_IRET] = describe_hvm_iret, [SRC_GUEST_WRITE] = describe_guest,
+    [SRC_IO_EXIT] = describe_io_exit,
 };
 
 void explain_close(struct explain *ex)
@@ -1073,6 +1191,19 @@ void explain_hvm_iret(struct explain *ex, struct sim_vcpu *sv)
     explain_close(ex);
 }
 
+void explain_io_exit(struct explain *ex, struct sim_vcpu *sv, const struct ioreq *p)
+{
+    if (!ex)
+        return;
+    open_step(ex, SRC_IO_EXIT, sv->sd->d->domid, (int)sv->v->vcpu_id, -1, WHO_HW, -1, -1);
+    if (ex->open) {
+        ex->cur.nr = p->addr;
+        ex->cur.cmd = p->data;
+        ex->cur.arg = (uint32_t)p->size | (uint32_t)p->dir << 8 | (uint32_t)p->type << 16;
+    }
+    explain_close(ex);
+}
+
 void explain_guest_write(struct explain *ex, struct sim_vcpu *sv)
 {
     if (!ex)
@@ -1145,6 +1276,8 @@ struct explain *explain_new(struct machine *m, const struct explain_options *o)
         }
         for (unsigned i = 0; i < ex->dom[di].nvc; i++)
             ex->dom[di].vc[i].run = RUN_NONE;
+        for (unsigned id = 0; id < EX_IOREQ_SERVERS; id++)
+            ex->dom[di].bufq[id] = -1;
     }
     return ex;
 }

@@ -48,6 +48,9 @@ void explain_wake(struct explain *ex, struct sim_vcpu *target);
 void explain_upcall_begin(struct explain *ex, struct sim_vcpu *sv, unsigned vector);
 /* An HVM guest left its upcall vector's handler with iretq. */
 void explain_hvm_iret(struct explain *ex, struct sim_vcpu *sv);
+/* An HVM vcpu's port or MMIO access exits to Xen (p: the access as Xen decoded it). */
+struct ioreq;
+void explain_io_exit(struct explain *ex, struct sim_vcpu *sv, const struct ioreq *p);
 /* A guest write to memory it shares with Xen: before it is made, then once it is. */
 void explain_guest_write(struct explain *ex, struct sim_vcpu *sv);
 /* Ends the step under way: its changes are the state's difference now. */

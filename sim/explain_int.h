@@ -10,7 +10,8 @@
 
 #define FIFO_BIT(b) (UINT32_C(1) << (b))
 #define EX_L2_WORDS 64u
-#define EX_MAX_PORTS 4096u /* the most ports of one domain a narration shows */
+#define EX_IOREQ_SERVERS 8u /* MAX_NR_IOREQ_SERVERS */
+#define EX_MAX_PORTS 4096u  /* the most ports of one domain a narration shows */
 
 /* ---- state and its shadow ---- */
 
@@ -34,6 +35,7 @@ struct ex_span {
 struct ex_vshadow {
     struct evtchn_vcpu_view v;
     uint64_t l2[EX_L2_WORDS];
+    int8_t ioreq[EX_IOREQ_SERVERS]; /* its slot's state in each ioreq server (-1: none) */
     bool follow; /* a selected event is on its way to this vcpu: narrate its steps */
     struct ex_span *span;
     size_t nspan, capspan;
@@ -45,9 +47,10 @@ struct ex_dshadow {
     uint8_t *pend, *mask;
     uint32_t *word;
     struct ex_chan *chan;
-    int64_t *flow;       /* per port: the event raised and not yet consumed (-1: none) */
-    uint64_t *flow_step; /* ... the step that raised it ... */
-    uint64_t *flow_t;    /* ... and when */
+    int64_t *flow;                  /* per port: the event raised and not yet consumed (-1: none) */
+    uint64_t *flow_step;            /* ... the step that raised it ... */
+    uint64_t *flow_t;               /* ... and when */
+    int64_t bufq[EX_IOREQ_SERVERS]; /* requests waiting in each server's buffered ring (-1) */
     struct ex_vshadow *vc;
     unsigned nvc;
 };
@@ -65,15 +68,17 @@ enum ex_ck {
     CK_HEAD,
     CK_READY,
     CK_CHAN,
+    CK_IOREQ, /* a vcpu's ioreq slot state in server idx (vcpu: the target's) */
+    CK_BUFQ,  /* requests waiting in server idx's buffered ring (vcpu -1, not a port) */
 };
 extern const char *const explain_change_names[]; /* by enum ex_ck, as the document names them */
 
 struct ex_change {
     uint8_t k;
     uint16_t dom;
-    int32_t vcpu; /* -1 for port changes */
-    uint32_t idx; /* port, selector bit, queue */
-    uint64_t from, to;
+    int32_t vcpu;              /* -1 for port changes */
+    uint32_t idx;              /* port, selector bit, queue, ioreq server */
+    uint64_t from, to;         /* CK_IOREQ, CK_BUFQ: int64_t values, -1 for "no server" */
     struct ex_chan cfrom, cto; /* CK_CHAN */
 };
 
@@ -92,6 +97,7 @@ enum ex_src {
     SRC_UPCALL,
     SRC_HVM_IRET,
     SRC_GUEST_WRITE,
+    SRC_IO_EXIT,
 };
 
 struct ex_step {
@@ -101,7 +107,7 @@ struct ex_step {
     uint8_t src, who;
     uint8_t hkind; /* enum hv_step_kind, for SRC_MODEL */
     uint32_t arg;
-    uint64_t nr, cmd;      /* hypercall */
+    uint64_t nr, cmd;      /* hypercall; an I/O exit's address and data */
     int64_t rax;           /* return */
     const char *kind, *fn; /* fn NULL: the name is in fnbuf (explain_step_fn) */
     char fnbuf[64];

@@ -18,6 +18,8 @@ const char *const explain_change_names[] = {[CK_PENDING] = "pending",
                                             [CK_WORD] = "word",
                                             [CK_HEAD] = "head",
                                             [CK_READY] = "ready",
+                                            [CK_IOREQ] = "ioreq",
+                                            [CK_BUFQ] = "bufq",
                                             [CK_CHAN] = "chan"};
 const char *const explain_who_names[] = {"guest", "xen", "hw"};
 const char *const explain_run_names[] = {"running", "runnable", "blocked", "blocked_in_xen",
@@ -76,6 +78,14 @@ static struct json_object *vcpu_state_json(const struct domain *d, const struct 
                     l2, json_object_new_int((int)(w * 64u + (unsigned)__builtin_ctzll(x))));
         json_object_object_add(o, "l2", l2);
     }
+    struct json_object *io = json_object_new_object();
+    for (unsigned id = 0; id < EX_IOREQ_SERVERS; id++)
+        if (v->ioreq[id] >= 0) {
+            char key[8];
+            snprintf(key, sizeof(key), "%u", id);
+            json_object_object_add(io, key, json_object_new_int(v->ioreq[id]));
+        }
+    json_object_object_add(o, "ioreq", io);
     if (d->evtchn_fifo) {
         struct json_object *head = json_object_new_array();
         put_u64(o, "ready", v->v.ready);
@@ -110,6 +120,14 @@ static struct json_object *domain_state_json(const struct explain *ex, unsigned 
     }
     for (unsigned i = 0; i < s->nvc; i++)
         json_object_array_add(vcpus, vcpu_state_json(d, &s->vc[i]));
+    struct json_object *bufq = json_object_new_object();
+    for (unsigned id = 0; id < EX_IOREQ_SERVERS; id++)
+        if (s->bufq[id] >= 0) {
+            char key[8];
+            snprintf(key, sizeof(key), "%u", id);
+            json_object_object_add(bufq, key, json_object_new_int64(s->bufq[id]));
+        }
+    json_object_object_add(o, "bufq", bufq);
     json_object_object_add(o, "pending", pend);
     json_object_object_add(o, "masked", mask);
     json_object_object_add(o, "words", words);
@@ -144,6 +162,10 @@ static struct json_object *change_json(const struct ex_change *c)
     case CK_HEAD:
         put_u64(o, "prio", c->idx);
         break;
+    case CK_IOREQ:
+    case CK_BUFQ:
+        put_u64(o, "server", c->idx);
+        break;
     case CK_UPCALL_PENDING:
     case CK_UPCALL_MASK:
     case CK_READY:
@@ -155,6 +177,9 @@ static struct json_object *change_json(const struct ex_change *c)
     if (c->k == CK_CHAN) {
         json_object_object_add(o, "from", chan_json(&c->cfrom));
         json_object_object_add(o, "to", chan_json(&c->cto));
+    } else if (c->k == CK_IOREQ || c->k == CK_BUFQ) { /* -1: no such server */
+        json_object_object_add(o, "from", json_object_new_int64((int64_t)c->from));
+        json_object_object_add(o, "to", json_object_new_int64((int64_t)c->to));
     } else {
         put_u64(o, "from", c->from);
         put_u64(o, "to", c->to);

@@ -8,6 +8,7 @@
 #include <unicorn/unicorn.h>
 
 #include "models/hvm_io.h"
+#include "sim/explain.h"
 #include "sim/record.h"
 #include "sim/vcpu.h"
 
@@ -31,6 +32,7 @@ static void charge_exit(struct sim_vcpu *sv, enum cost_id decode, const ioreq_t 
 {
     const struct cost_profile *c = sv->sd->m->cost;
     record_io_exit(sv, *sv->clock, p, rip);
+    explain_io_exit(sv->sd->m->explain, sv, p);
     sv->pcpu->xen_from = *sv->clock;
     *sv->clock += cost_cycles(c, COST_HVM_EXIT) + cost_cycles(c, decode);
     sv->pcpu->xen_to = *sv->clock;
@@ -149,6 +151,7 @@ static bool forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint6
     *f = (struct rt_flight){.active = true};
     rt_mark(f, RT_EXIT, *clock);
     record_io_exit(sv, *clock, p, site);
+    explain_io_exit(m->explain, sv, p);
     sv->pcpu->xen_from = sv->hc_start = *clock;
     *clock += cost_cycles(m->cost, COST_HVM_EXIT) / 2;
     rt_mark(f, RT_DECODE, *clock);
@@ -166,8 +169,7 @@ static bool forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint6
     m->hv.current = NULL;
     if (p->dir == IOREQ_WRITE)
         record_io_access(sv, f->t[RT_SEND], p);
-    record_ioreq_send(sv, f->t[RT_SEND], s ? s->id : MAX_NR_IOREQ_SERVERS, p,
-                      st == IOREQ_BUFFERED);
+    record_ioreq_send(sv, f->t[RT_SEND], s ? s->id : MAX_NR_IOREQ_SERVERS, p, st == IOREQ_BUFFERED);
     *clock += v->hcall_cycles;
     rt_mark(f, RT_EMULATOR_WAKE, *clock);
     sv->pcpu->xen_to = *clock;
@@ -241,8 +243,8 @@ bool sim_hvm_io_resume(struct sim_vcpu *sv)
     *clock += cost_cycles(m->cost, COST_IOREQ_COMPLETE);
     rt_mark(&io->flight, RT_ENTRY, *clock);
     if (a.dir == IOREQ_READ) {
-        ioreq_t done = {.addr = a.addr, .data = a.data, .size = a.size, .dir = a.dir,
-                        .type = a.type};
+        ioreq_t done = {
+            .addr = a.addr, .data = a.data, .size = a.size, .dir = a.dir, .type = a.type};
         record_io_access(sv, *clock, &done); /* Xen traces a read when it completes */
     }
     *clock += cost_cycles(m->cost, COST_HVM_EXIT) - cost_cycles(m->cost, COST_HVM_EXIT) / 2;

@@ -43,6 +43,11 @@ static void state_key(struct json_object *c, char *key, size_t len)
     else if (!strcmp(k, "head"))
         snprintf(key, len, "%s/%d/%d", k, json_object_get_int(v),
                  json_object_get_int(get(c, "prio")));
+    else if (!strcmp(k, "ioreq"))
+        snprintf(key, len, "%s/%d/%d", k, json_object_get_int(v),
+                 json_object_get_int(get(c, "server")));
+    else if (!strcmp(k, "bufq"))
+        snprintf(key, len, "%s/%d", k, json_object_get_int(get(c, "server")));
     else if (v)
         snprintf(key, len, "%s/%d", k, json_object_get_int(v));
     else
@@ -76,6 +81,11 @@ static void load_initial(struct json_object *dom, struct json_object *st)
         snprintf(key, sizeof(key), "word/%s", wp);
         put_int(st, key, json_object_get_int64(wv));
     }
+    json_object_object_foreach(get(dom, "bufq"), qp, qv)
+    {
+        snprintf(key, sizeof(key), "bufq/%s", qp);
+        put_int(st, key, json_object_get_int64(qv));
+    }
     json_object_object_foreach(get(dom, "chans"), cp, cv)
     {
         snprintf(key, sizeof(key), "chan/%s", cp);
@@ -98,6 +108,11 @@ static void load_initial(struct json_object *dom, struct json_object *st)
             snprintf(key, sizeof(key), "l2/%zu/%d", v,
                      json_object_get_int(json_object_array_get_idx(l2, i)));
             put_int(st, key, 1);
+        }
+        json_object_object_foreach(get(vc, "ioreq"), sp, sv)
+        {
+            snprintf(key, sizeof(key), "ioreq/%zu/%s", v, sp);
+            put_int(st, key, json_object_get_int64(sv));
         }
         snprintf(key, sizeof(key), "ready/%zu", v);
         put_int(st, key, json_object_get_int64(get(vc, "ready")));
@@ -140,7 +155,9 @@ static int apply(struct json_object *st, struct json_object *c, char *why, size_
             json_object_object_del(st, key);
         return 0;
     }
-    int64_t have = cur ? json_object_get_int64(cur) : 0,
+    /* Absent: 0, or -1 for an ioreq slot or ring (no such server yet). */
+    int64_t none = !strcmp(k, "ioreq") || !strcmp(k, "bufq") ? -1 : 0;
+    int64_t have = cur ? json_object_get_int64(cur) : none,
             from = json_object_get_int64(get(c, "from"));
     if (have != from)
         return snprintf(why, len, "%s: from %lld, but the state holds %lld", key, (long long)from,
