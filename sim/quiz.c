@@ -145,11 +145,9 @@ static void text_mask(const struct quiz *q, const struct quiz_step *s, struct sb
 
 static void text_handle(const struct quiz *q, const struct quiz_step *s, struct sbuf *o)
 {
+    (void)q;
     (void)s;
-    sb_printf(o,
-              "runs its upcall handler: clears evtchn_upcall_pending, then handles each "
-              "pending, unmasked port %s",
-              q->cfg.abi == QH_ABI_FIFO ? "on its READY queues" : "its selector bits lead to");
+    sb_printf(o, "runs its upcall handler");
 }
 
 static void text_upcall_mask(const struct quiz *q, const struct quiz_step *s, struct sbuf *o)
@@ -359,8 +357,7 @@ static void answer_step_upcall(const struct quiz *q, const struct quiz_step *s, 
     struct sbuf a = {qu->answer, sizeof(qu->answer), 0}, w = {qu->why, sizeof(qu->why), 0};
 
     snprintf(qu->text, sizeof(qu->text),
-             "Does an upcall happen (a vcpu's evtchn_upcall_pending 0->1), and on which vcpu? "
-             "Does a vcpu wake?");
+             "Upcall (a vcpu's evtchn_upcall_pending 0->1)? On which vcpu? Does a vcpu wake?");
     qu->kind = "upcall";
     answer_upcalls(&s->out, &a);
     if (s->op.kind == QK_BIND_INTERDOMAIN)
@@ -493,12 +490,20 @@ static unsigned build_questions(const struct quiz *q, struct question *out)
 
 /* ---- text ---- */
 
+/* Two lines at most: a set-up line must stay readable in a terminal. */
 static const char *const abi_long[QH_ABIS] = {
     [QH_ABI_2L] = "the 2-level ABI (pending and mask bitmaps in shared_info)",
-    [QH_ABI_3L] = "the 3-level ABI (bitmaps in pages registered with "
-                  "EVTCHNOP_register_extended)",
-    [QH_ABI_FIFO] = "the FIFO ABI (event words and per-vcpu control blocks, every port at "
-                    "priority 7 until set_priority)",
+    [QH_ABI_3L] = "the 3-level ABI (pending and mask bitmaps in pages registered\n"
+                  "  with EVTCHNOP_register_extended)",
+    [QH_ABI_FIFO] = "the FIFO ABI (event words and per-vcpu control blocks;\n"
+                    "  every port at priority 7 until set_priority)",
+};
+
+/* What the guest's handler walks to find its ports (sim/quiz_host.c, qh_guest_handle). */
+static const char *const handler_walk[QH_ABIS] = {
+    [QH_ABI_2L] = "that its selector (evtchn_pending_sel) leads to",
+    [QH_ABI_3L] = "that its two selector levels lead to",
+    [QH_ABI_FIFO] = "on its READY queues, unlinking every word it walks",
 };
 
 static void print_setup(const struct quiz *q, FILE *out)
@@ -511,8 +516,12 @@ static void print_setup(const struct quiz *q, FILE *out)
     fprintf(out,
             "  Every vcpu runs with event delivery enabled (evtchn_upcall_mask 0); no port "
             "is bound yet.\n  Hypercalls: event_channel_op (%d) and sched_op (%d), "
-            "sub-op numbers in brackets.\n\n",
+            "sub-op numbers in brackets.\n",
             __HYPERVISOR_event_channel_op, __HYPERVISOR_sched_op);
+    fprintf(out,
+            "  An upcall handler clears its vcpu's evtchn_upcall_pending, then handles each "
+            "pending,\n  unmasked port of that vcpu %s.\n\n",
+            handler_walk[q->cfg.abi]);
 }
 
 static void print_script(const struct quiz *q, FILE *out)
