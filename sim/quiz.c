@@ -185,6 +185,15 @@ static const struct kind_info kinds[QK_KINDS] = {
     [QK_RAISE_VIRQ] = {NULL, 0, QQ_UPCALL, args_none},
 };
 
+/* The JSON's "op" of a step that is not a hypercall: what the guest or Xen does. */
+static const char *const action_names[QK_KINDS] = {
+    [QK_MASK] = "guest_mask",
+    [QK_HANDLE] = "guest_upcall_handler",
+    [QK_UPCALL_MASK] = "guest_set_upcall_mask",
+    [QK_UPCALL_UNMASK] = "guest_clear_upcall_mask",
+    [QK_RAISE_VIRQ] = "xen_send_guest_vcpu_virq",
+};
+
 static bool is_bind(enum quiz_kind k)
 {
     return k == QK_ALLOC_UNBOUND || k == QK_BIND_INTERDOMAIN || k == QK_BIND_IPI ||
@@ -583,8 +592,11 @@ static struct json_object *json_step(const struct quiz *q, unsigned i)
     step_text(q, s, &t);
     json_object_object_add(j, "step", json_object_new_int((int)i + 1));
     json_object_object_add(j, "domain", json_object_new_int(s->op.dom));
-    json_object_object_add(j, "vcpu", json_object_new_int((int)s->op.vcpu));
-    json_object_object_add(j, "op", json_object_new_string(k->name ? k->name : "guest"));
+    /* A VIRQ is raised by Xen on its target vcpu: that is the vcpu the step is about. */
+    unsigned vcpu = s->op.kind == QK_RAISE_VIRQ ? s->op.target_vcpu : s->op.vcpu;
+    json_object_object_add(j, "vcpu", json_object_new_int((int)vcpu));
+    json_object_object_add(j, "op",
+                           json_object_new_string(k->name ? k->name : action_names[s->op.kind]));
     if (k->name) {
         bool sched = s->op.kind == QK_BLOCK;
         json_object_object_add(
