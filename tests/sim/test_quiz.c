@@ -480,6 +480,14 @@ static void json_for_graders(void **state)
     j = quiz_to_json(q);
     assert_true(json_object_object_get_ex(j, "script", &x));
     assert_int_equal(json_object_array_length(x), 5);
+    assert_string_equal(
+        json_object_get_string(json_object_object_get(json_object_array_get_idx(x, 1), "op")),
+        "EVTCHNOP_bind_interdomain");
+    assert_int_equal(
+        json_object_get_int(json_object_object_get(json_object_array_get_idx(x, 1), "port")), 1);
+    assert_string_equal(
+        json_object_get_string(json_object_object_get(json_object_array_get_idx(x, 2), "op")),
+        "guest_upcall_handler");
     assert_true(json_object_object_get_ex(j, "questions", &qs));
     /* bind (upcall), handler, send (upcall), send (error), two final. */
     assert_int_equal(json_object_array_length(qs), 6);
