@@ -19,6 +19,7 @@
 #include "sim/machine.h"
 #include "sim/plot.h"
 #include "sim/profile.h"
+#include "sim/quiz.h"
 #include "sim/record.h"
 #include "sim/replay.h"
 #include "sim/report.h"
@@ -63,6 +64,8 @@ static const char usage_main[] =
     "  replay FILE      re-time a recording of `run --record` without running guest code,\n"
     "                   under its configuration or another (--cpu, --pcpus, --sockets, --pin,\n"
     "                   --abi)\n"
+    "  quiz             predict, then reveal: a seeded script of event-channel operations\n"
+    "                   and questions on it (--answers: computed by the model)\n"
     "  profiles         list the CPU profiles and where their figures come from\n"
     "                   (`evsim profiles NAME` prints one in full)\n"
     "  scenario         print the embedded default scenario (a template for your own)\n"
@@ -1102,6 +1105,7 @@ static const struct command {
     {"dm-cc", cmd_dm_cc, false},
     {"trace", cmd_trace, false},
     {"replay", cmd_replay, false},
+    {"quiz", cmd_quiz, false},
 };
 
 static int evsim_main(int argc, char **argv)
