@@ -43,9 +43,9 @@ int teach_html_check(struct json_object *doc, struct diag *d)
         if (!json_object_object_get_ex(doc, required_members[i].name, &v))
             return diag_set(d, "explain document: no \"%s\"", required_members[i].name);
         if (!json_object_is_type(v, required_members[i].type))
-            return diag_set(d, "explain document: \"%s\" is a %s, not a %s",
-                            required_members[i].name, json_type_to_name(json_object_get_type(v)),
-                            json_type_to_name(required_members[i].type));
+            return diag_set(d, "explain document: \"%s\" must be %s, not %s",
+                            required_members[i].name, json_type_to_name(required_members[i].type),
+                            json_type_to_name(json_object_get_type(v)));
     }
     struct json_object *format = json_object_object_get(doc, "format");
     if (strcmp(json_object_get_string(format), TEACH_EXPLAIN_FORMAT) != 0)

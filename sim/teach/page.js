@@ -218,7 +218,10 @@
       } else if (c.k === 'sel' || c.k === 'l2') hl[c.k].add(key3(c.dom, c.vcpu, c.bit));
       else if (c.k === 'upcall_pending' || c.k === 'upcall_mask') hl.flag.add(key3(c.dom, c.vcpu, c.k));
       else if (c.k === 'head') hl.head.add(key3(c.dom, c.vcpu, c.prio));
-      else if (c.k === 'ready') hl.ready.add(key2(c.dom, c.vcpu));
+      else if (c.k === 'ready') {
+        const diff = ((c.from || 0) ^ (c.to || 0)) >>> 0;
+        for (let b = 0; b < NR_FIFO_QUEUES; b++) if ((diff >>> b) & 1) hl.ready.add(key3(c.dom, c.vcpu, b));
+      }
     }
     return hl;
   }
@@ -451,7 +454,7 @@
     }
     const k = (b) => key3(meta.id, v, b);
     if (meta.abi === 'fifo') {
-      drawBits(view.ready.cells, (b) => ((vs.ready >>> b) & 1) === 1, () => hl.ready.has(key2(meta.id, v)), -1);
+      drawBits(view.ready.cells, (b) => ((vs.ready >>> b) & 1) === 1, (b) => hl.ready.has(k(b)), -1);
       if (dom.vcpus[v]) drawQueues(ctx, view, meta, dom, v, hl);
       return;
     }
@@ -564,8 +567,8 @@
     const close = h('button', { id: 'record-close', text: 'close' });
     box.setAttribute('data-dom', sel.dom);
     box.setAttribute('data-port', sel.port);
-    box.replaceChildren(h('h2', { text: 'd' + sel.dom + ' port ' + sel.port + ' after step ' + ctx.cur + ' ' }, [close]),
-      dl, h('h3', { text: touched.length + ' steps touch it' }), list, more);
+    box.replaceChildren(...[h('h2', { text: 'd' + sel.dom + ' port ' + sel.port + ' after step ' + ctx.cur + ' ' }, [close]),
+      dl, h('h3', { text: touched.length + ' steps touch it' }), list, more].filter((e) => e !== null));
     box.hidden = false;
   }
 
@@ -611,15 +614,21 @@
     return lo;
   }
 
+  /* A flow arrow: an arc over the rows, so that one between two steps of the same vcpu shows. */
+  function arrowPath(x1, y1, x2, y2) {
+    const top = Math.min(y1, y2) - 9;
+    return 'M' + x1 + ',' + y1 + ' Q' + (x1 + x2) / 2 + ',' + top + ' ' + x2 + ',' + y2;
+  }
+
   function drawTimeline(ctx) {
     const W = 900;
     const LABEL = 60;
     const ROW = 22;
     const rows = ctx.tlRows;
-    const H = rows.length * ROW + 24;
+    const H = rows.length * ROW + 32;
     const { t0, t1 } = timeWindow(ctx);
     const x = (t) => LABEL + ((t - t0) / (t1 - t0)) * (W - LABEL);
-    const y = new Map(rows.map((r, k) => [r.key, 4 + k * ROW]));
+    const y = new Map(rows.map((r, k) => [r.key, 12 + k * ROW]));
     const root = svg('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, id: 'tl-svg' });
     rows.forEach((r) => {
       const ry = y.get(r.key);
@@ -647,7 +656,7 @@
       if (sb.t < t0 || sa.t > t1 || drawn >= MAX_TL_ARROWS) continue;
       drawn++;
       const cur = a.from === ctx.cur || a.to === ctx.cur;
-      root.append(svg('line', { x1: x(sa.t), y1: y.get(rowKeyOf(sa)) + ROW / 2, x2: x(sb.t), y2: y.get(rowKeyOf(sb)) + ROW / 2,
+      root.append(svg('path', { d: arrowPath(x(sa.t), y.get(rowKeyOf(sa)) + ROW / 2, x(sb.t), y.get(rowKeyOf(sb)) + ROW / 2),
         class: 'tl-arrow' + (cur ? ' current' : ''), 'marker-end': 'url(#tl-head)', 'data-flow': a.flow }));
     }
     const defs = svg('defs');
