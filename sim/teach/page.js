@@ -154,14 +154,45 @@
     }
   }
 
+  /* What a change's `from` should be: the value in the state before it. */
+  const CURRENT = {
+    pending: (st, c) => (domOf(st, c.dom).pending.has(c.port) ? 1 : 0),
+    masked: (st, c) => (domOf(st, c.dom).masked.has(c.port) ? 1 : 0),
+    word: (st, c) => domOf(st, c.dom).words.get(c.port) || 0,
+    chan: (st, c) => domOf(st, c.dom).chans.get(c.port) || null,
+    sel: (st, c) => (vcpuOf(st, c).sel.has(c.bit) ? 1 : 0),
+    l2: (st, c) => (vcpuOf(st, c).l2.has(c.bit) ? 1 : 0),
+    upcall_pending: (st, c) => vcpuOf(st, c).upcall_pending,
+    upcall_mask: (st, c) => vcpuOf(st, c).upcall_mask,
+    ready: (st, c) => vcpuOf(st, c).ready,
+    head: (st, c) => vcpuOf(st, c).head[c.prio],
+  };
+
+  function sameValue(k, a, b) {
+    if (k === 'chan') return JSON.stringify(a || null) === JSON.stringify(b || null);
+    return Number(a || 0) >>> 0 === Number(b || 0) >>> 0;
+  }
+
+  /* Steps forward through the whole run once: the checkpoints, and a count of the changes whose
+   * `from` is not what the state held (a producer's bug, or a hand-made document's), which the
+   * page reports since every later state built on them is then suspect too. */
   function buildCheckpoints(doc) {
     const work = initialState(doc);
     const cps = [cloneState(work)];
+    const odd = { count: 0, first: -1 };
     doc.steps.forEach((step, i) => {
-      applyStep(work, step, true);
+      for (const c of step.changes || []) {
+        const fn = APPLY[c.k];
+        if (!fn) continue;
+        if (!sameValue(c.k, CURRENT[c.k](work, c), c.from)) {
+          odd.count++;
+          if (odd.first < 0) odd.first = i;
+        }
+        fn(work, c, c.to);
+      }
       if ((i + 1) % CP_EVERY === 0) cps.push(cloneState(work));
     });
-    return cps;
+    return { cps, odd };
   }
 
   /* The state after step i (i = -1: the initial state). */
@@ -532,9 +563,11 @@
     const rows = [];
     for (let i = from; i < to; i++) {
       const s = steps[i];
-      const tr = h('tr', { 'data-step': i, class: i === ctx.cur ? 'current' : null },
-        [i, s.ns, s.who + ' d' + s.dom + (s.vcpu === null || s.vcpu === undefined ? '' : 'v' + s.vcpu),
-          s.kind, s.fn, s.text].map((x) => h('td', { text: String(x) })));
+      const who = s.who + ' d' + s.dom + (s.vcpu === null || s.vcpu === undefined ? '' : 'v' + s.vcpu);
+      const tr = h('tr', { 'data-step': i, class: i === ctx.cur ? 'current' : null }, [
+        h('td', { text: String(i) }), h('td', { text: String(s.ns) }),
+        h('td', {}, [h('b', { text: s.kind }), h('br'), who]),
+        h('td', {}, [h('code', { text: s.fn }), h('br'), s.text])]);
       rows.push(tr);
     }
     body.replaceChildren(...rows);
@@ -812,6 +845,14 @@
       (doc.truncated ? ' \u00b7 TRUNCATED: --limit cut the step list' : '');
   }
 
+  function drawConsistency(odd) {
+    const e = $('consistency');
+    e.setAttribute('data-odd', String(odd.count));
+    if (odd.count === 0) return;
+    e.replaceChildren('\u26a0 ' + odd.count + (odd.count === 1 ? ' change starts' : ' changes start') +
+      ' from a value the state did not hold; the first at ', stepLink(odd.first));
+  }
+
   function readDoc() {
     const el = $('evsim-data');
     const text = el ? el.textContent.trim() : '';
@@ -829,7 +870,9 @@
       return;
     }
     const ctx = { doc, cur: -1, timer: null, selected: null, tlMap: null };
-    ctx.cps = buildCheckpoints(doc);
+    const built = buildCheckpoints(doc);
+    ctx.cps = built.cps;
+    drawConsistency(built.odd);
     ctx.state = cloneState(ctx.cps[0]);
     ctx.touch = buildTouchIndex(doc);
     ctx.flows = buildFlows(doc);

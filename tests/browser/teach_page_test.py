@@ -35,9 +35,11 @@ def expect(**kw):
 #   record      (dom, port, [texts], [steps]): the port record, texts in it, its step links
 #   rows        {dom: [words]}: the bitmap rows drawn
 #   arrows      number of flow arrows on the timeline
+#   consistent  every change's `from` is the value the state held (the page counts those that are not)
 CASES = {
     "2l": [
-        (action("load"), expect(step=0, changed=set(), clear={("pending", 0, 69)}, arrows=2)),
+        (action("load"), expect(step=0, changed=set(), clear={("pending", 0, 69)}, arrows=2,
+                                consistent=True)),
         (action("next", 4), expect(step=4, changed={("pending", 0, 69)},
                                    set={("pending", 0, 69), ("masked", 0, 70)})),
         (action("next", 1), expect(step=5, changed=set(),
@@ -66,7 +68,8 @@ CASES = {
                                  set={("masked", 0, 70)})),
     ],
     "3l": [
-        (action("load"), expect(step=0, rows={0: [0, 64]}, set={("pending", 0, 5), ("masked", 0, 5)})),
+        (action("load"), expect(step=0, rows={0: [0, 64]}, set={("pending", 0, 5), ("masked", 0, 5)},
+                                consistent=True)),
         (action("next", 2), expect(step=2, changed={("pending", 0, 4101)})),
         (action("next", 1), expect(step=3, sel={(0, 0, "l2", 64): {"set", "changed"},
                                                 (0, 0, "l1", 1): {"set", "changed"}})),
@@ -81,7 +84,7 @@ CASES = {
     ],
     "fifo": [
         (action("load"), expect(step=0, queues={(0, 0, 7): [10, 11]}, set={("masked", 0, 30)},
-                                clear={("pending", 0, 12)}, arrows=2)),
+                                clear={("pending", 0, 12)}, arrows=2, consistent=True)),
         (action("next", 1), expect(step=1, changed={("pending", 0, 12)},
                                    queues={(0, 0, 7): [10, 11]})),
         (action("next", 1), expect(step=2, changed=set(), queues={(0, 0, 7): [10, 11, 12]},
@@ -185,9 +188,14 @@ class Page:
             "clear": self.check_clear, "sel": self.check_sel, "walk": self.check_walk,
             "flag": self.check_flag, "queues": self.check_queues, "qchanged": self.check_qchanged,
             "record": self.check_record, "rows": self.check_rows, "arrows": self.check_arrows,
+            "consistent": self.check_consistent,
         }
         for k, v in want.items():
             checks[k](v)
+
+    def check_consistent(self, _):
+        odd = self.one("#consistency").get_attribute("data-odd")
+        assert odd == "0", "%s changes disagree with the state: %s" % (odd, self.one("#consistency").text)
 
     def check_step(self, i):
         got = self.one("#step-index").text
