@@ -66,6 +66,9 @@ CASES = {
         (action("port", 0, 70), expect(step=14)),
         (action("first"), expect(step=0, clear={("pending", 0, 69), ("pending", 0, 70)},
                                  set={("masked", 0, 70)})),
+        (action("click_timeline_step", 3), expect(step=3, arrows=2)),
+        (action("play_to_end", 19), expect(step=19, changed=set(),
+                                           flag={(0, 0, "upcall_mask"): "upcall_mask 0"})),
     ],
     "3l": [
         (action("load"), expect(step=0, rows={0: [0, 64]}, set={("pending", 0, 5), ("masked", 0, 5)},
@@ -174,6 +177,15 @@ class Page:
             dom, vcpu, prio, port = args
             self.one('.queue[data-dom="%d"][data-vcpu="%d"][data-prio="%d"] .qport[data-port="%d"]'
                      % (dom, vcpu, prio, port)).click()
+        elif kind == "click_timeline_step":
+            self.one('#tl-svg circle[data-step="%d"]' % args[0]).click()
+        elif kind == "play_to_end":
+            from selenium.webdriver.support.ui import Select, WebDriverWait
+            Select(self.one("#speed")).select_by_value("100")
+            self.one("#btn-play").click()
+            WebDriverWait(self.d, 20).until(
+                lambda d: self.one("#step-index").text == str(args[0])
+                and self.one("#btn-play").get_attribute("aria-pressed") == "false")
         else:
             raise ValueError("no action " + kind)
 
