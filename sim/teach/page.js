@@ -349,10 +349,13 @@
     return meta.abi === '3l' ? 'L1 selector' : 'pending_sel';
   }
 
-  function buildSelector(meta, v, which, nbits) {
+  /* The selector's bits in rows of 64: the rows listed, or all rows up to nbits bits. */
+  function buildSelector(meta, v, which, nbits, rowList) {
     const box = h('div', { class: 'selector', 'data-sel': which, 'data-dom': meta.id, 'data-vcpu': v });
     const cells = [];
-    for (let w = 0; w * 64 < nbits; w++) {
+    const all = [];
+    for (let w = 0; w * 64 < nbits; w++) all.push(w);
+    for (const w of rowList || all) {
       const row = h('div', { class: 'word' }, [h('span', { class: 'label',
         text: selectorLabel(meta, which, w) })]);
       for (let b = w * 64; b < Math.min(nbits, w * 64 + 64); b++) {
@@ -364,7 +367,7 @@
     return { box, cells };
   }
 
-  function buildVcpu(ctx, meta, v) {
+  function buildVcpu(ctx, meta, v, rows) {
     const view = { flags: {} };
     const flags = h('div', { class: 'flags' });
     for (const f of ['upcall_pending', 'upcall_mask']) {
@@ -382,7 +385,9 @@
       view.l1 = buildSelector(meta, v, 'l1', 64);
       box.append(view.l1.box);
       if (meta.abi === '3l') {
-        view.l2 = buildSelector(meta, v, 'l2', Math.max(64, Math.ceil(meta.ports / 64)));
+        /* L2 bit n selects pending word n: only the L2 words above the rows drawn. */
+        const l2rows = [...new Set(rows.map((w) => Math.floor(w / 64)))];
+        view.l2 = buildSelector(meta, v, 'l2', Math.max(64, Math.ceil(meta.ports / 64)), l2rows);
         box.append(view.l2.box);
       }
     }
@@ -398,7 +403,7 @@
       'data-abi': meta.abi }, [head]);
     const vcpus = [];
     for (let v = 0; v < meta.vcpus; v++) {
-      const b = buildVcpu(ctx, meta, v);
+      const b = buildVcpu(ctx, meta, v, rows);
       vcpus.push(b.view);
       sec.append(b.box);
     }
@@ -509,6 +514,12 @@
 
   /* ---------- the step panel, the table, the port record ---------- */
 
+  /* "d1v0", "d1" for a domain's work on no vcpu, "" for work of no domain. */
+  function actor(s) {
+    if (s.dom === null || s.dom === undefined) return '';
+    return 'd' + s.dom + (s.vcpu === null || s.vcpu === undefined ? '' : 'v' + s.vcpu);
+  }
+
   function stepLink(i, text) {
     return h('a', { href: '#step=' + i, 'data-step': i, text: text || 'step ' + i });
   }
@@ -541,7 +552,7 @@
     $('step-title').textContent = s ? s.i + ' of ' + n : '(no steps)';
     if (!s) return;
     $('step-time').textContent = s.t + ' cycles = ' + fmtNs(s.ns);
-    $('step-who').textContent = s.who + ' \u00b7 d' + s.dom + (s.vcpu === null || s.vcpu === undefined ? '' : 'v' + s.vcpu);
+    $('step-who').textContent = s.who + (actor(s) ? ' \u00b7 ' + actor(s) : '');
     $('step-kind').textContent = s.kind;
     $('step-fn').textContent = s.fn;
     const port = $('step-port');
@@ -563,7 +574,7 @@
     const rows = [];
     for (let i = from; i < to; i++) {
       const s = steps[i];
-      const who = s.who + ' d' + s.dom + (s.vcpu === null || s.vcpu === undefined ? '' : 'v' + s.vcpu);
+      const who = s.who + ' ' + actor(s);
       const tr = h('tr', { 'data-step': i, class: i === ctx.cur ? 'current' : null }, [
         h('td', { text: String(i) }), h('td', { text: String(s.ns) }),
         h('td', {}, [h('b', { text: s.kind }), h('br'), who]),
@@ -615,7 +626,7 @@
       seen.add(key2(v.dom, v.vcpu));
     }
     for (const s of doc.steps) {
-      const k = s.vcpu === null || s.vcpu === undefined ? 'xen' : key2(s.dom, s.vcpu);
+      const k = rowKeyOf(s);
       if (!seen.has(k)) {
         rows.push({ key: k, label: k === 'xen' ? 'Xen' : 'd' + s.dom + 'v' + s.vcpu, spans: [] });
         seen.add(k);
@@ -624,7 +635,8 @@
     return rows;
   }
 
-  const rowKeyOf = (s) => (s.vcpu === null || s.vcpu === undefined ? 'xen' : key2(s.dom, s.vcpu));
+  const rowKeyOf = (s) => (s.vcpu === null || s.vcpu === undefined || s.dom === null || s.dom === undefined
+    ? 'xen' : key2(s.dom, s.vcpu));
 
   function timeWindow(ctx) {
     const end = Math.max(1, ctx.doc.end_cycles || 0);

@@ -231,6 +231,26 @@ static void test_embedded_parts(void **state)
     assert_int_equal(count(teach_page_html, "<script src=\"page.js\"></script>"), 1);
 }
 
+/* The compiled-in files are the source files, byte for byte (the embedding escapes \\, " and ?
+ * and splits lines: none of it may change what the browser gets). */
+static void test_embedded_as_written(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file, *compiled;
+    } parts[] = {
+        {EVSIM_TEACH_DIR "/page.html", teach_page_html},
+        {EVSIM_TEACH_DIR "/page.css", teach_page_css},
+        {EVSIM_TEACH_DIR "/page.js", teach_page_js},
+    };
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        char *text = slurp(parts[i].file);
+        if (strcmp(text, parts[i].compiled) != 0)
+            fail_msg("%s differs from its compiled-in copy", parts[i].file);
+        free(text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_same_bytes_every_time),
         cmocka_unit_test(test_refusals_leave_nothing),
         cmocka_unit_test(test_embedded_parts),
+        cmocka_unit_test(test_embedded_as_written),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
