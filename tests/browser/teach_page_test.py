@@ -36,6 +36,8 @@ def expect(**kw):
 #   rows        {dom: [words]}: the bitmap rows drawn
 #   arrows      number of flow arrows on the timeline
 #   consistent  every change's `from` is the value the state held (the page counts those that are not)
+#   at_most, last, last_but   the step shown, for a run of unknown length: min(i, last), the last
+#               step, n steps before the last
 CASES = {
     "2l": [
         (action("load"), expect(step=0, changed=set(), clear={("pending", 0, 69)}, arrows=2,
@@ -105,6 +107,15 @@ CASES = {
         (action("next", 1), expect(step=14, queues={})),
         (action("prev", 2), expect(step=12, queues={(0, 0, 7): [12]}, qchanged=set())),
     ],
+    # Any run's page (e.g. one that evsim run --html wrote): it opens, its changes agree with
+    # the states they start from, and stepping, the ends and a jump work without a script error.
+    "any": [
+        (action("load"), expect(step=0, consistent=True)),
+        (action("next", 3), expect(at_most=3)),
+        (action("last"), expect(last=True)),
+        (action("prev", 1), expect(last_but=1)),
+        (action("first"), expect(step=0)),
+    ],
 }
 
 
@@ -159,8 +170,8 @@ class Page:
         elif kind in ("next", "prev"):
             for _ in range(args[0]):
                 self.one("#btn-" + kind).click()
-        elif kind == "first":
-            self.one("#btn-first").click()
+        elif kind in ("first", "last"):
+            self.one("#btn-" + kind).click()
         elif kind == "key":
             self.one("body").send_keys(getattr(self.Keys, args[0]))
         elif kind == "kind":
@@ -200,7 +211,8 @@ class Page:
             "clear": self.check_clear, "sel": self.check_sel, "walk": self.check_walk,
             "flag": self.check_flag, "queues": self.check_queues, "qchanged": self.check_qchanged,
             "record": self.check_record, "rows": self.check_rows, "arrows": self.check_arrows,
-            "consistent": self.check_consistent,
+            "consistent": self.check_consistent, "at_most": self.check_at_most,
+            "last": self.check_last, "last_but": self.check_last_but,
         }
         for k, v in want.items():
             checks[k](v)
@@ -208,6 +220,18 @@ class Page:
     def check_consistent(self, _):
         odd = self.one("#consistency").get_attribute("data-odd")
         assert odd == "0", "%s changes disagree with the state: %s" % (odd, self.one("#consistency").text)
+
+    def steps(self):
+        return int(self.one("#step-count").text)
+
+    def check_at_most(self, i):
+        self.check_step(min(i, max(0, self.steps() - 1)))
+
+    def check_last(self, _):
+        self.check_step(max(0, self.steps() - 1))
+
+    def check_last_but(self, n):
+        self.check_step(max(0, self.steps() - 1 - n))
 
     def check_step(self, i):
         got = self.one("#step-index").text
