@@ -267,8 +267,10 @@
 
   /* ---------- indexes built once ---------- */
 
+  /* A step is on a port when it is about it, walks to it, or changes it. */
   function touches(step, dom, port) {
-    if (step.port === port && (dom === null || step.dom === dom)) return true;
+    const mine = dom === null || step.dom === dom;
+    if (mine && (step.port === port || (step.walk && step.walk.port === port))) return true;
     return (step.changes || []).some((c) => c.port === port && (dom === null || c.dom === dom));
   }
 
@@ -280,6 +282,7 @@
     };
     doc.steps.forEach((s, i) => {
       if (s.port !== null && s.port !== undefined) add(key2(s.dom, s.port), i);
+      if (s.walk && s.walk.port !== null && s.walk.port !== undefined) add(key2(s.dom, s.walk.port), i);
       for (const c of s.changes || []) if (c.port !== undefined) add(key2(c.dom, c.port), i);
     });
     return idx;
