@@ -668,55 +668,84 @@
     return 'M' + x1 + ',' + y1 + ' Q' + (x1 + x2) / 2 + ',' + top + ' ' + x2 + ',' + y2;
   }
 
-  function drawTimeline(ctx) {
-    const W = 900;
-    const LABEL = 60;
-    const ROW = 22;
-    const rows = ctx.tlRows;
-    const H = rows.length * ROW + 32;
-    const { t0, t1 } = timeWindow(ctx);
-    const x = (t) => LABEL + ((t - t0) / (t1 - t0)) * (W - LABEL);
-    const y = new Map(rows.map((r, k) => [r.key, 12 + k * ROW]));
-    const root = svg('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, id: 'tl-svg' });
-    rows.forEach((r) => {
-      const ry = y.get(r.key);
-      root.append(Object.assign(svg('text', { x: 2, y: ry + 14 }), { textContent: r.label }));
-      for (let k = lowerBound(r.spans, t0, (sp) => sp.to); k < r.spans.length && r.spans[k].from <= t1; k++) {
+  function svgText(x, y, text, attrs) {
+    const e = svg('text', Object.assign({ x, y }, attrs || {}));
+    e.textContent = text;
+    return e;
+  }
+
+  function withTitle(e, text) {
+    const t = svg('title');
+    t.textContent = text;
+    e.append(t);
+    return e;
+  }
+
+  /* Where things go: x of a time in the window, y of a row's top. */
+  function timelineGeometry(ctx) {
+    const g = { W: 900, LABEL: 60, ROW: 22 };
+    g.H = ctx.tlRows.length * g.ROW + 32;
+    Object.assign(g, timeWindow(ctx));
+    g.x = (t) => g.LABEL + ((t - g.t0) / (g.t1 - g.t0)) * (g.W - g.LABEL);
+    const tops = new Map(ctx.tlRows.map((r, k) => [r.key, 12 + k * g.ROW]));
+    g.y = (key) => tops.get(key);
+    g.mid = (s) => tops.get(rowKeyOf(s)) + g.ROW / 2;
+    return g;
+  }
+
+  function drawSpans(root, ctx, g) {
+    for (const r of ctx.tlRows) {
+      const top = g.y(r.key);
+      root.append(svgText(2, top + 14, r.label));
+      for (let k = lowerBound(r.spans, g.t0, (sp) => sp.to); k < r.spans.length && r.spans[k].from <= g.t1; k++) {
         const sp = r.spans[k];
-        const a = x(Math.max(sp.from, t0));
-        const b = x(Math.min(sp.to, t1));
-        const rect = svg('rect', { x: a, y: ry + 3, width: Math.max(0.5, b - a), height: ROW - 8, class: 'rs-' + sp.state });
-        rect.append(Object.assign(svg('title'), { textContent: r.label + ' ' + sp.state + ' ' + sp.from + '-' + sp.to + ' cycles' + (sp.pcpu !== undefined ? ' on pcpu ' + sp.pcpu : '') }));
-        root.append(rect);
+        const a = g.x(Math.max(sp.from, g.t0));
+        const b = g.x(Math.min(sp.to, g.t1));
+        const rect = svg('rect', { x: a, y: top + 3, width: Math.max(0.5, b - a), height: g.ROW - 8, class: 'rs-' + sp.state });
+        root.append(withTitle(rect, r.label + ' ' + sp.state + ' ' + sp.from + '-' + sp.to + ' cycles' +
+          (sp.pcpu !== undefined ? ' on pcpu ' + sp.pcpu : '')));
       }
-    });
-    const steps = ctx.doc.steps;
-    const first = lowerBound(steps, t0, (s) => s.t);
-    for (let i = first, n = 0; i < steps.length && steps[i].t <= t1 && n < MAX_TL_STEPS; i++, n++) {
-      const dot = svg('circle', { cx: x(steps[i].t), cy: y.get(rowKeyOf(steps[i])) + ROW / 2 - 1, r: i === ctx.cur ? 4 : 2, class: 'tl-step', 'data-step': i });
-      dot.append(Object.assign(svg('title'), { textContent: 'step ' + i + ': ' + steps[i].kind }));
-      root.append(dot);
     }
+  }
+
+  function drawStepDots(root, ctx, g) {
+    const steps = ctx.doc.steps;
+    for (let i = lowerBound(steps, g.t0, (s) => s.t), n = 0; i < steps.length && steps[i].t <= g.t1 && n < MAX_TL_STEPS; i++, n++) {
+      const dot = svg('circle', { cx: g.x(steps[i].t), cy: g.mid(steps[i]) - 1, r: i === ctx.cur ? 4 : 2, class: 'tl-step', 'data-step': i });
+      root.append(withTitle(dot, 'step ' + i + ': ' + steps[i].kind));
+    }
+  }
+
+  function drawFlowArrows(root, ctx, g) {
+    const steps = ctx.doc.steps;
+    const marker = svg('marker', { id: 'tl-head', viewBox: '0 0 6 6', refX: 6, refY: 3, markerWidth: 6, markerHeight: 6, orient: 'auto' });
+    marker.append(svg('path', { d: 'M0,0 L6,3 L0,6 z', fill: '#1552a6' }));
+    const defs = svg('defs');
+    defs.append(marker);
+    root.append(defs);
     let drawn = 0;
     for (const a of ctx.flows) {
       const sa = steps[a.from];
       const sb = steps[a.to];
-      if (sb.t < t0 || sa.t > t1 || drawn >= MAX_TL_ARROWS) continue;
+      if (sb.t < g.t0 || sa.t > g.t1 || drawn >= MAX_TL_ARROWS) continue;
       drawn++;
       const cur = a.from === ctx.cur || a.to === ctx.cur;
-      root.append(svg('path', { d: arrowPath(x(sa.t), y.get(rowKeyOf(sa)) + ROW / 2, x(sb.t), y.get(rowKeyOf(sb)) + ROW / 2),
+      root.append(svg('path', { d: arrowPath(g.x(sa.t), g.mid(sa), g.x(sb.t), g.mid(sb)),
         class: 'tl-arrow' + (cur ? ' current' : ''), 'marker-end': 'url(#tl-head)', 'data-flow': a.flow }));
     }
-    const defs = svg('defs');
-    const marker = svg('marker', { id: 'tl-head', viewBox: '0 0 6 6', refX: 6, refY: 3, markerWidth: 6, markerHeight: 6, orient: 'auto' });
-    marker.append(svg('path', { d: 'M0,0 L6,3 L0,6 z', fill: '#1552a6' }));
-    defs.append(marker);
-    root.prepend(defs);
-    const s = steps[ctx.cur];
-    if (s) root.append(svg('line', { x1: x(s.t), x2: x(s.t), y1: 0, y2: H - 20, class: 'tl-cursor', id: 'tl-cursor' }));
-    root.append(Object.assign(svg('text', { x: LABEL, y: H - 4 }), { textContent: Math.round(t0) + ' cycles' }),
-      Object.assign(svg('text', { x: W - 4, y: H - 4, 'text-anchor': 'end' }), { textContent: Math.round(t1) + ' cycles' }));
-    ctx.tlMap = { t0, t1, LABEL, W };
+  }
+
+  function drawTimeline(ctx) {
+    const g = timelineGeometry(ctx);
+    const root = svg('svg', { width: g.W, height: g.H, viewBox: '0 0 ' + g.W + ' ' + g.H, id: 'tl-svg' });
+    drawSpans(root, ctx, g);
+    drawStepDots(root, ctx, g);
+    drawFlowArrows(root, ctx, g);
+    const s = ctx.doc.steps[ctx.cur];
+    if (s) root.append(svg('line', { x1: g.x(s.t), x2: g.x(s.t), y1: 0, y2: g.H - 20, class: 'tl-cursor', id: 'tl-cursor' }));
+    root.append(svgText(g.LABEL, g.H - 4, Math.round(g.t0) + ' cycles'),
+      svgText(g.W - 4, g.H - 4, Math.round(g.t1) + ' cycles', { 'text-anchor': 'end' }));
+    ctx.tlMap = { t0: g.t0, t1: g.t1, LABEL: g.LABEL, W: g.W };
     $('tl-box').replaceChildren(root);
   }
 
