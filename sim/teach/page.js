@@ -53,9 +53,11 @@
     return ns + ' ns';
   }
 
-  /* The set bits of a hex selector word ("0x..."), without losing bits above 2^53. */
+  /* The set bits of a hex selector word ("0x...", or a plain number), without losing bits above
+   * 2^53. */
   function selBits(hex) {
     const bits = new Set();
+    if (typeof hex === 'number' && Number.isSafeInteger(hex) && hex >= 0) hex = '0x' + hex.toString(16);
     if (typeof hex !== 'string' || !/^0x[0-9a-fA-F]+$/.test(hex)) return bits;
     let v = BigInt(hex);
     for (let b = 0; v > 0n; b++, v >>= 1n) if (v & 1n) bits.add(b);
@@ -549,7 +551,7 @@
   function drawStep(ctx) {
     const n = ctx.doc.steps.length;
     const s = ctx.doc.steps[ctx.cur];
-    $('step-index').textContent = String(ctx.cur);
+    $('step-index').textContent = n ? String(ctx.cur) : '\u2014';
     $('step-count').textContent = String(n);
     $('step-slider').value = String(ctx.cur);
     $('step-title').textContent = s ? s.i + ' of ' + n : '(no steps)';
