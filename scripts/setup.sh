@@ -34,6 +34,11 @@ EVSIM_PACKAGES=(
   libinih-dev libjson-c-dev gnuplot-nox valgrind
 )
 
+# What only the test suite needs (scripts/test.sh installs them, run.sh does without): headless
+# Chromium, its WebDriver and Selenium, which the teaching page's browser tests drive
+# (tests/browser); where they are missing those tests are skipped.
+EVSIM_TEST_PACKAGES=(chromium chromium-driver python3-selenium)
+
 evsim_sudo() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }

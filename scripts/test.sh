@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test suite: the same set-up as run.sh, then every test through ctest (output shown on
+# The test suite: the same set-up as run.sh (plus chromium, chromium-driver and python3-selenium
+# for the teaching page's browser tests), then every test through ctest (output shown on
 # failure), then the same suite again on a second build of the host code with AddressSanitizer
 # and UndefinedBehaviorSanitizer (leak checking on; build-sanitize/). Extra arguments go to
 # ctest, both times, e.g. scripts/test.sh -R model. EVSIM_SANITIZE=none skips the second run;
@@ -9,6 +10,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 evsim_setup
+evsim_install_packages "${EVSIM_TEST_PACKAGES[@]}"
 evsim_old_unicorn_fixture
 skip_long=()
 [ "${CI:-}" = true ] && skip_long=(-LE long)

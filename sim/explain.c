@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/event_fifo.h"
 #include "models/evtchn_view.h"
 #include "models/hypercall.h"
 #include "models/ioreq.h"
@@ -325,6 +326,25 @@ static void flow_start(struct explain *ex, struct ex_step *s)
     say(s, " (event e%" PRId64 ")", s->flow);
 }
 
+/* A raise that set no pending bit: the port was pending already (the events coalesce), or the
+ * FIFO event array does not reach it yet (Xen keeps the event and raises it when the page is
+ * added), or the ABI dropped it. */
+static void describe_not_raised(struct explain *ex, struct ex_step *s)
+{
+    const struct domain *d = ex->m->dom[s->dom].d;
+
+    if (d->evtchn_fifo && !evtchn_fifo_word_from_port(d, (uint32_t)s->port))
+        say(s,
+            "d%d's event array does not reach port %" PRId64 " yet: Xen holds the event and "
+            "raises it when EVTCHNOP_expand_array adds the page",
+            s->dom, s->port);
+    else if ((uint64_t)s->port < ex->dom[s->dom].nports && ex->dom[s->dom].pend[s->port])
+        say(s, "d%d port %" PRId64 " is already pending: coalesced, no new event", s->dom, s->port);
+    else
+        say(s, "d%d port %" PRId64 " does not go pending: the ABI drops the event", s->dom,
+            s->port);
+}
+
 static void describe_set_pending(struct explain *ex, struct ex_step *s)
 {
     const struct ex_change *p = NULL;
@@ -337,7 +357,7 @@ static void describe_set_pending(struct explain *ex, struct ex_step *s)
             port_pending_went(&c[i], 1))
             p = &c[i];
     if (!p) {
-        say(s, "d%d port %" PRId64 " is already pending: coalesced, no new event", s->dom, s->port);
+        describe_not_raised(ex, s);
         return;
     }
     say(s, "d%d port %" PRId64 " goes pending for v%d", s->dom, s->port, s->vcpu);

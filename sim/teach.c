@@ -10,6 +10,7 @@
 #include "sim/machine.h"
 #include "sim/report.h"
 #include "sim/teach.h"
+#include "sim/teach_html.h"
 
 void teach_opts_init(struct teach_opts *o)
 {
@@ -151,6 +152,8 @@ int teach_finish(struct machine *m, const struct teach_opts *o, struct diag *d)
             rc = diag_set(d, "run: --explain-json/--html: out of memory");
         if (doc && o->explain_json)
             rc = json_file_write(doc, o->explain_json, "--explain-json", d);
+        if (doc && !rc && o->html)
+            rc = teach_html_write(o->html, doc, d);
         json_object_put(doc);
     }
     teach_discard(m);

@@ -1,0 +1,16 @@
+# Runs CMD (a ;-list) and fails unless it exits with status 2, prints a message matching
+# MESSAGE on stderr, and leaves no OUT file (nor a temporary one beside it).
+file(REMOVE ${OUT})
+execute_process(COMMAND ${CMD} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc STREQUAL "2")
+  message(FATAL_ERROR "exit status ${rc}, expected 2\n${out}\n${err}")
+endif()
+if(NOT err MATCHES "${MESSAGE}")
+  message(FATAL_ERROR "the message does not match '${MESSAGE}':\n${err}")
+endif()
+get_filename_component(dir ${OUT} DIRECTORY)
+file(GLOB left ${OUT} ${OUT}.tmp.*)
+if(left)
+  message(FATAL_ERROR "a refused input left ${left} behind")
+endif()
+message(STATUS "refused as expected: ${err}")
