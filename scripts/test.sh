@@ -9,8 +9,9 @@
 # CI's time; everywhere else they run.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
-evsim_setup
+# The browser tests' packages first: the build's configuration looks for their python3.
 evsim_install_packages "${EVSIM_TEST_PACKAGES[@]}"
+evsim_setup
 evsim_old_unicorn_fixture
 skip_long=()
 [ "${CI:-}" = true ] && skip_long=(-LE long)
