@@ -981,9 +981,8 @@ static void print_step(struct explain *ex, const struct ex_step *s, uint64_t ind
     else
         snprintf(who, sizeof(who), "d%d", s->dom);
     console_printf(&ex->m->console, s->t,
-                   "[explain #%" PRIu64 " %" PRIu64 " cycles %" PRIu64 ".%03" PRIu64
-                   " us] %-7s %-5s %s: %s",
-                   index, s->t, ns / 1000, ns % 1000, who, explain_who_names[s->who],
+                   "[explain #%" PRIu64 " %" PRIu64 " cycles %" PRIu64 " ns] %-7s %-5s %s: %s",
+                   index, s->t, ns, who, explain_who_names[s->who],
                    explain_step_fn(s), s->text);
     /* Ports first (runs of alike ports as one line), then vcpus, each object once. */
     for (size_t i = 0; i < s->nch;) {

@@ -97,8 +97,8 @@ static void dump_all(struct machine *m, uint64_t at)
     explain_close(m->explain); /* a step under way shows its changes first */
     console_printf(&m->console, at,
                    "(XEN) '%c' pressed -> dumping event-channel info (at %" PRIu64
-                   " cycles, %" PRIu64 ".%03" PRIu64 " us)",
-                   'e', at, ns / 1000, ns % 1000);
+                   " cycles, %" PRIu64 " ns)",
+                   'e', at, ns);
     for (unsigned i = 0; i < m->nr_dom; i++)
         evtchn_dump_domain(m->dom[i].d, dump_line, &c);
 }
