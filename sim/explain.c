@@ -360,7 +360,8 @@ static void describe_set_pending(struct explain *ex, struct ex_step *s)
         describe_not_raised(ex, s);
         return;
     }
-    say(s, "d%d port %" PRId64 " goes pending for v%d", s->dom, s->port, s->vcpu);
+    say(s, "evtchn_port_set_pending hands it to the ABI: d%d port %" PRId64 " goes pending for v%d",
+        s->dom, s->port, s->vcpu);
     const struct ex_change *sel = find_vcpu_change(ex, s, CK_SEL);
     bool masked =
         fifo ? (p->to & FIFO_BIT(EVTCHN_FIFO_MASKED)) != 0 : ex->dom[s->dom].mask[s->port];
@@ -420,7 +421,8 @@ static void describe_send(struct explain *ex, struct ex_step *s)
 static void describe_unmask(struct explain *ex, struct ex_step *s)
 {
     name_fn(s, "evtchn_%s_unmask", abi_of(ex, s->dom));
-    say(s, "d%d port %" PRId64 ": unmask", s->dom, s->port);
+    say(s, "evtchn_port_unmask hands it to the ABI: d%d port %" PRId64 " is unmasked", s->dom,
+        s->port);
     if (ex->dom[s->dom].pend[s->port])
         say(s, "; it went pending while masked: raised now");
 }
@@ -982,8 +984,7 @@ static void print_step(struct explain *ex, const struct ex_step *s, uint64_t ind
         snprintf(who, sizeof(who), "d%d", s->dom);
     console_printf(&ex->m->console, s->t,
                    "[explain #%" PRIu64 " %" PRIu64 " cycles %" PRIu64 " ns] %-7s %-5s %s: %s",
-                   index, s->t, ns, who, explain_who_names[s->who],
-                   explain_step_fn(s), s->text);
+                   index, s->t, ns, who, explain_who_names[s->who], explain_step_fn(s), s->text);
     /* Ports first (runs of alike ports as one line), then vcpus, each object once. */
     for (size_t i = 0; i < s->nch;) {
         if (c[i].vcpu < 0 && c[i].k != CK_CHAN && c[i].k != CK_BUFQ && !changed_before(c, i))
