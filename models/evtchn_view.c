@@ -271,6 +271,37 @@ static void dump_3l_selectors(const struct dump_out *o, const struct domain *d)
     }
 }
 
+/* One 3-level bitmap as the words worth showing: those that differ from `plain` (0 for pending:
+ * words with a pending port; all ones for mask: words with an unmasked port, since a guest
+ * masks every port of its new pages). At most `max` words, then how many more. */
+static void dump_3l_bitmap(const struct dump_out *o, const struct domain *d, const char *name,
+                           volatile uint64_t *const *pages, uint64_t plain)
+{
+    const unsigned per_page = EVTCHN_3L_PORTS_PER_PAGE / 64u, max = 8;
+    char line[512];
+    size_t n = (size_t)snprintf(line, sizeof(line), "3-level d%u %s words", d->domid, name);
+    unsigned shown = 0, more = 0;
+
+    for (unsigned pg = 0; pg < d->evtchn_3l->nr_pages; pg++)
+        for (unsigned w = 0; w < per_page; w++) {
+            uint64_t word = pages[pg][w];
+            if (word == plain)
+                continue;
+            if (shown++ >= max) {
+                more++;
+                continue;
+            }
+            n += (size_t)snprintf(line + n, n < sizeof(line) ? sizeof(line) - n : 0, " [%u]=%#llx",
+                                  pg * per_page + w, (unsigned long long)word);
+        }
+    if (!shown)
+        dump_line(o, "%s: none %s", line, plain ? "unmasked" : "pending");
+    else if (more)
+        dump_line(o, "%s ... and %u more", line, more);
+    else
+        dump_line(o, "%s", line);
+}
+
 void evtchn_dump_domain(const struct domain *d, evtchn_dump_line_fn fn, void *opaque)
 {
     const struct dump_out o = {fn, opaque};
@@ -287,6 +318,9 @@ void evtchn_dump_domain(const struct domain *d, evtchn_dump_line_fn fn, void *op
     }
     if (d->evtchn_fifo)
         dump_fifo_queues(&o, d);
-    else if (d->evtchn_3l)
+    else if (d->evtchn_3l) {
+        dump_3l_bitmap(&o, d, "pending", d->evtchn_3l->pending, 0);
+        dump_3l_bitmap(&o, d, "mask", d->evtchn_3l->mask, ~UINT64_C(0));
         dump_3l_selectors(&o, d);
+    }
 }
