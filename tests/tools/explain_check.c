@@ -59,8 +59,16 @@ static void put_int(struct json_object *st, const char *key, int64_t v)
     json_object_object_add(st, key, json_object_new_int64(v));
 }
 
+/* An object member, or an empty object when it is absent (json-c's foreach needs one). */
+static struct json_object *members(struct json_object *o, const char *k, struct json_object *empty)
+{
+    struct json_object *v = get(o, k);
+    return v && json_object_is_type(v, json_type_object) ? v : empty;
+}
+
 static void load_initial(struct json_object *dom, struct json_object *st)
 {
+    struct json_object *empty = json_object_new_object();
     char key[64];
     struct json_object *a;
 
@@ -76,17 +84,17 @@ static void load_initial(struct json_object *dom, struct json_object *st)
                  json_object_get_int(json_object_array_get_idx(a, i)));
         put_int(st, key, 1);
     }
-    json_object_object_foreach(get(dom, "words"), wp, wv)
+    json_object_object_foreach(members(dom, "words", empty), wp, wv)
     {
         snprintf(key, sizeof(key), "word/%s", wp);
         put_int(st, key, json_object_get_int64(wv));
     }
-    json_object_object_foreach(get(dom, "bufq"), qp, qv)
+    json_object_object_foreach(members(dom, "bufq", empty), qp, qv)
     {
         snprintf(key, sizeof(key), "bufq/%s", qp);
         put_int(st, key, json_object_get_int64(qv));
     }
-    json_object_object_foreach(get(dom, "chans"), cp, cv)
+    json_object_object_foreach(members(dom, "chans", empty), cp, cv)
     {
         snprintf(key, sizeof(key), "chan/%s", cp);
         json_object_object_add(st, key, json_object_get(cv));
@@ -109,7 +117,7 @@ static void load_initial(struct json_object *dom, struct json_object *st)
                      json_object_get_int(json_object_array_get_idx(l2, i)));
             put_int(st, key, 1);
         }
-        json_object_object_foreach(get(vc, "ioreq"), sp, sv)
+        json_object_object_foreach(members(vc, "ioreq", empty), sp, sv)
         {
             snprintf(key, sizeof(key), "ioreq/%zu/%s", v, sp);
             put_int(st, key, json_object_get_int64(sv));
@@ -122,6 +130,7 @@ static void load_initial(struct json_object *dom, struct json_object *st)
             put_int(st, key, json_object_get_int64(json_object_array_get_idx(head, q)));
         }
     }
+    json_object_put(empty);
 }
 
 static bool same_json(struct json_object *a, struct json_object *b)
