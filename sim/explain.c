@@ -962,6 +962,67 @@ static void print_vcpu(const struct explain *ex, const struct ex_step *s, unsign
     console_printf(&ex->m->console, s->t, "        d%uv%-8d %s -> %s%s", dom, vi, b, a, l2);
 }
 
+/* A FIFO queue as it stands after the step: HEAD, then LINK to LINK while the words are LINKED
+ * (Xen writes HEAD only when it links into an empty queue, and the guest walks its own copy:
+ * a HEAD whose word is unlinked is stale, the queue empty), bounded by the ports shown. */
+static void print_queue(const struct explain *ex, const struct ex_step *s, unsigned dom, unsigned v,
+                        unsigned q)
+{
+    const struct ex_dshadow *d = &ex->dom[dom];
+    char line[256];
+    size_t n = (size_t)snprintf(line, sizeof(line), "        d%uv%-8u queue %u:", dom, v, q);
+    uint32_t p = d->vc[v].v.head[q];
+    unsigned hops = 0;
+
+    for (; p && p < d->nports && (d->word[p] & FIFO_BIT(EVTCHN_FIFO_LINKED)) && hops < d->nports &&
+           n < sizeof(line) - 16;
+         hops++) {
+        n += (size_t)snprintf(line + n, sizeof(line) - n, hops ? " -> %u" : " HEAD %u", p);
+        p = d->word[p] & EVTCHN_FIFO_LINK_MASK;
+    }
+    console_printf(&ex->m->console, s->t, "%s%s", line, hops ? "" : " empty");
+}
+
+/* The queues this step may have changed, after it: those of a vcpu whose HEAD or READY
+ * changed, and that of every port whose event word changed (its notify vcpu, its priority). */
+static void print_fifo_queues(const struct explain *ex, const struct ex_step *s)
+{
+    const struct ex_change *c = step_changes(ex, s);
+    uint64_t shown[64] = {0}; /* dom * vcpus * queues, for small machines: bit per queue */
+    unsigned n = 0;
+    struct {
+        unsigned dom, v, q;
+    } list[32];
+
+    for (size_t i = 0; i < s->nch && n < 32; i++) {
+        unsigned dom = c[i].dom, v, q;
+        if (!ex->m->dom[dom].d->evtchn_fifo)
+            continue;
+        if (c[i].k == CK_HEAD) {
+            v = (unsigned)c[i].vcpu;
+            q = c[i].idx;
+        } else if (c[i].k == CK_WORD && c[i].idx < ex->dom[dom].nports) {
+            const struct ex_chan *ch = &ex->dom[dom].chan[c[i].idx];
+            v = ch->vcpu;
+            q = ch->prio;
+        } else {
+            continue;
+        }
+        if (v >= ex->dom[dom].nvc || q >= EVTCHN_FIFO_MAX_QUEUES)
+            continue;
+        uint64_t key = ((uint64_t)dom * 64u + v) * EVTCHN_FIFO_MAX_QUEUES + q;
+        if (key < 64 * 64 && (shown[key / 64] >> (key % 64)) & 1u)
+            continue;
+        if (key < 64 * 64)
+            shown[key / 64] |= UINT64_C(1) << (key % 64);
+        list[n].dom = dom;
+        list[n].v = v;
+        list[n++].q = q;
+    }
+    for (unsigned i = 0; i < n; i++)
+        print_queue(ex, s, list[i].dom, list[i].v, list[i].q);
+}
+
 /* Did an earlier change of the step touch the same object (port, or vcpu)? */
 static bool changed_before(const struct ex_change *c, size_t i)
 {
@@ -1001,6 +1062,7 @@ static void print_step(struct explain *ex, const struct ex_step *s, uint64_t ind
                            "        d%u ioreq server %u buffered ring: %" PRId64 " -> %" PRId64
                            " waiting",
                            c[i].dom, c[i].idx, (int64_t)c[i].from, (int64_t)c[i].to);
+    print_fifo_queues(ex, s);
 }
 
 /* ---- opening and closing ---- */
