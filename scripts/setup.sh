@@ -36,8 +36,9 @@ EVSIM_PACKAGES=(
 
 # What only the test suite needs (scripts/test.sh installs them, run.sh does without): headless
 # Chromium, its WebDriver and Selenium, which the teaching page's browser tests drive
-# (tests/browser); where they are missing those tests are skipped.
-EVSIM_TEST_PACKAGES=(chromium chromium-driver python3-selenium)
+# (tests/browser), and GNU parallel, which runs a study's job list (bench.parallel); where they
+# are missing those tests are skipped.
+EVSIM_TEST_PACKAGES=(chromium chromium-driver python3-selenium parallel)
 
 evsim_sudo() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

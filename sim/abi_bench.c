@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "sim/abi_bench.h"
+#include "sim/bench_points.h"
 #include "sim/bench_util.h"
 #include "sim/evpages.h"
 #include "sim/machine.h"
@@ -407,25 +408,20 @@ done:
     free(sc);
 }
 
-struct point_run {
-    const struct point *pt;
+/* The study as bench_points runs it: point i of the plan, simulated in a child. */
+struct study_ctx {
+    const struct plan *pl;
     const char *guest_dir;
+    const struct abi_bench_opts *o;
+    long peak;
+    int failed;
+    double point_seconds; /* the points' own host time, summed */
 };
 
-static void simulate_point(const void *arg, void *out)
+static void simulate_nth(unsigned i, const void *arg, void *out)
 {
-    const struct point_run *pr = arg;
-    simulate(pr->pt, pr->guest_dir, out);
-}
-
-/* SystemC runs one simulation per process: each point gets its own. */
-static void simulate_in_child(const struct point *pt, const char *guest_dir, struct result *r)
-{
-    struct point_run pr = {pt, guest_dir};
-    long rss = 0;
-    double seconds = bench_in_child(simulate_point, &pr, r, sizeof(*r), &rss);
-    r->peak_rss_kb = rss;
-    r->host_seconds = seconds;
+    const struct study_ctx *c = arg;
+    simulate(&c->pl->p[i], c->guest_dir, out);
 }
 
 /* ---- output ---- */
@@ -879,10 +875,23 @@ static void progress_line(const struct abi_bench_opts *o, unsigned i, unsigned n
             r->ok ? "" : "  FAILED");
 }
 
+static void point_finished(unsigned i, void *result, double seconds, long rss_kb, void *ud)
+{
+    struct study_ctx *c = ud;
+    struct result *r = result;
+    r->host_seconds = seconds;
+    r->peak_rss_kb = rss_kb;
+    progress_line(c->o, i, c->pl->n, &c->pl->p[i], r);
+    c->peak = rss_kb > c->peak ? rss_kb : c->peak;
+    c->point_seconds += seconds;
+    c->failed |= !r->ok;
+}
+
 int abi_bench_run(const struct abi_bench_opts *o)
 {
     struct plan pl = {0};
-    if (bench_make_dir(o->out_dir) < 0) {
+    if (!o->points.plan && !o->points.merge && o->points.point < 0 &&
+        bench_make_dir(o->out_dir) < 0) {
         fprintf(stderr, "evsim: bench abi-scaling: cannot create %s: %s\n", o->out_dir,
                 strerror(errno));
         return 2;
@@ -897,25 +906,37 @@ int abi_bench_run(const struct abi_bench_opts *o)
         return 1;
     }
     double t0 = bench_seconds_now();
-    long peak = 0;
-    int failed = 0;
-    unsigned planned = pl.n;
-    for (unsigned i = 0; i < planned; i++) {
-        if (o->interrupt && *o->interrupt) {
-            pl.n = i; /* keep what finished */
-            break;
-        }
-        simulate_in_child(&pl.p[i], o->guest_dir, &res[i]);
-        if (o->interrupt && *o->interrupt && !res[i].ok) {
-            pl.n = i; /* the signal reached the point's process too: it did not finish */
-            break;
-        }
-        progress_line(o, i, planned, &pl.p[i], &res[i]);
-        peak = res[i].peak_rss_kb > peak ? res[i].peak_rss_kb : peak;
-        failed |= !res[i].ok;
+    unsigned planned = pl.n, done = 0;
+    struct study_ctx c = {.pl = &pl, .guest_dir = o->guest_dir, .o = o};
+    const struct bench_study study = {.name = "abi-scaling",
+                                      .quick = o->quick,
+                                      .n = pl.n,
+                                      .result_size = sizeof(*res),
+                                      .simulate = simulate_nth,
+                                      .ctx = &c,
+                                      .finished = point_finished,
+                                      .ud = &c,
+                                      .interrupt = o->interrupt};
+    enum bench_points_outcome outcome =
+        bench_points_run(&study, &o->points, o->out_dir, res, &done);
+    if (outcome != BENCH_POINTS_RESULTS) {
+        free(res);
+        free(pl.p);
+        return outcome == BENCH_POINTS_FAILED ? 2 : c.failed;
     }
+    if (o->points.merge && bench_make_dir(o->out_dir) < 0) {
+        fprintf(stderr, "evsim: bench abi-scaling: cannot create %s: %s\n", o->out_dir,
+                strerror(errno));
+        free(res);
+        free(pl.p);
+        return 2;
+    }
+    pl.n = done;
+    long peak = c.peak;
+    int failed = c.failed;
     bool partial = pl.n < planned;
-    double seconds = bench_seconds_now() - t0;
+    /* Merged from points run elsewhere: the time is theirs, summed. */
+    double seconds = o->points.merge ? c.point_seconds : bench_seconds_now() - t0;
     int rc = 0;
     for (unsigned s = 0; s < SW_COUNT && rc == 0; s++)
         rc = s == SW_STORM ? write_storm_data(o->out_dir, &pl, res)

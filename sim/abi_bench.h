@@ -8,9 +8,12 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "sim/bench_points.h"
+
 struct abi_bench_opts {
     bool quick;          /* a few small points (for tests) */
     bool progress;       /* a line per point on stderr */
+    struct bench_points_opts points; /* --jobs, --plan, --point, --merge (sim/bench_points.h) */
     const char *out_dir; /* data, scripts and plots */
     const char *doc;     /* the Markdown report, or NULL */
     const char *guest_dir;

@@ -77,9 +77,59 @@ FILE *bench_open_out(const char *who, const char *dir, const char *name)
     return f;
 }
 
+static bool parse_unsigned(const char *s, unsigned max, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || *s == '-' || v > max)
+        return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+/* --jobs, --plan, --point, --merge: true when argv[*i] is one of them (taking its value). */
+static bool parse_points_option(struct bench_cli *c, int argc, char **argv, int *i, bool *ok)
+{
+    struct bench_points_opts *p = &c->points;
+    const char *a = argv[*i];
+    unsigned v;
+
+    *ok = true;
+    if (!strcmp(a, "--plan")) {
+        p->plan = true;
+    } else if ((!strcmp(a, "--jobs") || !strcmp(a, "--point") || !strcmp(a, "--merge")) &&
+               *i + 1 < argc) {
+        const char *val = argv[++*i];
+        if (!strcmp(a, "--merge"))
+            p->merge = val;
+        else if (!parse_unsigned(val, !strcmp(a, "--jobs") ? 1024 : 1000000, &v) ||
+                 (!strcmp(a, "--jobs") && v == 0))
+            *ok = false;
+        else if (!strcmp(a, "--jobs"))
+            p->jobs = v;
+        else
+            p->point = (int)v;
+    } else {
+        return false;
+    }
+    c->points_given = true;
+    return true;
+}
+
 int bench_cli_parse(struct bench_cli *c, int argc, char **argv, int first, const char **bad)
 {
+    c->points.point = -1;
+    c->points.jobs = bench_points_default_jobs();
     for (int i = first; i < argc; i++) {
+        bool ok;
+        if (parse_points_option(c, argc, argv, &i, &ok)) {
+            if (!ok) {
+                *bad = argv[i - 1]; /* the option whose value is wrong */
+                return -1;
+            }
+            continue;
+        }
         if (!strcmp(argv[i], "--quick"))
             c->quick = true;
         else if (!strcmp(argv[i], "--progress") || !strcmp(argv[i], "--no-progress"))
@@ -92,6 +142,11 @@ int bench_cli_parse(struct bench_cli *c, int argc, char **argv, int first, const
             *bad = argv[i];
             return -1;
         }
+    }
+    /* One way at a time: a plan, one point, a merge, or the whole study here. */
+    if ((c->points.plan + (c->points.point >= 0) + (c->points.merge != NULL)) > 1) {
+        *bad = "--plan, --point and --merge together";
+        return -1;
     }
     return 0;
 }

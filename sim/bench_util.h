@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "sim/bench_points.h"
+
 /* Run fn(arg, out) in a child process and copy its out_size bytes of result back; out is
  * zeroed when the child fails. Returns the host seconds it took. peak_rss_kb (may be NULL):
  * the child's peak memory. */
@@ -23,9 +25,11 @@ FILE *bench_open_out(const char *who, const char *dir, const char *name);
 struct bench_cli {
     bool quick, progress;
     const char *out_dir, *doc;
+    struct bench_points_opts points; /* --jobs, --plan, --point, --merge */
+    bool points_given;               /* one of those was given */
 };
-/* Parse argv[first..]: --quick, --[no-]progress, --out DIR, --doc FILE (- for none). -1 with
- * *bad the offending argument. */
+/* Parse argv[first..]: --quick, --[no-]progress, --out DIR, --doc FILE (- for none), --jobs N,
+ * --plan, --point K, --merge DIR. -1 with *bad the offending argument. */
 int bench_cli_parse(struct bench_cli *c, int argc, char **argv, int first, const char **bad);
 
 #endif

@@ -171,27 +171,29 @@ done:
     free(sc);
 }
 
-struct point_run {
-    const struct point *p;
+/* The study as bench_points runs it: point i simulated in a child. */
+struct study_ctx {
     const struct ioreq_bench_opts *o;
     unsigned rounds;
+    int failed;
 };
 
-static void simulate_point(const void *arg, void *out)
+static void simulate_nth(unsigned i, const void *arg, void *out)
 {
-    const struct point_run *pr = arg;
-    simulate(pr->p, pr->o, pr->rounds, out);
+    const struct study_ctx *c = arg;
+    simulate(&points[i], c->o, c->rounds, out);
 }
 
-/* SystemC runs one simulation per process: each point gets its own. */
-static void simulate_in_child(const struct point *p, const struct ioreq_bench_opts *o,
-                              unsigned rounds, struct result *r)
+static void point_finished(unsigned i, void *result, double seconds, long rss_kb, void *ud)
 {
-    struct point_run pr = {p, o, rounds};
-    long rss = 0;
-    double seconds = bench_in_child(simulate_point, &pr, r, sizeof(*r), &rss);
-    r->peak_rss_kb = rss;
+    struct study_ctx *c = ud;
+    struct result *r = result;
     r->host_seconds = seconds;
+    r->peak_rss_kb = rss_kb;
+    if (c->o->progress)
+        fprintf(stderr, "[%2u/%zu] %-10s uart inb %" PRIu64 " cycles  %.1f s%s\n", i + 1, NR_POINTS,
+                points[i].name, r->guest[A_UART], r->host_seconds, r->ok ? "" : "  FAILED");
+    c->failed |= !r->ok;
 }
 
 /* ---- output ------------------------------------------------------------------------------ */
@@ -462,7 +464,8 @@ int ioreq_bench_run(const struct ioreq_bench_opts *o)
     struct result r[NR_POINTS];
     struct cost_profile profile;
     struct diag d;
-    if (bench_make_dir(o->out_dir) < 0) {
+    if (!o->points.plan && !o->points.merge && o->points.point < 0 &&
+        bench_make_dir(o->out_dir) < 0) {
         fprintf(stderr, "evsim: bench ioreq: cannot create %s: %s\n", o->out_dir, strerror(errno));
         return 2;
     }
@@ -475,19 +478,24 @@ int ioreq_bench_run(const struct ioreq_bench_opts *o)
         return 2;
     }
     double t0 = bench_seconds_now();
-    int failed = 0;
-    for (unsigned i = 0; i < NR_POINTS; i++) {
-        if (o->interrupt && *o->interrupt) {
-            n = i;
-            break;
-        }
-        simulate_in_child(&points[i], o, rounds, &r[i]);
-        if (o->progress)
-            fprintf(stderr, "[%2u/%zu] %-10s uart inb %" PRIu64 " cycles  %.1f s%s\n", i + 1,
-                    NR_POINTS, points[i].name, r[i].guest[A_UART], r[i].host_seconds,
-                    r[i].ok ? "" : "  FAILED");
-        failed |= !r[i].ok;
+    struct study_ctx c = {.o = o, .rounds = rounds};
+    const struct bench_study study = {.name = "ioreq",
+                                      .quick = o->quick,
+                                      .n = NR_POINTS,
+                                      .result_size = sizeof(r[0]),
+                                      .simulate = simulate_nth,
+                                      .ctx = &c,
+                                      .finished = point_finished,
+                                      .ud = &c,
+                                      .interrupt = o->interrupt};
+    enum bench_points_outcome outcome = bench_points_run(&study, &o->points, o->out_dir, r, &n);
+    if (outcome != BENCH_POINTS_RESULTS)
+        return outcome == BENCH_POINTS_FAILED ? 2 : c.failed;
+    if (o->points.merge && bench_make_dir(o->out_dir) < 0) {
+        fprintf(stderr, "evsim: bench ioreq: cannot create %s: %s\n", o->out_dir, strerror(errno));
+        return 2;
     }
+    int failed = c.failed;
     bool partial = n < NR_POINTS;
     double seconds = bench_seconds_now() - t0;
     int rc = write_data(o->out_dir, r, n);

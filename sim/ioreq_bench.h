@@ -10,9 +10,12 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "sim/bench_points.h"
+
 struct ioreq_bench_opts {
     bool quick;          /* few rounds per point (for tests) */
     bool progress;       /* a line per point on stderr */
+    struct bench_points_opts points; /* --jobs, --plan, --point, --merge (sim/bench_points.h) */
     const char *out_dir; /* data, scripts, plots, results.json */
     const char *doc;     /* docs/ioreq.md (its study section is rewritten), or NULL */
     const char *guest_dir;

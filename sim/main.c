@@ -842,6 +842,7 @@ static int cmd_validate(int argc, char **argv)
 
 static const char usage_bench[] =
     "Usage: evsim bench abi-scaling [--quick] [--out DIR] [--doc FILE] [--[no-]progress]\n"
+    "       [--jobs N] [--plan | --point K | --merge DIR]\n"
     "\n"
     "Compares the 2-level, 3-level and FIFO event-channel ABIs: ports bound (64 up to each\n"
     "ABI's limit), pending density, vcpus per domain, domains with four ports each to a Dom0\n"
@@ -856,13 +857,22 @@ static const char usage_bench[] =
     "                 (its plot links point to DIR: relative when DIR is the default)\n"
     "  --progress     a line per point on stderr (default: when stderr is a terminal)\n"
     "  --no-progress  none\n"
+    "  --jobs N       run N points at once, each in its own process (default: the CPU count);\n"
+    "                 the output is byte for byte that of --jobs 1\n"
+    "  --plan         print one command line per point instead (a job list for GNU parallel,\n"
+    "                 also across hosts with --sshlogin, or a Slurm job array): each runs\n"
+    "                 --point K --out DIR\n"
+    "  --point K      run point K alone and write its result to DIR (--out)\n"
+    "  --merge DIR    read every point's result from DIR and write the data, plots and page\n"
+    "                 (to --out and --doc) as a run here would (docs/benchmarks.md, \"Sweeps\")\n"
     "\n"
     "Exit status: 0 done, 1 a point failed (its row says so), 2 bad input or unwritable output,\n"
-    "130 or 143 stopped by SIGINT (Ctrl-C) or SIGTERM: the point under way finishes, the data\n"
-    "and results.json (marked partial) hold the points that finished; plots and the page are\n"
-    "left as they were.\n"
+    "130 or 143 stopped by SIGINT (Ctrl-C) or SIGTERM: the points under way finish, the data\n"
+    "and results.json (marked partial) hold the points that finished in order; plots and the\n"
+    "page are left as they were.\n"
     "\n"
-    "Usage: evsim bench ioreq [--quick] [--out DIR] [--doc FILE] [--[no-]progress]\n"
+    "Usage: evsim bench ioreq [--quick] [--out DIR] [--doc FILE] [--[no-]progress] [--jobs N]\n"
+    "       [--plan | --point K | --merge DIR]\n"
     "\n"
     "Times an HVM guest's device accesses (UART inb, PCI BAR read, MMIO write, VGA write)\n"
     "through Xen's ioreq servers: no device model, one in dom0, one on the host; the dom0 one\n"
@@ -891,7 +901,8 @@ static int bench_options(const char *study, const char *out_dir, const char *doc
     const char *bad = NULL;
     *c = (struct bench_cli){.out_dir = out_dir, .doc = doc, .progress = isatty(STDERR_FILENO)};
     if (bench_cli_parse(c, argc, argv, 2, &bad) < 0)
-        return bad_input("bench %s: unknown or incomplete option '%s' (see evsim bench --help)",
+        return bad_input("bench %s: unknown or incomplete option, or a bad value: '%s' (see "
+                         "evsim bench --help)",
                          study, bad);
     default_guest_dir(guest_dir, PATH_MAX);
     return 0;
@@ -907,6 +918,7 @@ static int cmd_bench_ioreq(int argc, char **argv)
     if (rc)
         return rc;
     struct ioreq_bench_opts o = {.quick = c.quick,
+                                 .points = c.points,
                                  .progress = c.progress,
                                  .out_dir = c.out_dir,
                                  .doc = c.doc,
@@ -937,6 +949,10 @@ static int cmd_bench_trace(int argc, char **argv)
     }
     int rc = bench_options("trace", EVSIM_SOURCE_DIR "/bench/results/trace",
                            EVSIM_SOURCE_DIR "/docs/trace-performance.md", n, rest, &c, guest_dir);
+    if (!rc && c.points_given)
+        rc = bad_input("bench trace: --jobs, --plan, --point and --merge are for the simulation "
+                       "studies; this one times the host, one run at a time%s%s",
+                       "", "");
     if (!rc && xenalyze && access(xenalyze, X_OK) != 0)
         rc = bad_input("bench trace: --xenalyze %s: not an executable program%s", xenalyze, "");
     if (!rc) {
@@ -975,6 +991,7 @@ static int cmd_bench(int argc, char **argv)
     if (rc)
         return rc;
     struct abi_bench_opts o = {.quick = c.quick,
+                               .points = c.points,
                                .progress = c.progress,
                                .out_dir = c.out_dir,
                                .doc = c.doc,
