@@ -204,3 +204,11 @@ void hypercall_dispatch(struct vcpu *v, struct hv_regs *regs)
     if (!v->hcall_continuation)
         regs->rax = (uint64_t)rc;
 }
+
+long hypercall_issue(struct vcpu *v, unsigned nr, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    struct hv_regs regs = {.rax = nr, .rdi = a1, .rsi = a2, .rdx = a3};
+
+    hypercall_dispatch(v, &regs);
+    return (long)regs.rax;
+}

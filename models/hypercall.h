@@ -32,6 +32,9 @@ struct hypercall_desc {
  * rewinds rip to the trap instruction so the guest issues it again. */
 void hypercall_dispatch(struct vcpu *v, struct hv_regs *regs);
 const struct hypercall_desc *hypercall_lookup(unsigned nr); /* NULL if none */
+/* hypercall_dispatch of nr(a1, a2, a3) as a guest without an engine issues it (tests, the
+ * quiz): its result. */
+long hypercall_issue(struct vcpu *v, unsigned nr, uint64_t a1, uint64_t a2, uint64_t a3);
 /* Xen's hypercall_preempt_check() for the calling vcpu: should a long hypercall stop here and
  * continue later? See hypercall.c. */
 bool hypercall_preempt_check(struct vcpu *curr);

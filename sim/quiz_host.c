@@ -103,10 +103,7 @@ static void *qh_gpa(struct quiz_host *h, const struct domain *d, uint64_t gpa)
 
 static long qh_hypercall(struct vcpu *v, unsigned nr, uint64_t a1, uint64_t a2, uint64_t a3)
 {
-    struct hv_regs regs = {.rax = nr, .rdi = a1, .rsi = a2, .rdx = a3};
-
-    hypercall_dispatch(v, &regs);
-    return (long)regs.rax;
+    return hypercall_issue(v, nr, a1, a2, a3);
 }
 
 long qh_event_channel_op(struct quiz_host *h, struct vcpu *v, unsigned cmd, void *arg, size_t size)

@@ -232,10 +232,7 @@ void *fx_gpa(struct fake_xen *fx, struct domain *d, uint64_t gpa)
 
 long fx_hypercall(struct vcpu *v, unsigned nr, uint64_t a1, uint64_t a2, uint64_t a3)
 {
-    struct hv_regs regs = {.rax = nr, .rdi = a1, .rsi = a2, .rdx = a3};
-
-    hypercall_dispatch(v, &regs);
-    return (long)regs.rax;
+    return hypercall_issue(v, nr, a1, a2, a3);
 }
 
 long fx_evtchn_op(struct fake_xen *fx, struct vcpu *v, unsigned cmd, void *arg, size_t size)
