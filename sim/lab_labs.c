@@ -185,7 +185,7 @@ static const struct lab_check lab2_checks[] = {
      "clear the port's pending bit (rt_sync_clear_bit: lock btr) before calling its handler, "
      "so that an event raised while the handler runs sets it again and is not lost; Linux "
      "clears it in the irq chip's ack before the handler (drivers/xen/events/events_base.c "
-     "ack_dynirq -> clear_evtchn)."},
+     "ack_dynirq -> event_handler_exit -> clear_evtchn)."},
 };
 
 /* ========================= lab 3: masking and the re-raise on unmask ======================= */
@@ -389,8 +389,8 @@ static const struct lab_check lab5_checks[] = {
      "(EVTCHNOP_bind_virq) and re-arm in the handler."},
     {"never-early", 2, lab5_never_early,
      "set_timer_op takes an absolute Xen system time in ns (rt_now_ns() + period), not a "
-     "duration: a deadline already past fires at once (xen/common/domain.c do_set_timer_op -> "
-     "set_timer). Linux: arch/x86/xen/time.c xen_timerop_set_next_event."},
+     "duration: a deadline already past fires at once (xen/common/sched/core.c do_set_timer_op "
+     "-> set_timer). Linux: arch/x86/xen/time.c xen_timerop_set_next_event."},
     {"no-drift", 2, lab5_no_drift,
      "arm each deadline from the previous deadline (deadline += period), not from the time the "
      "handler ran: the upcall's latency would add up tick after tick."},
@@ -594,17 +594,18 @@ static const struct lab_check lab8_checks[] = {
 #define CHECKS(t) t, sizeof(t) / sizeof(t[0])
 
 const struct lab lab_table[] = {
-    {1, "the first channel", "[intro] [easy]", 3, lab1_scenario, CHECKS(lab1_checks)},
-    {2, "the 2-level upcall handler", "[core] [medium]", 3, lab2_scenario, CHECKS(lab2_checks)},
-    {3, "masking and the re-raise on unmask", "[core] [easy]", 3, lab3_scenario,
+    {1, "the first channel", "[easy] [channels]", 3, lab1_scenario, CHECKS(lab1_checks)},
+    {2, "the 2-level upcall handler", "[moderate] [2-level]", 3, lab2_scenario,
+     CHECKS(lab2_checks)},
+    {3, "masking and the re-raise on unmask", "[easy] [2-level]", 3, lab3_scenario,
      CHECKS(lab3_checks)},
-    {4, "coalescing: why sends outnumber deliveries", "[core] [easy]", 3, lab4_scenario,
+    {4, "coalescing: why sends outnumber deliveries", "[easy] [channels]", 3, lab4_scenario,
      CHECKS(lab4_checks)},
-    {5, "VIRQ_TIMER, blocking and set_timer_op", "[time] [easy]", 3, lab5_scenario,
+    {5, "VIRQ_TIMER, blocking and set_timer_op", "[easy] [time]", 3, lab5_scenario,
      CHECKS(lab5_checks)},
-    {6, "SCHEDOP_poll", "[time] [medium]", 3, lab6_scenario, CHECKS(lab6_checks)},
-    {7, "the lost wake-up", "[races] [hard]", 5, lab7_scenario, CHECKS(lab7_checks)},
-    {8, "fairness under a storm", "[races] [hard]", 3, lab8_scenario, CHECKS(lab8_checks)},
+    {6, "SCHEDOP_poll", "[moderate] [time]", 3, lab6_scenario, CHECKS(lab6_checks)},
+    {7, "the lost wake-up", "[hard] [races]", 5, lab7_scenario, CHECKS(lab7_checks)},
+    {8, "fairness under a storm", "[hard] [races]", 3, lab8_scenario, CHECKS(lab8_checks)},
 };
 
 const unsigned lab_count = sizeof(lab_table) / sizeof(lab_table[0]);
