@@ -589,6 +589,69 @@ static const struct lab_check lab8_checks[] = {
      "(drivers/xen/events/events_2l.c evtchn_2l_handle_events)."},
 };
 
+/* ================================ lab 9: FIFO priorities ================================== */
+
+enum { L9_BULK, L9_WORK, L9_SENDS, L9_EVERY };
+
+static void lab9_scenario(struct lab_case *c, const char *elf, char *ini, size_t n)
+{
+    char student[256], partner[256];
+    c->p[L9_BULK] = lab_rand(c, 8, 16);
+    c->p[L9_WORK] = lab_rand(c, 15, 30) * 100;
+    c->p[L9_SENDS] = lab_rand(c, 10, 20) * 100;
+    c->p[L9_EVERY] = lab_rand(c, 30, 60);
+    snprintf(c->note, sizeof(c->note),
+             "bulk=%" PRIu64 " work=%" PRIu64 " sends=%" PRIu64 " every=%" PRIu64, c->p[L9_BULK],
+             c->p[L9_WORK], c->p[L9_SENDS], c->p[L9_EVERY]);
+    snprintf(student, sizeof(student), "abi=fifo bulk=%" PRIu64 " work=%" PRIu64, c->p[L9_BULK],
+             c->p[L9_WORK]);
+    snprintf(partner, sizeof(partner),
+             "mode=prio bulk=%" PRIu64 " sends=%" PRIu64 " every=%" PRIu64, c->p[L9_BULK],
+             c->p[L9_SENDS], c->p[L9_EVERY]);
+    lab_scenario_text(c, ini, n, 40, elf, student, partner);
+}
+
+static bool lab9_urgent_first(const struct lab_case *c, char *why, size_t n)
+{
+    unsigned urgent = (unsigned)c->p[L9_BULK] + 1;
+    int64_t coalesced = lab_port_field(c, c->student_dom, urgent, "coalesced");
+    int64_t worst = lab_port_max_latency_ns(c, c->student_dom, urgent);
+    int64_t allowed = 2 * (int64_t)c->p[L9_WORK] + 5000; /* the bulk handler under way */
+    if (worst < 0)
+        return FAIL("port %u (urgent) never had an event handled", urgent);
+    if (coalesced != 0 || worst > allowed)
+        return FAIL("port %u (urgent) waited up to %" PRId64 " ns for its handler (allowed "
+                    "%" PRId64 "), and %" PRId64 " of its events merged while it waited",
+                    urgent, worst, allowed, coalesced);
+    return true;
+}
+
+static bool lab9_bulk_served(const struct lab_case *c, char *why, size_t n)
+{
+    uint64_t bulks;
+    for (unsigned p = 1; p <= c->p[L9_BULK] + 2; p++)
+        if (lab_port_field(c, c->student_dom, p, "pending_at_end") != 0)
+            return FAIL("port %u was still pending at the end", p);
+    if (!need(c, "bulks", &bulks, why, n))
+        return false;
+    return bulks > 0 ? true : FAIL("no bulk event was handled");
+}
+
+static const struct lab_check lab9_checks[] = {
+    {"finishes", 2, finishes,
+     "the guest must power off; it panics if it is not on the FIFO ABI (abi=fifo)."},
+    {"urgent-first", 6, lab9_urgent_first,
+     "give the urgent port a higher priority than the bulk ports: a smaller number, 0 the "
+     "highest and 15 the lowest (EVTCHNOP_set_priority; xen/common/event_fifo.c "
+     "evtchn_fifo_set_priority). Each priority has its own queue, and the consumer always takes "
+     "the highest ready queue first (Linux: drivers/xen/events/events_fifo.c "
+     "__evtchn_fifo_handle_events takes find_first_bit of the ready word, then "
+     "consume_one_event), so equal priorities leave the urgent event at the back of the bulk "
+     "queue."},
+    {"bulk-still-served", 2, lab9_bulk_served,
+     "the bulk ports keep their events: a priority only orders the queues, nothing is dropped."},
+};
+
 /* ================================== the table ============================================ */
 
 #define CHECKS(t) t, sizeof(t) / sizeof(t[0])
@@ -606,6 +669,7 @@ const struct lab lab_table[] = {
     {6, "SCHEDOP_poll", "[moderate] [time]", 3, lab6_scenario, CHECKS(lab6_checks)},
     {7, "the lost wake-up", "[hard] [races]", 5, lab7_scenario, CHECKS(lab7_checks)},
     {8, "fairness under a storm", "[hard] [races]", 3, lab8_scenario, CHECKS(lab8_checks)},
+    {9, "FIFO priorities", "[moderate] [fifo]", 3, lab9_scenario, CHECKS(lab9_checks)},
 };
 
 const unsigned lab_count = sizeof(lab_table) / sizeof(lab_table[0]);

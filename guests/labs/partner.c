@@ -19,6 +19,9 @@
  *   mode=late   (lab 6)      delay=NS   port 1: one send delay ns after binding (0 = never).
  *   mode=flood  (lab 8)      flood=F victim=V every=K   port 1 flooded with F back-to-back
  *                            sends, port V sent once every K of them, then V+1 (done).
+ *   mode=prio   (lab 9)      bulk=B sends=N every=K   ports 1..B bulk, B+1 urgent, B+2 done:
+ *                            N sends round the bulk ports back to back, the urgent port once
+ *                            every K of them, then done.
  *
  * Its ports stay masked unless it needs a handler; it prints one summary line.
  */
@@ -189,13 +192,39 @@ static void flood(void)
     rt_printf("partner: flood sent=%lu victim=%lu\n", n, victims);
 }
 
+/* ---- prio ----------------------------------------------------------------- */
+
+#define MAX_BULK 64
+
+static void prio(void)
+{
+    static evtchn_port_t bulk[MAX_BULK];
+    unsigned int n = (unsigned int)rt_arg_u64("bulk", 8);
+    uint64_t sends = rt_arg_u64("sends", 1000), every = rt_arg_u64("every", 50), urgents = 0;
+    if (n == 0 || n > MAX_BULK)
+        rt_panic("partner: bulk=%u: must be 1..%u", n, MAX_BULK);
+    for (unsigned int i = 0; i < n; i++)
+        bulk[i] = bind_quiet(i + 1);
+    evtchn_port_t urgent = bind_quiet(n + 1), done = bind_quiet(n + 2);
+    for (uint64_t i = 1; i <= sends; i++) {
+        rt_send(bulk[i % n]);
+        if (every != 0 && i % every == 0) {
+            rt_send(urgent);
+            urgents++;
+        }
+    }
+    rt_send(done);
+    rt_printf("partner: prio sent=%lu urgent=%lu\n", sends, urgents);
+}
+
 /* ---- the modes ------------------------------------------------------------ */
 
 static const struct {
     const char *name;
     void (*run)(void);
 } modes[] = {
-    {"burst", burst}, {"paced", paced}, {"ack", ack}, {"late", late}, {"flood", flood},
+    {"burst", burst}, {"paced", paced}, {"ack", ack},
+    {"late", late},   {"flood", flood}, {"prio", prio},
 };
 
 int main(void)
@@ -206,5 +235,5 @@ int main(void)
             modes[i].run();
             return 0;
         }
-    rt_panic("partner: unknown mode=%s (burst, paced, ack, late or flood)", mode);
+    rt_panic("partner: unknown mode=%s (burst, paced, ack, late, flood or prio)", mode);
 }
