@@ -652,6 +652,67 @@ static const struct lab_check lab9_checks[] = {
      "the bulk ports keep their events: a priority only orders the queues, nothing is dropped."},
 };
 
+/* ========================= lab 10: the port limit and the 3-level ABI ===================== */
+
+enum { L10_WANT, L10_MAX_PORT, L10_EXPECT };
+
+/* Case 1 on 2-level (its 4096 ports bind), case 2 on 3-level (the request binds), case 3 on
+ * FIFO with a toolstack limit below the request (max_evtchn_port binds). */
+static void lab10_scenario(struct lab_case *c, const char *elf, char *ini, size_t n)
+{
+    static const char *const abi[] = {"2l", "3l", "fifo"};
+    char student[256];
+    unsigned k = (c->index - 1) % 3;
+    c->p[L10_WANT] = k == 2 ? 5000 : lab_rand(c, 45, 80) * 100;
+    c->p[L10_MAX_PORT] = k == 2 ? lab_rand(c, 1500, 3000) : 16383;
+    c->p[L10_EXPECT] = k == 0 ? 4095 : k == 1 ? c->p[L10_WANT] : c->p[L10_MAX_PORT];
+    snprintf(c->note, sizeof(c->note), "abi=%s want=%" PRIu64 " max_evtchn_port=%" PRIu64, abi[k],
+             c->p[L10_WANT], c->p[L10_MAX_PORT]);
+    snprintf(student, sizeof(student), "abi=%s want=%" PRIu64, abi[k], c->p[L10_WANT]);
+    lab_scenario_text(c, ini, n, 50, elf, student, NULL);
+    size_t len = strlen(ini);
+    snprintf(ini + len, n - len, "max_evtchn_port = %" PRIu64 "\n", c->p[L10_MAX_PORT]);
+}
+
+static bool lab10_limit(const struct lab_case *c, char *why, size_t n)
+{
+    uint64_t got;
+    if (!need(c, "got", &got, why, n))
+        return false;
+    if (got != c->p[L10_EXPECT])
+        return FAIL("got %" PRIu64 " ports, expected %" PRIu64 " (%s)", got, c->p[L10_EXPECT],
+                    c->note);
+    return true;
+}
+
+static bool lab10_last_port(const struct lab_case *c, char *why, size_t n)
+{
+    uint64_t got, reached;
+    if (!need(c, "got", &got, why, n) || !need(c, "reached", &reached, why, n))
+        return false;
+    int64_t delivered = lab_port_field(c, c->student_dom, (unsigned)got, "delivered");
+    if (reached != 1 || delivered < 1)
+        return FAIL("port %" PRIu64 ": reached=%" PRIu64 ", %" PRId64 " events delivered", got,
+                    reached, delivered);
+    return true;
+}
+
+static const struct lab_check lab10_checks[] = {
+    {"finishes", 2, finishes,
+     "the guest must power off. -ENOSPC from EVTCHNOP_alloc_unbound means the domain's table is "
+     "full: stop there, it is an answer, not a failure (xen/common/event_channel.c "
+     "get_free_port returns -ENOSPC past the domain's limit)."},
+    {"stops-at-the-limit", 5, lab10_limit,
+     "ask until you have `want` ports or Xen says -ENOSPC: the limit is min(the ABI's, the "
+     "toolstack's max_evtchn_port + 1), port 0 reserved. 2-level has 4096 ports for a 64-bit "
+     "guest (EVTCHN_2L_NR_CHANNELS), FIFO 131072 (EVTCHN_FIFO_NR_CHANNELS), the 3-level RFC "
+     "262144 (xen/common/event_channel.c get_free_port; xen/include/xen/event.h "
+     "max_evtchns). Do not assume one."},
+    {"last-port-works", 3, lab10_last_port,
+     "the highest port you got must work like any other: the harness binds to it and sends. "
+     "Allocate the ports for rt_domid (remote_dom), as the skeleton says."},
+};
+
 /* ================================== the table ============================================ */
 
 #define CHECKS(t) t, sizeof(t) / sizeof(t[0])
@@ -670,6 +731,8 @@ const struct lab lab_table[] = {
     {7, "the lost wake-up", "[hard] [races]", 5, lab7_scenario, CHECKS(lab7_checks)},
     {8, "fairness under a storm", "[hard] [races]", 3, lab8_scenario, CHECKS(lab8_checks)},
     {9, "FIFO priorities", "[moderate] [fifo]", 3, lab9_scenario, CHECKS(lab9_checks)},
+    {10, "the port limit and the 3-level ABI", "[easy] [abi]", 3, lab10_scenario,
+     CHECKS(lab10_checks)},
 };
 
 const unsigned lab_count = sizeof(lab_table) / sizeof(lab_table[0]);
