@@ -544,6 +544,22 @@ static struct json_object *result_json(const struct lab *l, uint64_t seed,
     return j;
 }
 
+/* Before the runs: --json's file can be written (its temporary name, then removed), so that
+ * the runs are not wasted. 0, or EXIT_BAD_INPUT after saying why. */
+static int check_json_path(const char *path)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "evsim: lab: --json %s: cannot write it: %s\n", path, strerror(errno));
+        return EXIT_BAD_INPUT;
+    }
+    fclose(f);
+    unlink(tmp);
+    return 0;
+}
+
 /* Written to a temporary name next to path, then renamed: whole or not at all. */
 static int write_json(struct json_object *j, const char *path)
 {
@@ -660,6 +676,8 @@ static int cmd_check(int argc, char **argv, const char *guest_dir)
     struct check_opts o;
     char skeleton[PATH_MAX], elf[PATH_MAX], dir[PATH_MAX - 64];
     int rc = parse_check_args(argc, argv, &o, skeleton, sizeof(skeleton));
+    if (!rc && o.json_path)
+        rc = check_json_path(o.json_path);
     if (rc)
         return rc;
     const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
