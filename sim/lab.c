@@ -308,22 +308,37 @@ void lab_scenario_text(struct lab_case *c, char *ini, size_t n, unsigned run_ms,
     c->student_dom = partner_cmdline ? 1 : 0;
 }
 
+/* Where the text of line starts if it is a "lab:" line of the student's domain
+ * ("d<dom>v<vcpu> lab: ..."), else NULL. */
+static const char *lab_line_text(const struct lab_case *c, const char *line, size_t len)
+{
+    char prefix[32];
+    int n = snprintf(prefix, sizeof(prefix), "d%uv", c->student_dom);
+    if (len < (size_t)n || strncmp(line, prefix, (size_t)n) != 0)
+        return NULL;
+    size_t at = (size_t)n + strspn(line + n, "0123456789");
+    static const char tag[] = " lab:";
+    if (at == (size_t)n || len < at + sizeof(tag) - 1 || strncmp(line + at, tag, sizeof(tag) - 1))
+        return NULL;
+    return line + at + sizeof(tag) - 1;
+}
+
 /* Call fn(value) for every key=value on the student's "lab:" lines; returns how many. */
 static unsigned console_values(const struct lab_case *c, const char *key,
                                void (*fn)(void *ctx, uint64_t v), void *ctx)
 {
-    char prefix[32], pat[64];
-    snprintf(prefix, sizeof(prefix), "d%uv", c->student_dom);
+    char pat[64];
     snprintf(pat, sizeof(pat), " %s=", key);
     unsigned count = 0;
     for (const char *line = c->console; line && *line;) {
         const char *eol = strchr(line, '\n');
         size_t len = eol ? (size_t)(eol - line) : strlen(line);
-        const char *tag = strstr(line, " lab:");
-        if (!strncmp(line, prefix, strlen(prefix)) && tag && tag < line + len)
-            for (const char *at = tag; (at = strstr(at, pat)) != NULL && at < line + len;
-                 at += strlen(pat)) {
-                fn(ctx, strtoull(at + strlen(pat), NULL, 0));
+        const char *text = lab_line_text(c, line, len);
+        size_t plen = strlen(pat);
+        /* within the line only: a console can be long */
+        for (const char *at = text; at && at + plen <= line + len; at++)
+            if (!memcmp(at, pat, plen)) {
+                fn(ctx, strtoull(at + plen, NULL, 0));
                 count++;
             }
         line = eol ? eol + 1 : line + len;
