@@ -308,12 +308,12 @@ void lab_scenario_text(struct lab_case *c, char *ini, size_t n, unsigned run_ms,
     c->student_dom = partner_cmdline ? 1 : 0;
 }
 
-/* Where the text of line starts if it is a "lab:" line of the student's domain
+/* Where the text of line starts if it is a "lab:" line of domain dom
  * ("d<dom>v<vcpu> lab: ..."), else NULL. */
-static const char *lab_line_text(const struct lab_case *c, const char *line, size_t len)
+static const char *lab_line_text(unsigned dom, const char *line, size_t len)
 {
     char prefix[32];
-    int n = snprintf(prefix, sizeof(prefix), "d%uv", c->student_dom);
+    int n = snprintf(prefix, sizeof(prefix), "d%uv", dom);
     if (len < (size_t)n || strncmp(line, prefix, (size_t)n) != 0)
         return NULL;
     size_t at = (size_t)n + strspn(line + n, "0123456789");
@@ -323,8 +323,8 @@ static const char *lab_line_text(const struct lab_case *c, const char *line, siz
     return line + at + sizeof(tag) - 1;
 }
 
-/* Call fn(value) for every key=value on the student's "lab:" lines; returns how many. */
-static unsigned console_values(const struct lab_case *c, const char *key,
+/* Call fn(value) for every key=value on domain dom's "lab:" lines; returns how many. */
+static unsigned console_values(const struct lab_case *c, unsigned dom, const char *key,
                                void (*fn)(void *ctx, uint64_t v), void *ctx)
 {
     char pat[64];
@@ -333,7 +333,7 @@ static unsigned console_values(const struct lab_case *c, const char *key,
     for (const char *line = c->console; line && *line;) {
         const char *eol = strchr(line, '\n');
         size_t len = eol ? (size_t)(eol - line) : strlen(line);
-        const char *text = lab_line_text(c, line, len);
+        const char *text = lab_line_text(dom, line, len);
         size_t plen = strlen(pat);
         /* within the line only: a console can be long */
         for (const char *at = text; at && at + plen <= line + len; at++)
@@ -353,7 +353,12 @@ static void keep_last(void *ctx, uint64_t v)
 
 bool lab_console_u64(const struct lab_case *c, const char *key, uint64_t *out)
 {
-    return console_values(c, key, keep_last, out) > 0;
+    return console_values(c, c->student_dom, key, keep_last, out) > 0;
+}
+
+bool lab_console_u64_of(const struct lab_case *c, unsigned dom, const char *key, uint64_t *out)
+{
+    return console_values(c, dom, key, keep_last, out) > 0;
 }
 
 struct value_list {
@@ -372,7 +377,7 @@ static void append_value(void *ctx, uint64_t v)
 unsigned lab_console_all(const struct lab_case *c, const char *key, uint64_t *out, unsigned max)
 {
     struct value_list l = {out, 0, max};
-    console_values(c, key, append_value, &l);
+    console_values(c, c->student_dom, key, append_value, &l);
     return l.n;
 }
 
@@ -418,6 +423,18 @@ int64_t lab_port_field(const struct lab_case *c, unsigned dom, unsigned port, co
 {
     struct json_object *p = port_of(c, dom, port), *v;
     return p && json_object_object_get_ex(p, field, &v) ? json_object_get_int64(v) : 0;
+}
+
+int64_t lab_ports_sum(const struct lab_case *c, unsigned dom, const char *field)
+{
+    struct json_object *d = domain_of(c, dom), *ports, *v;
+    int64_t sum = 0;
+    if (!d || !json_object_object_get_ex(d, "ports", &ports))
+        return 0;
+    for (size_t i = 0; i < json_object_array_length(ports); i++)
+        if (json_object_object_get_ex(json_object_array_get_idx(ports, i), field, &v))
+            sum += json_object_get_int64(v);
+    return sum;
 }
 
 int64_t lab_port_max_latency_ns(const struct lab_case *c, unsigned dom, unsigned port)

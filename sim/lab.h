@@ -63,6 +63,8 @@ void lab_scenario_text(struct lab_case *c, char *ini, size_t n, unsigned run_ms,
                        const char *student_cmdline, const char *partner_cmdline);
 /* The last value of key= on the student's "lab:" console lines; false when none. */
 bool lab_console_u64(const struct lab_case *c, const char *key, uint64_t *out);
+/* The same on another domain's "lab:" lines (a partner that reports). */
+bool lab_console_u64_of(const struct lab_case *c, unsigned dom, const char *key, uint64_t *out);
 /* Every value of key= on those lines, in order: how many (at most max are stored). */
 unsigned lab_console_all(const struct lab_case *c, const char *key, uint64_t *out, unsigned max);
 /* A domain's field (upcalls, hypercalls, guest_instructions...) or -1. */
@@ -71,6 +73,8 @@ const char *lab_dom_status(const struct lab_case *c, unsigned dom); /* "" when u
 /* A port's counter (sends, raised, delivered, coalesced, pending_at_end...); 0 when the report
  * has no row for the port (nothing happened on it). */
 int64_t lab_port_field(const struct lab_case *c, unsigned dom, unsigned port, const char *field);
+/* A counter summed over every port of the domain (0 when it has none). */
+int64_t lab_ports_sum(const struct lab_case *c, unsigned dom, const char *field);
 /* The port's worst send-to-handler latency in ns, or -1 when nothing was delivered. */
 int64_t lab_port_max_latency_ns(const struct lab_case *c, unsigned dom, unsigned port);
 /* Fill why with "<status>: <crash reason>" when the student's domain did not power off: true

@@ -713,6 +713,77 @@ static const struct lab_check lab10_checks[] = {
      "Allocate the ports for rt_domid (remote_dom), as the skeleton says."},
 };
 
+/* ============================== lab 11: an ioreq round trip =============================== */
+
+enum { L11_PORT, L11_ROUNDS };
+
+/* The student's guest is dom0, the device model; the partner is dom1, an HVM guest created
+ * paused, which the device model unpauses once its server is ready. */
+static void lab11_scenario(struct lab_case *c, const char *elf, char *ini, size_t n)
+{
+    c->p[L11_PORT] = 0x5000 + lab_rand(c, 0, 0x3ff) * 4;
+    c->p[L11_ROUNDS] = lab_rand(c, 5, 20);
+    snprintf(c->note, sizeof(c->note), "port=0x%" PRIx64 " rounds=%" PRIu64, c->p[L11_PORT],
+             c->p[L11_ROUNDS]);
+    snprintf(ini, n,
+             "[machine]\npcpus = 2\nseed = %" PRIu64 "\nrun_ms = 20\n\n"
+             "[domain student]\nguest = %s\nprivileged = yes\n"
+             "cmdline = target=1 port=0x%" PRIx64 "\n\n"
+             "[domain partner]\nguest = lab_partner\ntype = hvm\npaused = yes\n"
+             "cmdline = mode=hvmio port=0x%" PRIx64 " rounds=%" PRIu64 " seed=%" PRIu64 "\n",
+             c->seed, elf, c->p[L11_PORT], c->p[L11_PORT], c->p[L11_ROUNDS], c->seed);
+    c->student_dom = 0;
+}
+
+static bool lab11_guest_alive(const struct lab_case *c, char *why, size_t n)
+{
+    const char *status = lab_dom_status(c, 1);
+    if (!strcmp(status, "crashed"))
+        return FAIL("Xen crashed the HVM guest: its device model wrote a state Xen did not "
+                    "expect in its slot");
+    return true;
+}
+
+static bool lab11_notifies(const struct lab_case *c, char *why, size_t n)
+{
+    if (lab_ports_sum(c, c->student_dom, "sends") == 0)
+        return FAIL("the device model sent no event: Xen was never told a request was answered");
+    return true;
+}
+
+static bool lab11_answered(const struct lab_case *c, char *why, size_t n)
+{
+    uint64_t rounds, ok;
+    if (!lab_console_u64_of(c, 1, "rounds", &rounds) || !lab_console_u64_of(c, 1, "ok", &ok))
+        return FAIL("the HVM guest never finished its %" PRIu64 " rounds: one of its accesses "
+                    "was never completed",
+                    c->p[L11_ROUNDS]);
+    if (ok != rounds)
+        return FAIL("%" PRIu64 " of %" PRIu64 " reads gave the value written plus one", ok, rounds);
+    return true;
+}
+
+static const struct lab_check lab11_checks[] = {
+    {"finishes", 2, finishes,
+     "the device model ends when the HVM guest has shut down (VIRQ_DOM_EXC); it cannot while "
+     "the guest's vcpu waits in Xen for an answer."},
+    {"guest-not-crashed", 2, lab11_guest_alive,
+     "only a slot in STATE_IOREQ_READY holds a request: the port's event also comes for other "
+     "reasons (the event of your own bind_interdomain, a notification you already answered). "
+     "Answering an empty slot puts it in a state Xen refuses, and Xen crashes the guest "
+     "(xen/common/ioreq.c wait_for_io: \"Weird HVM ioreq state transition\")."},
+    {"notifies-xen", 2, lab11_notifies,
+     "after the answer, notify Xen on the vcpu's port (rt_send): the vcpu waits in Xen until "
+     "that event, and only then does Xen read the slot (xen/common/ioreq.c wait_for_io; QEMU: "
+     "hw/xen/xen-hvm-common.c cpu_handle_ioreq ends with qemu_xen_evtchn_notify)."},
+    {"every-access-answered", 4, lab11_answered,
+     "answer in the slot: the data for a read, then, after a release fence, the state "
+     "STATE_IORESP_READY, and only then the event. Xen completes the access when it finds "
+     "IORESP_READY; a slot left in STATE_IOREQ_INPROCESS keeps the vcpu waiting "
+     "(xen/common/ioreq.c wait_for_io: IORESP_READY completes the access, READY and INPROCESS "
+     "wait for the next event)."},
+};
+
 /* ================================== the table ============================================ */
 
 #define CHECKS(t) t, sizeof(t) / sizeof(t[0])
@@ -733,6 +804,7 @@ const struct lab lab_table[] = {
     {9, "FIFO priorities", "[moderate] [fifo]", 3, lab9_scenario, CHECKS(lab9_checks)},
     {10, "the port limit and the 3-level ABI", "[easy] [abi]", 3, lab10_scenario,
      CHECKS(lab10_checks)},
+    {11, "an ioreq round trip", "[moderate] [ioreq]", 3, lab11_scenario, CHECKS(lab11_checks)},
 };
 
 const unsigned lab_count = sizeof(lab_table) / sizeof(lab_table[0]);

@@ -1,7 +1,8 @@
 /*
  * lab_partner: the other domain of the lab course's scenarios (docs/labs/).
  *
- * `evsim lab check` runs it as dom0 next to the student's guest (dom1).  The student's guest
+ * `evsim lab check` runs it as dom0 next to the student's guest (dom1); in lab 11 it is the
+ * HVM domain (dom1) and the student's guest its device model (dom0).  The student's guest
  * allocates the ports (EVTCHNOP_alloc_unbound for dom0), in an order its lab fixes, and this
  * program binds them (rt_bind_interdomain retries until they exist) and drives them:
  *
@@ -22,9 +23,13 @@
  *   mode=prio   (lab 9)      bulk=B sends=N every=K   ports 1..B bulk, B+1 urgent, B+2 done:
  *                            N sends round the bulk ports back to back, the urgent port once
  *                            every K of them, then done.
+ *   mode=hvmio  (lab 11)     port=P rounds=N seed=S   an HVM guest, the student's dom0 its
+ *                            device model: N times outl(P, x) then inl(P), which must give x+1;
+ *                            prints "lab: rounds=N ok=K".
  *
  * Its ports stay masked unless it needs a handler; it prints one summary line.
  */
+#include "portio.h"
 #include "rt.h"
 
 static uint64_t rng = 1;
@@ -217,14 +222,32 @@ static void prio(void)
     rt_printf("partner: prio sent=%lu urgent=%lu\n", sends, urgents);
 }
 
+/* ---- hvmio ---------------------------------------------------------------- */
+
+/* An HVM guest's accesses to the student's device: each outl and inl is a VM exit that Xen
+ * forwards to the device model and waits for. The device must answer a read with the last
+ * value written plus one. */
+static void hvmio(void)
+{
+    uint16_t port = (uint16_t)rt_arg_u64("port", 0x5000);
+    uint64_t rounds = rt_arg_u64("rounds", 10), ok = 0;
+    seed_random();
+    for (uint64_t i = 0; i < rounds; i++) {
+        uint32_t v = (uint32_t)next_random();
+        outl_dx(port, v);
+        ok += inl_dx(port) == v + 1;
+    }
+    rt_printf("lab: rounds=%lu ok=%lu\n", rounds, ok);
+}
+
 /* ---- the modes ------------------------------------------------------------ */
 
 static const struct {
     const char *name;
     void (*run)(void);
 } modes[] = {
-    {"burst", burst}, {"paced", paced}, {"ack", ack},
-    {"late", late},   {"flood", flood}, {"prio", prio},
+    {"burst", burst}, {"paced", paced}, {"ack", ack},     {"late", late},
+    {"flood", flood}, {"prio", prio},   {"hvmio", hvmio},
 };
 
 int main(void)
@@ -235,5 +258,5 @@ int main(void)
             modes[i].run();
             return 0;
         }
-    rt_panic("partner: unknown mode=%s (burst, paced, ack, late, flood or prio)", mode);
+    rt_panic("partner: unknown mode=%s (burst, paced, ack, late, flood, prio or hvmio)", mode);
 }
