@@ -15,6 +15,7 @@
 #include "sim/aot.h"
 #include "sim/engine_check.h"
 #include "sim/kernel.h"
+#include "sim/lab.h"
 #include "sim/loader.h"
 #include "sim/machine.h"
 #include "sim/plot.h"
@@ -71,6 +72,8 @@ static const char usage_main[] =
     "  scenario         print the embedded default scenario (a template for your own)\n"
     "  dm-cc ARGS...    build a device model written against Xen's libraries to run under\n"
     "                   evsim (docs/emulators.md)\n"
+    "  lab list|show N|check N [FILE]  the lab course on event channels: build a student's\n"
+    "                   guest and grade it on seeded scenarios (docs/labs/README.md)\n"
     "  engine           the Unicorn library in use and its capability check (paging, fast\n"
     "                   guest stores, RDTSC and syscall hooks); run, validate and bench\n"
     "                   refuse to start on a library that fails it\n"
@@ -1021,6 +1024,20 @@ static int cmd_engine(int argc, char **argv)
 
 static bool asks_for_help(int argc, char **argv);
 
+static int require_usable_engine(void);
+
+/* evsim lab ...: the lab course's checker (sim/lab.c), with the guests' directory for its
+ * partner guest. Only check runs guests, so only check needs a usable Unicorn. */
+static int cmd_lab(int argc, char **argv)
+{
+    char guest_dir[PATH_MAX];
+    if (argc >= 2 && !strcmp(argv[1], "check") && !asks_for_help(argc, argv) &&
+        require_usable_engine() < 0)
+        return EXIT_BAD_INPUT;
+    default_guest_dir(guest_dir, sizeof(guest_dir));
+    return lab_main(argc, argv, guest_dir);
+}
+
 static const char usage_dm_cc[] =
     "Usage: evsim dm-cc [COMPILER ARGUMENTS]\n"
     "\n"
@@ -1126,6 +1143,7 @@ static const struct command {
     {"trace", cmd_trace, false},
     {"replay", cmd_replay, false},
     {"quiz", cmd_quiz, false},
+    {"lab", cmd_lab, false},
 };
 
 static int evsim_main(int argc, char **argv)

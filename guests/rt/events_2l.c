@@ -122,8 +122,9 @@ static void scan_ports(unsigned int cpu, xen_ulong_t sel)
         scan_word(cpu, w0, ((xen_ulong_t)1 << b0) - 1);
 }
 
-/* Called by hypervisor_callback_2l (head.S), with events masked. */
-void rt_upcall_2l(void)
+/* Called by hypervisor_callback_2l (head.S), with events masked.  Weak: a program may
+ * replace the 2-level consumer with its own (rt_hooks.h; the lab course, docs/labs/). */
+__attribute__((weak)) void rt_upcall_2l(void)
 {
     unsigned int cpu = rt_vcpu_id();
     struct vcpu_info *vi = rt_vcpu_info_of(cpu);

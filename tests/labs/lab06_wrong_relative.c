@@ -1,0 +1,24 @@
+/* Lab 6, known wrong: passes the timeout as a duration. */
+#include "rt.h"
+
+static bool wait_port(evtchn_port_t port, uint64_t timeout_ns)
+{
+    struct sched_poll poll = {.nr_ports = 1, .timeout = timeout_ns}; /* WRONG: a duration */
+    set_xen_guest_handle(poll.ports, &port);
+    rt_check(HYPERVISOR_sched_op(SCHEDOP_poll, &poll), "SCHEDOP_poll");
+    return rt_is_pending(port);
+}
+
+/* ---- the rest is the lab's test harness: leave it as it is ------------------------------- */
+
+int main(void)
+{
+    uint64_t timeout = rt_arg_u64("timeout", 1000000);
+    evtchn_port_t port = rt_alloc_unbound(0); /* masked: no handler */
+    uint64_t t0 = rt_now_ns();
+    bool fired = wait_port(port, timeout);
+    uint64_t elapsed = rt_now_ns() - t0;
+    rt_printf("lab: fired=%d elapsed=%lu pending=%d masked=%d\n", fired, elapsed,
+              rt_is_pending(port), rt_is_masked(port));
+    return 0;
+}
