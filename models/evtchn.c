@@ -167,10 +167,11 @@ static void abi_op_end(struct hv *hv)
 void evtchn_claim(struct domain *d, struct evtchn *chn, enum evtchn_state state,
                   unsigned notify_vcpu_id)
 {
+    /* Announced first: the step's change is all the binding does, remote end included. */
+    sink_step(HV_STEP_BIND, d, chn->port, domain_vcpu(d, notify_vcpu_id), state);
     chn->state = (uint8_t)state;
     chn->notify_vcpu_id = (uint16_t)notify_vcpu_id;
     d->active_evtchns++;
-    sink_step(HV_STEP_BIND, d, chn->port, domain_vcpu(d, notify_vcpu_id), state);
     if (d->evtchn_port_ops->init) {
         abi_op_begin(d->hv);
         d->evtchn_port_ops->init(d, chn);

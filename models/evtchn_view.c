@@ -214,10 +214,51 @@ static void dump_port(const struct dump_out *o, const struct domain *d, const st
               chn->state, chn->notify_vcpu_id, chn->xen_consumer, tail, pri);
 }
 
-/* Each vcpu's queues, HEAD then LINK to LINK, bounded by the ports there are (a guest may
- * corrupt a chain; the dump must still end). */
+/* Is port's word LINKED on v's queue q (Xen records where it linked a port: last_vcpu_id,
+ * last_priority)? */
+static bool linked_on(const struct domain *d, uint32_t port, unsigned v, unsigned q, uint32_t *link)
+{
+    const struct evtchn *chn = evtchn_from_port(d, port);
+    struct evtchn_port_view pv;
+
+    if (!chn || chn->last_vcpu_id != v || chn->last_priority != q)
+        return false;
+    evtchn_view_port(d, port, &pv);
+    *link = pv.word & EVTCHN_FIFO_LINK_MASK;
+    return pv.has_word && (pv.word & FIFO_BIT(EVTCHN_FIFO_LINKED));
+}
+
+/* The queue from its words alone: the guest walks its own copy of HEAD and unlinks each word
+ * it takes (clearing LINK), and Xen writes HEAD only when it links into an empty queue, so the
+ * control block's HEAD may be stale. The queue is the LINKED words of the queue, from the one
+ * no other links to, along LINK (bounded: a guest may corrupt a chain). */
+unsigned evtchn_view_fifo_queue(const struct domain *d, unsigned v, unsigned q, uint32_t *out,
+                                unsigned max)
+{
+    uint32_t head = 0, link;
+    unsigned n = 0;
+
+    for (uint32_t p = 1; p < d->valid_evtchns && !head; p++) {
+        if (!linked_on(d, p, v, q, &link))
+            continue;
+        bool pointed = false;
+        for (uint32_t r = 1; r < d->valid_evtchns && !pointed; r++) {
+            uint32_t l;
+            pointed = r != p && linked_on(d, r, v, q, &l) && l == p;
+        }
+        if (!pointed)
+            head = p;
+    }
+    for (uint32_t p = head; p && n < max && linked_on(d, p, v, q, &link); p = link)
+        out[n++] = p;
+    return n;
+}
+
+/* Each vcpu's queues as they stand, with the control block's HEAD beside them. */
 static void dump_fifo_queues(const struct dump_out *o, const struct domain *d)
 {
+    uint32_t chain[32];
+
     for (unsigned i = 0; i < d->max_vcpus; i++) {
         struct evtchn_vcpu_view vv;
         if (!d->vcpu[i])
@@ -229,20 +270,16 @@ static void dump_fifo_queues(const struct dump_out *o, const struct domain *d)
         }
         dump_line(o, "FIFO d%uv%u: READY %#x", d->domid, i, vv.ready);
         for (unsigned q = 0; q < EVTCHN_FIFO_MAX_QUEUES; q++) {
-            char line[256];
-            size_t n =
-                (size_t)snprintf(line, sizeof(line), "    queue %2u: HEAD %u", q, vv.head[q]);
-            uint32_t port = vv.head[q];
-            for (unsigned hops = 0; port && hops < d->valid_evtchns && n < sizeof(line) - 16;
-                 hops++) {
-                struct evtchn_port_view pv;
-                evtchn_view_port(d, port, &pv);
-                port = pv.has_word ? pv.word & EVTCHN_FIFO_LINK_MASK : 0;
-                if (port)
-                    n += (size_t)snprintf(line + n, sizeof(line) - n, " -> %u", port);
-            }
-            if (vv.head[q] || vv.ready & FIFO_BIT(q))
-                dump_line(o, "%s", line);
+            char line[512];
+            unsigned n = evtchn_view_fifo_queue(d, i, q, chain, 32);
+            size_t len = (size_t)snprintf(line, sizeof(line), "    queue %2u:", q);
+            for (unsigned k = 0; k < n && len < sizeof(line) - 16; k++)
+                len += (size_t)snprintf(line + len, sizeof(line) - len, k ? " -> %u" : " %u",
+                                        chain[k]);
+            if (n == 32)
+                len += (size_t)snprintf(line + len, sizeof(line) - len, " -> ...");
+            if (n || vv.ready & FIFO_BIT(q))
+                dump_line(o, "%s%s (control block HEAD %u)", line, n ? "" : " empty", vv.head[q]);
         }
     }
 }

@@ -32,6 +32,10 @@ void evtchn_view_vcpu(const struct vcpu *v, struct evtchn_vcpu_view *out);
 /* Word w of v's 3-level second-level selector (0 without one), and how many words it has. */
 uint64_t evtchn_view_l2_word(const struct vcpu *v, unsigned w);
 unsigned evtchn_view_l2_words(const struct domain *d);
+/* FIFO: the ports linked on v's queue q in queue order (at most max), from the event words
+ * (the control block's HEAD may be stale: see evtchn_view.c). */
+unsigned evtchn_view_fifo_queue(const struct domain *d, unsigned v, unsigned q, uint32_t *out,
+                                unsigned max);
 /* The ABI's name: "2l", "3l", "fifo". */
 const char *evtchn_view_abi(const struct domain *d);
 /* Xen's name of a port state (ECS_*) in lower case: "free", "unbound", "interdomain", ... */

@@ -256,8 +256,10 @@ void domain_wake_pollers(struct domain *d, uint32_t port)
     for (unsigned i = 0; i < d->max_vcpus; i++) {
         struct vcpu *v = d->vcpu[i];
 
-        if (v->polling && vcpu_polls_port(v, port))
+        if (v->polling && vcpu_polls_port(v, port)) {
+            sink_step(HV_STEP_POLL_WAKE, d, port, v, 0);
             vcpu_unblock(v);
+        }
     }
 }
 

@@ -226,8 +226,10 @@ void vcpu_timer_expired(struct vcpu *v, enum hv_timer_kind kind)
         break;
     case HV_TIMER_POLL:
         /* The poll hypercall already returned 0; waking ends it. */
-        if (v->polling)
+        if (v->polling) {
+            sink_step(HV_STEP_POLL_TIMEOUT, v->domain, 0, v, 0);
             vcpu_wake_for_event(v, -1);
+        }
         break;
     default:
         break;

@@ -53,6 +53,8 @@ enum hv_step_kind {
     HV_STEP_IOREQ_SEND,     /* ioreq_send: v's access goes to server arg's slot; port: its port */
     HV_STEP_IOREQ_BUFFERED, /* ioreq_send_buffered: into server arg's ring; port: its port */
     HV_STEP_IOREQ_COMPLETE, /* vcpu_ioreq_handle_completion: v's access is answered */
+    HV_STEP_POLL_WAKE,      /* evtchn_check_pollers: port of d went pending, v polled it */
+    HV_STEP_POLL_TIMEOUT,   /* poll_timer_fn: v's SCHEDOP_poll timed out */
     HV_STEP_KINDS
 };
 

@@ -95,7 +95,7 @@ static void vcpu_read(const struct domain *d, unsigned i, struct ex_vshadow *vs)
 /* The ports a domain's narration covers, fixed for the run so that every change to them is a
  * change of a step (the guest masks ports before Xen has slots for them): max_evtchn_port + 1,
  * at most EX_MAX_PORTS. */
-static unsigned shadow_ports(const struct domain *d)
+unsigned explain_ports_of(const struct domain *d)
 {
     unsigned n = d->max_evtchn_port + 1;
 
@@ -536,6 +536,22 @@ static void describe_ioreq_complete(struct explain *ex, struct ex_step *s)
     (void)ex;
 }
 
+static void describe_poll_wake(struct explain *ex, struct ex_step *s)
+{
+    s->fn = "evtchn_check_pollers";
+    say(s, "d%dv%d polls d%d port %" PRId64 " (SCHEDOP_poll), which went pending: the poll ends",
+        s->dom, s->vcpu, s->dom, s->port);
+    (void)ex;
+}
+
+static void describe_poll_timeout(struct explain *ex, struct ex_step *s)
+{
+    s->fn = "poll_timer_fn";
+    say(s, "d%dv%d's SCHEDOP_poll timed out: the poll ends with none of its ports pending", s->dom,
+        s->vcpu);
+    (void)ex;
+}
+
 typedef void (*describe_fn)(struct explain *ex, struct ex_step *s);
 
 static const struct {
@@ -555,6 +571,8 @@ static const struct {
     [HV_STEP_IOREQ_SEND] = {"ioreq_send", describe_ioreq_send},
     [HV_STEP_IOREQ_BUFFERED] = {"ioreq_buffered", describe_ioreq_buffered},
     [HV_STEP_IOREQ_COMPLETE] = {"ioreq_complete", describe_ioreq_complete},
+    [HV_STEP_POLL_WAKE] = {"poll", describe_poll_wake},
+    [HV_STEP_POLL_TIMEOUT] = {"poll", describe_poll_timeout},
 };
 
 static const char *sub_prefix(uint64_t nr)
@@ -570,6 +588,8 @@ static const char *sub_prefix(uint64_t nr)
         return "XENVER_";
     case __HYPERVISOR_console_io:
         return "CONSOLEIO_";
+    case __HYPERVISOR_physdev_op:
+        return "PHYSDEVOP_";
     default:
         return "";
     }
@@ -578,7 +598,9 @@ static const char *sub_prefix(uint64_t nr)
 static void describe_hypercall(struct explain *ex, struct ex_step *s)
 {
     const struct hypercall_desc *h = hypercall_lookup((unsigned)s->nr);
-    const char *sub = h && h->sub_names && s->cmd < h->nr_sub ? h->sub_names[s->cmd] : NULL;
+    /* Sub-commands are named by their stats column (physdev_op's are not numbered densely). */
+    uint64_t col = h && h->sub_column ? h->sub_column(s->cmd) : s->cmd;
+    const char *sub = h && h->sub_names && col < h->nr_sub ? h->sub_names[col] : NULL;
 
     s->kind = s->nr == __HYPERVISOR_iret ? "iret" : "hypercall";
     name_fn(s, "do_%s", h ? h->name : "ni_hypercall");
@@ -701,7 +723,17 @@ static void describe_consume(struct explain *ex, struct ex_step *s, const struct
     s->fn = fifo ? "consume_one_event" : "clear_evtchn";
     s->port = c->idx;
     set_walk(ex, s, c->idx);
-    say(s, "d%dv%d clears the pending bit of port %u: its handler runs", s->dom, s->vcpu, c->idx);
+    bool masked =
+        c->idx < d->nports &&
+        (fifo ? (d->word[c->idx] & FIFO_BIT(EVTCHN_FIFO_MASKED)) != 0 : d->mask[c->idx] != 0);
+    if (masked) /* no upcall comes for a masked port: the guest took it itself (a poll) */
+        say(s,
+            "d%dv%d clears the pending bit of port %u, which is masked: it takes the event "
+            "itself (after SCHEDOP_poll), no upcall handler",
+            s->dom, s->vcpu, c->idx);
+    else
+        say(s, "d%dv%d clears the pending bit of port %u: its handler runs", s->dom, s->vcpu,
+            c->idx);
     if (c->idx < d->nports && d->flow[c->idx] >= 0) {
         s->flow = d->flow[c->idx];
         say(s, " (event e%" PRId64 ", raised at #%" PRIu64 ", %" PRIu64 " cycles before)", s->flow,
@@ -740,7 +772,7 @@ static void describe_guest_bits(struct explain *ex, struct ex_step *s, const str
         break;
     case CK_READY:
         s->kind = "scan";
-        s->fn = "consume_one_event";
+        s->fn = "__evtchn_fifo_handle_events";
         say(s, "d%dv%d clears READY: %#" PRIx64 " -> %#" PRIx64, s->dom, s->vcpu, c->from, c->to);
         break;
     case CK_UPCALL_PENDING:
@@ -788,7 +820,7 @@ static void describe_guest(struct explain *ex, struct ex_step *s)
             say(s, "d%dv%d %s port %u", s->dom, s->vcpu, m_to ? "masks" : "clears the mask of",
                 c[i].idx);
             if (n > 1)
-                say(s, " and %zu more (a whole word at once)", n - 1);
+                say(s, " and %zu more (one store)", n - 1);
             return;
         }
         if (c[i].k == CK_WORD && (c[i].from & FIFO_BIT(EVTCHN_FIFO_LINKED)) &&
@@ -962,25 +994,18 @@ static void print_vcpu(const struct explain *ex, const struct ex_step *s, unsign
     console_printf(&ex->m->console, s->t, "        d%uv%-8d %s -> %s%s", dom, vi, b, a, l2);
 }
 
-/* A FIFO queue as it stands after the step: HEAD, then LINK to LINK while the words are LINKED
- * (Xen writes HEAD only when it links into an empty queue, and the guest walks its own copy:
- * a HEAD whose word is unlinked is stale, the queue empty), bounded by the ports shown. */
+/* A FIFO queue as it stands after the step, from its words (evtchn_view_fifo_queue). */
 static void print_queue(const struct explain *ex, const struct ex_step *s, unsigned dom, unsigned v,
                         unsigned q)
 {
-    const struct ex_dshadow *d = &ex->dom[dom];
+    uint32_t chain[16];
+    unsigned n = evtchn_view_fifo_queue(ex->m->dom[dom].d, v, q, chain, 16);
     char line[256];
-    size_t n = (size_t)snprintf(line, sizeof(line), "        d%uv%-8u queue %u:", dom, v, q);
-    uint32_t p = d->vc[v].v.head[q];
-    unsigned hops = 0;
+    size_t len = (size_t)snprintf(line, sizeof(line), "        d%uv%-8u queue %u:", dom, v, q);
 
-    for (; p && p < d->nports && (d->word[p] & FIFO_BIT(EVTCHN_FIFO_LINKED)) && hops < d->nports &&
-           n < sizeof(line) - 16;
-         hops++) {
-        n += (size_t)snprintf(line + n, sizeof(line) - n, hops ? " -> %u" : " HEAD %u", p);
-        p = d->word[p] & EVTCHN_FIFO_LINK_MASK;
-    }
-    console_printf(&ex->m->console, s->t, "%s%s", line, hops ? "" : " empty");
+    for (unsigned k = 0; k < n && len < sizeof(line) - 16; k++)
+        len += (size_t)snprintf(line + len, sizeof(line) - len, k ? " -> %u" : " %u", chain[k]);
+    console_printf(&ex->m->console, s->t, "%s%s", line, n == 16 ? " -> ..." : n ? "" : " empty");
 }
 
 /* The queues this step may have changed, after it: those of a vcpu whose HEAD or READY
@@ -1084,6 +1109,8 @@ static bool step_selected(const struct explain *ex, const struct ex_step *s, int
 
     if (ex->o.domain < 0 && ex->o.port < 0)
         return true;
+    if (s->src == SRC_HYPERCALL) /* kept for what Xen does in it (open_step), or an iret */
+        return s->nr == __HYPERVISOR_iret && vcpu_followed(ex, s->dom, s->vcpu);
     if (dom_ok && port_ok)
         return true;
     return s->port < 0 && vcpu_followed(ex, s->dom, s->vcpu);
@@ -1133,9 +1160,20 @@ void explain_close(struct explain *ex)
     diff_all(ex);
     s->nch = ex->nch - s->ch0;
     if (!s->selected || (s->src == SRC_GUEST_WRITE && s->nch == 0)) {
-        ex->nch = s->ch0;
+        /* Left out: for the document its changes still happened; the next kept step carries
+         * them, marked quiet, so the state stays whole. */
+        if (ex->o.keep && s->nch) {
+            if (!ex->nquiet)
+                ex->quiet0 = s->ch0;
+            ex->nquiet += s->nch;
+        } else if (!ex->nquiet) {
+            ex->nch = s->ch0;
+        }
         return;
     }
+    s->q0 = ex->quiet0;
+    s->nq = ex->nquiet;
+    ex->nquiet = 0;
     step_describers[s->src](ex, s);
     if (s->src == SRC_MODEL && s->hkind == HV_STEP_SET_PENDING && s->flow >= 0 && s->vcpu >= 0 &&
         (ex->o.domain >= 0 || ex->o.port >= 0))
@@ -1149,7 +1187,7 @@ void explain_close(struct explain *ex)
     if (ex->o.keep)
         keep_step(ex, s);
     else
-        ex->nch = s->ch0;
+        ex->nch = 0;
     ex->narrated++;
     if (ex->o.limit && ex->narrated >= ex->o.limit) {
         ex->done = true;
@@ -1163,20 +1201,28 @@ void explain_close(struct explain *ex)
 static void open_step(struct explain *ex, uint8_t src, int dom, int vcpu, int64_t port, uint8_t who,
                       int rdom, int64_t rport)
 {
+    struct ex_step next = {.dom = dom, .vcpu = vcpu, .port = port, .src = src, .who = who};
+    bool selected = step_selected(ex, &next, rdom, rport);
+
+    /* A hypercall's trap is kept when what Xen does in it is: its port is only known then. */
+    if (ex->open && ex->cur.src == SRC_HYPERCALL && !ex->cur.selected && src == SRC_MODEL &&
+        selected && ex->cur.dom == dom)
+        ex->cur.selected = true;
     explain_close(ex);
     uint64_t t = now_cycles(ex);
     start_if_due(ex, t);
     if (!ex->started || ex->done)
         return;
     struct ex_step *s = &ex->cur;
-    memset(s, 0, sizeof(*s));
-    s->t = t;
-    s->dom = dom;
-    s->vcpu = vcpu;
-    s->port = port;
-    s->src = src;
-    s->who = who;
+    *s = next;
+    /* CPUs run apart within a lookahead (docs/timing.md): in the order the simulator takes the
+     * steps, a CPU behind may act after one ahead. The narration's time never goes back, so a
+     * cause is never told after its effect; the CPU's own clock is kept beside it. */
+    s->cpu_t = t;
+    s->t = t > ex->last_t ? t : ex->last_t;
+    ex->last_t = s->t;
     s->flow = s->walk_sel = s->walk_l2 = s->walk_port = -1;
+    /* Again, now the step before has closed: it may have set a vcpu to follow. */
     s->selected = step_selected(ex, s, rdom, rport);
     ex->open = true;
 }
@@ -1208,7 +1254,7 @@ void explain_model_step(struct explain *ex, enum hv_step_kind kind, struct domai
         return;
     ex->cur.hkind = (uint8_t)kind;
     ex->cur.arg = arg;
-    if ((kind == HV_STEP_VIRQ || kind == HV_STEP_PIRQ) && port == 0)
+    if ((kind == HV_STEP_VIRQ || kind == HV_STEP_PIRQ || kind == HV_STEP_POLL_TIMEOUT) && port == 0)
         ex->cur.port = -1;
 }
 
@@ -1221,6 +1267,7 @@ void explain_hypercall(struct explain *ex, struct sim_vcpu *sv, const struct hv_
     if (ex->open) {
         ex->cur.nr = r->rax;
         ex->cur.cmd = r->rdi;
+        ex->cur.selected = step_selected(ex, &ex->cur, -1, -1); /* an iret follows its event */
     }
 }
 
@@ -1352,7 +1399,7 @@ struct explain *explain_new(struct machine *m, const struct explain_options *o)
     for (unsigned di = 0; di < ex->ndom; di++) {
         ex->dom[di].nvc = m->dom[di].nr_vcpus;
         ex->dom[di].vc = calloc(ex->dom[di].nvc ? ex->dom[di].nvc : 1, sizeof(struct ex_vshadow));
-        if (!ex->dom[di].vc || shadow_alloc(&ex->dom[di], shadow_ports(m->dom[di].d)) < 0) {
+        if (!ex->dom[di].vc || shadow_alloc(&ex->dom[di], explain_ports_of(m->dom[di].d)) < 0) {
             explain_free(ex);
             return NULL;
         }

@@ -58,6 +58,10 @@ void explain_close(struct explain *ex);
 /* sv's runstate may have changed (the timeline of the page). */
 void explain_runstate(struct explain *ex, struct sim_vcpu *sv);
 
+/* The ports of d the narration covers: max_evtchn_port + 1, at most 4,096. */
+struct domain;
+unsigned explain_ports_of(const struct domain *d);
+
 /* The whole narration as the document docs/teaching.md describes ("evsim-explain/1"); call once,
  * after the run. NULL if steps were not kept. */
 struct json_object *explain_document(struct explain *ex);

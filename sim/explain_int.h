@@ -101,7 +101,8 @@ enum ex_src {
 };
 
 struct ex_step {
-    uint64_t t;
+    uint64_t t;     /* narration time: the acting CPU's, never before the step before's */
+    uint64_t cpu_t; /* the acting CPU's own clock (CPUs run apart within a lookahead) */
     int dom, vcpu;
     int64_t port;
     uint8_t src, who;
@@ -115,6 +116,7 @@ struct ex_step {
     int64_t flow;
     int64_t walk_sel, walk_l2, walk_port; /* -1: none */
     size_t ch0, nch;
+    size_t q0, nq; /* changes of steps left out by the filters just before it ("quiet") */
     bool selected;
 };
 
@@ -131,7 +133,9 @@ struct explain {
     size_t nch, capch;
     uint64_t narrated;
     int64_t next_flow;
-    int64_t send_step; /* the kept SEND step of the hypercall under way (-1: none) */
+    int64_t send_step;     /* the kept SEND step of the hypercall under way (-1: none) */
+    uint64_t last_t;       /* the narration time of the last step opened */
+    size_t quiet0, nquiet; /* changes of left-out steps not yet given to a kept one */
     struct json_object *initial;
     bool oom;
 };

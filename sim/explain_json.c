@@ -146,9 +146,12 @@ struct json_object *explain_state_json(const struct explain *ex)
     return o;
 }
 
-static struct json_object *change_json(const struct ex_change *c)
+static struct json_object *change_json(const struct ex_change *c, bool quiet)
 {
     struct json_object *o = json_object_new_object();
+
+    if (quiet) /* made by steps the filters left out, before this one */
+        json_object_object_add(o, "quiet", json_object_new_boolean(true));
 
     put_str(o, "k", explain_change_names[c->k]);
     put_u64(o, "dom", c->dom);
@@ -193,6 +196,7 @@ static struct json_object *step_json(const struct explain *ex, const struct ex_s
 
     put_u64(o, "i", i);
     put_u64(o, "t", s->t);
+    put_u64(o, "cpu_t", s->cpu_t);
     put_u64(o, "ns", cost_cycles_to_ns(ex->m->cost, s->t));
     put_u64(o, "dom", (uint64_t)s->dom);
     json_object_object_add(o, "vcpu", int_or_null(s->vcpu));
@@ -209,8 +213,10 @@ static struct json_object *step_json(const struct explain *ex, const struct ex_s
         json_object_object_add(w, "port", int_or_null(s->walk_port));
         json_object_object_add(o, "walk", w);
     }
+    for (size_t k = 0; k < s->nq; k++)
+        json_object_array_add(ch, change_json(&ex->ch[s->q0 + k], true));
     for (size_t k = 0; k < s->nch; k++)
-        json_object_array_add(ch, change_json(&ex->ch[s->ch0 + k]));
+        json_object_array_add(ch, change_json(&ex->ch[s->ch0 + k], false));
     json_object_object_add(o, "changes", ch);
     return o;
 }

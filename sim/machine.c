@@ -740,6 +740,7 @@ static void on_probe(void *arg)
     struct machine_probe *p = arg;
     p->m->context_pcpu = 0;
     timeline_disarm(&p->m->timeline, p->slot);
+    p->fired = true;
     p->fn(p->m, p->arg);
 }
 

@@ -258,6 +258,7 @@ struct machine_probe {
     void *arg;
     struct simk_event *ev;
     unsigned slot;
+    bool fired; /* the run reached `at` */
 };
 /* Arm a probe at cycle `at` (after machine_build, before machine_run): 0, or -1 when out of
  * memory. */

@@ -263,6 +263,17 @@ static const char *option_name(int opt)
     return "?";
 }
 
+/* Options whose value names a file or a folder. */
+static bool takes_file(int opt)
+{
+    static const int files[] = {OPT_GUEST,    OPT_JSON,         OPT_PLOT, OPT_RECORD,
+                                OPT_TIMELINE, OPT_EXPLAIN_JSON, OPT_HTML, OPT_GUEST_DIR};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+        if (files[i] == opt)
+            return true;
+    return false;
+}
+
 /* Numeric flags: where they go and their ranges. */
 static long long *numeric_flag(struct run_opts *o, int opt, long long *max)
 {
@@ -314,6 +325,10 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
                                  option_name(opt), optarg);
             continue;
         }
+        /* A file name that is an option: the user forgot the file ("--html --no-report"). */
+        if (takes_file(opt) && optarg[0] == '-' && optarg[1] == '-')
+            return bad_input("run: --%s needs a file or folder name, not the option %s",
+                             option_name(opt), optarg);
         switch (opt) {
         case OPT_GUEST:
             if (o->nr_guests == SCENARIO_MAX_DOMAINS)

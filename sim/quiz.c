@@ -788,6 +788,8 @@ static int parse_quiz_args(int argc, char **argv, struct quiz_args *a)
             a->answers = true;
             break;
         case 'j':
+            if (optarg[0] == '-' && optarg[1] == '-')
+                return bad_flag("--json needs a file name, not the option %s", optarg);
             a->json = optarg;
             break;
         case 'h':

@@ -114,6 +114,17 @@ int teach_start(struct machine *m, const struct teach_opts *o, struct diag *d)
     if (o->domain >= (long long)m->nr_dom)
         return diag_set(d, "run: --domain %lld: the scenario has %u domains (0 to %u)", o->domain,
                         m->nr_dom, m->nr_dom - 1);
+    if (o->port >= 0) {
+        unsigned most = 0;
+        for (unsigned i = 0; i < m->nr_dom; i++)
+            if (o->domain < 0 || o->domain == (long long)i) {
+                unsigned n = explain_ports_of(m->dom[i].d);
+                most = n > most ? n : most;
+            }
+        if (o->port >= (long long)most)
+            return diag_set(d, "run: --port %lld: the narration covers ports 0 to %u%s", o->port,
+                            most - 1, o->domain >= 0 ? " of that domain" : "");
+    }
     for (unsigned i = 0; i < o->nr_dumps; i++)
         if (machine_add_probe(m, time_cycles(m, &o->dump_at[i]), on_dump, NULL) < 0)
             return diag_set(d, "run: --dump-at: out of memory");
@@ -142,8 +153,16 @@ int teach_finish(struct machine *m, const struct teach_opts *o, struct diag *d)
     int rc = 0;
 
     explain_close(m->explain);
+    uint64_t end = machine_now_cycles(m);
+    end = m->end_cycles > end ? m->end_cycles : end;
+    for (unsigned i = 0; i < m->nr_probes; i++)
+        if (m->probe[i]->fn == on_dump && !m->probe[i]->fired)
+            fprintf(stderr,
+                    "evsim: --dump-at %" PRIu64 " ns: the run ended before it (see its simulated "
+                    "time); nothing was dumped then\n",
+                    cost_cycles_to_ns(m->cost, m->probe[i]->at));
     if (o->dump_end) {
-        dump_all(m, machine_now_cycles(m));
+        dump_all(m, end);
         console_flush(&m->console, UINT64_MAX);
     }
     if (o->explain_json || o->html) {

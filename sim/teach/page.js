@@ -242,6 +242,7 @@
     const hl = { pending: new Set(), masked: new Set(), word: new Set(), chan: new Set(),
       sel: new Set(), l2: new Set(), flag: new Set(), head: new Set(), ready: new Set() };
     for (const c of (step && step.changes) || []) {
+      if (c.quiet) continue; /* made by steps left out of the narration: not this step's */
       const dp = key2(c.dom, c.port);
       if (c.k === 'pending' || c.k === 'masked' || c.k === 'chan') hl[c.k].add(dp);
       else if (c.k === 'word') {
@@ -274,7 +275,7 @@
   function touches(step, dom, port) {
     const mine = dom === null || step.dom === dom;
     if (mine && (step.port === port || (step.walk && step.walk.port === port))) return true;
-    return (step.changes || []).some((c) => c.port === port && (dom === null || c.dom === dom));
+    return (step.changes || []).some((c) => !c.quiet && c.port === port && (dom === null || c.dom === dom));
   }
 
   function buildTouchIndex(doc) {
@@ -449,22 +450,32 @@
     });
   }
 
-  /* The queue as the guest sees it: HEAD, then each word's LINK, while the words are LINKED,
-   * until 0 or, for a malformed chain, after as many ports as the domain has. Xen writes HEAD
-   * only when it links into an empty queue and the guest never clears it (it follows its own
-   * copy), so a HEAD whose word the guest has unlinked is stale: the queue is empty. */
-  function queueChain(dom, meta, head) {
-    const chain = [];
-    let p = head;
-    while (p !== 0 && chain.length <= meta.ports && ((dom.words.get(p) || 0) >>> FIFO_L) & 1) {
-      chain.push(p);
-      p = (dom.words.get(p) || 0) & FIFO_LINK_MASK;
+  /* A queue from its words: the guest walks its own copy of HEAD and unlinks each word it takes
+   * (clearing LINK), and Xen writes HEAD only when it links into an empty queue, so the
+   * control block's HEAD may be stale. The queue is the LINKED words of the ports on it (their
+   * notify vcpu and priority), from the one no other links to (the control block's HEAD when
+   * it is such a word), along LINK; a chain longer than the domain's ports is cut. */
+  function queueChain(dom, meta, v, q) {
+    const linked = new Map();
+    for (const [p, w] of dom.words) {
+      const c = dom.chans.get(p);
+      if (((w >>> FIFO_L) & 1) && c && (c.vcpu || 0) === v && (c.priority === undefined ? 7 : c.priority) === q)
+        linked.set(p, w & FIFO_LINK_MASK);
     }
-    return { chain, cut: p !== 0 && chain.length > meta.ports };
+    const pointed = new Set(linked.values());
+    const heads = [...linked.keys()].filter((p) => !pointed.has(p)).sort((a, b) => a - b);
+    const cb = dom.vcpus[v] ? dom.vcpus[v].head[q] : 0;
+    let p = heads.includes(cb) ? cb : (heads.length ? heads[0] : 0);
+    const chain = [];
+    while (p !== 0 && linked.has(p) && chain.length <= meta.ports) {
+      chain.push(p);
+      p = linked.get(p);
+    }
+    return { chain, cut: chain.length > meta.ports };
   }
 
   function queueBox(ctx, meta, dom, v, q, hl) {
-    const { chain, cut } = queueChain(dom, meta, dom.vcpus[v].head[q]);
+    const { chain, cut } = queueChain(dom, meta, v, q);
     const box = h('div', { class: 'queue', 'data-dom': meta.id, 'data-vcpu': v, 'data-prio': q },
       [h('span', { class: 'qhead', text: 'q' + q + ' HEAD' })]);
     setClass(box, 'changed', hl.head.has(key3(meta.id, v, q)));
@@ -484,7 +495,7 @@
     const vs = dom.vcpus[v];
     view.queues.replaceChildren();
     for (let q = 0; q < NR_FIFO_QUEUES; q++)
-      if (queueChain(dom, meta, vs.head[q]).chain.length || hl.head.has(key3(meta.id, v, q)))
+      if (queueChain(dom, meta, v, q).chain.length || hl.head.has(key3(meta.id, v, q)))
         view.queues.append(queueBox(ctx, meta, dom, v, q, hl));
     if (!view.queues.children.length) view.queues.append(h('p', { class: 'empty', text: 'all queues empty' }));
   }
@@ -571,7 +582,8 @@
     for (const [label, j] of flowPartners(ctx, ctx.cur)) flow.append(label, stepLink(j), ' ');
     $('step-text').textContent = s.text;
     $('walk').textContent = drawWalk(s);
-    $('step-changes').replaceChildren(...(s.changes || []).map((c) => h('li', { text: describeChange(c) })));
+    $('step-changes').replaceChildren(...(s.changes || []).filter((c) => !c.quiet)
+      .map((c) => h('li', { text: describeChange(c) })));
   }
 
   function drawTable(ctx) {

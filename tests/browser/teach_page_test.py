@@ -334,7 +334,13 @@ def main():
         if not path or not os.access(path, os.X_OK):
             print("SKIPPED: %s is not installed (scripts/test.sh installs it)" % what)
             return SKIP
-    driver = open_browser(a.chromium, a.chromedriver)
+    # A browser that is installed but cannot start (no /proc or /dev/shm in a chroot, no
+    # loopback for chromedriver) says nothing about the page: skipped, saying why.
+    try:
+        driver = open_browser(a.chromium, a.chromedriver)
+    except Exception as e:  # selenium's WebDriverException, or an OSError underneath
+        print("SKIPPED: chromium cannot start here: %s" % str(e).strip().splitlines()[0])
+        return SKIP
     try:
         page = Page(driver, "file://" + os.path.abspath(a.page))
         for n, ((kind, args), want) in enumerate(CASES[a.case]):

@@ -110,7 +110,7 @@ static const struct view_case cases[] = {
      world_fifo,
      {"       1 [1/0/  2   ]: s=6 n=0 x=0 pri=7", "       2 [1/0/  3   ]: s=6 n=0 x=0 pri=7",
       "       3 [1/0/  0   ]: s=6 n=0 x=0 pri=7", "FIFO d1v0: READY 0x80",
-      "    queue  7: HEAD 1 -> 2 -> 3", "FIFO d1v1: READY 0", NULL},
+      "    queue  7: 1 -> 2 -> 3 (control block HEAD 1)", "FIFO d1v1: READY 0", NULL},
      2,
      0,
      0,
