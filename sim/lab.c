@@ -149,22 +149,26 @@ static const char *const link_flags[] = {LAB_LINK_FLAGS};
 #define NR_COMPILE_FLAGS (sizeof(compile_flags) / sizeof(compile_flags[0]))
 #define NR_LINK_FLAGS (sizeof(link_flags) / sizeof(link_flags[0]))
 
-/* Compile and link src into elf with the runtime archive linked whole. 0, or EXIT_BAD_INPUT
- * after showing why. */
-static int build_guest(const char *src, const char *elf)
+int guest_build(const char *const *src, unsigned nsrc, const char *elf, const char *who)
 {
-    if (access(LAB_RT_ARCHIVE, R_OK) != 0 || access(LAB_CC, X_OK) != 0)
-        return bad_input("the guest runtime or compiler this evsim was built with is missing "
-                         "(%s, " LAB_CC "): build evsim's guests first (cmake --build BUILD)",
-                         LAB_RT_ARCHIVE);
-    const char *argv[NR_COMPILE_FLAGS + NR_LINK_FLAGS + 16];
+    if (access(LAB_RT_ARCHIVE, R_OK) != 0 || access(LAB_CC, X_OK) != 0) {
+        fprintf(stderr,
+                "evsim: %s: the guest runtime or compiler this evsim was built with is missing "
+                "(%s, " LAB_CC "): build evsim's guests first (cmake --build BUILD)\n",
+                who, LAB_RT_ARCHIVE);
+        return EXIT_BAD_INPUT;
+    }
+    const char **argv = calloc(NR_COMPILE_FLAGS + NR_LINK_FLAGS + 16 + nsrc, sizeof(*argv));
+    if (!argv)
+        return EXIT_BAD_INPUT;
     size_t n = 0;
     argv[n++] = LAB_CC;
     for (size_t i = 0; i < NR_COMPILE_FLAGS; i++)
         argv[n++] = compile_flags[i];
     argv[n++] = "-o";
     argv[n++] = elf;
-    argv[n++] = src;
+    for (unsigned i = 0; i < nsrc; i++)
+        argv[n++] = src[i];
     for (size_t i = 0; i < NR_LINK_FLAGS; i++)
         argv[n++] = link_flags[i];
     argv[n++] = "-Wl,--whole-archive";
@@ -173,14 +177,23 @@ static int build_guest(const char *src, const char *elf)
     argv[n] = NULL;
     char *messages = NULL;
     int rc = run_collect((char *const *)argv, &messages);
+    free(argv);
     if (rc != 0) {
-        fprintf(stderr, "evsim: lab: %s does not build as a guest program:\n%s", src,
-                messages ? messages : "");
+        fprintf(stderr, "evsim: %s: %s%s does not build as a guest program:\n%s", who, src[0],
+                nsrc > 1 ? " (with the other files)" : "", messages ? messages : "");
         free(messages);
+        unlink(elf); /* nothing half-written */
         return EXIT_BAD_INPUT;
     }
     free(messages);
     return 0;
+}
+
+/* Compile and link src into elf with the runtime archive linked whole. 0, or EXIT_BAD_INPUT
+ * after showing why. */
+static int build_guest(const char *src, const char *elf)
+{
+    return guest_build(&src, 1, elf, "lab");
 }
 
 /* ---- one run, in a child process ---------------------------------------------------------- */

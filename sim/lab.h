@@ -81,6 +81,14 @@ int64_t lab_port_max_latency_ns(const struct lab_case *c, unsigned dom, unsigned
  * when it did. Labs use it as their first check. */
 bool lab_student_finished(const struct lab_case *c, char *why, size_t n);
 
+/* ---- building guests ---- */
+
+/* Compile and link the nsrc C files into the guest ELF elf exactly as guests/ builds its own
+ * (compiler, flags, runtime linked whole, guests/rt/guest.ld): 0, or 2 after showing the
+ * compiler's messages (prefixed "evsim: <who>:"; no file is left). `evsim guest build` and
+ * `evsim lab` use it. */
+int guest_build(const char *const *src, unsigned nsrc, const char *elf, const char *who);
+
 /* ---- the command ---- */
 
 /* evsim lab list | show N | check N [FILE.c|FILE.elf] [--seed S] [--json F]: the exit status

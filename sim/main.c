@@ -74,6 +74,8 @@ static const char usage_main[] =
     "                   evsim (docs/emulators.md)\n"
     "  lab list|show N|check N [FILE]  the lab course on event channels: build a student's\n"
     "                   guest and grade it on seeded scenarios (docs/labs/README.md)\n"
+    "  guest build FILE.c -o OUT.elf  build a guest program with evsim's runtime and\n"
+    "                   linker script (no CMake needed), to run with --guest\n"
     "  engine           the Unicorn library in use and its capability check (paging, fast\n"
     "                   guest stores, RDTSC and syscall hooks); run, validate and bench\n"
     "                   refuse to start on a library that fails it\n"
@@ -1053,6 +1055,59 @@ static int cmd_lab(int argc, char **argv)
     return lab_main(argc, argv, guest_dir);
 }
 
+static const char usage_guest[] =
+    "Usage: evsim guest build FILE.c [MORE.c ...] -o OUT.elf\n"
+    "\n"
+    "Builds a guest program as evsim builds its own (guests/): the same compiler and flags,\n"
+    "the guest runtime (guests/rt: boot, hypercalls, events of every ABI, console, time)\n"
+    "linked in, and its linker script. No CMake needed. Run the result with\n"
+    "`evsim run --guest OUT.elf` or name it in a scenario's guest key (docs/guests.md).\n"
+    "\n"
+    "Exit status: 0 built, 2 it did not build (the compiler's messages are shown; no file is\n"
+    "left) or bad arguments.\n";
+
+/* evsim guest build FILE.c... -o OUT.elf */
+static int cmd_guest(int argc, char **argv)
+{
+    const char *out = NULL;
+    const char **src = calloc((size_t)argc, sizeof(*src));
+    unsigned n = 0;
+    int rc;
+
+    if (asks_for_help(argc, argv) || argc < 2) {
+        free(src);
+        fputs(usage_guest, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_BAD_INPUT : 0;
+    }
+    if (!src)
+        return EXIT_BAD_INPUT;
+    if (strcmp(argv[1], "build")) {
+        free(src);
+        return bad_input("guest: unknown command '%s' (evsim guest build FILE.c -o OUT.elf)%s",
+                         argv[1], "");
+    }
+    for (int i = 2; i < argc; i++) {
+        size_t len = strlen(argv[i]);
+        if (!strcmp(argv[i], "-o") && i + 1 < argc && !out)
+            out = argv[++i];
+        else if (len > 2 && !strcmp(argv[i] + len - 2, ".c") && argv[i][0] != '-')
+            src[n++] = argv[i];
+        else {
+            free(src);
+            return bad_input("guest build: '%s' is neither a C file nor -o OUT.elf (see evsim "
+                             "guest --help)%s",
+                             argv[i], "");
+        }
+    }
+    if (!n || !out) {
+        free(src);
+        return bad_input("guest build: expected FILE.c [MORE.c ...] -o OUT.elf%s%s", "", "");
+    }
+    rc = guest_build(src, n, out, "guest build");
+    free(src);
+    return rc;
+}
+
 static const char usage_dm_cc[] =
     "Usage: evsim dm-cc [COMPILER ARGUMENTS]\n"
     "\n"
@@ -1159,6 +1214,7 @@ static const struct command {
     {"replay", cmd_replay, false},
     {"quiz", cmd_quiz, false},
     {"lab", cmd_lab, false},
+    {"guest", cmd_guest, false},
 };
 
 static int evsim_main(int argc, char **argv)
