@@ -555,8 +555,9 @@
   function drawWalk(step) {
     const w = step.walk;
     if (!w) return '';
-    const parts = ['selector bit ' + w.sel];
-    if (w.l2 !== null && w.l2 !== undefined) parts.push('L2 bit ' + w.l2);
+    const has = (x) => x !== null && x !== undefined;
+    const parts = has(w.sel) ? ['selector bit ' + w.sel] : []; /* FIFO: no selector */
+    if (has(w.l2)) parts.push('L2 bit ' + w.l2);
     if (w.port !== null && w.port !== undefined)
       parts.push('word ' + Math.floor(w.port / 64), 'bit ' + (w.port % 64), 'port ' + w.port);
     return 'walk: ' + parts.join(' \u2192 ');
