@@ -23,7 +23,7 @@ struct json_object;
 
 struct explain_options {
     bool text;            /* narrate on the console (--explain) */
-    bool keep;            /* keep the steps for explain_document (--explain-json, --html) */
+    bool keep;            /* keep the steps for explain_document_text (--explain-json, --html) */
     int domain;           /* --domain D: only paths that touch D; -1: all */
     int64_t port;         /* --port P: only paths of port P (of D, if given); -1: all */
     uint64_t from_cycles; /* --from: nothing before this time */
@@ -62,8 +62,9 @@ void explain_runstate(struct explain *ex, struct sim_vcpu *sv);
 struct domain;
 unsigned explain_ports_of(const struct domain *d);
 
-/* The whole narration as the document docs/teaching.md describes ("evsim-explain/1"); call once,
- * after the run. NULL if steps were not kept. */
-struct json_object *explain_document(struct explain *ex);
+/* The whole narration as the document docs/teaching.md describes ("evsim-explain/1"), as JSON
+ * text (the caller frees it); call once, after the run. NULL if steps were not kept or memory
+ * ran out. */
+char *explain_document_text(struct explain *ex);
 
 #endif

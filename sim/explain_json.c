@@ -4,6 +4,8 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "sim/explain_int.h"
 #include "sim/machine.h"
@@ -246,9 +248,45 @@ static struct json_object *spans_json(const struct explain *ex, uint64_t end)
     return a;
 }
 
-struct json_object *explain_document(struct explain *ex)
+/* A growing text. */
+struct text {
+    char *p;
+    size_t n, cap;
+    bool oom;
+};
+
+static void text_add(struct text *t, const char *s)
 {
-    struct json_object *o, *doms, *steps;
+    size_t len = strlen(s);
+    if (t->oom)
+        return;
+    if (t->n + len + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 1u << 16;
+        while (cap < t->n + len + 1)
+            cap *= 2;
+        char *p = realloc(t->p, cap);
+        if (!p) {
+            t->oom = true;
+            return;
+        }
+        t->p = p;
+        t->cap = cap;
+    }
+    memcpy(t->p + t->n, s, len + 1);
+    t->n += len;
+}
+
+static void text_add_json(struct text *t, struct json_object *o)
+{
+    text_add(t, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                      JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+}
+
+char *explain_document_text(struct explain *ex)
+{
+    struct json_object *o, *doms;
+    struct text t = {0};
     uint64_t end;
 
     if (!ex || !ex->o.keep || ex->oom)
@@ -286,10 +324,25 @@ struct json_object *explain_document(struct explain *ex)
     /* A run that never reached --from has no initial state: the shadow as it ends stands in. */
     json_object_object_add(o, "initial",
                            ex->initial ? json_object_get(ex->initial) : explain_state_json(ex));
-    steps = json_object_new_array();
-    for (size_t i = 0; i < ex->nsteps; i++)
-        json_object_array_add(steps, step_json(ex, &ex->steps[i], i));
-    json_object_object_add(o, "steps", steps);
     json_object_object_add(o, "vcpus", spans_json(ex, end));
-    return o;
+    /* The steps go in as text, one at a time, each object freed once written: a long run's
+     * steps as one tree of objects took ten times the memory. The head object's closing brace
+     * is replaced by them. */
+    text_add_json(&t, o);
+    if (t.oom || !t.n || t.p[t.n - 1] != '}') {
+        free(t.p);
+        return NULL;
+    }
+    t.p[--t.n] = '\0';
+    text_add(&t, ",\n\"steps\": [");
+    for (size_t i = 0; i < ex->nsteps; i++) {
+        text_add(&t, i ? ",\n" : "\n");
+        text_add_json(&t, step_json(ex, &ex->steps[i], i));
+    }
+    text_add(&t, "\n]}\n");
+    if (t.oom) {
+        free(t.p);
+        return NULL;
+    }
+    return t.p;
 }

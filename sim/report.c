@@ -584,7 +584,7 @@ void report_print_text(struct json_object *r, FILE *out)
     fprintf(out, "\nexit status    %" PRIu64 "\n", get_u64(r, "exit_status"));
 }
 
-int json_file_write(struct json_object *r, const char *path, const char *flag, struct diag *d)
+int text_file_write(const char *text, const char *path, const char *flag, struct diag *d)
 {
     size_t n = strlen(path) + 16;
     char *tmp = malloc(n);
@@ -599,10 +599,12 @@ int json_file_write(struct json_object *r, const char *path, const char *flag, s
         free(tmp);
         return -1;
     }
-    const char *text =
-        json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-    size_t len = strlen(text);
-    bool ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
+    bool ok = true;
+    for (size_t off = 0, len = strlen(text); ok && off < len;) {
+        ssize_t k = write(fd, text + off, len - off);
+        ok = k > 0;
+        off += ok ? (size_t)k : 0;
+    }
     ok = (close(fd) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {
         diag_set(d, "%s %s: cannot write the file: %s", flag, path, strerror(errno));
@@ -612,6 +614,21 @@ int json_file_write(struct json_object *r, const char *path, const char *flag, s
     }
     free(tmp);
     return 0;
+}
+
+int json_file_write(struct json_object *r, const char *path, const char *flag, struct diag *d)
+{
+    const char *text =
+        json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+    size_t len = strlen(text);
+    char *with_newline = malloc(len + 2);
+    if (!with_newline)
+        return diag_set(d, "%s %s: out of memory", flag, path);
+    memcpy(with_newline, text, len);
+    memcpy(with_newline + len, "\n", 2);
+    int rc = text_file_write(with_newline, path, flag, d);
+    free(with_newline);
+    return rc;
 }
 
 int report_write_json(struct json_object *r, const char *path, struct diag *d)

@@ -166,14 +166,14 @@ int teach_finish(struct machine *m, const struct teach_opts *o, struct diag *d)
         console_flush(&m->console, UINT64_MAX);
     }
     if (o->explain_json || o->html) {
-        struct json_object *doc = explain_document(m->explain);
+        char *doc = explain_document_text(m->explain);
         if (!doc)
             rc = diag_set(d, "run: --explain-json/--html: out of memory");
         if (doc && o->explain_json)
-            rc = json_file_write(doc, o->explain_json, "--explain-json", d);
+            rc = text_file_write(doc, o->explain_json, "--explain-json", d);
         if (doc && !rc && o->html)
-            rc = teach_html_write(o->html, doc, d);
-        json_object_put(doc);
+            rc = teach_html_write_text(o->html, doc, d);
+        free(doc);
     }
     teach_discard(m);
     return rc;

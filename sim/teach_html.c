@@ -126,6 +126,14 @@ int teach_html_write(const char *path, struct json_object *doc, struct diag *d)
     struct diag why;
     if (teach_html_check(doc, &why) != 0)
         return diag_set(d, "--html %s: %s", path, why.msg);
+    return teach_html_write_text(path,
+                                 json_object_to_json_string_ext(
+                                     doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                                 d);
+}
+
+int teach_html_write_text(const char *path, const char *json, struct diag *d)
+{
     size_t n = strlen(path) + 16;
     char *tmp = malloc(n);
     if (!tmp)
@@ -143,8 +151,6 @@ int teach_html_write(const char *path, struct json_object *doc, struct diag *d)
         return -1;
     }
     fchmod(fd, 0644); /* mkstemp makes it private; a page is not */
-    const char *json = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
-                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
     int rc = write_page(f, json, d);
     bool ok = rc == 0 && !ferror(f);
     ok = (fclose(f) == 0) && ok;

@@ -26,5 +26,7 @@ int teach_html_check(struct json_object *doc, struct diag *d);
  * is renamed into place, so that a failure leaves no file behind. 0, or -1 with a message in d
  * (naming --html and path). Same doc, same bytes. */
 int teach_html_write(const char *path, struct json_object *doc, struct diag *d);
+/* The same for a document already written as JSON text (evsim's own: not checked again). */
+int teach_html_write_text(const char *path, const char *json, struct diag *d);
 
 #endif
