@@ -525,6 +525,11 @@ static void print_wrapped(const char *text, unsigned col)
     putchar('\n');
 }
 
+static bool not_judged(const struct outcome *o)
+{
+    return !strncmp(o->why, LAB_NOT_JUDGED, strlen(LAB_NOT_JUDGED));
+}
+
 static void print_result(const struct lab *l, const char *file, uint64_t seed,
                          const struct lab_case *cases, const struct outcome *out)
 {
@@ -532,8 +537,13 @@ static void print_result(const struct lab *l, const char *file, uint64_t seed,
     unsigned score = 0, failed = 0;
     printf("lab %u: %s %s\nfile %s, seed %llu\n\n", l->number, l->title, l->tags, base,
            (unsigned long long)seed);
-    for (unsigned i = 0; i < l->nr_cases; i++)
-        printf("case %u  %s: exit status %d\n", i + 1, cases[i].note, cases[i].exit_status);
+    for (unsigned i = 0; i < l->nr_cases; i++) {
+        char why[256];
+        if (lab_student_finished(&cases[i], why, sizeof(why)))
+            printf("case %u  %s: exit status %d\n", i + 1, cases[i].note, cases[i].exit_status);
+        else
+            printf("case %u  %s: did not finish (see finishes)\n", i + 1, cases[i].note);
+    }
     printf("\n");
     for (unsigned k = 0; k < l->nr_checks; k++) {
         unsigned pts = out[k].pass ? l->checks[k].points : 0;
@@ -544,8 +554,9 @@ static void print_result(const struct lab *l, const char *file, uint64_t seed,
         if (!out[k].pass) {
             printf("             case %u: ", out[k].failed_case);
             print_wrapped(out[k].why, 23);
-            printf("             hint: ");
-            print_wrapped(l->checks[k].hint, 19);
+            /* Not judged (no result printed): its rule may be why, or not; said as much. */
+            printf(not_judged(&out[k]) ? "             if this is why: " : "             hint: ");
+            print_wrapped(l->checks[k].hint, not_judged(&out[k]) ? 29 : 19);
         }
     }
     printf("\nscore %u/%u: %s\n", score, max_points(l),

@@ -29,6 +29,10 @@ struct lab_case {
     struct json_object *report; /* the JSON report (docs/report.md) */
 };
 
+/* A failure's why starting so was not judged on the check's rule (the guest printed no result):
+ * no hint is given for it. */
+#define LAB_NOT_JUDGED "not judged: "
+
 /* A named check: passes when pass() holds for every case. On failure pass() says what it saw
  * in why; the hint teaches the rule and where to read about it. */
 struct lab_check {

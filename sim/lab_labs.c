@@ -17,7 +17,10 @@ static bool need(const struct lab_case *c, const char *key, uint64_t *v, char *w
 {
     if (lab_console_u64(c, key, v))
         return true;
-    return FAIL("no \"lab: ... %s=...\" line on the guest's console", key);
+    /* Not this check's rule: the guest never got as far as its result (finishes says why). */
+    return FAIL(LAB_NOT_JUDGED "no \"lab: ... %s=...\" line on the guest's console: the guest "
+                               "did not get that far",
+                key);
 }
 
 /* Shared by every lab: the student's guest powered off (did not crash or hang). */
@@ -458,14 +461,32 @@ static bool lab6_no_upcall(const struct lab_case *c, char *why, size_t n)
     return true;
 }
 
+/* A poll that waits blocks once (or twice, after an event that is not the port's): a loop that
+ * polls again and again with a deadline already past, or a spin on the pending bit, makes the
+ * vcpu trap into Xen all the time instead. */
+static bool lab6_waits_blocked(const struct lab_case *c, char *why, size_t n)
+{
+    int64_t calls = lab_dom_field(c, c->student_dom, "hypercalls");
+    if (calls > 14)
+        return FAIL("the guest made %" PRId64 " hypercalls to wait once (at most 14 when it "
+                    "blocks in SCHEDOP_poll until the event or the timeout)",
+                    calls);
+    return true;
+}
+
 static const struct lab_check lab6_checks[] = {
     {"finishes", 2, finishes, "the guest must power off."},
-    {"wakes-on-the-event", 3, lab6_wakes,
+    {"waits-blocked", 2, lab6_waits_blocked,
+     "wait blocked in SCHEDOP_poll, not by polling again and again or spinning on the pending "
+     "bit: Xen blocks the vcpu until the port is pending or the timeout, an absolute system "
+     "time (rt_now_ns() + timeout), passes; a deadline already past returns at once, every "
+     "time (xen/common/sched/core.c do_poll)."},
+    {"wakes-on-the-event", 2, lab6_wakes,
      "poll until the port is pending: a masked port's event wakes its poller "
      "(xen/common/event_2l.c evtchn_2l_set_pending -> evtchn_check_pollers). The timeout is an "
      "absolute system time (rt_now_ns() + timeout): one already past makes the poll return at "
      "once (xen/common/sched/core.c do_poll)."},
-    {"honours-the-timeout", 3, lab6_timeout,
+    {"honours-the-timeout", 2, lab6_timeout,
      "SCHEDOP_poll returns 0 both when a port fired and when the timeout passed: test the "
      "port's pending bit to tell them apart, and poll again if neither happened yet. Its "
      "timeout is an absolute system time (rt_now_ns() + timeout): a duration passed as a time "

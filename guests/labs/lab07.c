@@ -3,7 +3,7 @@
  *
  * The consumer below works in lab 2's test, yet under this lab's traffic it loses events: the
  * guest ends up waiting for an event that Xen raised long ago.  Find the ordering bug and fix
- * it.  The partner (dom0) now spaces its sends a few microseconds apart, so some arrive while
+ * it.  The partner (dom0) now spaces its sends a few hundred ns apart, so some arrive while
  * the consumer is running.
  *
  * Xen raises an event (xen/common/event_2l.c evtchn_2l_set_pending) in this order: set the

@@ -29,8 +29,8 @@
 /* The 2-level consumer: define it to replace the runtime's (weak) one. */
 void rt_upcall_2l(void);
 
-/* Run the handler rt_bind_handler recorded for `port`, if any.  Clear the port's pending bit
- * first (rt_sync_clear_bit), as the runtime's consumer does. */
+/* Run the handler rt_bind_handler recorded for `port`, if any. It does not clear the port's
+ * pending bit: the caller clears it first (rt_sync_clear_bit), as the runtime's consumer does. */
 static inline void rt_call_handler(evtchn_port_t port)
 {
     rt_run_handler(port);
