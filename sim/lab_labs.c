@@ -550,29 +550,34 @@ static const struct lab_check lab7_checks[] = {
 
 /* ============================ lab 8: fairness under a storm =============================== */
 
-enum { L8_VICTIM, L8_WORK, L8_FLOOD, L8_EVERY };
+enum { L8_VICTIM, L8_WORK, L8_FLOOD, L8_EVERY, L8_FLOODPORT };
 
 static void lab8_scenario(struct lab_case *c, const char *elf, char *ini, size_t n)
 {
     char student[256], partner[256];
-    c->p[L8_VICTIM] = lab_rand(c, 20, 62); /* in port 1's word */
+    c->p[L8_VICTIM] = lab_rand(c, 20, 60); /* in port 1's word, with two ports above it */
     c->p[L8_WORK] = lab_rand(c, 15, 30) * 100;
     c->p[L8_FLOOD] = lab_rand(c, 10, 25) * 100;
     c->p[L8_EVERY] = lab_rand(c, 30, 60);
+    /* The flooded port is below the victim, but in the last case above it (past the done
+     * port): a scan that always starts at one end of the word starves the victim either way. */
+    c->p[L8_FLOODPORT] = c->index == 3 ? c->p[L8_VICTIM] + 2 : 1;
     snprintf(c->note, sizeof(c->note),
-             "victim=%" PRIu64 " work=%" PRIu64 " flood=%" PRIu64 " every=%" PRIu64,
-             c->p[L8_VICTIM], c->p[L8_WORK], c->p[L8_FLOOD], c->p[L8_EVERY]);
-    snprintf(student, sizeof(student), "victim=%" PRIu64 " work=%" PRIu64, c->p[L8_VICTIM],
-             c->p[L8_WORK]);
+             "victim=%" PRIu64 " flooded=%" PRIu64 " work=%" PRIu64 " flood=%" PRIu64
+             " every=%" PRIu64,
+             c->p[L8_VICTIM], c->p[L8_FLOODPORT], c->p[L8_WORK], c->p[L8_FLOOD], c->p[L8_EVERY]);
+    snprintf(student, sizeof(student), "victim=%" PRIu64 " work=%" PRIu64 " floodport=%" PRIu64,
+             c->p[L8_VICTIM], c->p[L8_WORK], c->p[L8_FLOODPORT]);
     snprintf(partner, sizeof(partner),
-             "mode=flood flood=%" PRIu64 " victim=%" PRIu64 " every=%" PRIu64, c->p[L8_FLOOD],
-             c->p[L8_VICTIM], c->p[L8_EVERY]);
+             "mode=flood flood=%" PRIu64 " victim=%" PRIu64 " every=%" PRIu64 " floodport=%" PRIu64,
+             c->p[L8_FLOOD], c->p[L8_VICTIM], c->p[L8_EVERY], c->p[L8_FLOODPORT]);
     lab_scenario_text(c, ini, n, 40, elf, student, partner);
 }
 
 static bool lab8_nothing_left(const struct lab_case *c, char *why, size_t n)
 {
-    unsigned ports[] = {1, (unsigned)c->p[L8_VICTIM], (unsigned)c->p[L8_VICTIM] + 1};
+    unsigned ports[] = {(unsigned)c->p[L8_FLOODPORT], (unsigned)c->p[L8_VICTIM],
+                        (unsigned)c->p[L8_VICTIM] + 1};
     for (unsigned i = 0; i < 3; i++)
         if (lab_port_field(c, c->student_dom, ports[i], "pending_at_end") != 0)
             return FAIL("port %u was still pending at the end: its event was never handled",

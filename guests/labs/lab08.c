@@ -68,11 +68,14 @@ int main(void)
 {
     work = rt_arg_u64("work", 2000);
     evtchn_port_t victim = (evtchn_port_t)rt_arg_u64("victim", 40);
-    /* port 1 is flooded, `victim` gets an event now and then, victim + 1 says done */
-    for (evtchn_port_t p = 1; p <= victim + 1; p++)
+    /* `flood` (port 1, or one above the victim) is flooded, `victim` gets an event now and
+     * then, victim + 1 says done */
+    evtchn_port_t flood = (evtchn_port_t)rt_arg_u64("floodport", 1);
+    evtchn_port_t last = flood > victim + 1 ? flood : victim + 1;
+    for (evtchn_port_t p = 1; p <= last; p++)
         if (rt_alloc_unbound(0) != p)
             rt_panic("alloc_unbound: expected port %u", p);
-    rt_bind_handler(1, on_flood, NULL);
+    rt_bind_handler(flood, on_flood, NULL);
     rt_bind_handler(victim, on_victim, NULL);
     rt_bind_handler(victim + 1, on_done, NULL);
     rt_wait(&done);

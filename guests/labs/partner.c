@@ -183,7 +183,9 @@ static void flood(void)
 {
     uint64_t n = rt_arg_u64("flood", 1000), every = rt_arg_u64("every", 100);
     evtchn_port_t victim_remote = (evtchn_port_t)rt_arg_u64("victim", 40);
-    evtchn_port_t low = bind_quiet(1), victim = bind_quiet(victim_remote);
+    /* The flooded port: 1, below the victim, or one above it (floodport=) */
+    evtchn_port_t low = bind_quiet((evtchn_port_t)rt_arg_u64("floodport", 1));
+    evtchn_port_t victim = bind_quiet(victim_remote);
     evtchn_port_t done = bind_quiet(victim_remote + 1);
     uint64_t victims = 0;
     for (uint64_t i = 1; i <= n; i++) {
