@@ -293,8 +293,7 @@ char *explain_document_text(struct explain *ex)
         return NULL;
     explain_close(ex);
     /* A CPU may have run a little past the kernel's time when the run ended. */
-    end = machine_now_cycles(ex->m);
-    end = ex->m->end_cycles > end ? ex->m->end_cycles : end;
+    end = machine_end_cycles(ex->m);
     for (unsigned di = 0; di < ex->ndom; di++)
         for (unsigned i = 0; i < ex->dom[di].nvc; i++) {
             const struct ex_vshadow *v = &ex->dom[di].vc[i];

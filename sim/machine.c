@@ -61,6 +61,12 @@ uint64_t machine_now_cycles(const struct machine *m)
     return machine_ps_to_cycles(m, simk_now_ps());
 }
 
+uint64_t machine_end_cycles(const struct machine *m)
+{
+    uint64_t now = machine_now_cycles(m);
+    return m->end_cycles > now ? m->end_cycles : now;
+}
+
 /* The time of whoever is acting now: the running pcpu's local time inside a vcpu, else the
  * kernel's (timers and platform events run as methods at exact kernel time). */
 uint64_t machine_acting_cycles(const struct machine *m)

@@ -277,6 +277,8 @@ void machine_run(struct machine *m);
 void machine_free(struct machine *m);
 /* Cycles of simulated time at the end of the run, and its Xen system time in ns. */
 uint64_t machine_now_cycles(const struct machine *m);
+/* When the run ended: the kernel's time, or later where a CPU ran on past it. */
+uint64_t machine_end_cycles(const struct machine *m);
 /* 0: every domain powered off or still running at the end of the run; 1: one crashed or shut
  * down with SHUTDOWN_crash; 128 + the signal when the user interrupted the run. */
 int machine_exit_status(const struct machine *m);

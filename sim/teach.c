@@ -153,8 +153,7 @@ int teach_finish(struct machine *m, const struct teach_opts *o, struct diag *d)
     int rc = 0;
 
     explain_close(m->explain);
-    uint64_t end = machine_now_cycles(m);
-    end = m->end_cycles > end ? m->end_cycles : end;
+    uint64_t end = machine_end_cycles(m);
     for (unsigned i = 0; i < m->nr_probes; i++)
         if (m->probe[i]->fn == on_dump && !m->probe[i]->fired)
             fprintf(stderr,
