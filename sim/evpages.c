@@ -228,12 +228,55 @@ static int evctx_grow(struct sim_vcpu *sv, unsigned n)
     return 0;
 }
 
+/* A PV domain's pages are reached through its page tables: each shared page's entry points
+ * at its window slot (a hole at none), a released one's at its RAM again. Released entries go
+ * first: a page re-registered at the same address is a newer entry. */
+static int evpages_map_paged(struct sim_domain *sd)
+{
+    struct phys_space *ps = &sd->m->phys;
+    const struct phys_layout *l = &sd->layout;
+    for (unsigned i = 0; i < sd->nr_evpage; i++)
+        if (sd->evpage[i].released)
+            phys_map_ram(ps, l, sd->mach_base, sd->evpage[i].gpa);
+    for (unsigned i = 0; i < sd->nr_evpage; i++) {
+        struct sim_event_page *pg = &sd->evpage[i];
+        if (pg->released)
+            continue;
+        if (pg->hole) {
+            phys_map_hole(ps, l, sd->mach_base, pg->gpa);
+            continue;
+        }
+        if (!pg->slot && !(pg->slot = phys_slot_add(ps, sd, (int)i)))
+            return -1;
+        phys_map_slot(ps, l, sd->mach_base, pg->gpa, pg->slot);
+    }
+    sd->pte_gen = sd->evpage_gen;
+    return 0;
+}
+
+/* The page tables are the domain's, the TLB the engine's: the first of its vcpus to run after
+ * a change rewrites the tables, each one flushes the engine it is in. */
+static int evpages_sync_paged(struct sim_vcpu *sv)
+{
+    struct sim_domain *sd = sv->sd;
+    if (sd->pte_gen != sd->evpage_gen && evpages_map_paged(sd) < 0) {
+        sim_domain_crash(sd, "d%uv%u: out of window slots for the event pages", sd->d->domid,
+                         sv->v->vcpu_id);
+        return -1;
+    }
+    uc_ctl_flush_tlb(sv->uc);
+    sv->evpage_gen = sd->evpage_gen;
+    return 0;
+}
+
 int sim_evpages_sync(struct sim_vcpu *sv)
 {
     struct sim_domain *sd = sv->sd;
 
     if (sv->evpage_gen == sd->evpage_gen)
         return 0;
+    if (sd->paged)
+        return evpages_sync_paged(sv);
     if (sd->nr_evpage > sv->nr_evctx) {
         if (evctx_grow(sv, sd->nr_evpage) < 0)
             goto fail;

@@ -24,6 +24,7 @@ struct sim_event_page {
     uint8_t *host;
     struct sim_domain *target;
     bool hole;
+    unsigned slot; /* PV: its window slot (physmem.h), 0 until first mapped */
 };
 
 /* The sink's event_page and event_pages_released hooks, for machine.c. */

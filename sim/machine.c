@@ -161,16 +161,37 @@ static uint64_t page_up(uint64_t x)
     return (x + XEN_PAGE_SIZE - 1) & ~(uint64_t)(XEN_PAGE_SIZE - 1);
 }
 
-/* After the image, as Xen's PV domain builder lays it out (simplified): start_info, then a
- * bootstrap stack; the shared_info page is mapped just past RAM. */
+/* After the image, as Xen's PV domain builder lays it out (physmem.h): the p2m list,
+ * start_info, the xenstore and console pages, the page tables and a bootstrap stack; the
+ * shared_info page is mapped just past RAM. An HVM guest gets start_info and the stack only
+ * (evsim enters it in 64-bit mode, with no paging). */
 static int domain_layout(struct sim_domain *sd, struct diag *d)
 {
-    sd->start_info_gpa = page_up(sd->img.highest);
-    sd->stack_top = sd->start_info_gpa + XEN_PAGE_SIZE + BOOT_STACK_BYTES;
-    if (sd->stack_top > sd->ram_size)
+    int rc = 0;
+    if (sd->paged) {
+        rc = phys_layout_plan(&sd->layout, sd->img.highest, sd->ram_size, BOOT_STACK_BYTES);
+        sd->start_info_gpa = sd->layout.start_info;
+        sd->stack_top = sd->layout.stack_top;
+    } else {
+        sd->start_info_gpa = page_up(sd->img.highest);
+        sd->stack_top = sd->start_info_gpa + XEN_PAGE_SIZE + BOOT_STACK_BYTES;
+        rc = sd->stack_top > sd->ram_size ? -1 : 0;
+    }
+    if (rc < 0)
         return diag_set(d, "%s:%u: domain '%s' needs more than %" PRIu64 " MiB of memory",
                         sd->m->sc->source, sd->cfg->line, sd->cfg->name, sd->ram_size >> 20);
     sd->shared_info_gpa = sd->ram_size;
+    return 0;
+}
+
+/* A PV domain's page tables, and the window slot its shared_info page is reached through. */
+static int domain_tables(struct sim_domain *sd, struct diag *d)
+{
+    struct phys_space *ps = &sd->m->phys;
+    unsigned slot = phys_slot_add(ps, sd, PHYS_SLOT_SHARED_INFO);
+    if (!slot)
+        return diag_set(d, "out of memory for domain '%s'", sd->cfg->name);
+    phys_tables_build(ps, &sd->layout, sd->mach_base, sd->ram_size, slot);
     return 0;
 }
 
@@ -180,7 +201,18 @@ static void write_start_info(struct sim_domain *sd, uint64_t seed)
     memset(si, 0, sizeof(*si));
     snprintf(si->magic, sizeof(si->magic), "xen-3.0-x86_64");
     si->nr_pages = sd->ram_size / XEN_PAGE_SIZE;
+    /* Xen gives the machine address of shared_info, which a kernel maps itself; evsim's page
+     * tables map it at this address already (docs/memory.md). */
     si->shared_info = sd->shared_info_gpa;
+    if (sd->paged) {
+        const struct phys_layout *l = &sd->layout;
+        uint64_t mfn0 = sd->mach_base / XEN_PAGE_SIZE;
+        si->pt_base = l->pt_base;
+        si->nr_pt_frames = l->nr_pt_frames;
+        si->mfn_list = l->p2m;
+        si->store_mfn = mfn0 + l->xenstore / XEN_PAGE_SIZE;
+        si->console.domU.mfn = mfn0 + l->console / XEN_PAGE_SIZE;
+    }
     si->flags = sd->cfg->privileged ? (SIF_PRIVILEGED | SIF_INITDOMAIN) : 0;
     /* The domain id is not part of start_info; guests get it, and a per-domain seed derived from
      * the scenario's, on the command line (the scenario's own words follow). */
@@ -287,11 +319,17 @@ static int dm_domain_build(struct machine *m, struct sim_domain *sd, unsigned in
     return domain_vcpus_create(m, sd, next_pcpu, d);
 }
 
-/* A guest's RAM (committed as it is touched) and its shared_info page, zeroed. */
+/* A guest's RAM (committed as it is touched) and its shared_info page, zeroed. A PV guest's
+ * RAM is its place in the machine's physical space. */
 static int domain_memory(struct sim_domain *sd, struct diag *d)
 {
     sd->ram_size = sd->cfg->memory_bytes;
-    sd->ram = guest_pages_alloc(sd->ram_size);
+    if (sd->paged) {
+        sd->mach_base = phys_domain_alloc(&sd->m->phys, sd->ram_size);
+        sd->ram = sd->mach_base == UINT64_MAX ? NULL : sd->m->phys.host + sd->mach_base;
+    } else {
+        sd->ram = guest_pages_alloc(sd->ram_size);
+    }
     sd->shared_info = aligned_alloc(XEN_PAGE_SIZE, XEN_PAGE_SIZE);
     if (!sd->ram || !sd->shared_info)
         return diag_set(d, "out of memory for domain '%s'", sd->cfg->name);
@@ -312,6 +350,13 @@ static int replay_domain_build(struct machine *m, struct sim_domain *sd, unsigne
     return domain_vcpus_create(m, sd, next_pcpu, d);
 }
 
+/* PV guests run with paging, on their CPUs' engines; HVM guests, device models' domains and
+ * replayed domains do not. */
+static bool domain_is_paged(const struct machine *m, const struct scenario_domain *cfg)
+{
+    return !m->replay && !cfg->hvm && !cfg->device_model[0];
+}
+
 static int domain_build(struct machine *m, struct sim_domain *sd, unsigned index,
                         unsigned *next_pcpu, struct diag *d)
 {
@@ -326,11 +371,13 @@ static int domain_build(struct machine *m, struct sim_domain *sd, unsigned index
     if (guest_resolve(sd->cfg->guest, m->sc->base_dir, m->guest_dir, path, sizeof(path), d) < 0 ||
         guest_image_load(path, &sd->img, d) < 0)
         return domain_error(m, sd, d);
+    sd->paged = domain_is_paged(m, sd->cfg);
     if (domain_memory(sd, d) < 0)
         return -1;
     if (guest_image_place(&sd->img, sd->ram, sd->ram_size, d) < 0)
         return domain_error(m, sd, d);
-    if (domain_layout(sd, d) < 0 || aot_annotate(&sd->aot, &sd->img, sd->ram, m->cost, d) < 0 ||
+    if (domain_layout(sd, d) < 0 || (sd->paged && domain_tables(sd, d) < 0) ||
+        aot_annotate(&sd->aot, &sd->img, sd->ram, m->cost, d) < 0 ||
         domain_model_create(m, sd, index, d) < 0)
         return -1;
     write_start_info(sd, m->sc->seed);
@@ -352,6 +399,25 @@ static void pcpus_create(struct machine *m, unsigned total_vcpus)
         p->interrupt_at = UINT64_MAX; /* sync_at 0: every CPU starts at time 0 */
         p->next_tick = cost_ns_to_cycles(m->cost, XEN_TICK_NS);
     }
+}
+
+/* The machine's physical space for its PV domains, and an engine on every CPU to run them. */
+static int pv_engines_create(struct machine *m, struct diag *d)
+{
+    uint64_t bytes = 0;
+    for (unsigned i = 0; i < m->sc->nr_dom; i++)
+        if (domain_is_paged(m, &m->sc->dom[i]))
+            bytes += phys_domain_bytes(m->sc->dom[i].memory_bytes);
+    if (!bytes)
+        return 0;
+    if (phys_space_init(&m->phys, bytes, d) < 0) {
+        struct diag inner = *d;
+        return diag_set(d, "%s: %s", m->sc->source, inner.msg);
+    }
+    for (unsigned i = 0; i < m->nr_pcpus; i++)
+        if (!(m->pcpu[i].eng = sim_engine_open_pcpu(m, d)))
+            return -1;
+    return 0;
 }
 
 static void pirqs_create(struct machine *m)
@@ -387,13 +453,14 @@ static int machine_profile(struct machine *m, const struct scenario *sc, struct 
     return diag_set(d, "%s:%u: cpu = %s: %s", sc->source, sc->cpu_line, sc->cpu, inner.msg);
 }
 
-/* The host memory a run needs, as far as it can be known before it starts: every vcpu's
- * Unicorn engine (MACHINE_ENGINE_BYTES, measured: 1,001 engines took 5.3 GB in the ABI study),
- * every guest image (RAM is committed only where touched, and a guest touches at least its
- * image, start_info and boot stack), and a fixed part for SystemC, the model and the reports. */
+/* The host memory a run needs, as far as it can be known before it starts: its Unicorn
+ * engines (one per CPU for PV domains, one per HVM vcpu; MACHINE_ENGINE_BYTES, measured:
+ * 1,001 engines took 5.3 GB in the ABI study), every guest image (RAM is committed only where
+ * touched, and a guest touches at least its image, start_info, page tables and boot stack),
+ * and a fixed part for SystemC, the model and the reports. */
 #define MACHINE_ENGINE_BYTES (5632ull << 10)
 #define MACHINE_BASE_BYTES (64ull << 20)
-#define MACHINE_DOMAIN_BYTES (BOOT_STACK_BYTES + 3 * XEN_PAGE_SIZE)
+#define MACHINE_DOMAIN_BYTES (BOOT_STACK_BYTES + 8 * XEN_PAGE_SIZE)
 
 static uint64_t image_bytes(const struct machine *m, const struct scenario_domain *dom)
 {
@@ -428,17 +495,20 @@ static int machine_check_memory(const struct machine *m, struct diag *d)
 {
     const struct scenario *sc = m->sc;
     uint64_t engines = 0, images = 0;
+    bool pv = false;
     for (unsigned i = 0; i < sc->nr_dom && !m->replay; i++) {
-        engines += sc->dom[i].vcpus;
+        pv |= domain_is_paged(m, &sc->dom[i]);
+        engines += sc->dom[i].hvm ? sc->dom[i].vcpus : 0;
         images += image_bytes(m, &sc->dom[i]) + MACHINE_DOMAIN_BYTES;
     }
+    engines += pv ? sc->pcpus : 0;
     uint64_t need = MACHINE_BASE_BYTES + engines * MACHINE_ENGINE_BYTES + images;
     uint64_t have = host_memory_available();
     if (!have || need <= have)
         return 0;
     return diag_set(d,
                     "%s: the run needs about %" PRIu64 " MiB of host memory (%" PRIu64
-                    " vcpu engines of about %llu MiB each, %" PRIu64
+                    " Unicorn engines of about %llu MiB each, %" PRIu64
                     " MiB of guest images and boot pages, %llu MiB for the rest) but this "
                     "machine has %" PRIu64 " MiB available; use fewer domains or vcpus",
                     sc->source, need >> 20, engines, MACHINE_ENGINE_BYTES >> 20, images >> 20,
@@ -476,6 +546,8 @@ int machine_build_replay(struct machine *m, const struct scenario *sc, const cha
         return diag_set(d, "out of memory for the timers");
     m->lookahead = machine_lookahead(m->cost);
     pcpus_create(m, total_vcpus);
+    if (pv_engines_create(m, d) < 0)
+        return -1;
     m->dom = calloc(sc->nr_dom, sizeof(*m->dom));
     m->nr_dom = sc->nr_dom;
     unsigned next_pcpu = 0;
@@ -566,7 +638,8 @@ void machine_free(struct machine *m)
         free(sd->vcpu);
         aot_free(&sd->aot);
         guest_image_free(&sd->img);
-        guest_pages_free(sd->ram, sd->ram_size);
+        if (!sd->paged)
+            guest_pages_free(sd->ram, sd->ram_size);
         free(sd->shared_info);
         sim_evpages_free_domain(sd);
     }
@@ -582,6 +655,8 @@ void machine_free(struct machine *m)
         free(m->probe[i]);
     }
     free(m->probe);
+    sim_pcpu_engines_free(m);
+    phys_space_free(&m->phys);
     timeline_free(&m->timeline);
     console_free(&m->console);
     if (m->coh)

@@ -15,6 +15,7 @@
 #include "sim/diag.h"
 #include "sim/ioreq_rt.h"
 #include "sim/loader.h"
+#include "sim/physmem.h"
 #include "sim/scenario.h"
 #include "sim/stages.h"
 #include "sim/timeline.h"
@@ -79,6 +80,18 @@ struct sim_hvm_io {
     unsigned nr_mmio, cap_mmio;
 };
 
+/* A Unicorn engine. PV domains share one per physical CPU: a vcpu's registers (and its
+ * domain's page tables, through CR3) are loaded into it when the vcpu runs there. An HVM vcpu,
+ * whose physical space is its domain's own, has one to itself. */
+struct sim_engine {
+    void *uc; /* uc_engine */
+    struct machine *m;
+    struct sim_vcpu *sv; /* whose registers it holds: the vcpu it runs while it runs */
+    bool paged;          /* a CPU's engine for PV domains */
+    uint64_t *hooked;    /* trap sites hooked in it, as address * 4 + kind */
+    unsigned nr_hooked, cap_hooked;
+};
+
 struct sim_vcpu {
     struct vcpu *v;
     struct sim_domain *sd;
@@ -86,10 +99,12 @@ struct sim_vcpu {
     uint64_t *clock;             /* &pcpu->local */
     uint64_t hot_base, hot_size; /* the image's main code segment, for the block hook */
     const struct aot_prefix *hot_prefix;
-    uint32_t taken_cycles; /* the profile's extra cost of a taken conditional branch */
-    bool prev_cond;        /* the last block ended with a conditional branch ... */
-    uint64_t prev_end;     /* ... and this is its fall-through address */
-    void *uc;              /* uc_engine */
+    uint32_t taken_cycles;  /* the profile's extra cost of a taken conditional branch */
+    bool prev_cond;         /* the last block ended with a conditional branch ... */
+    uint64_t prev_end;      /* ... and this is its fall-through address */
+    void *uc;               /* the uc_engine holding its registers now (NULL: in ctx) */
+    struct sim_engine *eng; /* ... and its sim_engine */
+    void *ctx;              /* PV: its registers while no engine holds them (uc_context) */
     enum sim_vcpu_state state;
     /* the scheduler's (sim/sched.c) */
     bool pinned, boost;
@@ -146,6 +161,11 @@ struct sim_domain {
     uint8_t *shared_info; /* one page, mapped at ram_size */
     uint64_t shared_info_gpa;
     uint64_t start_info_gpa, stack_top;
+    /* PV guests: a place in the machine's physical space (physmem.h), with page tables. */
+    bool paged;
+    uint64_t mach_base;
+    struct phys_layout layout;
+    unsigned pte_gen; /* the event pages' generation its page tables show */
     struct sim_vcpu *vcpu;
     unsigned nr_vcpus;
     enum sim_domain_status status;
@@ -179,6 +199,7 @@ struct sim_pcpu {
     struct simk_event *doorbell;
     struct sim_vcpu *current;
     struct sim_vcpu *last;  /* the vcpu whose context is loaded (for switch costs) */
+    struct sim_engine *eng; /* where PV vcpus run on this CPU (NULL: no PV guest) */
     struct sim_vcpu **runq; /* runnable vcpus, by priority then arrival (sim/sched.c) */
     unsigned rq_len, rq_cap;
     struct sim_vcpu **waking;
@@ -209,6 +230,8 @@ struct machine {
     unsigned nr_dom;
     unsigned live_domains;
     struct sim_pirq_source *pirq;
+    struct phys_space phys;   /* PV domains' machine memory */
+    void *boot_ctx;           /* a fresh engine's registers (uc_context): PV vcpus start from it */
     struct sim_pcpu *active;  /* the pcpu whose vcpu executes right now, NULL in methods */
     unsigned context_pcpu;    /* in a timer or an interrupt: the CPU it fires on */
     struct coherence *coh;    /* cache lines shared between Xen and guests */

@@ -1,6 +1,7 @@
 #include "sim/vcpu.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unicorn/unicorn.h>
 
@@ -70,7 +71,13 @@ void sim_vcpu_set_regs(struct sim_vcpu *sv, const struct hv_regs *r)
     }
     void *slots[NR_HV_REGS];
     regs_all((struct hv_regs *)r, slots);
-    uc_reg_write_batch(sv->uc, (int *)hv_reg_ids, slots, (int)NR_HV_REGS);
+    if (sv->uc) {
+        uc_reg_write_batch(sv->uc, (int *)hv_reg_ids, slots, (int)NR_HV_REGS);
+        return;
+    }
+    /* A PV vcpu no engine holds (VCPUOP_initialise from another vcpu): its saved context. */
+    for (size_t i = 0; i < NR_HV_REGS; i++)
+        uc_context_reg_write(sv->ctx, hv_reg_ids[i], slots[i]);
 }
 
 /* Registers [first, first + n) of hc_reg_ids. */
@@ -104,6 +111,7 @@ static uint64_t *pcpu_clock(struct sim_vcpu *sv)
 }
 
 static void on_rdtsc(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
+static void engine_load(struct sim_engine *e, struct sim_vcpu *sv);
 static void on_rdtscp(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
 
 /* An HVM guest's upcall handler returns with iretq, no hypercall: its event path's last stage
@@ -125,9 +133,30 @@ void sim_hvm_iret(struct sim_vcpu *sv)
     sv->upcall_insns_at = sv->insns;
 }
 
+/* Has the engine hooked this site already (a CPU's engine serves every PV domain, and domains
+ * running the same program share their sites)? Else note it. -1: out of memory. */
+static int engine_site_new(struct sim_engine *e, const struct aot_site *s)
+{
+    uint64_t key = s->addr * 4 + (uint64_t)s->kind;
+    for (unsigned i = 0; i < e->nr_hooked; i++)
+        if (e->hooked[i] == key)
+            return 0;
+    if (e->nr_hooked == e->cap_hooked) {
+        unsigned cap = e->cap_hooked ? 2 * e->cap_hooked : 16;
+        uint64_t *h = realloc(e->hooked, cap * sizeof(*h));
+        if (!h)
+            return -1;
+        e->hooked = h;
+        e->cap_hooked = cap;
+    }
+    e->hooked[e->nr_hooked++] = key;
+    return 1;
+}
+
 /* A trap site's code hook: TSC reads everywhere; in HVM guests, port I/O (where an emulator
- * may have to answer before the instruction can run) and iretq. */
-static int hook_site(struct sim_vcpu *sv, const struct aot_site *s)
+ * may have to answer before the instruction can run) and iretq. The TSC hooks take the engine
+ * (whichever vcpu runs in it), the HVM ones their vcpu (whose engine it is). */
+static int hook_site(struct sim_engine *e, struct sim_vcpu *sv, const struct aot_site *s)
 {
     static void *const hooks[] = {[AOT_SITE_RDTSC] = (void *)on_rdtsc,
                                   [AOT_SITE_RDTSCP] = (void *)on_rdtscp,
@@ -138,21 +167,44 @@ static int hook_site(struct sim_vcpu *sv, const struct aot_site *s)
     void *cb = hooks[s->kind];
     if (!tsc && !sv->sd->cfg->hvm)
         return 0;
-    return uc_hook_add(sv->uc, &h, UC_HOOK_CODE, cb, sv, s->addr, s->addr) == UC_ERR_OK ? 0 : -1;
+    int fresh = engine_site_new(e, s);
+    if (fresh <= 0)
+        return fresh;
+    return uc_hook_add(e->uc, &h, UC_HOOK_CODE, cb, tsc ? (void *)e : (void *)sv, s->addr,
+                       s->addr) == UC_ERR_OK
+               ? 0
+               : -1;
 }
 
-/* New trap sites (code the load-time sweep did not see): hook them in every engine of the
- * domain and drop the block from their translation caches, so it is translated again with the
- * hooks. */
-static void hook_new_sites(struct sim_domain *sd, unsigned first, uint64_t addr, uint32_t size)
+/* The engines that may run sd's code: every CPU's for a PV domain, its vcpus' own for HVM
+ * (NULL for one without an engine yet). */
+static unsigned domain_nr_engines(const struct sim_domain *sd)
 {
-    for (unsigned k = 0; k < sd->nr_vcpus; k++) {
-        struct sim_vcpu *other = &sd->vcpu[k];
-        if (!other->uc)
+    return sd->paged ? sd->m->nr_pcpus : sd->nr_vcpus;
+}
+
+static struct sim_engine *domain_engine(const struct sim_domain *sd, unsigned k)
+{
+    return sd->paged ? sd->m->pcpu[k].eng : sd->vcpu[k].eng;
+}
+
+/* New trap sites (code the load-time sweep did not see): hook them in every engine that may
+ * run the domain and drop the block from their translation caches, so it is translated again
+ * with the hooks. Only the running engine can name the block by its address (its page tables
+ * are loaded): the other CPUs' engines drop everything they translated. */
+static void hook_new_sites(struct sim_vcpu *sv, unsigned first, uint64_t addr, uint32_t size)
+{
+    struct sim_domain *sd = sv->sd;
+    for (unsigned k = 0; k < domain_nr_engines(sd); k++) {
+        struct sim_engine *e = domain_engine(sd, k);
+        if (!e)
             continue;
         for (unsigned i = first; i < sd->aot.nr_sites; i++)
-            hook_site(other, &sd->aot.site[i]);
-        uc_ctl_remove_cache(other->uc, addr, addr + size);
+            hook_site(e, e->sv ? e->sv : sv, &sd->aot.site[i]);
+        if (e == sv->eng || !sd->paged)
+            uc_ctl_remove_cache(e->uc, addr, addr + size);
+        else
+            uc_ctl_flush_tb(e->uc);
     }
 }
 
@@ -169,7 +221,7 @@ static bool block_cost_first_sight(struct sim_vcpu *sv, uint64_t addr, uint32_t 
     unsigned before = sd->aot.nr_sites;
     if (aot_slow_cost(&sd->aot, addr, size, sd->ram + addr, insns, cycles, cond_end) == 0)
         return true;
-    hook_new_sites(sd, before, addr, size);
+    hook_new_sites(sv, before, addr, size);
     return false;
 }
 
@@ -188,7 +240,7 @@ void sim_vcpu_request_stop(struct sim_vcpu *sv)
  * the time another CPU's IPI may arrive. */
 static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
-    struct sim_vcpu *sv = opaque;
+    struct sim_vcpu *sv = ((struct sim_engine *)opaque)->sv;
     uint64_t *clock = pcpu_clock(sv);
     (void)uc;
     /* One compare on the hot path: a requested stop also sets stop_at to 0. A stop asked for in
@@ -262,14 +314,27 @@ static void tsc_read(uc_engine *uc, struct sim_vcpu *sv, uint64_t addr, uint32_t
     uc_reg_write(uc, UC_X86_REG_RIP, &rip);
 }
 
+/* The vcpu running in the engine, if the TSC read at addr is one of its program's sites (a
+ * CPU's engine hooks the sites of every program it runs). */
+static struct sim_vcpu *tsc_site_vcpu(void *opaque, uint64_t addr, enum aot_site_kind kind)
+{
+    struct sim_vcpu *sv = ((struct sim_engine *)opaque)->sv;
+    const struct aot_site *s = sv->sd->paged ? aot_site_at(&sv->sd->aot, addr) : NULL;
+    return !sv->sd->paged || (s && s->kind == kind) ? sv : NULL;
+}
+
 static void on_rdtsc(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
-    tsc_read(uc, opaque, addr, size, false);
+    struct sim_vcpu *sv = tsc_site_vcpu(opaque, addr, AOT_SITE_RDTSC);
+    if (sv)
+        tsc_read(uc, sv, addr, size, false);
 }
 
 static void on_rdtscp(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
-    tsc_read(uc, opaque, addr, size, true);
+    struct sim_vcpu *sv = tsc_site_vcpu(opaque, addr, AOT_SITE_RDTSCP);
+    if (sv)
+        tsc_read(uc, sv, addr, size, true);
 }
 
 /* Xen's diagnostics when create_bounce_frame gives up (asm_domain_crash_synchronous, then
@@ -442,7 +507,7 @@ static void hypercall_trap(struct sim_vcpu *sv, uc_engine *uc, unsigned len, uns
 
 static void on_syscall(uc_engine *uc, void *opaque)
 {
-    hypercall_trap(opaque, uc, SYSCALL_LEN, SYSCALL_LEN);
+    hypercall_trap(((struct sim_engine *)opaque)->sv, uc, SYSCALL_LEN, SYSCALL_LEN);
 }
 
 /* An HVM guest may make its hypercalls with vmcall or vmmcall itself, as Linux does since it
@@ -451,7 +516,7 @@ static void on_syscall(uc_engine *uc, void *opaque)
  * to on_interrupt, which lets that one pass. */
 static bool on_invalid_insn(uc_engine *uc, void *opaque)
 {
-    struct sim_vcpu *sv = opaque;
+    struct sim_vcpu *sv = ((struct sim_engine *)opaque)->sv;
     uint64_t rip = 0;
     uint8_t b[VMCALL_LEN];
     uc_reg_read(uc, UC_X86_REG_RIP, &rip);
@@ -466,20 +531,21 @@ static bool on_invalid_insn(uc_engine *uc, void *opaque)
 static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
                         void *opaque)
 {
-    struct sim_vcpu *sv = opaque;
+    struct sim_vcpu *sv = ((struct sim_engine *)opaque)->sv;
     (void)uc, (void)size, (void)value;
     /* An HVM guest's access outside RAM is MMIO: Xen takes an exit for it, it is no fault. */
-    if (sim_hvm_mmio_fault(sv, type, addr))
+    if (!sv->sd->paged && sim_hvm_mmio_fault(sv, type, addr))
         return true;
-    /* Only record: uc_emu_start returns the matching error and the slice reports it. */
-    sv->fault_addr = addr;
+    /* Only record: uc_emu_start returns the matching error and the slice reports it. A PV
+     * guest's address with no memory behind it maps to the hole, which names it. */
+    sv->fault_addr = sv->sd->paged ? phys_fault_address(addr) : addr;
     sv->fault_access = type;
     return false;
 }
 
 static void on_interrupt(uc_engine *uc, uint32_t intno, void *opaque)
 {
-    struct sim_vcpu *sv = opaque;
+    struct sim_vcpu *sv = ((struct sim_engine *)opaque)->sv;
     uint64_t rip;
     if (intno == UD_VECTOR && sv->ud_taken) { /* a hypercall instruction, done */
         sv->ud_taken = false;
@@ -564,6 +630,8 @@ static void report_halt(struct sim_vcpu *sv)
 void sim_vcpu_run_slice(struct sim_vcpu *sv)
 {
     struct hv_regs r = {0}; /* Unicorn writes only 32 bits of EFLAGS */
+    if (sv->sd->paged)
+        engine_load(sv->pcpu->eng, sv);
     regs_read_all(sv->uc, &r);
     struct hv_regs before = r;
     if (sv->sd->status != SD_RUNNING || sv->v->domain->paused || sim_evpages_sync(sv) < 0)
@@ -638,36 +706,228 @@ void sim_shared_info_write(struct sim_vcpu *sv, uint64_t offset, unsigned size, 
 static uint64_t shared_read(uc_engine *uc, uint64_t offset, unsigned size, void *opaque)
 {
     (void)uc;
-    return sim_shared_info_read(opaque, offset, size);
+    return sim_shared_info_read(((struct sim_engine *)opaque)->sv, offset, size);
 }
 
 static void shared_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value,
                          void *opaque)
 {
     (void)uc;
-    sim_shared_info_write(opaque, offset, size, value);
+    sim_shared_info_write(((struct sim_engine *)opaque)->sv, offset, size, value);
 }
 
-static int hook(struct sim_vcpu *sv, int type, void *cb, uint64_t begin, uint64_t end,
-                struct diag *d)
+/* The MMIO window of a CPU's engine: each slot stands for a page a PV domain shares with Xen
+ * (physmem.h), reached through that domain's page tables, so the vcpu running is the one
+ * whose domain owns the slot. */
+static const struct phys_slot *window_slot(void *opaque, uint64_t offset)
+{
+    const struct phys_space *ps = &((struct sim_engine *)opaque)->m->phys;
+    uint64_t n = offset / XEN_PAGE_SIZE;
+    return n && n < ps->nr_slots ? &ps->slot[n] : NULL;
+}
+
+static uint64_t window_read(uc_engine *uc, uint64_t offset, unsigned size, void *opaque)
+{
+    const struct phys_slot *s = window_slot(opaque, offset);
+    struct sim_vcpu *sv = ((struct sim_engine *)opaque)->sv;
+    (void)uc;
+    if (!s)
+        return 0;
+    offset %= XEN_PAGE_SIZE;
+    return s->page == PHYS_SLOT_SHARED_INFO ? sim_shared_info_read(sv, offset, size)
+                                            : sim_evpage_read(sv, (unsigned)s->page, offset, size);
+}
+
+static void window_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value,
+                         void *opaque)
+{
+    const struct phys_slot *s = window_slot(opaque, offset);
+    struct sim_vcpu *sv = ((struct sim_engine *)opaque)->sv;
+    (void)uc;
+    if (!s)
+        return;
+    offset %= XEN_PAGE_SIZE;
+    if (s->page == PHYS_SLOT_SHARED_INFO)
+        sim_shared_info_write(sv, offset, size, value);
+    else
+        sim_evpage_write(sv, (unsigned)s->page, offset, size, value);
+}
+
+static int hook(struct sim_engine *e, int type, void *cb, struct diag *d)
 {
     uc_hook h;
     uc_err err = type == UC_HOOK_INSN
-                     ? uc_hook_add(sv->uc, &h, type, cb, sv, begin, end, UC_X86_INS_SYSCALL)
-                     : uc_hook_add(sv->uc, &h, type, cb, sv, begin, end);
+                     ? uc_hook_add(e->uc, &h, type, cb, e, 1, 0, UC_X86_INS_SYSCALL)
+                     : uc_hook_add(e->uc, &h, type, cb, e, 1, 0);
     if (err != UC_ERR_OK)
         return diag_set(d, "unicorn: cannot add a hook: %s", uc_strerror(err));
     return 0;
 }
 
+static struct sim_engine *engine_open(struct machine *m, bool paged, struct diag *d)
+{
+    struct sim_engine *e = calloc(1, sizeof(*e));
+    uc_engine *uc;
+    if (!e) {
+        diag_set(d, "out of memory for an engine");
+        return NULL;
+    }
+    uc_err err = uc_open(UC_ARCH_X86, UC_MODE_64, &uc);
+    if (err != UC_ERR_OK) {
+        free(e);
+        diag_set(d, "unicorn: cannot create an x86-64 engine: %s", uc_strerror(err));
+        return NULL;
+    }
+    *e = (struct sim_engine){.uc = uc, .m = m, .paged = paged};
+    if (hook(e, UC_HOOK_INSN, on_syscall, d) || hook(e, UC_HOOK_BLOCK, on_block, d) ||
+        hook(e, UC_HOOK_INTR, on_interrupt, d) ||
+        hook(e, UC_HOOK_INSN_INVALID, on_invalid_insn, d) ||
+        hook(e, UC_HOOK_MEM_UNMAPPED, on_unmapped, d)) {
+        sim_engine_close(e);
+        return NULL;
+    }
+    return e;
+}
+
+void sim_engine_close(struct sim_engine *e)
+{
+    if (!e)
+        return;
+    if (e->sv && e->sv->eng == e) {
+        e->sv->eng = NULL;
+        e->sv->uc = NULL;
+    }
+    uc_close(e->uc);
+    free(e->hooked);
+    free(e);
+}
+
+/* A CPU's engine for PV domains: the whole machine-physical space (RAM, then the window; the
+ * hole stays unmapped). The first one also keeps its fresh registers, from which every PV vcpu
+ * starts. */
+struct sim_engine *sim_engine_open_pcpu(struct machine *m, struct diag *d)
+{
+    struct sim_engine *e = engine_open(m, true, d);
+    if (!e)
+        return NULL;
+    uc_err err = uc_mem_map_ptr(e->uc, 0, m->phys.size, UC_PROT_ALL, m->phys.host);
+    if (err == UC_ERR_OK)
+        err = uc_mmio_map(e->uc, PHYS_WINDOW_BASE, (uint64_t)PHYS_WINDOW_SLOTS * XEN_PAGE_SIZE,
+                          window_read, e, window_write, e);
+    if (err == UC_ERR_OK && !m->boot_ctx) {
+        uc_context *ctx;
+        err = uc_context_alloc(e->uc, &ctx);
+        if (err == UC_ERR_OK && (err = uc_context_save(e->uc, ctx)) == UC_ERR_OK)
+            m->boot_ctx = ctx;
+    }
+    if (err != UC_ERR_OK) {
+        diag_set(d, "unicorn: cannot map the machine's memory: %s", uc_strerror(err));
+        sim_engine_close(e);
+        return NULL;
+    }
+    return e;
+}
+
+void sim_pcpu_engines_free(struct machine *m)
+{
+    for (unsigned i = 0; i < m->nr_pcpus; i++) {
+        sim_engine_close(m->pcpu[i].eng);
+        m->pcpu[i].eng = NULL;
+    }
+    if (m->boot_ctx)
+        uc_context_free(m->boot_ctx);
+    m->boot_ctx = NULL;
+}
+
+/* The vcpu leaves the engine: its registers go to its context. */
+static void engine_unload(struct sim_engine *e)
+{
+    struct sim_vcpu *sv = e->sv;
+    if (!sv)
+        return;
+    uc_context_save(e->uc, sv->ctx);
+    sv->uc = NULL;
+    sv->eng = NULL;
+    e->sv = NULL;
+}
+
+/* Run sv in its CPU's engine next: a register-state and CR3 switch (the TLB, which holds the
+ * last domain's translations, is flushed). */
+static void engine_load(struct sim_engine *e, struct sim_vcpu *sv)
+{
+    if (e->sv == sv)
+        return;
+    if (sv->eng) /* it ran on another CPU last: take its registers from there */
+        engine_unload(sv->eng);
+    engine_unload(e);
+    uc_context_restore(e->uc, sv->ctx);
+    uc_ctl_flush_tlb(e->uc);
+    e->sv = sv;
+    sv->eng = e;
+    sv->uc = e->uc;
+}
+
+#define X86_CR0_PG 0x80000000ull
+#define X86_CR0_WP 0x10000ull
+#define X86_CR4_PAE 0x20ull
+
+/* A PV vcpu's first registers: a fresh engine's, with paging on through its domain's L4 (as
+ * Xen's builder leaves a 64-bit PV guest, page-table pages read-only to it). */
+static int pv_context_create(struct sim_vcpu *sv, struct diag *d)
+{
+    struct machine *m = sv->sd->m;
+    struct sim_engine *e = m->pcpu[0].eng;
+    uc_context *ctx;
+    engine_unload(e);
+    if (uc_context_alloc(e->uc, &ctx) != UC_ERR_OK)
+        return diag_set(d, "out of memory for a vcpu's registers");
+    sv->ctx = ctx;
+    uint64_t cr0 = 0, cr4 = 0, cr3 = sv->sd->mach_base + sv->sd->layout.pt_base;
+    uc_context_restore(e->uc, m->boot_ctx);
+    uc_reg_read(e->uc, UC_X86_REG_CR0, &cr0);
+    uc_reg_read(e->uc, UC_X86_REG_CR4, &cr4);
+    cr4 |= X86_CR4_PAE;
+    cr0 |= X86_CR0_PG | X86_CR0_WP;
+    uc_reg_write(e->uc, UC_X86_REG_CR4, &cr4);
+    uc_reg_write(e->uc, UC_X86_REG_CR3, &cr3);
+    uc_reg_write(e->uc, UC_X86_REG_CR0, &cr0);
+    uc_context_save(e->uc, ctx);
+    return 0;
+}
+
+/* An HVM vcpu's own engine: its domain's RAM at guest-physical addresses, no paging. */
+static int hvm_engine_create(struct sim_vcpu *sv, struct diag *d)
+{
+    struct sim_domain *sd = sv->sd;
+    struct sim_engine *e = engine_open(sd->m, false, d);
+    if (!e)
+        return -1;
+    e->sv = sv;
+    sv->eng = e;
+    sv->uc = e->uc;
+    /* Page 0 stays unmapped so that a NULL dereference faults, as it would under Xen. An HVM
+     * guest's RAM has the PC's hole from 640 KiB to 1 MiB (the VGA window and ROMs): accesses
+     * there are MMIO. */
+    bool hole = sd->ram_size > HVM_HOLE_END;
+    uint64_t low_end = hole ? HVM_HOLE_START : sd->ram_size;
+    uc_err err = uc_mem_map_ptr(e->uc, XEN_PAGE_SIZE, low_end - XEN_PAGE_SIZE, UC_PROT_ALL,
+                                sd->ram + XEN_PAGE_SIZE);
+    if (err == UC_ERR_OK && hole)
+        err = uc_mem_map_ptr(e->uc, HVM_HOLE_END, sd->ram_size - HVM_HOLE_END, UC_PROT_ALL,
+                             sd->ram + HVM_HOLE_END);
+    if (err == UC_ERR_OK)
+        /* shared_info is device-like memory: every guest access goes through the callbacks,
+         * which price its cache line (the rest of RAM stays on Unicorn's fast path). */
+        err =
+            uc_mmio_map(e->uc, sd->shared_info_gpa, XEN_PAGE_SIZE, shared_read, e, shared_write, e);
+    if (err != UC_ERR_OK)
+        return diag_set(d, "unicorn: cannot map guest memory: %s", uc_strerror(err));
+    return sim_hvm_io_attach(sv, d);
+}
+
 int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d)
 {
     struct sim_domain *sd = sv->sd;
-    uc_engine *uc;
-    uc_err err = uc_open(UC_ARCH_X86, UC_MODE_64, &uc);
-    if (err != UC_ERR_OK)
-        return diag_set(d, "unicorn: cannot create an x86-64 engine: %s", uc_strerror(err));
-    sv->uc = uc;
     /* The block hook's fast path: the first executable segment and this CPU's clock. */
     sv->clock = &sv->pcpu->local;
     sv->taken_cycles = (uint32_t)cost_cycles(sd->m->cost, COST_INSN_BRANCH_TAKEN);
@@ -676,39 +936,28 @@ int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d)
         sv->hot_size = sd->aot.seg[0].size;
         sv->hot_prefix = sd->aot.seg[0].prefix;
     }
-    /* Page 0 stays unmapped so that a NULL dereference faults, as it would under Xen. An HVM
-     * guest's RAM has the PC's hole from 640 KiB to 1 MiB (the VGA window and ROMs): accesses
-     * there are MMIO. */
-    bool hole = sd->cfg->hvm && sd->ram_size > HVM_HOLE_END;
-    uint64_t low_end = hole ? HVM_HOLE_START : sd->ram_size;
-    err = uc_mem_map_ptr(uc, XEN_PAGE_SIZE, low_end - XEN_PAGE_SIZE, UC_PROT_ALL,
-                         sd->ram + XEN_PAGE_SIZE);
-    if (err == UC_ERR_OK && hole)
-        err = uc_mem_map_ptr(uc, HVM_HOLE_END, sd->ram_size - HVM_HOLE_END, UC_PROT_ALL,
-                             sd->ram + HVM_HOLE_END);
-    if (err == UC_ERR_OK)
-        /* shared_info is device-like memory: every guest access goes through the callbacks,
-         * which price its cache line (the rest of RAM stays on Unicorn's fast path). */
-        err =
-            uc_mmio_map(uc, sd->shared_info_gpa, XEN_PAGE_SIZE, shared_read, sv, shared_write, sv);
-    if (err != UC_ERR_OK)
-        return diag_set(d, "unicorn: cannot map guest memory: %s", uc_strerror(err));
-    if (hook(sv, UC_HOOK_INSN, on_syscall, 1, 0, d) || hook(sv, UC_HOOK_BLOCK, on_block, 1, 0, d) ||
-        hook(sv, UC_HOOK_INTR, on_interrupt, 1, 0, d) ||
-        hook(sv, UC_HOOK_INSN_INVALID, on_invalid_insn, 1, 0, d) ||
-        hook(sv, UC_HOOK_MEM_UNMAPPED, on_unmapped, 1, 0, d) || sim_hvm_io_attach(sv, d))
+    if ((sd->paged ? pv_context_create(sv, d) : hvm_engine_create(sv, d)) < 0)
         return -1;
-    for (unsigned i = 0; i < sd->aot.nr_sites; i++)
-        if (hook_site(sv, &sd->aot.site[i]) < 0)
-            return diag_set(d, "unicorn: cannot hook the instruction at 0x%" PRIx64,
-                            sd->aot.site[i].addr);
+    unsigned n = sd->paged ? domain_nr_engines(sd) : 1;
+    for (unsigned k = 0; k < n; k++)
+        for (unsigned i = 0; i < sd->aot.nr_sites; i++)
+            if (hook_site(sd->paged ? domain_engine(sd, k) : sv->eng, sv, &sd->aot.site[i]) < 0)
+                return diag_set(d, "unicorn: cannot hook the instruction at 0x%" PRIx64,
+                                sd->aot.site[i].addr);
     return 0;
 }
 
 void sim_vcpu_destroy_engine(struct sim_vcpu *sv)
 {
-    if (sv->uc)
-        uc_close(sv->uc);
+    if (sv->eng && !sv->eng->paged) {
+        sim_hvm_io_detach(sv);
+        sim_engine_close(sv->eng);
+    } else if (sv->eng) {
+        engine_unload(sv->eng);
+    }
+    if (sv->ctx)
+        uc_context_free(sv->ctx);
+    sv->ctx = NULL;
+    sv->eng = NULL;
     sv->uc = NULL;
-    sim_hvm_io_detach(sv);
 }

@@ -5,6 +5,14 @@
 
 #include "sim/machine.h"
 
+/* A physical CPU's engine for PV domains (the machine's physical space is set up), or NULL
+ * with d set. */
+struct sim_engine *sim_engine_open_pcpu(struct machine *m, struct diag *d);
+void sim_engine_close(struct sim_engine *e);
+/* Every CPU's engine, after the vcpus' engines are gone. */
+void sim_pcpu_engines_free(struct machine *m);
+/* A vcpu's registers: its first ones (PV, in a context its CPU's engine loads when it runs), or
+ * its own engine (HVM); and its program's trap sites hooked wherever it may run. */
 int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d);
 void sim_vcpu_destroy_engine(struct sim_vcpu *sv);
 void sim_vcpu_set_regs(struct sim_vcpu *sv, const struct hv_regs *r);
