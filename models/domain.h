@@ -21,7 +21,7 @@ struct evtchn_3l_domain; /* models/event_3l.h */
 struct evtchn_3l_vcpu;
 struct ioreq_domain; /* models/ioreq.h */
 
-#define HV_MAX_DOMAINS 4096u
+#define HV_MAX_DOMAINS 32752u /* Xen DOMID_FIRST_RESERVED: every ordinary domid */
 #define HV_DEFAULT_MAX_EVTCHN_PORT 1023u /* toolstack default max_event_channels */
 #define HV_DEFAULT_NR_PIRQS 256u
 #define SCHED_POLL_MAX_PORTS 128u

@@ -249,13 +249,31 @@ int aot_annotate(struct aot_image *a, const struct guest_image *img, const uint8
     return 0;
 }
 
+int aot_share(struct aot_image *dst, const struct aot_image *src)
+{
+    memset(dst, 0, sizeof(*dst));
+    dst->cost = src->cost;
+    dst->csh = src->csh;
+    dst->nr_seg = src->nr_seg;
+    memcpy(dst->seg, src->seg, sizeof(dst->seg));
+    dst->borrowed = true;
+    if (!src->nr_sites)
+        return 0;
+    dst->site = malloc(src->nr_sites * sizeof(*dst->site));
+    if (!dst->site)
+        return -1;
+    memcpy(dst->site, src->site, src->nr_sites * sizeof(*dst->site));
+    dst->nr_sites = src->nr_sites;
+    return 0;
+}
+
 void aot_free(struct aot_image *a)
 {
-    for (unsigned i = 0; i < a->nr_seg; i++)
+    for (unsigned i = 0; i < a->nr_seg && !a->borrowed; i++)
         free(a->seg[i].prefix);
     free(a->site);
     free(a->slow);
-    if (a->csh) {
+    if (a->csh && !a->borrowed) {
         csh h = (csh)a->csh;
         cs_close(&h);
     }

@@ -66,12 +66,18 @@ struct aot_image {
     struct aot_block *slow;
     size_t slow_cap, slow_used;
     const struct cost_profile *cost;
-    size_t csh; /* capstone handle */
+    size_t csh;    /* capstone handle */
+    bool borrowed; /* seg[].prefix and csh are another image's (aot_share) */
 };
 
 /* Decode the executable segments of img as placed in ram. 0 or -1 with d set. */
 int aot_annotate(struct aot_image *a, const struct guest_image *img, const uint8_t *ram,
                  const struct cost_profile *cost, struct diag *d);
+/* dst annotates what src does (another domain running the same program, placed the same
+ * way): src's decoded segments and disassembler are borrowed (src must outlive dst), its sites
+ * copied (each domain may find more on first sight), its first-sight cache not. 0, or -1 when
+ * out of memory. */
+int aot_share(struct aot_image *dst, const struct aot_image *src);
 void aot_free(struct aot_image *a);
 
 /* Instructions and cycles of the block [addr, addr + size), and whether it ends with a

@@ -274,8 +274,7 @@ int guest_image_place(const struct guest_image *img, uint8_t *ram, uint64_t ram_
                             "memory [0x1000, 0x%llx): give the domain more memory",
                             img->path, (unsigned long long)s->vaddr, (unsigned long long)s->memsz,
                             (unsigned long long)ram_size);
-        memcpy(ram + s->vaddr, s->data, s->filesz);
-        memset(ram + s->vaddr + s->filesz, 0, s->memsz - s->filesz);
+        memcpy(ram + s->vaddr, s->data, s->filesz); /* the rest (.bss) is zero already */
     }
     if (img->hypercall_page) /* inside a segment (checked at load), so inside RAM now */
         hypercall_page_fill(ram + img->hypercall_page);

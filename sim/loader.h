@@ -40,7 +40,8 @@ void guest_image_free(struct guest_image *img);
 uint64_t guest_image_symbol(const struct guest_image *img, const char *name);
 /* The name of a symbol at addr (a function or object label), or NULL. */
 const char *guest_image_symbol_at(const struct guest_image *img, uint64_t addr);
-/* Copy the segments into ram ([0, ram_size), page 0 excluded) and fill the hypercall page.
+/* Copy the segments into ram ([0, ram_size), page 0 excluded, all zero: what a segment
+ * holds beyond its file bytes is left as it is) and fill the hypercall page.
  * 0, or -1 when a segment does not fit. */
 int guest_image_place(const struct guest_image *img, uint8_t *ram, uint64_t ram_size,
                       struct diag *d);

@@ -350,6 +350,34 @@ static int replay_domain_build(struct machine *m, struct sim_domain *sd, unsigne
     return domain_vcpus_create(m, sd, next_pcpu, d);
 }
 
+/* The first domain running the program at path (as resolved), or NULL. */
+static struct sim_domain *program_domain(const struct machine *m, const char *path)
+{
+    for (unsigned i = 0; i < m->nr_programs; i++)
+        if (!strcmp(m->program[i]->img.path, path))
+            return m->program[i];
+    return NULL;
+}
+
+/* Decode sd's code, or share what the first domain running its program decoded (its image is
+ * placed the same way, and read only). */
+static int domain_annotate(struct machine *m, struct sim_domain *sd, struct sim_domain *same,
+                           struct diag *d)
+{
+    if (same)
+        return aot_share(&sd->aot, &same->aot) < 0
+                   ? diag_set(d, "out of memory for domain '%s'", sd->cfg->name)
+                   : 0;
+    if (aot_annotate(&sd->aot, &sd->img, sd->ram, m->cost, d) < 0)
+        return -1;
+    struct sim_domain **p = realloc(m->program, (m->nr_programs + 1) * sizeof(*p));
+    if (!p)
+        return diag_set(d, "out of memory for domain '%s'", sd->cfg->name);
+    m->program = p;
+    m->program[m->nr_programs++] = sd;
+    return 0;
+}
+
 /* PV guests run with paging, on their CPUs' engines; HVM guests, device models' domains and
  * replayed domains do not. */
 static bool domain_is_paged(const struct machine *m, const struct scenario_domain *cfg)
@@ -368,17 +396,22 @@ static int domain_build(struct machine *m, struct sim_domain *sd, unsigned index
         return dm_domain_build(m, sd, index, next_pcpu, d);
     if (m->replay)
         return replay_domain_build(m, sd, index, next_pcpu, d);
-    if (guest_resolve(sd->cfg->guest, m->sc->base_dir, m->guest_dir, path, sizeof(path), d) < 0 ||
-        guest_image_load(path, &sd->img, d) < 0)
+    if (guest_resolve(sd->cfg->guest, m->sc->base_dir, m->guest_dir, path, sizeof(path), d) < 0)
         return domain_error(m, sd, d);
+    struct sim_domain *same = program_domain(m, path);
+    if (same) {
+        sd->img = same->img;
+        sd->img_borrowed = true;
+    } else if (guest_image_load(path, &sd->img, d) < 0) {
+        return domain_error(m, sd, d);
+    }
     sd->paged = domain_is_paged(m, sd->cfg);
     if (domain_memory(sd, d) < 0)
         return -1;
     if (guest_image_place(&sd->img, sd->ram, sd->ram_size, d) < 0)
         return domain_error(m, sd, d);
     if (domain_layout(sd, d) < 0 || (sd->paged && domain_tables(sd, d) < 0) ||
-        aot_annotate(&sd->aot, &sd->img, sd->ram, m->cost, d) < 0 ||
-        domain_model_create(m, sd, index, d) < 0)
+        domain_annotate(m, sd, same, d) < 0 || domain_model_create(m, sd, index, d) < 0)
         return -1;
     write_start_info(sd, m->sc->seed);
     return domain_vcpus_create(m, sd, next_pcpu, d);
@@ -637,13 +670,15 @@ void machine_free(struct machine *m)
         rt_domain_free(&sd->ioreq_rt);
         free(sd->vcpu);
         aot_free(&sd->aot);
-        guest_image_free(&sd->img);
+        if (!sd->img_borrowed)
+            guest_image_free(&sd->img);
         if (!sd->paged)
             guest_pages_free(sd->ram, sd->ram_size);
         free(sd->shared_info);
         sim_evpages_free_domain(sd);
     }
     free(m->dom);
+    free(m->program);
     for (unsigned i = 0; i < m->nr_pcpus; i++) {
         free(m->pcpu[i].runq);
         free(m->pcpu[i].waking);

@@ -156,6 +156,7 @@ struct sim_domain {
     const struct scenario_domain *cfg;
     struct guest_image img;
     struct aot_image aot;
+    bool img_borrowed; /* img is the first domain's running the same program */
     uint8_t *ram;
     uint64_t ram_size;
     uint8_t *shared_info; /* one page, mapped at ram_size */
@@ -230,7 +231,11 @@ struct machine {
     unsigned nr_dom;
     unsigned live_domains;
     struct sim_pirq_source *pirq;
-    struct phys_space phys;   /* PV domains' machine memory */
+    struct phys_space phys; /* PV domains' machine memory */
+    /* The first domain running each distinct program: later ones share its image and its
+     * decoded code (sim/aot.h). */
+    struct sim_domain **program;
+    unsigned nr_programs;
     void *boot_ctx;           /* a fresh engine's registers (uc_context): PV vcpus start from it */
     struct sim_pcpu *active;  /* the pcpu whose vcpu executes right now, NULL in methods */
     unsigned context_pcpu;    /* in a timer or an interrupt: the CPU it fires on */

@@ -357,7 +357,12 @@ static int parse(struct scenario *s, const char *text, FILE *file, struct diag *
 
 void scenario_defaults(struct scenario *s)
 {
-    memset(s, 0, sizeof(*s));
+    /* The domains' slots are set up as each is added: zeroing them all would touch (and
+     * commit) the memory of every one of the 32,752 a scenario may hold. */
+    memset(s, 0, offsetof(struct scenario, dom));
+    s->nr_dom = 0;
+    memset(s->pirq, 0, sizeof(s->pirq));
+    s->nr_pirq = 0;
     s->pcpus = 1;
     s->sockets = 1;
     s->seed = 1;

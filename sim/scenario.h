@@ -9,7 +9,7 @@
 
 #include "sim/diag.h"
 
-#define SCENARIO_MAX_DOMAINS 1024
+#define SCENARIO_MAX_DOMAINS 32752 /* as many as Xen has domids (HV_MAX_DOMAINS) */
 #define SCENARIO_MAX_PIRQS 64
 #define SCENARIO_PATH_MAX 1024
 #define SCENARIO_NR_PIRQS 256         /* each domain's physical IRQ lines (Xen's nr_pirqs here) */
