@@ -679,6 +679,7 @@ void machine_free(struct machine *m)
     }
     free(m->dom);
     free(m->program);
+    sim_pcpu_engines_free(m); /* after the vcpus: each left its CPU's engine */
     for (unsigned i = 0; i < m->nr_pcpus; i++) {
         free(m->pcpu[i].runq);
         free(m->pcpu[i].waking);
@@ -690,7 +691,6 @@ void machine_free(struct machine *m)
         free(m->probe[i]);
     }
     free(m->probe);
-    sim_pcpu_engines_free(m);
     phys_space_free(&m->phys);
     timeline_free(&m->timeline);
     console_free(&m->console);
