@@ -22,7 +22,7 @@
 
 bool rp_abi_changed(const struct sim_vcpu *sv)
 {
-    const struct rp_domain *d = replay_domain_of(sv->sd->m->replay, sv->sd->d->domid, false);
+    const struct rp_domain *d = sv->rp->dom;
     return d && d->abi != d->recorded_abi;
 }
 
@@ -88,7 +88,7 @@ static void setup_3l(struct sim_vcpu *sv, struct rp_domain *d)
 
 void rp_abi_setup(struct sim_vcpu *sv)
 {
-    struct rp_domain *d = replay_domain_of(sv->sd->m->replay, sv->sd->d->domid, false);
+    struct rp_domain *d = sv->rp->dom;
     if (!d || d->abi == d->recorded_abi || d->abi_ready)
         return;
     d->abi_ready = true;
@@ -100,7 +100,7 @@ void rp_abi_setup(struct sim_vcpu *sv)
 
 void rp_abi_grow(struct sim_vcpu *sv)
 {
-    struct rp_domain *d = replay_domain_of(sv->sd->m->replay, sv->sd->d->domid, false);
+    struct rp_domain *d = sv->rp->dom;
     const struct domain *dom = sv->sd->d;
     if (!d || d->abi != ABI_FIFO || d->abi == d->recorded_abi)
         return;
@@ -117,11 +117,11 @@ void rp_abi_grow(struct sim_vcpu *sv)
 bool rp_abi_setup_call(const struct sim_vcpu *sv, const struct rp_step *s)
 {
     const struct sim_replay *rp = sv->sd->m->replay;
-    const struct rp_domain *d = replay_domain_of((struct sim_replay *)rp, sv->sd->d->domid, false);
+    const struct rp_domain *d = sv->rp->dom;
     if (!d || d->abi == d->recorded_abi || s->kind != RP_HCALL ||
         s->arg != __HYPERVISOR_event_channel_op)
         return false;
-    uint64_t cmd = rp->hcall[s->hc].args[0];
+    uint64_t cmd = rp_hcall_of(rp, s)->args[0];
     return cmd == EVTCHNOP_init_control || cmd == EVTCHNOP_expand_array ||
            cmd == EVTCHNOP_register_extended ||
            (cmd == EVTCHNOP_set_priority && d->abi != ABI_FIFO);
@@ -142,29 +142,30 @@ static void add(struct ops *o, uint32_t port, enum rp_port_op op)
 
 /* Bits of a bitmap word (first port `base`): cleared pending bits, or set and cleared mask
  * bits; a read looks at the word. */
-static void bitmap_ops(struct ops *o, const struct rp_step *s, uint32_t base, bool mask)
+static void bitmap_ops(struct ops *o, const struct rp_write *w, uint32_t base, bool mask)
 {
-    if (s->kind == RP_READ) {
+    if (!w) { /* a read */
         add(o, base, RP_OP_LOOK);
         return;
     }
-    for (uint64_t c = s->a; c; c &= c - 1)
+    for (uint64_t c = w->clear; c; c &= c - 1)
         add(o, base + (uint32_t)__builtin_ctzll(c), mask ? RP_OP_UNMASK : RP_OP_CLEAR);
-    for (uint64_t b = s->b; mask && b; b &= b - 1)
+    for (uint64_t b = w->set; mask && b; b &= b - 1)
         add(o, base + (uint32_t)__builtin_ctzll(b), RP_OP_MASK);
 }
 
 /* FIFO event words (4 bytes each, the port is the word's index): MASKED set or cleared,
  * PENDING cleared; LINKED and the link are the queue's, which the replay's ABI keeps itself. */
-static void fifo_ops(struct ops *o, const struct rp_step *s, uint32_t first_port)
+static void fifo_ops(struct ops *o, const struct rp_step *s, const struct rp_write *w,
+                     uint32_t first_port)
 {
     for (unsigned lane = 0; lane * 4 < s->size; lane++) {
-        uint32_t port = first_port + lane, clr = (uint32_t)(s->a >> (32 * lane)),
-                 set = (uint32_t)(s->b >> (32 * lane));
-        if (s->kind == RP_READ) {
+        uint32_t port = first_port + lane;
+        if (!w) { /* a read */
             add(o, port, RP_OP_LOOK);
             continue;
         }
+        uint32_t clr = (uint32_t)(w->clear >> (32 * lane)), set = (uint32_t)(w->set >> (32 * lane));
         if (set & (1u << EVTCHN_FIFO_MASKED))
             add(o, port, RP_OP_MASK);
         if (clr & (1u << EVTCHN_FIFO_MASKED))
@@ -176,10 +177,11 @@ static void fifo_ops(struct ops *o, const struct rp_step *s, uint32_t first_port
 
 int rp_abi_decode(struct sim_vcpu *sv, const struct rp_step *s, struct rp_port_ref *out, int max)
 {
-    const struct rp_domain *d = replay_domain_of(sv->sd->m->replay, sv->sd->d->domid, false);
+    const struct rp_domain *d = sv->rp->dom;
     const uint32_t pend = offsetof(struct shared_info, evtchn_pending),
                    mask = offsetof(struct shared_info, evtchn_mask),
                    end = mask + sizeof(((struct shared_info *)0)->evtchn_mask);
+    const struct rp_write *w = rp_write_of(sv->sd->m->replay, s);
     struct ops o = {out, 0, max};
     if (!d || (s->kind != RP_READ && s->kind != RP_WRITE))
         return -1;
@@ -189,14 +191,14 @@ int rp_abi_decode(struct sim_vcpu *sv, const struct rp_step *s, struct rp_port_r
     case HV_PAGE_SHARED_INFO:
         if (d->recorded_abi != ABI_2L || s->arg < pend || s->arg >= end)
             return -1;
-        bitmap_ops(&o, s, (s->arg - (s->arg < mask ? pend : mask)) * 8, s->arg >= mask);
+        bitmap_ops(&o, w, (s->arg - (s->arg < mask ? pend : mask)) * 8, s->arg >= mask);
         return o.n;
     case HV_PAGE_FIFO_ARRAY:
-        fifo_ops(&o, s, index * (uint32_t)FIFO_WORDS_PER_PAGE + s->arg / 4);
+        fifo_ops(&o, s, w, index * (uint32_t)FIFO_WORDS_PER_PAGE + s->arg / 4);
         return o.n;
     case HV_PAGE_3L_PENDING:
     case HV_PAGE_3L_MASK:
-        bitmap_ops(&o, s, index * L3_PORTS_PER_PAGE + s->arg * 8, kind == HV_PAGE_3L_MASK);
+        bitmap_ops(&o, w, index * L3_PORTS_PER_PAGE + s->arg * 8, kind == HV_PAGE_3L_MASK);
         return o.n;
     case HV_PAGE_FIFO_CONTROL:
     case HV_PAGE_3L_L2SEL:

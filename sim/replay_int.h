@@ -16,16 +16,39 @@
 
 enum rp_kind { RP_HCALL, RP_READ, RP_WRITE, RP_UPCALL, RP_HVM_IRET, RP_HLT, RP_KINDS };
 
-/* One recorded step of a vcpu. */
+/* One recorded step of a vcpu. 16 bytes: a recording holds millions of them (most are the
+ * accesses of upcall handlers' event-channel code), and loading them is most of a replay's cost.
+ * What only some kinds need is in tables of their own (ref). */
 struct rp_step {
-    uint64_t delta;   /* guest cycles before the step */
-    uint8_t kind;     /* enum rp_kind */
-    uint8_t size;     /* an access's bytes */
-    uint8_t slot;     /* an access's page: 0 shared_info, else the domain's page table */
-    uint32_t arg;     /* HCALL: number; UPCALL: vector; HLT: interrupts on; access: offset */
-    uint64_t a, b;    /* HCALL: rsp, rflags; WRITE: bits cleared, bits set */
-    uint32_t hc;      /* HCALL: index into sim_replay.hcall; WRITE: first of its deps */
-    uint32_t nr_deps; /* WRITE: the ports it consumed (sim_replay.dep) */
+    uint32_t delta_lo;      /* guest cycles before the step (rp_delta): the low 32 bits ... */
+    uint32_t arg;           /* HCALL: number; UPCALL: vector; HLT: interrupts on; access: offset */
+    uint32_t ref;           /* HCALL: index into sim_replay.call; WRITE: into sim_replay.write */
+    unsigned kind : 4;      /* enum rp_kind */
+    unsigned size : 4;      /* an access's bytes */
+    unsigned slot : 8;      /* an access's page: 0 shared_info, else the domain's page table */
+    unsigned delta_hi : 16; /* ... and the high 16 */
+};
+
+/* The most guest cycles a vcpu's recording may span: every delta, and every sum of them that
+ * replay_segment makes, then fits a step's 48 bits. (2^48 cycles are days at GHz rates.) */
+#define RP_DELTA_MAX ((UINT64_C(1) << 48) - 1)
+
+static inline uint64_t rp_delta(const struct rp_step *s)
+{
+    return (uint64_t)s->delta_hi << 32 | s->delta_lo;
+}
+
+static inline void rp_set_delta(struct rp_step *s, uint64_t delta)
+{
+    s->delta_lo = (uint32_t)delta;
+    s->delta_hi = (uint16_t)(delta >> 32);
+}
+
+/* A WRITE step's change and the ports it consumed (sim_replay.dep). Writes that consumed none
+ * share one entry per change (replay_load interns them). */
+struct rp_write {
+    uint64_t clear, set; /* bits cleared, bits set */
+    uint32_t first_dep, nr_deps;
 };
 
 /* A consumption: the guest cleared port's PENDING bit after Xen had set it pending `raised`
@@ -35,14 +58,24 @@ struct rp_dep {
     uint64_t raised;
 };
 
+/* A hypercall as the guest made it and Xen answered. A recording repeats the same calls (the
+ * same send, block, iret frame) thousands of times: identical ones are kept once (replay_load
+ * interns them), and each call of the recording is a struct rp_call naming its rp_hcall. */
 struct rp_hcall {
     uint64_t args[6]; /* rdi, rsi, rdx, r10, r8, r9 */
     uint64_t rc;      /* the result recorded */
-    uint64_t cycles;  /* when it trapped, in the recording's cycles */
-    uint32_t at;      /* the instruction's address (low bits), to know a re-execution */
+    uint64_t rsp;     /* the guest's stack pointer and flags at the call */
+    uint32_t rflags;
+    uint32_t at; /* the instruction's address (low bits), to know a re-execution */
     uint32_t mem_first, mem_n;
     uint32_t bound; /* a bind: the port it returned */
     bool continued, have_result;
+};
+
+/* One call: when it trapped, in the recording's cycles, and what it was (sim_replay.hcall). */
+struct rp_call {
+    uint64_t cycles;
+    uint32_t hcall;
 };
 
 /* A range of guest memory as Xen read it: bytes at data in sim_replay.bytes, or zeros. */
@@ -83,14 +116,40 @@ struct rp_port_bodies {
     uint32_t port, first, n, next;
 };
 
+/* A vcpu's last call while it is read (its arguments, memory and result follow its HCALL
+ * record): interned once the vcpu's next step comes. */
+struct rp_open_call {
+    bool open;
+    uint32_t call; /* its sim_replay.call */
+    struct rp_hcall h;
+    struct rp_mem *mem; /* data: into bytes */
+    size_t nr_mem, cap_mem;
+    uint8_t *bytes;
+    size_t nr_bytes, cap_bytes;
+};
+
+/* Sorting a vcpu's steps out (replay_segment_step), step by step as they are read. */
+struct rp_seg {
+    size_t cap_main, cap_after, cap_body, cap_inv;
+    uint64_t carry;    /* an upcall's cycles, which the main line's next step takes */
+    uint32_t done;     /* steps sorted out */
+    bool in_inv;       /* the last invocation has not ended yet ... */
+    int64_t open_body; /* ... and the range its next steps extend: a body, or -1 its prologue */
+};
+
 /* Where a vcpu is: its main line; in a handler, playing steps (a prologue or a body), in the
  * guest's event-channel code (replay_guest.c), returning. */
 enum rp_phase { RP_MAIN, RP_RANGE, RP_SCAN, RP_RETURN, RP_PHASES };
 
+struct rp_domain;
+
 struct replay_vcpu {
+    struct rp_domain *dom; /* its domain's (looked up once: the player asks at every step) */
     struct rp_step *step;
     size_t n, cap;
-    uint64_t carry; /* while reading: COMPUTE cycles for the next step */
+    uint64_t carry; /* while reading: COMPUTE cycles for the next step ... */
+    uint64_t span;  /* ... and the deltas so far (at most RP_DELTA_MAX) */
+    struct rp_open_call open_call;
     uint32_t domid, vcpu;
     /* the steps sorted out (replay_play.c) */
     uint32_t *main;       /* the steps outside upcall handlers, in order ... */
@@ -104,6 +163,7 @@ struct replay_vcpu {
     struct rp_invocation *inv;
     size_t nr_inv;
     int64_t any_iret; /* a recorded return to use for upcalls the recording did not have */
+    struct rp_seg seg;
     /* playing */
     enum rp_phase phase;
     size_t next_main, next_inv;
@@ -156,6 +216,8 @@ struct sim_replay {
     char *text; /* the recorded scenario */
     size_t text_len;
     struct xt_idmap dom; /* domid -> struct rp_domain */
+    struct rp_call *call;
+    size_t nr_call, cap_call;
     struct rp_hcall *hcall;
     size_t nr_hcall, cap_hcall;
     struct rp_mem *mem;
@@ -164,6 +226,8 @@ struct sim_replay {
     size_t nr_bytes, cap_bytes;
     struct rp_dep *dep;
     size_t nr_dep, cap_dep;
+    struct rp_write *write;
+    size_t nr_write, cap_write;
     /* what the replay met */
     uint64_t steps, hypercalls, accesses, upcalls, result_changed, continuations, skipped,
         unknown_pages, consumptions, retries, timeouts_moved, repeats_skipped, abi_calls_skipped;
@@ -171,6 +235,30 @@ struct sim_replay {
     struct rp_divergence example[RP_EXAMPLES];
     unsigned nr_examples;
 };
+
+/* A step's hypercall (HCALL) and write (WRITE; NULL for another kind). */
+static inline const struct rp_hcall *rp_hcall_of(const struct sim_replay *rp,
+                                                 const struct rp_step *s)
+{
+    return &rp->hcall[rp->call[s->ref].hcall];
+}
+
+/* When a HCALL step's call trapped, in the recording's cycles. */
+static inline uint64_t rp_call_cycles(const struct sim_replay *rp, const struct rp_step *s)
+{
+    return rp->call[s->ref].cycles;
+}
+
+static inline const struct rp_write *rp_write_of(const struct sim_replay *rp,
+                                                 const struct rp_step *s)
+{
+    return s->kind == RP_WRITE ? &rp->write[s->ref] : NULL;
+}
+
+static inline uint32_t rp_nr_deps(const struct sim_replay *rp, const struct rp_step *s)
+{
+    return s->kind == RP_WRITE ? rp->write[s->ref].nr_deps : 0;
+}
 
 #define RP_MAX_VCPUS 64u
 struct rp_domain {
@@ -192,7 +280,10 @@ struct rp_domain {
 bool replay_grow(void **p, size_t *cap, size_t need, size_t size);
 struct rp_domain *replay_domain_of(struct sim_replay *rp, uint32_t domid, bool create);
 struct replay_vcpu *replay_vcpu_of(struct sim_replay *rp, uint32_t dv);
-/* Sort sv's steps into the main line, upcalls and their bodies: 0, or -1 out of memory. */
+/* Sort v's steps into the main line, upcalls and their bodies: step i (every step before it
+ * sorted, and i complete: its deps read); then the steps left and the index of the bodies, once
+ * all are read. 0, or -1 out of memory. */
+int replay_segment_step(struct replay_vcpu *v, const struct sim_replay *rp, uint32_t i);
 int replay_segment(struct replay_vcpu *v, const struct sim_replay *rp);
 void replay_vcpu_free(struct replay_vcpu *v);
 /* A hypercall of the replay's own, in r, made by sv now (r gets the result). */

@@ -30,68 +30,104 @@ static bool is_return(const struct rp_step *s)
     return (s->kind == RP_HCALL && s->arg == __HYPERVISOR_iret) || s->kind == RP_HVM_IRET;
 }
 
-struct seg {
-    struct replay_vcpu *v;
-    size_t cap_main, cap_after, cap_body, cap_inv;
-    uint64_t carry;
-};
+/* The sorting keeps its state in the vcpu (struct rp_seg): replay_load sorts each step out as
+ * soon as it is complete (when the vcpu's next step comes), while it is still in the cache,
+ * rather than in a second pass over millions of steps. */
 
-static bool add_main(struct seg *g, uint32_t i)
+static bool add_main(struct replay_vcpu *v, uint32_t i)
 {
-    struct replay_vcpu *v = g->v;
+    struct rp_seg *g = &v->seg;
     if (!replay_grow((void **)&v->main, &g->cap_main, v->nr_main + 1, sizeof(*v->main)) ||
         !replay_grow((void **)&v->main_after, &g->cap_after, v->nr_main + 1,
                      sizeof(*v->main_after)))
         return false;
-    v->step[i].delta += g->carry; /* the guest code an upcall interrupted goes on here */
+    /* the guest code an upcall interrupted goes on here (fits: replay_load checked the sum) */
+    rp_set_delta(&v->step[i], rp_delta(&v->step[i]) + g->carry);
     g->carry = 0;
     v->main_after[v->nr_main] = (uint32_t)v->nr_body;
     v->main[v->nr_main++] = i;
     return true;
 }
 
-static struct rp_body *add_body(struct seg *g, const struct rp_dep *dep, uint32_t at)
+static bool add_body(struct replay_vcpu *v, const struct rp_dep *dep, uint32_t at)
 {
-    struct replay_vcpu *v = g->v;
-    if (!replay_grow((void **)&v->body, &g->cap_body, v->nr_body + 1, sizeof(*v->body)))
-        return NULL;
-    struct rp_body *b = &v->body[v->nr_body++];
-    *b = (struct rp_body){.port = dep->port, .raised = dep->raised, .steps = {at, at}};
-    return b;
+    if (!replay_grow((void **)&v->body, &v->seg.cap_body, v->nr_body + 1, sizeof(*v->body)))
+        return false;
+    v->body[v->nr_body++] =
+        (struct rp_body){.port = dep->port, .raised = dep->raised, .steps = {at, at}};
+    v->seg.open_body = (int64_t)v->nr_body - 1;
+    return true;
 }
 
-/* The recorded upcall whose UPCALL step is at u: its prologue, bodies and return. Returns the
- * index after it, or 0 when out of memory. */
-static size_t add_invocation(struct seg *g, const struct sim_replay *rp, size_t u)
+/* The range the open invocation's steps extend: its last body's, or its prologue. */
+static void close_range(struct replay_vcpu *v, uint32_t end)
 {
-    struct replay_vcpu *v = g->v;
-    if (!replay_grow((void **)&v->inv, &g->cap_inv, v->nr_inv + 1, sizeof(*v->inv)))
-        return 0;
-    struct rp_invocation *inv = &v->inv[v->nr_inv++];
-    uint32_t *end = &inv->prologue.end;
-    size_t j = u + 1;
-    inv->first_body = (uint32_t)v->nr_body;
-    g->carry += v->step[u].delta;
-    inv->prologue.first = (uint32_t)j;
-    for (; j < v->n && !is_return(&v->step[j]) && v->step[j].kind != RP_UPCALL; j++) {
-        const struct rp_step *s = &v->step[j];
-        if (s->kind != RP_WRITE || !s->nr_deps)
-            continue;
-        *end = (uint32_t)j;
-        for (uint32_t k = 0; k < s->nr_deps; k++) {
-            struct rp_body *b = add_body(g, &rp->dep[s->hc + k], (uint32_t)j + 1);
-            if (!b)
-                return 0;
-            end = &b->steps.end;
-        }
-        inv = &v->inv[v->nr_inv - 1]; /* add_body does not move it, but end may point at it */
-    }
-    *end = (uint32_t)j;
+    if (v->seg.open_body >= 0)
+        v->body[v->seg.open_body].steps.end = end;
+    else
+        v->inv[v->nr_inv - 1].prologue.end = end;
+}
+
+/* The open invocation ends before step `end`: at its return (iret) or not (-1). */
+static void end_invocation(struct replay_vcpu *v, uint32_t end, int64_t iret)
+{
+    struct rp_invocation *inv = &v->inv[v->nr_inv - 1];
+    close_range(v, end);
     inv->nr_body = (uint32_t)v->nr_body - inv->first_body;
-    inv->iret = j < v->n && is_return(&v->step[j]) ? (int64_t)j : -1;
-    if (inv->iret >= 0)
-        v->any_iret = inv->iret;
-    return inv->iret >= 0 ? j + 1 : j;
+    inv->iret = iret;
+    if (iret >= 0)
+        v->any_iret = iret;
+    v->seg.in_inv = false;
+}
+
+/* A recorded upcall begins at its UPCALL step u: its prologue follows. */
+static bool begin_invocation(struct replay_vcpu *v, uint32_t u)
+{
+    struct rp_seg *g = &v->seg;
+    if (!replay_grow((void **)&v->inv, &g->cap_inv, v->nr_inv + 1, sizeof(*v->inv)))
+        return false;
+    v->inv[v->nr_inv++] =
+        (struct rp_invocation){.prologue = {u + 1, u + 1}, .first_body = (uint32_t)v->nr_body};
+    g->carry += rp_delta(&v->step[u]);
+    g->in_inv = true;
+    g->open_body = -1;
+    return true;
+}
+
+/* Step i inside an upcall: a return ends it; another UPCALL ends it and begins the next; a
+ * write that consumed events ends the range before it and begins a body per event. */
+static bool handler_step(struct replay_vcpu *v, const struct sim_replay *rp, uint32_t i)
+{
+    const struct rp_step *s = &v->step[i];
+    if (is_return(s)) {
+        end_invocation(v, i, i);
+        return true;
+    }
+    if (s->kind == RP_UPCALL) {
+        end_invocation(v, i, -1);
+        return begin_invocation(v, i);
+    }
+    const struct rp_write *w = rp_write_of(rp, s);
+    if (!w || !w->nr_deps)
+        return true;
+    close_range(v, i);
+    for (uint32_t k = 0; k < w->nr_deps; k++)
+        if (!add_body(v, &rp->dep[w->first_dep + k], i + 1))
+            return false;
+    return true;
+}
+
+int replay_segment_step(struct replay_vcpu *v, const struct sim_replay *rp, uint32_t i)
+{
+    bool ok;
+    if (v->seg.in_inv)
+        ok = handler_step(v, rp, i);
+    else if (v->step[i].kind == RP_UPCALL)
+        ok = begin_invocation(v, i);
+    else
+        ok = add_main(v, i);
+    v->seg.done = i + 1;
+    return ok ? 0 : -1;
 }
 
 static int by_port(const void *a, const void *b, void *ctx)
@@ -145,19 +181,11 @@ static int index_bodies(struct replay_vcpu *v)
 
 int replay_segment(struct replay_vcpu *v, const struct sim_replay *rp)
 {
-    struct seg g = {.v = v};
-    v->any_iret = -1;
-    v->range_body = v->chain_port = v->inv_iret = -1;
-    for (size_t i = 0; i < v->n;) {
-        if (v->step[i].kind == RP_UPCALL) {
-            size_t next = add_invocation(&g, rp, i);
-            if (!next)
-                return -1;
-            i = next;
-        } else if (!add_main(&g, (uint32_t)i++)) {
+    for (size_t i = v->seg.done; i < v->n; i++)
+        if (replay_segment_step(v, rp, (uint32_t)i) < 0)
             return -1;
-        }
-    }
+    if (v->seg.in_inv) /* the recording ends inside it */
+        end_invocation(v, (uint32_t)v->n, -1);
     return index_bodies(v);
 }
 
@@ -171,6 +199,8 @@ void replay_vcpu_free(struct replay_vcpu *v)
     free(v->ports);
     free(v->inv);
     free(v->pool);
+    free(v->open_call.mem);
+    free(v->open_call.bytes);
     rp_guest_free(&v->guest);
     free(v);
 }
@@ -334,13 +364,13 @@ void replay_issue(struct sim_vcpu *sv, struct hv_regs *r)
  * guest that steps its deadlines by a fixed period (a grid, as a periodic tick) keeps the shift
  * it had, so its grid stays one; one that sets "now + interval" is shifted anew each time.
  * 0 (no deadline) stays. */
-static uint64_t rebase(struct sim_vcpu *sv, const struct rp_hcall *h, uint64_t t)
+static uint64_t rebase(struct sim_vcpu *sv, uint64_t recorded, uint64_t t)
 {
     struct machine *m = sv->sd->m;
     struct replay_vcpu *v = sv->rp;
     if (!t)
         return 0;
-    uint64_t then = (uint64_t)(((unsigned __int128)h->cycles * 1000000u) / m->replay->rec_khz);
+    uint64_t then = (uint64_t)(((unsigned __int128)recorded * 1000000u) / m->replay->rec_khz);
     uint64_t now = cost_cycles_to_ns(m->cost, *clock_of(sv));
     bool grid = v->last_deadline && t > v->last_deadline && t - v->last_deadline == v->last_period;
     if (!grid)
@@ -352,28 +382,28 @@ static uint64_t rebase(struct sim_vcpu *sv, const struct rp_hcall *h, uint64_t t
     return moved > 0 ? (uint64_t)moved : 1;
 }
 
-static void rebase_in_memory(struct sim_vcpu *sv, const struct rp_hcall *h, uint64_t gpa)
+static void rebase_in_memory(struct sim_vcpu *sv, uint64_t recorded, uint64_t gpa)
 {
     struct sim_domain *sd = sv->sd;
     uint64_t t;
     if (gpa < XEN_PAGE_SIZE || gpa > sd->ram_size || sd->ram_size - gpa < sizeof(t))
         return;
     memcpy(&t, sd->ram + gpa, sizeof(t));
-    t = rebase(sv, h, t);
+    t = rebase(sv, recorded, t);
     memcpy(sd->ram + gpa, &t, sizeof(t));
 }
 
 /* The hypercalls that take an absolute system time: set_timer_op, VCPUOP_set_singleshot_timer,
  * SCHEDOP_poll's timeout. */
-static void rebase_timeouts(struct sim_vcpu *sv, const struct rp_hcall *h, struct hv_regs *r)
+static void rebase_timeouts(struct sim_vcpu *sv, uint64_t recorded, struct hv_regs *r)
 {
     if (r->rax == __HYPERVISOR_set_timer_op)
-        r->rdi = rebase(sv, h, r->rdi);
+        r->rdi = rebase(sv, recorded, r->rdi);
     else if (r->rax == __HYPERVISOR_vcpu_op && r->rdi == VCPUOP_set_singleshot_timer)
-        rebase_in_memory(sv, h,
+        rebase_in_memory(sv, recorded,
                          r->rdx + offsetof(struct vcpu_set_singleshot_timer, timeout_abs_ns));
     else if (r->rax == __HYPERVISOR_sched_op && r->rdi == SCHEDOP_poll)
-        rebase_in_memory(sv, h, r->rsi + offsetof(struct sched_poll, timeout));
+        rebase_in_memory(sv, recorded, r->rsi + offsetof(struct sched_poll, timeout));
 }
 
 /* A guest whose hypercall fails where the recording's succeeded (its peer has not set up its
@@ -413,7 +443,7 @@ static bool play_hcall(struct sim_vcpu *sv, const struct rp_step *s)
 {
     struct sim_replay *rp = sv->sd->m->replay;
     struct replay_vcpu *v = sv->rp;
-    const struct rp_hcall *h = &rp->hcall[s->hc];
+    const struct rp_hcall *h = rp_hcall_of(rp, s);
     if (skip_reexecution(sv, h))
         return true;
     struct hv_regs r = v->regs;
@@ -425,10 +455,10 @@ static bool play_hcall(struct sim_vcpu *sv, const struct rp_step *s)
         r.rax = s->arg;
         r.rdi = h->args[0], r.rsi = h->args[1], r.rdx = h->args[2];
         r.r10 = h->args[3], r.r8 = h->args[4], r.r9 = h->args[5];
-        r.rsp = s->a;
-        r.rflags = s->b;
+        r.rsp = h->rsp;
+        r.rflags = h->rflags;
         replay_rename_args(sv, &r);
-        rebase_timeouts(sv, h, &r);
+        rebase_timeouts(sv, rp_call_cycles(rp, s), &r);
     }
     uint64_t cmd = r.rdi, arg = r.rsi;
     issue(sv, &r, h->at);
@@ -461,7 +491,7 @@ static bool play_hcall(struct sim_vcpu *sv, const struct rp_step *s)
 static int page_index(struct sim_vcpu *sv, unsigned slot)
 {
     struct sim_domain *sd = sv->sd;
-    struct rp_domain *d = replay_domain_of(sd->m->replay, sd->d->domid, false);
+    const struct rp_domain *d = sv->rp->dom;
     uint64_t gpa = d && slot <= XT_ACCESS_SLOTS ? d->pages.gpa[slot] : 0;
     for (unsigned i = sd->nr_evpage; i-- > 0;)
         if (sd->evpage[i].gpa == gpa && !sd->evpage[i].released && !sd->evpage[i].hole)
@@ -473,10 +503,10 @@ static int page_index(struct sim_vcpu *sv, unsigned slot)
 static bool deps_met(struct sim_vcpu *sv, const struct rp_step *s)
 {
     const struct sim_replay *rp = sv->sd->m->replay;
-    for (uint32_t i = 0; s->kind == RP_WRITE && i < s->nr_deps; i++) {
-        const struct rp_dep *dep = &rp->dep[s->hc + i];
-        const struct rp_domain *d =
-            replay_domain_of((struct sim_replay *)rp, sv->sd->d->domid, false);
+    const struct rp_write *w = rp_write_of(rp, s);
+    for (uint32_t i = 0; w && i < w->nr_deps; i++) {
+        const struct rp_dep *dep = &rp->dep[w->first_dep + i];
+        const struct rp_domain *d = sv->rp->dom;
         const struct port_stats *ps = port_stats(sv->sd->d, replay_port_now(d, dep->port));
         if (!ps || ps->raised < dep->raised)
             return false;
@@ -494,8 +524,8 @@ static bool play_access(struct sim_vcpu *sv, const struct rp_step *s)
     if (!deps_met(sv, s))
         return false;
     rp->accesses++;
-    rp->consumptions += write ? s->nr_deps : 0;
-    const struct rp_domain *d = replay_domain_of(rp, sv->sd->d->domid, false);
+    rp->consumptions += rp_nr_deps(rp, s);
+    const struct rp_domain *d = sv->rp->dom;
     if (rp_abi_changed(sv) || (d && d->renamed)) {
         /* what it did to its ports, on the replay's ABI and numbers */
         struct rp_port_ref ops[128];
@@ -510,8 +540,9 @@ static bool play_access(struct sim_vcpu *sv, const struct rp_step *s)
             sim_shared_info_read(sv, s->arg, s->size);
             return true;
         }
+        const struct rp_write *w = rp_write_of(rp, s);
         memcpy(&old, sv->sd->shared_info + s->arg, s->size);
-        sim_shared_info_write(sv, s->arg, s->size, (old & ~s->a) | s->b);
+        sim_shared_info_write(sv, s->arg, s->size, (old & ~w->clear) | w->set);
         return true;
     }
     int page = page_index(sv, s->slot);
@@ -523,8 +554,9 @@ static bool play_access(struct sim_vcpu *sv, const struct rp_step *s)
         sim_evpage_read(sv, (unsigned)page, s->arg, s->size);
         return true;
     }
+    const struct rp_write *w = rp_write_of(rp, s);
     memcpy(&old, sv->sd->evpage[page].host + s->arg, s->size);
-    sim_evpage_write(sv, (unsigned)page, s->arg, s->size, (old & ~s->a) | s->b);
+    sim_evpage_write(sv, (unsigned)page, s->arg, s->size, (old & ~w->clear) | w->set);
     return true;
 }
 
@@ -592,7 +624,7 @@ static bool event_code_access(struct sim_vcpu *sv, const struct rp_step *s)
         return false;
     if (s->slot == 0)
         return shared_info_event_code(s);
-    const struct rp_domain *d = replay_domain_of(sv->sd->m->replay, sv->sd->d->domid, false);
+    const struct rp_domain *d = sv->rp->dom;
     unsigned kind = d ? d->pages.kind[s->slot] : HV_PAGE_KINDS;
     if (kind == HV_PAGE_KINDS) { /* not said: the page there now */
         int page = page_index(sv, s->slot);
@@ -606,9 +638,10 @@ static bool event_code_access(struct sim_vcpu *sv, const struct rp_step *s)
     case HV_PAGE_VCPU_INFO:
         return vcpu_info_event_byte(s->arg);
     case HV_PAGE_FIFO_ARRAY:
-    case HV_PAGE_3L_MASK: /* the handler's own: masking */
-        return s->kind == RP_READ ||
-               (kind == HV_PAGE_FIFO_ARRAY && ((s->a | s->b) & fifo_masked) == 0);
+    case HV_PAGE_3L_MASK: { /* the handler's own: masking */
+        const struct rp_write *w = rp_write_of(sv->sd->m->replay, s);
+        return !w || (kind == HV_PAGE_FIFO_ARRAY && ((w->clear | w->set) & fifo_masked) == 0);
+    }
     case HV_PAGE_IOREQ:
         return false;
     default:
@@ -636,16 +669,17 @@ static bool same_memory(const struct sim_replay *rp, const struct rp_hcall *x,
  * read. */
 static bool same_call(const struct sim_replay *rp, const struct rp_step *a, const struct rp_step *b)
 {
-    const struct rp_hcall *x = &rp->hcall[a->hc], *y = &rp->hcall[b->hc];
-    return a->kind == RP_HCALL && b->kind == RP_HCALL && a->arg == b->arg &&
-           !memcmp(x->args, y->args, 3 * sizeof(x->args[0])) && same_memory(rp, x, y);
+    if (a->kind != RP_HCALL || b->kind != RP_HCALL || a->arg != b->arg)
+        return false;
+    const struct rp_hcall *x = rp_hcall_of(rp, a), *y = rp_hcall_of(rp, b);
+    return !memcmp(x->args, y->args, 3 * sizeof(x->args[0])) && same_memory(rp, x, y);
 }
 
 /* Steps a guest's retry loop makes between two attempts: giving the CPU away, looking at the
  * pages it shares with Xen (the time, an event). */
 static bool between_attempts(const struct sim_replay *rp, const struct rp_step *t)
 {
-    uint64_t cmd = t->kind == RP_HCALL ? rp->hcall[t->hc].args[0] : 0;
+    uint64_t cmd = t->kind == RP_HCALL ? rp_hcall_of(rp, t)->args[0] : 0;
     if (t->kind == RP_READ || t->kind == RP_WRITE)
         return true;
     return t->kind == RP_HCALL && t->arg == __HYPERVISOR_sched_op &&
@@ -670,7 +704,7 @@ static size_t skip_repeats(struct sim_vcpu *sv, const struct rp_step *s, const u
         const struct rp_step *t = &v->step[map ? map[j] : j];
         if (same_call(rp, s, t)) {
             last = j;
-            if ((int64_t)rp->hcall[t->hc].rc >= 0)
+            if ((int64_t)rp_hcall_of(rp, t)->rc >= 0)
                 break;
         } else if (!between_attempts(rp, t)) {
             break;
@@ -720,7 +754,8 @@ static bool pool_add(struct replay_vcpu *v, uint64_t delta)
 static void pool_range(struct sim_vcpu *sv, uint32_t first, uint32_t end)
 {
     for (uint32_t i = first; i < end; i++)
-        if (event_code_access(sv, &sv->rp->step[i]) && !pool_add(sv->rp, sv->rp->step[i].delta))
+        if (event_code_access(sv, &sv->rp->step[i]) &&
+            !pool_add(sv->rp, rp_delta(&sv->rp->step[i])))
             return;
 }
 
@@ -859,7 +894,7 @@ static enum rp_result scan(struct sim_vcpu *sv)
         if (port < 0)
             return RP_GO_ON;
         const struct port_stats *ps = port_stats(sv->sd->d, (uint32_t)port);
-        const struct rp_domain *d = replay_domain_of(sv->sd->m->replay, sv->sd->d->domid, false);
+        const struct rp_domain *d = sv->rp->dom;
         v->chain_port = replay_port_recorded(d, (uint32_t)port); /* its bodies' number */
         v->chain_raised = ps ? ps->raised : 0;
         b = next_body(v);
@@ -879,7 +914,7 @@ static enum rp_result scan(struct sim_vcpu *sv)
 static enum rp_result handler_return(struct sim_vcpu *sv)
 {
     struct replay_vcpu *v = sv->rp;
-    uint64_t tail = v->inv_iret >= 0 ? v->step[v->inv_iret].delta : 0;
+    uint64_t tail = v->inv_iret >= 0 ? rp_delta(&v->step[v->inv_iret]) : 0;
     if (!v->todo_set)
         tail += pool_take(v, UINT32_MAX);
     if (!compute(sv, tail))
@@ -904,7 +939,7 @@ static enum rp_result play_range_step(struct sim_vcpu *sv)
         v->cursor++;
         return RP_GO_ON;
     }
-    if (!compute(sv, s->delta))
+    if (!compute(sv, rp_delta(s)))
         return RP_STOP;
     /* the handler's own look at the bitmaps is made; its own writes to them are not (the
      * replayed code keeps them consistent) */
@@ -932,7 +967,7 @@ static bool is_wait(const struct sim_replay *rp, const struct rp_step *s, bool *
         return s->arg != 0;
     if (s->kind != RP_HCALL || s->arg != __HYPERVISOR_sched_op)
         return false;
-    uint64_t cmd = rp->hcall[s->hc].args[0];
+    uint64_t cmd = rp_hcall_of(rp, s)->args[0];
     *poll = cmd == SCHEDOP_poll;
     return cmd == SCHEDOP_block || cmd == SCHEDOP_poll;
 }
@@ -996,7 +1031,7 @@ static enum rp_result play_main_step(struct sim_vcpu *sv)
     if (v->next_main >= v->nr_main)
         return steps_done(sv);
     const struct rp_step *s = &v->step[v->main[v->next_main]];
-    if (!compute(sv, s->delta))
+    if (!compute(sv, rp_delta(s)))
         return RP_STOP;
     rp_abi_setup(sv);
     if (rp_abi_setup_call(sv, s)) { /* the replay's ABI is set up its own way */

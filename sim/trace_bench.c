@@ -1,11 +1,17 @@
-/* evsim bench trace: what recording costs and how fast recordings are read.
+/* evsim bench trace: what recording costs, how fast recordings are read and replayed.
  *
  * The order of the work: simulate the ABI study's largest point without and with --record,
  * alternately, each in a child (SystemC runs one simulation per process), the best of each
  * kept; replay the recording (evsim replay, in a child too); then read it with evsim's reader
  * and summary (in this process), and with
  * Xen's xenalyze when --xenalyze names one; then a copy cut at half the size, to show that the
- * reader's memory does not grow with the file. Everything is written at the end. */
+ * reader's memory does not grow with the file. Last, the same comparison of replay and run on
+ * a recording of many events and little guest code between them (pingpong), the case where
+ * replay gains least. Everything is written at the end.
+ *
+ * A replay is timed twice: playing alone (machine_run), and end to end (reading the recording,
+ * building the machine, playing), against the run's building and running: what `evsim replay`
+ * and `evsim run` spend after the process has started. */
 #include "sim/trace_bench.h"
 
 #include <errno.h>
@@ -33,6 +39,8 @@
 struct sim_result {
     int ok;
     double run_seconds;             /* machine_run alone */
+    double total_seconds;           /* the scenario, the machine's building and its run */
+    long peak_rss_kb;               /* the child's */
     uint64_t sim_cycles;            /* simulated time at the end */
     struct xt_writer_stats written; /* with --record */
 };
@@ -40,7 +48,26 @@ struct sim_result {
 struct sim_job {
     const char *guest_dir, *record; /* record: NULL for the plain run */
     bool quick;
+    const char *scenario; /* INI text, or NULL for the ABI study's largest point */
 };
+
+/* The event-dense point: two domains bounce an event ROUNDS times, computing almost nothing
+ * between (tests/scenarios/pingpong.ini with more rounds). 7,500 rounds make about a million
+ * records. */
+#define PINGPONG_ROUNDS 7500u
+#define PINGPONG_ROUNDS_QUICK 200u
+static const char pingpong_fmt[] = "[machine]\npcpus = 2\nseed = 7\nrun_ms = 100000\n\n"
+                                   "[domain dom0]\nguest = pingpong\nprivileged = yes\n"
+                                   "cmdline = role=back peer=1 rounds=%u\n\n"
+                                   "[domain domU]\nguest = pingpong\n"
+                                   "cmdline = role=front peer=0 port=1 rounds=%u\n";
+
+static int bench_scenario(struct scenario *sc, const struct sim_job *j, struct diag *d)
+{
+    if (j->scenario)
+        return scenario_load_string(sc, "pingpong (bench trace)", j->scenario, d);
+    return abi_bench_largest_scenario(sc, j->quick, d);
+}
 
 /* A machine of the bench's, its console discarded; and its release. */
 struct bench_machine {
@@ -73,10 +100,11 @@ static void simulate(const void *arg, void *out)
     struct sim_result *r = out;
     struct bench_machine b;
     struct diag d;
+    double start = bench_seconds_now();
 
     if (!bench_machine_open(&b))
         goto done;
-    if (abi_bench_largest_scenario(b.sc, j->quick, &d) < 0 ||
+    if (bench_scenario(b.sc, j, &d) < 0 ||
         machine_build(b.m, b.sc, j->guest_dir, b.devnull, &d) < 0 ||
         (j->record && (record_start(b.m, j->record, &d) < 0 || record_scenario(b.m, &d) < 0))) {
         fprintf(stderr, "evsim: " WHO ": %s\n", d.msg);
@@ -87,6 +115,7 @@ static void simulate(const void *arg, void *out)
     /* the recording is complete only once written: its writing is part of its cost */
     int rc = record_finish(b.m, &r->written, &d);
     r->run_seconds = bench_seconds_now() - t0;
+    r->total_seconds = bench_seconds_now() - start;
     r->ok = rc == 0 && machine_exit_status(b.m) == 0;
     r->sim_cycles = b.m->end_cycles;
 done:
@@ -97,6 +126,9 @@ done:
 struct replay_result {
     int ok;
     double seconds;      /* machine_run alone, as for the runs */
+    double load_seconds; /* replay_load: the recording read and sorted out */
+    double total_seconds;
+    long peak_rss_kb;
     uint64_t steps;      /* recorded steps played */
     uint64_t sim_cycles; /* simulated time, to compare with the run's */
 };
@@ -108,11 +140,13 @@ static void replay_recording(const void *arg, void *out)
     struct sim_replay *rp = NULL;
     struct bench_machine b;
     struct diag d;
+    double start = bench_seconds_now();
 
     if (!bench_machine_open(&b))
         goto done;
-    if (replay_load(path, &rp, &d) < 0 ||
-        scenario_load_string(b.sc, path, replay_scenario_text(rp), &d) < 0 ||
+    int loaded = replay_load(path, &rp, &d);
+    r->load_seconds = bench_seconds_now() - start;
+    if (loaded < 0 || scenario_load_string(b.sc, path, replay_scenario_text(rp), &d) < 0 ||
         replay_set_abis(rp, b.sc, b.sc, &d) < 0 ||
         machine_build_replay(b.m, b.sc, "", rp, b.devnull, &d) < 0) {
         fprintf(stderr, "evsim: " WHO ": replay: %s\n", d.msg);
@@ -121,6 +155,7 @@ static void replay_recording(const void *arg, void *out)
     double t0 = bench_seconds_now();
     machine_run(b.m);
     r->seconds = bench_seconds_now() - t0;
+    r->total_seconds = bench_seconds_now() - start;
     r->ok = machine_exit_status(b.m) == 0;
     r->steps = replay_steps(rp);
     r->sim_cycles = b.m->end_cycles;
@@ -226,9 +261,24 @@ done:
     return rc;
 }
 
+/* Replay against run on one recording, end to end: the best of each, by total_seconds. */
+struct versus {
+    struct sim_result run;
+    struct replay_result replay;
+};
+
+/* The event-dense point: its recording (written stats) and the comparison. */
+struct dense {
+    unsigned rounds;
+    struct sim_result rec;
+    struct versus vs;
+};
+
 struct measured {
     struct sim_result plain, rec;
     struct replay_result replay;
+    struct versus vs; /* the largest point's, end to end */
+    struct dense dense;
     double overhead;
     struct read_result read, half;
     long read_rss_kb, half_rss_kb;
@@ -242,10 +292,34 @@ static void best_of(struct sim_result *best, const struct sim_result *r)
         *best = *r;
 }
 
+static void best_total(struct versus *vs, const struct sim_result *run,
+                       const struct replay_result *replay)
+{
+    if (run->ok && (!vs->run.ok || run->total_seconds < vs->run.total_seconds))
+        vs->run = *run;
+    if (replay->ok && (!vs->replay.ok || replay->total_seconds < vs->replay.total_seconds))
+        vs->replay = *replay;
+}
+
+static void run_child(const struct sim_job *j, struct sim_result *r)
+{
+    long rss = 0;
+    bench_in_child(simulate, j, r, sizeof(*r), &rss);
+    r->peak_rss_kb = rss;
+}
+
+static void replay_child(const char *path, struct replay_result *r)
+{
+    long rss = 0;
+    bench_in_child(replay_recording, path, r, sizeof(*r), &rss);
+    r->peak_rss_kb = rss;
+}
+
 static int measure_recording(const struct trace_bench_opts *o, const char *path, struct measured *x)
 {
     unsigned rounds = o->quick ? 1 : 3;
-    struct sim_job plain = {o->guest_dir, NULL, o->quick}, rec = {o->guest_dir, path, o->quick};
+    struct sim_job plain = {o->guest_dir, NULL, o->quick, NULL},
+                   rec = {o->guest_dir, path, o->quick, NULL};
 
     for (unsigned i = 0; i < rounds; i++) {
         struct sim_result a, b;
@@ -255,10 +329,11 @@ static int measure_recording(const struct trace_bench_opts *o, const char *path,
         if (o->progress)
             fprintf(stderr, "evsim: " WHO ": run %u of %u without and with --record\n", i + 1,
                     rounds);
-        bench_in_child(simulate, &plain, &a, sizeof(a), NULL);
-        bench_in_child(simulate, &rec, &b, sizeof(b), NULL);
+        run_child(&plain, &a);
+        run_child(&rec, &b);
         best_of(&x->plain, &a);
         best_of(&x->rec, &b);
+        best_total(&x->vs, &a, &(struct replay_result){0});
     }
     if (!x->plain.ok || !x->rec.ok) {
         fprintf(stderr, "evsim: " WHO ": the largest point did not run cleanly\n");
@@ -272,9 +347,10 @@ static int measure_recording(const struct trace_bench_opts *o, const char *path,
             return -1;
         if (o->progress)
             fprintf(stderr, "evsim: " WHO ": replay %u of %u\n", i + 1, rounds);
-        bench_in_child(replay_recording, path, &r, sizeof(r), NULL);
+        replay_child(path, &r);
         if (r.ok && (!x->replay.ok || r.seconds < x->replay.seconds))
             x->replay = r;
+        best_total(&x->vs, &(struct sim_result){0}, &r);
     }
     if (!x->replay.ok) {
         fprintf(stderr, "evsim: " WHO ": the recording could not be replayed\n");
@@ -310,6 +386,56 @@ static void measure_reading(const struct trace_bench_opts *o, const char *path, 
         bench_in_child(read_recording, &cut, &x->half, sizeof(x->half), &x->half_rss_kb);
 }
 
+/* The event-dense point: recorded once, then run and replayed alternately, end to end. */
+static int measure_dense(const struct trace_bench_opts *o, const char *path, struct dense *x)
+{
+    unsigned rounds = o->quick ? 1 : 3;
+    char text[sizeof(pingpong_fmt) + 32];
+    struct sim_job run = {o->guest_dir, NULL, o->quick, text}, rec = run;
+
+    x->rounds = o->quick ? PINGPONG_ROUNDS_QUICK : PINGPONG_ROUNDS;
+    snprintf(text, sizeof(text), pingpong_fmt, x->rounds, x->rounds);
+    rec.record = path;
+    if (o->progress)
+        fprintf(stderr, "evsim: " WHO ": pingpong, %u rounds, with --record\n", x->rounds);
+    run_child(&rec, &x->rec);
+    for (unsigned i = 0; x->rec.ok && i < rounds; i++) {
+        struct sim_result a;
+        struct replay_result b;
+
+        if (o->interrupt && *o->interrupt)
+            return -1;
+        if (o->progress)
+            fprintf(stderr, "evsim: " WHO ": pingpong run and replay %u of %u\n", i + 1, rounds);
+        run_child(&run, &a);
+        replay_child(path, &b);
+        best_total(&x->vs, &a, &b);
+    }
+    if (!x->vs.run.ok || !x->vs.replay.ok) {
+        fprintf(stderr, "evsim: " WHO ": the pingpong point did not run and replay cleanly\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* How many times as fast as the run the replay was, end to end. */
+static double speedup(const struct versus *vs)
+{
+    return vs->run.total_seconds / vs->replay.total_seconds;
+}
+
+static void write_versus_json(FILE *f, const char *indent, const struct versus *vs)
+{
+    fprintf(f,
+            "%s\"run_total_seconds\": %.4f,\n%s\"run_peak_rss_kb\": %ld,\n"
+            "%s\"replay_total_seconds\": %.4f,\n%s\"replay_load_seconds\": %.4f,\n"
+            "%s\"replay_play_seconds\": %.4f,\n%s\"replay_peak_rss_kb\": %ld,\n"
+            "%s\"replay_steps\": %" PRIu64 ",\n%s\"replay_speedup_total\": %.2f",
+            indent, vs->run.total_seconds, indent, vs->run.peak_rss_kb, indent,
+            vs->replay.total_seconds, indent, vs->replay.load_seconds, indent, vs->replay.seconds,
+            indent, vs->replay.peak_rss_kb, indent, vs->replay.steps, indent, speedup(vs));
+}
+
 static void write_json(FILE *f, const struct measured *x)
 {
     fprintf(f,
@@ -323,13 +449,27 @@ static void write_json(FILE *f, const struct measured *x)
             "  \"most_moved_cycles\": %" PRIu64 ",\n  \"replay_seconds\": %.4f,\n"
             "  \"replay_steps\": %" PRIu64 ",\n  \"replay_speedup\": %.2f,\n"
             "  \"replay_simulated_cycles\": %" PRIu64 ",\n"
-            "  \"run_simulated_cycles\": %" PRIu64 "\n}\n",
+            "  \"run_simulated_cycles\": %" PRIu64 ",\n",
             x->plain.run_seconds, x->rec.run_seconds, x->overhead, x->read.bytes, x->read.records,
             x->read.seconds, (double)x->read.bytes / 1e6 / x->read.seconds, x->read_rss_kb,
             x->half_rss_kb, x->xenalyze_seconds,
             x->xenalyze_seconds > 0 ? x->xenalyze_seconds / x->read.seconds : 0.0,
             x->rec.written.clamped, x->rec.written.max_shift, x->replay.seconds, x->replay.steps,
             x->plain.run_seconds / x->replay.seconds, x->replay.sim_cycles, x->plain.sim_cycles);
+    write_versus_json(f, "  ", &x->vs);
+    fprintf(f,
+            ",\n  \"event_dense\": {\n    \"point\": \"pingpong, %u rounds\",\n"
+            "    \"recording_records\": %" PRIu64 ",\n    \"recording_bytes\": %" PRIu64 ",\n",
+            x->dense.rounds, x->dense.rec.written.records, x->dense.rec.written.bytes);
+    write_versus_json(f, "    ", &x->dense.vs);
+    fprintf(f, "\n  }\n}\n");
+}
+
+static void versus_row(FILE *f, const char *name, uint64_t records, const struct versus *vs)
+{
+    fprintf(f, "| %s | %" PRIu64 " | %.3f s | %.3f s (%.3f s) | %.2f times | %ld / %ld KiB |\n",
+            name, records, vs->run.total_seconds, vs->replay.total_seconds, vs->replay.load_seconds,
+            speedup(vs), vs->run.peak_rss_kb, vs->replay.peak_rss_kb);
 }
 
 static void write_doc(FILE *f, const struct measured *x, const struct trace_bench_opts *o)
@@ -372,11 +512,28 @@ static void write_doc(FILE *f, const struct measured *x, const struct trace_benc
     fprintf(f,
             "\n## Replaying\n\n"
             "`evsim replay` of that recording under its own configuration: %.3f s of host time "
-            "for the run (%" PRIu64 " recorded steps played), %.1f times as fast as running the "
-            "guests (%.3f s above). Simulated time: %" PRIu64 " cycles replayed, %" PRIu64
-            " run.\n",
+            "for playing it (%" PRIu64 " recorded steps played), %.1f times as fast as running "
+            "the guests (%.3f s above). Simulated time: %" PRIu64 " cycles replayed, %" PRIu64
+            " run.\n\n",
             x->replay.seconds, x->replay.steps, x->plain.run_seconds / x->replay.seconds,
             x->plain.run_seconds, x->replay.sim_cycles, x->plain.sim_cycles);
+    fprintf(f, "End to end (what `evsim replay` and `evsim run` spend once the process has "
+               "started: a replay reads and sorts out the recording, builds the machine and plays; "
+               "a run builds the machine and runs the guests), the best of each, with the "
+               "process's peak memory, and again on a recording of many events with little guest "
+               "code between them (two pingpong domains, the case where replay gains least):\n\n"
+               "| recording | records | run | replay (of which reading) | replay as fast as run "
+               "| peak memory, run / replay |\n|---|---|---|---|---|---|\n");
+    versus_row(f, "the largest point above", x->read.records, &x->vs);
+    char name[64];
+    snprintf(name, sizeof(name), "pingpong, %u rounds", x->dense.rounds);
+    versus_row(f, name, x->dense.rec.written.records, &x->dense.vs);
+    fprintf(f,
+            "\nA replay does the model's work again (every hypercall, every access to a shared "
+            "page, the scheduler, the timing) but runs no guest instruction: it gains as much as "
+            "the guests computed between their events. Pingpong's guests compute almost nothing, "
+            "so its run is nearly all model work, which its replay repeats, on top of reading "
+            "the recording.\n");
 }
 
 static int write_outputs(const struct trace_bench_opts *o, const struct measured *x)
@@ -398,19 +555,19 @@ static int write_outputs(const struct trace_bench_opts *o, const struct measured
     return fclose(f) == 0 ? 0 : 2;
 }
 
-static void remove_scratch(const char *path, const char *half)
+/* A scratch recording and what its writer may have left under a temporary name. */
+static void remove_scratch(const char *path)
 {
     char partial[4200];
 
     unlink(path);
-    unlink(half);
     snprintf(partial, sizeof(partial), "%s.partial", path);
     unlink(partial);
 }
 
 int trace_bench_run(const struct trace_bench_opts *o)
 {
-    char path[4096], half[4096];
+    char path[4096], half[4096], dense[4096];
     struct measured x = {0};
     struct scenario *sc = calloc(1, sizeof(*sc));
     struct diag d;
@@ -425,6 +582,7 @@ int trace_bench_run(const struct trace_bench_opts *o)
     }
     snprintf(path, sizeof(path), "%s/largest.xt", o->out_dir);
     snprintf(half, sizeof(half), "%s/largest-half.xt", o->out_dir);
+    snprintf(dense, sizeof(dense), "%s/pingpong.xt", o->out_dir);
     rc = abi_bench_largest_scenario(sc, o->quick, &d);
     free(sc);
     if (rc < 0) {
@@ -434,8 +592,12 @@ int trace_bench_run(const struct trace_bench_opts *o)
     rc = measure_recording(o, path, &x);
     if (!rc)
         measure_reading(o, path, half, &x);
+    if (!rc && x.read.ok)
+        rc = measure_dense(o, dense, &x.dense);
     /* the recordings are scratch, whatever happened: the results say what they held */
-    remove_scratch(path, half);
+    remove_scratch(path);
+    remove_scratch(half);
+    remove_scratch(dense);
     if (rc < 0)
         return o->interrupt && *o->interrupt ? 128 + *o->interrupt : 1;
     if (!x.read.ok) {

@@ -1,5 +1,6 @@
-# evsim bench trace --quick: both runs complete, the recording is read back, and results.json and
-# the page say what was measured; the scratch recordings are gone afterwards.
+# evsim bench trace --quick: both runs complete, the recording is read back and replayed, the
+# pingpong point is run and replayed, and results.json and the page say what was measured; the
+# scratch recordings are gone afterwards.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 execute_process(COMMAND ${EVSIM} bench trace --quick --no-progress --out ${WORK_DIR}
@@ -10,14 +11,26 @@ if(NOT rc EQUAL 0)
 endif()
 file(READ ${WORK_DIR}/results.json json)
 foreach(key run_seconds_plain run_seconds_recording recording_bytes recording_records
-    read_seconds read_peak_rss_kb half_read_peak_rss_kb)
+    read_seconds read_peak_rss_kb half_read_peak_rss_kb replay_seconds replay_steps
+    run_total_seconds run_peak_rss_kb replay_total_seconds replay_load_seconds
+    replay_peak_rss_kb replay_speedup_total)
   string(JSON v GET ${json} ${key})
   if(NOT v GREATER 0)
     message(FATAL_ERROR "results.json: ${key} is ${v}")
   endif()
 endforeach()
+# the event-dense point (pingpong): recorded, run and replayed end to end
+foreach(key recording_records recording_bytes run_total_seconds run_peak_rss_kb
+    replay_total_seconds replay_load_seconds replay_play_seconds replay_peak_rss_kb replay_steps
+    replay_speedup_total)
+  string(JSON v GET ${json} event_dense ${key})
+  if(NOT v GREATER 0)
+    message(FATAL_ERROR "results.json: event_dense.${key} is ${v}")
+  endif()
+endforeach()
 file(READ ${WORK_DIR}/page.md page)
-if(NOT page MATCHES "cost of recording \\| [-+][0-9]" OR NOT page MATCHES "not measured")
+if(NOT page MATCHES "cost of recording \\| [-+][0-9]" OR NOT page MATCHES "not measured" OR
+    NOT page MATCHES "\\| pingpong, [0-9]+ rounds \\| [0-9]+ \\| [0-9.]+ s \\| [0-9.]+ s")
   message(FATAL_ERROR "the page lacks the measurements:\n${page}")
 endif()
 file(GLOB left ${WORK_DIR}/*.xt ${WORK_DIR}/*.partial)

@@ -1,0 +1,234 @@
+/* Replay's loading (sim/replay.c): recordings written here record by record, read with
+ * replay_load, and what it kept checked against what the records said: identical hypercalls and
+ * writes kept once, each call's own time kept, a write that consumed events given its own entry,
+ * the steps sorted into the main line and the upcall, and the 48-bit span refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "models/xen_public.h"
+#include "sim/record.h"
+#include "sim/replay.h"
+#include "sim/replay_int.h"
+#include "traces/writer.h"
+
+#define DV0 0u /* d0v0 */
+
+struct rec {
+    uint32_t event;
+    bool timed;
+    unsigned n;
+    uint32_t d[7];
+};
+
+/* A recording of the scenario and CPU records, then recs, in a temporary file: its path. */
+static void write_recording(char *path, size_t size, const struct rec *recs, size_t n)
+{
+    struct xt_writer *w;
+    struct xt_error err;
+    uint64_t tsc = XT_EVSIM_TSC_BASE;
+    snprintf(path, size, "/tmp/evsim-test-replay-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(xt_writer_open(&w, path, 1, &err), 0);
+    const uint32_t hz[2] = {2100000000u, 0}, scenario[7] = {1, 'x'};
+    xt_writer_add(w, 0, TRC_EVSIM_CPU_HZ, false, 0, 2, hz);
+    xt_writer_add(w, 0, TRC_EVSIM_SCENARIO, false, 0, 7, scenario);
+    for (size_t i = 0; i < n; i++)
+        xt_writer_add(w, 0, recs[i].event, recs[i].timed, tsc += 1000, recs[i].n, recs[i].d);
+    assert_int_equal(xt_writer_close(w, NULL, &err), 0);
+}
+
+static struct sim_replay *load(const struct rec *recs, size_t n)
+{
+    char path[64];
+    struct sim_replay *rp = NULL;
+    struct diag d = {{0}};
+    write_recording(path, sizeof(path), recs, n);
+    int rc = replay_load(path, &rp, &d);
+    unlink(path);
+    if (rc < 0)
+        fail_msg("replay_load: %s", d.msg);
+    return rp;
+}
+
+static struct replay_vcpu *vcpu0(struct sim_replay *rp)
+{
+    struct rp_domain *d = replay_domain_of(rp, 0, false);
+    assert_non_null(d);
+    assert_non_null(d->vcpu[0]);
+    return d->vcpu[0];
+}
+
+/* A send on a port (its memory read: the port), answered rc: four records at out. */
+static size_t add_send(struct rec *out, uint32_t port, uint32_t rc)
+{
+    const struct rec send[] = {
+        {TRC_EVSIM_G_HCALL,
+         true,
+         7,
+         {DV0, 50, __HYPERVISOR_event_channel_op, 0x8000, 0, 0x202, 0x1234}},
+        {TRC_EVSIM_G_ARGS, false, 7, {DV0, EVTCHNOP_send, 0, 0x9000, 0, 0, 0}},
+        {TRC_EVSIM_G_MEM, false, 5, {DV0, 0x9000, 0, 4, port}},
+        {TRC_EVSIM_G_RESULT, false, 5, {DV0, rc, 0, 0, 0}},
+    };
+    memcpy(out, send, sizeof(send));
+    return sizeof(send) / sizeof(send[0]);
+}
+
+static void identical_calls_kept_once(void **state)
+{
+    (void)state;
+    /* the same send three times, on another port, with another result, then again */
+    const uint32_t ports[] = {3, 3, 3, 4, 3, 3}, rcs[] = {0, 0, 0, 0, (uint32_t)-22, 0};
+    struct rec recs[6 * 4];
+    size_t n = 0;
+    for (size_t i = 0; i < 6; i++)
+        n += add_send(recs + n, ports[i], rcs[i]);
+    struct sim_replay *rp = load(recs, n);
+    struct replay_vcpu *v = vcpu0(rp);
+    assert_int_equal(v->n, 6);
+    assert_int_equal(rp->nr_call, 6);
+    assert_int_equal(rp->nr_hcall, 3);
+    assert_int_equal(rp->nr_mem, 3); /* a distinct call's memory, once */
+    const uint32_t want[] = {0, 0, 0, 1, 2, 0};
+    for (size_t i = 0; i < v->n; i++) {
+        const struct rp_step *s = &v->step[i];
+        assert_int_equal(s->kind, RP_HCALL);
+        assert_int_equal(s->arg, __HYPERVISOR_event_channel_op);
+        assert_int_equal(rp->call[s->ref].hcall, want[i]);
+        /* each call keeps its own time: 4 records apart, 1000 cycles each */
+        assert_int_equal(rp_call_cycles(rp, s), 1000u + 4000u * i);
+    }
+    const struct rp_hcall *h = rp_hcall_of(rp, &v->step[3]);
+    assert_int_equal(h->args[0], EVTCHNOP_send);
+    assert_int_equal(h->rsp, 0x8000);
+    assert_int_equal(h->rflags, 0x202);
+    assert_int_equal(h->mem_n, 1);
+    assert_int_equal(rp->bytes[rp->mem[h->mem_first].data], 4);
+    assert_int_equal(rp_hcall_of(rp, &v->step[4])->rc, (uint64_t)(uint32_t)-22);
+    replay_free(rp);
+}
+
+/* An ACCESS record's info word: 4 bytes at offset of shared_info (slot 0). */
+#define ACCESS(offset, write) ((offset) << 8 | 4u << 20 | (unsigned)(write) << 24)
+
+/* Main line: a read; an upcall: a read, a write that took port 5's event (its body: a read and
+ * a write that took none), its return; main line: that write again. */
+static void writes_and_upcall_sorted_out(void **state)
+{
+    (void)state;
+    static const struct rec recs[] = {
+        {TRC_EVSIM_G_COMPUTE, true, 3, {DV0, 0, 2}}, /* 2^33 cycles: a delta over 32 bits */
+        {TRC_EVSIM_G_ACCESS, true, 3, {DV0, 10, ACCESS(0x800, 0)}},
+        {TRC_EVSIM_G_STEP, true, 4, {DV0, 100, XT_STEP_UPCALL, 0}},
+        {TRC_EVSIM_G_ACCESS, true, 3, {DV0, 1, ACCESS(0x800, 0)}},
+        {TRC_EVSIM_G_ACCESS, true, 7, {DV0, 2, ACCESS(0x40, 1), 0x20, 0, 0, 0}},
+        {TRC_EVSIM_G_CONSUME, false, 4, {DV0, 5, 1, 0}},
+        {TRC_EVSIM_G_ACCESS, true, 3, {DV0, 3, ACCESS(0x900, 0)}},
+        {TRC_EVSIM_G_ACCESS, true, 7, {DV0, 4, ACCESS(0x40, 1), 0x20, 0, 0, 0}},
+        {TRC_EVSIM_G_HCALL, true, 7, {DV0, 6, __HYPERVISOR_iret, 0x8000, 0, 0x202, 0x2000}},
+        {TRC_EVSIM_G_ACCESS, true, 7, {DV0, 5, ACCESS(0x40, 1), 0x20, 0, 0, 0}},
+    };
+    struct sim_replay *rp = load(recs, sizeof(recs) / sizeof(recs[0]));
+    struct replay_vcpu *v = vcpu0(rp);
+    assert_int_equal(v->n, 8);
+    assert_int_equal(rp_delta(&v->step[0]), (UINT64_C(1) << 33) + 10);
+    /* the upcall's cycles go on in the main line's next step */
+    assert_int_equal(rp_delta(&v->step[7]), 5 + 100);
+    /* one entry for the writes that took no event, one for the one that did */
+    assert_int_equal(rp->nr_write, 2);
+    assert_int_equal(v->step[5].ref, v->step[7].ref);
+    assert_int_not_equal(v->step[3].ref, v->step[5].ref);
+    const struct rp_write *took = rp_write_of(rp, &v->step[3]),
+                          *plain = rp_write_of(rp, &v->step[5]);
+    assert_int_equal(took->nr_deps, 1);
+    assert_int_equal(rp->dep[took->first_dep].port, 5);
+    assert_int_equal(rp->dep[took->first_dep].raised, 1);
+    assert_int_equal(plain->nr_deps, 0);
+    assert_int_equal(plain->clear, 0x20);
+    assert_int_equal(took->clear, 0x20);
+    /* sorted out: the main line, the upcall's prologue, its body, its return */
+    assert_int_equal(v->nr_main, 2);
+    assert_int_equal(v->main[0], 0);
+    assert_int_equal(v->main[1], 7);
+    assert_int_equal(v->main_after[0], 0);
+    assert_int_equal(v->main_after[1], 1);
+    assert_int_equal(v->nr_inv, 1);
+    assert_int_equal(v->inv[0].prologue.first, 2);
+    assert_int_equal(v->inv[0].prologue.end, 3);
+    assert_int_equal(v->inv[0].first_body, 0);
+    assert_int_equal(v->inv[0].nr_body, 1);
+    assert_int_equal(v->inv[0].iret, 6);
+    assert_int_equal(v->any_iret, 6);
+    assert_int_equal(v->nr_body, 1);
+    assert_int_equal(v->body[0].port, 5);
+    assert_int_equal(v->body[0].steps.first, 4);
+    assert_int_equal(v->body[0].steps.end, 6);
+    assert_int_equal(v->nr_ports, 1);
+    replay_free(rp);
+}
+
+/* A recording that ends inside an upcall: the invocation ends with it, without a return. */
+static void recording_ends_in_upcall(void **state)
+{
+    (void)state;
+    static const struct rec recs[] = {
+        {TRC_EVSIM_G_STEP, true, 4, {DV0, 100, XT_STEP_UPCALL, 0}},
+        {TRC_EVSIM_G_ACCESS, true, 7, {DV0, 2, ACCESS(0x40, 1), 0x20, 0, 0, 0}},
+        {TRC_EVSIM_G_CONSUME, false, 4, {DV0, 5, 1, 0}},
+        {TRC_EVSIM_G_CONSUME, false, 4, {DV0, 6, 2, 0}},
+    };
+    struct sim_replay *rp = load(recs, sizeof(recs) / sizeof(recs[0]));
+    struct replay_vcpu *v = vcpu0(rp);
+    assert_int_equal(v->nr_main, 0);
+    assert_int_equal(v->nr_inv, 1);
+    assert_int_equal(v->inv[0].iret, -1);
+    assert_int_equal(v->inv[0].prologue.end, 1);
+    assert_int_equal(v->nr_body, 2); /* one per event the write took; the last has the rest */
+    assert_int_equal(v->body[0].steps.first, 2);
+    assert_int_equal(v->body[0].steps.end, 2);
+    assert_int_equal(v->body[1].steps.end, 2);
+    assert_int_equal(v->nr_ports, 2);
+    replay_free(rp);
+}
+
+static void span_over_48_bits_refused(void **state)
+{
+    (void)state;
+    static const struct rec recs[] = {
+        {TRC_EVSIM_G_COMPUTE, true, 3, {DV0, 0xffffffffu, 0xffff}},
+        {TRC_EVSIM_G_ACCESS, true, 3, {DV0, 1, ACCESS(0x800, 0)}},
+    };
+    char path[64];
+    struct sim_replay *rp = NULL;
+    struct diag d = {{0}};
+    write_recording(path, sizeof(path), recs, 1);
+    assert_int_equal(replay_load(path, &rp, &d), 0); /* 2^48 - 1 cycles: as far as a step goes */
+    replay_free(rp);
+    unlink(path);
+    write_recording(path, sizeof(path), recs, 2);
+    assert_int_equal(replay_load(path, &rp, &d), -1); /* and one more */
+    unlink(path);
+    assert_null(rp);
+    assert_non_null(strstr(d.msg, "more than 2^48 guest cycles"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(identical_calls_kept_once),
+        cmocka_unit_test(writes_and_upcall_sorted_out),
+        cmocka_unit_test(recording_ends_in_upcall),
+        cmocka_unit_test(span_over_48_bits_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
