@@ -292,6 +292,16 @@ static bool belongs_to_vcpu(uint32_t ev)
            ev == TRC_PV_HYPERCALL_V2 || ev == TRC_PV_HYPERCALL_SUBCALL;
 }
 
+/* Has the event id a name (xt_event_name), through the summary's cache. */
+static bool known_event(struct xt_summary *s, uint32_t event)
+{
+    const size_t n = sizeof(s->names) / sizeof(s->names[0]);
+    struct xt_name_cache *c = &s->names[(event ^ event >> 8 ^ event >> 16) % n];
+    if (!c->filled || c->event != event)
+        *c = (struct xt_name_cache){event, true, xt_event_name(event) != NULL};
+    return c->known;
+}
+
 void xt_summary_add(struct xt_summary *s, const struct xt_rec *r)
 {
     struct xt_pcpu *p;
@@ -318,7 +328,7 @@ void xt_summary_add(struct xt_summary *s, const struct xt_rec *r)
             p->first_tsc = r->tsc;
         p->last_tsc = r->tsc;
     }
-    if (!xt_event_name(r->event))
+    if (!known_event(s, r->event))
         s->unknown++;
     if (r->event == TRC_EVSIM_CPU_HZ && r->n >= 2) {
         uint64_t hz = r->d[0] | (uint64_t)r->d[1] << 32;

@@ -93,6 +93,12 @@ struct xt_summary {
     uint64_t first_tsc, last_tsc;
     uint64_t records, unknown, unattributed;
     bool oom;
+    /* xt_event_name's answers by id, direct-mapped: it searches its table, and a recording
+     * has few distinct ids */
+    struct xt_name_cache {
+        uint32_t event;
+        bool filled, known;
+    } names[256];
 };
 
 int xt_summary_init(struct xt_summary *s, const struct xt_summary_options *opt);
