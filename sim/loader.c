@@ -101,6 +101,7 @@ static int add_load_segment(struct guest_image *img, const Elf64_Phdr *ph, unsig
     s->filesz = ph->p_filesz;
     s->data = img->file + ph->p_offset;
     s->exec = (ph->p_flags & PF_X) != 0;
+    s->write = (ph->p_flags & PF_W) != 0;
     if (img->nr_seg == 1 || s->vaddr < img->lowest)
         img->lowest = s->vaddr;
     if (s->vaddr + s->memsz > img->highest)

@@ -14,7 +14,7 @@
 struct guest_segment {
     uint64_t vaddr, memsz, filesz;
     const uint8_t *data; /* filesz bytes inside the image file */
-    bool exec;
+    bool exec, write;
 };
 
 struct guest_image {

@@ -189,7 +189,8 @@ static int domain_tables(struct sim_domain *sd, struct diag *d)
 {
     struct phys_space *ps = &sd->m->phys;
     unsigned slot = phys_slot_add(ps, sd, PHYS_SLOT_SHARED_INFO);
-    if (!slot)
+    sd->tb_epoch = calloc(sd->m->nr_pcpus, sizeof(*sd->tb_epoch));
+    if (!slot || !sd->tb_epoch)
         return diag_set(d, "out of memory for domain '%s'", sd->cfg->name);
     phys_tables_build(ps, &sd->layout, sd->mach_base, sd->ram_size, slot);
     return 0;
@@ -378,6 +379,60 @@ static int domain_annotate(struct machine *m, struct sim_domain *sd, struct sim_
     return 0;
 }
 
+/* The whole pages of img's first read-only executable segment that no writable one touches. */
+static void text_range(const struct guest_image *img, uint64_t *from, uint64_t *to)
+{
+    *from = *to = 0;
+    for (unsigned i = 0; i < img->nr_seg && *from == *to; i++)
+        if (img->seg[i].exec && !img->seg[i].write) {
+            *from = page_up(img->seg[i].vaddr);
+            *to = (img->seg[i].vaddr + img->seg[i].memsz) & ~(uint64_t)(XEN_PAGE_SIZE - 1);
+        }
+    for (unsigned i = 0; i < img->nr_seg; i++) {
+        const struct guest_segment *s = &img->seg[i];
+        uint64_t lo = s->vaddr & ~(uint64_t)(XEN_PAGE_SIZE - 1), hi = page_up(s->vaddr + s->memsz);
+        if (!s->write || hi <= *from || lo >= *to)
+            continue;
+        if (lo > *from)
+            *to = lo;
+        else
+            *from = hi < *to ? hi : *to;
+    }
+    if (*to < *from)
+        *to = *from;
+}
+
+/* Domains running one program read its text from one copy (made from the first one's, before
+ * anything ran), so that a CPU's engine translates it once for them all. Each domain keeps its
+ * own copy in its RAM, and gets it back the moment it writes to its text (sim/vcpu.c). */
+static void domain_share_text(struct machine *m, struct sim_domain *sd, struct sim_domain *prog)
+{
+    uint64_t from, to;
+    text_range(&sd->img, &from, &to);
+    if (from == to)
+        return;
+    if (!prog->text_mach) {
+        uint64_t at = phys_text_alloc(&m->phys, to - from);
+        if (at == UINT64_MAX)
+            return;
+        memcpy(m->phys.host + at, sd->ram + from, to - from);
+        prog->text_mach = at;
+    }
+    for (uint64_t va = from; va < to; va += XEN_PAGE_SIZE)
+        phys_map_shared(&m->phys, &sd->layout, sd->mach_base, va, prog->text_mach + (va - from));
+    sd->text_from = from;
+    sd->text_to = to;
+    sd->text_shared = true;
+}
+
+void sim_domain_unshare_text(struct sim_domain *sd)
+{
+    for (uint64_t va = sd->text_from; va < sd->text_to; va += XEN_PAGE_SIZE)
+        phys_map_ram(&sd->m->phys, &sd->layout, sd->mach_base, va);
+    sd->text_shared = false;
+    sd->evpage_gen++; /* every engine running it flushes its TLB before it runs again */
+}
+
 /* PV guests run with paging, on their CPUs' engines; HVM guests, device models' domains and
  * replayed domains do not. */
 static bool domain_is_paged(const struct machine *m, const struct scenario_domain *cfg)
@@ -413,6 +468,8 @@ static int domain_build(struct machine *m, struct sim_domain *sd, unsigned index
     if (domain_layout(sd, d) < 0 || (sd->paged && domain_tables(sd, d) < 0) ||
         domain_annotate(m, sd, same, d) < 0 || domain_model_create(m, sd, index, d) < 0)
         return -1;
+    if (sd->paged)
+        domain_share_text(m, sd, same ? same : sd);
     write_start_info(sd, m->sc->seed);
     return domain_vcpus_create(m, sd, next_pcpu, d);
 }
@@ -448,7 +505,7 @@ static int pv_engines_create(struct machine *m, struct diag *d)
         return diag_set(d, "%s: %s", m->sc->source, inner.msg);
     }
     for (unsigned i = 0; i < m->nr_pcpus; i++)
-        if (!(m->pcpu[i].eng = sim_engine_open_pcpu(m, d)))
+        if (!(m->pcpu[i].eng = sim_engine_open_pcpu(m, i, d)))
             return -1;
     return 0;
 }
@@ -672,6 +729,7 @@ void machine_free(struct machine *m)
         aot_free(&sd->aot);
         if (!sd->img_borrowed)
             guest_image_free(&sd->img);
+        free(sd->tb_epoch);
         if (!sd->paged)
             guest_pages_free(sd->ram, sd->ram_size);
         free(sd->shared_info);

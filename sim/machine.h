@@ -90,6 +90,12 @@ struct sim_engine {
     bool paged;          /* a CPU's engine for PV domains */
     uint64_t *hooked;    /* trap sites hooked in it, as address * 4 + kind */
     unsigned nr_hooked, cap_hooked;
+    /* Translated code: each domain's is its own (its own machine addresses). The engine drops
+     * it all, between slices, after this many domains have run in it (sim/vcpu.c), rather
+     * than let Unicorn's buffer fill up mid-run. */
+    unsigned id;       /* its CPU */
+    uint32_t epoch;    /* flushes so far, plus 1 */
+    unsigned new_doms; /* domains that ran in it since the last */
 };
 
 struct sim_vcpu {
@@ -166,7 +172,12 @@ struct sim_domain {
     bool paged;
     uint64_t mach_base;
     struct phys_layout layout;
-    unsigned pte_gen; /* the event pages' generation its page tables show */
+    unsigned pte_gen;   /* the event pages' generation its page tables show */
+    uint32_t *tb_epoch; /* per CPU: the engine's epoch when it last ran this domain */
+    /* Its program's text, [text_from, text_to), read from one copy shared by the domains
+     * running it (at text_mach; the first domain's holds it) until it writes there. */
+    uint64_t text_from, text_to, text_mach;
+    bool text_shared;
     struct sim_vcpu *vcpu;
     unsigned nr_vcpus;
     enum sim_domain_status status;

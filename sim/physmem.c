@@ -15,6 +15,7 @@
 #define HOLE_L2_TABLES (PT_ENTRIES - 1) /* L3 slots 1..511 of every domain: [1 GiB, 512 GiB) */
 #define SHARED_BYTES ((uint64_t)HOLE_L2_TABLES * XEN_PAGE_SIZE)
 #define RAM_LIMIT PHYS_WINDOW_BASE
+#define TEXT_BYTES (256ull << 20) /* address space for programs' shared text */
 
 static uint64_t round_up(uint64_t x, uint64_t to)
 {
@@ -40,7 +41,7 @@ static void hole_tables_build(struct phys_space *ps)
 int phys_space_init(struct phys_space *ps, uint64_t bytes, struct diag *d)
 {
     memset(ps, 0, sizeof(*ps));
-    uint64_t size = round_up(SHARED_BYTES, DOMAIN_ALIGN) + bytes;
+    uint64_t size = round_up(SHARED_BYTES, DOMAIN_ALIGN) + TEXT_BYTES + bytes;
     if (size > RAM_LIMIT)
         return diag_set(d,
                         "the PV domains need %llu GiB of machine memory together; evsim's "
@@ -54,7 +55,8 @@ int phys_space_init(struct phys_space *ps, uint64_t bytes, struct diag *d)
     ps->host = p;
     ps->size = size;
     ps->hole_l2 = 0;
-    ps->used = round_up(SHARED_BYTES, DOMAIN_ALIGN);
+    ps->text = round_up(SHARED_BYTES, DOMAIN_ALIGN);
+    ps->used = ps->text + TEXT_BYTES;
     hole_tables_build(ps);
     ps->nr_slots = 1; /* slot 0 means none */
     return 0;
@@ -189,6 +191,21 @@ void phys_map_slot(struct phys_space *ps, const struct phys_layout *l, uint64_t 
 void phys_map_hole(struct phys_space *ps, const struct phys_layout *l, uint64_t base, uint64_t va)
 {
     *pte_of(ps, l, base, va) = (PHYS_HOLE_BASE + va) | PTE_L1_FLAGS;
+}
+
+uint64_t phys_text_alloc(struct phys_space *ps, uint64_t bytes)
+{
+    bytes = round_up(bytes, XEN_PAGE_SIZE);
+    if (bytes > TEXT_BYTES - ps->text_used)
+        return UINT64_MAX;
+    ps->text_used += bytes;
+    return ps->text + ps->text_used - bytes;
+}
+
+void phys_map_shared(struct phys_space *ps, const struct phys_layout *l, uint64_t base, uint64_t va,
+                     uint64_t at)
+{
+    *pte_of(ps, l, base, va) = at | PTE_L1_RO_FLAGS;
 }
 
 unsigned phys_slot_add(struct phys_space *ps, struct sim_domain *sd, int page)

@@ -47,10 +47,11 @@ struct phys_slot {
 #define PHYS_SLOT_SHARED_INFO (-1)
 
 struct phys_space {
-    uint8_t *host;          /* machine address 0 in the host (reserved, committed on touch) */
-    uint64_t size, used;    /* bytes reserved, handed out */
-    uint64_t hole_l2;       /* machine address of the shared hole L2 tables (511 of them) */
-    struct phys_slot *slot; /* slot 0 is never used: 0 means "none" */
+    uint8_t *host;            /* machine address 0 in the host (reserved, committed on touch) */
+    uint64_t size, used;      /* bytes reserved, handed out */
+    uint64_t hole_l2;         /* machine address of the shared hole L2 tables (511 of them) */
+    uint64_t text, text_used; /* machine address of the programs' shared text pages, used */
+    struct phys_slot *slot;   /* slot 0 is never used: 0 means "none" */
     unsigned nr_slots, cap_slots;
 };
 
@@ -84,6 +85,12 @@ void phys_map_ram(struct phys_space *ps, const struct phys_layout *l, uint64_t b
 void phys_map_slot(struct phys_space *ps, const struct phys_layout *l, uint64_t base, uint64_t va,
                    unsigned slot);
 void phys_map_hole(struct phys_space *ps, const struct phys_layout *l, uint64_t base, uint64_t va);
+/* Room for bytes of a program's text, shared read-only by the domains running it: its machine
+ * address, or UINT64_MAX when the room set aside is used up (the domains keep their own). */
+uint64_t phys_text_alloc(struct phys_space *ps, uint64_t bytes);
+/* Point the page at va to machine address at, read-only (a program's shared text). */
+void phys_map_shared(struct phys_space *ps, const struct phys_layout *l, uint64_t base, uint64_t va,
+                     uint64_t at);
 /* A new window slot standing for (sd, page): its number, or 0 when out of memory or slots. */
 unsigned phys_slot_add(struct phys_space *ps, struct sim_domain *sd, int page);
 

@@ -18,6 +18,7 @@
 #define SYSCALL_LEN 2 /* Unicorn reports the syscall's own address and adds 2 after the hook */
 #define VMCALL_LEN 3  /* vmcall (0f 01 c1), vmmcall (0f 01 d9): RIP is ours to move */
 #define UD_VECTOR 6
+#define PF_VECTOR 14
 
 /* The registers a hypercall, an iret or an upcall can read or change, in one batch. */
 static const int hv_reg_ids[] = {
@@ -543,6 +544,22 @@ static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size
     return false;
 }
 
+/* A page fault in a domain that still reads its program's text from the shared copy: it may be
+ * a write to its text (Unicorn does not tell where the fault was). The domain takes its own
+ * copy back, and the instruction runs again from the start of a new slice; what the block hook
+ * charged for it and the rest of its block is taken back. A fault that is not that comes again,
+ * with the text no longer shared, and is reported then. */
+static void unshare_text_and_retry(struct sim_vcpu *sv, uint64_t rip)
+{
+    sim_domain_unshare_text(sv->sd);
+    uc_ctl_flush_tlb(sv->uc);
+    sv->evpage_gen = sv->sd->evpage_gen; /* flushed already */
+    sim_vcpu_uncharge_from(sv, rip);
+    sv->prev_cond = false; /* it resumes inside the block, not after a branch */
+    sim_vcpu_request_stop(sv);
+    sv->resume_at = rip;
+}
+
 static void on_interrupt(uc_engine *uc, uint32_t intno, void *opaque)
 {
     struct sim_vcpu *sv = ((struct sim_engine *)opaque)->sv;
@@ -552,6 +569,10 @@ static void on_interrupt(uc_engine *uc, uint32_t intno, void *opaque)
         return;
     }
     uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    if (intno == PF_VECTOR && sv->sd->text_shared) {
+        unshare_text_and_retry(sv, rip);
+        return;
+    }
     sim_domain_crash(sv->sd, "d%uv%u: exception vector %u at rip 0x%" PRIx64, sv->v->domain->domid,
                      sv->v->vcpu_id, intno, rip);
     sim_vcpu_request_stop(sv);
@@ -805,11 +826,13 @@ void sim_engine_close(struct sim_engine *e)
 /* A CPU's engine for PV domains: the whole machine-physical space (RAM, then the window; the
  * hole stays unmapped). The first one also keeps its fresh registers, from which every PV vcpu
  * starts. */
-struct sim_engine *sim_engine_open_pcpu(struct machine *m, struct diag *d)
+struct sim_engine *sim_engine_open_pcpu(struct machine *m, unsigned id, struct diag *d)
 {
     struct sim_engine *e = engine_open(m, true, d);
     if (!e)
         return NULL;
+    e->id = id;
+    e->epoch = 1;
     uc_err err = uc_mem_map_ptr(e->uc, 0, m->phys.size, UC_PROT_ALL, m->phys.host);
     if (err == UC_ERR_OK)
         err = uc_mmio_map(e->uc, PHYS_WINDOW_BASE, (uint64_t)PHYS_WINDOW_SLOTS * XEN_PAGE_SIZE,
@@ -851,6 +874,25 @@ static void engine_unload(struct sim_engine *e)
     e->sv = NULL;
 }
 
+/* Unicorn translates each domain's code for itself, into one buffer per engine (1 GiB): with
+ * thousands of domains it fills, and Unicorn 2.1.1 may then crash flushing it in the middle of
+ * a run. So an engine drops its translations, here between slices, once ENGINE_DOMAINS_PER_FLUSH
+ * domains have run in it since it last did (a few hundred KiB of code each). Translation is not
+ * simulated time: results do not change. */
+#define ENGINE_DOMAINS_PER_FLUSH 1024u
+
+static void engine_count_domain(struct sim_engine *e, struct sim_domain *sd)
+{
+    if (!sd->tb_epoch || sd->tb_epoch[e->id] == e->epoch)
+        return;
+    if (++e->new_doms > ENGINE_DOMAINS_PER_FLUSH) {
+        uc_ctl_flush_tb(e->uc);
+        e->epoch++;
+        e->new_doms = 1;
+    }
+    sd->tb_epoch[e->id] = e->epoch;
+}
+
 /* Run sv in its CPU's engine next: a register-state and CR3 switch (the TLB, which holds the
  * last domain's translations, is flushed). */
 static void engine_load(struct sim_engine *e, struct sim_vcpu *sv)
@@ -865,6 +907,7 @@ static void engine_load(struct sim_engine *e, struct sim_vcpu *sv)
     e->sv = sv;
     sv->eng = e;
     sv->uc = e->uc;
+    engine_count_domain(e, sv->sd);
 }
 
 #define X86_CR0_PG 0x80000000ull

@@ -5,9 +5,9 @@
 
 #include "sim/machine.h"
 
-/* A physical CPU's engine for PV domains (the machine's physical space is set up), or NULL
+/* Physical CPU id's engine for PV domains (the machine's physical space is set up), or NULL
  * with d set. */
-struct sim_engine *sim_engine_open_pcpu(struct machine *m, struct diag *d);
+struct sim_engine *sim_engine_open_pcpu(struct machine *m, unsigned id, struct diag *d);
 void sim_engine_close(struct sim_engine *e);
 /* Every CPU's engine, after the vcpus' engines are gone. */
 void sim_pcpu_engines_free(struct machine *m);
@@ -47,6 +47,9 @@ void sim_vcpu_uncharge_from(struct sim_vcpu *sv, uint64_t addr);
  * scheduler's next decision, an IPI due on this CPU, or the end of the run. Its own hypercalls
  * may bring it closer (a timer armed, a vcpu woken), so it is asked again after each. */
 uint64_t sim_pcpu_slice_limit(struct sim_vcpu *sv);
+/* Implemented in machine.c: sd writes to its program's text, which it read from the copy it
+ * shared with other domains: its own copy is mapped from now on (writable). */
+void sim_domain_unshare_text(struct sim_domain *sd);
 /* Stop a domain after a guest fault, with a diagnostic. */
 void sim_domain_crash(struct sim_domain *sd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -62,7 +62,8 @@ hypercall_page:
 
 /*
  * vcpu 0 starts here with %rsi = start_info.  Zero .bss (unless the loader
- * put start_info inside it), switch to vcpu 0's stack and call
+ * put start_info inside it, or the program trusts the builder's zeroed .bss
+ * by defining rt_bss_zeroed: guest.ld), switch to vcpu 0's stack and call
  * rt_start(start_info), which never returns.
  */
     .globl _start
@@ -70,7 +71,7 @@ hypercall_page:
 _start:
     cld
     lea __bss_start(%rip), %rdi
-    lea __bss_end(%rip), %rcx
+    lea __bss_clear_end(%rip), %rcx /* guest.ld: __bss_start if rt_bss_zeroed */
     cmp %rdi, %rsi
     jb 1f                       /* start_info below .bss: zero it */
     cmp %rcx, %rsi

@@ -4,7 +4,10 @@
  *   mode=ud      execute ud2 (invalid instruction)
  *   mode=hlt     execute hlt (privileged in a PV guest)
  *   mode=stack   recurse until the stack runs off the bottom of guest memory
- *   mode=crash   shut down with SHUTDOWN_crash after printing a line */
+ *   mode=crash   shut down with SHUTDOWN_crash after printing a line
+ *   mode=text    write to its own text (no fault: Xen maps it writable) and read it back; two
+ *                domains doing it must each see only their own write, though they start out
+ *                sharing the program's text */
 #include "rt.h"
 
 /* Recursion with no base case the compiler can see: the depth limit is the stack. */
@@ -15,6 +18,12 @@ __attribute__((noinline)) static uint64_t recurse(volatile uint64_t *depth)
     if (*depth == 0) /* never: depth only grows */
         return pad[0];
     return recurse(depth) + pad[0];
+}
+
+/* Never runs: mode=text writes over its first byte. */
+__attribute__((noinline, used)) static void never_run(void)
+{
+    __asm__ volatile("nop");
 }
 
 int main(void)
@@ -34,5 +43,11 @@ int main(void)
     }
     if (rt_arg_is("mode", "crash"))
         rt_exit(SHUTDOWN_crash);
+    if (rt_arg_is("mode", "text")) {
+        volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)&never_run;
+        unsigned before = *p;
+        *p = (uint8_t)(before ^ 0xff);
+        rt_printf("fault: text byte 0x%x, written 0x%x\n", before, (unsigned)*p);
+    }
     return 0;
 }
