@@ -8,7 +8,8 @@
  *
  * Prints a table and, with --json FILE, the same as JSON. Timing is host wall-clock
  * (CLOCK_MONOTONIC), the best of --repeat runs of the baseline; evsim runs once (SystemC allows
- * one simulation per process). */
+ * one simulation per process). --only evsim leaves the baselines out and prints evsim's time
+ * alone: a profile of that run (perf record) then shows evsim's work only. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ struct bench {
     unsigned repeat;
     const char *json;
     const char *guest;
+    bool evsim_only; /* --only evsim: no baselines, for profiling */
 };
 
 static double now_s(void)
@@ -190,7 +192,7 @@ static void report(const struct bench *b, const double base2[2], double sim, uin
 static int usage(void)
 {
     fprintf(stderr, "Usage: evbench hypercall|ips [--n N] [--repeat R] [--json FILE] "
-                    "[--guest ELF]\n");
+                    "[--guest ELF] [--only evsim]\n");
     return 2;
 }
 
@@ -211,6 +213,8 @@ static int bench_main(int argc, char **argv)
             b.json = argv[i + 1];
         else if (!strcmp(argv[i], "--guest"))
             b.guest = argv[i + 1];
+        else if (!strcmp(argv[i], "--only") && !strcmp(argv[i + 1], "evsim"))
+            b.evsim_only = true;
         else
             return usage();
     }
@@ -224,6 +228,13 @@ static int bench_main(int argc, char **argv)
         fprintf(stderr, "evbench: evsim would refuse Unicorn %s: %s\n", lib.version_text,
                 lib.failures);
     printf("unicorn %s\n", lib.version_text);
+    if (b.evsim_only) {
+        if (under_evsim(&b, &sim, &insns) < 0)
+            return 1;
+        printf("%s: evsim alone %.1f ns per loop iteration, n=%" PRIu64 "\n", b.what,
+               sim / (double)b.n * 1e9, b.n);
+        return 0;
+    }
     if (baseline(&b, base) < 0 || under_evsim(&b, &sim, &insns) < 0)
         return 1;
     report(&b, base, sim, insns, &lib);

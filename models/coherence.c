@@ -32,6 +32,11 @@ struct coherence {
     uint64_t *socket_masks; /* one holder bitmap per socket: the CPUs on it */
     size_t *socket_mask_at; /* per pcpu, its socket's bitmap in socket_masks: a division on
                                every access costs as much as the rest of the lookup */
+    /* The slot of the line looked up last (memo_key EMPTY_KEY: none): Xen touches the same few
+     * lines over and over (a busy port's pending word), so most lookups end here. Forgotten
+     * whenever a slot moves (resize, deletion). */
+    uint64_t memo_key;
+    size_t memo_slot;
     struct coh_stats stats;
 };
 
@@ -96,6 +101,7 @@ static bool resize_table(struct coherence *c, size_t new_capacity)
     }
     c->capacity = new_capacity;
     c->hash_shift = 64 - log2_of(new_capacity);
+    c->memo_key = EMPTY_KEY;
     for (size_t i = 0; i < old_capacity; i++) {
         const uint64_t *s = old + i * c->stride;
 
@@ -142,6 +148,7 @@ static void delete_slot(struct coherence *c, size_t hole)
 {
     size_t mask = slot_mask(c);
 
+    c->memo_key = EMPTY_KEY;
     for (size_t j = (hole + 1) & mask; slot_at(c, j)[SLOT_KEY] != EMPTY_KEY; j = (j + 1) & mask) {
         size_t home = home_slot(c, slot_at(c, j)[SLOT_KEY]);
 
@@ -194,11 +201,16 @@ static bool holds(const uint64_t *holders, unsigned pcpu)
     return (holders[pcpu / 64] >> (pcpu % 64) & 1) != 0;
 }
 
-/* The common case of a write, checked without the socket masks: this CPU holds it alone. */
+/* The common case of a write, checked without the socket masks: this CPU holds it alone. Its
+ * own word first: with up to 64 CPUs that is the only one. */
 static bool holds_alone(const struct coherence *c, const uint64_t *holders, unsigned pcpu)
 {
+    unsigned self = pcpu / 64;
+
+    if (holders[self] != UINT64_C(1) << (pcpu % 64))
+        return false;
     for (unsigned w = 0; w < c->words; w++)
-        if (holders[w] != (w == pcpu / 64 ? UINT64_C(1) << (pcpu % 64) : 0))
+        if (w != self && holders[w])
             return false;
     return true;
 }
@@ -257,10 +269,25 @@ static enum coh_source write_line(const struct coherence *c, uint64_t *slot, uns
     return source;
 }
 
+/* The slot of the line, through the memo of the last lookup. */
+static size_t line_slot(struct coherence *c, uint64_t key)
+{
+    size_t i;
+
+    if (key == c->memo_key)
+        return c->memo_slot;
+    i = find_or_insert_slot(c, key);
+    if (i != NOT_FOUND) { /* after the insertion: a resize forgets the memo */
+        c->memo_key = key;
+        c->memo_slot = i;
+    }
+    return i;
+}
+
 static enum coh_source touch_line(struct coherence *c, uintptr_t line, unsigned pcpu,
                                   enum coh_access kind)
 {
-    size_t i = find_or_insert_slot(c, line_key(line));
+    size_t i = line_slot(c, line_key(line));
 
     if (i == NOT_FOUND) /* out of memory: price it as a line nobody holds, track nothing */
         return COH_SOCKET;

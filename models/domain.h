@@ -220,6 +220,11 @@ struct hv {
     const struct hv_sink_ops *sink;
     void *sink_opaque;
     const struct cost_profile *cost;
+    /* The profile's cycles in one dense row, copied at hv_init (all zero without a profile):
+     * the profile keeps each figure beside its provenance, over 500 bytes apart, so a lookup
+     * there touches a cache line of its own, and every send makes several. A profile does not
+     * change once the hypervisor using it is set up. */
+    uint64_t cycles[COST_IDS];
     /* Which domain receives each global VIRQ (Xen: the hardware domain unless reassigned). */
     domid_t global_virq_handler[NR_VIRQS];
     /* Xen's dom_state_changed (4.21 on), the bitmap of domains whose state changed that
@@ -245,7 +250,7 @@ struct hv {
 struct domain_config {
     domid_t domid;
     bool privileged;
-    bool hvm; /* an HVM guest: hypercalls are VM exits (else PV: SYSCALL into Xen) */
+    bool hvm;    /* an HVM guest: hypercalls are VM exits (else PV: SYSCALL into Xen) */
     bool paused; /* created paused (as by `xl create -p`): runs once unpaused (domctl) */
     unsigned max_vcpus;
     unsigned guest_word_bits; /* 0 means 64 */
@@ -265,12 +270,27 @@ int domain_create(struct hv *hv, const struct domain_config *cfg, struct domain 
 void domain_destroy(struct domain *d);
 /* DOMID_SELF resolves to `self`; NULL if no such domain. */
 struct domain *domain_lookup(struct hv *hv, struct domain *self, domid_t domid);
-struct vcpu *domain_vcpu(struct domain *d, unsigned vcpu_id); /* NULL if out of range */
+/* NULL if out of range. Inline: every raise looks its target up. */
+static inline struct vcpu *domain_vcpu(struct domain *d, unsigned vcpu_id)
+{
+    if (!d || vcpu_id >= d->max_vcpus)
+        return NULL;
+    return d->vcpu[vcpu_id];
+}
 
 /* Charge cycles to the current hypercall of v. */
 static inline void vcpu_charge(struct vcpu *v, enum cost_id id)
 {
-    v->hcall_cycles += cost_cycles(v->domain->hv->cost, id);
+    v->hcall_cycles += v->domain->hv->cycles[id];
+}
+
+/* Xen maps shared_info once, when the domain is built; the model translates it on first use
+ * (shared_info_map) and keeps the pointer (guest RAM never moves), which keeps every
+ * set_pending cheap: the kept pointer is read inline. */
+struct shared_info *shared_info_map(struct domain *d);
+static inline struct shared_info *shared_info_ptr(struct domain *d)
+{
+    return d->shared_info ? d->shared_info : shared_info_map(d);
 }
 
 /* v's vcpu_info: where VCPUOP_register_vcpu_info put it, else its legacy slot in shared_info
@@ -278,8 +298,17 @@ static inline void vcpu_charge(struct vcpu *v, enum cost_id id)
  * pending state, and registration marks everything pending). For a 32-bit guest it points at
  * the compat vcpu_info, whose upcall bytes and time are where struct vcpu_info has them but
  * whose evtchn_pending_sel is not: use vcpu_info_sel_* (models/shared_info.h) for that. */
-struct vcpu_info *vcpu_info_ptr(struct vcpu *v);
-struct shared_info *shared_info_ptr(struct domain *d);
+struct vcpu_info *vcpu_info_unmapped(struct vcpu *v);
+static inline struct vcpu_info *vcpu_info_ptr(struct vcpu *v)
+{
+    struct shared_info *s = v->domain->shared_info;
+
+    if (v->vcpu_info_reg)
+        return v->vcpu_info_reg;
+    if (v->vcpu_id < XEN_LEGACY_MAX_VCPUS && s)
+        return &s->vcpu_info[v->vcpu_id];
+    return vcpu_info_unmapped(v); /* out of line: the rare cases, where NULL is an answer */
+}
 
 /* Mark v's upcall pending (Xen's vcpu_mark_events_pending + vcpu_kick). Only a 0 -> 1 edge
  * notifies: a BLOCKED vcpu is woken (sink->wake), a RUNNABLE one kicked (sink->kick), a DOWN

@@ -12,21 +12,6 @@
 
 #define PORTS_PER_GROUP (EVTCHNS_PER_BUCKET * BUCKETS_PER_GROUP)
 
-static struct evtchn **group_from_port(const struct domain *d, uint32_t port)
-{
-    return d->evtchn_group[port / PORTS_PER_GROUP];
-}
-
-struct evtchn *evtchn_from_port(const struct domain *d, uint32_t port)
-{
-    if (!port_is_valid(d, port))
-        return NULL;
-    if (port < EVTCHNS_PER_BUCKET)
-        return &d->evtchn[port];
-    return &group_from_port(
-        d, port)[(port / EVTCHNS_PER_BUCKET) % BUCKETS_PER_GROUP][port % EVTCHNS_PER_BUCKET];
-}
-
 static struct evtchn *alloc_evtchn_bucket(uint32_t first_port)
 {
     struct evtchn *bucket = calloc(EVTCHNS_PER_BUCKET, sizeof(*bucket));
@@ -283,11 +268,6 @@ int evtchn_port_poll(struct domain *d, uint32_t port)
     return evtchn_is_pending(d, chn) ? 1 : 0;
 }
 
-struct port_stats *port_stats(struct domain *d, uint32_t port)
-{
-    return port < d->stats.nr_port_stats ? &d->stats.port[port] : NULL;
-}
-
 /* Is the port pending, read for the counters (not Xen's work: not priced). */
 /* The event still waits for the guest: pending in the ABI, or (FIFO) saved on the port until its
  * event-array page is added. */
@@ -299,13 +279,20 @@ static bool port_pending_quietly(struct domain *d, struct evtchn *chn)
     return pending;
 }
 
-/* A raise whose pending bit the guest has since cleared was delivered. */
-static void port_account_delivery(struct domain *d, struct evtchn *chn, struct port_stats *ps)
+/* A raise whose pending bit the guest has since cleared was delivered (pending: the port's
+ * state now, as port_pending_quietly reads it). */
+static void port_account_seen(struct port_stats *ps, bool pending)
 {
-    if (ps->outstanding && !port_pending_quietly(d, chn)) {
+    if (ps->outstanding && !pending) {
         ps->delivered++;
         ps->outstanding = 0;
     }
+}
+
+static void port_account_delivery(struct domain *d, struct evtchn *chn, struct port_stats *ps)
+{
+    if (ps->outstanding)
+        port_account_seen(ps, port_pending_quietly(d, chn));
 }
 
 static bool vcpu_upcall_pending(struct vcpu *v)
@@ -326,8 +313,9 @@ void evtchn_port_set_pending(struct domain *d, unsigned vcpu_id, struct evtchn *
     if (!v || !ps || !evtchn_usable(chn))
         return;
     sink_step(HV_STEP_SET_PENDING, d, chn->port, v, 0);
-    port_account_delivery(d, chn, ps);
+    /* One look serves both the delivery of the last raise and this one's coalescing. */
     was_pending = port_pending_quietly(d, chn);
+    port_account_seen(ps, was_pending);
     upcall_was_pending = vcpu_upcall_pending(v);
     ps->raised++;
     struct vcpu *cur = d->hv->current;
@@ -335,15 +323,17 @@ void evtchn_port_set_pending(struct domain *d, unsigned vcpu_id, struct evtchn *
     abi_op_begin(d->hv);
     d->evtchn_port_ops->set_pending(v, chn);
     abi_op_end(d->hv);
-    bool now_pending = port_pending_quietly(d, chn);
+    /* Only a raise that found the port idle can make it newly pending: a coalesced one (the
+     * common case of a busy port) need not look again. */
+    bool newly_pending = !was_pending && port_pending_quietly(d, chn);
     if (was_pending)
         ps->coalesced++;
-    else if (now_pending)
+    else if (newly_pending)
         ps->outstanding = 1;
     if (!upcall_was_pending && vcpu_upcall_pending(v))
         ps->upcalls++;
     /* The simulator times the event from here: the raise and what it cost the caller. */
-    sink_raise(d, chn->port, v, before, cur ? cur->hcall_cycles : 0, !was_pending && now_pending);
+    sink_raise(d, chn->port, v, before, cur ? cur->hcall_cycles : 0, newly_pending);
 }
 
 void evtchn_account_deliveries(struct domain *d)

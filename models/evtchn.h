@@ -94,7 +94,18 @@ static inline bool port_is_valid(const struct domain *d, uint32_t port)
 {
     return port < d->valid_evtchns;
 }
-struct evtchn *evtchn_from_port(const struct domain *d, uint32_t port);
+/* The port's entry, NULL for an invalid port. Inline: every send starts here. */
+static inline struct evtchn *evtchn_from_port(const struct domain *d, uint32_t port)
+{
+    const uint32_t per_group = EVTCHNS_PER_BUCKET * BUCKETS_PER_GROUP;
+
+    if (!port_is_valid(d, port))
+        return NULL;
+    if (port < EVTCHNS_PER_BUCKET)
+        return &d->evtchn[port];
+    return &d->evtchn_group[port / per_group][(port / EVTCHNS_PER_BUCKET) % BUCKETS_PER_GROUP]
+                           [port % EVTCHNS_PER_BUCKET];
+}
 /* Lowest free port, allocating buckets on demand: port >= 0, -XEN_ENOSPC, -XEN_ENOMEM, or
  * -XEN_EINVAL for a dying domain. The port stays FREE until evtchn_claim. */
 int evtchn_get_free_port(struct domain *d);
@@ -177,8 +188,11 @@ extern const char *const evtchn_op_names[EVTCHNOP_NR + 2];
  * last column ("other"). */
 unsigned evtchn_op_column(uint64_t cmd);
 
-/* Port counters (grown with the table). */
-struct port_stats *port_stats(struct domain *d, uint32_t port);
+/* Port counters (grown with the table), NULL beyond them. */
+static inline struct port_stats *port_stats(struct domain *d, uint32_t port)
+{
+    return port < d->stats.nr_port_stats ? &d->stats.port[port] : NULL;
+}
 /* Credit deliveries for outstanding raises whose pending bit the guest has cleared; call before
  * reading the counters (the report does, at the end of a run). */
 void evtchn_account_deliveries(struct domain *d);

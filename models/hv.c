@@ -20,6 +20,8 @@ void hv_init(struct hv *hv, const struct hv_mem_ops *mem, void *mem_opaque,
     hv->sink = sink;
     hv->sink_opaque = sink_opaque;
     hv->cost = cost;
+    for (unsigned i = 0; cost && i < COST_IDS; i++)
+        hv->cycles[i] = cost_cycles(cost, (enum cost_id)i);
     console_set_loglvl(hv, CONSOLE_LOG_ALL, CONSOLE_LOG_ALL);
     /* global_virq_handler[] is all zero: every global VIRQ goes to domain 0, the hardware
      * domain, until reassigned (Xen's get_global_virq_handler). */
@@ -160,31 +162,21 @@ struct domain *domain_lookup(struct hv *hv, struct domain *self, domid_t domid)
     return hv->domain[domid];
 }
 
-struct vcpu *domain_vcpu(struct domain *d, unsigned vcpu_id)
-{
-    if (!d || vcpu_id >= d->max_vcpus)
-        return NULL;
-    return d->vcpu[vcpu_id];
-}
-
-/* Xen maps shared_info once, when the domain is built; the model translates it on first use
- * and keeps the pointer (guest RAM never moves), which keeps every set_pending cheap. */
-struct shared_info *shared_info_ptr(struct domain *d)
+/* The first use of d's shared_info: translate its page and keep the pointer (shared_info_ptr
+ * reads it from then on). NULL while the page is not guest memory. */
+struct shared_info *shared_info_map(struct domain *d)
 {
     if (!d->shared_info)
         d->shared_info = guest_ptr(d, d->shared_info_gpa, sizeof(struct shared_info));
     return d->shared_info;
 }
 
-/* Xen's v->vcpu_info: the registered copy (VCPUOP_register_vcpu_info), else the legacy slot in
- * shared_info. Vcpus beyond XEN_LEGACY_MAX_VCPUS have none until they register (Xen points them
- * at dummy_vcpu_info): nothing notifies them, and the events wait in the ABI's pending state. */
-struct vcpu_info *vcpu_info_ptr(struct vcpu *v)
+/* vcpu_info_ptr's cases beyond a registered copy or a legacy slot already mapped: shared_info
+ * not translated yet (or not guest memory), or a vcpu with no legacy slot. */
+struct vcpu_info *vcpu_info_unmapped(struct vcpu *v)
 {
     struct shared_info *s;
 
-    if (v->vcpu_info_reg)
-        return v->vcpu_info_reg;
     if (v->vcpu_id >= XEN_LEGACY_MAX_VCPUS)
         return NULL;
     s = shared_info_ptr(v->domain);
@@ -205,9 +197,7 @@ int domain_init_shared_info(struct domain *d)
 
 bool vcpu_local_events_need_delivery(struct vcpu *v)
 {
-    const struct vcpu_info *vi = vcpu_info_ptr(v);
-
-    return vi && *vcpu_info_upcall_pending(vi) && !*vcpu_info_upcall_mask(vi);
+    return vcpu_events_need_delivery(v);
 }
 
 uint64_t vcpu_now_ns(struct vcpu *v)

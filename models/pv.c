@@ -180,7 +180,7 @@ bool pv_upcall_deliverable(struct vcpu *v)
 {
     if (v->domain->hvm && v->event_callback == 0)
         return false;
-    return vcpu_local_events_need_delivery(v);
+    return vcpu_events_need_delivery(v);
 }
 
 /* The frame, lowest address first (= the guest's rsp in the callback). */

@@ -5,38 +5,6 @@ _Static_assert(offsetof(struct shared_info_x86_32, evtchn_pending) % 8 == 0 &&
                    offsetof(struct shared_info_x86_32, evtchn_mask) % 8 == 0,
                "compat bitmaps can be read as 64-bit model words");
 
-/* Xen's has_32bit_shinfo: a 32-bit PV guest sees the compat layout. */
-static bool shared_info_is_compat(const struct domain *d)
-{
-    return d->guest_word_bits == 32;
-}
-
-unsigned evtchn_word_bits(const struct domain *d)
-{
-    return shared_info_is_compat(d) ? 32u : 64u;
-}
-
-static volatile uint64_t *shared_info_field(struct domain *d, size_t native, size_t compat)
-{
-    unsigned char *s = (unsigned char *)shared_info_ptr(d);
-
-    if (!s)
-        return NULL;
-    return (volatile uint64_t *)(s + (shared_info_is_compat(d) ? compat : native));
-}
-
-volatile uint64_t *shared_info_evtchn_pending(struct domain *d)
-{
-    return shared_info_field(d, offsetof(struct shared_info, evtchn_pending),
-                             offsetof(struct shared_info_x86_32, evtchn_pending));
-}
-
-volatile uint64_t *shared_info_evtchn_mask(struct domain *d)
-{
-    return shared_info_field(d, offsetof(struct shared_info, evtchn_mask),
-                             offsetof(struct shared_info_x86_32, evtchn_mask));
-}
-
 static volatile uint32_t *vcpu_info_compat_sel(struct vcpu_info *vi)
 {
     return (volatile uint32_t *)((unsigned char *)vi +

@@ -54,7 +54,7 @@ uint64_t machine_line_cost(struct machine *m, unsigned pcpu, const volatile void
                            enum coh_access kind)
 {
     uint64_t c = coherence_access(m->coh, m->cost, pcpu, addr, len, kind);
-    uint64_t local = cost_cycles(m->cost, COST_LINE_LOCAL);
+    uint64_t local = m->hv.cycles[COST_LINE_LOCAL]; /* the model's dense copy of m->cost */
     return c > local ? c - local : 0;
 }
 
@@ -246,7 +246,8 @@ static void sink_raise(void *opaque, struct domain *d, uint32_t port, struct vcp
     struct machine *m = opaque;
     struct sim_vcpu *target = v->sim;
     struct vcpu *cur = m->hv.current;
-    record_set_pending(m, d, port, v->vcpu_id, newly_pending, m->active && cur ? after : 0);
+    if (m->rec) /* asked here: most runs record nothing, and most raises coalesce */
+        record_set_pending(m, d, port, v->vcpu_id, newly_pending, m->active && cur ? after : 0);
     if (!newly_pending)
         return;
     bool from_hc = m->active && cur;
@@ -359,7 +360,8 @@ static void sink_step(void *opaque, enum hv_step_kind kind, struct domain *d, ui
                       struct vcpu *v, uint32_t arg)
 {
     struct machine *m = opaque;
-    explain_model_step(m->explain, kind, d, port, v, arg);
+    if (m->explain) /* asked here: a send takes two steps, and most runs narrate none */
+        explain_model_step(m->explain, kind, d, port, v, arg);
 }
 
 const struct hv_sink_ops machine_sink_ops = {
