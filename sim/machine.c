@@ -486,6 +486,7 @@ static void pcpus_create(struct machine *m, unsigned total_vcpus)
         p->runq = calloc(p->rq_cap, sizeof(*p->runq));
         p->waking = calloc(p->rq_cap, sizeof(*p->waking));
         p->doorbell = simk_event_create("pcpu_doorbell");
+        p->parked = simk_event_create("pcpu_parked");
         p->interrupt_at = UINT64_MAX; /* sync_at 0: every CPU starts at time 0 */
         p->next_tick = cost_ns_to_cycles(m->cost, XEN_TICK_NS);
     }

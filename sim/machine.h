@@ -209,6 +209,7 @@ struct sim_pcpu {
      * is taken on the way out, as in Xen; one arriving where guest code already ran is late. */
     uint64_t xen_from, xen_to;
     struct simk_event *doorbell;
+    struct simk_event *parked; /* its thread waits here once the run is over */
     struct sim_vcpu *current;
     struct sim_vcpu *last;  /* the vcpu whose context is loaded (for switch costs) */
     struct sim_engine *eng; /* where PV vcpus run on this CPU (NULL: no PV guest) */

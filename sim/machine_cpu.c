@@ -230,6 +230,10 @@ void machine_pcpu_main(void *arg)
             pcpu_idle(p, next_wake);
     }
     p->sync_at = UINT64_MAX;
+    /* Park, never end: SystemC frees an ended thread's stack, and its AddressSanitizer fiber
+     * annotations may leave the main thread's recorded stack on that one, which LeakSanitizer
+     * then reads at exit. Nothing notifies this event (it is no pending activity). */
+    simk_wait_event(p->parked, SIMK_FOREVER);
 }
 
 /* ---- timers and platform interrupts -------------------------------------------------------- */
