@@ -90,6 +90,8 @@ struct sim_engine {
     bool paged;          /* a CPU's engine for PV domains */
     uint64_t *hooked;    /* trap sites hooked in it, as address * 4 + kind */
     unsigned nr_hooked, cap_hooked;
+    const void *program; /* the image of the first program it runs (guest_image.file) ... */
+    bool mixed;          /* ... and whether it runs others: then a site hook checks its vcpu's */
     /* Translated code: each domain's is its own (its own machine addresses). The engine drops
      * it all, between slices, after this many domains have run in it (sim/vcpu.c), rather
      * than let Unicorn's buffer fill up mid-run. */

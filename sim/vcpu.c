@@ -315,13 +315,22 @@ static void tsc_read(uc_engine *uc, struct sim_vcpu *sv, uint64_t addr, uint32_t
     uc_reg_write(uc, UC_X86_REG_RIP, &rip);
 }
 
-/* The vcpu running in the engine, if the TSC read at addr is one of its program's sites (a
- * CPU's engine hooks the sites of every program it runs). */
+/* The vcpu running in the engine, if the TSC read at addr is one of its program's sites. Only
+ * an engine that runs several programs hooks sites another program may not have: one running a
+ * single program (the usual case, and every HVM vcpu's) needs no lookup on this path. */
 static struct sim_vcpu *tsc_site_vcpu(void *opaque, uint64_t addr, enum aot_site_kind kind)
 {
-    struct sim_vcpu *sv = ((struct sim_engine *)opaque)->sv;
-    const struct aot_site *s = sv->sd->paged ? aot_site_at(&sv->sd->aot, addr) : NULL;
-    return !sv->sd->paged || (s && s->kind == kind) ? sv : NULL;
+    const struct sim_engine *e = opaque;
+    const struct aot_site *s = e->mixed ? aot_site_at(&e->sv->sd->aot, addr) : NULL;
+    return !e->mixed || (s && s->kind == kind) ? e->sv : NULL;
+}
+
+/* The engine will run sd's program (see tsc_site_vcpu). */
+static void engine_note_program(struct sim_engine *e, const struct sim_domain *sd)
+{
+    if (!e->program)
+        e->program = sd->img.file;
+    e->mixed |= e->program != sd->img.file;
 }
 
 static void on_rdtsc(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
@@ -982,11 +991,14 @@ int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d)
     if ((sd->paged ? pv_context_create(sv, d) : hvm_engine_create(sv, d)) < 0)
         return -1;
     unsigned n = sd->paged ? domain_nr_engines(sd) : 1;
-    for (unsigned k = 0; k < n; k++)
+    for (unsigned k = 0; k < n; k++) {
+        struct sim_engine *e = sd->paged ? domain_engine(sd, k) : sv->eng;
+        engine_note_program(e, sd);
         for (unsigned i = 0; i < sd->aot.nr_sites; i++)
-            if (hook_site(sd->paged ? domain_engine(sd, k) : sv->eng, sv, &sd->aot.site[i]) < 0)
+            if (hook_site(e, sv, &sd->aot.site[i]) < 0)
                 return diag_set(d, "unicorn: cannot hook the instruction at 0x%" PRIx64,
                                 sd->aot.site[i].addr);
+    }
     return 0;
 }
 
