@@ -14,10 +14,14 @@
  * ports' waits measure fairness; prio=1 gives them FIFO priority 0 (the
  * storm port keeps the default 7) to measure what priorities buy.
  *
- * role=back / role=front: the Dom0 problem.  The backend (domain 0)
- * allocates 4 unbound ports for each of `fronts` frontends (domains 1..n,
- * ports 4(i-1)+1 .. 4i for domain i, lowest free first); each frontend
- * binds its four and, `rounds` times, sends a request on each and waits
+ * role=back / role=front: the Dom0 problem.  As Linux's split drivers
+ * connect, each of the `fronts` frontends (domains 1..n) allocates four
+ * unbound ports for domain 0 (its ports 1..4, lowest free first) and
+ * blocks; the backend (domain 0) binds to them in domain order (ports
+ * 4(i-1)+1 .. 4i for domain i) and sends on each, which tells the
+ * frontend it is connected.  No frontend polls for the backend, so with
+ * thousands of them Dom0 is not starved of CPU while it sets up.  Each
+ * frontend then, `rounds` times, sends a request on each port and waits
  * for the four responses (the backend answers on the same port, as split
  * drivers do), then sleeps `interval` ns.  Nothing coalesces, so the
  * backend knows how many requests to expect and powers off after the last.
@@ -190,9 +194,12 @@ static int role_back(void)
         rt_panic("abiscale: fronts=%lu out of range", fronts);
     expect = 4 * fronts * rounds;
     alloc_ports(4 * fronts);
+    /* A frontend that has not booted yet makes the bind wait (rt_bind_interdomain retries). */
     for (uint64_t i = 0; i < 4 * fronts; i++) {
-        ports[i] = rt_alloc_unbound((domid_t)(1 + i / 4));
+        ports[i] = rt_bind_interdomain((domid_t)(1 + i / 4), (evtchn_port_t)(1 + i % 4));
+        rt_clear_pending(ports[i]); /* the bind's own event: nothing to answer */
         rt_bind_handler(ports[i], on_request, NULL);
+        rt_send(ports[i]); /* connected: the frontend counts it as a response */
     }
     rt_printf("abiscale: backend of %lu frontends, %lu ports\n", fronts, 4 * fronts);
     rt_printf("abiscale: measuring\n");
@@ -206,11 +213,15 @@ static int role_front(void)
     uint64_t rounds = rt_arg_u64("rounds", 4), interval = rt_arg_u64("interval", 200000);
     evtchn_port_t mine[4];
 
+    round_done = false;
     for (unsigned i = 0; i < 4; i++) {
-        mine[i] = rt_bind_interdomain(0, (evtchn_port_t)(4 * (rt_domid - 1) + 1 + i));
-        rt_clear_pending(mine[i]); /* the bind's own event: nothing to answer */
+        mine[i] = rt_alloc_unbound(0);
+        if (mine[i] != i + 1)
+            rt_panic("abiscale: frontend port %u is not %u: the backend binds 1..4", mine[i],
+                     i + 1);
         rt_bind_handler(mine[i], on_response, NULL);
     }
+    rt_wait(&round_done); /* the backend bound all four and sent on each */
     /* Spread the frontends' requests over the interval, by domain id. */
     rt_sleep_ns(interval + ((uint64_t)rt_domid * 7990271u) % interval);
     for (uint64_t r = 0; r < rounds; r++) {

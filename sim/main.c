@@ -994,10 +994,12 @@ static int cmd_bench(int argc, char **argv)
 {
     char guest_dir[PATH_MAX];
     struct bench_cli c;
-    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        fputs(usage_bench, stdout);
-        return 0;
-    }
+    /* evsim bench --help, and evsim bench STUDY ... --help, as users try both */
+    for (int i = 1; i < argc && (i == 1 || argv[1][0] != '-'); i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(usage_bench, stdout);
+            return 0;
+        }
     if (argc >= 2 && !strcmp(argv[1], "ioreq"))
         return cmd_bench_ioreq(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "trace"))

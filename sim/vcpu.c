@@ -883,16 +883,20 @@ static void engine_unload(struct sim_engine *e)
     e->sv = NULL;
 }
 
-/* Unicorn translates each domain's code for itself, into one buffer per engine (1 GiB): with
- * thousands of domains it fills, and Unicorn 2.1.1 may then crash flushing it in the middle of
- * a run. So an engine drops its translations, here between slices, once ENGINE_DOMAINS_PER_FLUSH
- * domains have run in it since it last did (a few hundred KiB of code each). Translation is not
- * simulated time: results do not change. */
+/* Unicorn translates code by its machine-physical address, into one buffer per engine (1 GiB).
+ * Domains that read their program's text from the shared copy reuse one translation; a domain
+ * with text of its own (a program's first domain in some scenarios, or one that wrote to its
+ * text) adds a few hundred KiB. With thousands of those the buffer fills, and Unicorn 2.1.1 may
+ * then crash flushing it in the middle of a run. So an engine drops its translations, here
+ * between slices, once ENGINE_DOMAINS_PER_FLUSH domains with their own text have run in it
+ * since it last did. Counting every domain would flush where nothing fills, and 2.1.1 zeroes
+ * the whole buffer on a flush: 1 GiB committed and about a second per flush. Translation is
+ * not simulated time: results do not change. */
 #define ENGINE_DOMAINS_PER_FLUSH 1024u
 
 static void engine_count_domain(struct sim_engine *e, struct sim_domain *sd)
 {
-    if (!sd->tb_epoch || sd->tb_epoch[e->id] == e->epoch)
+    if (!sd->tb_epoch || sd->text_shared || sd->tb_epoch[e->id] == e->epoch)
         return;
     if (++e->new_doms > ENGINE_DOMAINS_PER_FLUSH) {
         uc_ctl_flush_tb(e->uc);
