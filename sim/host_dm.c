@@ -293,8 +293,7 @@ static void do_hypercall(struct host_dm *dm)
         simk_wait_ps(cost_cycles_to_ns(c, into_xen) * 1000);
     }
     memcpy(sd->ram + DM_SCRATCH_GPA, q->blob, q->blob_len);
-    m->active = NULL;
-    m->context_pcpu = sd->vcpu[0].pcpu->id;
+    machine_act_callback(m, sd->vcpu[0].pcpu->id);
     hypercall_dispatch(sd->vcpu[0].v, &r);
     dm->rep.rax = (int64_t)r.rax;
     dm->rep.blob_len = q->blob_len;

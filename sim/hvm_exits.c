@@ -46,7 +46,7 @@ static void charge_exit(struct sim_vcpu *sv, enum cost_id decode, const ioreq_t 
  * it is treated as if it had come before the range did. */
 static void to_xen(struct sim_vcpu *sv, ioreq_t *p)
 {
-    sv->sd->m->active = sv->pcpu;
+    machine_act_on(sv->sd->m, sv->pcpu);
     if (hvm_io_intercept(sv->v, p))
         return;
     sv->hvm_io.late_claims++;
@@ -160,7 +160,7 @@ static bool forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint6
     sv->hvm_io.exits++;
     /* Xen's work from here is priced by the model, as a hypercall's is: its selection of the
      * server (once) and the send; the intercept before only looks, so it is not charged. */
-    m->active = sv->pcpu;
+    machine_act_on(m, sv->pcpu);
     hvm_io_intercept(v, p);
     m->hv.current = v;
     v->hcall_cycles = 0;
@@ -218,7 +218,7 @@ bool sim_hvm_io_resume(struct sim_vcpu *sv)
     uint64_t *clock = sv->clock;
     rt_mark(&io->flight, RT_COMPLETE, *clock);
     ioreq_t req = {0};
-    m->active = sv->pcpu;
+    machine_act_on(m, sv->pcpu);
     enum ioreq_completion c = ioreq_complete(sv->v, &req);
     switch (c) {
     case IOREQ_COMPLETE_WAIT: /* a spurious notification: it waits on */

@@ -72,11 +72,11 @@ uint64_t machine_end_cycles(const struct machine *m)
 uint64_t machine_acting_cycles(const struct machine *m)
 {
     uint64_t now = machine_now_cycles(m);
-    if (!m->active)
+    if (!m->acting.cpu)
         return now;
     /* Inside a hypercall, what it was charged so far has already passed for the sender. */
     const struct vcpu *cur = m->hv.current;
-    uint64_t t = m->active->local + (cur ? cur->hcall_cycles : 0);
+    uint64_t t = m->acting.cpu->local + (cur ? cur->hcall_cycles : 0);
     return t > now ? t : now;
 }
 

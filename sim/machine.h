@@ -234,6 +234,17 @@ struct sim_pirq_source {
     unsigned slot, eoi_slot;      /* the two timers' slots in the machine's timeline */
 };
 
+/* Who acts now, as the model's sinks see it: whose time an effect happens at, and which CPU's
+ * caches it goes through. Either a CPU runs a vcpu, its scheduling or Xen's work for it (its
+ * local time, which may be ahead of the kernel's), or a timed callback runs at kernel time for
+ * a CPU: a vcpu timer where the vcpu runs, a platform interrupt, a probe or a host device model.
+ * Set where control passes (machine_act_on / _done / _callback); the vcpu in a hypercall is
+ * the model's hv.current, the vcpu each CPU runs is its pcpu->current. */
+struct sim_acting {
+    struct sim_pcpu *cpu; /* the CPU acting at its own time; NULL: a callback at kernel time */
+    unsigned cpu_id;      /* the CPU effects are attributed to (cpu's id when cpu is set) */
+};
+
 struct machine {
     struct hv hv;
     const struct scenario *sc;
@@ -251,8 +262,7 @@ struct machine {
     struct sim_domain **program;
     unsigned nr_programs;
     void *boot_ctx;           /* a fresh engine's registers (uc_context): PV vcpus start from it */
-    struct sim_pcpu *active;  /* the pcpu whose vcpu executes right now, NULL in methods */
-    unsigned context_pcpu;    /* in a timer or an interrupt: the CPU it fires on */
+    struct sim_acting acting; /* who acts now: see struct sim_acting */
     struct coherence *coh;    /* cache lines shared between Xen and guests */
     struct timeline timeline; /* deadlines of vcpu timers and PIRQ sources */
     unsigned timeline_used;   /* its slots handed out so far */
@@ -332,7 +342,26 @@ bool pcpu_ran_guest_past(const struct sim_pcpu *q, uint64_t at);
 uint64_t machine_delay_ps_until(const struct machine *m, uint64_t at_cycles);
 /* The CPU acting now and its time (inside a hypercall, what it was charged so far has passed),
  * and what a shared line costs it beyond an L1 hit. */
-unsigned machine_acting_pcpu(const struct machine *m);
+static inline unsigned machine_acting_pcpu(const struct machine *m)
+{
+    return m->acting.cpu_id;
+}
+
+static inline void machine_act_on(struct machine *m, struct sim_pcpu *p)
+{
+    m->acting = (struct sim_acting){.cpu = p, .cpu_id = p->id};
+}
+
+/* The CPU stops acting at its own time; effects stay attributed to it until the next actor. */
+static inline void machine_act_done(struct machine *m)
+{
+    m->acting.cpu = NULL;
+}
+
+static inline void machine_act_callback(struct machine *m, unsigned cpu)
+{
+    m->acting = (struct sim_acting){.cpu = NULL, .cpu_id = cpu};
+}
 uint64_t machine_acting_cycles(const struct machine *m);
 uint64_t machine_line_cost(struct machine *m, unsigned pcpu, const volatile void *addr, size_t len,
                            enum coh_access kind);

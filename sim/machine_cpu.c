@@ -61,7 +61,7 @@ static struct sim_vcpu *pcpu_pick(struct sim_pcpu *p)
     record_pick(p, next);
     if (next && next != was)
         next->xen_entry = true; /* scheduled in */
-    p->m->active = p;           /* the periodic tick is due as of this CPU's time */
+    machine_act_on(p->m, p);    /* the periodic tick is due as of this CPU's time */
     if (left)
         explain_runstate(p->m->explain, left);
     if (next)
@@ -77,7 +77,7 @@ static struct sim_vcpu *pcpu_pick(struct sim_pcpu *p)
     }
     if (next)
         vcpu_enter_cpu(next);
-    p->m->active = NULL;
+    machine_act_done(p->m);
     return next;
 }
 
@@ -166,9 +166,9 @@ static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
     /* At its limit already (a timed callback due now has yet to run): nothing runs; the CPU
      * yields for a delta cycle below and tries again once it has. */
     if (sv->stop_at > p->local) {
-        m->active = p;
+        machine_act_on(m, p);
         (sv->rp ? replay_run_slice : sim_vcpu_run_slice)(sv);
-        m->active = NULL;
+        machine_act_done(m);
     }
     /* The last block may run past the end of the run; only the run itself counts as busy. */
     uint64_t busy_end = p->local < m->run_end_cycles ? p->local : m->run_end_cycles;
@@ -182,10 +182,10 @@ static void pcpu_run(struct sim_pcpu *p, struct sim_vcpu *sv)
             sv->state = SV_IDLE;
             record_vcpu_state(sv);
         }
-        m->active = p;
+        machine_act_on(m, p);
         explain_runstate(m->explain, sv);
         vcpu_leave_cpu(sv);
-        m->active = NULL;
+        machine_act_done(m);
     }
     /* Let the kernel catch up with this CPU while the others run; they may act until a
      * lookahead past this CPU's time. */
@@ -241,7 +241,7 @@ void machine_pcpu_main(void *arg)
 void machine_on_vcpu_timer(void *arg)
 {
     struct sim_timer_ctx *t = arg;
-    t->sv->sd->m->context_pcpu = t->sv->pcpu->id; /* Xen's timers fire where the vcpu runs */
+    machine_act_callback(t->sv->sd->m, t->sv->pcpu->id); /* Xen's timers fire where the vcpu runs */
     timeline_disarm(&t->sv->sd->m->timeline, t->sv->timer_slot + t->kind);
     if (t->sv->sd->status == SD_RUNNING)
         vcpu_timer_expired(t->sv->v, t->kind);
@@ -259,7 +259,7 @@ void machine_on_pirq(void *arg)
 {
     struct sim_pirq_source *src = arg;
     struct sim_domain *sd = &src->m->dom[src->cfg->domain];
-    src->m->context_pcpu = 0; /* physical IRQs are routed to CPU 0 */
+    machine_act_callback(src->m, 0); /* physical IRQs are routed to CPU 0 */
     timeline_disarm(&src->m->timeline, src->slot);
     src->raised++;
     /* A line nobody bound (or a domain gone) is lost, as on real hardware with the IRQ off
@@ -276,7 +276,7 @@ void machine_on_pirq_eoi_timer(void *arg)
 {
     struct sim_pirq_source *src = arg;
     struct sim_domain *sd = &src->m->dom[src->cfg->domain];
-    src->m->context_pcpu = 0; /* Xen's eoi_timer runs where the interrupt was taken */
+    machine_act_callback(src->m, 0); /* Xen's eoi_timer runs where the interrupt was taken */
     timeline_disarm(&src->m->timeline, src->eoi_slot);
     if (sd->status == SD_RUNNING)
         pirq_eoi_timer_expired(sd->d, src->cfg->line);
@@ -285,7 +285,7 @@ void machine_on_pirq_eoi_timer(void *arg)
 static void on_probe(void *arg)
 {
     struct machine_probe *p = arg;
-    p->m->context_pcpu = 0;
+    machine_act_callback(p->m, 0);
     timeline_disarm(&p->m->timeline, p->slot);
     p->fired = true;
     p->fn(p->m, p->arg);

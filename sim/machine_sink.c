@@ -41,13 +41,6 @@ static void *mem_translate(void *opaque, struct domain *d, uint64_t gpa, size_t 
     return NULL;
 }
 
-/* The CPU doing what is being done now: the running vcpu's, or for a timer or a platform
- * interrupt the CPU it fires on. */
-unsigned machine_acting_pcpu(const struct machine *m)
-{
-    return m->active ? m->active->id : m->context_pcpu;
-}
-
 /* What a shared cache line costs beyond an L1 hit, which the instruction (or Xen's handler
  * estimate) already includes. */
 uint64_t machine_line_cost(struct machine *m, unsigned pcpu, const volatile void *addr, size_t len,
@@ -84,17 +77,18 @@ static void sink_kick(void *opaque, struct vcpu *v)
         host_dm_ring(sv->sd, machine_acting_cycles(m));
         return;
     }
-    explain_kick(m->explain, sv, sv->state == SV_RUNNING && m->active && sv->pcpu != m->active);
+    explain_kick(m->explain, sv,
+                 sv->state == SV_RUNNING && m->acting.cpu && sv->pcpu != m->acting.cpu);
     /* Running on another CPU: an IPI interrupts it, and its CPU takes it when it arrives
      * (its own memory flag is already set). Running here, queued or blocked: nothing is sent; it
      * is delivered on the way back to the guest, or the wake-up does it. */
-    if (sv->state != SV_RUNNING || sv->pcpu == m->active)
+    if (sv->state != SV_RUNNING || sv->pcpu == m->acting.cpu)
         return;
     /* A timer or a platform IRQ (no vcpu acting) interrupts the CPU the vcpu runs on: a local
      * interrupt, whose handling is charged with the upcall it leads to; no IPI is sent. That
      * CPU stopped at the callback's time (the timeline bounds every slice): Xen delivers on its
      * way back to the guest. */
-    if (!m->active) {
+    if (!m->acting.cpu) {
         sv->xen_entry = true;
         return;
     }
@@ -247,10 +241,10 @@ static void sink_raise(void *opaque, struct domain *d, uint32_t port, struct vcp
     struct sim_vcpu *target = v->sim;
     struct vcpu *cur = m->hv.current;
     if (m->rec) /* asked here: most runs record nothing, and most raises coalesce */
-        record_set_pending(m, d, port, v->vcpu_id, newly_pending, m->active && cur ? after : 0);
+        record_set_pending(m, d, port, v->vcpu_id, newly_pending, m->acting.cpu && cur ? after : 0);
     if (!newly_pending)
         return;
-    bool from_hc = m->active && cur;
+    bool from_hc = m->acting.cpu && cur;
     uint64_t t0 = from_hc ? ((struct sim_vcpu *)cur->sim)->hc_start : machine_acting_cycles(m);
     uint64_t trap =
         from_hc ? cost_cycles(m->cost, cur->domain->hvm ? COST_HVM_EXIT : COST_PV_TRAP) : 0;

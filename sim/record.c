@@ -195,7 +195,8 @@ static uint64_t acting_now(const struct machine *m, unsigned cpu)
 {
     const struct vcpu *cur = m->hv.current;
 
-    return m->pcpu[cpu].local + (m->active && m->active->id == cpu && cur ? cur->hcall_cycles : 0);
+    return m->pcpu[cpu].local +
+           (m->acting.cpu && m->acting.cpu->id == cpu && cur ? cur->hcall_cycles : 0);
 }
 
 /* ---- scheduling ---------------------------------------------------------------------------- */

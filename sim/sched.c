@@ -154,7 +154,7 @@ void sched_ready_at(struct sim_vcpu *sv, uint64_t at, bool woken)
      * its slice stops there (sched_horizon). */
     if (p->idle && at < p->sync_at)
         p->sync_at = at;
-    else if (!p->idle && p != p->m->active && pcpu_ran_guest_past(p, at))
+    else if (!p->idle && p != p->m->acting.cpu && pcpu_ran_guest_past(p, at))
         p->m->late_effects++;
     simk_event_notify(p->doorbell, machine_delay_ps_until(p->m, at));
 }

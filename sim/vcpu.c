@@ -442,7 +442,7 @@ void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *ha
 {
     struct machine *m = sv->sd->m;
     uint64_t nr = r->rax, cmd = r->rdi, arg = r->rsi;
-    m->active = sv->pcpu;
+    machine_act_on(m, sv->pcpu);
     sv->hc_start = *pcpu_clock(sv);
     sv->pcpu->xen_from = sv->hc_start;
     if (m->rec) {
@@ -631,7 +631,7 @@ void sim_hvm_halt(struct sim_vcpu *sv, bool interrupts_on)
     record_hlt_exit(sv, *pcpu_clock(sv));
     *pcpu_clock(sv) += cost_cycles(sv->sd->m->cost, COST_HVM_EXIT);
     sv->pcpu->xen_to = *pcpu_clock(sv);
-    sv->sd->m->active = sv->pcpu;
+    machine_act_on(sv->sd->m, sv->pcpu);
     hvm_hlt(sv->v, interrupts_on);
     record_hlt(sv, interrupts_on);
     sv->xen_entry = true;
