@@ -876,17 +876,30 @@ static int abi_bench_write_doc(const char *path, const struct point *p, const st
 
 /* ---- the run ---- */
 
+static void point_words(const struct point *p, char *buf, size_t len)
+{
+    snprintf(buf, len, "%-7s %-4s ports=%-6u burst=%-5u vcpus=%-2u fronts=%-5u%s",
+             sweep_names[p->sweep], scenario_abi_names[p->abi], p->ports, p->burst, p->vcpus,
+             p->fronts, p->prio ? " prio" : "");
+    for (size_t n = strlen(buf); n > 0 && buf[n - 1] == ' '; n--)
+        buf[n - 1] = '\0'; /* the columns' padding */
+}
+
+static void describe_nth(unsigned i, const void *arg, char *buf, size_t len)
+{
+    const struct study_ctx *c = arg;
+    point_words(&c->pl->p[i], buf, len);
+}
+
 static void progress_line(const struct abi_bench_opts *o, unsigned i, unsigned n,
                           const struct point *p, const struct result *r)
 {
+    char what[160];
     if (!o->progress)
         return;
-    fprintf(stderr,
-            "[%3u/%u] %-7s %-4s ports=%-6u burst=%-5u vcpus=%-2u fronts=%-4u%s  p50=%" PRIu64
-            " cycles  %.1f s%s\n",
-            i + 1, n, sweep_names[p->sweep], scenario_abi_names[p->abi], p->ports, p->burst,
-            p->vcpus, p->fronts, p->prio ? " prio" : "", r->e2e_p50, r->host_seconds,
-            r->ok ? "" : "  FAILED");
+    point_words(p, what, sizeof(what));
+    fprintf(stderr, "[%3u/%u] %s  p50=%" PRIu64 " cycles  %.1f s%s\n", i + 1, n, what, r->e2e_p50,
+            r->host_seconds, r->ok ? "" : "  FAILED");
 }
 
 static void point_finished(unsigned i, void *result, double seconds, long rss_kb, void *ud)
@@ -904,7 +917,7 @@ static void point_finished(unsigned i, void *result, double seconds, long rss_kb
 int abi_bench_run(const struct abi_bench_opts *o)
 {
     struct plan pl = {0};
-    if (!o->points.plan && !o->points.merge && o->points.point < 0 &&
+    if (!o->points.plan && !o->points.list && !o->points.merge && o->points.point < 0 &&
         bench_make_dir(o->out_dir) < 0) {
         fprintf(stderr, "evsim: bench abi-scaling: cannot create %s: %s\n", o->out_dir,
                 strerror(errno));
@@ -927,6 +940,7 @@ int abi_bench_run(const struct abi_bench_opts *o)
                                       .n = pl.n,
                                       .result_size = sizeof(*res),
                                       .simulate = simulate_nth,
+                                      .describe = describe_nth,
                                       .ctx = &c,
                                       .finished = point_finished,
                                       .ud = &c,

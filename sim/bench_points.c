@@ -305,6 +305,17 @@ static int print_plan(const struct bench_study *s, const char *out_dir)
     return fflush(stdout) == 0 ? 0 : -1;
 }
 
+/* One line per point: its number (for --point) and what it is. */
+static int print_list(const struct bench_study *s)
+{
+    char what[256];
+    for (unsigned k = 0; k < s->n; k++) {
+        s->describe(k, s->ctx, what, sizeof(what));
+        printf("%u\t%s\n", k, what);
+    }
+    return fflush(stdout) == 0 ? 0 : -1;
+}
+
 /* ---- the way the user asked for ---- */
 
 struct point_host {
@@ -359,6 +370,8 @@ enum bench_points_outcome bench_points_run(const struct bench_study *s,
     *done = 0;
     if (o->plan)
         return print_plan(s, out_dir) < 0 ? BENCH_POINTS_FAILED : BENCH_POINTS_DONE;
+    if (o->list)
+        return print_list(s) < 0 ? BENCH_POINTS_FAILED : BENCH_POINTS_DONE;
     if (o->point >= 0)
         return run_one_point(s, (unsigned)o->point, out_dir, res);
     if (o->merge) {

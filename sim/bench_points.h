@@ -18,6 +18,7 @@
 struct bench_points_opts {
     unsigned jobs;     /* worker processes at once (--jobs; default: the CPU count) */
     bool plan;         /* --plan: print the job list */
+    bool list;         /* --list: print what each point is */
     int point;         /* --point K: run only point K (-1: every point) */
     const char *merge; /* --merge DIR: read the points' results from DIR */
 };
@@ -29,6 +30,8 @@ struct bench_study {
     size_t result_size; /* bytes of one point's result (plain data) */
     /* In a child process: simulate point i into out (zeroed before; left zero on failure). */
     void (*simulate)(unsigned i, const void *ctx, void *out);
+    /* Point i in a few words, for --list (what --point i runs). */
+    void (*describe)(unsigned i, const void *ctx, char *buf, size_t len);
     const void *ctx;
     /* In this process, as each point finishes: its result, host seconds and peak memory. */
     void (*finished)(unsigned i, void *result, double seconds, long rss_kb, void *ud);
@@ -40,7 +43,7 @@ struct bench_study {
 
 enum bench_points_outcome {
     BENCH_POINTS_RESULTS, /* results[0..*done) hold the points: write the study's output */
-    BENCH_POINTS_DONE,    /* the plan was printed, or the one point written: nothing more */
+    BENCH_POINTS_DONE,    /* the plan or list was printed, or the one point written: done */
     BENCH_POINTS_FAILED,  /* a message was printed: exit status 2 */
 };
 

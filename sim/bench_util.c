@@ -88,7 +88,8 @@ static bool parse_unsigned(const char *s, unsigned max, unsigned *out)
     return true;
 }
 
-/* --jobs, --plan, --point, --merge: true when argv[*i] is one of them (taking its value). */
+/* --jobs, --plan, --list, --point, --merge: true when argv[*i] is one of them (taking its value).
+ */
 static bool parse_points_option(struct bench_cli *c, int argc, char **argv, int *i, bool *ok)
 {
     struct bench_points_opts *p = &c->points;
@@ -98,6 +99,8 @@ static bool parse_points_option(struct bench_cli *c, int argc, char **argv, int 
     *ok = true;
     if (!strcmp(a, "--plan")) {
         p->plan = true;
+    } else if (!strcmp(a, "--list")) {
+        p->list = true;
     } else if ((!strcmp(a, "--jobs") || !strcmp(a, "--point") || !strcmp(a, "--merge")) &&
                *i + 1 < argc) {
         const char *val = argv[++*i];
@@ -143,9 +146,10 @@ int bench_cli_parse(struct bench_cli *c, int argc, char **argv, int first, const
             return -1;
         }
     }
-    /* One way at a time: a plan, one point, a merge, or the whole study here. */
-    if ((c->points.plan + (c->points.point >= 0) + (c->points.merge != NULL)) > 1) {
-        *bad = "--plan, --point and --merge together";
+    /* One way at a time: a plan, a list, one point, a merge, or the whole study here. */
+    if ((c->points.plan + c->points.list + (c->points.point >= 0) + (c->points.merge != NULL)) >
+        1) {
+        *bad = "--plan, --list, --point and --merge together";
         return -1;
     }
     return 0;

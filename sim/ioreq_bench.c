@@ -184,6 +184,12 @@ static void simulate_nth(unsigned i, const void *arg, void *out)
     simulate(&points[i], c->o, c->rounds, out);
 }
 
+static void describe_nth(unsigned i, const void *arg, char *buf, size_t len)
+{
+    (void)arg;
+    snprintf(buf, len, "%s", points[i].name);
+}
+
 static void point_finished(unsigned i, void *result, double seconds, long rss_kb, void *ud)
 {
     struct study_ctx *c = ud;
@@ -464,7 +470,7 @@ int ioreq_bench_run(const struct ioreq_bench_opts *o)
     struct result r[NR_POINTS];
     struct cost_profile profile;
     struct diag d;
-    if (!o->points.plan && !o->points.merge && o->points.point < 0 &&
+    if (!o->points.plan && !o->points.list && !o->points.merge && o->points.point < 0 &&
         bench_make_dir(o->out_dir) < 0) {
         fprintf(stderr, "evsim: bench ioreq: cannot create %s: %s\n", o->out_dir, strerror(errno));
         return 2;
@@ -484,6 +490,7 @@ int ioreq_bench_run(const struct ioreq_bench_opts *o)
                                       .n = NR_POINTS,
                                       .result_size = sizeof(r[0]),
                                       .simulate = simulate_nth,
+                                      .describe = describe_nth,
                                       .ctx = &c,
                                       .finished = point_finished,
                                       .ud = &c,

@@ -862,7 +862,7 @@ static int cmd_validate(int argc, char **argv)
 
 static const char usage_bench[] =
     "Usage: evsim bench abi-scaling [--quick] [--out DIR] [--doc FILE] [--[no-]progress]\n"
-    "       [--jobs N] [--plan | --point K | --merge DIR]\n"
+    "       [--jobs N] [--plan | --list | --point K | --merge DIR]\n"
     "\n"
     "Compares the 2-level, 3-level and FIFO event-channel ABIs: ports bound (64 up to each\n"
     "ABI's limit), pending density, vcpus per domain, domains with four ports each to a Dom0\n"
@@ -882,6 +882,7 @@ static const char usage_bench[] =
     "  --plan         print one command line per point instead (a job list for GNU parallel,\n"
     "                 also across hosts with --sshlogin, or a Slurm job array): each runs\n"
     "                 --point K --out DIR\n"
+    "  --list         print each point's number and what it is (sweep, ABI, sizes) instead\n"
     "  --point K      run point K alone and write its result to DIR (--out)\n"
     "  --merge DIR    read every point's result from DIR and write the data, plots and page\n"
     "                 (to --out and --doc) as a run here would (docs/benchmarks.md, \"Sweeps\")\n"
@@ -892,7 +893,7 @@ static const char usage_bench[] =
     "page are left as they were.\n"
     "\n"
     "Usage: evsim bench ioreq [--quick] [--out DIR] [--doc FILE] [--[no-]progress] [--jobs N]\n"
-    "       [--plan | --point K | --merge DIR]\n"
+    "       [--plan | --list | --point K | --merge DIR]\n"
     "\n"
     "Times an HVM guest's device accesses (UART inb, PCI BAR read, MMIO write, VGA write)\n"
     "through Xen's ioreq servers: no device model, one in dom0, one on the host; the dom0 one\n"
@@ -970,9 +971,10 @@ static int cmd_bench_trace(int argc, char **argv)
     int rc = bench_options("trace", EVSIM_SOURCE_DIR "/bench/results/trace",
                            EVSIM_SOURCE_DIR "/docs/trace-performance.md", n, rest, &c, guest_dir);
     if (!rc && c.points_given)
-        rc = bad_input("bench trace: --jobs, --plan, --point and --merge are for the simulation "
-                       "studies; this one times the host, one run at a time%s%s",
-                       "", "");
+        rc = bad_input(
+            "bench trace: --jobs, --plan, --list, --point and --merge are for the simulation "
+            "studies; this one times the host, one run at a time%s%s",
+            "", "");
     if (!rc && xenalyze && access(xenalyze, X_OK) != 0)
         rc = bad_input("bench trace: --xenalyze %s: not an executable program%s", xenalyze, "");
     if (!rc) {
