@@ -636,7 +636,9 @@ static int run_machine(const struct run_opts *o, const struct scenario *sc, cons
         if (!o->record_path)
             unlink(scratch);
     }
-    struct json_object *report = report_build(m);
+    /* Only for whoever reads it: with --no-report and no --json, a large run skips building it
+     * (most of a replay's time on a run of thousands of domains). */
+    struct json_object *report = o->report || o->json_path ? report_build(m) : NULL;
     int status = machine_exit_status(m);
     if (o->report)
         report_print_text(report, stdout);
@@ -710,6 +712,8 @@ static bool asks_for_help(int argc, char **argv);
  * or -1 with d. */
 static int replay_abis(const struct run_opts *o, const struct scenario *sc, struct diag *d)
 {
+    if (o->abi < 0) /* as recorded: the scenario loaded once is both */
+        return replay_set_abis(o->replay, sc, sc, d);
     struct run_opts plain = *o;
     struct scenario *rec = calloc(1, sizeof(*rec));
     plain.abi = -1;
