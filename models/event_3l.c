@@ -22,9 +22,10 @@
  * - Phase 1 carries 2-level state over, after the switch: the 2-level pending words are moved
  *   (exchanged with 0, so a later reset to 2-level starts without stale bits that would swallow
  *   the first raise of a re-bound port, and ORed in, locked, so that a raise meanwhile is kept)
- *   and the mask words copied, for ports below W^2, into page 0 of the new bitmaps. Above W^2 the guest's own initialisation stands (it is expected to set every mask
- *   bit and clear every pending bit of its new pages). Each vcpu's L1 selector is cleared: its
- *   bits meant 2-level words; phase 2's rescan sets them again with 3-level meaning.
+ *   and the mask words copied, for ports below W^2, into page 0 of the new bitmaps. Above W^2 the
+ * guest's own initialisation stands (it is expected to set every mask bit and clear every pending
+ * bit of its new pages). Each vcpu's L1 selector is cleared: its bits meant 2-level words; phase
+ * 2's rescan sets them again with 3-level meaning.
  * - Checks, in order. Phase 1: nr_pages != what the guest's word size needs (8 or 1) -EINVAL;
  *   domain not on 2-level (already 3-level, or FIFO) -EBUSY; any gfn not guest memory -EINVAL,
  *   nothing changed. Phase 2: before phase 1 (this includes a FIFO domain) -EINVAL; no such vcpu
@@ -45,7 +46,6 @@
 #include "models/hv_sink.h"
 #include "models/shared_info.h"
 
-#define EVTCHN_3L_PAGE_SHIFT 12u
 #define EVTCHN_3L_WORD_BITS 64u /* the model's bitmap word, whatever the guest's */
 
 /* ---- sizes ---- */
@@ -213,9 +213,7 @@ static void evtchn_3l_write_word(struct hv *hv, volatile uint64_t *p, uint64_t v
  * address does not fit 64 bits is refused before it can wrap. */
 static volatile uint64_t *evtchn_3l_map_gfn(struct domain *d, uint64_t gfn)
 {
-    if (gfn >> (64u - EVTCHN_3L_PAGE_SHIFT))
-        return NULL;
-    return guest_ptr(d, gfn << EVTCHN_3L_PAGE_SHIFT, XEN_PAGE_SIZE);
+    return guest_frame_ptr(d, gfn, NULL);
 }
 
 /* Map every page into `out` without touching d: a failure leaves nothing to undo. */
@@ -269,8 +267,8 @@ static void evtchn_3l_clear_l1_selectors(struct domain *d)
 static void evtchn_3l_announce_bitmaps(struct domain *d, const struct evtchn_3l_domain *l3)
 {
     for (unsigned i = 0; i < l3->nr_pages; i++) {
-        sink_event_page(d, l3->pending_gfn[i] << EVTCHN_3L_PAGE_SHIFT, HV_PAGE_3L_PENDING, i);
-        sink_event_page(d, l3->mask_gfn[i] << EVTCHN_3L_PAGE_SHIFT, HV_PAGE_3L_MASK, i);
+        sink_event_page(d, guest_frame_gpa(d, l3->pending_gfn[i]), HV_PAGE_3L_PENDING, i);
+        sink_event_page(d, guest_frame_gpa(d, l3->mask_gfn[i]), HV_PAGE_3L_MASK, i);
     }
 }
 
@@ -373,7 +371,7 @@ static long evtchn_3l_register_l2sel(struct domain *d, const struct evtchn_3l_l2
     l3v->first_bit = (r->offset % 8u) * 8u;
     v->evtchn_3l = l3v;
     d->evtchn_3l->nr_l2sel++;
-    sink_event_page(d, r->gfn << EVTCHN_3L_PAGE_SHIFT, HV_PAGE_3L_L2SEL, 0);
+    sink_event_page(d, guest_frame_gpa(d, r->gfn), HV_PAGE_3L_L2SEL, 0);
     evtchn_3l_raise_held(v);
     return 0;
 }

@@ -284,10 +284,7 @@ const struct evtchn_port_ops evtchn_port_ops_fifo = {
 /* Xen's map_guest_page: the whole page must be guest RAM. NULL (-EINVAL) otherwise. */
 static void *evtchn_fifo_map_guest_page(struct domain *d, uint64_t gfn, uint64_t *gpa)
 {
-    if (gfn > UINT64_MAX / XEN_PAGE_SIZE)
-        return NULL;
-    *gpa = gfn * XEN_PAGE_SIZE;
-    return guest_ptr(d, *gpa, XEN_PAGE_SIZE);
+    return guest_frame_ptr(d, gfn, gpa);
 }
 
 /* Queue state for every vcpu, before anything can link on it; heads come with the control

@@ -17,6 +17,37 @@ void *guest_ptr(struct domain *d, uint64_t gpa, size_t len)
     return hv->mem->translate(hv->mem_opaque, d, gpa, len);
 }
 
+void *guest_phys_ptr(struct domain *d, uint64_t gpa, size_t len)
+{
+    const struct hv *hv = d->hv;
+
+    if (!hv->mem || !hv->mem->translate_phys)
+        return guest_ptr(d, gpa, len);
+    if (gpa + len < gpa)
+        return NULL;
+    return hv->mem->translate_phys(hv->mem_opaque, d, gpa, len);
+}
+
+uint64_t guest_frame_gpa(struct domain *d, uint64_t frame)
+{
+    const struct hv *hv = d->hv;
+
+    if (hv->mem && hv->mem->frame_gpa)
+        return hv->mem->frame_gpa(hv->mem_opaque, d, frame);
+    return frame > UINT64_MAX / XEN_PAGE_SIZE ? UINT64_MAX : frame * XEN_PAGE_SIZE;
+}
+
+void *guest_frame_ptr(struct domain *d, uint64_t frame, uint64_t *gpa)
+{
+    uint64_t at = guest_frame_gpa(d, frame);
+
+    if (at == UINT64_MAX)
+        return NULL;
+    if (gpa)
+        *gpa = at;
+    return guest_phys_ptr(d, at, XEN_PAGE_SIZE);
+}
+
 int copy_from_guest(struct domain *d, void *dst, uint64_t gpa, size_t len)
 {
     const void *src;

@@ -19,9 +19,16 @@ enum guest_access {
 };
 
 struct hv_mem_ops {
-    /* Host pointer to [gpa, gpa+len) of domain d, or NULL when any byte of it is not guest memory.
-     */
+    /* Host pointer to [addr, addr+len) of domain d as its hypercalls name memory, or NULL when
+     * any byte of it is not guest memory: a guest virtual address for a PV guest (Xen's
+     * copy_from_guest walks its page tables), a guest-physical one for an HVM guest. */
     void *(*translate)(void *opaque, struct domain *d, uint64_t gpa, size_t len);
+    /* Optional: the same for a guest-physical address (default: translate). */
+    void *(*translate_phys)(void *opaque, struct domain *d, uint64_t gpa, size_t len);
+    /* Optional: the guest-physical address of a frame as a hypercall names it (an MFN for a PV
+     * guest, a GFN for an HVM one), or UINT64_MAX when it is none of d's (default: the frame
+     * is the guest-physical frame). */
+    uint64_t (*frame_gpa)(void *opaque, struct domain *d, uint64_t frame);
     /* Optional: Xen touches shared memory at host address addr; returns the cycles the access
      * costs (cache-line transfers), which are charged to the hypercall being handled. */
     uint64_t (*touch)(void *opaque, const volatile void *addr, size_t len, enum guest_access k);
@@ -40,6 +47,14 @@ void hv_page_free(struct hv *hv, void *page);
 int copy_from_guest(struct domain *d, void *dst, uint64_t gpa, size_t len);
 int copy_to_guest(struct domain *d, uint64_t gpa, const void *src, size_t len);
 void *guest_ptr(struct domain *d, uint64_t gpa, size_t len);
+/* Host pointer to [gpa, gpa+len) of d's guest-physical memory, or NULL. */
+void *guest_phys_ptr(struct domain *d, uint64_t gpa, size_t len);
+/* Host pointer to the page of frame `frame` as a hypercall names it (hv_mem_ops.frame_gpa),
+ * with its guest-physical address in *gpa (if gpa is not NULL); NULL when it is no page of
+ * d's RAM. */
+void *guest_frame_ptr(struct domain *d, uint64_t frame, uint64_t *gpa);
+/* The guest-physical address of that frame, or UINT64_MAX. */
+uint64_t guest_frame_gpa(struct domain *d, uint64_t frame);
 
 /* Report a plain access Xen makes to shared memory (hv may be NULL: nothing to report). */
 void guest_touch(struct hv *hv, const volatile void *addr, size_t len, enum guest_access k);

@@ -167,7 +167,7 @@ struct domain *domain_lookup(struct hv *hv, struct domain *self, domid_t domid)
 struct shared_info *shared_info_map(struct domain *d)
 {
     if (!d->shared_info)
-        d->shared_info = guest_ptr(d, d->shared_info_gpa, sizeof(struct shared_info));
+        d->shared_info = guest_phys_ptr(d, d->shared_info_gpa, sizeof(struct shared_info));
     return d->shared_info;
 }
 

@@ -46,9 +46,7 @@ static long physdev_pirq_eoi_gmfn(struct vcpu *v, uint64_t arg_gpa, bool v1)
 
     if (copy_from_guest(d, &info, arg_gpa, sizeof(info)))
         return -XEN_EFAULT;
-    page = info.gmfn <= UINT64_MAX / XEN_PAGE_SIZE
-               ? guest_ptr(d, info.gmfn * XEN_PAGE_SIZE, XEN_PAGE_SIZE)
-               : NULL;
+    page = info.gmfn <= UINT64_MAX / XEN_PAGE_SIZE ? guest_frame_ptr(d, info.gmfn, NULL) : NULL;
     if (!page)
         return -XEN_EINVAL;
     if (d->pirq_eoi_map)

@@ -243,7 +243,8 @@ static long vcpu_info_gaddr(const struct vcpu_register_vcpu_info *info, uint64_t
  * a 32-bit guest), else -ENXIO; the frame must be guest memory (check_get_page_from_gfn's
  * -EINVAL). Xen's -EACCES for a page that cannot take a writable type (a PV page table or
  * descriptor table) has no counterpart: evsim's guests have no such pages. */
-static long vcpu_info_map(struct vcpu *v, uint64_t gaddr, struct vcpu_info **out)
+static long vcpu_info_map(struct vcpu *v, uint64_t gaddr, struct vcpu_info **out,
+                          uint64_t *page_gpa)
 {
     unsigned align = v->domain->guest_word_bits / 8;
     uint8_t *page;
@@ -252,7 +253,7 @@ static long vcpu_info_map(struct vcpu *v, uint64_t gaddr, struct vcpu_info **out
         return -XEN_ENXIO;
     if (gaddr % align)
         return -XEN_ENXIO;
-    page = guest_ptr(v->domain, gaddr & ~(uint64_t)(XEN_PAGE_SIZE - 1), XEN_PAGE_SIZE);
+    page = guest_frame_ptr(v->domain, gaddr >> 12, page_gpa);
     if (!page)
         return -XEN_EINVAL;
     *out = (struct vcpu_info *)(page + gaddr % XEN_PAGE_SIZE);
@@ -287,7 +288,7 @@ static long vcpu_register_vcpu_info(struct vcpu *caller, struct vcpu *v, uint64_
 {
     struct vcpu_register_vcpu_info info;
     struct vcpu_info *new_info = NULL;
-    uint64_t gaddr;
+    uint64_t gaddr, page_gpa = 0;
     long rc;
 
     (void)caller;
@@ -298,17 +299,16 @@ static long vcpu_register_vcpu_info(struct vcpu *caller, struct vcpu *v, uint64_
         return rc;
     if (v->vcpu_info_reg)
         return -XEN_EBUSY;
-    rc = vcpu_info_map(v, gaddr, &new_info);
+    rc = vcpu_info_map(v, gaddr, &new_info, &page_gpa);
     if (rc)
         return rc;
     vcpu_info_populate(v, new_info);
     v->vcpu_info_reg = new_info;
-    v->vcpu_info_gpa = gaddr;
+    v->vcpu_info_gpa = page_gpa + gaddr % XEN_PAGE_SIZE;
     vcpu_info_sel_xchg(v->domain, new_info, ~0ull); /* in the guest's width and place */
     vcpu_mark_events_pending(v);
     sink_update_time(v);
-    sink_event_page(v->domain, gaddr & ~(uint64_t)(XEN_PAGE_SIZE - 1), HV_PAGE_VCPU_INFO,
-                    v->vcpu_id);
+    sink_event_page(v->domain, page_gpa, HV_PAGE_VCPU_INFO, v->vcpu_id);
     return 0;
 }
 

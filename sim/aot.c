@@ -242,7 +242,7 @@ int aot_annotate(struct aot_image *a, const struct guest_image *img, const uint8
         struct aot_segment *s = &a->seg[a->nr_seg++];
         s->base = img->seg[i].vaddr;
         s->size = img->seg[i].memsz;
-        s->code = ram + s->base;
+        s->code = ram + guest_image_pa(img, s->base);
         if (sweep_segment(a, s) < 0)
             return diag_set(d, "%s: out of memory annotating code", img->path);
     }

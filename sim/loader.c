@@ -54,7 +54,7 @@ static int check_header(const struct guest_image *img, Elf64_Ehdr *eh, struct di
     return 0;
 }
 
-/* XEN_ELFNOTE_ENTRY and XEN_ELFNOTE_HYPERCALL_PAGE from one PT_NOTE segment. */
+/* XEN_ELFNOTE_ENTRY, _HYPERCALL_PAGE and _VIRT_BASE from one PT_NOTE segment. */
 static void scan_xen_notes(struct guest_image *img, const Elf64_Phdr *ph, bool *has_entry)
 {
     uint64_t off = ph->p_offset, end = ph->p_offset + ph->p_filesz;
@@ -79,6 +79,8 @@ static void scan_xen_notes(struct guest_image *img, const Elf64_Phdr *ph, bool *
         }
         if (is_xen && nh.n_descsz == 8 && nh.n_type == XEN_ELFNOTE_HYPERCALL_PAGE)
             img->hypercall_page = value;
+        if (is_xen && nh.n_descsz == 8 && nh.n_type == XEN_ELFNOTE_VIRT_BASE)
+            img->virt_base = value;
         off = next;
     }
 }
@@ -269,16 +271,19 @@ int guest_image_place(const struct guest_image *img, uint8_t *ram, uint64_t ram_
 {
     for (unsigned i = 0; i < img->nr_seg; i++) {
         const struct guest_segment *s = &img->seg[i];
-        if (s->vaddr < XEN_PAGE_SIZE || s->vaddr > ram_size || s->memsz > ram_size - s->vaddr)
+        uint64_t pa = guest_image_pa(img, s->vaddr);
+        if (s->vaddr < img->virt_base || pa < XEN_PAGE_SIZE || pa > ram_size ||
+            s->memsz > ram_size - pa)
             return diag_set(d,
                             "%s: segment at 0x%llx (0x%llx bytes) does not fit the domain's "
-                            "memory [0x1000, 0x%llx): give the domain more memory",
+                            "memory [0x%llx, 0x%llx): give the domain more memory",
                             img->path, (unsigned long long)s->vaddr, (unsigned long long)s->memsz,
-                            (unsigned long long)ram_size);
-        memcpy(ram + s->vaddr, s->data, s->filesz); /* the rest (.bss) is zero already */
+                            (unsigned long long)(img->virt_base + XEN_PAGE_SIZE),
+                            (unsigned long long)(img->virt_base + ram_size));
+        memcpy(ram + pa, s->data, s->filesz); /* the rest (.bss) is zero already */
     }
     if (img->hypercall_page) /* inside a segment (checked at load), so inside RAM now */
-        hypercall_page_fill(ram + img->hypercall_page);
+        hypercall_page_fill(ram + guest_image_pa(img, img->hypercall_page));
     return 0;
 }
 

@@ -27,7 +27,16 @@ struct guest_image {
     struct guest_segment seg[GUEST_MAX_SEGMENTS];
     unsigned nr_seg;
     uint64_t lowest, highest; /* [lowest, highest) spans every loadable segment */
+    /* XEN_ELFNOTE_VIRT_BASE (0 without it): segments are placed in guest-physical memory at
+     * their virtual address minus this, as Xen's builder places them. */
+    uint64_t virt_base;
 };
+
+/* Where the byte at virtual address va of img goes in guest-physical memory. */
+static inline uint64_t guest_image_pa(const struct guest_image *img, uint64_t va)
+{
+    return va - img->virt_base;
+}
 
 /* Read and validate an ELF64 x86-64 executable. 0, or -1 with d naming the file and offset. */
 int guest_image_load(const char *path, struct guest_image *img, struct diag *d);
@@ -40,8 +49,8 @@ void guest_image_free(struct guest_image *img);
 uint64_t guest_image_symbol(const struct guest_image *img, const char *name);
 /* The name of a symbol at addr (a function or object label), or NULL. */
 const char *guest_image_symbol_at(const struct guest_image *img, uint64_t addr);
-/* Copy the segments into ram ([0, ram_size), page 0 excluded, all zero: what a segment
- * holds beyond its file bytes is left as it is) and fill the hypercall page.
+/* Copy the segments into ram ([0, ram_size) guest-physical, page 0 excluded, all zero: what a
+ * segment holds beyond its file bytes is left as it is) and fill the hypercall page.
  * 0, or -1 when a segment does not fit. */
 int guest_image_place(const struct guest_image *img, uint8_t *ram, uint64_t ram_size,
                       struct diag *d);

@@ -169,7 +169,8 @@ static int domain_layout(struct sim_domain *sd, struct diag *d)
 {
     int rc = 0;
     if (sd->paged) {
-        rc = phys_layout_plan(&sd->layout, sd->img.highest, sd->ram_size, BOOT_STACK_BYTES);
+        rc = phys_layout_plan(&sd->layout, guest_image_pa(&sd->img, sd->img.highest), sd->ram_size,
+                              BOOT_STACK_BYTES, sd->virt_base);
         sd->start_info_gpa = sd->layout.start_info;
         sd->stack_top = sd->layout.stack_top;
     } else {
@@ -204,13 +205,13 @@ static void write_start_info(struct sim_domain *sd, uint64_t seed)
     si->nr_pages = sd->ram_size / XEN_PAGE_SIZE;
     /* Xen gives the machine address of shared_info, which a kernel maps itself; evsim's page
      * tables map it at this address already (docs/memory.md). */
-    si->shared_info = sd->shared_info_gpa;
+    si->shared_info = sd->virt_base + sd->shared_info_gpa;
     if (sd->paged) {
         const struct phys_layout *l = &sd->layout;
         uint64_t mfn0 = sd->mach_base / XEN_PAGE_SIZE;
-        si->pt_base = l->pt_base;
+        si->pt_base = sd->virt_base + l->pt_base;
         si->nr_pt_frames = l->nr_pt_frames;
-        si->mfn_list = l->p2m;
+        si->mfn_list = sd->virt_base + l->p2m;
         si->store_mfn = mfn0 + l->xenstore / XEN_PAGE_SIZE;
         si->console.domU.mfn = mfn0 + l->console / XEN_PAGE_SIZE;
     }
@@ -284,8 +285,10 @@ static int domain_vcpus_create(struct machine *m, struct sim_domain *sd, unsigne
     struct sim_vcpu *boot = &sd->vcpu[0];
     if (!guest && !m->replay)
         return 0;
-    struct hv_regs r = {
-        .rip = sd->img.entry, .rsi = sd->start_info_gpa, .rsp = sd->stack_top, .rflags = 0x202};
+    struct hv_regs r = {.rip = sd->img.entry,
+                        .rsi = sd->virt_base + sd->start_info_gpa,
+                        .rsp = sd->virt_base + sd->stack_top,
+                        .rflags = 0x202};
     sim_vcpu_set_regs(boot, &r);
     machine_vcpu_publish_time(boot, 0);
     if (!sd->d->paused) /* else the unpause wakes it */
@@ -327,6 +330,7 @@ static int domain_memory(struct sim_domain *sd, struct diag *d)
     sd->ram_size = sd->cfg->memory_bytes;
     if (sd->paged) {
         sd->mach_base = phys_domain_alloc(&sd->m->phys, sd->ram_size);
+        sd->mfn0 = sd->mach_base / XEN_PAGE_SIZE;
         sd->ram = sd->mach_base == UINT64_MAX ? NULL : sd->m->phys.host + sd->mach_base;
     } else {
         sd->ram = guest_pages_alloc(sd->ram_size);
@@ -346,6 +350,7 @@ static int replay_domain_build(struct machine *m, struct sim_domain *sd, unsigne
     if (domain_memory(sd, d) < 0)
         return -1;
     sd->shared_info_gpa = sd->ram_size;
+    replay_domain_layout(m->replay, index, &sd->virt_base, &sd->mfn0);
     if (domain_model_create(m, sd, index, d) < 0)
         return -1;
     return domain_vcpus_create(m, sd, next_pcpu, d);
@@ -411,6 +416,8 @@ static void domain_share_text(struct machine *m, struct sim_domain *sd, struct s
     text_range(&sd->img, &from, &to);
     if (from == to)
         return;
+    from = guest_image_pa(&sd->img, from);
+    to = guest_image_pa(&sd->img, to);
     if (!prog->text_mach) {
         uint64_t at = phys_text_alloc(&m->phys, to - from);
         if (at == UINT64_MAX)
@@ -440,6 +447,22 @@ static bool domain_is_paged(const struct machine *m, const struct scenario_domai
     return !m->replay && !cfg->hvm && !cfg->device_model[0];
 }
 
+/* Where its image says its RAM is mapped (XEN_ELFNOTE_VIRT_BASE), if evsim can map it there. */
+static int domain_virt_base(struct sim_domain *sd, struct diag *d)
+{
+    uint64_t vb = sd->img.virt_base;
+    const char *why = NULL;
+    if (vb && !sd->paged)
+        why = "set, but the domain runs without paging (HVM, a device model's, or a replay): only "
+              "a PV domain's memory is mapped away from address 0";
+    else if (vb)
+        why = phys_virt_base_problem(vb, sd->ram_size);
+    if (why)
+        return diag_set(d, "%s: XEN_ELFNOTE_VIRT_BASE 0x%" PRIx64 ": %s", sd->img.path, vb, why);
+    sd->virt_base = vb;
+    return 0;
+}
+
 static int domain_build(struct machine *m, struct sim_domain *sd, unsigned index,
                         unsigned *next_pcpu, struct diag *d)
 {
@@ -463,6 +486,8 @@ static int domain_build(struct machine *m, struct sim_domain *sd, unsigned index
     sd->paged = domain_is_paged(m, sd->cfg);
     if (domain_memory(sd, d) < 0)
         return -1;
+    if (domain_virt_base(sd, d) < 0)
+        return domain_error(m, sd, d);
     if (guest_image_place(&sd->img, sd->ram, sd->ram_size, d) < 0)
         return domain_error(m, sd, d);
     if (domain_layout(sd, d) < 0 || (sd->paged && domain_tables(sd, d) < 0) ||

@@ -167,6 +167,13 @@ struct sim_domain {
     bool img_borrowed; /* img is the first domain's running the same program */
     uint8_t *ram;
     uint64_t ram_size;
+    /* Where its guest-physical 0 is in its virtual address space: a PV guest's
+     * XEN_ELFNOTE_VIRT_BASE (guest virtual = virt_base + guest-physical); 0 for the others,
+     * which run without paging. Its program's addresses (rip, symbols) are virtual. */
+    uint64_t virt_base;
+    /* The machine frame of its guest-physical 0 (a PV domain's p2m list starts there; a replay's
+     * as recorded): frames its hypercalls name are MFNs from it. 0: frames are guest-physical. */
+    uint64_t mfn0;
     uint8_t *shared_info; /* one page, mapped at ram_size */
     uint64_t shared_info_gpa;
     uint64_t start_info_gpa, stack_top;
@@ -194,6 +201,16 @@ struct sim_domain {
     struct sim_event_page *evpage;
     unsigned nr_evpage, cap_evpage, evpage_gen;
 };
+
+/* Host address of guest virtual address va of sd, which has len bytes of RAM from there, or
+ * NULL. */
+static inline uint8_t *sim_domain_va(const struct sim_domain *sd, uint64_t va, uint64_t len)
+{
+    uint64_t pa = va - sd->virt_base;
+    if (va < sd->virt_base || pa > sd->ram_size || len > sd->ram_size - pa)
+        return NULL;
+    return sd->ram + pa;
+}
 
 struct sim_pcpu {
     struct machine *m;

@@ -26,7 +26,8 @@
 
 /* ---- the model's interfaces -------------------------------------------------------------- */
 
-static void *mem_translate(void *opaque, struct domain *d, uint64_t gpa, size_t len)
+/* Guest-physical memory: RAM (page 0 excluded), and the shared_info page just past it. */
+static void *mem_translate_phys(void *opaque, struct domain *d, uint64_t gpa, size_t len)
 {
     (void)opaque;
     struct sim_domain *sd = d->sim;
@@ -39,6 +40,29 @@ static void *mem_translate(void *opaque, struct domain *d, uint64_t gpa, size_t 
         gpa - sd->shared_info_gpa <= XEN_PAGE_SIZE - len)
         return sd->shared_info + (gpa - sd->shared_info_gpa);
     return NULL;
+}
+
+/* A hypercall's pointer: a PV guest's virtual address, RAM mapped at its virt_base (every
+ * other domain's virt_base is 0: its addresses are guest-physical). */
+static void *mem_translate(void *opaque, struct domain *d, uint64_t va, size_t len)
+{
+    const struct sim_domain *sd = d->sim;
+    if (va < sd->virt_base)
+        return NULL;
+    return mem_translate_phys(opaque, d, va - sd->virt_base, len);
+}
+
+/* A frame a hypercall names: for a PV domain its MFN, as its p2m list (start_info.mfn_list)
+ * gives it, or (as evsim's own guests pass it) the guest-physical frame; an HVM domain's GFN is
+ * guest-physical. */
+static uint64_t mem_frame_gpa(void *opaque, struct domain *d, uint64_t frame)
+{
+    (void)opaque;
+    const struct sim_domain *sd = d->sim;
+    uint64_t pages = sd->ram_size / XEN_PAGE_SIZE;
+    if (sd->mfn0 && frame >= pages && frame - sd->mfn0 < pages)
+        return (frame - sd->mfn0) * XEN_PAGE_SIZE;
+    return frame > UINT64_MAX / XEN_PAGE_SIZE ? UINT64_MAX : frame * XEN_PAGE_SIZE;
 }
 
 /* What a shared cache line costs beyond an L1 hit, which the instruction (or Xen's handler
@@ -60,6 +84,8 @@ static uint64_t mem_touch(void *opaque, const volatile void *addr, size_t len, e
 }
 
 const struct hv_mem_ops machine_mem_ops = {.translate = mem_translate,
+                                           .translate_phys = mem_translate_phys,
+                                           .frame_gpa = mem_frame_gpa,
                                            .touch = mem_touch,
                                            .page_alloc = host_dm_page_alloc,
                                            .page_free = host_dm_page_free};

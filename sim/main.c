@@ -777,7 +777,8 @@ static int annotate_image(const char *elf, const char *cpu)
         guest_image_free(&img);
         return bad_input("%s%s", d.msg, "");
     }
-    uint64_t size = (img.highest + XEN_PAGE_SIZE) & ~(uint64_t)(XEN_PAGE_SIZE - 1);
+    uint64_t size =
+        (guest_image_pa(&img, img.highest) + XEN_PAGE_SIZE) & ~(uint64_t)(XEN_PAGE_SIZE - 1);
     uint8_t *ram = calloc(1, size);
     int rc = EXIT_BAD_INPUT;
     if (!ram)

@@ -127,6 +127,10 @@ static void write_constants(struct machine *m)
         for (unsigned k = 0; k < sd->nr_vcpus; k++)
             put(m, 0, TRC_EVSIM_VCPU, false, 0, 3, dv_of(&sd->vcpu[k]), sd->vcpu[k].pcpu->id,
                 sd->vcpu[k].pinned ? 1u : 0u);
+        if (sd->mfn0) /* a PV domain: what its addresses and frames mean, for replay */
+            put(m, 0, TRC_EVSIM_LAYOUT, false, 0, 5, xt_dv(sd->d->domid, 0),
+                (uint32_t)sd->virt_base, (uint32_t)(sd->virt_base >> 32), (uint32_t)sd->mfn0,
+                (uint32_t)(sd->mfn0 >> 32));
     }
     /* Every CPU starts in its idle vcpu; vcpus start as the scheduler has them. */
     for (unsigned c = 0; c < m->nr_pcpus; c++) {
@@ -308,10 +312,10 @@ static void exit_record(struct sim_vcpu *sv, uint64_t at, uint32_t vmx_reason, u
 /* The port an event-channel command names (send, unmask), read from the guest's argument. */
 static bool evtchn_cmd_port(struct sim_vcpu *sv, uint64_t arg, uint32_t *port)
 {
-    const struct sim_domain *sd = sv->sd;
-    if (arg < XEN_PAGE_SIZE || arg > sd->ram_size || sd->ram_size - arg < sizeof(*port))
+    const uint8_t *at = sim_domain_va(sv->sd, arg, sizeof(*port));
+    if (!at || arg - sv->sd->virt_base < XEN_PAGE_SIZE)
         return false;
-    memcpy(port, sd->ram + arg, sizeof(*port));
+    memcpy(port, at, sizeof(*port));
     return true;
 }
 
@@ -626,9 +630,9 @@ void record_guest_result(struct sim_vcpu *sv, uint64_t nr, uint64_t cmd, uint64_
     if (!m->rec)
         return;
     m->rec->hc = NULL;
-    if (off >= 0 && (int64_t)rax >= 0 && arg + (uint64_t)off + 4 <= sd->ram_size &&
-        arg >= XEN_PAGE_SIZE)
-        memcpy(&port, sd->ram + arg + off, sizeof(port));
+    const uint8_t *at = off >= 0 ? sim_domain_va(sd, arg + (uint64_t)off, sizeof(port)) : NULL;
+    if (at && (int64_t)rax >= 0 && arg >= sd->virt_base + XEN_PAGE_SIZE)
+        memcpy(&port, at, sizeof(port));
     put(m, sv->pcpu->id, TRC_EVSIM_G_RESULT, false, 0, 5, dv_of(sv), (uint32_t)rax,
         (uint32_t)(rax >> 32), continued ? 1u : 0u, port);
 }

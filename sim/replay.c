@@ -486,6 +486,18 @@ static int read_step(struct reader *r, const struct xt_rec *rec)
     return 0;
 }
 
+static int read_layout(struct reader *r, const struct xt_rec *rec)
+{
+    struct rp_domain *d = rec->n >= 5 ? replay_domain_of(r->rp, rec->d[0] >> 16, true) : NULL;
+    if (rec->n >= 5 && !d)
+        return bad(r, rec, "out of memory");
+    if (d) {
+        d->virt_base = (uint64_t)rec->d[2] << 32 | rec->d[1];
+        d->mfn0 = (uint64_t)rec->d[4] << 32 | rec->d[3];
+    }
+    return 0;
+}
+
 static int read_cpu_hz(struct reader *r, const struct xt_rec *rec)
 {
     if (rec->n >= 2)
@@ -503,6 +515,7 @@ static const struct {
     {TRC_EVSIM_G_RESULT, read_result},   {TRC_EVSIM_G_ACCESS, read_access},
     {TRC_EVSIM_G_PAGE, read_page},       {TRC_EVSIM_G_STEP, read_step},
     {TRC_EVSIM_G_CONSUME, read_consume}, {TRC_EVSIM_CPU_HZ, read_cpu_hz},
+    {TRC_EVSIM_LAYOUT, read_layout},
 };
 
 static int read_record(struct reader *r, const struct xt_rec *rec)
@@ -604,6 +617,14 @@ void replay_free(struct sim_replay *rp)
     free(rp->dep);
     free(rp->write);
     free(rp);
+}
+
+void replay_domain_layout(struct sim_replay *rp, uint32_t domid, uint64_t *virt_base,
+                          uint64_t *mfn0)
+{
+    const struct rp_domain *d = replay_domain_of(rp, domid, false);
+    *virt_base = d ? d->virt_base : 0;
+    *mfn0 = d ? d->mfn0 : 0;
 }
 
 const char *replay_scenario_text(const struct sim_replay *rp)

@@ -34,6 +34,10 @@ const char *replay_scenario_text(const struct sim_replay *rp);
 /* Each domain's ABI as its guests set it up in the recording (the recorded scenario), and under
  * the replay (--abi may change it): 0, or -1 with d. */
 struct scenario;
+/* Where domid's guest-physical 0 was mapped and which machine frame it was, as recorded (0, 0
+ * for a domain that ran without paging, or an older recording). */
+void replay_domain_layout(struct sim_replay *rp, uint32_t domid, uint64_t *virt_base,
+                          uint64_t *mfn0);
 int replay_set_abis(struct sim_replay *rp, const struct scenario *recorded,
                     const struct scenario *replayed, struct diag *d);
 /* Where an event-channel bind (EVTCHNOP_ cmd) returns its port in its argument, or -1 for

@@ -264,11 +264,12 @@ static inline uint32_t rp_nr_deps(const struct sim_replay *rp, const struct rp_s
 struct rp_domain {
     struct replay_vcpu *vcpu[RP_MAX_VCPUS];
     struct rp_pages pages;
-    int recorded_abi;  /* enum scenario_abi the recording's guests set up */
-    int abi;           /* and the replay's (another: the ABI's pages are translated) */
-    bool abi_ready;    /* the replay's ABI is set up */
-    uint64_t top;      /* the replay's ABI pages go below this address (0: RAM's end) */
-    uint64_t arg_page; /* where its own calls' arguments go */
+    int recorded_abi;         /* enum scenario_abi the recording's guests set up */
+    int abi;                  /* and the replay's (another: the ABI's pages are translated) */
+    bool abi_ready;           /* the replay's ABI is set up */
+    uint64_t top;             /* the replay's ABI pages go below this address (0: RAM's end) */
+    uint64_t virt_base, mfn0; /* its memory as recorded (TRC_EVSIM_LAYOUT; 0: guest-physical) */
+    uint64_t arg_page;        /* where its own calls' arguments go */
     /* Ports the replay bound under another number (sim/replay_ports.c): recorded -> now and
      * back, each + 1 (0: the same number), allocated once a number differs. */
     uint32_t *to_new, *to_rec, map_cap;

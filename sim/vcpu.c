@@ -215,12 +215,13 @@ static bool block_cost_first_sight(struct sim_vcpu *sv, uint64_t addr, uint32_t 
 {
     struct sim_domain *sd = sv->sd;
     *cond_end = false;
-    if (addr < XEN_PAGE_SIZE || addr > sd->ram_size || size > sd->ram_size - addr) {
+    const uint8_t *code = sim_domain_va(sd, addr, size);
+    if (!code || addr - sd->virt_base < XEN_PAGE_SIZE) {
         *insns = *cycles = 0; /* outside RAM: the fetch faults before anything runs */
         return true;
     }
     unsigned before = sd->aot.nr_sites;
-    if (aot_slow_cost(&sd->aot, addr, size, sd->ram + addr, insns, cycles, cond_end) == 0)
+    if (aot_slow_cost(&sd->aot, addr, size, code, insns, cycles, cond_end) == 0)
         return true;
     hook_new_sites(sv, before, addr, size);
     return false;
@@ -292,9 +293,10 @@ void sim_vcpu_uncharge_from(struct sim_vcpu *sv, uint64_t addr)
 {
     struct sim_domain *sd = sv->sd;
     uint64_t blk_end = sv->prev_end; /* the block being run: [blk_addr, prev_end) */
-    if (addr >= sv->blk_addr && addr < blk_end && blk_end <= sd->ram_size) {
+    const uint8_t *code = addr < blk_end ? sim_domain_va(sd, addr, blk_end - addr) : NULL;
+    if (addr >= sv->blk_addr && code) {
         uint32_t insns, cycles;
-        aot_range_cost(&sd->aot, addr, blk_end, sd->ram + addr, &insns, &cycles);
+        aot_range_cost(&sd->aot, addr, blk_end, code, &insns, &cycles);
         *pcpu_clock(sv) -= cycles;
         sv->guest_cycles -= cycles;
         sv->insns -= insns;
@@ -548,7 +550,7 @@ static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size
         return true;
     /* Only record: uc_emu_start returns the matching error and the slice reports it. A PV
      * guest's address with no memory behind it maps to the hole, which names it. */
-    sv->fault_addr = sv->sd->paged ? phys_fault_address(addr) : addr;
+    sv->fault_addr = sv->sd->paged ? phys_fault_address(&sv->sd->layout, addr) : addr;
     sv->fault_access = type;
     return false;
 }
@@ -608,9 +610,10 @@ static void report_fault(struct sim_vcpu *sv, uc_err err)
     uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
     struct sim_domain *sd = sv->sd;
     char insn[160] = "(outside guest memory)";
-    if (rip >= XEN_PAGE_SIZE && rip < sd->ram_size) {
-        size_t avail = sd->ram_size - rip < 16 ? (size_t)(sd->ram_size - rip) : 16;
-        aot_disasm_one(&sd->aot, rip, sd->ram + rip, avail, insn, sizeof(insn));
+    const uint8_t *code = sim_domain_va(sd, rip, 1);
+    if (code && rip - sd->virt_base >= XEN_PAGE_SIZE) {
+        uint64_t left = sd->ram_size - (rip - sd->virt_base);
+        aot_disasm_one(&sd->aot, rip, code, left < 16 ? (size_t)left : 16, insn, sizeof(insn));
     }
     char what[160];
     if (err == UC_ERR_READ_UNMAPPED || err == UC_ERR_WRITE_UNMAPPED || err == UC_ERR_FETCH_UNMAPPED)
@@ -651,7 +654,8 @@ static void report_halt(struct sim_vcpu *sv)
     uint64_t rip;
     uc_reg_read(sv->uc, UC_X86_REG_RIP, &rip);
     struct sim_domain *sd = sv->sd;
-    bool after_hlt = rip > XEN_PAGE_SIZE && rip <= sd->ram_size && sd->ram[rip - 1] == 0xf4;
+    const uint8_t *before = rip ? sim_domain_va(sd, rip - 1, 1) : NULL;
+    bool after_hlt = before && rip - 1 - sd->virt_base >= XEN_PAGE_SIZE && *before == 0xf4;
     sim_domain_crash(sd, "d%uv%u: privileged instruction at rip 0x%" PRIx64 ": %s", sd->d->domid,
                      sv->v->vcpu_id, after_hlt ? rip - 1 : rip,
                      after_hlt ? "hlt" : "(the CPU stopped)");

@@ -156,6 +156,7 @@ static const struct event_row events[] = {
     {TRC_EVSIM_IOREQ_DONE, "ioreq_done"},
     {TRC_EVSIM_IOREQ_BUF, "ioreq_buffered"},
     {TRC_EVSIM_SCENARIO, "evsim_scenario"},
+    {TRC_EVSIM_LAYOUT, "evsim_layout"},
     {TRC_EVSIM_G_COMPUTE, "guest_compute"},
     {TRC_EVSIM_G_HCALL, "guest_hypercall"},
     {TRC_EVSIM_G_ARGS, "guest_args"},

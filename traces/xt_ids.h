@@ -47,6 +47,9 @@
 /* The run's scenario as INI text (every field, as the run had it after its flags), in pieces:
  * bytes in this piece (at most 24), then the bytes. */
 #define TRC_EVSIM_SCENARIO (TRC_EVSIM_META + 4)
+/* A PV domain's memory: dv of its vcpu 0, virt_base lo, hi (where its guest-physical 0 is mapped),
+ * mfn0 lo, hi (the machine frame of its guest-physical 0: frames its hypercalls name are MFNs). */
+#define TRC_EVSIM_LAYOUT (TRC_EVSIM_META + 5)
 
 /* EVTCHN, timed. abi: 2 = 2-level, 3 = 3-level, 4 = FIFO. */
 #define TRC_EVSIM_SEND (TRC_EVSIM_EVTCHN + 1)        /* dv of the sender, its local port */
