@@ -27,7 +27,7 @@ struct sim_event_page {
     unsigned slot; /* PV: its window slot (physmem.h), 0 until first mapped */
 };
 
-/* The sink's event_page and event_pages_released hooks, for machine.c. */
+/* The sink's event_page and event_pages_released hooks, for machine_sink.c. */
 void sim_evpages_add(struct sim_domain *sd, uint64_t gpa, enum hv_event_page_kind kind,
                      unsigned index);
 void sim_evpages_release(struct sim_domain *sd);

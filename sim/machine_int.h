@@ -1,5 +1,5 @@
-/* Internal to the machine (sim/machine.c, machine_cpu.c, machine_sink.c): what its three parts
- * share. Not for the rest of sim/. */
+/* Internal to the machine (sim/machine.c, machine_build.c, machine_cpu.c, machine_sink.c): what
+ * its parts share. Not for the rest of sim/. */
 #ifndef EVSIM_SIM_MACHINE_INT_H
 #define EVSIM_SIM_MACHINE_INT_H
 
@@ -7,7 +7,8 @@
 
 #include "sim/machine.h"
 
-#define XEN_TICK_NS 10000000u /* credit1's tick: 10 ms, three per 30 ms time slice */
+#define XEN_TICK_NS 10000000u        /* credit1's tick: 10 ms, three per 30 ms time slice */
+#define BOOT_STACK_BYTES (64u << 10) /* a PV guest's bootstrap stack (Xen gives one page) */
 
 struct simk_event;
 
@@ -20,6 +21,14 @@ void machine_timed_call(struct machine *m, struct simk_event *ev, unsigned slot,
                         uint64_t deadline_ns);
 /* Progress on stderr, as simulated time passes (machine.c). */
 void machine_progress(struct machine *m);
+
+/* Building domains (machine_build.c): domain index of the scenario into sd, its vcpus placed
+ * from *next_pcpu on. 0, or -1 with d naming the scenario line. */
+int machine_domain_build(struct machine *m, struct sim_domain *sd, unsigned index,
+                         unsigned *next_pcpu, struct diag *d);
+/* Whether a domain of the scenario runs with paging on its CPU's engine (PV guests). */
+bool machine_domain_is_paged(const struct machine *m, const struct scenario_domain *cfg);
+void machine_guest_pages_free(uint8_t *p, uint64_t size);
 
 /* The model's interfaces (machine_sink.c). */
 extern const struct hv_mem_ops machine_mem_ops;

@@ -46,7 +46,7 @@ int replay_bound_port_offset(uint64_t cmd);
 /* Recorded steps played so far. */
 uint64_t replay_steps(const struct sim_replay *rp);
 
-/* machine.c, for each vcpu of a replayed machine: its steps (none if the recording has none). */
+/* machine_build.c, for each vcpu of a replayed machine: its steps (none if the recording has none). */
 int replay_attach(struct sim_replay *rp, struct sim_vcpu *sv); /* -1: out of memory */
 /* Play sv's steps on its pcpu until sv->stop_at, a block or the end of its steps. */
 void replay_run_slice(struct sim_vcpu *sv);

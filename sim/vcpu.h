@@ -42,12 +42,12 @@ void sim_vcpu_request_stop(struct sim_vcpu *sv);
  * what the block hook charged for them. */
 void sim_vcpu_uncharge_from(struct sim_vcpu *sv, uint64_t addr);
 
-/* Implemented in machine.c: the cycle the running vcpu's slice must stop at, at the latest:
+/* Implemented in machine_cpu.c: the cycle the running vcpu's slice must stop at, at the latest:
  * the next timed callback, a lookahead past the earliest time another CPU may act, the
  * scheduler's next decision, an IPI due on this CPU, or the end of the run. Its own hypercalls
  * may bring it closer (a timer armed, a vcpu woken), so it is asked again after each. */
 uint64_t sim_pcpu_slice_limit(struct sim_vcpu *sv);
-/* Implemented in machine.c: sd writes to its program's text, which it read from the copy it
+/* Implemented in machine_build.c: sd writes to its program's text, which it read from the copy it
  * shared with other domains: its own copy is mapped from now on (writable). */
 void sim_domain_unshare_text(struct sim_domain *sd);
 /* Stop a domain after a guest fault, with a diagnostic. */
