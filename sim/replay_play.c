@@ -314,6 +314,20 @@ static void note_divergence(struct sim_vcpu *sv, uint32_t nr, uint64_t recorded,
 }
 
 /* The guest memory Xen reads for the hypercall, as it was in the recording. */
+static bool all_zero(const uint8_t *p, size_t len)
+{
+    uint64_t w;
+    for (; len >= sizeof(w); p += sizeof(w), len -= sizeof(w)) {
+        memcpy(&w, p, sizeof(w));
+        if (w)
+            return false;
+    }
+    for (; len; p++, len--)
+        if (*p)
+            return false;
+    return true;
+}
+
 static void hcall_memory(struct sim_vcpu *sv, const struct rp_hcall *h)
 {
     const struct sim_replay *rp = sv->sd->m->replay;
@@ -322,9 +336,11 @@ static void hcall_memory(struct sim_vcpu *sv, const struct rp_hcall *h)
         const struct rp_mem *m = &rp->mem[h->mem_first + i];
         if (m->gpa < XEN_PAGE_SIZE || m->gpa > sd->ram_size || m->len > sd->ram_size - m->gpa)
             continue;
-        if (m->data == RP_ZEROS)
-            memset(sd->ram + m->gpa, 0, m->len);
-        else
+        if (m->data == RP_ZEROS) {
+            /* Mostly memory nobody wrote yet: reading it commits nothing, writing would. */
+            if (!all_zero(sd->ram + m->gpa, m->len))
+                memset(sd->ram + m->gpa, 0, m->len);
+        } else
             memcpy(sd->ram + m->gpa, rp->bytes + m->data, m->len);
     }
 }
