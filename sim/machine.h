@@ -108,8 +108,9 @@ struct sim_vcpu {
     uint64_t hot_base, hot_size; /* the image's main code segment, for the block hook */
     const struct aot_prefix *hot_prefix;
     uint32_t taken_cycles;  /* the profile's extra cost of a taken conditional branch */
-    bool prev_cond;         /* the last block ended with a conditional branch ... */
-    uint64_t prev_end;      /* ... and this is its fall-through address */
+    uint32_t prev_taken;    /* taken_cycles if the last block ended with a conditional branch
+                             * (else 0), charged unless the next block is ... */
+    uint64_t prev_end;      /* ... its fall-through address */
     void *uc;               /* the uc_engine holding its registers now (NULL: in ctx) */
     struct sim_engine *eng; /* ... and its sim_engine */
     void *ctx;              /* PV: its registers while no engine holds them (uc_context) */

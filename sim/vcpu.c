@@ -30,19 +30,24 @@ static const int hv_reg_ids[] = {
 #define NR_HV_REGS (sizeof(hv_reg_ids) / sizeof(hv_reg_ids[0]))
 _Static_assert(sizeof(struct hv_regs) == NR_HV_REGS * sizeof(uint64_t), "hv_regs order");
 
-/* A hypercall reads its number, six arguments and where it was made; iret and upcall delivery
- * also need the frame registers (read only then: every register read costs). */
-static const int hc_reg_ids[] = {UC_X86_REG_RAX, UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RDX,
-                                 UC_X86_REG_R10, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_RIP,
+/* A hypercall trap reads its number, where it was made and the two arguments most hypercalls
+ * take; the other four arguments only for the hypercalls that use them (HYPERCALL_WIDE_MASK);
+ * iret and upcall delivery also need the frame registers (read only then: every register read
+ * costs). */
+static const int hc_reg_ids[] = {UC_X86_REG_RAX, UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RIP,
+                                 UC_X86_REG_RDX, UC_X86_REG_R10, UC_X86_REG_R8,  UC_X86_REG_R9,
                                  UC_X86_REG_RSP, UC_X86_REG_RCX, UC_X86_REG_R11, UC_X86_REG_EFLAGS};
-#define NR_HC_ARG_REGS 8u
+#define HC_NARROW 0u /* [0, 4): rax, rdi, rsi, rip */
+#define HC_WIDE 4u   /* [4, 8): rdx, r10, r8, r9 */
+#define HC_FRAME 8u  /* [8, 12): rsp, rcx, r11, rflags */
+#define HC_GROUP 4u
 #define NR_HC_REGS (sizeof(hc_reg_ids) / sizeof(hc_reg_ids[0]))
 
 /* Where each of hc_reg_ids lands in struct hv_regs. */
 static const size_t hc_reg_offsets[NR_HC_REGS] = {
     offsetof(struct hv_regs, rax), offsetof(struct hv_regs, rdi), offsetof(struct hv_regs, rsi),
-    offsetof(struct hv_regs, rdx), offsetof(struct hv_regs, r10), offsetof(struct hv_regs, r8),
-    offsetof(struct hv_regs, r9),  offsetof(struct hv_regs, rip), offsetof(struct hv_regs, rsp),
+    offsetof(struct hv_regs, rip), offsetof(struct hv_regs, rdx), offsetof(struct hv_regs, r10),
+    offsetof(struct hv_regs, r8),  offsetof(struct hv_regs, r9),  offsetof(struct hv_regs, rsp),
     offsetof(struct hv_regs, rcx), offsetof(struct hv_regs, r11), offsetof(struct hv_regs, rflags)};
 
 static void regs_all(struct hv_regs *r, void **slots)
@@ -51,10 +56,11 @@ static void regs_all(struct hv_regs *r, void **slots)
         slots[i] = (uint64_t *)r + i;
 }
 
-static void regs_hc(struct hv_regs *r, void **slots)
+/* Slots for the group of hc_reg_ids starting at first. */
+static void regs_group(struct hv_regs *r, unsigned first, void **slots)
 {
-    for (size_t i = 0; i < NR_HC_REGS; i++)
-        slots[i] = (char *)r + hc_reg_offsets[i];
+    for (unsigned i = 0; i < HC_GROUP; i++)
+        slots[i] = (char *)r + hc_reg_offsets[first + i];
 }
 
 static void regs_read_all(uc_engine *uc, struct hv_regs *r)
@@ -81,29 +87,40 @@ void sim_vcpu_set_regs(struct sim_vcpu *sv, const struct hv_regs *r)
         uc_context_reg_write(sv->ctx, hv_reg_ids[i], slots[i]);
 }
 
-/* Registers [first, first + n) of hc_reg_ids. */
-static void regs_read_hc(uc_engine *uc, struct hv_regs *r, size_t first, size_t n)
+/* One group of hc_reg_ids, read from the engine into r or written to it from r. */
+static void regs_read_group(uc_engine *uc, struct hv_regs *r, unsigned first)
 {
-    void *slots[NR_HC_REGS];
-    regs_hc(r, slots);
-    uc_reg_read_batch(uc, (int *)hc_reg_ids + first, slots + first, (int)n);
+    void *slots[HC_GROUP];
+    regs_group(r, first, slots);
+    uc_reg_read_batch(uc, (int *)hc_reg_ids + first, slots, (int)HC_GROUP);
 }
 
-static void regs_write_hc(uc_engine *uc, struct hv_regs *r)
+static void regs_write_group(uc_engine *uc, struct hv_regs *r, unsigned first)
 {
-    void *slots[NR_HC_REGS];
-    regs_hc(r, slots);
-    uc_reg_write_batch(uc, (int *)hc_reg_ids, slots, (int)NR_HC_REGS);
+    void *slots[HC_GROUP];
+    regs_group(r, first, slots);
+    uc_reg_write_batch(uc, (int *)hc_reg_ids + first, slots, (int)HC_GROUP);
+}
+
+/* The registers of a hypercall trap as they were read (before the handler runs), to tell
+ * whether the hypercall moved anything but the result (rax). Kept as scalars: they are
+ * compared one by one, no block copy of the structure the engine just wrote into. */
+struct hc_snapshot {
+    uint64_t rdi, rsi, rip, rdx, r10, r8, r9, rsp, rcx, r11, rflags;
+};
+
+static void hc_snapshot_take(struct hc_snapshot *s, const struct hv_regs *r)
+{
+    *s = (struct hc_snapshot){r->rdi, r->rsi, r->rip, r->rdx, r->r10,   r->r8,
+                              r->r9,  r->rsp, r->rcx, r->r11, r->rflags};
 }
 
 /* Did anything but the result (rax) change? */
-static bool regs_hc_moved(const struct hv_regs *a, const struct hv_regs *b)
+static bool hc_moved(const struct hv_regs *r, const struct hc_snapshot *s)
 {
-    for (size_t i = 1; i < NR_HC_REGS; i++)
-        if (*(const uint64_t *)((const char *)a + hc_reg_offsets[i]) !=
-            *(const uint64_t *)((const char *)b + hc_reg_offsets[i]))
-            return true;
-    return false;
+    return (r->rdi ^ s->rdi) | (r->rsi ^ s->rsi) | (r->rip ^ s->rip) | (r->rdx ^ s->rdx) |
+           (r->r10 ^ s->r10) | (r->r8 ^ s->r8) | (r->r9 ^ s->r9) | (r->rsp ^ s->rsp) |
+           (r->rcx ^ s->rcx) | (r->r11 ^ s->r11) | (r->rflags ^ s->rflags);
 }
 
 static uint64_t *pcpu_clock(struct sim_vcpu *sv)
@@ -234,6 +251,79 @@ void sim_vcpu_request_stop(struct sim_vcpu *sv)
         uc_emu_stop(sv->uc);
 }
 
+/* Charge a block whose cost is known: unless it may not run now (see on_block). */
+static void block_charge(struct sim_vcpu *sv, uint64_t addr, uint32_t size, uint32_t insns,
+                         uint32_t cycles, bool cond_end)
+{
+    uint64_t *clock = pcpu_clock(sv);
+    /* The previous block ended with a conditional branch: taken unless this is its
+     * fall-through. Only now is that known. */
+    if (addr != sv->prev_end)
+        cycles += sv->prev_taken;
+    if (*clock + cycles > sv->stop_at && sv->slice_ran) {
+        sim_vcpu_request_stop(sv);
+        sv->resume_at = addr;
+        return;
+    }
+    sv->slice_ran = true;
+    sv->prev_taken = cond_end ? sv->taken_cycles : 0;
+    sv->prev_end = addr + size;
+    sv->insns += insns;
+    sv->blk_addr = addr;
+    sv->guest_cycles += cycles;
+    *clock += cycles;
+}
+
+/* Everything on_block's fast path leaves out: a stop, a block outside the main code segment or
+ * not yet decoded, one that would cross the slice's end. */
+static __attribute__((noinline)) void block_slow(struct sim_vcpu *sv, uint64_t addr, uint32_t size)
+{
+    /* A requested stop also sets stop_at to 0. A stop asked for in a hook that also moved RIP
+     * (an upcall, an iret) is cancelled by Unicorn, which restarts at the new RIP: it is asked
+     * again here, before this block runs. */
+    if (*pcpu_clock(sv) >= sv->stop_at) {
+        sim_vcpu_request_stop(sv);
+        sv->resume_at = addr; /* Unicorn's RIP is stale here: chained blocks do not update it */
+        return;
+    }
+    uint32_t insns, cycles;
+    bool cond_end;
+    if (!aot_fast_cost(&sv->sd->aot, addr, size, &insns, &cycles, &cond_end) &&
+        !block_cost_first_sight(sv, addr, size, &insns, &cycles, &cond_end)) {
+        sim_vcpu_request_stop(sv);
+        sv->resume_at = addr; /* translated again, with its TSC reads hooked */
+        return;
+    }
+    block_charge(sv, addr, size, insns, cycles, cond_end);
+}
+
+/* The block hook's common case, a block of the main code segment that ends before the slice
+ * does, charged as block_slow would: a few loads, no call, no stack (it runs for every block
+ * the guest executes). A block that ends strictly before stop_at can neither be the stop nor
+ * cross it, whatever slice_ran says. Returns false, having changed nothing, otherwise. */
+static inline bool block_fast(struct sim_vcpu *sv, uint64_t addr, uint32_t size)
+{
+    uint64_t off = addr - sv->hot_base;
+    if (__builtin_expect(off >= sv->hot_size || size > sv->hot_size - off, 0))
+        return false;
+    const struct aot_prefix *from = sv->hot_prefix + off, *to = from + size;
+    if (__builtin_expect(!(from->insns & AOT_INSN_START), 0))
+        return false;
+    uint32_t cycles = to->cycles - from->cycles;
+    cycles += addr != sv->prev_end ? sv->prev_taken : 0;
+    uint64_t end = *sv->clock + cycles;
+    if (__builtin_expect(end >= sv->stop_at, 0))
+        return false;
+    sv->slice_ran = true;
+    sv->prev_taken = (to->insns & AOT_AFTER_COND) ? sv->taken_cycles : 0;
+    sv->prev_end = addr + size;
+    sv->insns += (to->insns & AOT_INSN_COUNT) - (from->insns & AOT_INSN_COUNT);
+    sv->blk_addr = addr;
+    sv->guest_cycles += cycles;
+    *sv->clock = end;
+    return true;
+}
+
 /* Charge a block: its instruction count and cycles were computed when the guest was loaded.
  * A block that would end past the end of the slice is not run now (unless it is the slice's
  * first: something must run): Unicorn does not execute a block whose hook asked for the stop
@@ -242,46 +332,9 @@ void sim_vcpu_request_stop(struct sim_vcpu *sv)
 static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
     struct sim_vcpu *sv = ((struct sim_engine *)opaque)->sv;
-    uint64_t *clock = pcpu_clock(sv);
     (void)uc;
-    /* One compare on the hot path: a requested stop also sets stop_at to 0. A stop asked for in
-     * a hook that also moved RIP (an upcall, an iret) is cancelled by Unicorn, which restarts
-     * at the new RIP: it is asked again here, before this block runs. */
-    if (*clock >= sv->stop_at) {
-        sim_vcpu_request_stop(sv);
-        sv->resume_at = addr; /* Unicorn's RIP is stale here: chained blocks do not update it */
-        return;
-    }
-    uint32_t insns, cycles;
-    bool cond_end;
-    uint64_t off = addr - sv->hot_base;
-    const struct aot_prefix *from = off < sv->hot_size ? sv->hot_prefix + off : NULL;
-    if (from && size <= sv->hot_size - off && (from->insns & AOT_INSN_START)) {
-        insns = (from[size].insns & AOT_INSN_COUNT) - (from->insns & AOT_INSN_COUNT);
-        cycles = from[size].cycles - from->cycles;
-        cond_end = (from[size].insns & AOT_AFTER_COND) != 0;
-    } else if (!aot_fast_cost(&sv->sd->aot, addr, size, &insns, &cycles, &cond_end) &&
-               !block_cost_first_sight(sv, addr, size, &insns, &cycles, &cond_end)) {
-        sim_vcpu_request_stop(sv);
-        sv->resume_at = addr; /* translated again, with its TSC reads hooked */
-        return;
-    }
-    /* The previous block ended with a conditional branch: taken unless this is its
-     * fall-through. Only now is that known. */
-    if (sv->prev_cond && addr != sv->prev_end)
-        cycles += sv->taken_cycles;
-    if (*clock + cycles > sv->stop_at && sv->slice_ran) {
-        sim_vcpu_request_stop(sv);
-        sv->resume_at = addr;
-        return;
-    }
-    sv->slice_ran = true;
-    sv->prev_cond = cond_end;
-    sv->prev_end = addr + size;
-    sv->insns += insns;
-    sv->blk_addr = addr;
-    sv->guest_cycles += cycles;
-    *clock += cycles;
+    if (!block_fast(sv, addr, size))
+        block_slow(sv, addr, size);
 }
 
 /* RDTSC/RDTSCP at a site found ahead of time: return the simulated TSC and skip the
@@ -423,7 +476,7 @@ void sim_deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
                                                                      : COST_UPCALL_INJECT_PV);
     stages_inject(&sv->sd->stages, &sv->stages, start, *pcpu_clock(sv));
     sv->upcall_insns_at = sv->insns;
-    sv->prev_cond = false; /* control went to the callback, not to a branch target */
+    sv->prev_taken = 0; /* control went to the callback, not to a branch target */
 }
 
 static bool vcpu_must_stop(const struct sim_vcpu *sv)
@@ -450,11 +503,16 @@ void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *ha
         record_guest_hypercall(sv, r, at);
         record_hypercall(sv, r->rax, args, at);
     }
-    explain_hypercall(m->explain, sv, r);
+    /* The narrator and the recorder are tested here, not in their calls: this is every
+     * hypercall's path, and they are usually off. */
+    if (m->explain)
+        explain_hypercall(m->explain, sv, r);
     hypercall_dispatch(sv->v, r);
-    explain_hypercall_done(m->explain, sv, nr, (int64_t)r->rax);
+    if (m->explain)
+        explain_hypercall_done(m->explain, sv, nr, (int64_t)r->rax);
     *pcpu_clock(sv) += sv->v->hcall_cycles;
-    record_guest_result(sv, nr, cmd, arg, r->rax, sv->v->hcall_continuation);
+    if (m->rec)
+        record_guest_result(sv, nr, cmd, arg, r->rax, sv->v->hcall_continuation);
     if (nr == __HYPERVISOR_iret) {
         record_iret(sv);
         stages_iret(&sv->sd->stages, &sv->stages, sv->hc_start, *pcpu_clock(sv));
@@ -470,7 +528,8 @@ void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *ha
         *have_frame = true;
         sim_deliver_upcall(sv, r);
     }
-    record_hypercall_done(sv);
+    if (m->rec)
+        record_hypercall_done(sv);
     sv->pcpu->xen_to = *pcpu_clock(sv); /* back in the guest */
     /* A hypercall that armed a timer or made a vcpu ready may bring the slice's end nearer.
      * Only then is it asked again: most hypercalls do neither. */
@@ -480,19 +539,33 @@ void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *ha
         sim_vcpu_request_stop(sv);
 }
 
-/* The frame registers, read from the engine once they are needed; before records them as they
- * were at the trap, so that only a hypercall that moved them writes them back. */
+/* The frame registers, read from the engine once they are needed. */
 static void engine_frame(struct sim_vcpu *sv, struct hv_regs *r)
 {
-    regs_read_hc(sv->uc, r, NR_HC_ARG_REGS, NR_HC_REGS - NR_HC_ARG_REGS);
+    regs_read_group(sv->uc, r, HC_FRAME);
+}
+
+/* Does the trap need every argument register? The hypercalls that use them, and whatever reads
+ * them all (a recording, the narrator). */
+static bool hc_needs_wide(const struct sim_vcpu *sv, uint64_t nr)
+{
+    const struct machine *m = sv->sd->m;
+    return hypercall_wide(nr) || m->rec || m->explain;
 }
 
 /* The trap: the instruction at RIP is len bytes long; Unicorn adds rip_bias to RIP once the hook
- * returns. */
+ * returns. Registers the trap did not read are 0 in r: the handlers that use them are
+ * hc_needs_wide's, and only a hypercall that moved more than rax writes registers back (those
+ * it read, with the frame). */
 static void hypercall_trap(struct sim_vcpu *sv, uc_engine *uc, unsigned len, unsigned rip_bias)
 {
-    struct hv_regs r = {0};
-    regs_read_hc(uc, &r, 0, NR_HC_ARG_REGS);
+    /* Copied rather than initialised with {0}, which GCC makes a slow rep stos on this path. */
+    static const struct hv_regs no_regs;
+    struct hv_regs r = no_regs;
+    regs_read_group(uc, &r, HC_NARROW);
+    bool wide = hc_needs_wide(sv, r.rax);
+    if (wide)
+        regs_read_group(uc, &r, HC_WIDE);
     /* iret reads its frame, and a recording keeps every hypercall's rsp and rflags (replay
      * needs them); others read it only for an upcall. */
     bool have_frame = r.rax == __HYPERVISOR_iret || sv->sd->m->rec;
@@ -500,19 +573,20 @@ static void hypercall_trap(struct sim_vcpu *sv, uc_engine *uc, unsigned len, uns
         engine_frame(sv, &r);
     uint64_t at = r.rip;
     r.rip = at + len;
-    struct hv_regs before = r;
+    struct hc_snapshot before;
+    hc_snapshot_take(&before, &r);
     sim_hypercall(sv, &r, at, &have_frame, engine_frame);
-    if (rip_bias == 0 || regs_hc_moved(&r, &before)) {
-        if (!have_frame) { /* a continuation moved only rip and rdi */
-            struct hv_regs frame = r;
-            engine_frame(sv, &frame);
-            r.rsp = frame.rsp, r.rcx = frame.rcx, r.r11 = frame.r11, r.rflags = frame.rflags;
-        }
-        r.rip -= rip_bias;
-        regs_write_hc(uc, &r);
-    } else {
+    if (rip_bias != 0 && !hc_moved(&r, &before)) {
         uc_reg_write(uc, UC_X86_REG_RAX, &r.rax);
+        return;
     }
+    if (!have_frame) /* a continuation moved only rip and rdi */
+        engine_frame(sv, &r);
+    r.rip -= rip_bias;
+    regs_write_group(uc, &r, HC_NARROW);
+    if (wide)
+        regs_write_group(uc, &r, HC_WIDE);
+    regs_write_group(uc, &r, HC_FRAME);
 }
 
 static void on_syscall(uc_engine *uc, void *opaque)
@@ -564,7 +638,7 @@ static void unshare_text_and_retry(struct sim_vcpu *sv, uint64_t rip)
     uc_ctl_flush_tlb(sv->uc);
     sv->evpage_gen = sv->sd->evpage_gen; /* flushed already */
     sim_vcpu_uncharge_from(sv, rip);
-    sv->prev_cond = false; /* it resumes inside the block, not after a branch */
+    sv->prev_taken = 0; /* it resumes inside the block, not after a branch */
     sim_vcpu_request_stop(sv);
     sv->resume_at = rip;
 }
@@ -684,7 +758,7 @@ void sim_vcpu_run_slice(struct sim_vcpu *sv)
     sv->stop_requested = false;
     sv->slice_ran = false;
     sv->resume_at = 0;
-    /* prev_cond carries over: a slice that stopped after a conditional branch resumes at its
+    /* prev_taken carries over: a slice that stopped after a conditional branch resumes at its
      * target or its fall-through, and the next block still tells which (where a slice ends
      * must not change what is charged). An upcall entered above has cleared it. */
     /* No "until" address: the slice ends by uc_emu_stop (0 would stop a jump to NULL). */
