@@ -106,7 +106,7 @@ struct sim_vcpu {
     struct sim_pcpu *pcpu;       /* home physical CPU (static placement) */
     uint64_t *clock;             /* &pcpu->local */
     uint64_t hot_base, hot_size; /* the image's main code segment, for the block hook */
-    const struct aot_prefix *hot_prefix;
+    struct aot_block_cost *hot_blocks; /* its blocks' costs, per start offset */
     uint32_t taken_cycles;  /* the profile's extra cost of a taken conditional branch */
     uint32_t prev_taken;    /* taken_cycles if the last block ended with a conditional branch
                              * (else 0), charged unless the next block is ... */

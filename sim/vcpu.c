@@ -274,6 +274,16 @@ static void block_charge(struct sim_vcpu *sv, uint64_t addr, uint32_t size, uint
     *clock += cycles;
 }
 
+/* A block of the main code segment costed from the prefix sums: block_fast takes it from its
+ * start offset's entry next time (the last size seen there wins). */
+static void block_cost_keep(struct sim_vcpu *sv, uint64_t addr, uint32_t size, uint32_t insns,
+                            uint32_t cycles, bool cond_end)
+{
+    uint64_t off = addr - sv->hot_base;
+    if (off < sv->hot_size && size && size <= sv->hot_size - off)
+        sv->hot_blocks[off] = (struct aot_block_cost){size, insns, cycles, cond_end ? ~0u : 0};
+}
+
 /* Everything on_block's fast path leaves out: a stop, a block outside the main code segment or
  * not yet decoded, one that would cross the slice's end. */
 static __attribute__((noinline)) void block_slow(struct sim_vcpu *sv, uint64_t addr, uint32_t size)
@@ -288,14 +298,23 @@ static __attribute__((noinline)) void block_slow(struct sim_vcpu *sv, uint64_t a
     }
     uint32_t insns, cycles;
     bool cond_end;
-    if (!aot_fast_cost(&sv->sd->aot, addr, size, &insns, &cycles, &cond_end) &&
-        !block_cost_first_sight(sv, addr, size, &insns, &cycles, &cond_end)) {
+    if (aot_fast_cost(&sv->sd->aot, addr, size, &insns, &cycles, &cond_end))
+        block_cost_keep(sv, addr, size, insns, cycles, cond_end);
+    else if (!block_cost_first_sight(sv, addr, size, &insns, &cycles, &cond_end)) {
         sim_vcpu_request_stop(sv);
         sv->resume_at = addr; /* translated again, with its TSC reads hooked */
         return;
     }
     block_charge(sv, addr, size, insns, cycles, cond_end);
 }
+
+/* GCC would pack block_fast's two counter additions into vector instructions, several more
+ * than two adds on a path that runs for every guest block. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define BLOCK_HOOK_ATTR __attribute__((optimize("no-tree-slp-vectorize")))
+#else
+#define BLOCK_HOOK_ATTR
+#endif
 
 /* The block hook's common case, a block of the main code segment that ends before the slice
  * does, charged as block_slow would: a few loads, no call, no stack (it runs for every block
@@ -304,20 +323,19 @@ static __attribute__((noinline)) void block_slow(struct sim_vcpu *sv, uint64_t a
 static inline bool block_fast(struct sim_vcpu *sv, uint64_t addr, uint32_t size)
 {
     uint64_t off = addr - sv->hot_base;
-    if (__builtin_expect(off >= sv->hot_size || size > sv->hot_size - off, 0))
+    if (__builtin_expect(off >= sv->hot_size, 0))
         return false;
-    const struct aot_prefix *from = sv->hot_prefix + off, *to = from + size;
-    if (__builtin_expect(!(from->insns & AOT_INSN_START), 0))
+    const struct aot_block_cost *b = &sv->hot_blocks[off];
+    if (__builtin_expect(b->size != size || !size, 0))
         return false;
-    uint32_t cycles = to->cycles - from->cycles;
-    cycles += addr != sv->prev_end ? sv->prev_taken : 0;
+    uint32_t cycles = b->cycles + (addr != sv->prev_end ? sv->prev_taken : 0);
     uint64_t end = *sv->clock + cycles;
     if (__builtin_expect(end >= sv->stop_at, 0))
         return false;
     sv->slice_ran = true;
-    sv->prev_taken = (to->insns & AOT_AFTER_COND) ? sv->taken_cycles : 0;
+    sv->prev_taken = sv->taken_cycles & b->cond_mask;
     sv->prev_end = addr + size;
-    sv->insns += (to->insns & AOT_INSN_COUNT) - (from->insns & AOT_INSN_COUNT);
+    sv->insns += b->insns;
     sv->blk_addr = addr;
     sv->guest_cycles += cycles;
     *sv->clock = end;
@@ -329,7 +347,7 @@ static inline bool block_fast(struct sim_vcpu *sv, uint64_t addr, uint32_t size)
  * first: something must run): Unicorn does not execute a block whose hook asked for the stop
  * (nor any after it), and it is charged when the vcpu resumes. So guest code never runs past
  * the time another CPU's IPI may arrive. */
-static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+BLOCK_HOOK_ATTR static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
     struct sim_vcpu *sv = ((struct sim_engine *)opaque)->sv;
     (void)uc;
@@ -1060,7 +1078,7 @@ int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d)
     if (sd->aot.nr_seg) {
         sv->hot_base = sd->aot.seg[0].base;
         sv->hot_size = sd->aot.seg[0].size;
-        sv->hot_prefix = sd->aot.seg[0].prefix;
+        sv->hot_blocks = sd->aot.seg[0].blocks;
     }
     if ((sd->paged ? pv_context_create(sv, d) : hvm_engine_create(sv, d)) < 0)
         return -1;
