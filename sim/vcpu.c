@@ -30,24 +30,28 @@ static const int hv_reg_ids[] = {
 #define NR_HV_REGS (sizeof(hv_reg_ids) / sizeof(hv_reg_ids[0]))
 _Static_assert(sizeof(struct hv_regs) == NR_HV_REGS * sizeof(uint64_t), "hv_regs order");
 
-/* A hypercall trap reads its number, where it was made and the two arguments most hypercalls
- * take; the other four arguments only for the hypercalls that use them (HYPERCALL_WIDE_MASK);
- * iret and upcall delivery also need the frame registers (read only then: every register read
- * costs). */
-static const int hc_reg_ids[] = {UC_X86_REG_RAX, UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RIP,
-                                 UC_X86_REG_RDX, UC_X86_REG_R10, UC_X86_REG_R8,  UC_X86_REG_R9,
+/* A hypercall trap reads its number and the two arguments most hypercalls take; the other four
+ * arguments only for the hypercalls that use them (HYPERCALL_WIDE_MASK); where it was made and
+ * the frame registers only when something needs them: iret, an upcall, a continuation, a
+ * recording (every register read costs). */
+static const int hc_reg_ids[] = {UC_X86_REG_RAX, UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RDX,
+                                 UC_X86_REG_R10, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_RIP,
                                  UC_X86_REG_RSP, UC_X86_REG_RCX, UC_X86_REG_R11, UC_X86_REG_EFLAGS};
-#define HC_NARROW 0u /* [0, 4): rax, rdi, rsi, rip */
-#define HC_WIDE 4u   /* [4, 8): rdx, r10, r8, r9 */
-#define HC_FRAME 8u  /* [8, 12): rsp, rcx, r11, rflags */
-#define HC_GROUP 4u
+/* Groups of hc_reg_ids: its first register and how many. */
+struct hc_group {
+    unsigned first, n;
+};
+static const struct hc_group hc_narrow = {0, 3}; /* rax, rdi, rsi */
+static const struct hc_group hc_wide = {3, 4};   /* rdx, r10, r8, r9 */
+static const struct hc_group hc_frame = {7, 5};  /* rip, rsp, rcx, r11, rflags */
+#define HC_GROUP_MAX 5u
 #define NR_HC_REGS (sizeof(hc_reg_ids) / sizeof(hc_reg_ids[0]))
 
 /* Where each of hc_reg_ids lands in struct hv_regs. */
 static const size_t hc_reg_offsets[NR_HC_REGS] = {
     offsetof(struct hv_regs, rax), offsetof(struct hv_regs, rdi), offsetof(struct hv_regs, rsi),
-    offsetof(struct hv_regs, rip), offsetof(struct hv_regs, rdx), offsetof(struct hv_regs, r10),
-    offsetof(struct hv_regs, r8),  offsetof(struct hv_regs, r9),  offsetof(struct hv_regs, rsp),
+    offsetof(struct hv_regs, rdx), offsetof(struct hv_regs, r10), offsetof(struct hv_regs, r8),
+    offsetof(struct hv_regs, r9),  offsetof(struct hv_regs, rip), offsetof(struct hv_regs, rsp),
     offsetof(struct hv_regs, rcx), offsetof(struct hv_regs, r11), offsetof(struct hv_regs, rflags)};
 
 static void regs_all(struct hv_regs *r, void **slots)
@@ -56,11 +60,11 @@ static void regs_all(struct hv_regs *r, void **slots)
         slots[i] = (uint64_t *)r + i;
 }
 
-/* Slots for the group of hc_reg_ids starting at first. */
-static void regs_group(struct hv_regs *r, unsigned first, void **slots)
+/* Slots for a group of hc_reg_ids. */
+static void regs_group(struct hv_regs *r, struct hc_group g, void **slots)
 {
-    for (unsigned i = 0; i < HC_GROUP; i++)
-        slots[i] = (char *)r + hc_reg_offsets[first + i];
+    for (unsigned i = 0; i < g.n; i++)
+        slots[i] = (char *)r + hc_reg_offsets[g.first + i];
 }
 
 static void regs_read_all(uc_engine *uc, struct hv_regs *r)
@@ -87,19 +91,22 @@ void sim_vcpu_set_regs(struct sim_vcpu *sv, const struct hv_regs *r)
         uc_context_reg_write(sv->ctx, hv_reg_ids[i], slots[i]);
 }
 
-/* One group of hc_reg_ids, read from the engine into r or written to it from r. */
-static void regs_read_group(uc_engine *uc, struct hv_regs *r, unsigned first)
+/* One group of hc_reg_ids, read from the engine into r or written to it from r. Not inlined:
+ * the trap would compute every group's slots up front, though it usually needs one. */
+static __attribute__((noinline)) void regs_read_group(uc_engine *uc, struct hv_regs *r,
+                                                      struct hc_group g)
 {
-    void *slots[HC_GROUP];
-    regs_group(r, first, slots);
-    uc_reg_read_batch(uc, (int *)hc_reg_ids + first, slots, (int)HC_GROUP);
+    void *slots[HC_GROUP_MAX];
+    regs_group(r, g, slots);
+    uc_reg_read_batch(uc, (int *)hc_reg_ids + g.first, slots, (int)g.n);
 }
 
-static void regs_write_group(uc_engine *uc, struct hv_regs *r, unsigned first)
+static __attribute__((noinline)) void regs_write_group(uc_engine *uc, struct hv_regs *r,
+                                                       struct hc_group g)
 {
-    void *slots[HC_GROUP];
-    regs_group(r, first, slots);
-    uc_reg_write_batch(uc, (int *)hc_reg_ids + first, slots, (int)HC_GROUP);
+    void *slots[HC_GROUP_MAX];
+    regs_group(r, g, slots);
+    uc_reg_write_batch(uc, (int *)hc_reg_ids + g.first, slots, (int)g.n);
 }
 
 /* The registers of a hypercall trap as they were read (before the handler runs), to tell
@@ -504,11 +511,22 @@ static bool vcpu_must_stop(const struct sim_vcpu *sv)
            v->domain->paused || sv->sd->status != SD_RUNNING || sv->sd->m->finished;
 }
 
+/* The frame registers (rip past the hypercall instruction, rsp, rcx, r11, rflags) in r, loaded
+ * by frame() unless they are there already. */
+static void hypercall_frame(struct sim_vcpu *sv, struct hv_regs *r, bool *have_frame,
+                            void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
+{
+    if (!*have_frame)
+        frame(sv, r);
+    *have_frame = true;
+}
+
 /* Xen's hypercall entry and its return path (continuation, pending events) for the hypercall
- * in r, made by the instruction at `at`; r->rip is past it. frame() loads the registers an
- * upcall's frame needs (have_frame: they are in r already). Returns with r as the guest resumes.
- * Shared by the engine (below) and by replay, which has no engine. */
-void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *have_frame,
+ * in r, made by an instruction len bytes long. frame() loads the frame registers, rip past that
+ * instruction included, when something needs them (have_frame: they are in r already; they are
+ * for a recording). Returns with r as the guest resumes. Shared by the engine (below) and by
+ * replay, which has no engine. */
+void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, unsigned len, bool *have_frame,
                    void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
 {
     struct machine *m = sv->sd->m;
@@ -518,8 +536,9 @@ void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *ha
     sv->pcpu->xen_from = sv->hc_start;
     if (m->rec) {
         const uint64_t args[] = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9};
-        record_guest_hypercall(sv, r, at);
-        record_hypercall(sv, r->rax, args, at);
+        hypercall_frame(sv, r, have_frame, frame);
+        record_guest_hypercall(sv, r, r->rip - len);
+        record_hypercall(sv, r->rax, args, r->rip - len);
     }
     /* The narrator and the recorder are tested here, not in their calls: this is every
      * hypercall's path, and they are usually off. */
@@ -538,12 +557,11 @@ void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *ha
     }
     if (sv->v->hcall_continuation) {
         sv->v->hcall_continuation = false;
-        r->rip = at; /* re-execute, as Xen's hypercall_create_continuation */
+        hypercall_frame(sv, r, have_frame, frame);
+        r->rip -= len; /* re-execute, as Xen's hypercall_create_continuation */
     }
     if (sv->sd->status == SD_RUNNING && sv->v->run_state == VCPU_RUNNABLE && upcall_due(sv)) {
-        if (!*have_frame)
-            frame(sv, r);
-        *have_frame = true;
+        hypercall_frame(sv, r, have_frame, frame);
         sim_deliver_upcall(sv, r);
     }
     if (m->rec)
@@ -557,10 +575,24 @@ void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *ha
         sim_vcpu_request_stop(sv);
 }
 
-/* The frame registers, read from the engine once they are needed. */
-static void engine_frame(struct sim_vcpu *sv, struct hv_regs *r)
+/* The frame registers, read from the engine once they are needed. The engine's RIP is still
+ * the hypercall instruction's (Unicorn moves it past a syscall after the hook; a vmcall's is
+ * ours to move): r->rip goes past it. One function per instruction length, for sim_hypercall's
+ * frame(). */
+static void engine_frame(struct sim_vcpu *sv, struct hv_regs *r, unsigned len)
 {
-    regs_read_group(sv->uc, r, HC_FRAME);
+    regs_read_group(sv->uc, r, hc_frame);
+    r->rip += len;
+}
+
+static void syscall_frame(struct sim_vcpu *sv, struct hv_regs *r)
+{
+    engine_frame(sv, r, SYSCALL_LEN);
+}
+
+static void vmcall_frame(struct sim_vcpu *sv, struct hv_regs *r)
+{
+    engine_frame(sv, r, VMCALL_LEN);
 }
 
 /* Does the trap need every argument register? The hypercalls that use them, and whatever reads
@@ -571,45 +603,46 @@ static bool hc_needs_wide(const struct sim_vcpu *sv, uint64_t nr)
     return hypercall_wide(nr) || m->rec || m->explain;
 }
 
-/* The trap: the instruction at RIP is len bytes long; Unicorn adds rip_bias to RIP once the hook
- * returns. Registers the trap did not read are 0 in r: the handlers that use them are
- * hc_needs_wide's, and only a hypercall that moved more than rax writes registers back (those
+/* The trap: the instruction is len bytes long (frame() loads the frame for that length);
+ * Unicorn adds rip_bias to RIP once the hook returns. Registers the trap did not read are 0 in
+ * r: the handlers that use the wide ones are hc_needs_wide's, the frame is loaded before
+ * anything reads it, and only a hypercall that moved more than rax writes registers back (those
  * it read, with the frame). */
-static void hypercall_trap(struct sim_vcpu *sv, uc_engine *uc, unsigned len, unsigned rip_bias)
+static void hypercall_trap(struct sim_vcpu *sv, uc_engine *uc, unsigned len, unsigned rip_bias,
+                           void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
 {
     /* Copied rather than initialised with {0}, which GCC makes a slow rep stos on this path. */
     static const struct hv_regs no_regs;
     struct hv_regs r = no_regs;
-    regs_read_group(uc, &r, HC_NARROW);
+    regs_read_group(uc, &r, hc_narrow);
     bool wide = hc_needs_wide(sv, r.rax);
     if (wide)
-        regs_read_group(uc, &r, HC_WIDE);
-    /* iret reads its frame, and a recording keeps every hypercall's rsp and rflags (replay
-     * needs them); others read it only for an upcall. */
+        regs_read_group(uc, &r, hc_wide);
+    /* iret reads its frame, and a recording keeps every hypercall's rip, rsp and rflags (replay
+     * needs them); others read it only when they need it. Loaded before the snapshot, a frame
+     * the hypercall did not move is not written back. */
     bool have_frame = r.rax == __HYPERVISOR_iret || sv->sd->m->rec;
     if (have_frame)
-        engine_frame(sv, &r);
-    uint64_t at = r.rip;
-    r.rip = at + len;
+        frame(sv, &r);
     struct hc_snapshot before;
     hc_snapshot_take(&before, &r);
-    sim_hypercall(sv, &r, at, &have_frame, engine_frame);
+    sim_hypercall(sv, &r, len, &have_frame, frame);
     if (rip_bias != 0 && !hc_moved(&r, &before)) {
         uc_reg_write(uc, UC_X86_REG_RAX, &r.rax);
         return;
     }
-    if (!have_frame) /* a continuation moved only rip and rdi */
-        engine_frame(sv, &r);
+    if (!have_frame)
+        frame(sv, &r);
     r.rip -= rip_bias;
-    regs_write_group(uc, &r, HC_NARROW);
+    regs_write_group(uc, &r, hc_narrow);
     if (wide)
-        regs_write_group(uc, &r, HC_WIDE);
-    regs_write_group(uc, &r, HC_FRAME);
+        regs_write_group(uc, &r, hc_wide);
+    regs_write_group(uc, &r, hc_frame);
 }
 
 static void on_syscall(uc_engine *uc, void *opaque)
 {
-    hypercall_trap(((struct sim_engine *)opaque)->sv, uc, SYSCALL_LEN, SYSCALL_LEN);
+    hypercall_trap(((struct sim_engine *)opaque)->sv, uc, SYSCALL_LEN, SYSCALL_LEN, syscall_frame);
 }
 
 /* An HVM guest may make its hypercalls with vmcall or vmmcall itself, as Linux does since it
@@ -626,7 +659,7 @@ static bool on_invalid_insn(uc_engine *uc, void *opaque)
         b[1] != 0x01 || (b[2] != 0xc1 && b[2] != 0xd9))
         return false;
     sv->ud_taken = true;
-    hypercall_trap(sv, uc, VMCALL_LEN, 0);
+    hypercall_trap(sv, uc, VMCALL_LEN, 0, vmcall_frame);
     return true;
 }
 

@@ -20,11 +20,12 @@ void sim_vcpu_set_regs(struct sim_vcpu *sv, const struct hv_regs *r);
  * callback first if an upcall is deliverable. */
 void sim_vcpu_run_slice(struct sim_vcpu *sv);
 
-/* Xen's hypercall entry and return path for the hypercall in r (rip past the instruction at
- * `at`): dispatch, continuation, an upcall on the way out. frame() fills rsp, rcx, r11 and
- * rflags when an upcall needs them and *have_frame is false (then sets it). */
+/* Xen's hypercall entry and return path for the hypercall in r, made by an instruction len
+ * bytes long: dispatch, continuation, an upcall on the way out. frame() fills rip (past that
+ * instruction), rsp, rcx, r11 and rflags when a recording, a continuation or an upcall needs
+ * them and *have_frame is false (then sets it). */
 struct hv_regs;
-void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *have_frame,
+void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, unsigned len, bool *have_frame,
                    void (*frame)(struct sim_vcpu *sv, struct hv_regs *r));
 /* Enter the event callback (PV) or the upcall vector's handler (HVM) now if Xen would. */
 void sim_deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r);
