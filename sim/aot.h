@@ -27,8 +27,10 @@ struct aot_prefix {
  * starting there runs (size 0: none yet), so that the block hook reads one entry instead of
  * two prefix sums. A block of another size at the same start is costed from the prefix sums. */
 struct aot_block_cost {
-    uint32_t size, insns, cycles;
-    uint32_t cond_mask; /* all ones if it ends with a conditional branch, else 0 */
+    /* its size, and in the high 32 bits the cycles a taken branch at its end adds (0 if it
+     * does not end with a conditional branch): struct sim_vcpu's blk_tail as it runs */
+    uint64_t tail;
+    uint32_t insns, cycles;
 };
 
 struct aot_segment {

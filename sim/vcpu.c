@@ -265,16 +265,15 @@ static void block_charge(struct sim_vcpu *sv, uint64_t addr, uint32_t size, uint
     uint64_t *clock = pcpu_clock(sv);
     /* The previous block ended with a conditional branch: taken unless this is its
      * fall-through. Only now is that known. */
-    if (addr != sv->prev_end)
-        cycles += sv->prev_taken;
-    if (*clock + cycles > sv->stop_at && sv->slice_ran) {
+    if (addr != sim_vcpu_blk_end(sv))
+        cycles += sim_vcpu_blk_taken(sv);
+    if (*clock + cycles > sv->stop_at && (sv->slice_ran || sv->insns != sv->slice_insns)) {
         sim_vcpu_request_stop(sv);
         sv->resume_at = addr;
         return;
     }
     sv->slice_ran = true;
-    sv->prev_taken = cond_end ? sv->taken_cycles : 0;
-    sv->prev_end = addr + size;
+    sv->blk_tail = sim_vcpu_blk_tail(size, cond_end ? sv->taken_cycles : 0);
     sv->insns += insns;
     sv->blk_addr = addr;
     sv->guest_cycles += cycles;
@@ -288,7 +287,8 @@ static void block_cost_keep(struct sim_vcpu *sv, uint64_t addr, uint32_t size, u
 {
     uint64_t off = addr - sv->hot_base;
     if (off < sv->hot_size && size && size <= sv->hot_size - off)
-        sv->hot_blocks[off] = (struct aot_block_cost){size, insns, cycles, cond_end ? ~0u : 0};
+        sv->hot_blocks[off] = (struct aot_block_cost){
+            sim_vcpu_blk_tail(size, cond_end ? sv->taken_cycles : 0), insns, cycles};
 }
 
 /* Everything on_block's fast path leaves out: a stop, a block outside the main code segment or
@@ -324,26 +324,26 @@ static __attribute__((noinline)) void block_slow(struct sim_vcpu *sv, uint64_t a
 #endif
 
 /* The block hook's common case, a block of the main code segment that ends before the slice
- * does, charged as block_slow would: a few loads, no call, no stack (it runs for every block
- * the guest executes). A block that ends strictly before stop_at can neither be the stop nor
- * cross it, whatever slice_ran says. Returns false, having changed nothing, otherwise. */
+ * does, charged as block_slow would: a few loads, no call, no stack, and as few stores as the
+ * counters allow (it runs for every block the guest executes, and stores are what it is short
+ * of). A block that ends strictly before stop_at can neither be the stop nor cross it, whatever
+ * slice_ran says; its instructions (one at least) say that a block ran (slice_insns). Returns
+ * false, having changed nothing, otherwise. */
 static inline bool block_fast(struct sim_vcpu *sv, uint64_t addr, uint32_t size)
 {
     uint64_t off = addr - sv->hot_base;
     if (__builtin_expect(off >= sv->hot_size, 0))
         return false;
     const struct aot_block_cost *b = &sv->hot_blocks[off];
-    if (__builtin_expect(b->size != size || !size, 0))
+    if (__builtin_expect((uint32_t)b->tail != size || !size, 0))
         return false;
-    uint32_t cycles = b->cycles + (addr != sv->prev_end ? sv->prev_taken : 0);
+    uint32_t cycles = b->cycles + (addr != sim_vcpu_blk_end(sv) ? sim_vcpu_blk_taken(sv) : 0);
     uint64_t end = *sv->clock + cycles;
     if (__builtin_expect(end >= sv->stop_at, 0))
         return false;
-    sv->slice_ran = true;
-    sv->prev_taken = sv->taken_cycles & b->cond_mask;
-    sv->prev_end = addr + size;
-    sv->insns += b->insns;
     sv->blk_addr = addr;
+    sv->blk_tail = b->tail;
+    sv->insns += b->insns;
     sv->guest_cycles += cycles;
     *sv->clock = end;
     return true;
@@ -369,7 +369,7 @@ BLOCK_HOOK_ATTR static void on_block(uc_engine *uc, uint64_t addr, uint32_t size
 void sim_vcpu_uncharge_from(struct sim_vcpu *sv, uint64_t addr)
 {
     struct sim_domain *sd = sv->sd;
-    uint64_t blk_end = sv->prev_end; /* the block being run: [blk_addr, prev_end) */
+    uint64_t blk_end = sim_vcpu_blk_end(sv); /* the block being run: [blk_addr, blk_end) */
     if (addr >= sv->blk_addr && addr < blk_end && blk_end <= sd->ram_size) {
         uint32_t insns, cycles;
         aot_range_cost(&sd->aot, addr, blk_end, sd->ram + addr, &insns, &cycles);
@@ -501,7 +501,7 @@ void sim_deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
                                                                      : COST_UPCALL_INJECT_PV);
     stages_inject(&sv->sd->stages, &sv->stages, start, *pcpu_clock(sv));
     sv->upcall_insns_at = sv->insns;
-    sv->prev_taken = 0; /* control went to the callback, not to a branch target */
+    sv->blk_tail = (uint32_t)sv->blk_tail; /* to the callback, not to a branch target */
 }
 
 static bool vcpu_must_stop(const struct sim_vcpu *sv)
@@ -689,7 +689,7 @@ static void unshare_text_and_retry(struct sim_vcpu *sv, uint64_t rip)
     uc_ctl_flush_tlb(sv->uc);
     sv->evpage_gen = sv->sd->evpage_gen; /* flushed already */
     sim_vcpu_uncharge_from(sv, rip);
-    sv->prev_taken = 0; /* it resumes inside the block, not after a branch */
+    sv->blk_tail = (uint32_t)sv->blk_tail; /* it resumes inside the block, not after a branch */
     sim_vcpu_request_stop(sv);
     sv->resume_at = rip;
 }
@@ -808,10 +808,11 @@ void sim_vcpu_run_slice(struct sim_vcpu *sv)
         sim_vcpu_set_regs(sv, &r);
     sv->stop_requested = false;
     sv->slice_ran = false;
+    sv->slice_insns = sv->insns; /* the block hook's fast path notes a block by insns alone */
     sv->resume_at = 0;
-    /* prev_taken carries over: a slice that stopped after a conditional branch resumes at its
+    /* blk_tail carries over: a slice that stopped after a conditional branch resumes at its
      * target or its fall-through, and the next block still tells which (where a slice ends
-     * must not change what is charged). An upcall entered above has cleared it. */
+     * must not change what is charged). An upcall entered above has cleared its taken cost. */
     /* No "until" address: the slice ends by uc_emu_stop (0 would stop a jump to NULL). */
     uc_err err = uc_emu_start(sv->uc, r.rip, UINT64_MAX, 0, 0);
     if (sv->resume_at)
