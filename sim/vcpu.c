@@ -595,6 +595,24 @@ static void vmcall_frame(struct sim_vcpu *sv, struct hv_regs *r)
     engine_frame(sv, r, VMCALL_LEN);
 }
 
+/* sim_hypercall, and whether it moved anything but rax. Only registers the trap read can have
+ * moved: the handlers that change argument registers are wide ones, and the frame changes only
+ * once it is loaded. So in the common case (neither loaded) two compares tell, and loading the
+ * frame on the way (an upcall, a continuation) counts as moving it. */
+static bool hc_run(struct sim_vcpu *sv, struct hv_regs *r, unsigned len, bool wide,
+                   bool *have_frame, void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
+{
+    if (!wide && !*have_frame) {
+        uint64_t rdi = r->rdi, rsi = r->rsi;
+        sim_hypercall(sv, r, len, have_frame, frame);
+        return *have_frame || r->rdi != rdi || r->rsi != rsi;
+    }
+    struct hc_snapshot before;
+    hc_snapshot_take(&before, r);
+    sim_hypercall(sv, r, len, have_frame, frame);
+    return hc_moved(r, &before);
+}
+
 /* Does the trap need every argument register? The hypercalls that use them, and whatever reads
  * them all (a recording, the narrator). */
 static bool hc_needs_wide(const struct sim_vcpu *sv, uint64_t nr)
@@ -624,10 +642,8 @@ static void hypercall_trap(struct sim_vcpu *sv, uc_engine *uc, unsigned len, uns
     bool have_frame = r.rax == __HYPERVISOR_iret || sv->sd->m->rec;
     if (have_frame)
         frame(sv, &r);
-    struct hc_snapshot before;
-    hc_snapshot_take(&before, &r);
-    sim_hypercall(sv, &r, len, &have_frame, frame);
-    if (rip_bias != 0 && !hc_moved(&r, &before)) {
+    bool moved = hc_run(sv, &r, len, wide, &have_frame, frame);
+    if (rip_bias != 0 && !moved) {
         uc_reg_write(uc, UC_X86_REG_RAX, &r.rax);
         return;
     }
