@@ -21,6 +21,8 @@ struct hypercall_desc {
     /* Which guests Xen's hypercall tables offer it to (hypercall-defs.c); the others get
      * -ENOSYS. */
     bool pv, hvm;
+    /* Its handler reads or rewrites more than rdi and rsi: see HYPERCALL_WIDE_MASK. */
+    bool wide;
 };
 
 /* Handle the hypercall in regs->rax with arguments rdi, rsi, rdx, r10, r8, r9; the result goes
@@ -32,6 +34,17 @@ struct hypercall_desc {
  * rewinds rip to the trap instruction so the guest issues it again. */
 void hypercall_dispatch(struct vcpu *v, struct hv_regs *regs);
 const struct hypercall_desc *hypercall_lookup(unsigned nr); /* NULL if none */
+/* The hypercalls whose handlers read or rewrite argument registers beyond rdi and rsi (rdx,
+ * r10, r8, r9), or the whole frame (iret): sim/ loads those registers from the engine for these
+ * only, every other handler sees them as 0. Numbers beyond the mask count as such. Keep it in
+ * step with the table's .wide in hypercall.c (test_pv checks that they agree). */
+#define HYPERCALL_WIDE_MASK                                                                        \
+    ((1ull << __HYPERVISOR_set_callbacks) | (1ull << __HYPERVISOR_console_io) |                    \
+     (1ull << __HYPERVISOR_iret) | (1ull << __HYPERVISOR_vcpu_op) | (1ull << __HYPERVISOR_dm_op))
+static inline bool hypercall_wide(uint64_t nr)
+{
+    return nr >= 64 || ((HYPERCALL_WIDE_MASK >> nr) & 1);
+}
 /* hypercall_dispatch of nr(a1, a2, a3) as a guest without an engine issues it (tests, the
  * quiz): its result. */
 long hypercall_issue(struct vcpu *v, unsigned nr, uint64_t a1, uint64_t a2, uint64_t a3);

@@ -194,7 +194,9 @@ static unsigned note_site(struct aot_image *a, const cs_insn *insn)
 static int sweep_segment(struct aot_image *a, struct aot_segment *s)
 {
     s->prefix = calloc(s->size + 1, sizeof(*s->prefix));
-    if (!s->prefix)
+    /* Most of it is never touched: calloc's untouched pages cost no memory. */
+    s->blocks = calloc(s->size, sizeof(*s->blocks));
+    if (!s->prefix || !s->blocks)
         return -1;
     cs_insn *insn = cs_malloc((csh)a->csh);
     const uint8_t *code = s->code;
@@ -269,8 +271,10 @@ int aot_share(struct aot_image *dst, const struct aot_image *src)
 
 void aot_free(struct aot_image *a)
 {
-    for (unsigned i = 0; i < a->nr_seg && !a->borrowed; i++)
+    for (unsigned i = 0; i < a->nr_seg && !a->borrowed; i++) {
         free(a->seg[i].prefix);
+        free(a->seg[i].blocks);
+    }
     free(a->site);
     free(a->slow);
     if (a->csh && !a->borrowed) {

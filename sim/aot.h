@@ -23,10 +23,21 @@ struct aot_prefix {
 #define AOT_AFTER_COND 0x40000000u /* the instruction ending here is a conditional branch */
 #define AOT_INSN_COUNT 0x3fffffffu
 
+/* A block's cost as the prefix sums give it, kept per start offset the first time a block
+ * starting there runs (size 0: none yet), so that the block hook reads one entry instead of
+ * two prefix sums. A block of another size at the same start is costed from the prefix sums. */
+struct aot_block_cost {
+    /* its size, and in the high 32 bits the cycles a taken branch at its end adds (0 if it
+     * does not end with a conditional branch): struct sim_vcpu's blk_tail as it runs */
+    uint64_t tail;
+    uint32_t insns, cycles;
+};
+
 struct aot_segment {
     uint64_t base, size;
-    const uint8_t *code;       /* the bytes as loaded (guest RAM) */
-    struct aot_prefix *prefix; /* size + 1 entries */
+    const uint8_t *code;           /* the bytes as loaded (guest RAM) */
+    struct aot_prefix *prefix;     /* size + 1 entries */
+    struct aot_block_cost *blocks; /* size entries, filled in at run time (sim/vcpu.c) */
 };
 
 struct aot_block {

@@ -322,7 +322,7 @@ static bool current_port_insn(struct sim_vcpu *sv, struct aot_port_io *out)
         sv->hvm_io.nth = 0;
     }
     unsigned nth = sv->hvm_io.nth++;
-    uint64_t from = sv->blk_addr, to = sv->prev_end;
+    uint64_t from = sv->blk_addr, to = sim_vcpu_blk_end(sv);
     if (from < XEN_PAGE_SIZE || to > sd->ram_size || to <= from)
         return false;
     return aot_port_io(&sd->aot, from, to, sd->ram + from, nth, out);

@@ -103,16 +103,14 @@ struct sim_engine {
 struct sim_vcpu {
     struct vcpu *v;
     struct sim_domain *sd;
-    struct sim_pcpu *pcpu;       /* home physical CPU (static placement) */
-    uint64_t *clock;             /* &pcpu->local */
-    uint64_t hot_base, hot_size; /* the image's main code segment, for the block hook */
-    const struct aot_prefix *hot_prefix;
-    uint32_t taken_cycles;  /* the profile's extra cost of a taken conditional branch */
-    bool prev_cond;         /* the last block ended with a conditional branch ... */
-    uint64_t prev_end;      /* ... and this is its fall-through address */
-    void *uc;               /* the uc_engine holding its registers now (NULL: in ctx) */
-    struct sim_engine *eng; /* ... and its sim_engine */
-    void *ctx;              /* PV: its registers while no engine holds them (uc_context) */
+    struct sim_pcpu *pcpu;             /* home physical CPU (static placement) */
+    uint64_t *clock;                   /* &pcpu->local */
+    uint64_t hot_base, hot_size;       /* the image's main code segment, for the block hook */
+    struct aot_block_cost *hot_blocks; /* its blocks' costs, per start offset */
+    uint32_t taken_cycles;             /* the profile's extra cost of a taken conditional branch */
+    void *uc;                          /* the uc_engine holding its registers now (NULL: in ctx) */
+    struct sim_engine *eng;            /* ... and its sim_engine */
+    void *ctx; /* PV: its registers while no engine holds them (uc_context) */
     enum sim_vcpu_state state;
     /* the scheduler's (sim/sched.c) */
     bool pinned, boost;
@@ -124,7 +122,8 @@ struct sim_vcpu {
     uint64_t stop_at;   /* cycles: end of the current slice */
     uint64_t slice_end; /* cycles: end of its time slice */
     bool stop_requested;
-    bool slice_ran;    /* a block of this slice has run (the first may cross its end) */
+    bool slice_ran;       /* a block of this slice has run (the first may cross its end) ... */
+    uint64_t slice_insns; /* ... or, under an engine, insns has moved from this since it began */
     bool xen_entry;    /* interrupted or scheduled in: Xen returns to it at its next slice start */
     uint64_t hc_start; /* cycles: when the hypercall being handled trapped */
     struct stage_vcpu stages;
@@ -136,7 +135,11 @@ struct sim_vcpu {
     struct replay_vcpu *rp;   /* replayed: its recorded steps (sim/replay.c), else NULL */
     uint64_t upcall_insns;    /* guest instructions from callback entry to HYPERVISOR_iret */
     uint64_t upcall_insns_at; /* insns when the current upcall began */
-    uint64_t blk_addr;   /* the block being executed, up to prev_end (for exact RDTSC values) */
+    uint64_t blk_addr;        /* the block being executed (for exact RDTSC values) ... */
+    /* ... its size (low 32 bits) and, high 32, taken_cycles if it ends with a conditional branch
+     * (else 0): charged unless the next block starts at its end. One store for both on the
+     * block hook's path (vcpu.h reads them). */
+    uint64_t blk_tail;
     uint64_t fault_addr; /* last unmapped access, for the crash diagnostic */
     int fault_access;    /* uc_mem_type */
     struct simk_event *timer_ev[HV_TIMER_KINDS];

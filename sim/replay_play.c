@@ -366,7 +366,7 @@ static void issue(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at)
     bool have_frame = true;
     r->rip = at + 2;
     sv->sd->m->replay->hypercalls++;
-    sim_hypercall(sv, r, at, &have_frame, no_frame);
+    sim_hypercall(sv, r, 2, &have_frame, no_frame);
 }
 
 /* At the guest's last hypercall site. */

@@ -30,12 +30,21 @@ static const int hv_reg_ids[] = {
 #define NR_HV_REGS (sizeof(hv_reg_ids) / sizeof(hv_reg_ids[0]))
 _Static_assert(sizeof(struct hv_regs) == NR_HV_REGS * sizeof(uint64_t), "hv_regs order");
 
-/* A hypercall reads its number, six arguments and where it was made; iret and upcall delivery
- * also need the frame registers (read only then: every register read costs). */
+/* A hypercall trap reads its number and the two arguments most hypercalls take; the other four
+ * arguments only for the hypercalls that use them (HYPERCALL_WIDE_MASK); where it was made and
+ * the frame registers only when something needs them: iret, an upcall, a continuation, a
+ * recording (every register read costs). */
 static const int hc_reg_ids[] = {UC_X86_REG_RAX, UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RDX,
                                  UC_X86_REG_R10, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_RIP,
                                  UC_X86_REG_RSP, UC_X86_REG_RCX, UC_X86_REG_R11, UC_X86_REG_EFLAGS};
-#define NR_HC_ARG_REGS 8u
+/* Groups of hc_reg_ids: its first register and how many. */
+struct hc_group {
+    unsigned first, n;
+};
+static const struct hc_group hc_narrow = {0, 3}; /* rax, rdi, rsi */
+static const struct hc_group hc_wide = {3, 4};   /* rdx, r10, r8, r9 */
+static const struct hc_group hc_frame = {7, 5};  /* rip, rsp, rcx, r11, rflags */
+#define HC_GROUP_MAX 5u
 #define NR_HC_REGS (sizeof(hc_reg_ids) / sizeof(hc_reg_ids[0]))
 
 /* Where each of hc_reg_ids lands in struct hv_regs. */
@@ -51,10 +60,11 @@ static void regs_all(struct hv_regs *r, void **slots)
         slots[i] = (uint64_t *)r + i;
 }
 
-static void regs_hc(struct hv_regs *r, void **slots)
+/* Slots for a group of hc_reg_ids. */
+static void regs_group(struct hv_regs *r, struct hc_group g, void **slots)
 {
-    for (size_t i = 0; i < NR_HC_REGS; i++)
-        slots[i] = (char *)r + hc_reg_offsets[i];
+    for (unsigned i = 0; i < g.n; i++)
+        slots[i] = (char *)r + hc_reg_offsets[g.first + i];
 }
 
 static void regs_read_all(uc_engine *uc, struct hv_regs *r)
@@ -81,29 +91,43 @@ void sim_vcpu_set_regs(struct sim_vcpu *sv, const struct hv_regs *r)
         uc_context_reg_write(sv->ctx, hv_reg_ids[i], slots[i]);
 }
 
-/* Registers [first, first + n) of hc_reg_ids. */
-static void regs_read_hc(uc_engine *uc, struct hv_regs *r, size_t first, size_t n)
+/* One group of hc_reg_ids, read from the engine into r or written to it from r. Not inlined:
+ * the trap would compute every group's slots up front, though it usually needs one. */
+static __attribute__((noinline)) void regs_read_group(uc_engine *uc, struct hv_regs *r,
+                                                      struct hc_group g)
 {
-    void *slots[NR_HC_REGS];
-    regs_hc(r, slots);
-    uc_reg_read_batch(uc, (int *)hc_reg_ids + first, slots + first, (int)n);
+    void *slots[HC_GROUP_MAX];
+    regs_group(r, g, slots);
+    uc_reg_read_batch(uc, (int *)hc_reg_ids + g.first, slots, (int)g.n);
 }
 
-static void regs_write_hc(uc_engine *uc, struct hv_regs *r)
+static __attribute__((noinline)) void regs_write_group(uc_engine *uc, struct hv_regs *r,
+                                                       struct hc_group g)
 {
-    void *slots[NR_HC_REGS];
-    regs_hc(r, slots);
-    uc_reg_write_batch(uc, (int *)hc_reg_ids, slots, (int)NR_HC_REGS);
+    void *slots[HC_GROUP_MAX];
+    regs_group(r, g, slots);
+    uc_reg_write_batch(uc, (int *)hc_reg_ids + g.first, slots, (int)g.n);
+}
+
+/* The registers of a hypercall trap as they were read (before the handler runs), to tell
+ * whether the hypercall moved anything but the result (rax). Kept as scalars: they are
+ * compared one by one, no block copy of the structure the engine just wrote into. */
+struct hc_snapshot {
+    uint64_t rdi, rsi, rip, rdx, r10, r8, r9, rsp, rcx, r11, rflags;
+};
+
+static void hc_snapshot_take(struct hc_snapshot *s, const struct hv_regs *r)
+{
+    *s = (struct hc_snapshot){r->rdi, r->rsi, r->rip, r->rdx, r->r10,   r->r8,
+                              r->r9,  r->rsp, r->rcx, r->r11, r->rflags};
 }
 
 /* Did anything but the result (rax) change? */
-static bool regs_hc_moved(const struct hv_regs *a, const struct hv_regs *b)
+static bool hc_moved(const struct hv_regs *r, const struct hc_snapshot *s)
 {
-    for (size_t i = 1; i < NR_HC_REGS; i++)
-        if (*(const uint64_t *)((const char *)a + hc_reg_offsets[i]) !=
-            *(const uint64_t *)((const char *)b + hc_reg_offsets[i]))
-            return true;
-    return false;
+    return (r->rdi ^ s->rdi) | (r->rsi ^ s->rsi) | (r->rip ^ s->rip) | (r->rdx ^ s->rdx) |
+           (r->r10 ^ s->r10) | (r->r8 ^ s->r8) | (r->r9 ^ s->r9) | (r->rsp ^ s->rsp) |
+           (r->rcx ^ s->rcx) | (r->r11 ^ s->r11) | (r->rflags ^ s->rflags);
 }
 
 static uint64_t *pcpu_clock(struct sim_vcpu *sv)
@@ -235,54 +259,108 @@ void sim_vcpu_request_stop(struct sim_vcpu *sv)
         uc_emu_stop(sv->uc);
 }
 
-/* Charge a block: its instruction count and cycles were computed when the guest was loaded.
- * A block that would end past the end of the slice is not run now (unless it is the slice's
- * first: something must run): Unicorn does not execute a block whose hook asked for the stop
- * (nor any after it), and it is charged when the vcpu resumes. So guest code never runs past
- * the time another CPU's IPI may arrive. */
-static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+/* Charge a block whose cost is known: unless it may not run now (see on_block). */
+static void block_charge(struct sim_vcpu *sv, uint64_t addr, uint32_t size, uint32_t insns,
+                         uint32_t cycles, bool cond_end)
 {
-    struct sim_vcpu *sv = ((struct sim_engine *)opaque)->sv;
     uint64_t *clock = pcpu_clock(sv);
-    (void)uc;
-    /* One compare on the hot path: a requested stop also sets stop_at to 0. A stop asked for in
-     * a hook that also moved RIP (an upcall, an iret) is cancelled by Unicorn, which restarts
-     * at the new RIP: it is asked again here, before this block runs. */
-    if (*clock >= sv->stop_at) {
+    /* The previous block ended with a conditional branch: taken unless this is its
+     * fall-through. Only now is that known. */
+    if (addr != sim_vcpu_blk_end(sv))
+        cycles += sim_vcpu_blk_taken(sv);
+    if (*clock + cycles > sv->stop_at && (sv->slice_ran || sv->insns != sv->slice_insns)) {
+        sim_vcpu_request_stop(sv);
+        sv->resume_at = addr;
+        return;
+    }
+    sv->slice_ran = true;
+    sv->blk_tail = sim_vcpu_blk_tail(size, cond_end ? sv->taken_cycles : 0);
+    sv->insns += insns;
+    sv->blk_addr = addr;
+    sv->guest_cycles += cycles;
+    *clock += cycles;
+}
+
+/* A block of the main code segment costed from the prefix sums: block_fast takes it from its
+ * start offset's entry next time (the last size seen there wins). */
+static void block_cost_keep(struct sim_vcpu *sv, uint64_t addr, uint32_t size, uint32_t insns,
+                            uint32_t cycles, bool cond_end)
+{
+    uint64_t off = addr - sv->hot_base;
+    if (off < sv->hot_size && size && size <= sv->hot_size - off)
+        sv->hot_blocks[off] = (struct aot_block_cost){
+            sim_vcpu_blk_tail(size, cond_end ? sv->taken_cycles : 0), insns, cycles};
+}
+
+/* Everything on_block's fast path leaves out: a stop, a block outside the main code segment or
+ * not yet decoded, one that would cross the slice's end. */
+static __attribute__((noinline)) void block_slow(struct sim_vcpu *sv, uint64_t addr, uint32_t size)
+{
+    /* A requested stop also sets stop_at to 0. A stop asked for in a hook that also moved RIP
+     * (an upcall, an iret) is cancelled by Unicorn, which restarts at the new RIP: it is asked
+     * again here, before this block runs. */
+    if (*pcpu_clock(sv) >= sv->stop_at) {
         sim_vcpu_request_stop(sv);
         sv->resume_at = addr; /* Unicorn's RIP is stale here: chained blocks do not update it */
         return;
     }
     uint32_t insns, cycles;
     bool cond_end;
-    uint64_t off = addr - sv->hot_base;
-    const struct aot_prefix *from = off < sv->hot_size ? sv->hot_prefix + off : NULL;
-    if (from && size <= sv->hot_size - off && (from->insns & AOT_INSN_START)) {
-        insns = (from[size].insns & AOT_INSN_COUNT) - (from->insns & AOT_INSN_COUNT);
-        cycles = from[size].cycles - from->cycles;
-        cond_end = (from[size].insns & AOT_AFTER_COND) != 0;
-    } else if (!aot_fast_cost(&sv->sd->aot, addr, size, &insns, &cycles, &cond_end) &&
-               !block_cost_first_sight(sv, addr, size, &insns, &cycles, &cond_end)) {
+    if (aot_fast_cost(&sv->sd->aot, addr, size, &insns, &cycles, &cond_end))
+        block_cost_keep(sv, addr, size, insns, cycles, cond_end);
+    else if (!block_cost_first_sight(sv, addr, size, &insns, &cycles, &cond_end)) {
         sim_vcpu_request_stop(sv);
         sv->resume_at = addr; /* translated again, with its TSC reads hooked */
         return;
     }
-    /* The previous block ended with a conditional branch: taken unless this is its
-     * fall-through. Only now is that known. */
-    if (sv->prev_cond && addr != sv->prev_end)
-        cycles += sv->taken_cycles;
-    if (*clock + cycles > sv->stop_at && sv->slice_ran) {
-        sim_vcpu_request_stop(sv);
-        sv->resume_at = addr;
-        return;
-    }
-    sv->slice_ran = true;
-    sv->prev_cond = cond_end;
-    sv->prev_end = addr + size;
-    sv->insns += insns;
+    block_charge(sv, addr, size, insns, cycles, cond_end);
+}
+
+/* GCC would pack block_fast's two counter additions into vector instructions, several more
+ * than two adds on a path that runs for every guest block. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define BLOCK_HOOK_ATTR __attribute__((optimize("no-tree-slp-vectorize")))
+#else
+#define BLOCK_HOOK_ATTR
+#endif
+
+/* The block hook's common case, a block of the main code segment that ends before the slice
+ * does, charged as block_slow would: a few loads, no call, no stack, and as few stores as the
+ * counters allow (it runs for every block the guest executes, and stores are what it is short
+ * of). A block that ends strictly before stop_at can neither be the stop nor cross it, whatever
+ * slice_ran says; its instructions (one at least) say that a block ran (slice_insns). Returns
+ * false, having changed nothing, otherwise. */
+static inline bool block_fast(struct sim_vcpu *sv, uint64_t addr, uint32_t size)
+{
+    uint64_t off = addr - sv->hot_base;
+    if (__builtin_expect(off >= sv->hot_size, 0))
+        return false;
+    const struct aot_block_cost *b = &sv->hot_blocks[off];
+    if (__builtin_expect((uint32_t)b->tail != size || !size, 0))
+        return false;
+    uint32_t cycles = b->cycles + (addr != sim_vcpu_blk_end(sv) ? sim_vcpu_blk_taken(sv) : 0);
+    uint64_t end = *sv->clock + cycles;
+    if (__builtin_expect(end >= sv->stop_at, 0))
+        return false;
     sv->blk_addr = addr;
+    sv->blk_tail = b->tail;
+    sv->insns += b->insns;
     sv->guest_cycles += cycles;
-    *clock += cycles;
+    *sv->clock = end;
+    return true;
+}
+
+/* Charge a block: its instruction count and cycles were computed when the guest was loaded.
+ * A block that would end past the end of the slice is not run now (unless it is the slice's
+ * first: something must run): Unicorn does not execute a block whose hook asked for the stop
+ * (nor any after it), and it is charged when the vcpu resumes. So guest code never runs past
+ * the time another CPU's IPI may arrive. */
+BLOCK_HOOK_ATTR static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+    struct sim_vcpu *sv = ((struct sim_engine *)opaque)->sv;
+    (void)uc;
+    if (!block_fast(sv, addr, size))
+        block_slow(sv, addr, size);
 }
 
 /* RDTSC/RDTSCP at a site found ahead of time: return the simulated TSC and skip the
@@ -292,7 +370,7 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 void sim_vcpu_uncharge_from(struct sim_vcpu *sv, uint64_t addr)
 {
     struct sim_domain *sd = sv->sd;
-    uint64_t blk_end = sv->prev_end; /* the block being run: [blk_addr, prev_end) */
+    uint64_t blk_end = sim_vcpu_blk_end(sv); /* the block being run: [blk_addr, blk_end) */
     const uint8_t *code = addr < blk_end ? sim_domain_va(sd, addr, blk_end - addr) : NULL;
     if (addr >= sv->blk_addr && code) {
         uint32_t insns, cycles;
@@ -425,7 +503,7 @@ void sim_deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
                                                                      : COST_UPCALL_INJECT_PV);
     stages_inject(&sv->sd->stages, &sv->stages, start, *pcpu_clock(sv));
     sv->upcall_insns_at = sv->insns;
-    sv->prev_cond = false; /* control went to the callback, not to a branch target */
+    sv->blk_tail = (uint32_t)sv->blk_tail; /* to the callback, not to a branch target */
 }
 
 static bool vcpu_must_stop(const struct sim_vcpu *sv)
@@ -435,11 +513,22 @@ static bool vcpu_must_stop(const struct sim_vcpu *sv)
            v->domain->paused || sv->sd->status != SD_RUNNING || sv->sd->m->finished;
 }
 
+/* The frame registers (rip past the hypercall instruction, rsp, rcx, r11, rflags) in r, loaded
+ * by frame() unless they are there already. */
+static void hypercall_frame(struct sim_vcpu *sv, struct hv_regs *r, bool *have_frame,
+                            void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
+{
+    if (!*have_frame)
+        frame(sv, r);
+    *have_frame = true;
+}
+
 /* Xen's hypercall entry and its return path (continuation, pending events) for the hypercall
- * in r, made by the instruction at `at`; r->rip is past it. frame() loads the registers an
- * upcall's frame needs (have_frame: they are in r already). Returns with r as the guest resumes.
- * Shared by the engine (below) and by replay, which has no engine. */
-void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *have_frame,
+ * in r, made by an instruction len bytes long. frame() loads the frame registers, rip past that
+ * instruction included, when something needs them (have_frame: they are in r already; they are
+ * for a recording). Returns with r as the guest resumes. Shared by the engine (below) and by
+ * replay, which has no engine. */
+void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, unsigned len, bool *have_frame,
                    void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
 {
     struct machine *m = sv->sd->m;
@@ -449,14 +538,20 @@ void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *ha
     sv->pcpu->xen_from = sv->hc_start;
     if (m->rec) {
         const uint64_t args[] = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9};
-        record_guest_hypercall(sv, r, at);
-        record_hypercall(sv, r->rax, args, at);
+        hypercall_frame(sv, r, have_frame, frame);
+        record_guest_hypercall(sv, r, r->rip - len);
+        record_hypercall(sv, r->rax, args, r->rip - len);
     }
-    explain_hypercall(m->explain, sv, r);
+    /* The narrator and the recorder are tested here, not in their calls: this is every
+     * hypercall's path, and they are usually off. */
+    if (m->explain)
+        explain_hypercall(m->explain, sv, r);
     hypercall_dispatch(sv->v, r);
-    explain_hypercall_done(m->explain, sv, nr, (int64_t)r->rax);
+    if (m->explain)
+        explain_hypercall_done(m->explain, sv, nr, (int64_t)r->rax);
     *pcpu_clock(sv) += sv->v->hcall_cycles;
-    record_guest_result(sv, nr, cmd, arg, r->rax, sv->v->hcall_continuation);
+    if (m->rec)
+        record_guest_result(sv, nr, cmd, arg, r->rax, sv->v->hcall_continuation);
     if (nr == __HYPERVISOR_iret) {
         record_iret(sv);
         stages_iret(&sv->sd->stages, &sv->stages, sv->hc_start, *pcpu_clock(sv));
@@ -464,15 +559,15 @@ void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *ha
     }
     if (sv->v->hcall_continuation) {
         sv->v->hcall_continuation = false;
-        r->rip = at; /* re-execute, as Xen's hypercall_create_continuation */
+        hypercall_frame(sv, r, have_frame, frame);
+        r->rip -= len; /* re-execute, as Xen's hypercall_create_continuation */
     }
     if (sv->sd->status == SD_RUNNING && sv->v->run_state == VCPU_RUNNABLE && upcall_due(sv)) {
-        if (!*have_frame)
-            frame(sv, r);
-        *have_frame = true;
+        hypercall_frame(sv, r, have_frame, frame);
         sim_deliver_upcall(sv, r);
     }
-    record_hypercall_done(sv);
+    if (m->rec)
+        record_hypercall_done(sv);
     sv->pcpu->xen_to = *pcpu_clock(sv); /* back in the guest */
     /* A hypercall that armed a timer or made a vcpu ready may bring the slice's end nearer.
      * Only then is it asked again: most hypercalls do neither. */
@@ -482,44 +577,90 @@ void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *ha
         sim_vcpu_request_stop(sv);
 }
 
-/* The frame registers, read from the engine once they are needed; before records them as they
- * were at the trap, so that only a hypercall that moved them writes them back. */
-static void engine_frame(struct sim_vcpu *sv, struct hv_regs *r)
+/* The frame registers, read from the engine once they are needed. The engine's RIP is still
+ * the hypercall instruction's (Unicorn moves it past a syscall after the hook; a vmcall's is
+ * ours to move): r->rip goes past it. One function per instruction length, for sim_hypercall's
+ * frame(). */
+static void engine_frame(struct sim_vcpu *sv, struct hv_regs *r, unsigned len)
 {
-    regs_read_hc(sv->uc, r, NR_HC_ARG_REGS, NR_HC_REGS - NR_HC_ARG_REGS);
+    regs_read_group(sv->uc, r, hc_frame);
+    r->rip += len;
 }
 
-/* The trap: the instruction at RIP is len bytes long; Unicorn adds rip_bias to RIP once the hook
- * returns. */
-static void hypercall_trap(struct sim_vcpu *sv, uc_engine *uc, unsigned len, unsigned rip_bias)
+static void syscall_frame(struct sim_vcpu *sv, struct hv_regs *r)
 {
-    struct hv_regs r = {0};
-    regs_read_hc(uc, &r, 0, NR_HC_ARG_REGS);
-    /* iret reads its frame, and a recording keeps every hypercall's rsp and rflags (replay
-     * needs them); others read it only for an upcall. */
+    engine_frame(sv, r, SYSCALL_LEN);
+}
+
+static void vmcall_frame(struct sim_vcpu *sv, struct hv_regs *r)
+{
+    engine_frame(sv, r, VMCALL_LEN);
+}
+
+/* sim_hypercall, and whether it moved anything but rax. Only registers the trap read can have
+ * moved: the handlers that change argument registers are wide ones, and the frame changes only
+ * once it is loaded. So in the common case (neither loaded) two compares tell, and loading the
+ * frame on the way (an upcall, a continuation) counts as moving it. */
+static bool hc_run(struct sim_vcpu *sv, struct hv_regs *r, unsigned len, bool wide,
+                   bool *have_frame, void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
+{
+    if (!wide && !*have_frame) {
+        uint64_t rdi = r->rdi, rsi = r->rsi;
+        sim_hypercall(sv, r, len, have_frame, frame);
+        return *have_frame || r->rdi != rdi || r->rsi != rsi;
+    }
+    struct hc_snapshot before;
+    hc_snapshot_take(&before, r);
+    sim_hypercall(sv, r, len, have_frame, frame);
+    return hc_moved(r, &before);
+}
+
+/* Does the trap need every argument register? The hypercalls that use them, and whatever reads
+ * them all (a recording, the narrator). */
+static bool hc_needs_wide(const struct sim_vcpu *sv, uint64_t nr)
+{
+    const struct machine *m = sv->sd->m;
+    return hypercall_wide(nr) || m->rec || m->explain;
+}
+
+/* The trap: the instruction is len bytes long (frame() loads the frame for that length);
+ * Unicorn adds rip_bias to RIP once the hook returns. Registers the trap did not read are 0 in
+ * r: the handlers that use the wide ones are hc_needs_wide's, the frame is loaded before
+ * anything reads it, and only a hypercall that moved more than rax writes registers back (those
+ * it read, with the frame). */
+static void hypercall_trap(struct sim_vcpu *sv, uc_engine *uc, unsigned len, unsigned rip_bias,
+                           void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
+{
+    /* Copied rather than initialised with {0}, which GCC makes a slow rep stos on this path. */
+    static const struct hv_regs no_regs;
+    struct hv_regs r = no_regs;
+    regs_read_group(uc, &r, hc_narrow);
+    bool wide = hc_needs_wide(sv, r.rax);
+    if (wide)
+        regs_read_group(uc, &r, hc_wide);
+    /* iret reads its frame, and a recording keeps every hypercall's rip, rsp and rflags (replay
+     * needs them); others read it only when they need it. Loaded before the snapshot, a frame
+     * the hypercall did not move is not written back. */
     bool have_frame = r.rax == __HYPERVISOR_iret || sv->sd->m->rec;
     if (have_frame)
-        engine_frame(sv, &r);
-    uint64_t at = r.rip;
-    r.rip = at + len;
-    struct hv_regs before = r;
-    sim_hypercall(sv, &r, at, &have_frame, engine_frame);
-    if (rip_bias == 0 || regs_hc_moved(&r, &before)) {
-        if (!have_frame) { /* a continuation moved only rip and rdi */
-            struct hv_regs frame = r;
-            engine_frame(sv, &frame);
-            r.rsp = frame.rsp, r.rcx = frame.rcx, r.r11 = frame.r11, r.rflags = frame.rflags;
-        }
-        r.rip -= rip_bias;
-        regs_write_hc(uc, &r);
-    } else {
+        frame(sv, &r);
+    bool moved = hc_run(sv, &r, len, wide, &have_frame, frame);
+    if (rip_bias != 0 && !moved) {
         uc_reg_write(uc, UC_X86_REG_RAX, &r.rax);
+        return;
     }
+    if (!have_frame)
+        frame(sv, &r);
+    r.rip -= rip_bias;
+    regs_write_group(uc, &r, hc_narrow);
+    if (wide)
+        regs_write_group(uc, &r, hc_wide);
+    regs_write_group(uc, &r, hc_frame);
 }
 
 static void on_syscall(uc_engine *uc, void *opaque)
 {
-    hypercall_trap(((struct sim_engine *)opaque)->sv, uc, SYSCALL_LEN, SYSCALL_LEN);
+    hypercall_trap(((struct sim_engine *)opaque)->sv, uc, SYSCALL_LEN, SYSCALL_LEN, syscall_frame);
 }
 
 /* An HVM guest may make its hypercalls with vmcall or vmmcall itself, as Linux does since it
@@ -536,7 +677,7 @@ static bool on_invalid_insn(uc_engine *uc, void *opaque)
         b[1] != 0x01 || (b[2] != 0xc1 && b[2] != 0xd9))
         return false;
     sv->ud_taken = true;
-    hypercall_trap(sv, uc, VMCALL_LEN, 0);
+    hypercall_trap(sv, uc, VMCALL_LEN, 0, vmcall_frame);
     return true;
 }
 
@@ -566,7 +707,7 @@ static void unshare_text_and_retry(struct sim_vcpu *sv, uint64_t rip)
     uc_ctl_flush_tlb(sv->uc);
     sv->evpage_gen = sv->sd->evpage_gen; /* flushed already */
     sim_vcpu_uncharge_from(sv, rip);
-    sv->prev_cond = false; /* it resumes inside the block, not after a branch */
+    sv->blk_tail = (uint32_t)sv->blk_tail; /* it resumes inside the block, not after a branch */
     sim_vcpu_request_stop(sv);
     sv->resume_at = rip;
 }
@@ -687,10 +828,11 @@ void sim_vcpu_run_slice(struct sim_vcpu *sv)
         sim_vcpu_set_regs(sv, &r);
     sv->stop_requested = false;
     sv->slice_ran = false;
+    sv->slice_insns = sv->insns; /* the block hook's fast path notes a block by insns alone */
     sv->resume_at = 0;
-    /* prev_cond carries over: a slice that stopped after a conditional branch resumes at its
+    /* blk_tail carries over: a slice that stopped after a conditional branch resumes at its
      * target or its fall-through, and the next block still tells which (where a slice ends
-     * must not change what is charged). An upcall entered above has cleared it. */
+     * must not change what is charged). An upcall entered above has cleared its taken cost. */
     /* No "until" address: the slice ends by uc_emu_stop (0 would stop a jump to NULL). */
     uc_err err = uc_emu_start(sv->uc, r.rip, UINT64_MAX, 0, 0);
     if (sv->resume_at)
@@ -994,7 +1136,7 @@ int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d)
     if (sd->aot.nr_seg) {
         sv->hot_base = sd->aot.seg[0].base;
         sv->hot_size = sd->aot.seg[0].size;
-        sv->hot_prefix = sd->aot.seg[0].prefix;
+        sv->hot_blocks = sd->aot.seg[0].blocks;
     }
     if ((sd->paged ? pv_context_create(sv, d) : hvm_engine_create(sv, d)) < 0)
         return -1;

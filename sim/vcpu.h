@@ -16,15 +16,33 @@ void sim_pcpu_engines_free(struct machine *m);
 int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d);
 void sim_vcpu_destroy_engine(struct sim_vcpu *sv);
 void sim_vcpu_set_regs(struct sim_vcpu *sv, const struct hv_regs *r);
+/* The end of the block being executed, [blk_addr, end), and what a taken branch at its end
+ * adds (see blk_tail). */
+static inline uint64_t sim_vcpu_blk_end(const struct sim_vcpu *sv)
+{
+    return sv->blk_addr + (uint32_t)sv->blk_tail;
+}
+
+static inline uint32_t sim_vcpu_blk_taken(const struct sim_vcpu *sv)
+{
+    return (uint32_t)(sv->blk_tail >> 32);
+}
+
+static inline uint64_t sim_vcpu_blk_tail(uint32_t size, uint32_t taken)
+{
+    return size | (uint64_t)taken << 32;
+}
+
 /* Run sv on its pcpu until sv->stop_at (cycles), a block, a yield or a fault. Enters the event
  * callback first if an upcall is deliverable. */
 void sim_vcpu_run_slice(struct sim_vcpu *sv);
 
-/* Xen's hypercall entry and return path for the hypercall in r (rip past the instruction at
- * `at`): dispatch, continuation, an upcall on the way out. frame() fills rsp, rcx, r11 and
- * rflags when an upcall needs them and *have_frame is false (then sets it). */
+/* Xen's hypercall entry and return path for the hypercall in r, made by an instruction len
+ * bytes long: dispatch, continuation, an upcall on the way out. frame() fills rip (past that
+ * instruction), rsp, rcx, r11 and rflags when a recording, a continuation or an upcall needs
+ * them and *have_frame is false (then sets it). */
 struct hv_regs;
-void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, uint64_t at, bool *have_frame,
+void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, unsigned len, bool *have_frame,
                    void (*frame)(struct sim_vcpu *sv, struct hv_regs *r));
 /* Enter the event callback (PV) or the upcall vector's handler (HVM) now if Xen would. */
 void sim_deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r);

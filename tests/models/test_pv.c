@@ -354,6 +354,12 @@ static void test_dispatch_unknown_and_counters(void **state)
     assert_string_equal(hypercall_lookup(__HYPERVISOR_sched_op)->sub_names[SCHEDOP_poll], "poll");
     assert_int_equal(hypercall_lookup(__HYPERVISOR_vcpu_op)->nr_sub, 11);
     assert_true(hypercall_lookup(__HYPERVISOR_iret)->returns_frame);
+    /* sim/ loads rdx, r10, r8 and r9 only for the hypercalls the mask names. */
+    for (unsigned nr = 0; nr < 64; nr++) {
+        const struct hypercall_desc *desc = hypercall_lookup(nr);
+        assert_int_equal(hypercall_wide(nr), desc && desc->wide);
+    }
+    assert_true(hypercall_wide(64));
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, world_setup, fx_teardown)
