@@ -12,7 +12,12 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 results=$root/bench/results/scale.json
 
 # One JSON row per line: "name": value pairs, read back with field.
-field() { sed -n "s/.*\"$1\": \"\{0,1\}\([^\",}]*\)\"\{0,1\}.*/\1/p" <<<"$2" | head -1; }
+field() {
+  local v
+  v=$(sed -n "s/.*\"$1\": \"\([^\"]*\)\".*/\1/p" <<<"$2" | head -1)
+  [ -n "$v" ] || v=$(sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" <<<"$2" | head -1)
+  echo "$v"
+}
 
 table() {
   local json=$1
@@ -22,8 +27,8 @@ table() {
     awk -v what="$(field what "$row")" -v cmd="$(field command "$row")" \
       -v s="$(field seconds "$row")" -v kb="$(field peak_rss_kb "$row")" \
       -v gs="$(field goal_seconds "$row")" -v gkb="$(field goal_rss_kb "$row")" 'BEGIN {
-        mem = kb >= 1048576 ? sprintf("%.2f GB", kb / 1048576) : sprintf("%.0f MB", kb / 1024)
-        goal = gkb > 0 ? sprintf("%g s, %g GB", gs, gkb / 1048576) : sprintf("%g s", gs)
+        mem = kb >= 1048576 ? sprintf("%.2f GiB", kb / 1048576) : sprintf("%.0f MiB", kb / 1024)
+        goal = gkb > 0 ? sprintf("%g s, %g GiB", gs, gkb / 1048576) : sprintf("%g s", gs)
         ok = s <= gs && (gkb == 0 || kb <= gkb) ? "met" : "NOT met"
         printf "| %s | `%s` | %.1f s | %s | %s: %s |\n", what, cmd, s, mem, goal, ok
       }'
