@@ -1158,7 +1158,7 @@ void sim_vcpu_destroy_engine(struct sim_vcpu *sv)
         sim_hvm_io_detach(sv);
         sim_engine_close(sv->eng);
     } else if (sv->eng) {
-        engine_unload(sv->eng);
+        sv->eng->sv = NULL; /* it goes: its registers need not be saved first */
     }
     if (sv->ctx)
         uc_context_free(sv->ctx);
