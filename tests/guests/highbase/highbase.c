@@ -38,6 +38,12 @@ __asm__(NOTE(3, ".quad 0xffffffff80000000") /* XEN_ELFNOTE_VIRT_BASE */
         "  call guest_main\n"
         "  ud2\n");
 
+/* The faulting store, at a fixed place (highbase.ld) with fixed code, so that the crash's
+ * diagnostic does not depend on how the compiler laid out the rest. */
+__asm__(".section .text.fault, \"ax\", @progbits\n.globl fault_store\nfault_store:\n"
+        "  movq $1, (%rdi)\n  ret\n.text\n");
+void fault_store(volatile uint64_t *p);
+
 static uint8_t stack[4 * PAGE_SIZE] __attribute__((aligned(16), used));
 __asm__(".globl stack_top\n.set stack_top, stack + 4 * 4096\n");
 
@@ -179,7 +185,7 @@ void guest_main(const start_info_t *start);
 void guest_main(const start_info_t *start)
 {
     si = start;
-    put_hex("highbase: running at ", (uintptr_t)&guest_main);
+    check("running in the high half", (uintptr_t)&guest_main >= VIRT_BASE);
     check_layout();
     check_vcpu_info();
     check_fifo();
@@ -187,7 +193,7 @@ void guest_main(const start_info_t *start)
         volatile uint64_t *past =
             (volatile uint64_t *)(VIRT_BASE + si->nr_pages * PAGE_SIZE + (2ul << 20));
         put_hex("highbase: writing to ", (uintptr_t)past);
-        *past = 1;
+        fault_store(past);
     }
     struct sched_shutdown down = {.reason = SHUTDOWN_poweroff};
     hypercall3(__HYPERVISOR_sched_op, SCHEDOP_shutdown, (unsigned long)&down, 0);
