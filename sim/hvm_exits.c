@@ -31,7 +31,7 @@ struct sim_mmio_window {
 static void charge_exit(struct sim_vcpu *sv, enum cost_id decode, const ioreq_t *p, uint64_t rip)
 {
     const struct cost_profile *c = sv->sd->m->cost;
-    record_io_exit(sv, *sv->clock, p, rip);
+    record_io_exit(sv, *sv->clock, p, rip, decode == COST_HVM_IO_EMULATE);
     explain_io_exit(sv->sd->m->explain, sv, p);
     sv->pcpu->xen_from = *sv->clock;
     *sv->clock += cost_cycles(c, COST_HVM_EXIT) + cost_cycles(c, decode);
@@ -108,7 +108,8 @@ static uint32_t route_type(const ioreq_t *p)
  * instruction and restart there, where the block hook sees the stop. */
 static void stop_at(struct sim_vcpu *sv, uint64_t site)
 {
-    uc_reg_write(sv->uc, UC_X86_REG_RIP, &site);
+    if (!sv->rp) /* a replayed vcpu has no engine: its player waits for the answer */
+        uc_reg_write(sv->uc, UC_X86_REG_RIP, &site);
     sim_vcpu_request_stop(sv);
 }
 
@@ -150,7 +151,7 @@ static bool forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint6
 
     *f = (struct rt_flight){.active = true};
     rt_mark(f, RT_EXIT, *clock);
-    record_io_exit(sv, *clock, p, site);
+    record_io_exit(sv, *clock, p, site, decode == COST_HVM_IO_EMULATE);
     explain_io_exit(m->explain, sv, p);
     sv->pcpu->xen_from = sv->hc_start = *clock;
     *clock += cost_cycles(m->cost, COST_HVM_EXIT) / 2;
@@ -179,7 +180,8 @@ static bool forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint6
         return false;
     }
     /* The instruction runs again once answered: what the block hook charged for it goes. */
-    sim_vcpu_uncharge_from(sv, site);
+    if (!sv->rp)
+        sim_vcpu_uncharge_from(sv, site);
     if (buffered && s && s->bufioreq.va) /* the ring was full: the synchronous path took it */
         sd->ioreq_rt.server[s->id].ring_full++;
     switch (st) {
@@ -206,6 +208,22 @@ static bool forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint6
         stop_at(sv, site);
         return true;
     }
+}
+
+void sim_hvm_io_replayed(struct sim_vcpu *sv, ioreq_t *p, bool emulate, bool more)
+{
+    enum cost_id decode = emulate ? COST_HVM_IO_EMULATE : COST_HVM_IO_DECODE;
+    if (hvm_io_forwards(sv->sd->d, p)) { /* the vcpu waits, or a buffered write is done */
+        forward_access(sv, p, 0, 0, decode);
+        return;
+    }
+    if (more)
+        record_io_more(sv, p);
+    else
+        charge_exit(sv, decode, p, 0);
+    to_xen(sv, p);
+    record_io_access(sv, *sv->clock, p);
+    record_entry(sv, *sv->clock);
 }
 
 bool sim_hvm_io_resume(struct sim_vcpu *sv)
@@ -360,6 +378,8 @@ static uint64_t port_io(struct sim_vcpu *sv, uint32_t port, int size, uint8_t di
                     ptr == expect && ptr / XEN_PAGE_SIZE == r->ptr / XEN_PAGE_SIZE;
         if (!more)
             charge_exit(sv, COST_HVM_IO_EMULATE, &p, insn.addr);
+        else
+            record_io_more(sv, &p);
         *r = (struct sim_hvm_rep){.valid = insn.rep, .site = insn.addr, .rcx = rcx, .ptr = ptr};
     } else {
         charge_exit(sv, COST_HVM_IO_DECODE, &p, known ? insn.addr : 0);

@@ -31,6 +31,10 @@ bool sim_hvm_mmio_fault(struct sim_vcpu *sv, int type, uint64_t addr);
 bool sim_hvm_io_prepare(struct sim_vcpu *sv);
 /* Xen's completion of the access sv waited for (part of sim_hvm_io_prepare). */
 bool sim_hvm_io_resume(struct sim_vcpu *sv);
+/* Replay: the access p a recorded vcpu made, re-issued without its code (emulate: its exit
+ * decoded an instruction; more: a further element of a string instruction, in the same exit).
+ * Xen answers it, or forwards it and sv waits (the slice stops). */
+void sim_hvm_io_replayed(struct sim_vcpu *sv, struct ioreq *p, bool emulate, bool more);
 /* The emulator's notification reached Xen: sv may run again (its round trip's vcpu_wake). */
 void sim_hvm_io_notified(struct sim_vcpu *sv, uint64_t now);
 /* A port I/O instruction of an HVM guest is about to run (a code hook at each such site): an

@@ -177,7 +177,8 @@ static int domain_vcpus_create(struct machine *m, struct sim_domain *sd, unsigne
         sched_place(sv, &m->pcpu[home % m->nr_pcpus], sd->cfg->pin >= 0);
         if (guest && sim_vcpu_create_engine(sv, d) < 0)
             return -1;
-        if (m->replay && replay_attach(m->replay, sv) < 0)
+        /* a device model's domain runs its program again: what it did is not replayed */
+        if (m->replay && !sd->dm && replay_attach(m->replay, sv) < 0)
             return diag_set(d, "out of memory for the replay of domain '%s'", sd->cfg->name);
         sv->timer_slot = m->timeline_used;
         m->timeline_used += HV_TIMER_KINDS;
@@ -188,7 +189,7 @@ static int domain_vcpus_create(struct machine *m, struct sim_domain *sd, unsigne
         }
     }
     struct sim_vcpu *boot = &sd->vcpu[0];
-    if (!guest && !m->replay)
+    if (!guest && (!m->replay || sd->dm))
         return 0;
     struct hv_regs r = {.rip = sd->img.entry,
                         .rsi = sd->virt_base + sd->start_info_gpa,

@@ -397,7 +397,9 @@ void record_hlt(struct sim_vcpu *sv, bool interrupts_on)
     put(m, sv->pcpu->id, TRC_HVM_HLT, false, *sv->clock, 1, blocked ? 0u : 1u);
 }
 
-void record_io_exit(struct sim_vcpu *sv, uint64_t at, const ioreq_t *p, uint64_t rip)
+static void guest_io_record(struct sim_vcpu *sv, const ioreq_t *p, bool emulate, bool more);
+
+void record_io_exit(struct sim_vcpu *sv, uint64_t at, const ioreq_t *p, uint64_t rip, bool emulate)
 {
     struct machine *m = sv->sd->m;
     bool mmio = p->type == IOREQ_TYPE_COPY;
@@ -406,7 +408,7 @@ void record_io_exit(struct sim_vcpu *sv, uint64_t at, const ioreq_t *p, uint64_t
 
     if (!m->rec)
         return;
-    record_guest_step(sv, XT_STEP_IO, (uint32_t)p->addr);
+    guest_io_record(sv, p, emulate, false);
     exit_record(sv, at, mmio ? 48u /* EPT_VIOLATION */ : 30u /* IO_INSTRUCTION */,
                 mmio ? 0x400u /* NPF */ : 0x7bu /* IOIO */, rip);
     /* Xen's EPT or NPT violation handler: gpa, mfn (none: INVALID_MFN), qualification, p2m type
@@ -414,6 +416,12 @@ void record_io_exit(struct sim_vcpu *sv, uint64_t at, const ioreq_t *p, uint64_t
     if (mmio)
         put(m, sv->pcpu->id, TRC_HVM_NPF, false, at, 6, (uint32_t)p->addr,
             (uint32_t)(p->addr >> 32), ~0u, ~0u, qual, 4u);
+}
+
+void record_io_more(struct sim_vcpu *sv, const ioreq_t *p)
+{
+    if (sv->sd->m->rec)
+        guest_io_record(sv, p, true, true);
 }
 
 /* Xen's hvmtrace_io_assist: address (with TRC_64_FLAG if it needs 64 bits), then the data. */
@@ -680,6 +688,20 @@ void record_guest_access(struct sim_vcpu *sv, uint64_t page_gpa, uint64_t offset
     else
         t = put(m, sv->pcpu->id, TRC_EVSIM_G_ACCESS, true, t, 3, dv_of(sv), delta, info);
     step_done(sv, t);
+}
+
+/* What replay re-issues: the access as the guest made it (G_IO), in place of its code. */
+static void guest_io_record(struct sim_vcpu *sv, const ioreq_t *p, bool emulate, bool more)
+{
+    struct machine *m = sv->sd->m;
+    uint64_t t;
+    uint32_t delta = step_delta(sv, &t);
+    uint32_t info =
+        XT_IO_INFO(p->type, p->dir, p->df, p->data_is_ptr, emulate, p->size, more, p->count);
+    uint64_t data = p->dir == IOREQ_WRITE || p->data_is_ptr ? p->data : 0;
+    step_done(sv, put(m, sv->pcpu->id, TRC_EVSIM_G_IO, true, t, 7, dv_of(sv), delta, info,
+                      (uint32_t)p->addr, (uint32_t)(p->addr >> 32), (uint32_t)data,
+                      (uint32_t)(data >> 32)));
 }
 
 void record_guest_step(struct sim_vcpu *sv, enum xt_step_kind kind, uint32_t arg)

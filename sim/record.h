@@ -51,7 +51,10 @@ void record_resume(struct sim_vcpu *sv);
 
 /* HVM I/O: an exit at `at` for an access (reason from its type), the access itself (Xen's
  * IOPORT/IOMEM record: writes when dispatched, reads when complete), and the entry at `at`. */
-void record_io_exit(struct sim_vcpu *sv, uint64_t at, const struct ioreq *p, uint64_t rip);
+void record_io_exit(struct sim_vcpu *sv, uint64_t at, const struct ioreq *p, uint64_t rip,
+                    bool emulate);
+/* A further element of a string I/O instruction that Xen's emulator takes in the same exit. */
+void record_io_more(struct sim_vcpu *sv, const struct ioreq *p);
 void record_io_access(struct sim_vcpu *sv, uint64_t at, const struct ioreq *p);
 void record_entry(struct sim_vcpu *sv, uint64_t at);
 /* An HVM vcpu executed hlt: its exit at `at`, before Xen handles it, then what Xen's hvm_hlt

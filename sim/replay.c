@@ -475,14 +475,34 @@ static int read_step(struct reader *r, const struct xt_rec *rec)
         return bad(r, rec, "a STEP record of an unknown kind");
     if (kinds[k] < 0)
         return diag_set(r->d,
-                        "%s: offset %" PRIu64 ": d%uv%u made HVM port or MMIO I/O: replaying "
-                        "I/O to device models is not supported yet",
+                        "%s: offset %" PRIu64 ": d%uv%u made HVM port or MMIO I/O, recorded by "
+                        "an evsim that did not keep what replay needs of it (record it again)",
                         r->path, rec->offset, rec->d[0] >> 16, rec->d[0] & 0xffff);
     struct rp_step *s = step_add(r, rec, (enum rp_kind)kinds[k],
                                  "a STEP record of a vcpu beyond 63, or out of memory");
     if (!s)
         return -1;
     s->arg = rec->d[3];
+    return 0;
+}
+
+static int read_io(struct reader *r, const struct xt_rec *rec)
+{
+    struct sim_replay *rp = r->rp;
+    if (rec->n < 7)
+        return bad(r, rec, "an IO record of fewer than 7 words");
+    uint32_t info = rec->d[2], size = XT_IO_SIZE(info);
+    if (XT_IO_TYPE(info) > IOREQ_TYPE_PCI_CONFIG ||
+        (size != 1 && size != 2 && size != 4 && size != 8) || XT_IO_COUNT(info) == 0)
+        return bad(r, rec, "an IO record with a bad type, size or count");
+    if (!replay_grow((void **)&rp->io, &rp->cap_io, rp->nr_io + 1, sizeof(*rp->io)))
+        return bad(r, rec, "out of memory");
+    struct rp_step *s =
+        step_add(r, rec, RP_IO, "an IO record of a vcpu beyond 63, or out of memory");
+    if (!s)
+        return -1;
+    s->ref = (uint32_t)rp->nr_io;
+    rp->io[rp->nr_io++] = (struct rp_io){u64(&rec->d[3]), u64(&rec->d[5]), info};
     return 0;
 }
 
@@ -514,8 +534,8 @@ static const struct {
     {TRC_EVSIM_G_ARGS2, read_args},      {TRC_EVSIM_G_MEM, read_mem},
     {TRC_EVSIM_G_RESULT, read_result},   {TRC_EVSIM_G_ACCESS, read_access},
     {TRC_EVSIM_G_PAGE, read_page},       {TRC_EVSIM_G_STEP, read_step},
-    {TRC_EVSIM_G_CONSUME, read_consume}, {TRC_EVSIM_CPU_HZ, read_cpu_hz},
-    {TRC_EVSIM_LAYOUT, read_layout},
+    {TRC_EVSIM_G_IO, read_io},           {TRC_EVSIM_G_CONSUME, read_consume},
+    {TRC_EVSIM_CPU_HZ, read_cpu_hz},     {TRC_EVSIM_LAYOUT, read_layout},
 };
 
 static int read_record(struct reader *r, const struct xt_rec *rec)
@@ -616,6 +636,7 @@ void replay_free(struct sim_replay *rp)
     free(rp->bytes);
     free(rp->dep);
     free(rp->write);
+    free(rp->io);
     free(rp);
 }
 

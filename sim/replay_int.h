@@ -14,7 +14,7 @@
 #include "traces/idmap.h"
 #include "traces/xt_ids.h"
 
-enum rp_kind { RP_HCALL, RP_READ, RP_WRITE, RP_UPCALL, RP_HVM_IRET, RP_HLT, RP_KINDS };
+enum rp_kind { RP_HCALL, RP_READ, RP_WRITE, RP_UPCALL, RP_HVM_IRET, RP_HLT, RP_IO, RP_KINDS };
 
 /* One recorded step of a vcpu. 16 bytes: a recording holds millions of them (most are the
  * accesses of upcall handlers' event-channel code), and loading them is most of a replay's cost.
@@ -22,7 +22,7 @@ enum rp_kind { RP_HCALL, RP_READ, RP_WRITE, RP_UPCALL, RP_HVM_IRET, RP_HLT, RP_K
 struct rp_step {
     uint32_t delta_lo;      /* guest cycles before the step (rp_delta): the low 32 bits ... */
     uint32_t arg;           /* HCALL: number; UPCALL: vector; HLT: interrupts on; access: offset */
-    uint32_t ref;           /* HCALL: index into sim_replay.call; WRITE: into sim_replay.write */
+    uint32_t ref;           /* HCALL: into sim_replay.call; WRITE: .write; IO: .io */
     unsigned kind : 4;      /* enum rp_kind */
     unsigned size : 4;      /* an access's bytes */
     unsigned slot : 8;      /* an access's page: 0 shared_info, else the domain's page table */
@@ -70,6 +70,12 @@ struct rp_hcall {
     uint32_t mem_first, mem_n;
     uint32_t bound; /* a bind: the port it returned */
     bool continued, have_result;
+};
+
+/* An HVM port or MMIO access as the guest made it (G_IO): a read's answer is the replay's. */
+struct rp_io {
+    uint64_t addr, data;
+    uint32_t info; /* XT_IO_INFO */
 };
 
 /* One call: when it trapped, in the recording's cycles, and what it was (sim_replay.hcall). */
@@ -228,9 +234,12 @@ struct sim_replay {
     size_t nr_dep, cap_dep;
     struct rp_write *write;
     size_t nr_write, cap_write;
+    struct rp_io *io;
+    size_t nr_io, cap_io;
     /* what the replay met */
-    uint64_t steps, hypercalls, accesses, upcalls, result_changed, continuations, skipped,
-        unknown_pages, consumptions, retries, timeouts_moved, repeats_skipped, abi_calls_skipped;
+    uint64_t steps, hypercalls, accesses, io_accesses, upcalls, result_changed, continuations,
+        skipped, unknown_pages, consumptions, retries, timeouts_moved, repeats_skipped,
+        abi_calls_skipped;
     uint64_t rec_khz; /* the recording's CPU, for its times */
     struct rp_divergence example[RP_EXAMPLES];
     unsigned nr_examples;

@@ -16,8 +16,10 @@
 
 #include "models/evtchn.h"
 #include "models/hvm_op.h"
+#include "models/ioreq.h"
 #include "models/xen_public.h"
 #include "sim/evpages.h"
+#include "sim/hvm_exits.h"
 #include "sim/machine.h"
 #include "sim/record.h"
 #include "sim/replay_int.h"
@@ -530,6 +532,20 @@ static bool deps_met(struct sim_vcpu *sv, const struct rp_step *s)
     return true;
 }
 
+/* The recorded device model moving a buffered ring's read pointer: it drained the ring, so now
+ * it drains what is queued now (the recorded pointer belongs to the recorded timing). */
+static bool drains_buffered_ring(const struct sim_event_page *pg, const struct rp_step *s,
+                                 uint64_t *value)
+{
+    bool buffered = false;
+    if (pg->kind != HV_PAGE_IOREQ || !pg->target || !pg->target->d ||
+        s->arg != offsetof(buffered_iopage_t, read_pointer) || s->size != 4 ||
+        !ioreq_server_of_page(pg->target->d, pg->host, &buffered) || !buffered)
+        return false;
+    *value = ((const volatile buffered_iopage_t *)pg->host)->write_pointer;
+    return true;
+}
+
 /* An access of the main line (or a handler's own, such as a mask), as recorded: a write applies
  * the bits it changed to what is there now. One that consumes events waits for them. */
 static bool play_access(struct sim_vcpu *sv, const struct rp_step *s)
@@ -571,8 +587,11 @@ static bool play_access(struct sim_vcpu *sv, const struct rp_step *s)
         return true;
     }
     const struct rp_write *w = rp_write_of(rp, s);
+    uint64_t value;
     memcpy(&old, sv->sd->evpage[page].host + s->arg, s->size);
-    sim_evpage_write(sv, (unsigned)page, s->arg, s->size, (old & ~w->clear) | w->set);
+    if (!drains_buffered_ring(&sv->sd->evpage[page], s, &value))
+        value = (old & ~w->clear) | w->set;
+    sim_evpage_write(sv, (unsigned)page, s->arg, s->size, value);
     return true;
 }
 
@@ -603,9 +622,32 @@ static bool play_hlt(struct sim_vcpu *sv, const struct rp_step *s)
     return true;
 }
 
+/* A port or MMIO access, re-issued to Xen as the guest made it: Xen answers it, or a server's
+ * device model does while the vcpu waits (then the slice stops, and the vcpu goes on once
+ * answered: replay_run_slice). A read's answer is the replay's; nothing here uses it. */
+static bool play_io(struct sim_vcpu *sv, const struct rp_step *s)
+{
+    struct sim_replay *rp = sv->sd->m->replay;
+    const struct rp_io *io = &rp->io[s->ref];
+    ioreq_t p = {.addr = io->addr,
+                 .size = XT_IO_SIZE(io->info),
+                 .count = XT_IO_COUNT(io->info),
+                 .state = STATE_IOREQ_READY,
+                 .dir = XT_IO_DIR(io->info),
+                 .df = XT_IO_DF(io->info),
+                 .data_is_ptr = XT_IO_PTR(io->info),
+                 .type = XT_IO_TYPE(io->info)};
+    if (p.dir == IOREQ_WRITE || p.data_is_ptr)
+        p.data = io->data;
+    rp->io_accesses++;
+    sim_hvm_io_replayed(sv, &p, XT_IO_EMULATE(io->info) != 0, XT_IO_MORE(io->info) != 0);
+    return true;
+}
+
 static bool (*const players[RP_KINDS])(struct sim_vcpu *sv, const struct rp_step *s) = {
     [RP_HCALL] = play_hcall,   [RP_READ] = play_access,       [RP_WRITE] = play_access,
     [RP_UPCALL] = play_upcall, [RP_HVM_IRET] = play_hvm_iret, [RP_HLT] = play_hlt,
+    [RP_IO] = play_io,
 };
 
 /* Inside a handler, the recorded guest's own event-channel code (reading selectors, bitmaps and
@@ -1091,6 +1133,9 @@ void replay_run_slice(struct sim_vcpu *sv)
     struct replay_vcpu *v = sv->rp;
     struct sim_replay *rp = sv->sd->m->replay;
     if (sv->sd->status != SD_RUNNING || sv->v->domain->paused)
+        return;
+    /* Back from waiting for a device model: Xen completes the access first, as in a run. */
+    if (sv->sd->cfg->hvm && !sim_hvm_io_resume(sv))
         return;
     if (sv->xen_entry)
         sim_deliver_upcall(sv, &v->regs);

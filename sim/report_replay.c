@@ -50,6 +50,7 @@ struct json_object *replay_report(const struct machine *m)
     put_u64(o, "steps", rp->steps);
     put_u64(o, "hypercalls", rp->hypercalls);
     put_u64(o, "accesses", rp->accesses);
+    put_u64(o, "io_accesses", rp->io_accesses);
     put_u64(o, "upcalls", rp->upcalls);
     put_u64(o, "results_changed", rp->result_changed);
     put_u64(o, "continuations_changed", rp->continuations);
@@ -89,6 +90,9 @@ void replay_print_text(struct json_object *r, FILE *out)
             "\nreplay\n  %" PRIu64 " recorded steps played: %" PRIu64 " hypercalls, %" PRIu64
             " accesses to event pages, %" PRIu64 " upcalls delivered\n",
             U("steps"), U("hypercalls"), U("accesses"), U("upcalls"));
+    if (U("io_accesses"))
+        fprintf(out, "  HVM port and MMIO accesses re-issued to Xen %" PRIu64 "\n",
+                U("io_accesses"));
     fprintf(out, "  hypercall results that changed   %" PRIu64 "\n", U("results_changed"));
     fprintf(out,
             "  continuations that changed       %" PRIu64 " (%" PRIu64 " re-executions skipped)\n",

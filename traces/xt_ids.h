@@ -92,8 +92,27 @@ enum xt_step_kind {
     XT_STEP_UPCALL = 1, /* the upcall entered: argument the vector (0 PV) */
     XT_STEP_HVM_IRET,   /* an HVM upcall handler's iretq */
     XT_STEP_HLT,        /* an HVM hlt: argument 1 if interrupts were on */
-    XT_STEP_IO,         /* an HVM I/O access (not replayed yet) */
+    XT_STEP_IO,         /* an HVM I/O access (evsim before G_IO: not replayable) */
 };
+/* An HVM vcpu's port or MMIO access at its VM exit (Xen's or a server's to answer): dv, delta,
+ * XT_IO_INFO, address lo, hi, data lo, hi (a write's; a read's answer comes from the replay). */
+#define TRC_EVSIM_G_IO (TRC_EVSIM_GUEST + 11)
+/* G_IO's third word: ioreq type (IOREQ_TYPE_*), direction, DF, data_is_ptr, the exit decoded
+ * an instruction (emulation, as for MMIO and string I/O: else only the exit qualification), the
+ * access's size, "more" (a further element of a string instruction Xen's emulator took in the
+ * same exit: no exit of its own) and its count. */
+#define XT_IO_INFO(type, dir, df, ptr, emulate, size, more, count)                                 \
+    (((uint32_t)(type)&0xfu) | ((uint32_t)(dir)&1u) << 4 | ((uint32_t)(df)&1u) << 5 |              \
+     ((uint32_t)(ptr)&1u) << 6 | ((uint32_t)(emulate)&1u) << 7 | ((uint32_t)(size)&0xfu) << 8 |    \
+     ((uint32_t)(more)&1u) << 12 | ((uint32_t)(count)&0xffffu) << 16)
+#define XT_IO_TYPE(info) ((info)&0xfu)
+#define XT_IO_DIR(info) (((info) >> 4) & 1u)
+#define XT_IO_DF(info) (((info) >> 5) & 1u)
+#define XT_IO_PTR(info) (((info) >> 6) & 1u)
+#define XT_IO_EMULATE(info) (((info) >> 7) & 1u)
+#define XT_IO_SIZE(info) (((info) >> 8) & 0xfu)
+#define XT_IO_MORE(info) (((info) >> 12) & 1u)
+#define XT_IO_COUNT(info) ((info) >> 16)
 /* MEM len bit: the range is that many zero bytes (no data words). */
 #define XT_MEM_ZERO 0x80000000u
 

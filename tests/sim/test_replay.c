@@ -1,7 +1,8 @@
 /* Replay's loading (sim/replay.c): recordings written here record by record, read with
  * replay_load, and what it kept checked against what the records said: identical hypercalls and
  * writes kept once, each call's own time kept, a write that consumed events given its own entry,
- * the steps sorted into the main line and the upcall, and the 48-bit span refused. */
+ * the steps sorted into the main line and the upcall, HVM I/O steps kept, and the 48-bit span
+ * and bad or old I/O records refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -222,6 +223,82 @@ static void span_over_48_bits_refused(void **state)
     assert_non_null(strstr(d.msg, "more than 2^48 guest cycles"));
 }
 
+/* HVM I/O steps (G_IO) keep what replay re-issues: the access, a write's data, the exit's kind,
+ * a string instruction's further elements. */
+static void io_steps_kept(void **state)
+{
+    (void)state;
+    static const struct rec recs[] = {
+        {TRC_EVSIM_G_IO,
+         true,
+         7,
+         {DV0, 30, XT_IO_INFO(IOREQ_TYPE_PIO, IOREQ_WRITE, 0, 0, 0, 1, 0, 1), 0x3f8, 0, 'h', 0}},
+        {TRC_EVSIM_G_IO,
+         true,
+         7,
+         {DV0, 40, XT_IO_INFO(IOREQ_TYPE_COPY, IOREQ_READ, 0, 0, 1, 8, 0, 1), 0xe0000000u, 1, 0,
+          0}},
+        {TRC_EVSIM_G_IO,
+         true,
+         7,
+         {DV0, 0, XT_IO_INFO(IOREQ_TYPE_PIO, IOREQ_READ, 1, 0, 1, 2, 1, 1), 0x80, 0, 0, 0}},
+    };
+    struct sim_replay *rp = load(recs, 3);
+    struct replay_vcpu *v = vcpu0(rp);
+    assert_int_equal(v->n, 3);
+    assert_int_equal(rp->nr_io, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(v->step[i].kind, RP_IO);
+        assert_int_equal(v->step[i].ref, i);
+    }
+    assert_int_equal(rp_delta(&v->step[1]), 40);
+    assert_int_equal(rp->io[0].addr, 0x3f8);
+    assert_int_equal(rp->io[0].data, 'h');
+    assert_int_equal(XT_IO_DIR(rp->io[0].info), IOREQ_WRITE);
+    assert_int_equal(rp->io[1].addr, 0x1e0000000ull);
+    assert_int_equal(XT_IO_TYPE(rp->io[1].info), IOREQ_TYPE_COPY);
+    assert_int_equal(XT_IO_SIZE(rp->io[1].info), 8);
+    assert_true(XT_IO_EMULATE(rp->io[1].info));
+    assert_true(XT_IO_MORE(rp->io[2].info));
+    assert_true(XT_IO_DF(rp->io[2].info));
+    assert_int_equal(XT_IO_COUNT(rp->io[2].info), 1);
+    replay_free(rp);
+}
+
+/* Records replay cannot use: refused with the offset and what is wrong. */
+static void bad_io_records_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        struct rec rec;
+        const char *msg;
+    } cases[] = {
+        {{TRC_EVSIM_G_IO, true, 5, {DV0, 1, XT_IO_INFO(0, 0, 0, 0, 0, 1, 0, 1), 0x80, 0}},
+         "an IO record of fewer than 7 words"},
+        {{TRC_EVSIM_G_IO, true, 7, {DV0, 1, XT_IO_INFO(0, 0, 0, 0, 0, 3, 0, 1), 0x80, 0, 0, 0}},
+         "an IO record with a bad type, size or count"},
+        {{TRC_EVSIM_G_IO, true, 7, {DV0, 1, XT_IO_INFO(9, 0, 0, 0, 0, 1, 0, 1), 0x80, 0, 0, 0}},
+         "an IO record with a bad type, size or count"},
+        {{TRC_EVSIM_G_IO, true, 7, {DV0, 1, XT_IO_INFO(0, 0, 0, 0, 0, 1, 0, 0), 0x80, 0, 0, 0}},
+         "an IO record with a bad type, size or count"},
+        /* an evsim before G_IO wrote only the address */
+        {{TRC_EVSIM_G_STEP, true, 4, {DV0, 1, XT_STEP_IO, 0x3f8}},
+         "d0v0 made HVM port or MMIO I/O, recorded by an evsim that did not keep what replay "
+         "needs of it"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char path[64];
+        struct sim_replay *rp = NULL;
+        struct diag d = {{0}};
+        write_recording(path, sizeof(path), &cases[i].rec, 1);
+        assert_int_equal(replay_load(path, &rp, &d), -1);
+        unlink(path);
+        assert_null(rp);
+        if (!strstr(d.msg, cases[i].msg) || !strstr(d.msg, ": offset "))
+            fail_msg("case %zu: %s", i, d.msg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +306,8 @@ int main(void)
         cmocka_unit_test(writes_and_upcall_sorted_out),
         cmocka_unit_test(recording_ends_in_upcall),
         cmocka_unit_test(span_over_48_bits_refused),
+        cmocka_unit_test(io_steps_kept),
+        cmocka_unit_test(bad_io_records_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,8 @@
  * - per port: sends, raised, delivered, and the mean send-to-handler latency; latencies are
  *   compared within max(PCT %, 1 %) with PCT 0, as replay's slices need not end on the
  *   engine's block boundaries;
+ * - per HVM domain: its I/O exits (internal, unclaimed, forwarded), and per ioreq server its
+ *   synchronous, buffered, ring-full and bad-state requests and mean round trip (as latencies);
  * - the replay itself: every vcpu played its whole main line and the recorded work of every
  *   event, and none was left waiting. */
 #include <inttypes.h>
@@ -96,6 +98,42 @@ static void compare_ports(struct cmp *c, unsigned dom, struct json_object *a, st
     }
 }
 
+/* An HVM domain's exits and each ioreq server's requests and round trips (replays of HVM I/O
+ * re-issue each access to Xen, and a server's device model answers it again). */
+static void compare_ioreq(struct cmp *c, unsigned dom, struct json_object *a, struct json_object *b,
+                          double floor)
+{
+    static const char *const io_counts[] = {"exits", "internal", "unclaimed", "forwarded"};
+    static const char *const server_counts[] = {"synchronous", "buffered", "ring_full",
+                                                "bad_state"};
+    char what[128];
+    for (size_t k = 0; get(a, "hvm_io") && k < sizeof(io_counts) / sizeof(io_counts[0]); k++) {
+        snprintf(what, sizeof(what), "dom %u HVM I/O %s", dom, io_counts[k]);
+        compare_num(c, what, num(get(a, "hvm_io"), io_counts[k]),
+                    num(get(b, "hvm_io"), io_counts[k]), c->pct, floor);
+    }
+    struct json_object *sa = get(get(a, "ioreq"), "servers"), *sb = get(get(b, "ioreq"), "servers");
+    for (size_t i = 0; sa && i < json_object_array_length(sa); i++) {
+        struct json_object *x = json_object_array_get_idx(sa, i);
+        struct json_object *y = find(sb, "id", num(x, "id"));
+        if (!y) {
+            fail(c, "dom %u ioreq server %.0f: in the run, not in the replay", dom, num(x, "id"));
+            continue;
+        }
+        for (size_t k = 0; k < sizeof(server_counts) / sizeof(server_counts[0]); k++) {
+            snprintf(what, sizeof(what), "dom %u ioreq server %.0f %s", dom, num(x, "id"),
+                     server_counts[k]);
+            compare_num(c, what, num(x, server_counts[k]), num(y, server_counts[k]), c->pct, floor);
+        }
+        struct json_object *ra = get(x, "round_trip"), *rb = get(y, "round_trip");
+        if (ra && rb && num(ra, "count") > 0) {
+            snprintf(what, sizeof(what), "dom %u ioreq server %.0f mean round trip cycles", dom,
+                     num(x, "id"));
+            compare_num(c, what, num(ra, "mean"), num(rb, "mean"), c->pct > 1.0 ? c->pct : 1.0, 0);
+        }
+    }
+}
+
 static void compare_domain(struct cmp *c, struct json_object *a, struct json_object *b)
 {
     unsigned dom = (unsigned)num(a, "domid");
@@ -122,6 +160,7 @@ static void compare_domain(struct cmp *c, struct json_object *a, struct json_obj
         compare_num(c, what, num(o, "calls"), ob ? num(ob, "calls") : 0, c->pct, floor);
     }
     compare_ports(c, dom, get(a, "ports"), get(b, "ports"));
+    compare_ioreq(c, dom, a, b, floor);
 }
 
 static void check_replay(struct cmp *c, struct json_object *r)
