@@ -229,7 +229,7 @@ static int point_scenario(struct scenario *sc, const struct point *pt, struct di
     return rc;
 }
 
-int abi_bench_largest_scenario(struct scenario *sc, bool quick, struct diag *d)
+int abi_bench_trace_scenario(struct scenario *sc, bool quick, struct diag *d)
 {
     struct plan pl = {0};
     const struct point *last = NULL;
@@ -239,7 +239,7 @@ int abi_bench_largest_scenario(struct scenario *sc, bool quick, struct diag *d)
         return diag_set(d, "out of memory");
     }
     for (unsigned i = 0; i < pl.n; i++)
-        if (pl.p[i].abi == ABI_FIFO)
+        if (pl.p[i].abi == ABI_FIFO && (quick || pl.p[i].fronts <= ABI_BENCH_TRACE_FRONTENDS))
             last = &pl.p[i];
     rc = point_scenario(sc, last, d);
     free(pl.p);
