@@ -269,7 +269,9 @@ int machine_build_replay(struct machine *m, const struct scenario *sc, const cha
     unsigned total_vcpus = 0;
     for (unsigned i = 0; i < sc->nr_dom; i++)
         total_vcpus += sc->dom[i].vcpus;
-    if (timeline_init(&m->timeline, total_vcpus * HV_TIMER_KINDS + 2 * sc->nr_pirq) < 0)
+    /* a replay of a real host's recording wakes each vcpu as recorded: a slot each more */
+    unsigned slots = total_vcpus * HV_TIMER_KINDS + 2 * sc->nr_pirq + (replay ? total_vcpus : 0);
+    if (timeline_init(&m->timeline, slots) < 0)
         return diag_set(d, "out of memory for the timers");
     m->lookahead = machine_lookahead(m->cost);
     pcpus_create(m, total_vcpus);

@@ -481,7 +481,8 @@ static int load_scenario(const struct run_opts *o, struct scenario *sc, struct d
 {
     if (o->replay) {
         char name[PATH_MAX + 32];
-        snprintf(name, sizeof(name), "%s (its scenario)", o->replay_path);
+        snprintf(name, sizeof(name), "%s (%s)", o->replay_path,
+                 replay_is_real(o->replay) ? "its machine, inferred" : "its scenario");
         if (scenario_load_string(sc, name, replay_scenario_text(o->replay), d) < 0)
             return -1;
     } else if (o->nr_guests) {
@@ -700,9 +701,17 @@ static const char usage_replay[] =
     "  --abi NAME         another event-channel ABI: 2l, 3l or fifo (replay sets it up in its\n"
     "                     own pages and makes the guests' accesses to their ABI's pages on it)\n"
     "  --run-ms N         stop after N ms of simulated time\n"
+    "  --cpu-hz HZ        a real host's recording: its TSC frequency (2.6GHz, 2.6e9; default\n"
+    "                     xenalyze's 2.4 GHz)\n"
     "  --json FILE, --record FILE, --timeline FILE, --plot DIR, --no-report,\n"
     "  --progress, --no-progress   as for evsim run\n"
     "  -h, --help         this text\n"
+    "\n"
+    "A real host's xentrace recording (no evsim records in it) holds no event-channel step and no\n"
+    "hypercall argument: replay infers the machine from it, replays each vcpu's guest time, its\n"
+    "HVM port and MMIO accesses (answered in Xen) and its waits (woken at the recorded times),\n"
+    "and compares each I/O address's time with the recording's (docs/traces.md, \"Replaying a\n"
+    "real host's recording\").\n"
     "\n"
     "Exit status: as evsim run's; 2 also for a file that is not a recording evsim can replay\n"
     "(the message names the byte offset).\n";
@@ -735,6 +744,22 @@ static int cmd_replay(int argc, char **argv)
         fputs(usage_replay, stdout);
         return 0;
     }
+    /* --cpu-hz is replay's own (a real host's recording does not say its TSC's frequency):
+     * taken out before the run's options are parsed */
+    uint64_t cpu_hz = 0;
+    int kept = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *hz = !strcmp(argv[i], "--cpu-hz") && i + 1 < argc ? argv[++i]
+                         : !strncmp(argv[i], "--cpu-hz=", 9)          ? argv[i] + 9
+                                                                      : NULL;
+        if (!hz)
+            argv[kept++] = argv[i];
+        else if (!trace_parse_hz(hz, &cpu_hz))
+            return bad_input("replay: --cpu-hz %s: expected a frequency from 1 MHz to 100 GHz, "
+                             "as 2400000000, 2.4e9 or 2.4GHz%s",
+                             hz, "");
+    }
+    argc = kept;
     int rc = parse_run_args(argc, argv, &o);
     if (rc)
         return rc == 1 ? 0 : rc;
@@ -747,7 +772,7 @@ static int cmd_replay(int argc, char **argv)
     o.replay_path = o.scenario_path;
     o.scenario_path = NULL;
     struct diag d = {{0}};
-    if (replay_load(o.replay_path, &o.replay, &d) < 0)
+    if (replay_load_hz(o.replay_path, cpu_hz, &o.replay, &d) < 0)
         return bad_input("%s%s", d.msg, "");
     struct scenario *sc = calloc(1, sizeof(*sc));
     if (!sc) {

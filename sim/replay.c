@@ -19,6 +19,7 @@
 #include "sim/vcpu.h"
 #include "sim/record.h"
 #include "sim/replay_int.h"
+#include "traces/summary.h"
 #include "traces/xentrace.h"
 
 /* ---- reading ------------------------------------------------------------------------------ */
@@ -153,6 +154,8 @@ struct reader {
     const char *path;
     struct diag *d;
     struct intern hcalls, writes;
+    uint64_t evsim_records; /* none: a real host's recording ... */
+    uint64_t cpu_hz;        /* ... at this TSC frequency (0: xenalyze's default) */
 };
 
 static int bad(struct reader *r, const struct xt_rec *rec, const char *what)
@@ -541,8 +544,10 @@ static const struct {
 static int read_record(struct reader *r, const struct xt_rec *rec)
 {
     for (size_t i = 0; i < sizeof(readers) / sizeof(readers[0]); i++)
-        if (readers[i].event == rec->event)
+        if (readers[i].event == rec->event) {
+            r->evsim_records++;
             return readers[i].read(r, rec);
+        }
     return 0; /* Xen's records and evsim's others: the replay does not need them */
 }
 
@@ -571,11 +576,12 @@ static int read_all(struct reader *r, struct xt_reader *x)
         return diag_set(r->d, "%s: %s", r->path, err.msg);
     if (close_all(r) < 0)
         return diag_set(r->d, "%s: out of memory", r->path);
+    if (!r->evsim_records) /* a real host's: what it shows becomes stimulus (replay_real.c) */
+        return replay_real_load(r->rp, r->path, r->cpu_hz ? r->cpu_hz : XT_CPU_HZ_DEFAULT, r->d);
     if (!r->rp->text)
         return diag_set(r->d,
-                        "%s: not a recording evsim can replay: it has no scenario (only "
-                        "recordings of `evsim run --record` carry what each vcpu did; "
-                        "replaying a real host's xentrace recording is not supported yet)",
+                        "%s: not a recording evsim can replay: it has evsim's records but no "
+                        "scenario (a recording of `evsim run --record` cut short?)",
                         r->path);
     if (!r->rp->rec_khz)
         return diag_set(r->d,
@@ -586,6 +592,11 @@ static int read_all(struct reader *r, struct xt_reader *x)
 }
 
 int replay_load(const char *path, struct sim_replay **out, struct diag *d)
+{
+    return replay_load_hz(path, 0, out, d);
+}
+
+int replay_load_hz(const char *path, uint64_t cpu_hz, struct sim_replay **out, struct diag *d)
 {
     struct xt_source src;
     struct xt_error err;
@@ -599,7 +610,8 @@ int replay_load(const char *path, struct sim_replay **out, struct diag *d)
         free(rp);
         return diag_set(d, "%s: %s", path, err.msg);
     }
-    struct reader r = {rp, path, d, {0}, {0}};
+    struct reader r = {rp, path, d, {0}, {0}, 0, cpu_hz};
+    rp->hz_default = !cpu_hz;
     int rc =
         xt_open(&x, &src, &opt, &err) < 0 ? diag_set(d, "%s: %s", path, err.msg) : read_all(&r, x);
     if (x)
@@ -646,6 +658,11 @@ void replay_domain_layout(struct sim_replay *rp, uint32_t domid, uint64_t *virt_
     const struct rp_domain *d = replay_domain_of(rp, domid, false);
     *virt_base = d ? d->virt_base : 0;
     *mfn0 = d ? d->mfn0 : 0;
+}
+
+bool replay_is_real(const struct sim_replay *rp)
+{
+    return rp->real;
 }
 
 const char *replay_scenario_text(const struct sim_replay *rp)

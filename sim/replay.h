@@ -28,7 +28,12 @@ struct sim_vcpu;
 /* Reads the recording at path: 0, or -1 with d ("PATH: offset N: ..."; not a recording evsim
  * made, a broken one, one with steps replay cannot play yet). */
 int replay_load(const char *path, struct sim_replay **out, struct diag *d);
+/* The same, for a real host's xentrace recording too (no evsim records: its stimulus is
+ * inferred, sim/replay_real.c), whose TSC runs at cpu_hz (0: xenalyze's default). */
+int replay_load_hz(const char *path, uint64_t cpu_hz, struct sim_replay **out, struct diag *d);
 void replay_free(struct sim_replay *rp);
+/* Is it a real host's recording (its scenario inferred, its steps stimulus)? */
+bool replay_is_real(const struct sim_replay *rp);
 /* The recorded scenario, as INI text. */
 const char *replay_scenario_text(const struct sim_replay *rp);
 /* Each domain's ABI as its guests set it up in the recording (the recorded scenario), and under
@@ -46,7 +51,8 @@ int replay_bound_port_offset(uint64_t cmd);
 /* Recorded steps played so far. */
 uint64_t replay_steps(const struct sim_replay *rp);
 
-/* machine_build.c, for each vcpu of a replayed machine: its steps (none if the recording has none). */
+/* machine_build.c, for each vcpu of a replayed machine: its steps (none if the recording has none).
+ */
 int replay_attach(struct sim_replay *rp, struct sim_vcpu *sv); /* -1: out of memory */
 /* Play sv's steps on its pcpu until sv->stop_at, a block or the end of its steps. */
 void replay_run_slice(struct sim_vcpu *sv);

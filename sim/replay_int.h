@@ -147,6 +147,36 @@ struct rp_seg {
  * guest's event-channel code (replay_guest.c), returning. */
 enum rp_phase { RP_MAIN, RP_RANGE, RP_SCAN, RP_RETURN, RP_PHASES };
 
+/* A real host's recording (sim/replay_real.c): a vcpu's stimulus, inferred from what xentrace
+ * shows. START: it waits for its first run; IO: a port or MMIO access at an exit; HLT, BLOCK: it
+ * waits until the recorded wake; END: its last guest compute, then it stops. */
+enum rr_kind { RR_START, RR_IO, RR_HLT, RR_BLOCK, RR_END };
+struct rr_step {
+    uint64_t delta;      /* guest cycles before it */
+    uint64_t wake_ns;    /* START, HLT, BLOCK: when the recording woke it (0: never) */
+    uint64_t addr, data; /* IO: the access (data: a write's, or the answer the recording had) */
+    uint64_t rec_cycles; /* IO: the recording's arc, exit to entry or to the wake (0: unknown) */
+    uint8_t kind, type, dir, size;
+};
+struct rr_parse;
+struct simk_event;
+struct rr_vcpu {
+    struct rr_step *step;
+    size_t n, cap, next;
+    struct rr_parse *parse; /* while reading */
+    bool resume_in_guest;
+    uint32_t recorded_domid;
+    uint64_t rec_end_ns, end_ns; /* its last record's time; when its last step ran in the replay */
+    struct simk_event *wake_ev;
+    unsigned wake_slot;
+};
+/* A port or MMIO address of a real recording: its accesses' arcs, recorded and replayed. */
+struct rr_port {
+    uint64_t addr;
+    uint8_t type, dir;
+    uint64_t rec_n, rec_cycles, rec_unknown, rep_n, rep_cycles;
+};
+
 struct rp_domain;
 
 struct replay_vcpu {
@@ -197,6 +227,7 @@ struct replay_vcpu {
     int64_t timer_shift;
     uint64_t last_deadline, last_period;
     struct rp_guest guest;
+    struct rr_vcpu rr; /* a real recording's */
     /* The guest cycles before each access the recorded upcall's event-channel code made, in
      * order: the replayed code's accesses take them in turn. */
     uint64_t *pool;
@@ -241,6 +272,14 @@ struct sim_replay {
         skipped, unknown_pages, consumptions, retries, timeouts_moved, repeats_skipped,
         abi_calls_skipped;
     uint64_t rec_khz; /* the recording's CPU, for its times */
+    /* a real host's recording (sim/replay_real.c) */
+    bool real, hz_default;
+    uint32_t real_cpus;
+    uint64_t real_span_ns, steps_inferred, wakes_inferred, exits_seen, exit_cycles_as_recorded,
+        io_outside_exits, records_unattributed, hypercalls_seen, vectors_injected, lost_records,
+        waits_passed, waits_real;
+    struct rr_port *port;
+    size_t nr_port, cap_port;
     struct rp_divergence example[RP_EXAMPLES];
     unsigned nr_examples;
 };
@@ -320,5 +359,17 @@ void rp_abi_setup(struct sim_vcpu *sv);
 void rp_abi_grow(struct sim_vcpu *sv);
 bool rp_abi_setup_call(const struct sim_vcpu *sv, const struct rp_step *s);
 int rp_abi_decode(struct sim_vcpu *sv, const struct rp_step *s, struct rp_port_ref *out, int max);
+
+/* Run `cycles` of guest code before the next action, across slices: true once they have run
+ * (replay_play.c). */
+bool replay_compute(struct sim_vcpu *sv, uint64_t cycles);
+
+/* A real host's recording (sim/replay_real.c): read it into rp (its scenario inferred), at the
+ * TSC frequency hz; give a vcpu of the machine its wake timer; play its next step (false: it
+ * stops here); a replayed access of port table entry s took `cycles`. 0, or -1 with d. */
+int replay_real_load(struct sim_replay *rp, const char *path, uint64_t hz, struct diag *d);
+int replay_real_attach(struct sim_vcpu *sv);
+bool replay_real_step(struct sim_vcpu *sv);
+void replay_real_free(struct replay_vcpu *v);
 
 #endif

@@ -203,6 +203,7 @@ void replay_vcpu_free(struct replay_vcpu *v)
     free(v->pool);
     free(v->open_call.mem);
     free(v->open_call.bytes);
+    replay_real_free(v);
     rp_guest_free(&v->guest);
     free(v);
 }
@@ -216,7 +217,7 @@ int replay_attach(struct sim_replay *rp, struct sim_vcpu *sv)
     if (!v || (!v->main && !v->order && replay_segment(v, rp) < 0))
         return -1;
     sv->rp = v;
-    return 0;
+    return rp->real ? replay_real_attach(sv) : 0;
 }
 
 void replay_set_regs(struct sim_vcpu *sv, const struct hv_regs *r)
@@ -260,8 +261,7 @@ static void run_guest(struct sim_vcpu *sv, uint64_t cycles)
  * first (then it may cross it). A longer computation is many blocks: it is cut at the end. */
 #define RP_ONE_BLOCK 256u
 
-/* Run `cycles` of guest code before the next action, across slices: true once they have run. */
-static bool compute(struct sim_vcpu *sv, uint64_t cycles)
+bool replay_compute(struct sim_vcpu *sv, uint64_t cycles)
 {
     struct replay_vcpu *v = sv->rp;
     if (!v->todo_set) {
@@ -945,7 +945,7 @@ static enum rp_result scan(struct sim_vcpu *sv)
             v->todo = pool_take(v, n);
             v->todo_set = true;
         }
-        if (!compute(sv, 0))
+        if (!replay_compute(sv, 0))
             return RP_STOP;
         v->todo_set = false;
         int64_t port = rp_guest_act(sv, &v->guest);
@@ -975,7 +975,7 @@ static enum rp_result handler_return(struct sim_vcpu *sv)
     uint64_t tail = v->inv_iret >= 0 ? rp_delta(&v->step[v->inv_iret]) : 0;
     if (!v->todo_set)
         tail += pool_take(v, UINT32_MAX);
-    if (!compute(sv, tail))
+    if (!replay_compute(sv, tail))
         return RP_STOP;
     action_done(v);
     end_handler(sv);
@@ -997,7 +997,7 @@ static enum rp_result play_range_step(struct sim_vcpu *sv)
         v->cursor++;
         return RP_GO_ON;
     }
-    if (!compute(sv, rp_delta(s)))
+    if (!replay_compute(sv, rp_delta(s)))
         return RP_STOP;
     /* the handler's own look at the bitmaps is made; its own writes to them are not (the
      * replayed code keeps them consistent) */
@@ -1089,7 +1089,7 @@ static enum rp_result play_main_step(struct sim_vcpu *sv)
     if (v->next_main >= v->nr_main)
         return steps_done(sv);
     const struct rp_step *s = &v->step[v->main[v->next_main]];
-    if (!compute(sv, rp_delta(s)))
+    if (!replay_compute(sv, rp_delta(s)))
         return RP_STOP;
     rp_abi_setup(sv);
     if (rp_abi_setup_call(sv, s)) { /* the replay's ABI is set up its own way */
@@ -1150,6 +1150,13 @@ void replay_run_slice(struct sim_vcpu *sv)
         [RP_SCAN] = scan,
         [RP_RETURN] = handler_return,
     };
+    if (rp->real) { /* a real host's recording: its inferred steps (replay_real.c) */
+        uint64_t before = v->played;
+        while (sv->sd->status == SD_RUNNING && replay_real_step(sv) && !must_stop(sv))
+            ;
+        rp->steps += v->played - before;
+        return;
+    }
     while (sv->sd->status == SD_RUNNING) {
         if (v->phase == RP_MAIN && v->credits)
             begin_handler(sv);

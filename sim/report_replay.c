@@ -2,6 +2,9 @@
  * did not go as recorded. */
 #include <inttypes.h>
 
+#include "models/cost.h"
+#include "models/xen_public.h"
+#include "sim/machine.h"
 #include "sim/replay_int.h"
 #include "sim/report_json.h"
 
@@ -43,6 +46,78 @@ static struct json_object *vcpus_json(const struct machine *m)
     return a;
 }
 
+/* A real host's recording: what was inferred, and each vcpu's and each address's times, as
+ * recorded and as replayed. */
+static struct json_object *real_vcpus_json(const struct machine *m)
+{
+    struct json_object *a = json_object_new_array();
+    for (unsigned i = 0; i < m->nr_dom; i++)
+        for (unsigned k = 0; k < m->dom[i].nr_vcpus; k++) {
+            const struct sim_vcpu *sv = &m->dom[i].vcpu[k];
+            const struct replay_vcpu *v = sv->rp;
+            if (!v)
+                continue;
+            struct json_object *o = json_object_new_object();
+            put_u64(o, "domain", sv->sd->d->domid);
+            put_u64(o, "recorded_domain", v->rr.recorded_domid);
+            put_u64(o, "vcpu", sv->v->vcpu_id);
+            put_u64(o, "steps", v->rr.n);
+            put_u64(o, "steps_played", v->rr.next);
+            put_u64(o, "recorded_end_ns", v->rr.rec_end_ns);
+            put_u64(o, "replayed_end_ns", v->rr.end_ns);
+            json_object_array_add(a, o);
+        }
+    return a;
+}
+
+static struct json_object *real_ports_json(const struct machine *m)
+{
+    const struct sim_replay *rp = m->replay;
+    struct json_object *a = json_object_new_array();
+    for (size_t i = 0; i < rp->nr_port; i++) {
+        const struct rr_port *p = &rp->port[i];
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(
+            o, "type", json_object_new_string(p->type == IOREQ_TYPE_COPY ? "mmio" : "port"));
+        put_u64(o, "address", p->addr);
+        json_object_object_add(o, "dir",
+                               json_object_new_string(p->dir == IOREQ_READ ? "read" : "write"));
+        put_u64(o, "recorded", p->rec_n);
+        put_u64(o, "recorded_mean_ns",
+                p->rec_n ? p->rec_cycles * 1000000u / p->rec_n / rp->rec_khz : 0);
+        put_u64(o, "recorded_arc_unknown", p->rec_unknown);
+        put_u64(o, "replayed", p->rep_n);
+        put_u64(o, "replayed_mean_ns",
+                p->rep_n ? cost_cycles_to_ns(m->cost, p->rep_cycles / p->rep_n) : 0);
+        json_object_array_add(a, o);
+    }
+    return a;
+}
+
+static struct json_object *real_json(const struct machine *m)
+{
+    const struct sim_replay *rp = m->replay;
+    struct json_object *o = json_object_new_object();
+    put_u64(o, "cpu_hz", rp->rec_khz * 1000u);
+    json_object_object_add(o, "cpu_hz_default", json_object_new_boolean(rp->hz_default));
+    put_u64(o, "cpus", rp->real_cpus);
+    put_u64(o, "span_ns", rp->real_span_ns);
+    put_u64(o, "lost_records", rp->lost_records);
+    put_u64(o, "records_unattributed", rp->records_unattributed);
+    put_u64(o, "steps_inferred", rp->steps_inferred);
+    put_u64(o, "wakes_inferred", rp->wakes_inferred);
+    put_u64(o, "waits", rp->waits_real);
+    put_u64(o, "waits_passed", rp->waits_passed);
+    put_u64(o, "exits", rp->exits_seen);
+    put_u64(o, "exit_cycles_as_recorded", rp->exit_cycles_as_recorded);
+    put_u64(o, "hypercalls_recorded", rp->hypercalls_seen);
+    put_u64(o, "vectors_injected", rp->vectors_injected);
+    put_u64(o, "io_outside_exits", rp->io_outside_exits);
+    json_object_object_add(o, "vcpus", real_vcpus_json(m));
+    json_object_object_add(o, "io", real_ports_json(m));
+    return o;
+}
+
 struct json_object *replay_report(const struct machine *m)
 {
     const struct sim_replay *rp = m->replay;
@@ -75,7 +150,62 @@ struct json_object *replay_report(const struct machine *m)
     }
     json_object_object_add(o, "changed_results", ex);
     json_object_object_add(o, "vcpus", vcpus_json(m));
+    if (rp->real)
+        json_object_object_add(o, "real_recording", real_json(m));
     return o;
+}
+
+#define RU(o, k) (uint64_t) json_object_get_uint64(json_object_object_get(o, k))
+
+static void real_print_text(struct json_object *o, FILE *out)
+{
+    struct json_object *vcpus = get_arr(o, "vcpus"), *io = get_arr(o, "io");
+    fprintf(out,
+            "  a real host's recording: what xentrace shows became stimulus (docs/traces.md)\n"
+            "  TSC at %" PRIu64 " Hz%s, %" PRIu64 " CPUs, %.6f s recorded, %" PRIu64
+            " records lost\n",
+            RU(o, "cpu_hz"),
+            json_object_get_boolean(json_object_object_get(o, "cpu_hz_default"))
+                ? " (xenalyze's default: --cpu-hz gives the host's)"
+                : "",
+            RU(o, "cpus"), (double)RU(o, "span_ns") / 1e9, RU(o, "lost_records"));
+    fprintf(out,
+            "  inferred: %" PRIu64 " steps; %" PRIu64 " wakes at their recorded times (their "
+            "causes, events or interrupts, are not recorded), %" PRIu64
+            " of them passed before the replay came to the wait\n",
+            RU(o, "steps_inferred"), RU(o, "wakes_inferred"), RU(o, "waits_passed"));
+    fprintf(out,
+            "  as recorded: %" PRIu64 " cycles in Xen for exits other than I/O and hlt (of %" PRIu64
+            " exits); %" PRIu64 " hypercalls (xentrace keeps no arguments); %" PRIu64
+            " injected vectors\n",
+            RU(o, "exit_cycles_as_recorded"), RU(o, "exits"), RU(o, "hypercalls_recorded"),
+            RU(o, "vectors_injected"));
+    fprintf(out, "  vcpu            steps   recorded end ns   replayed end ns\n");
+    for (size_t i = 0; vcpus && i < json_object_array_length(vcpus); i++) {
+        struct json_object *v = json_object_array_get_idx(vcpus, i);
+        char name[32];
+        snprintf(name, sizeof(name), "d%" PRIu64 "v%" PRIu64, RU(v, "recorded_domain"),
+                 RU(v, "vcpu"));
+        char end[32] = "not reached";
+        if (RU(v, "replayed_end_ns"))
+            snprintf(end, sizeof(end), "%" PRIu64, RU(v, "replayed_end_ns"));
+        fprintf(out, "  %-12s %8" PRIu64 " %17" PRIu64 " %17s\n", name, RU(v, "steps"),
+                RU(v, "recorded_end_ns"), end);
+    }
+    if (!io || !json_object_array_length(io))
+        return;
+    fprintf(out, "  I/O answered in Xen (no device model) against the recording's arcs (exit to "
+                 "entry or wake)\n"
+                 "  type  address             dir     recorded   mean ns   replayed   mean ns\n");
+    for (size_t i = 0; i < json_object_array_length(io); i++) {
+        struct json_object *p = json_object_array_get_idx(io, i);
+        fprintf(out,
+                "  %-5s 0x%-17" PRIx64 " %-5s %10" PRIu64 " %9" PRIu64 " %10" PRIu64 " %9" PRIu64
+                "\n",
+                json_object_get_string(json_object_object_get(p, "type")), RU(p, "address"),
+                json_object_get_string(json_object_object_get(p, "dir")), RU(p, "recorded"),
+                RU(p, "recorded_mean_ns"), RU(p, "replayed"), RU(p, "replayed_mean_ns"));
+    }
 }
 
 void replay_print_text(struct json_object *r, FILE *out)
@@ -86,6 +216,16 @@ void replay_print_text(struct json_object *r, FILE *out)
     ex = get_arr(o, "changed_results");
     vcpus = get_arr(o, "vcpus");
 #define U(k) (uint64_t) json_object_get_uint64(json_object_object_get(o, k))
+    struct json_object *real = get_arr(o, "real_recording");
+    if (real) {
+        fprintf(out,
+                "\nreplay\n  %" PRIu64 " inferred steps played: %" PRIu64
+                " waits (each a SCHEDOP_block or hlt until the recorded wake), %" PRIu64
+                " HVM port and MMIO accesses re-issued to Xen\n",
+                U("steps"), RU(real, "waits"), U("io_accesses"));
+        real_print_text(real, out);
+        return;
+    }
     fprintf(out,
             "\nreplay\n  %" PRIu64 " recorded steps played: %" PRIu64 " hypercalls, %" PRIu64
             " accesses to event pages, %" PRIu64 " upcalls delivered\n",

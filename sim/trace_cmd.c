@@ -68,8 +68,7 @@ static int bad(const char *fmt, const char *a, const char *b)
     return EXIT_BAD_INPUT;
 }
 
-/* "2400000000", "2.4e9", "2.4GHz", "2400MHz". */
-static bool parse_hz(const char *s, uint64_t *out)
+bool trace_parse_hz(const char *s, uint64_t *out)
 {
     char *end;
     double v;
@@ -111,7 +110,7 @@ static int parse_trace_args(int argc, char **argv, struct trace_opts *o)
 
         switch (c) {
         case 'z':
-            if (!parse_hz(optarg, &o->cpu_hz))
+            if (!trace_parse_hz(optarg, &o->cpu_hz))
                 return bad("--cpu-hz %s: expected a frequency from 1 MHz to 100 GHz, as "
                            "2400000000, 2.4e9 or 2.4GHz%s",
                            optarg, "");

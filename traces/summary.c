@@ -204,12 +204,6 @@ static void runstate_change(struct xt_summary *s, struct xt_pcpu *p, const struc
         runstate_update(s, v, new, r->tsc, true);
 }
 
-static bool is_vmexit(uint32_t ev)
-{
-    return ev == TRC_HVM_VMX_EXIT || ev == TRC_HVM_VMX_EXIT64 || ev == TRC_HVM_SVM_EXIT ||
-           ev == TRC_HVM_SVM_EXIT64;
-}
-
 static void hvm_exit(struct xt_summary *s, struct xt_vcpu *v, const struct xt_rec *r)
 {
     if (v->exit_open) {
@@ -267,7 +261,7 @@ static void vcpu_record(struct xt_summary *s, struct xt_pcpu *p, const struct xt
         return;
     }
     v->hvm = true;
-    if (is_vmexit(ev) && r->n >= 1)
+    if (xt_is_vmexit(ev) && r->n >= 1)
         hvm_exit(s, v, r);
     else if (ev == TRC_HVM_VMENTRY)
         hvm_entry(s, v, r);
@@ -282,14 +276,6 @@ static void vcpu_record(struct xt_summary *s, struct xt_pcpu *p, const struct xt
             table_add(s, &v->hypercalls, r->d[0], 0, 0);
     } else if (ev == TRC_HVM_INJ_VIRQ && r->n >= 1)
         table_add(s, &v->vectors, r->d[0], 0, 0);
-}
-
-static bool belongs_to_vcpu(uint32_t ev)
-{
-    enum xt_class c = xt_class_of(ev);
-
-    return (c == XT_CLS_HVM && ((ev & 0xf000) == 0x1000 || (ev & 0xf000) == 0x2000)) ||
-           ev == TRC_PV_HYPERCALL_V2 || ev == TRC_PV_HYPERCALL_SUBCALL;
 }
 
 /* Has the event id a name (xt_event_name), through the summary's cache. */
@@ -338,7 +324,7 @@ void xt_summary_add(struct xt_summary *s, const struct xt_rec *r)
     } else if ((r->event & 0xfffff00fu) == TRC_SCHED_RUNSTATE_CHANGE ||
                r->event == TRC_SCHED_CONTINUE_RUNNING)
         runstate_change(s, p, r);
-    else if (belongs_to_vcpu(r->event))
+    else if (xt_is_vcpu_record(r->event))
         vcpu_record(s, p, r);
     if (r->cpu_last)
         xt_summary_cpu_done(s, r->cpu);

@@ -4,6 +4,7 @@
 #ifndef EVSIM_TRACES_XT_IDS_H
 #define EVSIM_TRACES_XT_IDS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <xen/trace.h>
@@ -145,6 +146,22 @@ enum xt_class {
 };
 
 enum xt_class xt_class_of(uint32_t event);
+
+/* An HVM VM exit record (VMX or SVM, 32- or 64-bit rip). */
+static inline bool xt_is_vmexit(uint32_t ev)
+{
+    return ev == TRC_HVM_VMX_EXIT || ev == TRC_HVM_VMX_EXIT64 || ev == TRC_HVM_SVM_EXIT ||
+           ev == TRC_HVM_SVM_EXIT64;
+}
+
+/* A record that belongs to the vcpu running on its CPU (it names none): HVM entry/exit and
+ * handler records, PV hypercalls. */
+static inline bool xt_is_vcpu_record(uint32_t ev)
+{
+    enum xt_class c = xt_class_of(ev);
+    return (c == XT_CLS_HVM && ((ev & 0xf000) == 0x1000 || (ev & 0xf000) == 0x2000)) ||
+           ev == TRC_PV_HYPERCALL_V2 || ev == TRC_PV_HYPERCALL_SUBCALL;
+}
 const char *xt_class_name(enum xt_class c);
 /* The name of an event id ("TRC_SCHED_WAKE" is "sched_wake"), or NULL if unknown. */
 const char *xt_event_name(uint32_t event);

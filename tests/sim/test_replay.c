@@ -3,6 +3,7 @@
  * writes kept once, each call's own time kept, a write that consumed events given its own entry,
  * the steps sorted into the main line and the upcall, HVM I/O steps kept, and the 48-bit span
  * and bad or old I/O records refused. */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -299,6 +300,119 @@ static void bad_io_records_refused(void **state)
     }
 }
 
+/* ---- a real host's recording: stimulus inferred from Xen's records ---- */
+
+struct real_rec {
+    uint32_t cpu;
+    uint64_t tsc; /* cycles after the first record's (1,000,000) */
+    uint32_t event;
+    unsigned n;
+    uint32_t d[7];
+};
+
+#define RS(old, new) (TRC_SCHED_RUNSTATE_CHANGE | (old) << 8 | (new) << 4)
+#define HVM1 (1u << 16) /* d1v0 */
+
+static int load_real(const struct real_rec *recs, size_t n, struct sim_replay **rp, struct diag *d)
+{
+    char path[64];
+    struct xt_writer *w;
+    struct xt_error err;
+    snprintf(path, sizeof(path), "/tmp/evsim-test-real-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(xt_writer_open(&w, path, 2, &err), 0);
+    for (size_t i = 0; i < n; i++)
+        xt_writer_add(w, recs[i].cpu, recs[i].event, true, 1000000 + recs[i].tsc, recs[i].n,
+                      recs[i].d);
+    assert_int_equal(xt_writer_close(w, NULL, &err), 0);
+    int rc = replay_load_hz(path, 1000000000ull, rp, d); /* 1 GHz: a cycle is a ns */
+    unlink(path);
+    return rc;
+}
+
+/* An HVM vcpu: runs from 100, a port write at 300 (its entry at 500), a port read at 700 that a
+ * device model answers (runnable again at 1,500, the read's record at 1,600), a hlt at 2,000
+ * that blocks until 5,000, then runs to 6,000; another vcpu never runs. */
+static void real_hvm_steps_inferred(void **state)
+{
+    (void)state;
+    static const struct real_rec recs[] = {
+        {0, 0, RS(1, 0), 1, {HVM1}},
+        {0, 100, TRC_HVM_VMENTRY, 0, {0}},
+        {0, 300, TRC_HVM_VMX_EXIT64, 3, {30, 0x1000, 0}},
+        {0, 300, TRC_HVM_IOPORT_WRITE, 2, {0x3f8, 'x'}},
+        {0, 500, TRC_HVM_VMENTRY, 0, {0}},
+        {0, 700, TRC_HVM_VMX_EXIT64, 3, {30, 0x1010, 0}},
+        {0, 700, RS(0, 2), 1, {HVM1}},
+        {1, 1500, RS(2, 1), 1, {HVM1}},
+        {0, 1550, RS(1, 0), 1, {HVM1}},
+        {0, 1600, TRC_HVM_IOPORT_READ, 2, {0x3fd, 0x60}},
+        {0, 1650, TRC_HVM_VMENTRY, 0, {0}},
+        {0, 2000, TRC_HVM_VMX_EXIT64, 3, {12, 0x1020, 0}},
+        {0, 2000, RS(0, 2), 1, {HVM1}},
+        {1, 5000, RS(2, 1), 1, {HVM1}},
+        {0, 5100, RS(1, 0), 1, {HVM1}},
+        {0, 5200, TRC_HVM_VMENTRY, 0, {0}},
+        {0, 6000, RS(0, 1), 1, {HVM1}},
+        {1, 6000, RS(3, 1), 1, {HVM1 | 1}},
+    };
+    struct sim_replay *rp = NULL;
+    struct diag d = {{0}};
+    if (load_real(recs, sizeof(recs) / sizeof(recs[0]), &rp, &d) < 0)
+        fail_msg("%s", d.msg);
+    assert_true(rp->real);
+    assert_non_null(strstr(rp->text, "[domain d1]\nguest = recorded\ntype = hvm\nvcpus = 2"));
+    assert_non_null(strstr(rp->text, "pcpus = 2"));
+    struct rp_domain *dom = replay_domain_of(rp, 0, false); /* d1 is the machine's first */
+    assert_non_null(dom);
+    const struct rr_vcpu *v = &dom->vcpu[0]->rr;
+    static const struct {
+        enum rr_kind kind;
+        uint64_t delta, wake_ns, addr, rec_cycles;
+    } want[] = {
+        {RR_START, 0, 1, 0, 0},      /* it ran from the start */
+        {RR_IO, 200, 0, 0x3f8, 200}, /* guest 100-300; its arc: exit to entry */
+        {RR_IO, 200, 0, 0x3fd, 800}, /* guest 500-700; exit to the wake at 1,500 */
+        {RR_HLT, 350, 5000, 0, 0},   /* guest 1,650-2,000; woken at 5,000 */
+        {RR_END, 800, 0, 0, 0},      /* guest 5,200-6,000 */
+    };
+    assert_int_equal(v->n, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < v->n; i++) {
+        const struct rr_step *s = &v->step[i];
+        if (s->kind != want[i].kind || s->delta != want[i].delta || s->wake_ns != want[i].wake_ns ||
+            s->addr != want[i].addr || s->rec_cycles != want[i].rec_cycles)
+            fail_msg("step %zu: kind %u delta %" PRIu64 " wake %" PRIu64 " addr %" PRIx64
+                     " arc %" PRIu64,
+                     i, s->kind, s->delta, s->wake_ns, s->addr, s->rec_cycles);
+    }
+    assert_int_equal(v->step[1].dir, IOREQ_WRITE);
+    assert_int_equal(v->step[1].data, 'x');
+    assert_int_equal(v->step[2].dir, IOREQ_READ);
+    assert_int_equal(v->step[2].size, 1);
+    /* the vcpu that never ran waits throughout */
+    assert_int_equal(dom->vcpu[1]->rr.n, 1);
+    assert_int_equal(dom->vcpu[1]->rr.step[0].kind, RR_END);
+    assert_int_equal(rp->nr_port, 2);
+    replay_free(rp);
+}
+
+/* Real recordings replay cannot take: no guest's vcpu, a vcpu beyond 63. */
+static void real_refused(void **state)
+{
+    (void)state;
+    static const struct real_rec idle_only[] = {{0, 0, RS(1, 0), 1, {0x7fffu << 16}}};
+    static const struct real_rec many[] = {{0, 0, RS(1, 0), 1, {HVM1 | 64}}};
+    struct sim_replay *rp = NULL;
+    struct diag d = {{0}};
+    assert_int_equal(load_real(idle_only, 1, &rp, &d), -1);
+    assert_non_null(strstr(d.msg, "no vcpu of a guest"));
+    assert_int_equal(load_real(many, 1, &rp, &d), -1);
+    assert_non_null(strstr(d.msg, "d1v64: replay plays at most 64 vcpus"));
+    assert_non_null(strstr(d.msg, "offset "));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +422,8 @@ int main(void)
         cmocka_unit_test(span_over_48_bits_refused),
         cmocka_unit_test(io_steps_kept),
         cmocka_unit_test(bad_io_records_refused),
+        cmocka_unit_test(real_hvm_steps_inferred),
+        cmocka_unit_test(real_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,650 @@
+/* Replay of a real host's xentrace recording (docs/traces.md, "Replaying a real host's
+ * recording"). Xen records no event-channel step and no hypercall argument, so a real recording
+ * cannot be played as evsim's own are. What it holds becomes stimulus instead:
+ *
+ * - each vcpu's time in the guest (from a VM entry, or from being scheduled, to the next exit or
+ *   descheduling) is guest compute of the same cycles;
+ * - each port or MMIO access of an HVM vcpu (the exit and its IOPORT/IOMEM record) is re-issued
+ *   to Xen, which answers it itself: the replay has no device model, so it shows what the
+ *   accesses cost emulated in Xen, against the recording's exit-to-wake arcs;
+ * - an HVM hlt, a PV vcpu's block, and a vcpu's first appearance make it wait; it is woken at
+ *   the time the recording had it woken (the cause, an event or an interrupt, is not in the
+ *   recording: an exogenous input keeps its recorded time), which is the "inferred" part;
+ * - time in Xen for other exits (hypercalls, whose arguments xentrace does not keep, interrupts,
+ *   faults) is charged as recorded.
+ *
+ * The machine is inferred too: the recording's CPUs, and one domain per domain id seen, HVM if
+ * its vcpus exit, with as many vcpus as the highest id seen. The order of the work: read every
+ * record once (this file's reader), then build the scenario text and each vcpu's steps; the
+ * machine is built from them as for evsim's own recordings, and replay_real_step plays. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/domain.h"
+#include "models/xen_public.h"
+#include "sim/hvm_exits.h"
+#include "sim/kernel.h"
+#include "sim/machine.h"
+#include "sim/machine_int.h"
+#include "sim/replay_int.h"
+#include "sim/sched.h"
+#include "sim/vcpu.h"
+#include "traces/xentrace.h"
+
+#define RR_RUNNING 0u /* xentrace's runstate numbers (Xen's RUNSTATE_*) */
+#define RR_RUNNABLE 1u
+#define RR_BLOCKED 2u
+#define RR_OFFLINE 3u
+
+/* What a vcpu's reader knows at the current record. */
+struct rr_parse {
+    bool hvm, seen_running, running, in_guest, exit_open, exit_done;
+    uint32_t exit_reason;
+    bool exit_svm;
+    uint64_t since;    /* in the guest since (TSC) */
+    uint64_t exit_tsc; /* the exit in flight ... */
+    uint64_t arc_end;  /* ... and when it had the vcpu runnable again (0: not yet) */
+    uint64_t compute;  /* guest cycles since the last step */
+    int64_t waiting;   /* the step that waits for the vcpu's next wake, or -1 */
+    int64_t io_step;   /* the I/O step of the exit in flight, or -1 */
+    uint64_t last_tsc; /* its last record */
+};
+
+struct rr_reader {
+    struct sim_replay *rp;
+    const char *path;
+    struct diag *d;
+    uint64_t hz, t0, t_end;
+    uint32_t *cur; /* per CPU: the vcpu running there (dv + 1), 0 none */
+    uint32_t nr_cpus;
+};
+
+static uint64_t rr_ns(const struct rr_reader *r, uint64_t tsc)
+{
+    return tsc > r->t0 ? (uint64_t)(((unsigned __int128)(tsc - r->t0) * 1000000000u) / r->hz) : 0;
+}
+
+/* The vcpu of a recorded dv: its replay_vcpu keyed by the recorded domid while reading (the
+ * domains are numbered in order once all are known: rr_renumber). */
+static struct replay_vcpu *rr_vcpu(struct rr_reader *r, uint32_t dv)
+{
+    if ((dv >> 16) == DOMID_IDLE || (dv >> 16) >= DOMID_FIRST_RESERVED ||
+        (dv & 0xffff) >= RP_MAX_VCPUS)
+        return NULL;
+    struct replay_vcpu *v = replay_vcpu_of(r->rp, dv);
+    if (v && !v->rr.parse) {
+        v->rr.parse = calloc(1, sizeof(*v->rr.parse));
+        if (!v->rr.parse)
+            return NULL;
+        v->rr.parse->waiting = v->rr.parse->io_step = -1;
+    }
+    return v;
+}
+
+static struct rr_step *rr_push(struct rr_reader *r, struct replay_vcpu *v, enum rr_kind kind)
+{
+    if (!replay_grow((void **)&v->rr.step, &v->rr.cap, v->rr.n + 1, sizeof(*v->rr.step)))
+        return NULL;
+    struct rr_step *s = &v->rr.step[v->rr.n++];
+    *s = (struct rr_step){.kind = (uint8_t)kind, .delta = v->rr.parse->compute};
+    v->rr.parse->compute = 0;
+    r->rp->steps_inferred++;
+    return s;
+}
+
+/* The vcpu leaves the guest at tsc (an exit, or descheduled while in it). */
+static void rr_leave_guest(struct replay_vcpu *v, uint64_t tsc)
+{
+    struct rr_parse *p = v->rr.parse;
+    if (p->in_guest && tsc > p->since)
+        p->compute += tsc - p->since;
+    p->in_guest = false;
+}
+
+static void rr_enter_guest(struct replay_vcpu *v, uint64_t tsc)
+{
+    v->rr.parse->in_guest = true;
+    v->rr.parse->since = tsc;
+}
+
+/* The vcpu waits from now until the recording wakes it (rr_woken). */
+static int rr_wait(struct rr_reader *r, struct replay_vcpu *v, enum rr_kind kind)
+{
+    struct rr_step *s = rr_push(r, v, kind);
+    if (!s)
+        return -1;
+    v->rr.parse->waiting = (int64_t)v->rr.n - 1;
+    return 0;
+}
+
+static void rr_woken(struct rr_reader *r, struct replay_vcpu *v, uint64_t tsc)
+{
+    struct rr_parse *p = v->rr.parse;
+    if (p->waiting >= 0 && !v->rr.step[p->waiting].wake_ns) {
+        v->rr.step[p->waiting].wake_ns = rr_ns(r, tsc) ? rr_ns(r, tsc) : 1;
+        r->rp->wakes_inferred++;
+    }
+    p->waiting = -1;
+}
+
+/* The recorded arc of the exit in flight ends (its entry, or the vcpu runnable again). */
+static void rr_close_arc(struct replay_vcpu *v, uint64_t tsc)
+{
+    struct rr_parse *p = v->rr.parse;
+    if (p->io_step >= 0 && !v->rr.step[p->io_step].rec_cycles && tsc > p->exit_tsc)
+        v->rr.step[p->io_step].rec_cycles = tsc - p->exit_tsc;
+    p->io_step = -1;
+}
+
+/* An exit for port I/O or for an access to memory that is not RAM (EPT violation, NPF). */
+static bool rr_exit_is_io(const struct rr_parse *p)
+{
+    return p->exit_svm ? p->exit_reason == 0x7bu || p->exit_reason == 0x400u
+                       : p->exit_reason == 30u || p->exit_reason == 48u;
+}
+
+static int rr_runstate(struct rr_reader *r, const struct xt_rec *rec)
+{
+    bool cont = (rec->event & 0xf) == 2;
+    unsigned old = cont ? RR_RUNNING : (rec->event >> 8) & 0xf,
+             new = cont ? RR_RUNNING : (rec->event >> 4) & 0xf;
+    if (rec->n < 1 || (rec->d[0] >> 16) == DOMID_IDLE || (rec->d[0] >> 16) >= DOMID_FIRST_RESERVED)
+        return 0; /* the idle vcpus, and ids that are not a domain's */
+    if ((rec->d[0] & 0xffff) >= RP_MAX_VCPUS)
+        return diag_set(r->d,
+                        "%s: offset %" PRIu64 ": d%uv%u: replay plays at most %u vcpus a "
+                        "domain",
+                        r->path, rec->offset, rec->d[0] >> 16, rec->d[0] & 0xffff, RP_MAX_VCPUS);
+    struct replay_vcpu *v = rr_vcpu(r, rec->d[0]);
+    if (!v)
+        return -1;
+    struct rr_parse *p = v->rr.parse;
+    p->last_tsc = rec->tsc;
+    if (!p->seen_running && new == RR_RUNNING) {
+        /* from its first time on a CPU: before, it waits (the recording may begin with it
+         * running: then from the start) */
+        p->seen_running = true;
+        if (rr_wait(r, v, RR_START) < 0)
+            return -1;
+        rr_woken(r, v, old == RR_RUNNING ? r->t0 : rec->tsc);
+    }
+    if (old == RR_RUNNING && p->running) {
+        /* descheduled in the guest (preempted): it goes on there when it runs again; in an
+         * exit, the exit stays open */
+        v->rr.resume_in_guest = p->in_guest;
+        rr_leave_guest(v, rec->tsc);
+        p->running = false;
+        if (rec->cpu < r->nr_cpus && r->cur[rec->cpu] == rec->d[0] + 1)
+            r->cur[rec->cpu] = 0;
+    }
+    if (new == RR_RUNNABLE && (old == RR_BLOCKED || old == RR_OFFLINE)) {
+        if (p->exit_open && !p->arc_end) /* xenalyze closes an exit's arc at the wake */
+            p->arc_end = rec->tsc;
+        rr_close_arc(v, rec->tsc);
+        rr_woken(r, v, rec->tsc);
+    }
+    /* blocked in Xen for a device model (no BLOCK record): the I/O step waits, not a block */
+    if ((new == RR_BLOCKED || new == RR_OFFLINE) && p->waiting < 0 && p->seen_running &&
+        !(p->exit_open && rr_exit_is_io(p)) && rr_wait(r, v, RR_BLOCK) < 0)
+        return -1;
+    if (new == RR_RUNNING && rec->cpu < r->nr_cpus) {
+        r->cur[rec->cpu] = rec->d[0] + 1;
+        p->running = true;
+        if (!p->hvm || v->rr.resume_in_guest)
+            rr_enter_guest(v, rec->tsc);
+        v->rr.resume_in_guest = false;
+    }
+    return 0;
+}
+
+static bool rr_exit_is_hlt(const struct rr_parse *p)
+{
+    return p->exit_reason == (p->exit_svm ? 0x78u : 12u);
+}
+
+static int rr_exit(struct rr_reader *r, struct replay_vcpu *v, const struct xt_rec *rec)
+{
+    struct rr_parse *p = v->rr.parse;
+    p->hvm = true;
+    rr_leave_guest(v, rec->tsc);
+    rr_close_arc(v, rec->tsc);
+    p->exit_open = true;
+    p->exit_done = false;
+    p->exit_reason = rec->d[0];
+    p->exit_svm = rec->event == TRC_HVM_SVM_EXIT || rec->event == TRC_HVM_SVM_EXIT64;
+    p->exit_tsc = rec->tsc;
+    p->arc_end = 0;
+    r->rp->exits_seen++;
+    if (rr_exit_is_hlt(p)) {
+        p->exit_done = true;
+        return rr_wait(r, v, RR_HLT);
+    }
+    return 0;
+}
+
+static void rr_entry(struct rr_reader *r, struct replay_vcpu *v, const struct xt_rec *rec)
+{
+    struct rr_parse *p = v->rr.parse;
+    if (p->exit_open && !p->exit_done && rec->tsc > p->exit_tsc) {
+        /* an exit the replay does not model: its time in Xen as recorded */
+        p->compute += rec->tsc - p->exit_tsc;
+        r->rp->exit_cycles_as_recorded += rec->tsc - p->exit_tsc;
+    }
+    if (p->waiting >= 0 && v->rr.step[p->waiting].kind == RR_HLT)
+        rr_woken(r, v, rec->tsc); /* a hlt with an event pending: it did not block */
+    rr_close_arc(v, rec->tsc);
+    p->exit_open = p->exit_done = false;
+    rr_enter_guest(v, rec->tsc);
+}
+
+/* An access's size: xentrace keeps the port and the data, not the width. */
+static uint8_t rr_size_of(uint64_t data, bool mmio)
+{
+    if (data > 0xffffffffu)
+        return 8;
+    if (mmio || data > 0xffff)
+        return 4;
+    return data > 0xff ? 2 : 1;
+}
+
+static int rr_io(struct rr_reader *r, struct replay_vcpu *v, const struct xt_rec *rec, bool mmio)
+{
+    struct rr_parse *p = v->rr.parse;
+    bool wide = mmio && (rec->event & TRC_64_FLAG);
+    uint64_t addr = rec->d[0] | (wide && rec->n >= 2 ? (uint64_t)rec->d[1] << 32 : 0);
+    unsigned di = wide ? 2 : 1;
+    uint64_t data = rec->n > di ? rec->d[di] : 0;
+    if (wide && rec->n > di + 1)
+        data |= (uint64_t)rec->d[di + 1] << 32;
+    if (!p->exit_open || p->exit_done) {
+        r->rp->io_outside_exits++;
+        return 0;
+    }
+    struct rr_step *s = rr_push(r, v, RR_IO);
+    if (!s)
+        return -1;
+    s->addr = addr;
+    s->data = data;
+    s->type = mmio ? IOREQ_TYPE_COPY : IOREQ_TYPE_PIO;
+    s->dir = (rec->event & 0x200) ? IOREQ_WRITE : IOREQ_READ;
+    s->size = rr_size_of(data, mmio);
+    p->exit_done = true;
+    /* a read's record comes when it completes: its arc ended at the wake, or ends now */
+    uint64_t end = p->arc_end ? p->arc_end : rec->tsc;
+    if (s->dir == IOREQ_READ && end > p->exit_tsc)
+        s->rec_cycles = end - p->exit_tsc;
+    p->io_step = (int64_t)v->rr.n - 1;
+    return 0;
+}
+
+/* A record of the vcpu running on the record's CPU. */
+static int rr_vcpu_record(struct rr_reader *r, const struct xt_rec *rec)
+{
+    uint32_t ev = rec->event;
+    uint32_t cur = rec->cpu < r->nr_cpus ? r->cur[rec->cpu] : 0;
+    struct replay_vcpu *v = cur ? rr_vcpu(r, cur - 1) : NULL;
+    if (!v) {
+        r->rp->records_unattributed++;
+        return 0;
+    }
+    v->rr.parse->last_tsc = rec->tsc;
+    if (ev == TRC_PV_HYPERCALL_V2 || ev == TRC_PV_HYPERCALL_SUBCALL) {
+        r->rp->hypercalls_seen++;
+        return 0;
+    }
+    if (xt_is_vmexit(ev) && rec->n >= 1)
+        return rr_exit(r, v, rec);
+    if (ev == TRC_HVM_VMENTRY)
+        rr_entry(r, v, rec);
+    else if ((ev & ~0x200u) == TRC_HVM_IOPORT_READ && rec->n >= 1)
+        return rr_io(r, v, rec, false);
+    else if ((ev & ~(0x200u | TRC_64_FLAG)) == TRC_HVM_IOMEM_READ && rec->n >= 1)
+        return rr_io(r, v, rec, true);
+    else if (ev == TRC_HVM_VMMCALL)
+        r->rp->hypercalls_seen++;
+    else if (ev == TRC_HVM_INJ_VIRQ)
+        r->rp->vectors_injected++;
+    return 0;
+}
+
+static int rr_record(struct rr_reader *r, const struct xt_rec *rec)
+{
+    if (rec->cpu >= r->nr_cpus) {
+        uint32_t *grown = realloc(r->cur, (rec->cpu + 1) * sizeof(*grown));
+        if (!grown)
+            return -1;
+        memset(grown + r->nr_cpus, 0, (rec->cpu + 1 - r->nr_cpus) * sizeof(*grown));
+        r->cur = grown;
+        r->nr_cpus = rec->cpu + 1;
+    }
+    if (rec->has_tsc) {
+        if (!r->t0)
+            r->t0 = rec->tsc;
+        if (rec->tsc > r->t_end)
+            r->t_end = rec->tsc;
+    }
+    if ((rec->event & 0xfffff00fu) == TRC_SCHED_RUNSTATE_CHANGE ||
+        rec->event == TRC_SCHED_CONTINUE_RUNNING)
+        return rr_runstate(r, rec);
+    if (xt_is_vcpu_record(rec->event))
+        return rr_vcpu_record(r, rec);
+    return 0;
+}
+
+/* Each vcpu's last steps: what it computed after its last action, then it stops. */
+static int rr_finish_vcpu(struct rr_reader *r, struct replay_vcpu *v)
+{
+    struct rr_parse *p = v->rr.parse;
+    if (p->running)
+        rr_leave_guest(v, r->t_end);
+    if (!p->seen_running && rr_wait(r, v, RR_START) < 0) /* never ran: it waits throughout */
+        return -1;
+    v->rr.rec_end_ns = rr_ns(r, p->running ? r->t_end : p->last_tsc);
+    if (p->waiting >= 0 && !v->rr.step[p->waiting].wake_ns && p->waiting + 1 == (int64_t)v->rr.n) {
+        v->rr.step[p->waiting].kind = RR_END; /* it waited to the end: that is where it ends */
+        return 0;
+    }
+    return rr_push(r, v, RR_END) ? 0 : -1;
+}
+
+/* ---- the arcs, recorded and replayed ------------------------------------------------------- */
+
+static struct rr_port *rr_port_of(struct sim_replay *rp, const struct rr_step *s)
+{
+    for (size_t i = 0; i < rp->nr_port; i++) {
+        struct rr_port *p = &rp->port[i];
+        if (p->addr == s->addr && p->type == s->type && p->dir == s->dir)
+            return p;
+    }
+    if (!replay_grow((void **)&rp->port, &rp->cap_port, rp->nr_port + 1, sizeof(*rp->port)))
+        return NULL;
+    struct rr_port *p = &rp->port[rp->nr_port++];
+    *p = (struct rr_port){.addr = s->addr, .type = s->type, .dir = s->dir};
+    return p;
+}
+
+static int rr_port_cmp(const void *a, const void *b)
+{
+    const struct rr_port *x = a, *y = b;
+    if (x->type != y->type)
+        return x->type < y->type ? -1 : 1;
+    if (x->addr != y->addr)
+        return x->addr < y->addr ? -1 : 1;
+    return (int)x->dir - (int)y->dir;
+}
+
+/* The recording's arcs, per address: every vcpu's I/O steps, in a table sorted by address. */
+static int rr_ports_recorded(struct sim_replay *rp)
+{
+    for (uint32_t id = 0; xt_idmap_next(&rp->dom, &id); id++) {
+        struct rp_domain *d = xt_idmap_get(&rp->dom, id);
+        for (unsigned k = 0; k < RP_MAX_VCPUS; k++)
+            for (size_t i = 0; d->vcpu[k] && i < d->vcpu[k]->rr.n; i++) {
+                const struct rr_step *s = &d->vcpu[k]->rr.step[i];
+                struct rr_port *p = s->kind == RR_IO ? rr_port_of(rp, s) : NULL;
+                if (s->kind == RR_IO && !p)
+                    return -1;
+                if (p && s->rec_cycles) {
+                    p->rec_n++;
+                    p->rec_cycles += s->rec_cycles;
+                } else if (p) {
+                    p->rec_unknown++;
+                }
+            }
+    }
+    if (rp->nr_port)
+        qsort(rp->port, rp->nr_port, sizeof(*rp->port), rr_port_cmp);
+    return 0;
+}
+
+static void rr_port_replayed(struct sim_replay *rp, const struct rr_step *s, uint64_t cycles)
+{
+    struct rr_port key = {.addr = s->addr, .type = s->type, .dir = s->dir};
+    struct rr_port *p = bsearch(&key, rp->port, rp->nr_port, sizeof(*rp->port), rr_port_cmp);
+    if (p) {
+        p->rep_n++;
+        p->rep_cycles += cycles;
+    }
+}
+
+/* ---- the inferred machine ----------------------------------------------------------------- */
+
+struct rr_dom {
+    uint32_t domid, vcpus;
+    bool hvm;
+};
+
+static int rr_domains(struct sim_replay *rp, struct rr_dom **out, unsigned *n)
+{
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    for (uint32_t id = 0; xt_idmap_next(&rp->dom, &id); id++) {
+        struct rp_domain *d = xt_idmap_get(&rp->dom, id);
+        struct rr_dom x = {id, 0, false};
+        for (unsigned k = 0; k < RP_MAX_VCPUS; k++)
+            if (d->vcpu[k]) {
+                x.vcpus = k + 1;
+                x.hvm |= d->vcpu[k]->rr.parse && d->vcpu[k]->rr.parse->hvm;
+            }
+        if (!x.vcpus)
+            continue;
+        if (!replay_grow((void **)out, &cap, *n + 1, sizeof(**out)))
+            return -1;
+        (*out)[(*n)++] = x;
+    }
+    return 0;
+}
+
+/* The scenario of the machine the recording ran on, as far as it shows. */
+static int rr_scenario(struct rr_reader *r, const struct rr_dom *dom, unsigned n)
+{
+    if (r->nr_cpus > 256)
+        return diag_set(r->d, "%s: %u physical CPUs: a machine has at most 256", r->path,
+                        r->nr_cpus);
+    size_t cap = 512 + strlen(r->path) + 160 * (size_t)n, len = 0;
+    char *t = malloc(cap);
+    if (!t)
+        return -1;
+    /* room for the same work on fewer CPUs: the machine stops sooner once every vcpu is done */
+    uint64_t span_ms = rr_ns(r, r->t_end) / 1000000u, run_ms = 10 * span_ms + 100;
+    len +=
+        (size_t)snprintf(t + len, cap - len,
+                         "# inferred from the xentrace recording %s: its CPUs, one domain per "
+                         "domain id seen\n[machine]\npcpus = %u\nseed = 1\nrun_ms = %" PRIu64 "\n",
+                         r->path, r->nr_cpus ? r->nr_cpus : 1, run_ms > 3600000 ? 3600000 : run_ms);
+    for (unsigned i = 0; i < n; i++)
+        len += (size_t)snprintf(t + len, cap - len,
+                                "\n[domain d%u]\nguest = recorded\ntype = %s\nvcpus = %u\n"
+                                "memory_mb = 4\n%s",
+                                dom[i].domid, dom[i].hvm ? "hvm" : "pv", dom[i].vcpus,
+                                dom[i].domid == 0 ? "privileged = yes\n" : "");
+    r->rp->text = t;
+    r->rp->text_len = len;
+    return 0;
+}
+
+/* The machine numbers domains in scenario order: the recording's ids become those. */
+static int rr_renumber(struct sim_replay *rp, const struct rr_dom *dom, unsigned n)
+{
+    struct xt_idmap by_index = {0};
+    for (unsigned i = 0; i < n; i++) {
+        struct rp_domain *d = xt_idmap_get(&rp->dom, dom[i].domid);
+        for (unsigned k = 0; k < RP_MAX_VCPUS; k++)
+            if (d->vcpu[k]) {
+                d->vcpu[k]->domid = i;
+                d->vcpu[k]->rr.recorded_domid = dom[i].domid;
+            }
+        if (!xt_idmap_set(&by_index, i, d)) {
+            xt_idmap_free(&by_index);
+            return -1;
+        }
+        xt_idmap_set(&rp->dom, dom[i].domid, NULL);
+    }
+    /* domains with no vcpu seen are left out of the machine */
+    for (uint32_t id = 0; xt_idmap_next(&rp->dom, &id); id++)
+        free(xt_idmap_get(&rp->dom, id));
+    xt_idmap_free(&rp->dom);
+    rp->dom = by_index;
+    return 0;
+}
+
+int replay_real_load(struct sim_replay *rp, const char *path, uint64_t hz, struct diag *d)
+{
+    struct xt_source src;
+    struct xt_error err;
+    struct xt_reader *x = NULL;
+    struct xt_options opt = {0};
+    struct xt_rec rec;
+    struct rr_reader r = {rp, path, d, hz, 0, 0, NULL, 0};
+    int rc = 0;
+    rp->real = true;
+    rp->rec_khz = hz / 1000;
+    if (xt_source_file(&src, path, &err) < 0)
+        return diag_set(d, "%s: %s", path, err.msg);
+    if (xt_open(&x, &src, &opt, &err) < 0)
+        rc = diag_set(d, "%s: %s", path, err.msg);
+    while (!rc && (rc = xt_next(x, &rec, &err)) > 0)
+        if (rr_record(&r, &rec) < 0)
+            rc = d->msg[0] ? -1
+                           : diag_set(d, "%s: offset %" PRIu64 ": out of memory", path, rec.offset);
+        else
+            rc = 0;
+    if (rc < 0 && x && !d->msg[0])
+        diag_set(d, "%s: %s", path, err.msg);
+    if (x) {
+        const struct xt_stats *st = xt_stats(x);
+        for (uint32_t c = 0; c < st->nr_cpus; c++)
+            rp->lost_records += st->cpu[c].lost_records;
+        xt_close(x);
+    }
+    xt_source_file_close(&src);
+    struct rr_dom *dom = NULL;
+    unsigned n = 0;
+    for (uint32_t id = 0; rc == 0 && xt_idmap_next(&rp->dom, &id); id++) {
+        struct rp_domain *dd = xt_idmap_get(&rp->dom, id);
+        for (unsigned k = 0; rc == 0 && k < RP_MAX_VCPUS; k++)
+            if (dd->vcpu[k] && rr_finish_vcpu(&r, dd->vcpu[k]) < 0)
+                rc = diag_set(d, "%s: out of memory", path);
+    }
+    if (rc == 0 && rr_domains(rp, &dom, &n) < 0)
+        rc = diag_set(d, "%s: out of memory", path);
+    if (rc == 0 && n == 0)
+        rc = diag_set(d,
+                      "%s: a xentrace recording with no vcpu of a guest in it (no runstate "
+                      "change of a domain's vcpu): nothing to replay",
+                      path);
+    if (rc == 0 && rr_scenario(&r, dom, n) < 0)
+        rc = d->msg[0] ? -1 : diag_set(d, "%s: out of memory", path);
+    if (rc == 0 && (rr_renumber(rp, dom, n) < 0 || rr_ports_recorded(rp) < 0))
+        rc = diag_set(d, "%s: out of memory", path);
+    rp->real_span_ns = rr_ns(&r, r.t_end);
+    rp->real_cpus = r.nr_cpus;
+    free(dom);
+    free(r.cur);
+    return rc < 0 ? -1 : 0;
+}
+
+/* ---- playing ------------------------------------------------------------------------------ */
+
+static void rr_on_wake(void *arg)
+{
+    struct sim_vcpu *sv = arg;
+    struct machine *m = sv->sd->m;
+    machine_act_callback(m, sv->pcpu->id);
+    timeline_disarm(&m->timeline, sv->rp->rr.wake_slot);
+    if (sv->sd->status == SD_RUNNING)
+        vcpu_wake_for_event(sv->v, -1);
+}
+
+int replay_real_attach(struct sim_vcpu *sv)
+{
+    struct machine *m = sv->sd->m;
+    struct replay_vcpu *v = sv->rp;
+    v->rr.wake_ev = simk_event_create("replay_wake");
+    v->rr.wake_slot = m->timeline_used++;
+    simk_method_on("replay_wake", v->rr.wake_ev, rr_on_wake, sv);
+    /* up from the start, waiting for its first run (RR_START); one the recording does not
+     * show stays down (vcpu 0 is up already: its first slice blocks it for good) */
+    if (sv->v->vcpu_id > 0 && v->rr.n) {
+        sv->v->initialised = true;
+        sv->v->run_state = VCPU_RUNNABLE;
+        sched_ready_at(sv, 0, false);
+    }
+    return 0;
+}
+
+/* Until the recorded wake (none: for good). A vcpu that comes to its wait after the recorded
+ * wake (the replay runs it later than the host did) does not wait: what woke it has come. False
+ * when it goes on at once. */
+static bool rr_block(struct sim_vcpu *sv, const struct rr_step *s)
+{
+    struct machine *m = sv->sd->m;
+    if (s->wake_ns && s->wake_ns <= cost_cycles_to_ns(m->cost, sv->pcpu->local)) {
+        m->replay->waits_passed++;
+        return false;
+    }
+    if (s->wake_ns)
+        machine_timed_call(m, sv->rp->rr.wake_ev, sv->rp->rr.wake_slot, s->wake_ns);
+    m->replay->waits_real++;
+    if (s->kind == RR_HLT) {
+        sim_hvm_halt(sv, true);
+        return true;
+    }
+    struct hv_regs r = sv->rp->regs;
+    r.rax = __HYPERVISOR_sched_op;
+    r.rdi = SCHEDOP_block;
+    replay_issue(sv, &r);
+    return true;
+}
+
+static void rr_io_play(struct sim_vcpu *sv, const struct rr_step *s)
+{
+    struct sim_replay *rp = sv->sd->m->replay;
+    ioreq_t p = {.addr = s->addr,
+                 .size = s->size,
+                 .count = 1,
+                 .state = STATE_IOREQ_READY,
+                 .dir = s->dir,
+                 .type = s->type,
+                 .data = s->dir == IOREQ_WRITE ? s->data : 0};
+    uint64_t before = sv->pcpu->local;
+    sim_hvm_io_replayed(sv, &p, s->type == IOREQ_TYPE_COPY, false);
+    rr_port_replayed(rp, s, sv->pcpu->local - before);
+    rp->io_accesses++;
+}
+
+bool replay_real_step(struct sim_vcpu *sv)
+{
+    struct replay_vcpu *v = sv->rp;
+    static const struct rr_step forever = {.kind = RR_END};
+    if (v->rr.next >= v->rr.n) { /* done (woken again, or never in the recording) */
+        rr_block(sv, &forever);
+        return false;
+    }
+    const struct rr_step *s = &v->rr.step[v->rr.next];
+    if (!replay_compute(sv, s->delta))
+        return false;
+    v->todo_set = false;
+    v->rr.next++;
+    v->played++;
+    switch (s->kind) {
+    case RR_IO:
+        rr_io_play(sv, s);
+        return true;
+    case RR_END:
+        v->rr.end_ns = cost_cycles_to_ns(sv->sd->m->cost, sv->pcpu->local);
+        rr_block(sv, s);
+        return false;
+    default:
+        return !rr_block(sv, s);
+    }
+}
+
+void replay_real_free(struct replay_vcpu *v)
+{
+    free(v->rr.step);
+    free(v->rr.parse);
+}
