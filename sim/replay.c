@@ -649,6 +649,7 @@ void replay_free(struct sim_replay *rp)
     free(rp->dep);
     free(rp->write);
     free(rp->io);
+    free(rp->port);
     free(rp);
 }
 
