@@ -232,7 +232,7 @@ static uint64_t access(struct devices *d, const ioreq_t *p, bool read)
  * A port stays where it is; an MMIO address steps with the buffer. An element whose guest
  * memory cannot be reached is dropped (a write) or lost (a read), as QEMU's address_space_rw
  * ignores an access to unassigned memory. Each element is one request of its own to
- * devices_handle; the request counts once in served[]. */
+ * devices_handle; the request counts once in served[], its elements not. */
 static void handle_ptr(struct devices *d, const ioreq_t *p)
 {
     uint64_t served = d->served[p->type];
@@ -254,7 +254,7 @@ static void handle_ptr(struct devices *d, const ioreq_t *p)
             devices_handle(d, &one);
         }
     }
-    d->served[p->type] = served + 1;
+    d->served[p->type] = served; /* devices_handle counted the request itself already */
 }
 
 /* What devices_handle does not answer itself: a data_is_ptr request (when the device model

@@ -383,6 +383,7 @@ void sim_hvm_port_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque
             rep_retire(sv, site, rcx, &p);
         return;
     }
+    p.df = 0; /* Xen's one-element path (hvmemul_do_pio_buffer) sends df clear */
     forward_access(sv, &p, addr, rcx, site->string ? COST_HVM_IO_EMULATE : COST_HVM_IO_DECODE);
 }
 
