@@ -783,6 +783,36 @@ static void mapping_release(struct foreign_mapping *m)
     free(m);
 }
 
+/* A new mapping of `pages` pages: its bookkeeping and an inaccessible address range (at addr,
+ * a hint unless flags has MAP_FIXED), or NULL with errno set. */
+static struct foreign_mapping *mapping_new(void *addr, int flags, size_t pages)
+{
+    struct foreign_mapping *m = calloc(1, sizeof(*m));
+    if (!m || !(m->gfn = calloc(pages, sizeof(*m->gfn)))) {
+        free(m);
+        errno = ENOMEM;
+        return NULL;
+    }
+    m->addr = mmap(addr, pages * XC_PAGE_SIZE, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | (flags & MAP_FIXED), -1, 0);
+    if (m->addr == MAP_FAILED) {
+        free(m->gfn);
+        free(m);
+        return NULL;
+    }
+    m->pages = pages;
+    return m;
+}
+
+/* The first page's error (a negative errno), or 0 when every page mapped. */
+static int first_failure(const int *errs, size_t pages)
+{
+    for (size_t i = 0; i < pages; i++)
+        if (errs[i])
+            return errs[i];
+    return 0;
+}
+
 /* A guest's pages, as Linux's privcmd maps them for a translated dom0: each frame of the guest
  * mapped at a frame of ours (XENMEM_add_to_physmap_batch, XENMAPSPACE_gmfn_foreign), then that
  * page mapped into our address range. With err, pages that failed are left inaccessible and
@@ -795,43 +825,29 @@ void *xenforeignmemory_map2(xenforeignmemory_handle *fmem, uint32_t dom, void *a
         errno = EINVAL;
         return NULL;
     }
-    struct foreign_mapping *m = calloc(1, sizeof(*m));
     int *errs = err ? err : calloc(pages, sizeof(*errs));
-    if (m)
-        m->gfn = calloc(pages, sizeof(*m->gfn));
-    void *base = m && m->gfn && errs
-                     ? mmap(addr, pages * XC_PAGE_SIZE, PROT_NONE,
-                            MAP_PRIVATE | MAP_ANONYMOUS | (flags & MAP_FIXED), -1, 0)
-                     : MAP_FAILED;
-    if (base == MAP_FAILED) {
-        int saved = m && m->gfn && errs ? errno : ENOMEM;
-        if (m)
-            free(m->gfn);
-        free(m);
+    struct foreign_mapping *m = errs ? mapping_new(addr, flags, pages) : NULL;
+    if (!m) {
         if (!err)
             free(errs);
-        errno = saved;
+        errno = errs ? errno : ENOMEM;
         return NULL;
     }
-    m->addr = base;
-    m->pages = pages;
     for (size_t first = 0; first < pages; first += FOREIGN_BATCH) {
         size_t n = pages - first < FOREIGN_BATCH ? pages - first : FOREIGN_BATCH;
         map_batch(m, dom, prot, first, (unsigned)n, arr, errs);
     }
-    int failed = 0;
-    for (size_t i = 0; i < pages && !failed; i++)
-        failed = errs[i];
+    int failed = err ? 0 : first_failure(errs, pages);
     if (!err)
         free(errs);
-    if (failed && !err) {
+    if (failed) {
         mapping_release(m);
         errno = -failed;
         return NULL;
     }
     m->next = fmem->mappings;
     fmem->mappings = m;
-    return base;
+    return m->addr;
 }
 
 void *xenforeignmemory_map(xenforeignmemory_handle *fmem, uint32_t dom, int prot, size_t pages,
