@@ -7,6 +7,7 @@
 
 #include "models/hv_sink.h"
 #include "models/hypercall.h"
+#include "models/ioreq.h"
 #include "models/shared_info.h"
 
 /* ---- the table of foreign frames ---------------------------------------------------------- */
@@ -105,8 +106,11 @@ static int add_foreign(struct domain *caller, struct domain *d, domid_t fdomid, 
         return rc;
     if (!may_map_foreign(d, f))
         return -XEN_EPERM;
+    /* Not RAM of f (get_page_from_gfn fails, or the type is not p2m_ram), or an enabled ioreq
+     * server's GFN-mapped page, which enabling took out of f's physmap (a hole). A disabled
+     * server's page is f's own frame, and maps: how QEMU once mapped them. */
     void *page = guest_frame_ptr(f, fgfn, NULL);
-    if (!page) /* not RAM of f: get_page_from_gfn fails, or the type is not p2m_ram */
+    if (!page || ioreq_gfn_is_hole(f, fgfn))
         return -XEN_EINVAL;
     struct foreign_map *m = foreign_slot(d, gpfn);
     if (!m) {

@@ -133,6 +133,11 @@ static void srv_pool_outside_ram(struct fake_xen *fx)
     srv_legacy(fx);
     assert_int_equal(ioreq_set_gfn_pool(D(1), FX_BAD_GPA / XEN_PAGE_SIZE, 4), 0);
 }
+static void srv_gfn_enabled(struct fake_xen *fx)
+{
+    srv_gfn_mapped(fx);
+    assert_int_equal(ioreq_server_set_state(D(1), D(0), 0, true), 0);
+}
 static void srv_enabled(struct fake_xen *fx)
 {
     srv_resource_mapped(fx);
@@ -482,6 +487,16 @@ static void foreign_mapped_server_kept(struct fake_xen *fx, const union arg *o)
     foreign_mapped(fx, 0, o);
     assert_true(SRV(0)->enabled);
 }
+/* A disabled server's GFN-mapped ioreq page is d1's frame POOL_GFN: it maps, and is the page. */
+static void foreign_mapped_ioreq_page(struct fake_xen *fx, const union arg *o)
+{
+    const struct foreign_map *m = physmap_foreign_at(D(0), MAP_GFN);
+    const struct fx_page_map *last = &fx->page_map[(fx->nr_page_maps - 1) % FX_MAX_PAGE_MAPS];
+    assert_int_equal(o->fm.err, 0);
+    assert_non_null(m);
+    assert_int_equal(SRV(0)->ioreq.gfn, POOL_GFN);
+    assert_true(last->domid == 0 && last->gfn == MAP_GFN && last->page == SRV(0)->ioreq.va);
+}
 
 #define OP(op_, member_, ...)                                                                      \
     {                                                                                              \
@@ -742,6 +757,11 @@ static const struct row rows[] = {
     R(foreign_server_enabled, srv_enabled, 0, FOREIGN, 1,
       FM(DOMID_SELF, XENMAPSPACE_gmfn_foreign, 1, 0x10, MAP_GFN), M_OK, 0,
       foreign_mapped_server_kept),
+    R(foreign_ioreq_gfn_page, srv_gfn_mapped, 0, FOREIGN, 1,
+      FM(DOMID_SELF, XENMAPSPACE_gmfn_foreign, 1, POOL_GFN, MAP_GFN), M_OK, 0,
+      foreign_mapped_ioreq_page),
+    R(foreign_ioreq_gfn_hole, srv_gfn_enabled, 0, FOREIGN, 1,
+      FM(DOMID_SELF, XENMAPSPACE_gmfn_foreign, 1, POOL_GFN, MAP_GFN), M_OK, 0, foreign_einval),
     R(foreign_unprivileged, NULL, 3, FOREIGN, 1,
       FM(DOMID_SELF, XENMAPSPACE_gmfn_foreign, 1, 0x10, MAP_GFN), M_OK, 0, foreign_eperm),
     R(foreign_stub_not_its_target, NULL, 2, FOREIGN, 3,
