@@ -302,10 +302,6 @@ static bool port_element(struct sim_vcpu *sv, const struct aot_site *s, ioreq_t 
 
 /* ---- rep ins / rep outs to a server: one request for a batch of elements ---------------- */
 
-/* hvmemul_virtual_to_linear and hvmemul_linear_to_phys clip a repeated string access to this
- * many repetitions (so that reps * size cannot overflow). */
-#define REP_MAX 4096u
-
 /* A page Xen's hvmemul_acquire_page takes: RAM of the domain (not page 0, which evsim leaves
  * unmapped, nor the PC hole below 1 MiB, nor MMIO beyond RAM). */
 static bool ram_page(const struct sim_domain *sd, uint64_t gpa)
@@ -314,21 +310,17 @@ static bool ram_page(const struct sim_domain *sd, uint64_t gpa)
     return gpa >= XEN_PAGE_SIZE && gpa < sd->ram_size && !in_hole;
 }
 
-/* How many elements Xen's hvmemul_rep_ins/outs hand over at once (hvmemul_do_io_addr): those
- * that fit in the buffer's page from its first element on, in the direction DF says; an
- * element straddling two pages goes alone. 0: the buffer is not RAM, and Xen's emulator falls
- * back to its one-element path (read_io/write_io). */
+/* How many elements Xen hands over at once (models/hvm_io.c), if the pages they are in are
+ * RAM; 0 when not, and Xen's emulator falls back to its one-element path (read_io/write_io). */
 static uint64_t rep_batch_count(const struct sim_domain *sd, uint64_t gpa, uint64_t reps,
                                 unsigned size, bool df)
 {
-    uint64_t off = gpa & (XEN_PAGE_SIZE - 1);
-    uint64_t fit =
-        df ? ((off + size - 1) & (XEN_PAGE_SIZE - 1)) / size : (XEN_PAGE_SIZE - off) / size;
-    if (!ram_page(sd, gpa))
+    bool two_pages;
+    uint64_t count = hvm_io_rep_count(gpa, reps, size, df, &two_pages);
+    if (!ram_page(sd, gpa) ||
+        (two_pages && !ram_page(sd, df ? gpa - XEN_PAGE_SIZE : gpa + XEN_PAGE_SIZE)))
         return 0;
-    if (fit)
-        return reps < fit ? reps : fit;
-    return ram_page(sd, df ? gpa - XEN_PAGE_SIZE : gpa + XEN_PAGE_SIZE) ? 1 : 0;
+    return count;
 }
 
 /* The request Xen makes of a rep ins/outs of rcx elements (rcx > 1: x86_emulate takes the
@@ -339,7 +331,7 @@ static bool rep_batch(struct sim_vcpu *sv, const struct aot_site *s, uint64_t rc
 {
     uint64_t ptr = 0;
     uc_reg_read(sv->uc, s->in ? UC_X86_REG_RDI : UC_X86_REG_RSI, &ptr);
-    uint64_t count = rep_batch_count(sv->sd, ptr, rcx < REP_MAX ? rcx : REP_MAX, s->size, p->df);
+    uint64_t count = rep_batch_count(sv->sd, ptr, rcx, s->size, p->df);
     if (!count)
         return false;
     p->count = (uint32_t)count;
