@@ -166,7 +166,7 @@ static uint64_t bar_read(struct devices *d, unsigned off)
     case 8:
         return d->pci.requests;
     default:
-        return d->pci.doorbells;
+        return (off & ~3u) == 16 ? dev_sequence(d->seq++) : d->pci.doorbells;
     }
 }
 
@@ -227,18 +227,64 @@ static uint64_t access(struct devices *d, const ioreq_t *p, bool read)
     return ~0ull; /* nothing there: a floating bus */
 }
 
+/* A data_is_ptr request, as QEMU's cpu_ioreq_pio and cpu_ioreq_move: count elements, each
+ * moved between the device and guest memory at p->data, stepping by size (backwards with df).
+ * A port stays where it is; an MMIO address steps with the buffer. An element whose guest
+ * memory cannot be reached is dropped (a write) or lost (a read), as QEMU's address_space_rw
+ * ignores an access to unassigned memory. Each element is one request of its own to
+ * devices_handle; the request counts once in served[], its elements not. */
+static void handle_ptr(struct devices *d, const ioreq_t *p)
+{
+    uint64_t served = d->served[p->type];
+    d->ptr_requests++;
+    d->ptr_elements += p->count;
+    for (uint32_t i = 0; i < p->count; i++) {
+        uint64_t step = (uint64_t)i * p->size;
+        uint64_t gpa = p->df ? p->data - step : p->data + step;
+        ioreq_t one = *p;
+        one.count = 1;
+        one.data_is_ptr = 0;
+        one.data = 0;
+        if (p->type == IOREQ_TYPE_COPY)
+            one.addr = p->df ? p->addr - step : p->addr + step;
+        if (p->dir == IOREQ_READ) {
+            devices_handle(d, &one);
+            d->ops.guest_rw(d->ops.opaque, gpa, &one.data, p->size, true);
+        } else if (d->ops.guest_rw(d->ops.opaque, gpa, &one.data, p->size, false)) {
+            devices_handle(d, &one);
+        }
+    }
+    d->served[p->type] = served; /* devices_handle counted the request itself already */
+}
+
+/* What devices_handle does not answer itself: a data_is_ptr request (when the device model
+ * reaches guest memory), or a repetition without one (unsupported: a read sees all ones). Out
+ * of line, and reached by a tail call, so that the single accesses' path stays as short as it
+ * was. */
+__attribute__((noinline)) static void not_single(struct devices *d, ioreq_t *p)
+{
+    if (p->data_is_ptr && d->ops.guest_rw && p->size >= 1 && p->size <= 8 &&
+        p->type <= IOREQ_TYPE_COPY) {
+        handle_ptr(d, p);
+        return;
+    }
+    d->unsupported++;
+    if (p->dir == IOREQ_READ)
+        p->data = p->size >= 8 ? ~0ull : (1ull << (8 * p->size)) - 1;
+}
+
 void devices_handle(struct devices *d, ioreq_t *p)
 {
     bool read = p->dir == IOREQ_READ;
-    uint64_t v = ~0ull;
     if (p->type <= IOREQ_TYPE_PCI_CONFIG)
         d->served[p->type]++;
     if (p->type == IOREQ_TYPE_INVALIDATE || p->type == IOREQ_TYPE_TIMEOFFSET)
-        return; /* no map cache, no RTC */
-    if (p->data_is_ptr || p->count != 1)
-        d->unsupported++;
-    else
-        v = access(d, p, read);
-    if (read)
-        p->data = p->size >= 8 ? v : v & ((1ull << (8 * p->size)) - 1);
+        return;                                                  /* no map cache, no RTC */
+    if (__builtin_expect(!p->data_is_ptr && p->count == 1, 1)) { /* the common case */
+        uint64_t v = access(d, p, read);
+        if (read)
+            p->data = p->size >= 8 ? v : v & ((1ull << (8 * p->size)) - 1);
+        return;
+    }
+    not_single(d, p);
 }

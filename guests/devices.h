@@ -10,7 +10,8 @@
  * 4 KiB memory BAR. When the guest programs a BAR with decoding on in the command register,
  * its range is mapped into the device model's ioreq server (and the old one unmapped), as
  * QEMU's pci_update_mappings does. Registers of both BARs: 0 identification (0x11e81234),
- * 4 scratch (read/write), 8 the requests the BARs served, 12 a doorbell (writes counted).
+ * 4 scratch (read/write), 8 the requests the BARs served, 12 a doorbell (writes counted),
+ * 16 a sequence (each read gives the next dev_sequence value).
  * VGA memory at 0xA0000-0xBFFFF when `vga` is set: writes are counted (Xen sends single writes
  * there through the buffered ring when the server has one: its stdvga), reads give 0.
  */
@@ -40,8 +41,20 @@ struct dev_host_ops {
     void (*uart_line)(void *opaque, const char *line);
     /* Claim (map) or give back a range in the ioreq server: XEN_DMOP_IO_RANGE_PORT or _MEMORY. */
     void (*map_range)(void *opaque, uint32_t type, uint64_t start, uint64_t end, bool map);
+    /* The guest's memory, for data_is_ptr requests (QEMU's address_space_rw on guest-physical
+     * addresses, through its map cache): len bytes at gpa copied into buf (write false) or
+     * from it (write true); false when that memory cannot be reached. NULL: no guest memory,
+     * data_is_ptr requests are counted as unsupported. */
+    bool (*guest_rw)(void *opaque, uint64_t gpa, void *buf, unsigned len, bool write);
     void *opaque;
 };
+
+/* BAR0 and BAR1's sequence register (offset 16): its n-th read (from 0) gives this, truncated
+ * to the access's size; a guest checks what a rep ins stored. */
+static inline uint32_t dev_sequence(uint64_t n)
+{
+    return (uint32_t)(n * 0x9e3779b1u) ^ (uint32_t)n;
+}
 
 struct devices {
     struct dev_host_ops ops;
@@ -64,13 +77,15 @@ struct devices {
     } pci;
     uint64_t served[3]; /* by IOREQ_TYPE_PIO, _COPY, _PCI_CONFIG */
     uint64_t unsupported;
+    uint64_t ptr_requests, ptr_elements; /* data_is_ptr requests and the elements they moved */
+    uint64_t seq;                        /* reads of the PCI function's sequence register */
 };
 
 void devices_init(struct devices *d, uint16_t uart_base, uint32_t pci_sbdf,
                   const struct dev_host_ops *ops);
-/* Answer one request: for a read, p->data is set. A request with data_is_ptr or a count above
- * 1 (which a device model for real Xen must handle in guest memory) is counted as unsupported
- * and answered with all ones. */
+/* Answer one request: for a read, p->data is set. A data_is_ptr request (a rep ins/outs: count
+ * elements in guest memory at p->data) goes through ops.guest_rw; a count above 1 without it
+ * is counted as unsupported and answered with all ones. */
 void devices_handle(struct devices *d, ioreq_t *p);
 /* The UART's unfinished line, if any. */
 void devices_flush(struct devices *d);

@@ -9,7 +9,10 @@
  *   5. EVTCHNOP_bind_interdomain to each of those ports, and to the buffered ring's;
  *   6. XEN_DOMCTL_unpausedomain: as the toolstack, once the devices are ready;
  *   7. serve: each notification on a vcpu's port means its slot is READY; the answer goes in
- *      the slot (IORESP_READY) and back through the same port;
+ *      the slot (IORESP_READY) and back through the same port. A data_is_ptr request (a rep
+ *      ins/outs) moves its elements through the target's memory, mapped at pages of ours
+ *      with XENMEM_add_to_physmap_batch(XENMAPSPACE_gmfn_foreign), as a translated dom0
+ *      does for QEMU;
  *   8. VIRQ_DOM_EXC (a domain shut down): the server is destroyed and the program ends.
  *
  * Devices:
@@ -110,7 +113,97 @@ static void dev_map_range(void *opaque, uint32_t type, uint64_t start, uint64_t 
     map_range(server[0], type, start, end, map);
 }
 
-static const struct dev_host_ops dev_ops = {.uart_line = uart_line, .map_range = dev_map_range};
+/* ---- the target's memory: a map cache ------------------------------------------------------
+ * A data_is_ptr request names a buffer in the target's guest-physical memory. As a translated
+ * (PVH or HVM) dom0 does for QEMU's map cache, the target's frames are mapped at frames of our
+ * own with XENMEM_add_to_physmap_batch(XENMAPSPACE_gmfn_foreign); MAP_SLOTS of them stay
+ * mapped, the oldest replaced first, and XENMEM_remove_from_physmap takes them away at the
+ * end. */
+
+#define MAP_SLOTS 8u
+#define NO_FRAME (~(uint64_t)0)
+
+static uint8_t *map_area;             /* MAP_SLOTS pages of ours */
+static uint64_t map_frame[MAP_SLOTS]; /* the target's frame in each, or NO_FRAME */
+static unsigned map_next;             /* the slot to replace next */
+static uint64_t maps_made, map_failures;
+
+static xen_pfn_t slot_gfn(unsigned slot)
+{
+    return ((uintptr_t)map_area >> 12) + slot;
+}
+
+/* The target's frame mapped at slot: 0, or the call's error, or errs[0]. */
+static long map_foreign(unsigned slot, uint64_t frame)
+{
+    xen_ulong_t idx = frame;
+    xen_pfn_t gpfn = slot_gfn(slot);
+    int err = 0;
+    struct xen_add_to_physmap_batch b = {
+        .domid = DOMID_SELF, .space = XENMAPSPACE_gmfn_foreign, .size = 1};
+    b.u.foreign_domid = target;
+    set_xen_guest_handle(b.idxs, &idx);
+    set_xen_guest_handle(b.gpfns, &gpfn);
+    set_xen_guest_handle(b.errs, &err);
+    long rc = HYPERVISOR_memory_op(XENMEM_add_to_physmap_batch, &b);
+    return rc ? rc : err;
+}
+
+/* Our mapping of the target's frame, or NULL when Xen refused it (said once). */
+static uint8_t *target_page(uint64_t frame)
+{
+    if (!map_area) {
+        map_area = rt_alloc_pages(MAP_SLOTS);
+        for (unsigned i = 0; i < MAP_SLOTS; i++)
+            map_frame[i] = NO_FRAME;
+    }
+    for (unsigned i = 0; i < MAP_SLOTS; i++)
+        if (map_frame[i] == frame)
+            return map_area + (size_t)i * 4096;
+    unsigned slot = map_next++ % MAP_SLOTS;
+    long rc = map_foreign(slot, frame);
+    map_frame[slot] = rc ? NO_FRAME : frame;
+    if (rc) {
+        if (map_failures++ == 0)
+            rt_printf("ioemu: mapping dom%u's frame 0x%lx: %s\n", target, (unsigned long)frame,
+                      rt_strerror(rc));
+        return NULL;
+    }
+    maps_made++;
+    return map_area + (size_t)slot * 4096;
+}
+
+/* dev_host_ops.guest_rw: byte by byte, so that an element may straddle two frames. */
+static bool guest_rw(void *opaque, uint64_t gpa, void *buf, unsigned len, bool write)
+{
+    (void)opaque;
+    for (unsigned i = 0; i < len; i++) {
+        uint8_t *page = target_page((gpa + i) >> 12);
+        if (!page)
+            return false;
+        volatile uint8_t *at = page + ((gpa + i) & 4095);
+        if (write)
+            *at = ((const uint8_t *)buf)[i];
+        else
+            ((uint8_t *)buf)[i] = *at;
+    }
+    return true;
+}
+
+static void unmap_target_pages(void)
+{
+    for (unsigned i = 0; map_area && i < MAP_SLOTS; i++) {
+        if (map_frame[i] == NO_FRAME)
+            continue;
+        struct xen_remove_from_physmap r = {.domid = DOMID_SELF, .gpfn = slot_gfn(i)};
+        rt_check(HYPERVISOR_memory_op(XENMEM_remove_from_physmap, &r),
+                 "XENMEM_remove_from_physmap 0x%lx", (unsigned long)r.gpfn);
+        map_frame[i] = NO_FRAME;
+    }
+}
+
+static const struct dev_host_ops dev_ops = {
+    .uart_line = uart_line, .map_range = dev_map_range, .guest_rw = guest_rw};
 
 /* A vcpu's slot: READY means a request; anything else is a notification we already answered. */
 static void on_ioreq(evtchn_port_t port, void *arg)
@@ -353,6 +446,7 @@ int main(void)
     else
         rt_wait(&done);
     devices_flush(&dev);
+    unmap_target_pages();
     for (unsigned i = 0; i < nr_servers; i++) {
         struct xen_dm_op op = {.op = XEN_DMOP_destroy_ioreq_server};
         op.u.destroy_ioreq_server.id = server[i];
@@ -364,5 +458,9 @@ int main(void)
               (unsigned long)dev.served[IOREQ_TYPE_PCI_CONFIG], (unsigned long)buffered_served,
               (unsigned long)dev.uart.chars, (unsigned long)dev.pci.requests,
               (unsigned long)dev.vga_writes);
+    if (dev.ptr_requests)
+        rt_printf("ioemu: data_is_ptr requests=%lu elements=%lu, dom%u frames mapped=%lu\n",
+                  (unsigned long)dev.ptr_requests, (unsigned long)dev.ptr_elements, target,
+                  (unsigned long)maps_made);
     return 0;
 }

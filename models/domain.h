@@ -20,8 +20,9 @@ struct evtchn_fifo_vcpu;
 struct evtchn_3l_domain; /* models/event_3l.h */
 struct evtchn_3l_vcpu;
 struct ioreq_domain; /* models/ioreq.h */
+struct foreign_map;  /* models/physmap.h */
 
-#define HV_MAX_DOMAINS 32752u /* Xen DOMID_FIRST_RESERVED: every ordinary domid */
+#define HV_MAX_DOMAINS 32752u            /* Xen DOMID_FIRST_RESERVED: every ordinary domid */
 #define HV_DEFAULT_MAX_EVTCHN_PORT 1023u /* toolstack default max_event_channels */
 #define HV_DEFAULT_NR_PIRQS 256u
 #define SCHED_POLL_MAX_PORTS 128u
@@ -143,6 +144,9 @@ struct domain {
      * shared_info_gpa too). */
     uint64_t shared_info_gfn;
     bool shared_info_gfn_mapped;
+    /* Frames of other domains mapped in its physmap (models/physmap.h), by gfn. */
+    struct foreign_map *foreign;
+    unsigned nr_foreign, cap_foreign;
     /* HVM: the PCI config address last written to port 0xCF8 (Xen's d->arch.hvm.pci_cf8), which
      * routes accesses to 0xCFC-0xCFF (models/hvm_io.c). */
     uint32_t pci_cf8;

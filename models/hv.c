@@ -9,6 +9,7 @@
 #include "models/hypercall.h"
 #include "models/ioreq.h"
 #include "models/loglvl.h"
+#include "models/physmap.h"
 #include "models/hv_sink.h"
 
 void hv_init(struct hv *hv, const struct hv_mem_ops *mem, void *mem_opaque,
@@ -90,6 +91,7 @@ static void domain_free(struct domain *d)
     free(d->pirq_to_evtchn);
     free(d->pirq_line);
     free(d->stats.port);
+    physmap_free(d);
     free(d);
 }
 

@@ -135,6 +135,20 @@ bool hvm_io_buffered(const struct domain *d, const ioreq_t *p)
            p->count == 1 && first >= VGA_MEM_BASE && last < VGA_MEM_BASE + VGA_MEM_SIZE;
 }
 
+uint64_t hvm_io_rep_count(uint64_t gpa, uint64_t reps, unsigned size, bool df, bool *two_pages)
+{
+    uint64_t off = gpa & (XEN_PAGE_SIZE - 1);
+    uint64_t fit =
+        df ? ((off + size - 1) & (XEN_PAGE_SIZE - 1)) / size : (XEN_PAGE_SIZE - off) / size;
+
+    if (reps > HVM_IO_REP_MAX)
+        reps = HVM_IO_REP_MAX;
+    *two_pages = fit == 0;
+    if (fit == 0)
+        return 1;
+    return reps < fit ? reps : fit;
+}
+
 bool hvm_io_forwards(const struct domain *d, const ioreq_t *p)
 {
     struct hvm_io_route route;

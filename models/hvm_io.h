@@ -31,10 +31,11 @@ bool hvm_io_route(const struct domain *d, const ioreq_t *p, struct hvm_io_route 
  * selection, then the null handler (reads return all ones of the access size, writes are
  * dropped). p is one element of the access: type IOREQ_TYPE_PIO or IOREQ_TYPE_COPY, count 1,
  * data_is_ptr 0, size 1, 2 or 4 (PIO) or up to 8 (COPY); sim/ hands string I/O over one element
- * at a time. Returns true when Xen completed the access itself (for a read the value is in
- * p->data), false when an ioreq server took it (then p is what the server is sent, as Xen
- * rewrites it: PCI config accesses become IOREQ_TYPE_PCI_CONFIG) and the vcpu must wait for the
- * answer. Counts the access in d->stats.hvm_io. */
+ * at a time, except a rep batch a server claims (data_is_ptr, hvm_io_rep_count). Returns true
+ * when Xen completed the access itself (for a read the value is in p->data), false when an
+ * ioreq server took it (then p is what the server is sent, as Xen rewrites it: PCI config
+ * accesses become IOREQ_TYPE_PCI_CONFIG) and the vcpu must wait for the answer. Counts the
+ * access in d->stats.hvm_io. */
 bool hvm_io_intercept(struct vcpu *v, ioreq_t *p);
 
 /* Whether hvm_io_intercept would hand p to an ioreq server (after Xen's own handlers, which
@@ -47,6 +48,16 @@ bool hvm_io_forwards(const struct domain *d, const ioreq_t *p);
  * vcpu goes on without waiting (a full ring, or a server without one, falls back to the
  * synchronous path: ioreq_send). Every HVM domain here has the emulated VGA (has_vvga). */
 bool hvm_io_buffered(const struct domain *d, const ioreq_t *p);
+
+/* Xen's string port I/O batch (hvmemul_rep_ins/outs -> hvmemul_do_io_addr): of reps elements
+ * of size bytes whose first is at guest-physical gpa, stepping down with df, the count one
+ * data_is_ptr request carries: at most HVM_IO_REP_MAX (hvmemul_virtual_to_linear and
+ * hvmemul_linear_to_phys clip there), and only those in gpa's page, by Xen's own formulas
+ * ((4096 - offset) / size forwards, ((offset + size - 1) & 4095) / size with df). When none
+ * fits, one element goes alone and Xen acquires the next page as well (the previous with df):
+ * *two_pages says so. reps >= 1, size 1, 2 or 4. */
+#define HVM_IO_REP_MAX 4096u
+uint64_t hvm_io_rep_count(uint64_t gpa, uint64_t reps, unsigned size, bool df, bool *two_pages);
 
 /* The report's names for the stats' indices: "pio", "mmio", "pci_config"; "write", "read";
  * "internal", "unclaimed", "forwarded". */

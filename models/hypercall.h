@@ -72,7 +72,8 @@ long do_iret(struct vcpu *v, struct hv_regs *regs);
 /* HYPERVISOR_dm_op(domid, nr_bufs, bufs) (models/dm_op.c): bufs_gpa holds nr_bufs struct
  * xen_dm_op_buf, whose handles are guest-physical addresses in the model. */
 long do_dm_op(struct vcpu *v, domid_t domid, unsigned nr_bufs, uint64_t bufs_gpa);
-/* HYPERVISOR_memory_op(cmd, arg) (models/memory_op.c): XENMEM_acquire_resource only. */
+/* HYPERVISOR_memory_op(cmd, arg) (models/memory_op.c): XENMEM_acquire_resource,
+ * XENMEM_add_to_physmap, XENMEM_add_to_physmap_batch and XENMEM_remove_from_physmap. */
 long do_memory_op(struct vcpu *v, uint64_t cmd, uint64_t arg_gpa);
 /* HYPERVISOR_domctl (models/domctl.c): pause and unpause only. */
 long do_domctl(struct vcpu *v, uint64_t arg_gpa);

@@ -638,6 +638,17 @@ bool ioreq_claims_memory(const struct domain *d)
     return false;
 }
 
+bool ioreq_gfn_is_hole(const struct domain *d, uint64_t gfn)
+{
+    for (unsigned id = 0; d->ioreq && gfn != IOREQ_INVALID_GFN && id < MAX_NR_IOREQ_SERVERS; id++) {
+        const struct ioreq_server *s = d->ioreq->server[id];
+
+        if (s && s->enabled && (s->ioreq.gfn == gfn || s->bufioreq.gfn == gfn))
+            return true;
+    }
+    return false;
+}
+
 struct ioreq_server *ioreq_server_of_page(const struct domain *d, const void *page, bool *buffered)
 {
     for (unsigned id = 0; d->ioreq && page && id < MAX_NR_IOREQ_SERVERS; id++) {

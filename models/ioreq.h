@@ -176,6 +176,9 @@ int ioreq_server_destroy(struct domain *d, struct domain *emulator, ioservid_t i
  * allocated on first use. */
 int ioreq_server_get_frame(struct domain *d, struct domain *emulator, ioservid_t id, unsigned idx,
                            void **page);
+/* Whether d's frame gfn is a GFN-mapped server page taken out of its physmap (the server is
+ * enabled): no page there for a foreign mapping (XENMEM_add_to_physmap_batch). */
+bool ioreq_gfn_is_hole(const struct domain *d, uint64_t gfn);
 /* Record that acquire_resource mapped page (a server page of d) at the emulator's gfn, and
  * tell the sink. 0, -XEN_EINVAL (not a page of d's) or -XEN_ENOMEM (the model's bound). */
 int ioreq_server_note_mapping(struct domain *d, struct domain *emulator, void *page, uint64_t gfn);

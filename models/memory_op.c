@@ -1,7 +1,8 @@
 /* HYPERVISOR_memory_op: XENMEM_acquire_resource for XENMEM_resource_ioreq_server (Xen 4.22's
  * xen/common/memory.c), which maps an ioreq server's pages into its emulator, and
- * XENMEM_add_to_physmap for an HVM guest's shared_info; every other XENMEM command is -ENOSYS
- * (the model has no physmap to manage).
+ * XENMEM_add_to_physmap for an HVM guest's shared_info, XENMEM_add_to_physmap_batch (foreign
+ * frames: how a device model maps its guest's memory) and XENMEM_remove_from_physmap
+ * (models/physmap.c); every other XENMEM command is -ENOSYS.
  *
  * Frames are mapped with a translated caller's semantics whatever the caller: frame_list holds
  * the caller's guest frames, where the simulator is asked to map the pages (the sink's
@@ -12,6 +13,7 @@
 #include "models/hv_sink.h"
 #include "models/hypercall.h"
 #include "models/ioreq.h"
+#include "models/physmap.h"
 
 /* Xen's mfn_list[32]: the stride of one batch. */
 #define ACQUIRE_BATCH 32u
@@ -134,10 +136,7 @@ static long acquire_resource(struct vcpu *v, uint64_t arg_gpa)
 /* Xen's XENMEM_add_to_physmap for the one space the model has, shared_info (how an HVM guest
  * maps it: xenmem_add_to_physmap_one). Xen's checks in order: the copy, a foreign space (only
  * the batched call), the domain, a translated target (a PV domain has no physmap: -EACCES),
- * XSM_TARGET, an invalid gfn, the space and its index. The page leaves the frame it was added
- * at before, and the guest's frame at gpfn gives way to it (the simulator is told: ioreq_page,
- * the sink's "a page appears at a frame"). Other spaces (grant tables, moving the guest's own
- * frames) are not modelled: -EOPNOTSUPP, evsim's answer. */
+ * XSM_TARGET, an invalid gfn, the space and its index (physmap.c). */
 static long add_to_physmap(struct vcpu *v, uint64_t arg_gpa)
 {
     struct domain *caller = v->domain, *d;
@@ -156,28 +155,33 @@ static long add_to_physmap(struct vcpu *v, uint64_t arg_gpa)
         return -XEN_EPERM;
     if (x.gpfn == (xen_pfn_t)~0ull)
         return -XEN_EINVAL;
-    if (x.space != XENMAPSPACE_shared_info)
-        return x.space <= XENMAPSPACE_dev_mmio ? -XEN_EOPNOTSUPP : -XEN_EINVAL;
-    if (x.idx != 0)
-        return -XEN_EINVAL;
-    if (d->shared_info_gfn_mapped && d->shared_info_gfn != x.gpfn)
-        sink_ioreq_page(d, d->shared_info_gfn, NULL);
-    d->shared_info_gfn = x.gpfn;
-    d->shared_info_gfn_mapped = true;
-    sink_ioreq_page(d, x.gpfn, shared_info_ptr(d));
-    return 0;
+    return physmap_add_one(caller, d, x.space, DOMID_INVALID, x.idx, x.gpfn);
 }
 
 long do_memory_op(struct vcpu *v, uint64_t cmd, uint64_t arg_gpa)
 {
     unsigned op = (unsigned)(cmd & MEMOP_CMD_MASK);
+    unsigned start_extent = (unsigned)(cmd >> MEMOP_EXTENT_SHIFT);
 
-    if (op != XENMEM_acquire_resource && op != XENMEM_add_to_physmap)
+    switch (op) {
+    case XENMEM_acquire_resource:
+        /* A continuation's start extent: the model never makes one. */
+        if (start_extent)
+            return -XEN_EINVAL;
+        vcpu_charge(v, COST_EVTCHN_OP);
+        return acquire_resource(v, arg_gpa);
+    case XENMEM_add_to_physmap:
+        if (start_extent)
+            return -XEN_EDOM;
+        vcpu_charge(v, COST_EVTCHN_OP);
+        return add_to_physmap(v, arg_gpa);
+    case XENMEM_add_to_physmap_batch:
+        vcpu_charge(v, COST_EVTCHN_OP);
+        return physmap_add_batch(v, arg_gpa, start_extent);
+    case XENMEM_remove_from_physmap:
+        vcpu_charge(v, COST_EVTCHN_OP);
+        return physmap_remove(v, arg_gpa, start_extent);
+    default:
         return -XEN_ENOSYS;
-    /* A continuation's start extent: the model never makes one. */
-    if (cmd >> MEMOP_EXTENT_SHIFT)
-        return op == XENMEM_add_to_physmap ? -XEN_EDOM : -XEN_EINVAL;
-    vcpu_charge(v, COST_EVTCHN_OP);
-    return op == XENMEM_acquire_resource ? acquire_resource(v, arg_gpa)
-                                         : add_to_physmap(v, arg_gpa);
+    }
 }

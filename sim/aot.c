@@ -126,10 +126,28 @@ static const unsigned x86_port_io[] = {X86_INS_IN,   X86_INS_OUT,   X86_INS_INSB
                                        X86_INS_INSD, X86_INS_OUTSB, X86_INS_OUTSW, X86_INS_OUTSD};
 #define NR_PLAIN_PORT_IO 2
 
+/* A string port I/O instruction's element size, from its bytes: capstone (4.0 and 5.0) takes
+ * `66 f3 6d`, the rep insw GNU as emits, for rep insd, ignoring an operand-size prefix that
+ * comes before the rep prefix. 0x6c and 0x6e move bytes; 0x6d and 0x6f words with an 0x66
+ * prefix anywhere among the legacy prefixes, else doublewords. */
+static uint8_t string_port_io_size(const cs_insn *insn)
+{
+    bool opsize = false;
+    for (unsigned i = 0; i < insn->size; i++) {
+        uint8_t b = insn->bytes[i];
+        if (b == 0x66)
+            opsize = true;
+        else if (b == 0x6c || b == 0x6e)
+            return 1;
+        else if (b == 0x6d || b == 0x6f)
+            return opsize ? 2 : 4;
+    }
+    return 4;
+}
+
 /* The element a port I/O instruction moves: direction, size, and where the port comes from. */
 static void port_io_site(const cs_insn *insn, struct aot_site *s)
 {
-    static const uint8_t string_size[] = {1, 2, 4, 1, 2, 4}; /* insb..insd, outsb..outsd */
     const cs_x86 *x = &insn->detail->x86;
     s->kind = AOT_SITE_PORT_IO;
     s->in = insn->id == X86_INS_IN || insn->id == X86_INS_INSB || insn->id == X86_INS_INSW ||
@@ -137,9 +155,7 @@ static void port_io_site(const cs_insn *insn, struct aot_site *s)
     s->string = !insn_in(insn->id, x86_port_io, NR_PLAIN_PORT_IO);
     s->rep = s->string && x->prefix[0] == X86_PREFIX_REP;
     if (s->string) {
-        for (unsigned i = NR_PLAIN_PORT_IO; i < sizeof(x86_port_io) / sizeof(x86_port_io[0]); i++)
-            if (insn->id == x86_port_io[i])
-                s->size = string_size[i - NR_PLAIN_PORT_IO];
+        s->size = string_port_io_size(insn);
         return;
     }
     /* in: (accumulator, port); out: (port, accumulator) */

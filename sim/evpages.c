@@ -79,22 +79,30 @@ void sim_evpages_ioreq(struct sim_domain *sd, uint64_t gpa, void *page)
         if (sd->evpage[i].gpa == gpa && !sd->evpage[i].released &&
             (sd->evpage[i].kind == HV_PAGE_IOREQ || sd->evpage[i].kind == HV_PAGE_SHARED_INFO))
             cur = &sd->evpage[i];
+    /* One of Xen's pages replacing another at the same frame (a device model's map cache
+     * mapping another foreign frame there): the entry, its mapping and its window slot stay,
+     * only the memory behind them changes, so that remapping frames does not grow the list. */
+    bool own_frame = page == sd->ram + gpa, shared_info = page == (void *)sd->shared_info;
+    if (cur && page && !own_frame && !shared_info && cur->kind == HV_PAGE_IOREQ && !cur->hole) {
+        cur->host = page;
+        cur->target = ioreq_page_target(sd->m, page);
+        return;
+    }
     /* Whatever was there goes; what comes (a page, or a hole) is a new entry. */
     if (cur)
         cur->released = true;
     sd->evpage_gen++;
-    bool own_frame_back = page == sd->ram + gpa;
-    if ((page && own_frame_back) || (!page && cur && !cur->hole))
+    if ((page && own_frame) || (!page && cur && !cur->hole))
         return;
     if (!evpage_append(sd))
         return;
-    sd->evpage[sd->nr_evpage++] = (struct sim_event_page){
-        .gpa = gpa,
-        .kind = page && page == (void *)sd->shared_info ? HV_PAGE_SHARED_INFO : HV_PAGE_IOREQ,
-        .keep = true,
-        .host = page,
-        .target = page ? ioreq_page_target(sd->m, page) : NULL,
-        .hole = !page};
+    sd->evpage[sd->nr_evpage++] =
+        (struct sim_event_page){.gpa = gpa,
+                                .kind = page && shared_info ? HV_PAGE_SHARED_INFO : HV_PAGE_IOREQ,
+                                .keep = true,
+                                .host = page,
+                                .target = page ? ioreq_page_target(sd->m, page) : NULL,
+                                .hole = !page};
 }
 
 void sim_evpages_release(struct sim_domain *sd)

@@ -662,6 +662,14 @@ static void describe_upcall(struct explain *ex, struct ex_step *s)
 }
 
 /* arg of an I/O exit: size | dir << 8 | type << 16 (ioreq_t's fields). */
+/* An I/O exit's step: arg holds size, dir << 8, type << 16, and for a data_is_ptr batch these
+ * flags; cmd then holds the buffer's guest-physical address (below 2^52, x86's widest) with
+ * the element count less one above it (at most 4095: Xen's batches reach 4096). */
+#define IO_EXIT_PTR (1u << 24)
+#define IO_EXIT_DF (1u << 25)
+#define IO_EXIT_COUNT_SHIFT 52
+#define IO_EXIT_GPA_MASK ((1ull << IO_EXIT_COUNT_SHIFT) - 1)
+
 static void describe_io_exit(struct explain *ex, struct ex_step *s)
 {
     unsigned size = s->arg & 0xff, dir = (s->arg >> 8) & 0xff, type = s->arg >> 16;
@@ -679,6 +687,16 @@ static void describe_io_exit(struct explain *ex, struct ex_step *s)
             " register %#" PRIx64 ")",
             s->dom, s->vcpu, write ? "write" : "read", (s->nr >> 40) & 0xff, (s->nr >> 35) & 0x1f,
             (s->nr >> 32) & 7, s->nr & 0xfff);
+    } else if (s->arg & IO_EXIT_PTR) {
+        uint64_t count = (s->cmd >> IO_EXIT_COUNT_SHIFT) + 1, gpa = s->cmd & IO_EXIT_GPA_MASK;
+        s->fn = write ? "hvmemul_rep_outs" : "hvmemul_rep_ins";
+        say(s,
+            "d%dv%d exits to Xen: rep %s port %#" PRIx64 ", %" PRIu64 " element%s of %u byte%s "
+            "%s guest memory at %#" PRIx64 "%s (one data_is_ptr request)",
+            s->dom, s->vcpu, write ? "out to" : "in from", s->nr, count, count == 1 ? "" : "s",
+            size, size == 1 ? "" : "s", write ? "from" : "into", gpa,
+            s->arg & IO_EXIT_DF ? " downwards" : "");
+        return;
     } else {
         s->fn = "handle_pio";
         say(s, "d%dv%d exits to Xen: %s port %#" PRIx64 " (%u byte%s)", s->dom, s->vcpu,
@@ -1329,6 +1347,11 @@ void explain_io_exit(struct explain *ex, struct sim_vcpu *sv, const struct ioreq
         ex->cur.nr = p->addr;
         ex->cur.cmd = p->data;
         ex->cur.arg = (uint32_t)p->size | (uint32_t)p->dir << 8 | (uint32_t)p->type << 16;
+        if (p->data_is_ptr) { /* a batch: its buffer's address and how many elements */
+            ex->cur.cmd = (p->data & IO_EXIT_GPA_MASK) | (uint64_t)(p->count - 1)
+                                                             << IO_EXIT_COUNT_SHIFT;
+            ex->cur.arg |= IO_EXIT_PTR | (p->df ? IO_EXIT_DF : 0);
+        }
     }
     explain_close(ex);
 }

@@ -25,7 +25,6 @@
 
 #define DM_RAM_BYTES (1u << 20)    /* the domain's memory: hypercall arguments only */
 #define DM_SCRATCH_GPA 0x10000u    /* where a request's blob lands */
-#define DM_MAX_MAPS 64u            /* resource frames mapped at once */
 #define DM_ANSWER_TIMEOUT_MS 10000 /* host time a device model may take without a word */
 #define ARENA_PAGES 1024u          /* 4 MiB of pages shared with device models */
 #define DM_MAX_ARGS 32u
@@ -43,8 +42,9 @@ struct host_dm {
     struct {
         uint64_t gfn;
         void *page;
-    } map[DM_MAX_MAPS];
-    unsigned nr_map;
+    } * map; /* pages Xen mapped at its frames: resource pages, foreign frames */
+    unsigned nr_map, cap_map;
+    int rep_fd;     /* a descriptor the reply carries (EVDM_IN_RAM), else -1 */
     char line[256]; /* output not yet ended by a newline */
     size_t line_len;
     struct evdm_req req;
@@ -157,6 +157,9 @@ static void dm_gone(struct host_dm *dm, const char *why)
     if (!dm->alive)
         return;
     dm->alive = false;
+    /* It never acts on the machine again: the CPUs no longer wait for it (a device model that
+     * exits while its guest runs would otherwise hold every CPU at its last moment). */
+    dm->sync_at = UINT64_MAX;
     output_drain(dm);
     if (dm->line_len) {
         dm->line[dm->line_len] = 0;
@@ -300,15 +303,58 @@ static void do_hypercall(struct host_dm *dm)
     memcpy(dm->rep.blob, sd->ram + DM_SCRATCH_GPA, q->blob_len);
 }
 
+/* The domain whose shared RAM holds page (a foreign frame mapped), or NULL. */
+static const struct sim_domain *ram_domain(const struct machine *m, const uint8_t *page)
+{
+    for (unsigned i = 0; i < m->nr_dom; i++) {
+        const struct sim_domain *sd = &m->dom[i];
+        if (sd->ram_shared && page >= sd->ram && page < sd->ram + sd->ram_size)
+            return sd;
+    }
+    return NULL;
+}
+
+/* Where the page at the request's gfn is: the arena, or a guest's RAM (whose memfd the reply
+ * carries); -ENOENT when nothing is mapped there, -ENOMEM when the page is not shareable. */
 static void do_where(struct host_dm *dm)
 {
     dm->rep.rax = -ENOENT;
     dm->rep.blob_len = 0;
-    for (unsigned i = 0; i < dm->nr_map; i++)
-        if (dm->map[i].gfn == dm->req.gfn) {
-            int64_t off = arena_offset(dm->sd->m, dm->map[i].page);
-            dm->rep.rax = off >= 0 ? off : -ENOMEM;
+    dm->rep.where = EVDM_IN_ARENA;
+    for (unsigned i = 0; i < dm->nr_map; i++) {
+        if (dm->map[i].gfn != dm->req.gfn)
+            continue;
+        int64_t off = arena_offset(dm->sd->m, dm->map[i].page);
+        const struct sim_domain *ram = off < 0 ? ram_domain(dm->sd->m, dm->map[i].page) : NULL;
+        dm->rep.rax = off >= 0 ? off : ram ? (uint8_t *)dm->map[i].page - ram->ram : -ENOMEM;
+        if (ram) {
+            dm->rep.where = EVDM_IN_RAM;
+            dm->rep_fd = ram->ram_fd;
         }
+    }
+}
+
+/* The reply, with the descriptor it carries if any. */
+static ssize_t send_reply(struct host_dm *dm, size_t len)
+{
+    struct iovec iov = {.iov_base = &dm->rep, .iov_len = len};
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (dm->rep_fd >= 0) {
+        memset(&ctl, 0, sizeof(ctl));
+        msg.msg_control = ctl.buf;
+        msg.msg_controllen = sizeof(ctl.buf);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &dm->rep_fd, sizeof(int));
+    }
+    dm->rep_fd = -1;
+    return sendmsg(dm->rpc, &msg, MSG_NOSIGNAL);
 }
 
 /* Answer requests until the device model waits for events (or is gone). */
@@ -341,7 +387,7 @@ static void serve(struct host_dm *dm)
         else
             dm->rep = (struct evdm_rep){.rax = -ENOSYS};
         size_t len = offsetof(struct evdm_rep, blob) + dm->rep.blob_len;
-        if (send(dm->rpc, &dm->rep, len, MSG_NOSIGNAL) < 0) {
+        if (send_reply(dm, len) < 0) {
             dm_gone(dm, NULL);
             return;
         }
@@ -420,8 +466,17 @@ void host_dm_page_mapped(struct sim_domain *sd, uint64_t gfn, void *page)
                 dm->map[i] = dm->map[--dm->nr_map];
             return;
         }
-    if (page && dm->nr_map < DM_MAX_MAPS)
-        dm->map[dm->nr_map++] = (__typeof__(dm->map[0])){gfn, page};
+    if (!page)
+        return;
+    if (dm->nr_map == dm->cap_map) {
+        unsigned cap = dm->cap_map ? 2 * dm->cap_map : 64;
+        __typeof__(dm->map) grown = realloc(dm->map, cap * sizeof(*grown));
+        if (!grown)
+            return; /* EVDM_WHERE answers -ENOENT: the program's map fails */
+        dm->map = grown;
+        dm->cap_map = cap;
+    }
+    dm->map[dm->nr_map++] = (__typeof__(dm->map[0])){gfn, page};
 }
 
 static int dm_resolve(const struct machine *m, const char *prog, char *out, size_t len,
@@ -450,7 +505,7 @@ int host_dm_domain_build(struct machine *m, struct sim_domain *sd, unsigned inde
         return diag_set(d, "out of memory for domain '%s'", sd->cfg->name);
     sd->dm = dm;
     dm->sd = sd;
-    dm->rpc = dm->events = dm->output = -1;
+    dm->rpc = dm->events = dm->output = dm->rep_fd = -1;
     dm->wake_ps = sd->cfg->dm_wake_ns * 1000;
     dm->handle_ps = sd->cfg->dm_handle_ns * 1000;
     (void)index;
@@ -482,6 +537,7 @@ void host_dm_free(struct sim_domain *sd)
     for (unsigned i = 0; i < 3; i++)
         if (fds[i] >= 0)
             close(fds[i]);
+    free(dm->map);
     free(dm);
     sd->dm = NULL;
 }

@@ -146,7 +146,8 @@ static bool forward_access(struct sim_vcpu *sv, ioreq_t *p, uint64_t site, uint6
     struct vcpu *v = sv->v;
     struct rt_flight *f = &sv->hvm_io.flight;
     uint64_t *clock = sv->clock;
-    struct sim_hvm_access access = {p->addr, p->data, p->size, p->dir, (uint8_t)p->type};
+    struct sim_hvm_access access = {p->addr, p->data,          p->size,
+                                    p->dir,  (uint8_t)p->type, p->data_is_ptr};
     bool buffered = hvm_io_buffered(sd->d, p);
 
     *f = (struct rt_flight){.active = true};
@@ -253,16 +254,21 @@ bool sim_hvm_io_resume(struct sim_vcpu *sv)
     }
     io->waiting = false;
     struct sim_hvm_access a = io->access;
-    if (c == IOREQ_COMPLETE_DONE && a.dir == IOREQ_READ)
+    if (c == IOREQ_COMPLETE_DONE && a.dir == IOREQ_READ && !a.ptr)
         a.data = req.data;
-    replay_add(&io->replay, io->wait_site, io->wait_rcx, &a);
+    if (!a.ptr) /* a batch's instruction retired when it was sent */
+        replay_add(&io->replay, io->wait_site, io->wait_rcx, &a);
     record_ioreq_done(sv, *clock, io->flight.server, a.data);
     sv->pcpu->xen_from = *clock;
     *clock += cost_cycles(m->cost, COST_IOREQ_COMPLETE);
     rt_mark(&io->flight, RT_ENTRY, *clock);
     if (a.dir == IOREQ_READ) {
-        ioreq_t done = {
-            .addr = a.addr, .data = a.data, .size = a.size, .dir = a.dir, .type = a.type};
+        ioreq_t done = {.addr = a.addr,
+                        .data = a.data,
+                        .size = a.size,
+                        .dir = a.dir,
+                        .type = a.type,
+                        .data_is_ptr = a.ptr};
         record_io_access(sv, *clock, &done); /* Xen traces a read when it completes */
     }
     *clock += cost_cycles(m->cost, COST_HVM_EXIT) - cost_cycles(m->cost, COST_HVM_EXIT) / 2;
@@ -312,6 +318,65 @@ static bool port_element(struct sim_vcpu *sv, const struct aot_site *s, ioreq_t 
     return true;
 }
 
+/* ---- rep ins / rep outs to a server: one request for a batch of elements ---------------- */
+
+/* A page Xen's hvmemul_acquire_page takes: RAM of the domain (not page 0, which evsim leaves
+ * unmapped, nor the PC hole below 1 MiB, nor MMIO beyond RAM). */
+static bool ram_page(const struct sim_domain *sd, uint64_t gpa)
+{
+    bool in_hole = gpa >= HVM_HOLE_START && gpa < HVM_HOLE_END && sd->ram_size > HVM_HOLE_END;
+    return gpa >= XEN_PAGE_SIZE && gpa < sd->ram_size && !in_hole;
+}
+
+/* How many elements Xen hands over at once (models/hvm_io.c), if the pages they are in are
+ * RAM; 0 when not, and Xen's emulator falls back to its one-element path (read_io/write_io). */
+static uint64_t rep_batch_count(const struct sim_domain *sd, uint64_t gpa, uint64_t reps,
+                                unsigned size, bool df)
+{
+    bool two_pages;
+    uint64_t count = hvm_io_rep_count(gpa, reps, size, df, &two_pages);
+    if (!ram_page(sd, gpa) ||
+        (two_pages && !ram_page(sd, df ? gpa - XEN_PAGE_SIZE : gpa + XEN_PAGE_SIZE)))
+        return 0;
+    return count;
+}
+
+/* The request Xen makes of a rep ins/outs of rcx elements (rcx > 1: x86_emulate takes the
+ * plain path for one): count elements at the buffer's guest-physical address, data_is_ptr.
+ * HVM guests run with flat memory (docs/guests.md), so RSI/RDI's linear address is the
+ * guest-physical one. false: the buffer is not RAM. */
+static bool rep_batch(struct sim_vcpu *sv, const struct aot_site *s, uint64_t rcx, ioreq_t *p)
+{
+    uint64_t ptr = 0;
+    uc_reg_read(sv->uc, s->in ? UC_X86_REG_RDI : UC_X86_REG_RSI, &ptr);
+    uint64_t count = rep_batch_count(sv->sd, ptr, rcx, s->size, p->df);
+    if (!count)
+        return false;
+    p->count = (uint32_t)count;
+    p->data_is_ptr = 1;
+    p->data = ptr;
+    return true;
+}
+
+/* Xen retires a data_is_ptr request's elements when it sends it (ioreq_needs_completion is
+ * false): x86_emulate's put_rep_prefix steps RCX and the buffer's register by what was sent,
+ * and the instruction restarts, a new exit and request, while elements remain. */
+static void rep_retire(struct sim_vcpu *sv, const struct aot_site *s, uint64_t rcx,
+                       const ioreq_t *p)
+{
+    uint64_t ptr = 0, bytes = (uint64_t)p->count * p->size;
+    int reg = s->in ? UC_X86_REG_RDI : UC_X86_REG_RSI;
+    uc_reg_read(sv->uc, reg, &ptr);
+    ptr = p->df ? ptr - bytes : ptr + bytes;
+    rcx -= p->count;
+    uc_reg_write(sv->uc, reg, &ptr);
+    uc_reg_write(sv->uc, UC_X86_REG_RCX, &rcx);
+    if (rcx == 0) {
+        uint64_t next = s->addr + s->len;
+        uc_reg_write(sv->uc, UC_X86_REG_RIP, &next);
+    }
+}
+
 void sim_hvm_port_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
     struct sim_vcpu *sv = opaque;
@@ -323,8 +388,12 @@ void sim_hvm_port_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque
     if (!site || !port_element(sv, site, &p, &rcx) ||
         replay_begins(&sv->hvm_io.replay, addr, rcx) || !hvm_io_forwards(sd->d, &p))
         return; /* it runs: Xen completes it itself, or takes the answer it was given */
-    /* Xen's emulator would send a rep ins/outs as one request for up to a page of elements,
-     * with data_is_ptr; here each element is one request and answer (see docs/ioreq.md). */
+    if (site->rep && rcx > 1 && rep_batch(sv, site, rcx, &p)) {
+        if (forward_access(sv, &p, addr, rcx, COST_HVM_IO_EMULATE) && sv->hvm_io.waiting)
+            rep_retire(sv, site, rcx, &p);
+        return;
+    }
+    p.df = 0; /* Xen's one-element path (hvmemul_do_pio_buffer) sends df clear */
     forward_access(sv, &p, addr, rcx, site->string ? COST_HVM_IO_EMULATE : COST_HVM_IO_DECODE);
 }
 

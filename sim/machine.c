@@ -371,6 +371,8 @@ void machine_free(struct machine *m)
         free(sd->tb_epoch);
         if (!sd->paged)
             machine_guest_pages_free(sd->ram, sd->ram_size);
+        if (sd->ram_shared)
+            close(sd->ram_fd);
         free(sd->shared_info);
         sim_evpages_free_domain(sd);
     }

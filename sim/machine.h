@@ -54,6 +54,8 @@ struct sim_hvm_access {
     uint32_t size;
     uint8_t dir;  /* IOREQ_READ or IOREQ_WRITE */
     uint8_t type; /* IOREQ_TYPE_PIO or IOREQ_TYPE_COPY */
+    bool ptr;     /* a rep ins/outs batch (data_is_ptr, data its buffer's guest-physical
+                   * address): the instruction retired when it was sent, nothing to replay */
 };
 #define SIM_HVM_REPLAY_MAX 8u
 /* Accesses an emulator answered, for the instruction that made them: it runs again from its
@@ -170,6 +172,10 @@ struct sim_domain {
     bool img_borrowed; /* img is the first domain's running the same program */
     uint8_t *ram;
     uint64_t ram_size;
+    /* An HVM domain's RAM when the scenario has a device model on the host: a memfd (else -1
+     * or 0, ram_shared false) that the device model maps (xenforeignmemory_map). */
+    int ram_fd;
+    bool ram_shared;
     /* Where its guest-physical 0 is in its virtual address space: a PV guest's
      * XEN_ELFNOTE_VIRT_BASE (guest virtual = virt_base + guest-physical); 0 for the others,
      * which run without paging. Its program's addresses (rip, symbols) are virtual. */

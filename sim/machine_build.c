@@ -2,7 +2,7 @@
  * and decoded, and for a PV domain its place in the machine's physical space, page tables and
  * boot pages laid out as Xen's PV builder does (xg_dom_x86.c, docs/memory.md), its start_info,
  * its model domain and vcpus. Domains running one program share its image, decode and text. */
-#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE: guest RAM committed lazily */
+#define _GNU_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE (guest RAM committed lazily), memfd_create */
 #include "sim/machine.h"
 #include "sim/machine_int.h"
 #include "sim/host_dm.h"
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "sim/kernel.h"
 #include "sim/sched.h"
@@ -59,6 +60,32 @@ void machine_guest_pages_free(uint8_t *p, uint64_t size)
 {
     if (p)
         munmap(p, size);
+}
+
+/* The same, as a memfd a device model on the host can map too (sim/host_dm.c): *fd, or NULL. */
+static uint8_t *guest_pages_alloc_shared(uint64_t size, int *fd)
+{
+    *fd = memfd_create("evsim-guest-ram", MFD_CLOEXEC);
+    if (*fd < 0)
+        return NULL;
+    void *p = ftruncate(*fd, (off_t)size) < 0
+                  ? MAP_FAILED
+                  : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, *fd, 0);
+    if (p == MAP_FAILED) {
+        close(*fd);
+        *fd = -1;
+        return NULL;
+    }
+    return p;
+}
+
+/* A device model on the host maps guests' RAM: does the scenario run one? */
+static bool machine_has_host_dm(const struct machine *m)
+{
+    for (unsigned i = 0; i < m->sc->nr_dom; i++)
+        if (m->sc->dom[i].device_model[0])
+            return true;
+    return false;
 }
 
 static uint64_t page_up(uint64_t x)
@@ -238,6 +265,9 @@ static int domain_memory(struct sim_domain *sd, struct diag *d)
         sd->mach_base = phys_domain_alloc(&sd->m->phys, sd->ram_size);
         sd->mfn0 = sd->mach_base / XEN_PAGE_SIZE;
         sd->ram = sd->mach_base == UINT64_MAX ? NULL : sd->m->phys.host + sd->mach_base;
+    } else if (sd->cfg->hvm && machine_has_host_dm(sd->m)) {
+        sd->ram = guest_pages_alloc_shared(sd->ram_size, &sd->ram_fd);
+        sd->ram_shared = sd->ram != NULL;
     } else {
         sd->ram = guest_pages_alloc(sd->ram_size);
     }

@@ -424,7 +424,8 @@ void record_io_more(struct sim_vcpu *sv, const ioreq_t *p)
         guest_io_record(sv, p, true, true);
 }
 
-/* Xen's hvmtrace_io_assist: address (with TRC_64_FLAG if it needs 64 bits), then the data. */
+/* Xen's hvmtrace_io_assist: address (with TRC_64_FLAG if it needs 64 bits), then the data
+ * (none for a data_is_ptr request). */
 void record_io_access(struct sim_vcpu *sv, uint64_t at, const ioreq_t *p)
 {
     struct machine *m = sv->sd->m;
@@ -434,7 +435,10 @@ void record_io_access(struct sim_vcpu *sv, uint64_t at, const ioreq_t *p)
 
     if (!m->rec)
         return;
-    if (wide)
+    if (p->data_is_ptr) /* a batch: the address only, as Xen's */
+        put(m, sv->pcpu->id, wide ? ev | TRC_64_FLAG : ev, false, at, wide ? 2 : 1,
+            (uint32_t)p->addr, (uint32_t)(p->addr >> 32));
+    else if (wide)
         put(m, sv->pcpu->id, ev | TRC_64_FLAG, false, at, 4, (uint32_t)p->addr,
             (uint32_t)(p->addr >> 32), (uint32_t)p->data, (uint32_t)(p->data >> 32));
     else

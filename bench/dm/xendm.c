@@ -17,6 +17,10 @@
  * enabled; each vcpu's port bound; the domain unpaused (it was created paused, as a toolstack
  * does); then requests served from poll() on the event channel descriptor, until
  * VIRQ_DOM_EXC says a domain went away. It prints what it served and exits 0.
+ *
+ * A data_is_ptr request (a rep ins/outs: count elements in guest memory) is served as QEMU
+ * serves it: the guest's frames mapped with xenforeignmemory_map into a small map cache, and
+ * the elements moved between it and the device.
  */
 #include <errno.h>
 #include <poll.h>
@@ -35,6 +39,17 @@
 #include "devices.h"
 
 #define MAX_VCPUS 128
+/* The map cache (QEMU's xen-mapcache.c in small): guest memory mapped with
+ * xenforeignmemory_map in buckets of BUCKET_PAGES pages, BUCKETS of them kept. */
+#define PAGE_SHIFT_4K 12
+#define BUCKET_PAGES 16u
+#define BUCKETS 4u
+
+struct bucket {
+    uint64_t first; /* the bucket's first guest frame (a multiple of BUCKET_PAGES) */
+    uint8_t *va;    /* NULL: unused */
+    int err[BUCKET_PAGES];
+};
 
 struct dm {
     domid_t domid;
@@ -50,6 +65,9 @@ struct dm {
     evtchn_port_t dom_exc;
     struct devices dev;
     unsigned long requests;
+    struct bucket cache[BUCKETS];
+    unsigned next_bucket; /* replaced next */
+    unsigned long buckets_mapped;
 };
 
 static void die(const char *what)
@@ -76,6 +94,59 @@ static void map_range(void *opaque, uint32_t type, uint64_t start, uint64_t end,
         die(map ? "map a BAR" : "unmap a BAR");
 }
 
+/* ---- guest memory, for data_is_ptr requests ----------------------------------------------- */
+
+/* The bucket holding guest frame gfn, mapped now if it is not (the oldest replaced). A page Xen
+ * refused stays in err[] and is unreachable. */
+static struct bucket *bucket_of(struct dm *dm, uint64_t gfn)
+{
+    uint64_t first = gfn - gfn % BUCKET_PAGES;
+    for (unsigned i = 0; i < BUCKETS; i++)
+        if (dm->cache[i].va && dm->cache[i].first == first)
+            return &dm->cache[i];
+    struct bucket *b = &dm->cache[dm->next_bucket++ % BUCKETS];
+    if (b->va)
+        xenforeignmemory_unmap(dm->fmem, b->va, BUCKET_PAGES);
+    xen_pfn_t frames[BUCKET_PAGES];
+    for (unsigned i = 0; i < BUCKET_PAGES; i++)
+        frames[i] = (xen_pfn_t)(first + i);
+    b->first = first;
+    b->va = xenforeignmemory_map(dm->fmem, dm->domid, PROT_READ | PROT_WRITE, BUCKET_PAGES, frames,
+                                 b->err);
+    if (!b->va)
+        return NULL;
+    dm->buckets_mapped++;
+    return b;
+}
+
+/* dev_host_ops.guest_rw: QEMU's address_space_rw over guest-physical memory, byte by byte so
+ * that an element may straddle two pages (or buckets). */
+static bool guest_rw(void *opaque, uint64_t gpa, void *buf, unsigned len, bool write)
+{
+    struct dm *dm = opaque;
+    for (unsigned i = 0; i < len; i++) {
+        uint64_t gfn = (gpa + i) >> PAGE_SHIFT_4K;
+        struct bucket *b = bucket_of(dm, gfn);
+        if (!b || b->err[gfn - b->first])
+            return false;
+        volatile uint8_t *at = b->va + ((gpa + i) - (b->first << PAGE_SHIFT_4K));
+        if (write)
+            *at = ((const uint8_t *)buf)[i];
+        else
+            ((uint8_t *)buf)[i] = *at;
+    }
+    return true;
+}
+
+static void unmap_cache(struct dm *dm)
+{
+    for (unsigned i = 0; i < BUCKETS; i++)
+        if (dm->cache[i].va) {
+            xenforeignmemory_unmap(dm->fmem, dm->cache[i].va, BUCKET_PAGES);
+            dm->cache[i].va = NULL;
+        }
+}
+
 static void setup(struct dm *dm, uint16_t uart, uint32_t bdf)
 {
     void *addr = NULL;
@@ -95,7 +166,8 @@ static void setup(struct dm *dm, uint16_t uart, uint32_t bdf)
     dm->iopage = addr;
     if (xendevicemodel_nr_vcpus(dm->dmod, dm->domid, &dm->nr_vcpus) || dm->nr_vcpus > MAX_VCPUS)
         die("count the vcpus");
-    static const struct dev_host_ops ops = {.uart_line = uart_line, .map_range = map_range};
+    static const struct dev_host_ops ops = {
+        .uart_line = uart_line, .map_range = map_range, .guest_rw = guest_rw};
     struct dev_host_ops mine = ops;
     mine.opaque = dm;
     devices_init(&dm->dev, uart, bdf, &mine);
@@ -176,6 +248,7 @@ int main(int argc, char **argv)
     setup(&dm, uart, bdf);
     run(&dm);
     devices_flush(&dm.dev);
+    unmap_cache(&dm);
     xendevicemodel_destroy_ioreq_server(dm.dmod, dm.domid, dm.id); /* may be gone already */
     xenforeignmemory_unmap_resource(dm.fmem, dm.res);
     printf("xendm: served %lu requests: pio=%lu mmio=%lu pci_config=%lu uart_chars=%lu "
@@ -184,6 +257,11 @@ int main(int argc, char **argv)
            (unsigned long)dm.dev.served[IOREQ_TYPE_COPY],
            (unsigned long)dm.dev.served[IOREQ_TYPE_PCI_CONFIG], (unsigned long)dm.dev.uart.chars,
            (unsigned long)dm.dev.pci.requests, (unsigned long)dm.dev.vga_writes);
+    if (dm.dev.ptr_requests)
+        printf("xendm: data_is_ptr requests=%lu elements=%lu, guest memory mapped in %lu "
+               "bucket%s of %u pages\n",
+               (unsigned long)dm.dev.ptr_requests, (unsigned long)dm.dev.ptr_elements,
+               dm.buckets_mapped, dm.buckets_mapped == 1 ? "" : "s", BUCKET_PAGES);
     xenevtchn_close(dm.xce);
     xendevicemodel_close(dm.dmod);
     xenforeignmemory_close(dm.fmem);

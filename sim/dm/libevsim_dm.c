@@ -82,13 +82,28 @@ static long hypercall(unsigned nr, const uint64_t arg[5], void *blob, size_t len
     return (long)rep.rax;
 }
 
-static int64_t where(uint64_t gfn)
+/* Where the page Xen mapped at our frame gfn is: its offset in *fd, which is the arena or a
+ * descriptor that came with the reply (a guest's RAM; the caller closes it). */
+static int64_t where(uint64_t gfn, int *fd)
 {
     struct evdm_req req = {.op = EVDM_WHERE, .gfn = gfn};
-    struct evdm_rep rep;
+    static struct evdm_rep rep;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl)};
+    *fd = conn.arena;
     if (send(conn.rpc, &req, offsetof(struct evdm_req, blob), 0) < 0 ||
-        recv(conn.rpc, &rep, sizeof(rep), 0) < (ssize_t)offsetof(struct evdm_rep, blob))
+        recvmsg(conn.rpc, &msg, MSG_CMSG_CLOEXEC) < (ssize_t)offsetof(struct evdm_rep, blob))
         return -EIO;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+        memcpy(fd, CMSG_DATA(c), sizeof(int));
+    if (rep.where == EVDM_IN_RAM && *fd == conn.arena)
+        return -EIO; /* the descriptor did not come */
     return rep.rax;
 }
 
@@ -131,6 +146,11 @@ struct evdm_backend {
     long (*dm_op)(domid_t domid, struct xen_dm_op *op);
     long (*acquire)(struct xen_mem_acquire_resource *r, xen_pfn_t *gfns);
     long (*domctl)(struct xen_domctl *op);
+    /* XENMEM_add_to_physmap_batch of n foreign frames at our gfns (errs per frame), and
+     * XENMEM_remove_from_physmap of one of ours. */
+    long (*map_foreign)(domid_t domid, unsigned n, const xen_pfn_t *frames, const xen_pfn_t *gfns,
+                        int *errs);
+    long (*unmap_frame)(xen_pfn_t gfn);
 };
 
 static long socket_evtchn_op(unsigned cmd, void *arg, size_t size)
@@ -180,11 +200,51 @@ static long socket_domctl(struct xen_domctl *op)
     return hypercall(__HYPERVISOR_domctl, a, op, sizeof(*op));
 }
 
+/* Frames per XENMEM_add_to_physmap_batch: its arrays fit in a request's blob. */
+#define FOREIGN_BATCH 256u
+
+static long socket_map_foreign(domid_t domid, unsigned n, const xen_pfn_t *frames,
+                               const xen_pfn_t *gfns, int *errs)
+{
+    struct {
+        struct xen_add_to_physmap_batch b;
+        xen_ulong_t idx[FOREIGN_BATCH];
+        xen_pfn_t gpfn[FOREIGN_BATCH];
+        int err[FOREIGN_BATCH];
+    } b;
+    if (n > FOREIGN_BATCH)
+        return -E2BIG;
+    memset(&b, 0, sizeof(b));
+    b.b = (struct xen_add_to_physmap_batch){
+        .domid = DOMID_SELF, .space = XENMAPSPACE_gmfn_foreign, .size = (uint16_t)n};
+    b.b.u.foreign_domid = domid;
+    b.b.idxs.p = (xen_ulong_t *)(uintptr_t)gpa(offsetof(__typeof__(b), idx));
+    b.b.gpfns.p = (xen_pfn_t *)(uintptr_t)gpa(offsetof(__typeof__(b), gpfn));
+    b.b.errs.p = (int *)(uintptr_t)gpa(offsetof(__typeof__(b), err));
+    for (unsigned i = 0; i < n; i++) {
+        b.idx[i] = frames[i];
+        b.gpfn[i] = gfns[i];
+    }
+    uint64_t a[5] = {XENMEM_add_to_physmap_batch, gpa(0)};
+    long rc = hypercall(__HYPERVISOR_memory_op, a, &b, sizeof(b));
+    memcpy(errs, b.err, n * sizeof(*errs));
+    return rc;
+}
+
+static long socket_unmap_frame(xen_pfn_t gfn)
+{
+    struct xen_remove_from_physmap r = {.domid = DOMID_SELF, .gpfn = gfn};
+    uint64_t a[5] = {XENMEM_remove_from_physmap, gpa(0)};
+    return hypercall(__HYPERVISOR_memory_op, a, &r, sizeof(r));
+}
+
 static const struct evdm_backend socket_backend = {
     .evtchn_op = socket_evtchn_op,
     .dm_op = socket_dm_op,
     .acquire = socket_acquire,
     .domctl = socket_domctl,
+    .map_foreign = socket_map_foreign,
+    .unmap_frame = socket_unmap_frame,
 };
 static const struct evdm_backend *backend = &socket_backend;
 
@@ -634,8 +694,18 @@ int xendevicemodel_pin_memory_cacheattr(xendevicemodel_handle *dmod, domid_t dom
 
 /* ---- libxenforeignmemory ------------------------------------------------------------------ */
 
+/* A foreign mapping: where it is and the frames of ours Xen mapped the guest's pages at (0:
+ * that page failed), which xenforeignmemory_unmap hands back. */
+struct foreign_mapping {
+    uint8_t *addr;
+    size_t pages;
+    xen_pfn_t *gfn;
+    struct foreign_mapping *next;
+};
+
 struct xenforeignmemory_handle {
-    int unused;
+    struct foreign_mapping *mappings;
+    xen_pfn_t next_gfn; /* the next frame of ours to map a guest's page at */
 };
 static struct xenforeignmemory_handle the_fmem;
 
@@ -645,13 +715,17 @@ struct xenforeignmemory_resource_handle {
 };
 
 /* gfns of the device model's own (scratch) memory where Xen is asked to map resource frames:
- * they only name the frames; the pages themselves come from the arena. */
+ * they only name the frames; the pages themselves come from the arena. Foreign frames (a
+ * guest's RAM) are mapped at frames from FOREIGN_GFN_BASE on, each used once. */
 #define RESOURCE_GFN_BASE 0x80000u
+#define FOREIGN_GFN_BASE 0x100000u
 
 xenforeignmemory_handle *xenforeignmemory_open(struct xentoollog_logger *logger,
                                                unsigned int open_flags)
 {
     (void)logger, (void)open_flags;
+    if (!the_fmem.next_gfn)
+        the_fmem.next_gfn = FOREIGN_GFN_BASE;
     return opened(&the_fmem);
 }
 
@@ -661,28 +735,141 @@ int xenforeignmemory_close(xenforeignmemory_handle *fmem)
     return 0;
 }
 
-/* Mapping a guest's RAM: evsim's HVM guests have no memory a host process can map. */
-void *xenforeignmemory_map(xenforeignmemory_handle *fmem, uint32_t dom, int prot, size_t pages,
-                           const xen_pfn_t arr[], int err[])
+/* One page of ours at addr: the page Xen mapped at our frame gfn, mapped from where evsim says
+ * it is (0, or a negative errno). */
+static int map_page_at(uint8_t *addr, int prot, xen_pfn_t gfn)
 {
-    (void)fmem, (void)dom, (void)prot, (void)arr;
-    for (size_t i = 0; err && i < pages; i++)
-        err[i] = -EOPNOTSUPP;
-    errno = EOPNOTSUPP;
-    return NULL;
+    int fd;
+    int64_t off = where(gfn, &fd);
+    if (off < 0)
+        return (int)off;
+    void *p = mmap(addr, XC_PAGE_SIZE, prot, MAP_SHARED | MAP_FIXED, fd, (off_t)off);
+    int saved = errno;
+    if (fd != conn.arena)
+        close(fd);
+    return p == MAP_FAILED ? -saved : 0;
 }
 
+/* Up to FOREIGN_BATCH pages of the mapping from page `first` on: one XENMEM_add_to_physmap_batch,
+ * then each page Xen mapped placed in our address range. err[] gets each page's result (0 or
+ * a negative errno, as privcmd's); a failed call fails every page of the batch. */
+static void map_batch(struct foreign_mapping *m, uint32_t dom, int prot, size_t first, unsigned n,
+                      const xen_pfn_t arr[], int err[])
+{
+    xen_pfn_t gfn[FOREIGN_BATCH];
+    for (unsigned i = 0; i < n; i++)
+        gfn[i] = the_fmem.next_gfn++;
+    long rc = backend->map_foreign((domid_t)dom, n, arr + first, gfn, err + first);
+    for (unsigned i = 0; i < n; i++) {
+        int *e = &err[first + i];
+        if (rc)
+            *e = (int)rc;
+        if (!*e)
+            *e = map_page_at(m->addr + (first + i) * XC_PAGE_SIZE, prot, gfn[i]);
+        if (!*e)
+            m->gfn[first + i] = gfn[i];
+        else if (!rc)
+            backend->unmap_frame(gfn[i]); /* mapped by Xen, but not by us */
+    }
+}
+
+static void mapping_release(struct foreign_mapping *m)
+{
+    for (size_t i = 0; i < m->pages; i++)
+        if (m->gfn[i])
+            backend->unmap_frame(m->gfn[i]);
+    munmap(m->addr, m->pages * XC_PAGE_SIZE);
+    free(m->gfn);
+    free(m);
+}
+
+/* A new mapping of `pages` pages: its bookkeeping and an inaccessible address range (at addr,
+ * a hint unless flags has MAP_FIXED), or NULL with errno set. */
+static struct foreign_mapping *mapping_new(void *addr, int flags, size_t pages)
+{
+    struct foreign_mapping *m = calloc(1, sizeof(*m));
+    if (!m || !(m->gfn = calloc(pages, sizeof(*m->gfn)))) {
+        free(m);
+        errno = ENOMEM;
+        return NULL;
+    }
+    m->addr = mmap(addr, pages * XC_PAGE_SIZE, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | (flags & MAP_FIXED), -1, 0);
+    if (m->addr == MAP_FAILED) {
+        free(m->gfn);
+        free(m);
+        return NULL;
+    }
+    m->pages = pages;
+    return m;
+}
+
+/* The first page's error (a negative errno), or 0 when every page mapped. */
+static int first_failure(const int *errs, size_t pages)
+{
+    for (size_t i = 0; i < pages; i++)
+        if (errs[i])
+            return errs[i];
+    return 0;
+}
+
+/* A guest's pages, as Linux's privcmd maps them for a translated dom0: each frame of the guest
+ * mapped at a frame of ours (XENMEM_add_to_physmap_batch, XENMAPSPACE_gmfn_foreign), then that
+ * page mapped into our address range. With err, pages that failed are left inaccessible and
+ * their err[] set (a negative errno); without, any failure undoes everything (errno the first
+ * failure's). */
 void *xenforeignmemory_map2(xenforeignmemory_handle *fmem, uint32_t dom, void *addr, int prot,
                             int flags, size_t pages, const xen_pfn_t arr[], int err[])
 {
-    (void)addr, (void)flags;
-    return xenforeignmemory_map(fmem, dom, prot, pages, arr, err);
+    if (!fmem || !connect_evsim() || pages == 0 || pages > SIZE_MAX / XC_PAGE_SIZE) {
+        errno = EINVAL;
+        return NULL;
+    }
+    int *errs = err ? err : calloc(pages, sizeof(*errs));
+    struct foreign_mapping *m = errs ? mapping_new(addr, flags, pages) : NULL;
+    if (!m) {
+        if (!err)
+            free(errs);
+        errno = errs ? errno : ENOMEM;
+        return NULL;
+    }
+    for (size_t first = 0; first < pages; first += FOREIGN_BATCH) {
+        size_t n = pages - first < FOREIGN_BATCH ? pages - first : FOREIGN_BATCH;
+        map_batch(m, dom, prot, first, (unsigned)n, arr, errs);
+    }
+    int failed = err ? 0 : first_failure(errs, pages);
+    if (!err)
+        free(errs);
+    if (failed) {
+        mapping_release(m);
+        errno = -failed;
+        return NULL;
+    }
+    m->next = fmem->mappings;
+    fmem->mappings = m;
+    return m->addr;
 }
 
+void *xenforeignmemory_map(xenforeignmemory_handle *fmem, uint32_t dom, int prot, size_t pages,
+                           const xen_pfn_t arr[], int err[])
+{
+    return xenforeignmemory_map2(fmem, dom, NULL, prot, 0, pages, arr, err);
+}
+
+/* A mapping made by xenforeignmemory_map: Xen's frames handed back
+ * (XENMEM_remove_from_physmap), the address range unmapped. */
 int xenforeignmemory_unmap(xenforeignmemory_handle *fmem, void *addr, size_t pages)
 {
-    (void)fmem;
-    return munmap(addr, pages * XC_PAGE_SIZE);
+    for (struct foreign_mapping **at = &fmem->mappings; *at; at = &(*at)->next) {
+        struct foreign_mapping *m = *at;
+        if (m->addr != addr || m->pages != pages)
+            continue;
+        *at = m->next;
+        mapping_release(m);
+        return 0;
+    }
+    errno = EINVAL;
+    return -1;
 }
 
 int xenforeignmemory_restrict(xenforeignmemory_handle *fmem, domid_t domid)
@@ -717,11 +904,10 @@ xenforeignmemory_map_resource(xenforeignmemory_handle *fmem, domid_t domid, unsi
     if (base == MAP_FAILED)
         return NULL;
     for (unsigned long i = 0; i < nr_frames; i++) {
-        int64_t off = where(gfn[i]);
-        if (off < 0 || mmap(base + i * XC_PAGE_SIZE, XC_PAGE_SIZE, prot, MAP_SHARED | MAP_FIXED,
-                            conn.arena, (off_t)off) == MAP_FAILED) {
+        int rc = map_page_at(base + i * XC_PAGE_SIZE, prot, gfn[i]);
+        if (rc) {
             munmap(base, nr_frames * XC_PAGE_SIZE);
-            errno = off < 0 ? (int)-off : errno;
+            errno = -rc;
             return NULL;
         }
     }

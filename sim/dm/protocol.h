@@ -10,6 +10,9 @@
  *           the device model's domain that became pending (what /dev/xen/evtchn reads give).
  *   arena   a memfd of pages evsim shares with the device model: Xen's pages for it (ioreq
  *           server pages) are allocated there, and mapped by offset.
+ * A guest's RAM (an HVM domain's, a memfd of its own when the scenario runs a device model on
+ * the host) is mapped the same way: EVDM_WHERE answers its offset, and the memfd comes with
+ * that reply (SCM_RIGHTS), for the device model to map and close.
  * evsim first sends a struct evdm_hello on rpc.
  *
  * Lockstep: evsim runs the device model only while simulated time stands still. After it has
@@ -27,7 +30,13 @@
 enum evdm_op {
     EVDM_HYPERCALL = 1, /* a hypercall from the device model's domain */
     EVDM_IDLE,          /* about to wait for events: no reply */
-    EVDM_WHERE,         /* the arena offset of the page Xen mapped at gfn (map_resource) */
+    EVDM_WHERE,         /* where the page Xen mapped at gfn is (map_resource, foreign map) */
+};
+
+/* evdm_rep.where for EVDM_WHERE: the page is at offset rax of ... */
+enum evdm_where {
+    EVDM_IN_ARENA = 0, /* the arena */
+    EVDM_IN_RAM,       /* the memfd sent with the reply (a guest's RAM) */
 };
 
 struct evdm_hello {
@@ -36,7 +45,7 @@ struct evdm_hello {
     uint64_t scratch_gpa; /* where a request's blob lands in that domain's memory */
     uint64_t arena_bytes;
 };
-#define EVDM_VERSION 1u
+#define EVDM_VERSION 2u
 
 struct evdm_req {
     uint32_t op;
@@ -51,7 +60,7 @@ struct evdm_req {
 struct evdm_rep {
     int64_t rax; /* the hypercall's result (a negative Xen errno), or EVDM_WHERE's offset */
     uint32_t blob_len;
-    uint32_t pad;
+    uint32_t where;              /* EVDM_WHERE: enum evdm_where */
     uint8_t blob[EVDM_BLOB_MAX]; /* the same memory after the call */
 };
 

@@ -1,4 +1,5 @@
-/* dm_op and XENMEM_acquire_resource conformance: one row per (caller, target, operation,
+/* dm_op, XENMEM_acquire_resource and XENMEM_add_to_physmap_batch (foreign frames, how a
+ * device model maps its guest's memory) conformance: one row per (caller, target, operation,
  * arguments, buffers, prior state), each checked for Xen 4.22's result and for what must stay
  * as it was. The world: d0 privileged PV (the emulator), d1 HVM with 2 vcpus (the target, a
  * pool of 4 ioreq frames at gfn 0xe0), d2 an unprivileged stub domain whose target is d1, d3
@@ -12,13 +13,14 @@
 #include <cmocka.h>
 
 #include "models/ioreq.h"
+#include "models/physmap.h"
 #include "tests/models/fake_xen.h"
 
 #define POOL_GFN 0xe0u
 #define LIST_GPA (FX_BUF_GPA + 0x100u) /* acquire_resource's frame_list */
 #define MAP_GFN 0x90u                  /* where the emulator asks for the pages */
 
-enum kind { DMOP, ACQUIRE };
+enum kind { DMOP, ACQUIRE, FOREIGN };
 
 /* How the buffers are given (dm_op) or the argument placed (acquire_resource). */
 enum mode {
@@ -35,9 +37,20 @@ enum mode {
     M_ACQ_ARG_UNMAPPED, /* acquire: the argument is not guest memory */
 };
 
+/* XENMEM_add_to_physmap_batch of one frame, its arrays right after it in the argument area
+ * (so that a row's check sees errs[0]). */
+struct foreign_arg {
+    struct xen_add_to_physmap_batch b;
+    xen_ulong_t idx;
+    xen_pfn_t gpfn;
+    int err;
+};
+#define NO_ERR 0x5a5a /* errs[0] before the call: the call failed before the entry */
+
 union arg {
     struct xen_dm_op op;
     struct xen_mem_acquire_resource acq;
+    struct foreign_arg fm;
 };
 
 struct row {
@@ -119,6 +132,11 @@ static void srv_pool_outside_ram(struct fake_xen *fx)
 {
     srv_legacy(fx);
     assert_int_equal(ioreq_set_gfn_pool(D(1), FX_BAD_GPA / XEN_PAGE_SIZE, 4), 0);
+}
+static void srv_gfn_enabled(struct fake_xen *fx)
+{
+    srv_gfn_mapped(fx);
+    assert_int_equal(ioreq_server_set_state(D(1), D(0), 0, true), 0);
 }
 static void srv_enabled(struct fake_xen *fx)
 {
@@ -415,6 +433,71 @@ static void stub_mapped(struct fake_xen *fx, const union arg *o)
 
 /* ---- the table ---- */
 
+/* ---- foreign frames: each entry's result in errs[0], the physmap's table ---- */
+
+static void foreign_none(struct fake_xen *fx)
+{
+    for (domid_t i = 0; i < FX_MAX_DOMAINS; i++)
+        assert_int_equal(D(i)->nr_foreign, 0);
+}
+static void foreign_untouched(struct fake_xen *fx, const union arg *o)
+{
+    assert_int_equal(o->fm.err, NO_ERR);
+    foreign_none(fx);
+}
+static void foreign_refused(struct fake_xen *fx, const union arg *o, int err)
+{
+    assert_int_equal(o->fm.err, err);
+    foreign_none(fx);
+}
+static void foreign_esrch(struct fake_xen *fx, const union arg *o)
+{
+    foreign_refused(fx, o, -XEN_ESRCH);
+}
+static void foreign_eperm(struct fake_xen *fx, const union arg *o)
+{
+    foreign_refused(fx, o, -XEN_EPERM);
+}
+static void foreign_einval(struct fake_xen *fx, const union arg *o)
+{
+    foreign_refused(fx, o, -XEN_EINVAL);
+}
+/* d1's frame 0x10 at the caller's MAP_GFN, the simulator shown d1's page there. */
+static void foreign_mapped(struct fake_xen *fx, domid_t caller, const union arg *o)
+{
+    const struct foreign_map *m = physmap_foreign_at(D(caller), MAP_GFN);
+    const struct fx_page_map *last = &fx->page_map[(fx->nr_page_maps - 1) % FX_MAX_PAGE_MAPS];
+    assert_int_equal(o->fm.err, 0);
+    assert_non_null(m);
+    assert_int_equal(m->fdomid, 1);
+    assert_int_equal(m->fgfn, 0x10);
+    assert_true(last->domid == caller && last->gfn == MAP_GFN &&
+                last->page == fx_gpa(fx, D(1), 0x10000));
+}
+static void foreign_mapped_d0(struct fake_xen *fx, const union arg *o)
+{
+    foreign_mapped(fx, 0, o);
+}
+static void foreign_mapped_stub(struct fake_xen *fx, const union arg *o)
+{
+    foreign_mapped(fx, 2, o);
+}
+static void foreign_mapped_server_kept(struct fake_xen *fx, const union arg *o)
+{
+    foreign_mapped(fx, 0, o);
+    assert_true(SRV(0)->enabled);
+}
+/* A disabled server's GFN-mapped ioreq page is d1's frame POOL_GFN: it maps, and is the page. */
+static void foreign_mapped_ioreq_page(struct fake_xen *fx, const union arg *o)
+{
+    const struct foreign_map *m = physmap_foreign_at(D(0), MAP_GFN);
+    const struct fx_page_map *last = &fx->page_map[(fx->nr_page_maps - 1) % FX_MAX_PAGE_MAPS];
+    assert_int_equal(o->fm.err, 0);
+    assert_non_null(m);
+    assert_int_equal(SRV(0)->ioreq.gfn, POOL_GFN);
+    assert_true(last->domid == 0 && last->gfn == MAP_GFN && last->page == SRV(0)->ioreq.va);
+}
+
 #define OP(op_, member_, ...)                                                                      \
     {                                                                                              \
         .op = {.op = XEN_DMOP_##op_, .u = {.member_ = {__VA_ARGS__}} }                             \
@@ -432,6 +515,16 @@ static void stub_mapped(struct fake_xen *fx, const union arg *o)
         .acq = { __VA_ARGS__ }                                                                     \
     }
 #define LIST .frame_list = {(xen_pfn_t *)(uintptr_t)LIST_GPA}
+/* dom's physmap, the space, the foreign domain, its frame, and where it goes */
+#define FM(dom, space_, foreign, idx_, gpfn_)                                                      \
+    {                                                                                              \
+        .fm = {                                                                                    \
+            .b = {.domid = (dom), .space = (space_), .size = 1, .u.foreign_domid = (foreign)},     \
+            .idx = (idx_),                                                                         \
+            .gpfn = (gpfn_),                                                                       \
+            .err = NO_ERR                                                                          \
+        }                                                                                          \
+    }
 #define CREATE(b) OP(create_ioreq_server, create_ioreq_server, .handle_bufioreq = (b))
 #define INFO(...) OP(get_ioreq_server_info, get_ioreq_server_info, __VA_ARGS__)
 #define MAP(...) OP(map_io_range_to_ioreq_server, map_io_range_to_ioreq_server, __VA_ARGS__)
@@ -655,6 +748,52 @@ static const struct row rows[] = {
     R(acquire_arg_unmapped, srv_legacy, 0, ACQUIRE, 1,
       ACQ(.domid = 1, .type = XENMEM_resource_ioreq_server, .nr_frames = 1, LIST),
       M_ACQ_ARG_UNMAPPED, -XEN_EFAULT, server_0_no_pages),
+
+    /* XENMEM_add_to_physmap_batch, XENMAPSPACE_gmfn_foreign (target: the foreign domain) */
+    R(foreign_by_dom0, NULL, 0, FOREIGN, 1,
+      FM(DOMID_SELF, XENMAPSPACE_gmfn_foreign, 1, 0x10, MAP_GFN), M_OK, 0, foreign_mapped_d0),
+    R(foreign_by_stub, NULL, 2, FOREIGN, 1,
+      FM(DOMID_SELF, XENMAPSPACE_gmfn_foreign, 1, 0x10, MAP_GFN), M_OK, 0, foreign_mapped_stub),
+    R(foreign_server_enabled, srv_enabled, 0, FOREIGN, 1,
+      FM(DOMID_SELF, XENMAPSPACE_gmfn_foreign, 1, 0x10, MAP_GFN), M_OK, 0,
+      foreign_mapped_server_kept),
+    R(foreign_ioreq_gfn_page, srv_gfn_mapped, 0, FOREIGN, 1,
+      FM(DOMID_SELF, XENMAPSPACE_gmfn_foreign, 1, POOL_GFN, MAP_GFN), M_OK, 0,
+      foreign_mapped_ioreq_page),
+    R(foreign_ioreq_gfn_hole, srv_gfn_enabled, 0, FOREIGN, 1,
+      FM(DOMID_SELF, XENMAPSPACE_gmfn_foreign, 1, POOL_GFN, MAP_GFN), M_OK, 0, foreign_einval),
+    R(foreign_unprivileged, NULL, 3, FOREIGN, 1,
+      FM(DOMID_SELF, XENMAPSPACE_gmfn_foreign, 1, 0x10, MAP_GFN), M_OK, 0, foreign_eperm),
+    R(foreign_stub_not_its_target, NULL, 2, FOREIGN, 3,
+      FM(DOMID_SELF, XENMAPSPACE_gmfn_foreign, 3, 0x10, MAP_GFN), M_OK, 0, foreign_eperm),
+    R(foreign_no_domain, NULL, 0, FOREIGN, 9,
+      FM(DOMID_SELF, XENMAPSPACE_gmfn_foreign, 9, 0x10, MAP_GFN), M_OK, 0, foreign_esrch),
+    R(foreign_own_frames, NULL, 0, FOREIGN, 0,
+      FM(DOMID_SELF, XENMAPSPACE_gmfn_foreign, 0, 0x10, MAP_GFN), M_OK, 0, foreign_eperm),
+    R(foreign_xen, NULL, 0, FOREIGN, DOMID_XEN,
+      FM(DOMID_SELF, XENMAPSPACE_gmfn_foreign, DOMID_XEN, 0x10, MAP_GFN), M_OK, 0, foreign_einval),
+    R(foreign_not_ram, NULL, 0, FOREIGN, 1,
+      FM(DOMID_SELF, XENMAPSPACE_gmfn_foreign, 1, FX_BAD_GPA / XEN_PAGE_SIZE, MAP_GFN), M_OK, 0,
+      foreign_einval),
+    R(foreign_into_its_own_physmap, NULL, 0, FOREIGN, 1,
+      FM(1, XENMAPSPACE_gmfn_foreign, 1, 0x10, MAP_GFN), M_OK, 0, foreign_einval),
+    R(foreign_stub_into_target, NULL, 2, FOREIGN, 1,
+      FM(1, XENMAPSPACE_gmfn_foreign, 1, 0x10, MAP_GFN), M_OK, 0, foreign_einval),
+    R(foreign_into_pv_domain, NULL, 0, FOREIGN, 1,
+      FM(3, XENMAPSPACE_gmfn_foreign, 1, 0x10, MAP_GFN), M_OK, -XEN_EACCES, foreign_untouched),
+    R(foreign_unprivileged_into_target, NULL, 3, FOREIGN, 1,
+      FM(1, XENMAPSPACE_gmfn_foreign, 1, 0x10, MAP_GFN), M_OK, -XEN_EPERM, foreign_untouched),
+    R(foreign_no_physmap_domain, NULL, 0, FOREIGN, 1,
+      FM(9, XENMAPSPACE_gmfn_foreign, 1, 0x10, MAP_GFN), M_OK, -XEN_ESRCH, foreign_untouched),
+    R(foreign_range_space, NULL, 0, FOREIGN, 1,
+      FM(DOMID_SELF, XENMAPSPACE_gmfn_range, 1, 0x10, MAP_GFN), M_OK, -XEN_EOPNOTSUPP,
+      foreign_untouched),
+    R(foreign_errs_unmapped, NULL, 0, FOREIGN, 1,
+      FM(DOMID_SELF, XENMAPSPACE_gmfn_foreign, 1, 0x10, MAP_GFN), M_LIST_UNMAPPED, -XEN_EFAULT,
+      foreign_untouched),
+    R(foreign_arg_unmapped, NULL, 0, FOREIGN, 1,
+      FM(DOMID_SELF, XENMAPSPACE_gmfn_foreign, 1, 0x10, MAP_GFN), M_ACQ_ARG_UNMAPPED, -XEN_EFAULT,
+      foreign_untouched),
 };
 #define NR_ROWS (sizeof(rows) / sizeof(rows[0]))
 
@@ -725,6 +864,21 @@ static long run_acquire(struct fake_xen *fx, const struct row *r, struct vcpu *v
                         r->mode == M_ACQ_ARG_UNMAPPED ? FX_BAD_GPA : FX_ARG_GPA, 0);
 }
 
+/* The batch at FX_ARG_GPA, its arrays after it (errs elsewhere with M_LIST_UNMAPPED). */
+static long run_foreign(struct fake_xen *fx, const struct row *r, struct vcpu *v)
+{
+    struct foreign_arg a = r->arg.fm;
+
+    a.b.idxs.p = (xen_ulong_t *)(uintptr_t)(FX_ARG_GPA + offsetof(struct foreign_arg, idx));
+    a.b.gpfns.p = (xen_pfn_t *)(uintptr_t)(FX_ARG_GPA + offsetof(struct foreign_arg, gpfn));
+    a.b.errs.p = (int *)(uintptr_t)(r->mode == M_LIST_UNMAPPED
+                                        ? FX_BAD_GPA
+                                        : FX_ARG_GPA + offsetof(struct foreign_arg, err));
+    memcpy(fx_gpa(fx, v->domain, FX_ARG_GPA), &a, sizeof(a));
+    return fx_hypercall(v, __HYPERVISOR_memory_op, XENMEM_add_to_physmap_batch,
+                        r->mode == M_ACQ_ARG_UNMAPPED ? FX_BAD_GPA : FX_ARG_GPA, 0);
+}
+
 static void run_row(void **state)
 {
     struct ctx *c = *state;
@@ -737,7 +891,9 @@ static void run_row(void **state)
     if (r->setup)
         r->setup(fx);
     v = V(r->caller, 0);
-    rc = r->kind == DMOP ? run_dmop(fx, r, v) : run_acquire(fx, r, v);
+    rc = r->kind == DMOP      ? run_dmop(fx, r, v)
+         : r->kind == ACQUIRE ? run_acquire(fx, r, v)
+                              : run_foreign(fx, r, v);
     fx->fail_at = 0;
     assert_int_equal(rc, r->expect);
     memcpy(&out, fx_gpa(fx, v->domain, FX_ARG_GPA), sizeof(out));

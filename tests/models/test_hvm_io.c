@@ -226,12 +226,49 @@ static void test_claimed_by_server(void **state)
     assert_int_equal(w->d->stats.hvm_io.n[HVM_IO_PCI_CONFIG][IOREQ_READ][HVM_IO_FORWARDED], 1);
 }
 
+/* hvm_io_rep_count: Xen's batch of a rep ins/outs, by hvmemul_do_io_addr's formulas. */
+static void test_rep_count(void **state)
+{
+    static const struct {
+        const char *what;
+        uint64_t gpa, reps;
+        unsigned size;
+        bool df;
+        uint64_t count;
+        bool two_pages;
+    } rows[] = {
+        {"all fit", 0x10064, 64, 1, false, 64, false},
+        {"up to the page's end", 0x10ffa, 8, 2, false, 3, false},
+        {"a whole page of dwords", 0x11000, 3000, 4, false, 1024, false},
+        {"from offset 8", 0x10008, 3000, 4, false, 1022, false},
+        {"clipped at 4096", 0x10000, 10000, 1, false, 4096, false},
+        {"straddling the page's end", 0x10fff, 3, 2, false, 1, true},
+        {"a dword straddling", 0x10ffe, 5, 4, false, 1, true},
+        {"df: down to the page's start, Xen's formula", 0x11024, 10, 4, true, 9, false},
+        {"df: offset 0 goes alone, two pages", 0x11000, 1, 4, true, 1, true},
+        {"df: bytes from offset 100", 0x11064, 200, 1, true, 100, false},
+        {"df: fewer than fit", 0x11064, 7, 1, true, 7, false},
+        {"df: words from offset 2", 0x11002, 6, 2, true, 1, false},
+        {"df: offset 4094", 0x10ffe, 4, 2, true, 4, false},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        bool two = !rows[i].two_pages;
+        uint64_t n = hvm_io_rep_count(rows[i].gpa, rows[i].reps, rows[i].size, rows[i].df, &two);
+        if (n != rows[i].count || two != rows[i].two_pages)
+            fail_msg("%s: %lu%s, expected %lu%s", rows[i].what, (unsigned long)n,
+                     two ? " (two pages)" : "", (unsigned long)rows[i].count,
+                     rows[i].two_pages ? " (two pages)" : "");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cases, world_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_route_other_types, world_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_claimed_by_server, world_setup, fx_teardown),
+        cmocka_unit_test(test_rep_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "models/hvm_op.h"
+#include "models/physmap.h"
 #include "tests/models/fake_xen.h"
 
 #define VEC 0xf3u
@@ -254,6 +255,166 @@ static void shared_info_mapping(void **state)
                      -XEN_EDOM);
 }
 
+/* ---- foreign frames: XENMEM_add_to_physmap_batch and XENMEM_remove_from_physmap ---- */
+
+#define IDXS_GPA FX_BUF_GPA
+#define GPFNS_GPA (FX_BUF_GPA + 0x100u)
+#define ERRS_GPA (FX_BUF_GPA + 0x200u)
+
+/* One entry's batch (idx, gpfn) made by caller into domid's physmap; *err its errs[0]. */
+static long add_batch(struct world *w, struct domain *caller, domid_t dom, unsigned space,
+                      domid_t foreign, uint64_t idx, uint64_t gpfn, unsigned extent, int *err)
+{
+    struct xen_add_to_physmap_batch x = {.domid = dom, .space = (uint16_t)space, .size = 1};
+    x.u.foreign_domid = foreign;
+    set_xen_guest_handle(x.idxs, (xen_ulong_t *)(uintptr_t)IDXS_GPA);
+    set_xen_guest_handle(x.gpfns, (xen_pfn_t *)(uintptr_t)GPFNS_GPA);
+    set_xen_guest_handle(x.errs, (int *)(uintptr_t)(err ? ERRS_GPA : FX_BAD_GPA));
+    xen_ulong_t i = idx;
+    xen_pfn_t g = gpfn;
+    int poison = 0x5a5a;
+    memcpy(fx_gpa(&w->fx, caller, IDXS_GPA), &i, sizeof(i));
+    memcpy(fx_gpa(&w->fx, caller, GPFNS_GPA), &g, sizeof(g));
+    memcpy(fx_gpa(&w->fx, caller, ERRS_GPA), &poison, sizeof(poison));
+    memcpy(fx_gpa(&w->fx, caller, FX_ARG_GPA), &x, sizeof(x));
+    long rc = fx_hypercall(caller->vcpu[0], __HYPERVISOR_memory_op,
+                           XENMEM_add_to_physmap_batch | (uint64_t)extent << MEMOP_EXTENT_SHIFT,
+                           FX_ARG_GPA, 0);
+    if (err)
+        memcpy(err, fx_gpa(&w->fx, caller, ERRS_GPA), sizeof(*err));
+    return rc;
+}
+
+static long remove_frame(struct world *w, struct domain *caller, domid_t dom, uint64_t gpfn,
+                         unsigned extent)
+{
+    struct xen_remove_from_physmap x = {.domid = dom, .gpfn = gpfn};
+    memcpy(fx_gpa(&w->fx, caller, FX_ARG_GPA), &x, sizeof(x));
+    return fx_hypercall(caller->vcpu[0], __HYPERVISOR_memory_op,
+                        XENMEM_remove_from_physmap | (uint64_t)extent << MEMOP_EXTENT_SHIFT,
+                        FX_ARG_GPA, 0);
+}
+
+#define NO_ERR 0x5a5a /* errs[0] untouched: the call failed before the entry */
+
+/* Xen's checks in order: the call's (its return value), then each entry's (errs[]). d2 is d1's
+ * device model (XEN_DOMCTL_set_target) here. */
+static void foreign_mapping(void **state)
+{
+    struct world *w = *state;
+    w->pv->has_target = true;
+    w->pv->target = 1;
+    static const struct {
+        const char *what;
+        int caller; /* 0: d0, 1: the HVM guest, 2: d1's device model, 3: another HVM guest */
+        domid_t dom, foreign;
+        unsigned space, extent;
+        uint64_t idx, gpfn;
+        long rc;
+        int err;
+    } rows[] = {
+        {"a range space", 0, DOMID_SELF, 1, XENMAPSPACE_gmfn_range, 0, 0x10, 0x80, -XEN_EOPNOTSUPP,
+         NO_ERR},
+        {"no such domain", 0, 9, 1, XENMAPSPACE_gmfn_foreign, 0, 0x10, 0x80, -XEN_ESRCH, NO_ERR},
+        {"a PV domain's physmap", 0, 2, 1, XENMAPSPACE_gmfn_foreign, 0, 0x10, 0x80, -XEN_EACCES,
+         NO_ERR},
+        {"device MMIO not into the hardware domain", 1, DOMID_SELF, 0, XENMAPSPACE_dev_mmio, 0,
+         0x10, 0x80, -XEN_EACCES, NO_ERR},
+        {"another guest's physmap", 3, 1, 1, XENMAPSPACE_gmfn_foreign, 0, 0x10, 0x80, -XEN_EPERM,
+         NO_ERR},
+        {"a start extent beyond the size", 0, DOMID_SELF, 1, XENMAPSPACE_gmfn_foreign, 2, 0x10,
+         0x80, -XEN_EILSEQ, NO_ERR},
+        {"a start extent at the size", 0, DOMID_SELF, 1, XENMAPSPACE_gmfn_foreign, 1, 0x10, 0x80,
+         -XEN_EILSEQ, NO_ERR},
+        {"device MMIO with res0 set", 0, DOMID_SELF, 1, XENMAPSPACE_dev_mmio, 0, 0x10, 0x80,
+         -XEN_EOPNOTSUPP, NO_ERR},
+        {"no such foreign domain", 0, DOMID_SELF, 9, XENMAPSPACE_gmfn_foreign, 0, 0x10, 0x80, 0,
+         -XEN_ESRCH},
+        {"the caller's own frames", 0, DOMID_SELF, 0, XENMAPSPACE_gmfn_foreign, 0, 0x10, 0x80, 0,
+         -XEN_EPERM},
+        {"the physmap's own domain", 0, 1, 1, XENMAPSPACE_gmfn_foreign, 0, 0x10, 0x80, 0,
+         -XEN_EINVAL},
+        {"Xen's pages", 0, DOMID_SELF, DOMID_XEN, XENMAPSPACE_gmfn_foreign, 0, 0x10, 0x80, 0,
+         -XEN_EINVAL},
+        {"an unprivileged guest", 3, DOMID_SELF, 1, XENMAPSPACE_gmfn_foreign, 0, 0x10, 0x80, 0,
+         -XEN_EPERM},
+        {"a frame that is not RAM", 0, DOMID_SELF, 1, XENMAPSPACE_gmfn_foreign, 0, 0x7fff0, 0x80, 0,
+         -XEN_EINVAL},
+        {"a space the model lacks", 0, DOMID_SELF, 0, XENMAPSPACE_grant_table, 0, 0, 0x80, 0,
+         -XEN_EOPNOTSUPP},
+        {"no such space", 0, DOMID_SELF, 0, 77, 0, 0, 0x80, 0, -XEN_EINVAL},
+        {"dom0 maps d1's frame 0x10", 0, DOMID_SELF, 1, XENMAPSPACE_gmfn_foreign, 0, 0x10, 0x80, 0,
+         0},
+        {"d1's device model maps its frame 0x11", 2, DOMID_SELF, 1, XENMAPSPACE_gmfn_foreign, 0,
+         0x11, 0x90, 0, 0},
+        {"dom0 maps d1's frame 0x12 over 0x10", 0, DOMID_SELF, 1, XENMAPSPACE_gmfn_foreign, 0, 0x12,
+         0x80, 0, 0},
+    };
+    struct domain *callers[] = {w->d0, w->hvm, w->pv, w->other};
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        int err = 0;
+        long rc = add_batch(w, callers[rows[i].caller], rows[i].dom, rows[i].space, rows[i].foreign,
+                            rows[i].idx, rows[i].gpfn, rows[i].extent, &err);
+        if (rc != rows[i].rc || err != rows[i].err)
+            fail_msg("%s: %ld errs[0] %d, expected %ld %d", rows[i].what, rc, err, rows[i].rc,
+                     rows[i].err);
+    }
+    /* An empty batch does nothing; errs[] out of guest memory is the call's -EFAULT. */
+    struct xen_add_to_physmap_batch empty = {.domid = DOMID_SELF,
+                                             .space = XENMAPSPACE_gmfn_foreign};
+    memcpy(fx_gpa(&w->fx, w->d0, FX_ARG_GPA), &empty, sizeof(empty));
+    assert_int_equal(fx_hypercall(w->d0->vcpu[0], __HYPERVISOR_memory_op,
+                                  XENMEM_add_to_physmap_batch, FX_ARG_GPA, 0),
+                     0);
+    assert_int_equal(
+        add_batch(w, w->d0, DOMID_SELF, XENMAPSPACE_gmfn_foreign, 1, 0x10, 0x80, 0, NULL),
+        -XEN_EFAULT);
+    /* The table: 0x80 holds d1's frame 0x12 (it replaced 0x10), 0x90 its 0x11; the simulator
+     * was shown each page where it appeared. */
+    const struct foreign_map *m = physmap_foreign_at(w->d0, 0x80);
+    assert_non_null(m);
+    assert_true(m->fdomid == 1 && m->fgfn == 0x12);
+    assert_non_null(physmap_foreign_at(w->pv, 0x90));
+    const struct fx_page_map *p = w->fx.page_map;
+    assert_int_equal(w->fx.nr_page_maps, 3);
+    assert_true(p[0].domid == 0 && p[0].gfn == 0x80 &&
+                p[0].page == fx_gpa(&w->fx, w->hvm, 0x10000));
+    assert_true(p[1].domid == 2 && p[1].gfn == 0x90 &&
+                p[1].page == fx_gpa(&w->fx, w->hvm, 0x11000));
+    assert_true(p[2].domid == 0 && p[2].gfn == 0x80 &&
+                p[2].page == fx_gpa(&w->fx, w->hvm, 0x12000));
+
+    /* XENMEM_remove_from_physmap, in Xen's order. */
+    static const struct {
+        const char *what;
+        int caller;
+        domid_t dom;
+        uint64_t gpfn;
+        unsigned extent;
+        long rc;
+    } removes[] = {
+        {"a start extent", 0, DOMID_SELF, 0x80, 1, -XEN_EINVAL},
+        {"no such domain", 0, 9, 0x80, 0, -XEN_ESRCH},
+        {"another guest's physmap", 3, 0, 0x80, 0, -XEN_EPERM},
+        {"the foreign frame", 0, DOMID_SELF, 0x80, 0, 0},
+        {"the domain's own RAM", 0, DOMID_SELF, 0x80, 0, -XEN_EOPNOTSUPP},
+        {"no page at all", 0, DOMID_SELF, 0x7fff0, 0, -XEN_ENOENT},
+        {"by the device model", 2, DOMID_SELF, 0x90, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(removes) / sizeof(removes[0]); i++) {
+        long rc = remove_frame(w, callers[removes[i].caller], removes[i].dom, removes[i].gpfn,
+                               removes[i].extent);
+        if (rc != removes[i].rc)
+            fail_msg("remove, %s: %ld, expected %ld", removes[i].what, rc, removes[i].rc);
+    }
+    assert_null(physmap_foreign_at(w->d0, 0x80));
+    assert_null(physmap_foreign_at(w->pv, 0x90));
+    assert_int_equal(w->fx.nr_page_maps, 5);
+    assert_true(p[3].domid == 0 && p[3].gfn == 0x80 && p[3].page == NULL);
+    assert_true(p[4].domid == 2 && p[4].gfn == 0x90 && p[4].page == NULL);
+    w->pv->has_target = false;
+}
+
 /* VCPUOP_initialise for an HVM vcpu takes an HVM context (arch_set_info_hvm_guest). */
 static void hvm_vcpu_context(void **state)
 {
@@ -306,6 +467,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(injection, world_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(halt, world_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(shared_info_mapping, world_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(foreign_mapping, world_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(hvm_vcpu_context, world_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -185,16 +185,21 @@ static void port_io_sites(void **state)
         bool in, string, rep, imm_port;
         uint8_t size, port;
     } cases[] = {
-        {{0xec}, 1, true, false, false, false, 1, 0},           /* in al, dx */
-        {{0x66, 0xed}, 2, true, false, false, false, 2, 0},     /* in ax, dx */
-        {{0xed}, 1, true, false, false, false, 4, 0},           /* in eax, dx */
-        {{0xe4, 0x71}, 2, true, false, false, true, 1, 0x71},   /* in al, 0x71 */
-        {{0xe7, 0x80}, 2, false, false, false, true, 4, 0x80},  /* out 0x80, eax */
-        {{0xee}, 1, false, false, false, false, 1, 0},          /* out dx, al */
-        {{0x66, 0xef}, 2, false, false, false, false, 2, 0},    /* out dx, ax */
-        {{0x6c}, 1, true, true, false, false, 1, 0},            /* insb */
-        {{0xf3, 0x6d}, 2, true, true, true, false, 4, 0},       /* rep insd */
-        {{0xf3, 0x66, 0x6f}, 3, false, true, true, false, 2, 0} /* rep outsw */
+        {{0xec}, 1, true, false, false, false, 1, 0},            /* in al, dx */
+        {{0x66, 0xed}, 2, true, false, false, false, 2, 0},      /* in ax, dx */
+        {{0xed}, 1, true, false, false, false, 4, 0},            /* in eax, dx */
+        {{0xe4, 0x71}, 2, true, false, false, true, 1, 0x71},    /* in al, 0x71 */
+        {{0xe7, 0x80}, 2, false, false, false, true, 4, 0x80},   /* out 0x80, eax */
+        {{0xee}, 1, false, false, false, false, 1, 0},           /* out dx, al */
+        {{0x66, 0xef}, 2, false, false, false, false, 2, 0},     /* out dx, ax */
+        {{0x6c}, 1, true, true, false, false, 1, 0},             /* insb */
+        {{0xf3, 0x6d}, 2, true, true, true, false, 4, 0},        /* rep insd */
+        {{0xf3, 0x66, 0x6f}, 3, false, true, true, false, 2, 0}, /* rep outsw */
+        /* GNU as writes rep insw/outsw with the operand-size prefix first, which capstone
+         * decodes as insd/outsd */
+        {{0x66, 0xf3, 0x6d}, 3, true, true, true, false, 2, 0},  /* rep insw */
+        {{0x66, 0xf3, 0x6f}, 3, false, true, true, false, 2, 0}, /* rep outsw */
+        {{0xf3, 0x6e}, 2, false, true, true, false, 1, 0},       /* rep outsb */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint64_t at = 0xb000 + 0x10 * i;
