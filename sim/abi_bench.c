@@ -229,7 +229,8 @@ static int point_scenario(struct scenario *sc, const struct point *pt, struct di
     return rc;
 }
 
-int abi_bench_trace_scenario(struct scenario *sc, bool quick, struct diag *d)
+/* The domains sweep's last FIFO point with at most `fronts` frontends (quick: its last). */
+static int domains_fifo_scenario(struct scenario *sc, bool quick, unsigned fronts, struct diag *d)
 {
     struct plan pl = {0};
     const struct point *last = NULL;
@@ -239,11 +240,21 @@ int abi_bench_trace_scenario(struct scenario *sc, bool quick, struct diag *d)
         return diag_set(d, "out of memory");
     }
     for (unsigned i = 0; i < pl.n; i++)
-        if (pl.p[i].abi == ABI_FIFO && (quick || pl.p[i].fronts <= ABI_BENCH_TRACE_FRONTENDS))
+        if (pl.p[i].abi == ABI_FIFO && (quick || pl.p[i].fronts <= fronts))
             last = &pl.p[i];
     rc = point_scenario(sc, last, d);
     free(pl.p);
     return rc;
+}
+
+int abi_bench_trace_scenario(struct scenario *sc, bool quick, struct diag *d)
+{
+    return domains_fifo_scenario(sc, quick, ABI_BENCH_TRACE_FRONTENDS, d);
+}
+
+int abi_bench_largest_scenario(struct scenario *sc, bool quick, struct diag *d)
+{
+    return domains_fifo_scenario(sc, quick, UINT32_MAX, d);
 }
 
 /* Counters at the "abiscale: measuring" line, so set-up work is not counted. */

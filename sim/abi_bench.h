@@ -32,6 +32,9 @@ struct diag;
 /* The scenario of that point (quick: the sweep's small last one), FIFO ABI. `evsim bench trace`
  * measures the cost of recording and the speed of replay on it. 0, or -1 with d. */
 int abi_bench_trace_scenario(struct scenario *sc, bool quick, struct diag *d);
+/* The scenario of the study's largest point: the domains sweep's last (quick: its small one),
+ * FIFO ABI. `evsim bench trace` measures the cost of recording on it too. 0, or -1 with d. */
+int abi_bench_largest_scenario(struct scenario *sc, bool quick, struct diag *d);
 
 /* 0, or 2 on bad input / unwritable output (with a message on stderr), 1 if a point failed,
  * 128 + the signal when interrupted. */

@@ -935,9 +935,10 @@ static const char usage_bench[] =
     "\n"
     "Usage: evsim bench trace [--quick] [--out DIR] [--doc FILE] [--xenalyze PATH]\n"
     "\n"
-    "The cost of --record on abi-scaling's largest point (runs without and with it,\n"
-    "alternately, best of three), and the speed and peak memory of `evsim trace summary` on\n"
-    "that recording and on its first half; with --xenalyze, Xen's xenalyze on the same file.\n"
+    "The cost of --record on abi-scaling's 1,000-frontend point (runs without and with it,\n"
+    "alternately, best of three) and on its largest (once each, minutes), the speed and peak\n"
+    "memory of `evsim trace summary` on the first recording and on its first half, and of\n"
+    "`evsim replay`; with --xenalyze, Xen's xenalyze on the same file.\n"
     "Writes results.json to DIR (default bench/results/trace) and FILE (default\n"
     "docs/trace-performance.md). Same exit status as abi-scaling.\n";
 

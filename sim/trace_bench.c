@@ -7,7 +7,9 @@
  * Xen's xenalyze when --xenalyze names one; then a copy cut at half the size, to show that the
  * reader's memory does not grow with the file. Last, the same comparison of replay and run on
  * a recording of many events and little guest code between them (pingpong), the case where
- * replay gains least. Everything is written at the end.
+ * replay gains least; and, but for --quick, the cost of --record on the study's largest point
+ * (16,384 frontends: once each, a minute per run) and its replay. Everything is written at the
+ * end.
  *
  * A replay is timed twice: playing alone (machine_run), and end to end (reading the recording,
  * building the machine, playing), against the run's building and running: what `evsim replay`
@@ -48,7 +50,8 @@ struct sim_result {
 struct sim_job {
     const char *guest_dir, *record; /* record: NULL for the plain run */
     bool quick;
-    const char *scenario; /* INI text, or NULL for the ABI study's point (ABI_BENCH_TRACE_*) */
+    const char *scenario; /* INI text, or NULL for the ABI study's point (ABI_BENCH_TRACE_*) ... */
+    bool largest;         /* ... or its largest */
 };
 
 /* The event-dense point: two domains bounce an event ROUNDS times, computing almost nothing
@@ -66,7 +69,7 @@ static int bench_scenario(struct scenario *sc, const struct sim_job *j, struct d
 {
     if (j->scenario)
         return scenario_load_string(sc, "pingpong (bench trace)", j->scenario, d);
-    return abi_bench_trace_scenario(sc, j->quick, d);
+    return (j->largest ? abi_bench_largest_scenario : abi_bench_trace_scenario)(sc, j->quick, d);
 }
 
 /* A machine of the bench's, its console discarded; and its release. */
@@ -274,8 +277,16 @@ struct dense {
     struct versus vs;
 };
 
+/* The ABI study's largest point: one run without and one with --record, and a replay. */
+struct largest {
+    unsigned fronts;
+    struct sim_result plain, rec;
+    struct replay_result replay;
+};
+
 struct measured {
     unsigned fronts; /* the ABI study point's frontends */
+    struct largest largest;
     struct sim_result plain, rec;
     struct replay_result replay;
     struct versus vs; /* the study point's, end to end */
@@ -319,8 +330,8 @@ static void replay_child(const char *path, struct replay_result *r)
 static int measure_recording(const struct trace_bench_opts *o, const char *path, struct measured *x)
 {
     unsigned rounds = o->quick ? 1 : 3;
-    struct sim_job plain = {o->guest_dir, NULL, o->quick, NULL},
-                   rec = {o->guest_dir, path, o->quick, NULL};
+    struct sim_job plain = {o->guest_dir, NULL, o->quick, NULL, false},
+                   rec = {o->guest_dir, path, o->quick, NULL, false};
 
     for (unsigned i = 0; i < rounds; i++) {
         struct sim_result a, b;
@@ -360,6 +371,31 @@ static int measure_recording(const struct trace_bench_opts *o, const char *path,
     return 0;
 }
 
+/* The cost of --record where it records most: the study's largest point (16,384 frontends),
+ * once each, as it runs for a minute; and how long its replay takes. Not with --quick. */
+static int measure_largest(const struct trace_bench_opts *o, const char *path, struct largest *x)
+{
+    struct sim_job plain = {o->guest_dir, NULL, false, NULL, true},
+                   rec = {o->guest_dir, path, false, NULL, true};
+    if (o->quick)
+        return 0;
+    if (o->progress)
+        fprintf(stderr, "evsim: " WHO ": the study's largest point, without and with --record\n");
+    run_child(&plain, &x->plain);
+    if (!(o->interrupt && *o->interrupt))
+        run_child(&rec, &x->rec);
+    if (!(o->interrupt && *o->interrupt) && x->rec.ok)
+        replay_child(path, &x->replay);
+    if (o->interrupt && *o->interrupt)
+        return -1;
+    if (!x->plain.ok || !x->rec.ok || !x->replay.ok) {
+        fprintf(stderr, "evsim: " WHO ": the ABI study's largest point did not run, record and "
+                        "replay cleanly\n");
+        return -1;
+    }
+    return 0;
+}
+
 static void measure_reading(const struct trace_bench_opts *o, const char *path, const char *half,
                             struct measured *x)
 {
@@ -392,7 +428,7 @@ static int measure_dense(const struct trace_bench_opts *o, const char *path, str
 {
     unsigned rounds = o->quick ? 1 : 3;
     char text[sizeof(pingpong_fmt) + 32];
-    struct sim_job run = {o->guest_dir, NULL, o->quick, text}, rec = run;
+    struct sim_job run = {o->guest_dir, NULL, o->quick, text, false}, rec = run;
 
     x->rounds = o->quick ? PINGPONG_ROUNDS_QUICK : PINGPONG_ROUNDS;
     snprintf(text, sizeof(text), pingpong_fmt, x->rounds, x->rounds);
@@ -463,7 +499,19 @@ static void write_json(FILE *f, const struct measured *x)
             "    \"recording_records\": %" PRIu64 ",\n    \"recording_bytes\": %" PRIu64 ",\n",
             x->dense.rounds, x->dense.rec.written.records, x->dense.rec.written.bytes);
     write_versus_json(f, "    ", &x->dense.vs);
-    fprintf(f, "\n  }\n}\n");
+    fprintf(f, "\n  }");
+    const struct largest *l = &x->largest;
+    if (l->rec.ok)
+        fprintf(f,
+                ",\n  \"largest\": {\n    \"point\": \"abi-scaling domains sweep, %u frontends, "
+                "fifo\",\n    \"run_seconds_plain\": %.4f,\n    \"run_seconds_recording\": "
+                "%.4f,\n    \"recording_overhead\": %.4f,\n    \"recording_records\": %" PRIu64
+                ",\n    \"recording_bytes\": %" PRIu64 ",\n    \"replay_total_seconds\": %.4f,\n"
+                "    \"replay_peak_rss_kb\": %ld\n  }",
+                l->fronts, l->plain.run_seconds, l->rec.run_seconds,
+                l->rec.run_seconds / l->plain.run_seconds - 1.0, l->rec.written.records,
+                l->rec.written.bytes, l->replay.total_seconds, l->replay.peak_rss_kb);
+    fprintf(f, "\n}\n");
 }
 
 static void versus_row(FILE *f, const char *name, uint64_t records, const struct versus *vs)
@@ -494,6 +542,17 @@ static void write_doc(FILE *f, const struct measured *x, const struct trace_benc
             x->fronts, x->plain.run_seconds, x->rec.run_seconds, 100.0 * x->overhead,
             x->read.records, (double)x->read.bytes / 1e6, x->rec.written.clamped,
             x->rec.written.max_shift);
+    const struct largest *l = &x->largest;
+    if (l->rec.ok)
+        fprintf(f,
+                "The study's largest point, %u frontends (%u Dom0 ports), once without and once "
+                "with `--record`: %.1f s and %.1f s (%+.1f %%), a recording of %" PRIu64
+                " records in %.0f MB, which `evsim replay` plays in %.1f s end to end (peak "
+                "memory %.1f GiB).\n\n",
+                l->fronts, 4 * l->fronts, l->plain.run_seconds, l->rec.run_seconds,
+                100.0 * (l->rec.run_seconds / l->plain.run_seconds - 1.0), l->rec.written.records,
+                (double)l->rec.written.bytes / 1e6, l->replay.total_seconds,
+                (double)l->replay.peak_rss_kb / (1024.0 * 1024.0));
     fprintf(f,
             "## Reading\n\n"
             "`evsim trace summary` on that recording (reader, merge by TSC and summary): "
@@ -569,7 +628,7 @@ static void remove_scratch(const char *path)
 
 int trace_bench_run(const struct trace_bench_opts *o)
 {
-    char path[4096], half[4096], dense[4096];
+    char path[4096], half[4096], dense[4096], large[4096];
     struct measured x = {0};
     struct scenario *sc = calloc(1, sizeof(*sc));
     struct diag d;
@@ -585,8 +644,14 @@ int trace_bench_run(const struct trace_bench_opts *o)
     snprintf(path, sizeof(path), "%s/abi-point.xt", o->out_dir);
     snprintf(half, sizeof(half), "%s/abi-point-half.xt", o->out_dir);
     snprintf(dense, sizeof(dense), "%s/pingpong.xt", o->out_dir);
-    rc = abi_bench_trace_scenario(sc, o->quick, &d);
-    x.fronts = sc->nr_dom ? sc->nr_dom - 1 : 0;
+    snprintf(large, sizeof(large), "%s/largest.xt", o->out_dir);
+    rc = abi_bench_largest_scenario(sc, o->quick, &d);
+    x.largest.fronts = sc->nr_dom ? sc->nr_dom - 1 : 0;
+    if (rc == 0) {
+        memset(sc, 0, sizeof(*sc));
+        rc = abi_bench_trace_scenario(sc, o->quick, &d);
+        x.fronts = sc->nr_dom ? sc->nr_dom - 1 : 0;
+    }
     free(sc);
     if (rc < 0) {
         fprintf(stderr, "evsim: " WHO ": %s\n", d.msg);
@@ -601,6 +666,9 @@ int trace_bench_run(const struct trace_bench_opts *o)
     remove_scratch(path);
     remove_scratch(half);
     remove_scratch(dense);
+    if (!rc && x.read.ok)
+        rc = measure_largest(o, large, &x.largest);
+    remove_scratch(large);
     if (rc < 0)
         return o->interrupt && *o->interrupt ? 128 + *o->interrupt : 1;
     if (!x.read.ok) {
