@@ -703,6 +703,10 @@ static const char usage_replay[] =
     "  --run-ms N         stop after N ms of simulated time\n"
     "  --cpu-hz HZ        a real host's recording: its TSC frequency (2.6GHz, 2.6e9; default\n"
     "                     xenalyze's 2.4 GHz)\n"
+    "  --device-model PROGRAM  a real host's recording: a device model on the host (built\n"
+    "                     with evsim dm-cc) serves the HVM domain's I/O instead of Xen\n"
+    "  --device-model-args ARGS  its arguments (default: the first HVM domain's id in the\n"
+    "                     replay's machine)\n"
     "  --json FILE, --record FILE, --timeline FILE, --plot DIR, --no-report,\n"
     "  --progress, --no-progress   as for evsim run\n"
     "  -h, --help         this text\n"
@@ -736,6 +740,18 @@ static int replay_abis(const struct run_opts *o, const struct scenario *sc, stru
     return rc;
 }
 
+/* Replay's own option NAME at argv[*i] ("NAME VALUE" or "NAME=VALUE"): its value (*i moved
+ * past it), or NULL. */
+static const char *replay_own_option(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    if (!strcmp(argv[*i], name) && *i + 1 < argc)
+        return argv[++*i];
+    if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    return NULL;
+}
+
 /* evsim replay RECORDING [OPTIONS] */
 static int cmd_replay(int argc, char **argv)
 {
@@ -747,12 +763,18 @@ static int cmd_replay(int argc, char **argv)
     /* --cpu-hz is replay's own (a real host's recording does not say its TSC's frequency):
      * taken out before the run's options are parsed */
     uint64_t cpu_hz = 0;
+    const char *dm = NULL, *dm_args = NULL;
     int kept = 0;
     for (int i = 0; i < argc; i++) {
-        const char *hz = !strcmp(argv[i], "--cpu-hz") && i + 1 < argc ? argv[++i]
-                         : !strncmp(argv[i], "--cpu-hz=", 9)          ? argv[i] + 9
-                                                                      : NULL;
-        if (!hz)
+        const char *hz = replay_own_option(argc, argv, &i, "--cpu-hz");
+        const char *dm_opt = hz ? NULL : replay_own_option(argc, argv, &i, "--device-model");
+        const char *args_opt =
+            hz || dm_opt ? NULL : replay_own_option(argc, argv, &i, "--device-model-args");
+        if (dm_opt)
+            dm = dm_opt;
+        else if (args_opt)
+            dm_args = args_opt;
+        else if (!hz)
             argv[kept++] = argv[i];
         else if (!trace_parse_hz(hz, &cpu_hz))
             return bad_input("replay: --cpu-hz %s: expected a frequency from 1 MHz to 100 GHz, "
@@ -772,8 +794,14 @@ static int cmd_replay(int argc, char **argv)
     o.replay_path = o.scenario_path;
     o.scenario_path = NULL;
     struct diag d = {{0}};
+    if (dm_args && !dm)
+        return bad_input("replay: --device-model-args without --device-model%s%s", "", "");
     if (replay_load_hz(o.replay_path, cpu_hz, &o.replay, &d) < 0)
         return bad_input("%s%s", d.msg, "");
+    if (dm && replay_real_add_device_model(o.replay, dm, dm_args, &d) < 0) {
+        replay_free(o.replay);
+        return bad_input("replay: %s%s", d.msg, "");
+    }
     struct scenario *sc = calloc(1, sizeof(*sc));
     if (!sc) {
         replay_free(o.replay);

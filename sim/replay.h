@@ -34,6 +34,10 @@ int replay_load_hz(const char *path, uint64_t cpu_hz, struct sim_replay **out, s
 void replay_free(struct sim_replay *rp);
 /* Is it a real host's recording (its scenario inferred, its steps stimulus)? */
 bool replay_is_real(const struct sim_replay *rp);
+/* A device model on the host for a real recording's replay (program, its arguments: NULL, the
+ * machine's id of the first HVM domain), as a domain of the inferred machine. 0, or -1 with d. */
+int replay_real_add_device_model(struct sim_replay *rp, const char *program, const char *args,
+                                 struct diag *d);
 /* The recorded scenario, as INI text. */
 const char *replay_scenario_text(const struct sim_replay *rp);
 /* Each domain's ABI as its guests set it up in the recording (the recorded scenario), and under

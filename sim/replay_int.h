@@ -169,6 +169,8 @@ struct rr_vcpu {
     uint64_t rec_end_ns, end_ns; /* its last record's time; when its last step ran in the replay */
     struct simk_event *wake_ev;
     unsigned wake_slot;
+    const struct rr_step *io_waiting; /* an access a device model has yet to answer ... */
+    uint64_t io_start;                /* ... from its exit (cycles) */
 };
 /* A port or MMIO address of a real recording: its accesses' arcs, recorded and replayed. */
 struct rr_port {
@@ -275,6 +277,8 @@ struct sim_replay {
     /* a real host's recording (sim/replay_real.c) */
     bool real, hz_default;
     uint32_t real_cpus;
+    int real_first_hvm; /* the machine's id of the first HVM domain, or -1 */
+    bool real_dm;       /* a device model on the host serves it (--device-model) */
     uint64_t real_span_ns, steps_inferred, wakes_inferred, exits_seen, exit_cycles_as_recorded,
         io_outside_exits, records_unattributed, hypercalls_seen, vectors_injected, lost_records,
         waits_passed, waits_real;

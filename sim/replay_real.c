@@ -455,12 +455,16 @@ static int rr_scenario(struct rr_reader *r, const struct rr_dom *dom, unsigned n
                          "# inferred from the xentrace recording %s: its CPUs, one domain per "
                          "domain id seen\n[machine]\npcpus = %u\nseed = 1\nrun_ms = %" PRIu64 "\n",
                          r->path, r->nr_cpus ? r->nr_cpus : 1, run_ms > 3600000 ? 3600000 : run_ms);
-    for (unsigned i = 0; i < n; i++)
+    r->rp->real_first_hvm = -1;
+    for (unsigned i = 0; i < n; i++) {
+        if (dom[i].hvm && r->rp->real_first_hvm < 0)
+            r->rp->real_first_hvm = (int)i; /* the machine numbers domains in this order */
         len += (size_t)snprintf(t + len, cap - len,
                                 "\n[domain d%u]\nguest = recorded\ntype = %s\nvcpus = %u\n"
                                 "memory_mb = 4\n%s",
                                 dom[i].domid, dom[i].hvm ? "hvm" : "pv", dom[i].vcpus,
                                 dom[i].domid == 0 ? "privileged = yes\n" : "");
+    }
     r->rp->text = t;
     r->rp->text_len = len;
     return 0;
@@ -600,7 +604,19 @@ static bool rr_block(struct sim_vcpu *sv, const struct rr_step *s)
     return true;
 }
 
-static void rr_io_play(struct sim_vcpu *sv, const struct rr_step *s)
+/* An access a device model answered: its arc ends when the vcpu goes on (from the exit to the
+ * entry, as the recording's ended at the wake or the entry). */
+static void rr_io_answered(struct sim_vcpu *sv)
+{
+    struct replay_vcpu *v = sv->rp;
+    if (!v->rr.io_waiting || sv->hvm_io.waiting)
+        return;
+    rr_port_replayed(sv->sd->m->replay, v->rr.io_waiting, sv->pcpu->local - v->rr.io_start);
+    v->rr.io_waiting = NULL;
+}
+
+/* False when the vcpu waits for a device model's answer. */
+static bool rr_io_play(struct sim_vcpu *sv, const struct rr_step *s)
 {
     struct sim_replay *rp = sv->sd->m->replay;
     ioreq_t p = {.addr = s->addr,
@@ -610,10 +626,12 @@ static void rr_io_play(struct sim_vcpu *sv, const struct rr_step *s)
                  .dir = s->dir,
                  .type = s->type,
                  .data = s->dir == IOREQ_WRITE ? s->data : 0};
-    uint64_t before = sv->pcpu->local;
+    sv->rp->rr.io_start = sv->pcpu->local;
+    sv->rp->rr.io_waiting = s;
     sim_hvm_io_replayed(sv, &p, s->type == IOREQ_TYPE_COPY, false);
-    rr_port_replayed(rp, s, sv->pcpu->local - before);
     rp->io_accesses++;
+    rr_io_answered(sv);
+    return !sv->hvm_io.waiting;
 }
 
 bool replay_real_step(struct sim_vcpu *sv)
@@ -624,6 +642,7 @@ bool replay_real_step(struct sim_vcpu *sv)
         rr_block(sv, &forever);
         return false;
     }
+    rr_io_answered(sv);
     const struct rr_step *s = &v->rr.step[v->rr.next];
     if (!replay_compute(sv, s->delta))
         return false;
@@ -632,8 +651,7 @@ bool replay_real_step(struct sim_vcpu *sv)
     v->played++;
     switch (s->kind) {
     case RR_IO:
-        rr_io_play(sv, s);
-        return true;
+        return rr_io_play(sv, s);
     case RR_END:
         v->rr.end_ns = cost_cycles_to_ns(sv->sd->m->cost, sv->pcpu->local);
         rr_block(sv, s);
@@ -647,4 +665,83 @@ void replay_real_free(struct replay_vcpu *v)
 {
     free(v->rr.step);
     free(v->rr.parse);
+}
+
+/* Every domain of the inferred machine one place later: the device model's goes first. */
+static int rr_shift_domains(struct sim_replay *rp)
+{
+    struct xt_idmap shifted = {0};
+    for (uint32_t id = 0; xt_idmap_next(&rp->dom, &id); id++) {
+        struct rp_domain *dd = xt_idmap_get(&rp->dom, id);
+        for (unsigned k = 0; k < RP_MAX_VCPUS; k++)
+            if (dd->vcpu[k])
+                dd->vcpu[k]->domid = id + 1;
+        if (!xt_idmap_set(&shifted, id + 1, dd)) {
+            xt_idmap_free(&shifted);
+            return -1;
+        }
+    }
+    xt_idmap_free(&rp->dom);
+    rp->dom = shifted;
+    if (rp->real_first_hvm >= 0)
+        rp->real_first_hvm++;
+    return 0;
+}
+
+/* The domain the device model serves starts paused, as a toolstack creates it: the device
+ * model unpauses it once its server is ready (its vcpus then start from their recorded times
+ * on). */
+static int rr_pause_domain(struct sim_replay *rp, unsigned index, struct diag *d)
+{
+    const char *at = rp->text;
+    for (unsigned i = 0; at && i <= index; i++)
+        at = strstr(at + 1, "\n[domain ");
+    at = at ? strchr(at + 1, '\n') : NULL;
+    if (!at)
+        return diag_set(d, "--device-model: domain %u not in the inferred machine", index);
+    size_t head = (size_t)(at + 1 - rp->text), len = rp->text_len + 16;
+    char *t = malloc(len);
+    if (!t)
+        return diag_set(d, "out of memory");
+    int n = snprintf(t, len, "%.*spaused = yes\n%s", (int)head, rp->text, rp->text + head);
+    free(rp->text);
+    rp->text = t;
+    rp->text_len = (size_t)n;
+    return 0;
+}
+
+/* The device model's domain is the machine's domain 0, as a host's QEMU runs in dom0: Xen lets
+ * only the hardware domain bind global VIRQs (VIRQ_DOM_EXC, which device models watch). The
+ * recorded domains follow, their ids one more. */
+int replay_real_add_device_model(struct sim_replay *rp, const char *program, const char *args,
+                                 struct diag *d)
+{
+    char target[16];
+    bool default_target = !args;
+    if (!rp->real)
+        return diag_set(d, "--device-model: only for a real host's recording (an evsim "
+                           "recording's device models are its scenario's)");
+    if (rr_shift_domains(rp) < 0)
+        return diag_set(d, "out of memory");
+    if (!args) {
+        if (rp->real_first_hvm < 0)
+            return diag_set(d, "--device-model: the recording shows no HVM domain to serve");
+        snprintf(target, sizeof(target), "%d", rp->real_first_hvm);
+        args = target;
+    }
+    const char *first = strstr(rp->text, "\n[domain ");
+    size_t head = first ? (size_t)(first - rp->text) : rp->text_len;
+    size_t len = rp->text_len + strlen(program) + strlen(args) + 128;
+    char *t = malloc(len);
+    if (!t)
+        return diag_set(d, "out of memory");
+    int n = snprintf(t, len,
+                     "%.*s\n[domain dm]\ndevice_model = %s\ndevice_model_args = %s\n"
+                     "privileged = yes\n%s",
+                     (int)head, rp->text, program, args, rp->text + head);
+    free(rp->text);
+    rp->text = t;
+    rp->text_len = (size_t)n;
+    rp->real_dm = true;
+    return default_target ? rr_pause_domain(rp, (unsigned)rp->real_first_hvm, d) : 0;
 }

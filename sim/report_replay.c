@@ -113,6 +113,7 @@ static struct json_object *real_json(const struct machine *m)
     put_u64(o, "hypercalls_recorded", rp->hypercalls_seen);
     put_u64(o, "vectors_injected", rp->vectors_injected);
     put_u64(o, "io_outside_exits", rp->io_outside_exits);
+    json_object_object_add(o, "device_model", json_object_new_boolean(rp->real_dm));
     json_object_object_add(o, "vcpus", real_vcpus_json(m));
     json_object_object_add(o, "io", real_ports_json(m));
     return o;
@@ -194,9 +195,12 @@ static void real_print_text(struct json_object *o, FILE *out)
     }
     if (!io || !json_object_array_length(io))
         return;
-    fprintf(out, "  I/O answered in Xen (no device model) against the recording's arcs (exit to "
-                 "entry or wake)\n"
-                 "  type  address             dir     recorded   mean ns   replayed   mean ns\n");
+    fprintf(out,
+            "  I/O answered %s against the recording's arcs (exit to entry or wake)\n"
+            "  type  address             dir     recorded   mean ns   replayed   mean ns\n",
+            json_object_get_boolean(json_object_object_get(o, "device_model"))
+                ? "by the device model where its server claims the address, else in Xen,"
+                : "in Xen (no device model)");
     for (size_t i = 0; i < json_object_array_length(io); i++) {
         struct json_object *p = json_object_array_get_idx(io, i);
         fprintf(out,
