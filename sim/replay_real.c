@@ -145,6 +145,29 @@ static bool rr_exit_is_io(const struct rr_parse *p)
                        : p->exit_reason == 30u || p->exit_reason == 48u;
 }
 
+/* Its first time on a CPU: before, it waits (a recording may begin with it running: then
+ * from the start). */
+static int rr_first_run(struct rr_reader *r, struct replay_vcpu *v, unsigned old, uint64_t tsc)
+{
+    v->rr.parse->seen_running = true;
+    if (rr_wait(r, v, RR_START) < 0)
+        return -1;
+    rr_woken(r, v, old == RR_RUNNING ? r->t0 : tsc);
+    return 0;
+}
+
+/* Descheduled in the guest (preempted): it goes on there when it runs again; in an exit, the
+ * exit stays open. */
+static void rr_descheduled(struct rr_reader *r, struct replay_vcpu *v, const struct xt_rec *rec)
+{
+    struct rr_parse *p = v->rr.parse;
+    v->rr.resume_in_guest = p->in_guest;
+    rr_leave_guest(v, rec->tsc);
+    p->running = false;
+    if (rec->cpu < r->nr_cpus && r->cur[rec->cpu] == rec->d[0] + 1)
+        r->cur[rec->cpu] = 0;
+}
+
 static int rr_runstate(struct rr_reader *r, const struct xt_rec *rec)
 {
     bool cont = (rec->event & 0xf) == 2;
@@ -162,23 +185,10 @@ static int rr_runstate(struct rr_reader *r, const struct xt_rec *rec)
         return -1;
     struct rr_parse *p = v->rr.parse;
     p->last_tsc = rec->tsc;
-    if (!p->seen_running && new == RR_RUNNING) {
-        /* from its first time on a CPU: before, it waits (the recording may begin with it
-         * running: then from the start) */
-        p->seen_running = true;
-        if (rr_wait(r, v, RR_START) < 0)
-            return -1;
-        rr_woken(r, v, old == RR_RUNNING ? r->t0 : rec->tsc);
-    }
-    if (old == RR_RUNNING && p->running) {
-        /* descheduled in the guest (preempted): it goes on there when it runs again; in an
-         * exit, the exit stays open */
-        v->rr.resume_in_guest = p->in_guest;
-        rr_leave_guest(v, rec->tsc);
-        p->running = false;
-        if (rec->cpu < r->nr_cpus && r->cur[rec->cpu] == rec->d[0] + 1)
-            r->cur[rec->cpu] = 0;
-    }
+    if (!p->seen_running && new == RR_RUNNING && rr_first_run(r, v, old, rec->tsc) < 0)
+        return -1;
+    if (old == RR_RUNNING && p->running)
+        rr_descheduled(r, v, rec);
     if (new == RR_RUNNABLE && (old == RR_BLOCKED || old == RR_OFFLINE)) {
         if (p->exit_open && !p->arc_end) /* xenalyze closes an exit's arc at the wake */
             p->arc_end = rec->tsc;
