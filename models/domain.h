@@ -223,6 +223,10 @@ struct hv {
      * narrate none, so the call is skipped unless this is set. hv_init sets it whenever the
      * sink has the hook; a sink that narrates only sometimes turns it off and on (hv_set_steps). */
     bool steps;
+    /* The sink hears of raises that did not make the port pending (coalesced, or dropped) too,
+     * not only of those that did (hv_init's default): a simulator that times only new events
+     * skips a call on every send to a busy port. */
+    bool raises_coalesced;
     const struct cost_profile *cost;
     /* The profile's cycles in one dense row, copied at hv_init (all zero without a profile):
      * the profile keeps each figure beside its provenance, over 500 bytes apart, so a lookup

@@ -333,7 +333,8 @@ void evtchn_port_set_pending(struct domain *d, unsigned vcpu_id, struct evtchn *
     if (!upcall_was_pending && vcpu_upcall_pending(v))
         ps->upcalls++;
     /* The simulator times the event from here: the raise and what it cost the caller. */
-    sink_raise(d, chn->port, v, before, cur ? cur->hcall_cycles : 0, newly_pending);
+    if (newly_pending || d->hv->raises_coalesced)
+        sink_raise(d, chn->port, v, before, cur ? cur->hcall_cycles : 0, newly_pending);
 }
 
 void evtchn_account_deliveries(struct domain *d)
