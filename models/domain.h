@@ -223,6 +223,14 @@ struct hv {
     void *mem_opaque;
     const struct hv_sink_ops *sink;
     void *sink_opaque;
+    /* Someone listens to the model's steps (sink->step): a send makes two, and most runs
+     * narrate none, so the call is skipped unless this is set. hv_init sets it whenever the
+     * sink has the hook; a sink that narrates only sometimes turns it off and on (hv_set_steps). */
+    bool steps;
+    /* The sink hears of raises that did not make the port pending (coalesced, or dropped) too,
+     * not only of those that did (hv_init's default): a simulator that times only new events
+     * skips a call on every send to a busy port. */
+    bool raises_coalesced;
     const struct cost_profile *cost;
     /* The profile's cycles in one dense row, copied at hv_init (all zero without a profile):
      * the profile keeps each figure beside its provenance, over 500 bytes apart, so a lookup
@@ -266,6 +274,11 @@ struct domain_config {
 void hv_init(struct hv *hv, const struct hv_mem_ops *mem, void *mem_opaque,
              const struct hv_sink_ops *sink, void *sink_opaque, const struct cost_profile *cost);
 void hv_destroy(struct hv *hv);
+/* Whether the sink's step hook is called (see struct hv's steps). */
+static inline void hv_set_steps(struct hv *hv, bool on)
+{
+    hv->steps = on && hv->sink && hv->sink->step;
+}
 
 /* 0, -XEN_EEXIST (domid taken), -XEN_EINVAL (bad config) or -XEN_ENOMEM. vcpu 0 starts
  * initialised and RUNNABLE; the others start DOWN. The domain starts on the 2-level ABI with

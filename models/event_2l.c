@@ -38,20 +38,21 @@ static bool evtchn_2l_test_and_set_selector(struct vcpu *v, uint32_t port)
  * always finds the pending bit; then the selector, then the upcall. An already-pending port
  * coalesces and does not even check pollers. A masked port is only marked pending: the edge is
  * raised again by unmask. Pollers of the port wake even when it is masked. */
-static void evtchn_2l_set_pending(struct vcpu *v, struct evtchn *chn)
+static bool evtchn_2l_set_pending(struct vcpu *v, struct evtchn *chn)
 {
     struct domain *d = v->domain;
     volatile uint64_t *pending = evtchn_2l_pending(d);
     uint32_t port = chn->port;
 
     if (!pending || port >= evtchn_2l_max_ports(d))
-        return;
+        return false;
     if (guest_test_and_set_bit(d->hv, port, pending))
-        return;
+        return true;
     if (!guest_test_bit(d->hv, port, evtchn_2l_mask(d)) &&
         !evtchn_2l_test_and_set_selector(v, port))
         vcpu_mark_events_pending(v);
     domain_wake_pollers(d, port);
+    return false;
 }
 
 static void evtchn_2l_clear_pending(struct domain *d, struct evtchn *chn)

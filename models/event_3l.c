@@ -133,19 +133,20 @@ static void evtchn_3l_select(struct vcpu *v, uint32_t port)
 /* In strict order, as 2-level: pending first (an already-pending port coalesces and stops
  * there, pollers included), then, unless masked, the selector chain on v; pollers of the port
  * wake even when it is masked or held. */
-static void evtchn_3l_set_pending(struct vcpu *v, struct evtchn *chn)
+static bool evtchn_3l_set_pending(struct vcpu *v, struct evtchn *chn)
 {
     struct domain *d = v->domain;
     uint32_t port = chn->port;
 
     if (!evtchn_3l_covers(d, port))
-        return;
+        return false;
     if (guest_test_and_set_bit(d->hv, evtchn_3l_bit_in_page(port),
                                evtchn_3l_page_of(d->evtchn_3l->pending, port)))
-        return;
+        return true;
     if (!evtchn_3l_test_mask(d, port))
         evtchn_3l_select(v, port);
     domain_wake_pollers(d, port);
+    return false;
 }
 
 /* The selectors are left alone, as 2-level leaves its selector: the guest's scan finds nothing

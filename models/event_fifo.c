@@ -165,7 +165,7 @@ static bool evtchn_fifo_link(struct domain *d, struct vcpu *v, struct evtchn *ch
  * a port beyond the array is saved on the port (fifo_pending) and raised when its page is
  * added. An event for a vcpu without a control block stays PENDING, unlinked: the guest must
  * not unmask before registering it (XSA-107: never touch a control block that is not there). */
-static void evtchn_fifo_set_pending(struct vcpu *v, struct evtchn *chn)
+static bool evtchn_fifo_set_pending(struct vcpu *v, struct evtchn *chn)
 {
     struct domain *d = v->domain;
     struct hv *hv = d->hv;
@@ -177,7 +177,7 @@ static void evtchn_fifo_set_pending(struct vcpu *v, struct evtchn *chn)
             chn->fifo_pending = true;
             d->evtchn_fifo->stats.deferred++;
         }
-        return;
+        return false;
     }
     was_pending = guest_test_and_set_bit32(hv, EVTCHN_FIFO_PENDING, word);
     if (!evtchn_fifo_has_control_block(v))
@@ -190,6 +190,7 @@ static void evtchn_fifo_set_pending(struct vcpu *v, struct evtchn *chn)
         vcpu_mark_events_pending(v);
     if (!was_pending)
         domain_wake_pollers(d, chn->port);
+    return was_pending;
 }
 
 /* Only PENDING: a LINKED word stays on its queue; the guest unlinks it and skips it. The
@@ -213,7 +214,7 @@ static void evtchn_fifo_unmask(struct domain *d, struct evtchn *chn)
         return;
     (void)guest_test_and_clear_bit32(d->hv, EVTCHN_FIFO_MASKED, word);
     if (guest_test_bit32(d->hv, EVTCHN_FIFO_PENDING, word))
-        evtchn_fifo_set_pending(v, chn);
+        (void)evtchn_fifo_set_pending(v, chn);
 }
 
 static bool evtchn_fifo_is_pending(const struct domain *d, const struct evtchn *chn)
@@ -402,7 +403,7 @@ static void evtchn_fifo_raise_saved(struct domain *d, uint32_t first, uint32_t e
         if (!chn->fifo_pending || !v)
             continue;
         chn->fifo_pending = false;
-        evtchn_fifo_set_pending(v, chn);
+        (void)evtchn_fifo_set_pending(v, chn);
     }
 }
 

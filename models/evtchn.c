@@ -313,16 +313,19 @@ void evtchn_port_set_pending(struct domain *d, unsigned vcpu_id, struct evtchn *
     if (!v || !ps || !evtchn_usable(chn))
         return;
     sink_step(HV_STEP_SET_PENDING, d, chn->port, v, 0);
-    /* One look serves both the delivery of the last raise and this one's coalescing. */
-    was_pending = port_pending_quietly(d, chn);
-    port_account_seen(ps, was_pending);
     upcall_was_pending = vcpu_upcall_pending(v);
     ps->raised++;
     struct vcpu *cur = d->hv->current;
     uint64_t before = cur ? cur->hcall_cycles : 0;
+    /* Whether the port was pending (as port_pending_quietly would have read it just before),
+     * from the ABI's own test of its pending bit: one look serves both the delivery of the
+     * last raise and this one's coalescing, and costs no read of its own. */
+    bool held = chn->fifo_pending;
     abi_op_begin(d->hv);
-    d->evtchn_port_ops->set_pending(v, chn);
+    bool found = d->evtchn_port_ops->set_pending(v, chn);
     abi_op_end(d->hv);
+    was_pending = held || found;
+    port_account_seen(ps, was_pending);
     /* Only a raise that found the port idle can make it newly pending: a coalesced one (the
      * common case of a busy port) need not look again. */
     bool newly_pending = !was_pending && port_pending_quietly(d, chn);
@@ -333,7 +336,8 @@ void evtchn_port_set_pending(struct domain *d, unsigned vcpu_id, struct evtchn *
     if (!upcall_was_pending && vcpu_upcall_pending(v))
         ps->upcalls++;
     /* The simulator times the event from here: the raise and what it cost the caller. */
-    sink_raise(d, chn->port, v, before, cur ? cur->hcall_cycles : 0, newly_pending);
+    if (newly_pending || d->hv->raises_coalesced)
+        sink_raise(d, chn->port, v, before, cur ? cur->hcall_cycles : 0, newly_pending);
 }
 
 void evtchn_account_deliveries(struct domain *d)

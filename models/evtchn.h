@@ -51,7 +51,9 @@ struct evtchn {
 struct evtchn_port_ops {
     const char *name; /* "2l", "3l", "fifo" */
     void (*init)(struct domain *d, struct evtchn *chn);
-    void (*set_pending)(struct vcpu *v, struct evtchn *chn);
+    /* Raise the port on v. Returns whether it was pending already, as is_pending would have
+     * said just before (the ABI's own test of the pending bit tells, at no extra access). */
+    bool (*set_pending)(struct vcpu *v, struct evtchn *chn);
     void (*clear_pending)(struct domain *d, struct evtchn *chn);
     void (*unmask)(struct domain *d, struct evtchn *chn);
     bool (*is_pending)(const struct domain *d, const struct evtchn *chn);

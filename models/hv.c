@@ -20,6 +20,8 @@ void hv_init(struct hv *hv, const struct hv_mem_ops *mem, void *mem_opaque,
     hv->mem_opaque = mem_opaque;
     hv->sink = sink;
     hv->sink_opaque = sink_opaque;
+    hv_set_steps(hv, true);
+    hv->raises_coalesced = true;
     hv->cost = cost;
     for (unsigned i = 0; cost && i < COST_IDS; i++)
         hv->cycles[i] = cost_cycles(cost, (enum cost_id)i);

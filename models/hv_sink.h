@@ -62,10 +62,8 @@ static inline void sink_raise(struct domain *d, uint32_t port, struct vcpu *v, u
 static inline void sink_step(enum hv_step_kind kind, struct domain *d, uint32_t port,
                              struct vcpu *v, uint32_t arg)
 {
-    const struct hv_sink_ops *s = hv_sink_of(d);
-
-    if (s && s->step)
-        s->step(d->hv->sink_opaque, kind, d, port, v, arg);
+    if (d->hv->steps)
+        d->hv->sink->step(d->hv->sink_opaque, kind, d, port, v, arg);
 }
 
 static inline void sink_event_page(struct domain *d, uint64_t gpa, enum hv_event_page_kind kind,

@@ -23,13 +23,20 @@ struct aot_prefix {
 #define AOT_AFTER_COND 0x40000000u /* the instruction ending here is a conditional branch */
 #define AOT_INSN_COUNT 0x3fffffffu
 
+/* What the next block needs to know of a block: where it ends and what a taken branch there
+ * adds. struct sim_vcpu keeps the running block's (blk), copied from its cost entry in one
+ * 16-byte move on the block hook's path. */
+struct aot_block_tail {
+    uint64_t end;   /* the address just past it: a block starting there is its fall-through */
+    uint32_t size;  /* 0: no block kept in this entry yet */
+    uint32_t taken; /* cycles a taken branch at its end adds (0: it ends with no conditional) */
+};
+
 /* A block's cost as the prefix sums give it, kept per start offset the first time a block
  * starting there runs (size 0: none yet), so that the block hook reads one entry instead of
  * two prefix sums. A block of another size at the same start is costed from the prefix sums. */
 struct aot_block_cost {
-    /* its size, and in the high 32 bits the cycles a taken branch at its end adds (0 if it
-     * does not end with a conditional branch): struct sim_vcpu's blk_tail as it runs */
-    uint64_t tail;
+    struct aot_block_tail tail;
     uint32_t insns, cycles;
 };
 

@@ -403,13 +403,13 @@ void sim_hvm_port_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque
 static bool current_port_insn(struct sim_vcpu *sv, struct aot_port_io *out)
 {
     struct sim_domain *sd = sv->sd;
-    if (sv->hvm_io.blk != sv->blk_addr || sv->hvm_io.blk_insns != sv->insns) {
-        sv->hvm_io.blk = sv->blk_addr;
+    if (sv->hvm_io.blk != sim_vcpu_blk_addr(sv) || sv->hvm_io.blk_insns != sv->insns) {
+        sv->hvm_io.blk = sim_vcpu_blk_addr(sv);
         sv->hvm_io.blk_insns = sv->insns;
         sv->hvm_io.nth = 0;
     }
     unsigned nth = sv->hvm_io.nth++;
-    uint64_t from = sv->blk_addr, to = sim_vcpu_blk_end(sv);
+    uint64_t from = sim_vcpu_blk_addr(sv), to = sim_vcpu_blk_end(sv);
     if (from < XEN_PAGE_SIZE || to > sd->ram_size || to <= from)
         return false;
     return aot_port_io(&sd->aot, from, to, sd->ram + from, nth, out);

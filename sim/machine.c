@@ -262,6 +262,8 @@ int machine_build_replay(struct machine *m, const struct scenario *sc, const cha
     if (machine_check_memory(m, d) < 0)
         return -1;
     hv_init(&m->hv, &machine_mem_ops, m, &machine_sink_ops, m, m->cost);
+    hv_set_steps(&m->hv, false);    /* only the narrator takes them (teach_start) */
+    m->hv.raises_coalesced = false; /* only a recording keeps them (record_start) */
     console_set_loglvl(&m->hv, sc->guest_loglvl_lower, sc->guest_loglvl_upper);
     m->coh = coherence_create(sc->pcpus, sc->pcpus / sc->sockets);
     if (!m->coh)

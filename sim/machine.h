@@ -137,11 +137,10 @@ struct sim_vcpu {
     struct replay_vcpu *rp;   /* replayed: its recorded steps (sim/replay.c), else NULL */
     uint64_t upcall_insns;    /* guest instructions from callback entry to HYPERVISOR_iret */
     uint64_t upcall_insns_at; /* insns when the current upcall began */
-    uint64_t blk_addr;        /* the block being executed (for exact RDTSC values) ... */
-    /* ... its size (low 32 bits) and, high 32, taken_cycles if it ends with a conditional branch
-     * (else 0): charged unless the next block starts at its end. One store for both on the
-     * block hook's path (vcpu.h reads them). */
-    uint64_t blk_tail;
+    /* The block being executed (for exact RDTSC values): its end, its size and, if it ends
+     * with a conditional branch, taken_cycles, charged unless the next block starts at its end
+     * (vcpu.h reads them). One store on the block hook's path. */
+    struct aot_block_tail blk;
     uint64_t fault_addr; /* last unmapped access, for the crash diagnostic */
     int fault_access;    /* uc_mem_type */
     struct simk_event *timer_ev[HV_TIMER_KINDS];

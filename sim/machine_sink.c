@@ -266,7 +266,8 @@ static void sink_raise(void *opaque, struct domain *d, uint32_t port, struct vcp
     struct machine *m = opaque;
     struct sim_vcpu *target = v->sim;
     struct vcpu *cur = m->hv.current;
-    if (m->rec) /* asked here: most runs record nothing, and most raises coalesce */
+    /* A raise that coalesced comes here only while recording (hv.raises_coalesced). */
+    if (m->rec)
         record_set_pending(m, d, port, v->vcpu_id, newly_pending, m->acting.cpu && cur ? after : 0);
     if (!newly_pending)
         return;

@@ -162,6 +162,7 @@ int record_start(struct machine *m, const char *path, struct diag *d)
     }
     r->amd = strncmp(m->cost->cpu, "AMD", 3) == 0;
     m->rec = r;
+    m->hv.raises_coalesced = true; /* every raise is a step of the recording */
     write_constants(m);
     return 0;
 }
@@ -172,6 +173,7 @@ static void recorder_free(struct machine *m)
     free(m->rec->cpu);
     free(m->rec);
     m->rec = NULL;
+    m->hv.raises_coalesced = false;
 }
 
 int record_finish(struct machine *m, struct xt_writer_stats *stats, struct diag *d)

@@ -139,6 +139,7 @@ int teach_start(struct machine *m, const struct teach_opts *o, struct diag *d)
         .limit = (uint64_t)o->limit,
     };
     m->explain = explain_new(m, &eo);
+    hv_set_steps(&m->hv, m->explain != NULL);
     return m->explain ? 0 : diag_set(d, "run: --explain: out of memory");
 }
 
@@ -146,6 +147,7 @@ void teach_discard(struct machine *m)
 {
     explain_free(m->explain);
     m->explain = NULL;
+    hv_set_steps(&m->hv, false);
 }
 
 int teach_finish(struct machine *m, const struct teach_opts *o, struct diag *d)

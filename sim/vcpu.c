@@ -101,6 +101,15 @@ static __attribute__((noinline)) void regs_read_group(uc_engine *uc, struct hv_r
     uc_reg_read_batch(uc, (int *)hc_reg_ids + g.first, slots, (int)g.n);
 }
 
+/* The group every trap reads (hc_narrow), its slots spelled out: no table walk on the path of
+ * every hypercall. */
+static void regs_read_narrow(uc_engine *uc, struct hv_regs *r)
+{
+    static const int ids[] = {UC_X86_REG_RAX, UC_X86_REG_RDI, UC_X86_REG_RSI};
+    void *slots[] = {&r->rax, &r->rdi, &r->rsi};
+    uc_reg_read_batch(uc, (int *)ids, slots, (int)(sizeof(ids) / sizeof(ids[0])));
+}
+
 static __attribute__((noinline)) void regs_write_group(uc_engine *uc, struct hv_regs *r,
                                                        struct hc_group g)
 {
@@ -274,9 +283,8 @@ static void block_charge(struct sim_vcpu *sv, uint64_t addr, uint32_t size, uint
         return;
     }
     sv->slice_ran = true;
-    sv->blk_tail = sim_vcpu_blk_tail(size, cond_end ? sv->taken_cycles : 0);
+    sv->blk = sim_vcpu_blk_tail(addr, size, cond_end ? sv->taken_cycles : 0);
     sv->insns += insns;
-    sv->blk_addr = addr;
     sv->guest_cycles += cycles;
     *clock += cycles;
 }
@@ -289,7 +297,7 @@ static void block_cost_keep(struct sim_vcpu *sv, uint64_t addr, uint32_t size, u
     uint64_t off = addr - sv->hot_base;
     if (off < sv->hot_size && size && size <= sv->hot_size - off)
         sv->hot_blocks[off] = (struct aot_block_cost){
-            sim_vcpu_blk_tail(size, cond_end ? sv->taken_cycles : 0), insns, cycles};
+            sim_vcpu_blk_tail(addr, size, cond_end ? sv->taken_cycles : 0), insns, cycles};
 }
 
 /* Everything on_block's fast path leaves out: a stop, a block outside the main code segment or
@@ -326,24 +334,27 @@ static __attribute__((noinline)) void block_slow(struct sim_vcpu *sv, uint64_t a
 
 /* The block hook's common case, a block of the main code segment that ends before the slice
  * does, charged as block_slow would: a few loads, no call, no stack, and as few stores as the
- * counters allow (it runs for every block the guest executes, and stores are what it is short
- * of). A block that ends strictly before stop_at can neither be the stop nor cross it, whatever
- * slice_ran says; its instructions (one at least) say that a block ran (slice_insns). Returns
- * false, having changed nothing, otherwise. */
+ * counters allow (it runs for every block the guest executes): four, the block's tail (where it
+ * ends and its taken-branch cost, copied from its entry in one move), the instruction and guest
+ * cycle counts, and the clock. A block that ends strictly before stop_at can neither be the stop
+ * nor cross it, whatever slice_ran says; its instructions (one at least) say that a block ran
+ * (slice_insns). Returns false, having changed nothing, otherwise. */
 static inline bool block_fast(struct sim_vcpu *sv, uint64_t addr, uint32_t size)
 {
     uint64_t off = addr - sv->hot_base;
     if (__builtin_expect(off >= sv->hot_size, 0))
         return false;
     const struct aot_block_cost *b = &sv->hot_blocks[off];
-    if (__builtin_expect((uint32_t)b->tail != size || !size, 0))
+    if (__builtin_expect(b->tail.size != size || !size, 0))
         return false;
-    uint32_t cycles = b->cycles + (addr != sim_vcpu_blk_end(sv) ? sim_vcpu_blk_taken(sv) : 0);
+    /* The previous block's taken branch, masked in rather than branched on: whether the guest
+     * falls through changes from block to block. */
+    uint32_t taken = sim_vcpu_blk_taken(sv) & -(uint32_t)(addr != sim_vcpu_blk_end(sv));
+    uint32_t cycles = b->cycles + taken;
     uint64_t end = *sv->clock + cycles;
     if (__builtin_expect(end >= sv->stop_at, 0))
         return false;
-    sv->blk_addr = addr;
-    sv->blk_tail = b->tail;
+    sv->blk = b->tail;
     sv->insns += b->insns;
     sv->guest_cycles += cycles;
     *sv->clock = end;
@@ -370,9 +381,9 @@ BLOCK_HOOK_ATTR static void on_block(uc_engine *uc, uint64_t addr, uint32_t size
 void sim_vcpu_uncharge_from(struct sim_vcpu *sv, uint64_t addr)
 {
     struct sim_domain *sd = sv->sd;
-    uint64_t blk_end = sim_vcpu_blk_end(sv); /* the block being run: [blk_addr, blk_end) */
+    uint64_t blk_end = sim_vcpu_blk_end(sv); /* the block being run: [its address, blk_end) */
     const uint8_t *code = addr < blk_end ? sim_domain_va(sd, addr, blk_end - addr) : NULL;
-    if (addr >= sv->blk_addr && code) {
+    if (addr >= sim_vcpu_blk_addr(sv) && code) {
         uint32_t insns, cycles;
         aot_range_cost(&sd->aot, addr, blk_end, code, &insns, &cycles);
         *pcpu_clock(sv) -= cycles;
@@ -503,7 +514,7 @@ void sim_deliver_upcall(struct sim_vcpu *sv, struct hv_regs *r)
                                                                      : COST_UPCALL_INJECT_PV);
     stages_inject(&sv->sd->stages, &sv->stages, start, *pcpu_clock(sv));
     sv->upcall_insns_at = sv->insns;
-    sv->blk_tail = (uint32_t)sv->blk_tail; /* to the callback, not to a branch target */
+    sv->blk.taken = 0; /* to the callback, not to a branch target */
 }
 
 static bool vcpu_must_stop(const struct sim_vcpu *sv)
@@ -634,7 +645,7 @@ static void hypercall_trap(struct sim_vcpu *sv, uc_engine *uc, unsigned len, uns
     /* Copied rather than initialised with {0}, which GCC makes a slow rep stos on this path. */
     static const struct hv_regs no_regs;
     struct hv_regs r = no_regs;
-    regs_read_group(uc, &r, hc_narrow);
+    regs_read_narrow(uc, &r);
     bool wide = hc_needs_wide(sv, r.rax);
     if (wide)
         regs_read_group(uc, &r, hc_wide);
@@ -707,7 +718,7 @@ static void unshare_text_and_retry(struct sim_vcpu *sv, uint64_t rip)
     uc_ctl_flush_tlb(sv->uc);
     sv->evpage_gen = sv->sd->evpage_gen; /* flushed already */
     sim_vcpu_uncharge_from(sv, rip);
-    sv->blk_tail = (uint32_t)sv->blk_tail; /* it resumes inside the block, not after a branch */
+    sv->blk.taken = 0; /* it resumes inside the block, not after a branch */
     sim_vcpu_request_stop(sv);
     sv->resume_at = rip;
 }
@@ -830,7 +841,7 @@ void sim_vcpu_run_slice(struct sim_vcpu *sv)
     sv->slice_ran = false;
     sv->slice_insns = sv->insns; /* the block hook's fast path notes a block by insns alone */
     sv->resume_at = 0;
-    /* blk_tail carries over: a slice that stopped after a conditional branch resumes at its
+    /* blk carries over: a slice that stopped after a conditional branch resumes at its
      * target or its fall-through, and the next block still tells which (where a slice ends
      * must not change what is charged). An upcall entered above has cleared its taken cost. */
     /* No "until" address: the slice ends by uc_emu_stop (0 would stop a jump to NULL). */

@@ -16,21 +16,25 @@ void sim_pcpu_engines_free(struct machine *m);
 int sim_vcpu_create_engine(struct sim_vcpu *sv, struct diag *d);
 void sim_vcpu_destroy_engine(struct sim_vcpu *sv);
 void sim_vcpu_set_regs(struct sim_vcpu *sv, const struct hv_regs *r);
-/* The end of the block being executed, [blk_addr, end), and what a taken branch at its end
- * adds (see blk_tail). */
+/* The block being executed, [addr, end), and what a taken branch at its end adds (see blk). */
 static inline uint64_t sim_vcpu_blk_end(const struct sim_vcpu *sv)
 {
-    return sv->blk_addr + (uint32_t)sv->blk_tail;
+    return sv->blk.end;
+}
+
+static inline uint64_t sim_vcpu_blk_addr(const struct sim_vcpu *sv)
+{
+    return sv->blk.end - sv->blk.size;
 }
 
 static inline uint32_t sim_vcpu_blk_taken(const struct sim_vcpu *sv)
 {
-    return (uint32_t)(sv->blk_tail >> 32);
+    return sv->blk.taken;
 }
 
-static inline uint64_t sim_vcpu_blk_tail(uint32_t size, uint32_t taken)
+static inline struct aot_block_tail sim_vcpu_blk_tail(uint64_t addr, uint32_t size, uint32_t taken)
 {
-    return size | (uint64_t)taken << 32;
+    return (struct aot_block_tail){addr + size, size, taken};
 }
 
 /* Run sv on its pcpu until sv->stop_at (cycles), a block, a yield or a fault. Enters the event
