@@ -16,58 +16,59 @@ static uint64_t bodies_run(const struct replay_vcpu *v)
     return n;
 }
 
-/* The vcpus whose replay did not go as recorded: steps left, events whose recorded work never
- * became due, waits. */
-static struct json_object *vcpus_json(const struct machine *m)
+/* An array of one object per replayed vcpu, as `one` describes it (NULL: that vcpu has none). */
+static struct json_object *each_vcpu(const struct machine *m,
+                                     struct json_object *(*one)(const struct sim_vcpu *sv))
 {
     struct json_object *a = json_object_new_array();
     for (unsigned i = 0; i < m->nr_dom; i++)
         for (unsigned k = 0; k < m->dom[i].nr_vcpus; k++) {
             const struct sim_vcpu *sv = &m->dom[i].vcpu[k];
-            const struct replay_vcpu *v = sv->rp;
-            if (!v || (v->next_main >= v->nr_main && bodies_run(v) == v->nr_body && !v->waits &&
-                       !v->events_unrecorded && !v->waits_skipped))
-                continue;
-            struct json_object *o = json_object_new_object();
-            put_u64(o, "domain", sv->sd->d->domid);
-            put_u64(o, "vcpu", sv->v->vcpu_id);
-            put_u64(o, "main_steps", v->nr_main);
-            put_u64(o, "main_played", v->next_main);
-            put_u64(o, "events", v->nr_body);
-            put_u64(o, "events_handled", bodies_run(v));
-            put_u64(o, "events_without_recorded_work", v->events_unrecorded);
-            put_u64(o, "waits", v->waits);
-            put_u64(o, "blocks_inserted", v->blocks_inserted);
-            put_u64(o, "waits_skipped", v->waits_skipped);
-            put_u64(o, "wait_cycles", v->wait_cycles);
-            json_object_object_add(o, "waiting_at_end", json_object_new_boolean(v->waiting));
-            json_object_array_add(a, o);
+            struct json_object *o = sv->rp ? one(sv) : NULL;
+            if (o)
+                json_object_array_add(a, o);
         }
     return a;
 }
 
+/* A vcpu whose replay did not go as recorded: steps left, events whose recorded work never
+ * became due, waits. */
+static struct json_object *vcpu_json(const struct sim_vcpu *sv)
+{
+    const struct replay_vcpu *v = sv->rp;
+    if (v->next_main >= v->nr_main && bodies_run(v) == v->nr_body && !v->waits &&
+        !v->events_unrecorded && !v->waits_skipped)
+        return NULL;
+    struct json_object *o = json_object_new_object();
+    put_u64(o, "domain", sv->sd->d->domid);
+    put_u64(o, "vcpu", sv->v->vcpu_id);
+    put_u64(o, "main_steps", v->nr_main);
+    put_u64(o, "main_played", v->next_main);
+    put_u64(o, "events", v->nr_body);
+    put_u64(o, "events_handled", bodies_run(v));
+    put_u64(o, "events_without_recorded_work", v->events_unrecorded);
+    put_u64(o, "waits", v->waits);
+    put_u64(o, "blocks_inserted", v->blocks_inserted);
+    put_u64(o, "waits_skipped", v->waits_skipped);
+    put_u64(o, "wait_cycles", v->wait_cycles);
+    json_object_object_add(o, "waiting_at_end", json_object_new_boolean(v->waiting));
+    return o;
+}
+
 /* A real host's recording: what was inferred, and each vcpu's and each address's times, as
  * recorded and as replayed. */
-static struct json_object *real_vcpus_json(const struct machine *m)
+static struct json_object *real_vcpu_json(const struct sim_vcpu *sv)
 {
-    struct json_object *a = json_object_new_array();
-    for (unsigned i = 0; i < m->nr_dom; i++)
-        for (unsigned k = 0; k < m->dom[i].nr_vcpus; k++) {
-            const struct sim_vcpu *sv = &m->dom[i].vcpu[k];
-            const struct replay_vcpu *v = sv->rp;
-            if (!v)
-                continue;
-            struct json_object *o = json_object_new_object();
-            put_u64(o, "domain", sv->sd->d->domid);
-            put_u64(o, "recorded_domain", v->rr.recorded_domid);
-            put_u64(o, "vcpu", sv->v->vcpu_id);
-            put_u64(o, "steps", v->rr.n);
-            put_u64(o, "steps_played", v->rr.next);
-            put_u64(o, "recorded_end_ns", v->rr.rec_end_ns);
-            put_u64(o, "replayed_end_ns", v->rr.end_ns);
-            json_object_array_add(a, o);
-        }
-    return a;
+    const struct replay_vcpu *v = sv->rp;
+    struct json_object *o = json_object_new_object();
+    put_u64(o, "domain", sv->sd->d->domid);
+    put_u64(o, "recorded_domain", v->rr.recorded_domid);
+    put_u64(o, "vcpu", sv->v->vcpu_id);
+    put_u64(o, "steps", v->rr.n);
+    put_u64(o, "steps_played", v->rr.next);
+    put_u64(o, "recorded_end_ns", v->rr.rec_end_ns);
+    put_u64(o, "replayed_end_ns", v->rr.end_ns);
+    return o;
 }
 
 static struct json_object *real_ports_json(const struct machine *m)
@@ -114,7 +115,7 @@ static struct json_object *real_json(const struct machine *m)
     put_u64(o, "vectors_injected", rp->vectors_injected);
     put_u64(o, "io_outside_exits", rp->io_outside_exits);
     json_object_object_add(o, "device_model", json_object_new_boolean(rp->real_dm));
-    json_object_object_add(o, "vcpus", real_vcpus_json(m));
+    json_object_object_add(o, "vcpus", each_vcpu(m, real_vcpu_json));
     json_object_object_add(o, "io", real_ports_json(m));
     return o;
 }
@@ -150,7 +151,7 @@ struct json_object *replay_report(const struct machine *m)
         json_object_array_add(ex, x);
     }
     json_object_object_add(o, "changed_results", ex);
-    json_object_object_add(o, "vcpus", vcpus_json(m));
+    json_object_object_add(o, "vcpus", each_vcpu(m, vcpu_json));
     if (rp->real)
         json_object_object_add(o, "real_recording", real_json(m));
     return o;
