@@ -261,6 +261,24 @@ xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, unsigned int 
     return opened(&the_evtchn);
 }
 
+/* A self-re-executing daemon's way back to its handle: the descriptor it inherited must be the
+ * one xenevtchn_fd gives (evsim's event stream); XENEVTCHN_NO_CLOEXEC is rejected, as by Xen's
+ * library. */
+xenevtchn_handle *xenevtchn_fdopen(struct xentoollog_logger *logger, int fd, unsigned open_flags)
+{
+    (void)logger;
+    if (open_flags & XENEVTCHN_NO_CLOEXEC) {
+        errno = EINVAL;
+        return NULL;
+    }
+    xenevtchn_handle *h = opened(&the_evtchn);
+    if (h && fd != conn.events) {
+        errno = EBADF;
+        return NULL;
+    }
+    return h;
+}
+
 int xenevtchn_close(xenevtchn_handle *xce)
 {
     (void)xce;

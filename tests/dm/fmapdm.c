@@ -6,7 +6,8 @@
  *   - a frame beyond the domain's RAM among them: its err[] is -EINVAL, the others map;
  *   - the same without err[]: NULL, errno EINVAL, nothing left mapped;
  *   - a domain that does not exist: err[] -ESRCH;
- *   - xenforeignmemory_unmap of a range it did not return: -1, EINVAL. */
+ *   - xenforeignmemory_unmap of a range it did not return: -1, EINVAL;
+ * and xenevtchn_fdopen's answers (evtchn_fdopen). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/mman.h>
 
 #include <xenctrl.h>
+#include <xenevtchn.h>
 #include <xenforeignmemory.h>
 
 #define BEYOND_RAM 0x7ffffu /* a frame far above any test domain's RAM */
@@ -71,6 +73,24 @@ static void map_beyond(xenforeignmemory_handle *fmem, uint32_t dom)
            strerror(errno));
 }
 
+/* xenevtchn_fdopen, as a daemon that re-executed itself calls it: with the descriptor
+ * xenevtchn_fd gave, it gets its handle back; with XENEVTCHN_NO_CLOEXEC, EINVAL; with another
+ * descriptor, EBADF. */
+static void evtchn_fdopen(void)
+{
+    xenevtchn_handle *xce = xenevtchn_open(NULL, 0);
+    int fd = xce ? xenevtchn_fd(xce) : -1;
+    xenevtchn_handle *again = xenevtchn_fdopen(NULL, fd, 0);
+    printf("fmapdm: xenevtchn_fdopen(its fd): %s\n", again ? "the handle" : strerror(errno));
+    again = xenevtchn_fdopen(NULL, fd, XENEVTCHN_NO_CLOEXEC);
+    printf("fmapdm: xenevtchn_fdopen(its fd, NO_CLOEXEC): %s\n",
+           again ? "a handle" : strerror(errno));
+    again = xenevtchn_fdopen(NULL, 0, 0);
+    printf("fmapdm: xenevtchn_fdopen(stdin): %s\n", again ? "a handle" : strerror(errno));
+    if (xce)
+        xenevtchn_close(xce);
+}
+
 int main(int argc, char **argv)
 {
     uint32_t dom = argc > 1 ? (uint32_t)atoi(argv[1]) : 1;
@@ -90,6 +110,7 @@ int main(int argc, char **argv)
         xenforeignmemory_unmap(fmem, p, 1);
     int rc = xenforeignmemory_unmap(fmem, &frame, 1);
     printf("fmapdm: unmap of a range never mapped: %d, %s\n", rc, strerror(errno));
+    evtchn_fdopen();
     if (xc_domain_unpause(xch, dom))
         printf("fmapdm: unpause: %s\n", strerror(errno));
     xenforeignmemory_close(fmem);
