@@ -91,7 +91,7 @@ static struct string_io outsb(uint16_t port, const void *buf, uint64_t n, bool d
 #define SEQ_REG 16u     /* BAR0's sequence register (guests/devices.h) */
 #define UNTOUCHED 0xa5u /* the buffers' bytes before an ins */
 
-static uint8_t *rep_area;  /* 4 pages */
+static uint8_t *rep_area;  /* 4 pages, and one for the strings */
 static uint64_t seq_reads; /* of the sequence register so far: the next value's index */
 
 /* rep ins of n elements of size at rep_area + at (the first element's offset; with df the
@@ -131,14 +131,21 @@ static void check_ins(const char *what, uint16_t io, unsigned size, size_t at, u
 
 static void string_io(uint16_t io)
 {
-    static const char line[] = "a line through rep outsb\n";
-    static const char back[] = "\nrewol ot hgih morf ,tes FD htiw";
-    rep_area = rt_alloc_pages(4);
-    struct string_io r = outsb(uart, line, sizeof(line) - 1, false);
+    static const char line_text[] = "a line through rep outsb\n";
+    static const char back_text[] = "\nrewol ot hgih morf ,tes FD htiw";
+    rep_area = rt_alloc_pages(5);
+    /* The strings go out from a page of their own, whose address does not move with the size
+     * of the code the compiler made (the page after the image's). */
+    char *line = (char *)rep_area + 4 * 4096, *back = line + sizeof(line_text);
+    for (size_t i = 0; i < sizeof(line_text); i++)
+        line[i] = line_text[i];
+    for (size_t i = 0; i < sizeof(back_text); i++)
+        back[i] = back_text[i];
+    struct string_io r = outsb(uart, line, sizeof(line_text) - 1, false);
     expect("rep outsb rcx", r.rcx, 0);
-    expect("rep outsb rsi", r.ptr, (uintptr_t)line + sizeof(line) - 1);
+    expect("rep outsb rsi", r.ptr, (uintptr_t)line + sizeof(line_text) - 1);
     /* Backwards from its last character: the UART sees it reversed. */
-    r = outsb(uart, back + sizeof(back) - 2, sizeof(back) - 1, true);
+    r = outsb(uart, back + sizeof(back_text) - 2, sizeof(back_text) - 1, true);
     expect("rep outsb df rsi", r.ptr, (uintptr_t)back - 1);
     check_ins("rep insb", io, 1, 100, 64, false, true);
     check_ins("rep insw across a page", io, 2, 4096 - 6, 8, false, true);

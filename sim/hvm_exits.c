@@ -256,8 +256,9 @@ bool sim_hvm_io_resume(struct sim_vcpu *sv)
     struct sim_hvm_access a = io->access;
     if (c == IOREQ_COMPLETE_DONE && a.dir == IOREQ_READ && !a.ptr)
         a.data = req.data;
-    if (!a.ptr) /* a batch's instruction retired when it was sent */
-        replay_add(&io->replay, io->wait_site, io->wait_rcx, &a);
+    if (!a.ptr)      /* a batch's instruction retired when it was sent */
+        if (!sv->rp) /* a replayed vcpu runs no instruction again */
+            replay_add(&io->replay, io->wait_site, io->wait_rcx, &a);
     record_ioreq_done(sv, *clock, io->flight.server, a.data);
     sv->pcpu->xen_from = *clock;
     *clock += cost_cycles(m->cost, COST_IOREQ_COMPLETE);

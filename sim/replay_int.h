@@ -157,18 +157,21 @@ struct rr_step {
     uint64_t addr, data; /* IO: the access (data: a write's, or the answer the recording had) */
     uint64_t rec_cycles; /* IO: the recording's arc, exit to entry or to the wake (0: unknown) */
     uint8_t kind, type, dir, size;
+    bool more; /* IO: a further access of the same exit */
 };
 struct rr_parse;
 struct simk_event;
 struct rr_vcpu {
     struct rr_step *step;
     size_t n, cap, next;
-    struct rr_parse *parse; /* while reading */
+    struct rr_parse *parse; /* while reading ... */
+    uint32_t parse_dv;      /* ... its recorded domain and vcpu */
     bool resume_in_guest;
     uint32_t recorded_domid;
     uint64_t rec_end_ns, end_ns; /* its last record's time; when its last step ran in the replay */
     struct simk_event *wake_ev;
     unsigned wake_slot;
+    uint64_t wait_ns;                 /* the recorded wake of the wait in progress (0: none) */
     const struct rr_step *io_waiting; /* an access a device model has yet to answer ... */
     uint64_t io_start;                /* ... from its exit (cycles) */
 };

@@ -43,13 +43,14 @@ struct rr_parse {
     bool hvm, seen_running, running, in_guest, exit_open, exit_done;
     uint32_t exit_reason;
     bool exit_svm;
-    uint64_t since;    /* in the guest since (TSC) */
-    uint64_t exit_tsc; /* the exit in flight ... */
-    uint64_t arc_end;  /* ... and when it had the vcpu runnable again (0: not yet) */
-    uint64_t compute;  /* guest cycles since the last step */
-    int64_t waiting;   /* the step that waits for the vcpu's next wake, or -1 */
-    int64_t io_step;   /* the I/O step of the exit in flight, or -1 */
-    uint64_t last_tsc; /* its last record */
+    uint64_t since;     /* in the guest since (TSC) */
+    uint64_t exit_tsc;  /* the exit in flight ... */
+    uint64_t arc_end;   /* ... when it had the vcpu runnable again (0: not yet) ... */
+    uint64_t xen_since; /* ... and since when the vcpu runs in Xen for it (0: not running) */
+    uint64_t compute;   /* guest cycles since the last step */
+    int64_t waiting;    /* the step that waits for the vcpu's next wake, or -1 */
+    int64_t io_step;    /* the I/O step of the exit in flight, or -1 */
+    uint64_t last_tsc;  /* its last record */
 };
 
 struct rr_reader {
@@ -79,6 +80,7 @@ static struct replay_vcpu *rr_vcpu(struct rr_reader *r, uint32_t dv)
         if (!v->rr.parse)
             return NULL;
         v->rr.parse->waiting = v->rr.parse->io_step = -1;
+        v->rr.parse_dv = dv;
     }
     return v;
 }
@@ -101,6 +103,19 @@ static void rr_leave_guest(struct replay_vcpu *v, uint64_t tsc)
     if (p->in_guest && tsc > p->since)
         p->compute += tsc - p->since;
     p->in_guest = false;
+}
+
+/* The vcpu stops running in Xen for its exit at tsc (descheduled, or back to the guest): an
+ * exit the replay does not model (neither I/O nor hlt) charges that time as recorded, only
+ * while the vcpu ran (not while it waited for a CPU or was blocked). */
+static void rr_leave_xen(struct rr_reader *r, struct replay_vcpu *v, uint64_t tsc)
+{
+    struct rr_parse *p = v->rr.parse;
+    if (p->exit_open && !p->exit_done && p->xen_since && tsc > p->xen_since) {
+        p->compute += tsc - p->xen_since;
+        r->rp->exit_cycles_as_recorded += tsc - p->xen_since;
+    }
+    p->xen_since = 0;
 }
 
 static void rr_enter_guest(struct replay_vcpu *v, uint64_t tsc)
@@ -163,9 +178,35 @@ static void rr_descheduled(struct rr_reader *r, struct replay_vcpu *v, const str
     struct rr_parse *p = v->rr.parse;
     v->rr.resume_in_guest = p->in_guest;
     rr_leave_guest(v, rec->tsc);
+    rr_leave_xen(r, v, rec->tsc);
     p->running = false;
     if (rec->cpu < r->nr_cpus && r->cur[rec->cpu] == rec->d[0] + 1)
         r->cur[rec->cpu] = 0;
+}
+
+/* It is scheduled on cpu at tsc: in the guest (a PV vcpu, or an HVM one preempted there) or in
+ * Xen for its open exit. A vcpu the recording never descheduled from that CPU (its record
+ * lost) is taken off first. */
+static void rr_runs_on(struct rr_reader *r, struct replay_vcpu *v, uint32_t cpu, uint64_t tsc)
+{
+    struct rr_parse *p = v->rr.parse;
+    uint32_t dv = v->rr.parse_dv;
+    if (cpu >= r->nr_cpus)
+        return;
+    if (r->cur[cpu] && r->cur[cpu] != dv + 1) {
+        struct replay_vcpu *prev = rr_vcpu(r, r->cur[cpu] - 1);
+        if (prev && prev->rr.parse->running) {
+            struct xt_rec stale = {.tsc = tsc, .cpu = cpu, .n = 1, .d = {r->cur[cpu] - 1}};
+            rr_descheduled(r, prev, &stale);
+        }
+    }
+    r->cur[cpu] = dv + 1;
+    p->running = true;
+    if (!p->hvm || v->rr.resume_in_guest)
+        rr_enter_guest(v, tsc);
+    else if (p->exit_open)
+        p->xen_since = tsc;
+    v->rr.resume_in_guest = false;
 }
 
 static int rr_runstate(struct rr_reader *r, const struct xt_rec *rec)
@@ -185,6 +226,14 @@ static int rr_runstate(struct rr_reader *r, const struct xt_rec *rec)
         return -1;
     struct rr_parse *p = v->rr.parse;
     p->last_tsc = rec->tsc;
+    if (!p->seen_running && old == RR_RUNNING) {
+        /* it ran from before the recording began, on this CPU (in its guest, as far as the
+         * recording shows) */
+        if (rr_first_run(r, v, old, rec->tsc) < 0)
+            return -1;
+        v->rr.resume_in_guest = true;
+        rr_runs_on(r, v, rec->cpu, r->t0);
+    }
     if (!p->seen_running && new == RR_RUNNING && rr_first_run(r, v, old, rec->tsc) < 0)
         return -1;
     if (old == RR_RUNNING && p->running)
@@ -199,13 +248,8 @@ static int rr_runstate(struct rr_reader *r, const struct xt_rec *rec)
     if ((new == RR_BLOCKED || new == RR_OFFLINE) && p->waiting < 0 && p->seen_running &&
         !(p->exit_open && rr_exit_is_io(p)) && rr_wait(r, v, RR_BLOCK) < 0)
         return -1;
-    if (new == RR_RUNNING && rec->cpu < r->nr_cpus) {
-        r->cur[rec->cpu] = rec->d[0] + 1;
-        p->running = true;
-        if (!p->hvm || v->rr.resume_in_guest)
-            rr_enter_guest(v, rec->tsc);
-        v->rr.resume_in_guest = false;
-    }
+    if (new == RR_RUNNING)
+        rr_runs_on(r, v, rec->cpu, rec->tsc);
     return 0;
 }
 
@@ -222,9 +266,10 @@ static int rr_exit(struct rr_reader *r, struct replay_vcpu *v, const struct xt_r
     rr_close_arc(v, rec->tsc);
     p->exit_open = true;
     p->exit_done = false;
-    p->exit_reason = rec->d[0];
     p->exit_svm = rec->event == TRC_HVM_SVM_EXIT || rec->event == TRC_HVM_SVM_EXIT64;
-    p->exit_tsc = rec->tsc;
+    /* VMX: the basic exit reason is bits 15:0 (the others are flags) */
+    p->exit_reason = p->exit_svm ? rec->d[0] : rec->d[0] & 0xffffu;
+    p->exit_tsc = p->xen_since = rec->tsc;
     p->arc_end = 0;
     r->rp->exits_seen++;
     if (rr_exit_is_hlt(p)) {
@@ -237,11 +282,7 @@ static int rr_exit(struct rr_reader *r, struct replay_vcpu *v, const struct xt_r
 static void rr_entry(struct rr_reader *r, struct replay_vcpu *v, const struct xt_rec *rec)
 {
     struct rr_parse *p = v->rr.parse;
-    if (p->exit_open && !p->exit_done && rec->tsc > p->exit_tsc) {
-        /* an exit the replay does not model: its time in Xen as recorded */
-        p->compute += rec->tsc - p->exit_tsc;
-        r->rp->exit_cycles_as_recorded += rec->tsc - p->exit_tsc;
-    }
+    rr_leave_xen(r, v, rec->tsc);
     if (p->waiting >= 0 && v->rr.step[p->waiting].kind == RR_HLT)
         rr_woken(r, v, rec->tsc); /* a hlt with an event pending: it did not block */
     rr_close_arc(v, rec->tsc);
@@ -268,7 +309,10 @@ static int rr_io(struct rr_reader *r, struct replay_vcpu *v, const struct xt_rec
     uint64_t data = rec->n > di ? rec->d[di] : 0;
     if (wide && rec->n > di + 1)
         data |= (uint64_t)rec->d[di + 1] << 32;
-    if (!p->exit_open || p->exit_done) {
+    /* a second access of the same exit (a read-modify-write, a string element): no exit of
+     * its own */
+    bool more = p->exit_open && p->exit_done && v->rr.n && v->rr.step[v->rr.n - 1].kind == RR_IO;
+    if (!p->exit_open || (p->exit_done && !more)) {
         r->rp->io_outside_exits++;
         return 0;
     }
@@ -280,11 +324,14 @@ static int rr_io(struct rr_reader *r, struct replay_vcpu *v, const struct xt_rec
     s->type = mmio ? IOREQ_TYPE_COPY : IOREQ_TYPE_PIO;
     s->dir = (rec->event & 0x200) ? IOREQ_WRITE : IOREQ_READ;
     s->size = rr_size_of(data, mmio);
+    s->more = more;
     p->exit_done = true;
-    /* a read's record comes when it completes: its arc ended at the wake, or ends now */
-    uint64_t end = p->arc_end ? p->arc_end : rec->tsc;
-    if (s->dir == IOREQ_READ && end > p->exit_tsc)
-        s->rec_cycles = end - p->exit_tsc;
+    if (more)
+        return 0; /* the exit's arc is its first access's */
+    /* a read's record comes when it completes (it has no time of its own: the CPU's last): its
+     * arc ended at the wake, if a device model answered it, else it ends at the entry */
+    if (s->dir == IOREQ_READ && p->arc_end > p->exit_tsc)
+        s->rec_cycles = p->arc_end - p->exit_tsc;
     p->io_step = (int64_t)v->rr.n - 1;
     return 0;
 }
@@ -347,8 +394,10 @@ static int rr_record(struct rr_reader *r, const struct xt_rec *rec)
 static int rr_finish_vcpu(struct rr_reader *r, struct replay_vcpu *v)
 {
     struct rr_parse *p = v->rr.parse;
-    if (p->running)
+    if (p->running) {
         rr_leave_guest(v, r->t_end);
+        rr_leave_xen(r, v, r->t_end);
+    }
     if (!p->seen_running && rr_wait(r, v, RR_START) < 0) /* never ran: it waits throughout */
         return -1;
     v->rr.rec_end_ns = rr_ns(r, p->running ? r->t_end : p->last_tsc);
@@ -563,14 +612,23 @@ int replay_real_load(struct sim_replay *rp, const char *path, uint64_t hz, struc
 
 /* ---- playing ------------------------------------------------------------------------------ */
 
+/* The recorded wake of the wait in progress. A timer left from a wait the vcpu got out of
+ * otherwise (its wake had passed, an event came) does nothing; one that fires before the wake
+ * of the wait now (the kernel kept the earlier of two notifications) is set again. */
 static void rr_on_wake(void *arg)
 {
     struct sim_vcpu *sv = arg;
     struct machine *m = sv->sd->m;
+    struct rr_vcpu *rr = &sv->rp->rr;
     machine_act_callback(m, sv->pcpu->id);
-    timeline_disarm(&m->timeline, sv->rp->rr.wake_slot);
-    if (sv->sd->status == SD_RUNNING)
-        vcpu_wake_for_event(sv->v, -1);
+    timeline_disarm(&m->timeline, rr->wake_slot);
+    if (!rr->wait_ns || sv->sd->status != SD_RUNNING)
+        return;
+    if (machine_now_cycles(m) < cost_ns_to_cycles(m->cost, rr->wait_ns)) { /* as armed */
+        machine_timed_call(m, rr->wake_ev, rr->wake_slot, rr->wait_ns);
+        return;
+    }
+    vcpu_wake_for_event(sv->v, -1);
 }
 
 int replay_real_attach(struct sim_vcpu *sv)
@@ -602,6 +660,7 @@ static bool rr_block(struct sim_vcpu *sv, const struct rr_step *s)
     }
     if (s->wake_ns)
         machine_timed_call(m, sv->rp->rr.wake_ev, sv->rp->rr.wake_slot, s->wake_ns);
+    sv->rp->rr.wait_ns = s->wake_ns;
     m->replay->waits_real++;
     if (s->kind == RR_HLT) {
         sim_hvm_halt(sv, true);
@@ -638,10 +697,19 @@ static bool rr_io_play(struct sim_vcpu *sv, const struct rr_step *s)
                  .data = s->dir == IOREQ_WRITE ? s->data : 0};
     sv->rp->rr.io_start = sv->pcpu->local;
     sv->rp->rr.io_waiting = s;
-    sim_hvm_io_replayed(sv, &p, s->type == IOREQ_TYPE_COPY, false);
+    sim_hvm_io_replayed(sv, &p, s->type == IOREQ_TYPE_COPY, s->more);
     rp->io_accesses++;
     rr_io_answered(sv);
     return !sv->hvm_io.waiting;
+}
+
+/* Recorded TSC cycles as the replay's: the same time (the TSC is no core clock; the waits keep
+ * their recorded times too). */
+static uint64_t rr_cycles(const struct sim_vcpu *sv, uint64_t tsc_cycles)
+{
+    const struct machine *m = sv->sd->m;
+    unsigned __int128 ns = (unsigned __int128)tsc_cycles * 1000000u / m->replay->rec_khz;
+    return cost_ns_to_cycles(m->cost, ns > UINT64_MAX / 2 ? UINT64_MAX / 2 : (uint64_t)ns);
 }
 
 bool replay_real_step(struct sim_vcpu *sv)
@@ -652,9 +720,10 @@ bool replay_real_step(struct sim_vcpu *sv)
         rr_block(sv, &forever);
         return false;
     }
+    v->rr.wait_ns = 0; /* it runs: no wait is in progress */
     rr_io_answered(sv);
     const struct rr_step *s = &v->rr.step[v->rr.next];
-    if (!replay_compute(sv, s->delta))
+    if (!replay_compute(sv, rr_cycles(sv, s->delta)))
         return false;
     v->todo_set = false;
     v->rr.next++;

@@ -85,7 +85,9 @@ static struct json_object *real_ports_json(const struct machine *m)
                                json_object_new_string(p->dir == IOREQ_READ ? "read" : "write"));
         put_u64(o, "recorded", p->rec_n);
         put_u64(o, "recorded_mean_ns",
-                p->rec_n ? p->rec_cycles * 1000000u / p->rec_n / rp->rec_khz : 0);
+                p->rec_n ? (uint64_t)((unsigned __int128)p->rec_cycles * 1000000u / p->rec_n /
+                                      rp->rec_khz)
+                         : 0);
         put_u64(o, "recorded_arc_unknown", p->rec_unknown);
         put_u64(o, "replayed", p->rep_n);
         put_u64(o, "replayed_mean_ns",

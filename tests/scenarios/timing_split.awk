@@ -9,7 +9,8 @@
 # - the same in the narration's step lines ("[explain #N ...]") and the debug key's heading;
 # - in the report: simulated time, instruction counts (they depend on the compiler), every
 #   figure of the event-path tables but the event count, the physical CPUs' table (busy time
-#   and scheduling counts follow from timing), and the shared cache lines' counters.
+#   and scheduling counts follow from timing), the shared cache lines' counters, and the ioreq
+#   round trips' cycles (their tables' request counts stay behaviour).
 # - in the limits hit, the count of console lines past console_lines: how many a guest printing
 #   without end gets out in the run follows from how fast it runs.
 # Counts of sends, deliveries, upcalls, hypercalls, IRQs, statuses and messages are behaviour.
@@ -58,12 +59,16 @@ function emit(orig, masked) {
 /^domains$/ || /^physical CPUs$/ || /^shared cache lines/ { section = $0; header = 1; print; next }
 /^event paths: send to handler/ { section = "paths"; header = 1; print; next }
 /^event paths: cycles per event/ { section = "stages"; header = 1; print; next }
+/^ioreq servers: round trips in cycles/ { section = "ioreq trips"; header = 1; print; next }
+/^ioreq round trips: mean cycles by stage/ { section = "ioreq stages"; header = 1; print; next }
 /^[a-z]/ && !/^  / { section = "" }
 section != "" && header { header = 0; print; next }
 section == "domains" && /^  [0-9]/ { emit($0, mask_fields($0, 7, 7)); next }
 section == "paths" && /^  [0-9]/ { emit($0, mask_fields($0, 4, 0)); next }
 section == "stages" && /^  [0-9]/ { emit($0, mask_fields($0, 3, 0)); next }
 section == "physical CPUs" && /^  [0-9]/ { emit($0, mask_fields($0, 2, 0)); next }
+section == "ioreq trips" && /^  [0-9]/ { emit($0, mask_fields($0, 7, 0)); next }
+section == "ioreq stages" && /^  [0-9]/ { emit($0, mask_fields($0, 3, 0)); next }
 section ~ /^shared cache lines/ && /^ +[0-9]/ { emit($0, mask_fields($0, 1, 0)); next }
 /^  dom [0-9]+ +[0-9]+ console lines not printed/ { emit($0, mask_fields($0, 3, 3)); next }
 { print }

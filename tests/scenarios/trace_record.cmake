@@ -3,7 +3,9 @@
 # `evsim trace summary` and, with DUMP set, `evsim trace dump` on it, and compares them with
 # NAME.summary and NAME.dump. Both follow the simulator's timing, so EVSIM_UPDATE_GOLDEN=timing
 # (or all) rewrites them, as it does the scenario goldens' timing files.
-# Variables (-D): EVSIM, SCENARIO, NAME, GOLDEN_DIR, WORK_DIR, DUMP (ON/OFF), TOOLCHAIN_NOTE.
+# Variables (-D): EVSIM, SCENARIO, NAME, GOLDEN_DIR, WORK_DIR, DUMP (ON/OFF), TOOLCHAIN_NOTE,
+# BEHAVIOUR_ONLY (1: the summary's I/O addresses and counts only, in NAME.io: for guests the
+# compiler's minor versions build differently).
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 
@@ -35,6 +37,12 @@ foreach(view IN LISTS views)
     message(FATAL_ERROR "evsim trace ${view} exited ${rc}:\n${err}")
   endif()
   set(golden ${GOLDEN_DIR}/${NAME}.${view})
+  if(BEHAVIOUR_ONLY AND view STREQUAL "summary")
+    # a guest the compiler's minor versions build differently: its I/O addresses and counts
+    string(REGEX MATCHALL "\n +[0-9a-f]+:\\[[rw]\\] +[0-9]+" rows "${got}")
+    string(REPLACE ";" "" got "${rows}\n")
+    set(golden ${GOLDEN_DIR}/${NAME}.io)
+  endif()
   if(update STREQUAL "timing" OR update STREQUAL "all" OR update STREQUAL "1")
     file(WRITE ${golden} "${got}")
     continue()
