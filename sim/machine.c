@@ -272,7 +272,8 @@ int machine_build_replay(struct machine *m, const struct scenario *sc, const cha
     for (unsigned i = 0; i < sc->nr_dom; i++)
         total_vcpus += sc->dom[i].vcpus;
     /* a replay of a real host's recording wakes each vcpu as recorded: a slot each more */
-    unsigned slots = total_vcpus * HV_TIMER_KINDS + 2 * sc->nr_pirq + (replay ? total_vcpus : 0);
+    unsigned slots = total_vcpus * HV_TIMER_KINDS + 2 * sc->nr_pirq +
+                     (replay && replay_is_real(replay) ? total_vcpus : 0);
     if (timeline_init(&m->timeline, slots) < 0)
         return diag_set(d, "out of memory for the timers");
     m->lookahead = machine_lookahead(m->cost);

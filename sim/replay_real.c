@@ -442,8 +442,10 @@ static int rr_ports_recorded(struct sim_replay *rp)
         for (unsigned k = 0; k < RP_MAX_VCPUS; k++)
             for (size_t i = 0; d->vcpu[k] && i < d->vcpu[k]->rr.n; i++) {
                 const struct rr_step *s = &d->vcpu[k]->rr.step[i];
-                struct rr_port *p = s->kind == RR_IO ? rr_port_of(rp, s) : NULL;
-                if (s->kind == RR_IO && !p)
+                /* a further access of an exit has no arc of its own: the exit's first has it */
+                bool arc = s->kind == RR_IO && !s->more;
+                struct rr_port *p = arc ? rr_port_of(rp, s) : NULL;
+                if (arc && !p)
                     return -1;
                 if (p && s->rec_cycles) {
                     p->rec_n++;
@@ -696,7 +698,7 @@ static bool rr_io_play(struct sim_vcpu *sv, const struct rr_step *s)
                  .type = s->type,
                  .data = s->dir == IOREQ_WRITE ? s->data : 0};
     sv->rp->rr.io_start = sv->pcpu->local;
-    sv->rp->rr.io_waiting = s;
+    sv->rp->rr.io_waiting = s->more ? NULL : s; /* timed as its exit's first access */
     sim_hvm_io_replayed(sv, &p, s->type == IOREQ_TYPE_COPY, s->more);
     rp->io_accesses++;
     rr_io_answered(sv);
