@@ -704,18 +704,24 @@ static const char usage_replay[] =
     "  --cpu-hz HZ        a real host's recording: its TSC frequency (2.6GHz, 2.6e9; default\n"
     "                     xenalyze's 2.4 GHz)\n"
     "  --device-model PROGRAM  a real host's recording: a device model on the host (built\n"
-    "                     with evsim dm-cc) serves the HVM domain's I/O instead of Xen\n"
+    "                     with evsim dm-cc) serves the HVM domain's I/O instead of the\n"
+    "                     recorded one\n"
     "  --device-model-args ARGS  its arguments (default: the first HVM domain's id in the\n"
     "                     replay's machine)\n"
+    "  --emulate-in-xen   a real host's recording: Xen answers the accesses the recorded\n"
+    "                     device model answered (what if it were emulated in Xen)\n"
     "  --json FILE, --record FILE, --timeline FILE, --plot DIR, --no-report,\n"
     "  --progress, --no-progress   as for evsim run\n"
     "  -h, --help         this text\n"
     "\n"
     "A real host's xentrace recording (no evsim records in it) holds no event-channel step and no\n"
     "hypercall argument: replay infers the machine from it, replays each vcpu's guest time, its\n"
-    "HVM port and MMIO accesses (answered in Xen) and its waits (woken at the recorded times),\n"
-    "and compares each I/O address's time with the recording's (docs/traces.md, \"Replaying a\n"
-    "real host's recording\").\n"
+    "HVM port and MMIO accesses and its waits (woken at the recorded times). Where the recording\n"
+    "shows a device model answering an HVM domain (Xen waking its vcpu at an exit, its send\n"
+    "waking the HVM vcpu), replay infers its ioreq server and event channels: the accesses go\n"
+    "to it through the model, and it answers after its recorded handling time. Each I/O\n"
+    "address's time is compared with the recording's (docs/traces.md, \"Replaying a real\n"
+    "host's recording\").\n"
     "\n"
     "Exit status: as evsim run's; 2 also for a file that is not a recording evsim can replay\n"
     "(the message names the byte offset).\n";
@@ -764,8 +770,13 @@ static int cmd_replay(int argc, char **argv)
      * taken out before the run's options are parsed */
     uint64_t cpu_hz = 0;
     const char *dm = NULL, *dm_args = NULL;
+    bool in_xen = false;
     int kept = 0;
     for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--emulate-in-xen")) {
+            in_xen = true;
+            continue;
+        }
         const char *hz = replay_own_option(argc, argv, &i, "--cpu-hz");
         const char *dm_opt = hz ? NULL : replay_own_option(argc, argv, &i, "--device-model");
         const char *args_opt =
@@ -802,6 +813,15 @@ static int cmd_replay(int argc, char **argv)
         replay_free(o.replay);
         return bad_input("replay: %s%s", d.msg, "");
     }
+    if (in_xen && !replay_is_real(o.replay)) {
+        replay_free(o.replay);
+        return bad_input("replay: --emulate-in-xen: only for a real host's recording (an evsim "
+                         "recording's device models are its scenario's)%s%s",
+                         "", "");
+    }
+    replay_real_use_inferred_dm(o.replay, dm ? "the device model given replaces it (--device-model)"
+                                          : in_xen ? "Xen answers its accesses (--emulate-in-xen)"
+                                                   : NULL);
     struct scenario *sc = calloc(1, sizeof(*sc));
     if (!sc) {
         replay_free(o.replay);

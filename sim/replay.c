@@ -650,6 +650,7 @@ void replay_free(struct sim_replay *rp)
     free(rp->write);
     free(rp->io);
     free(rp->port);
+    rr_dm_free(rp);
     free(rp);
 }
 

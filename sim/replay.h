@@ -34,6 +34,10 @@ int replay_load_hz(const char *path, uint64_t cpu_hz, struct sim_replay **out, s
 void replay_free(struct sim_replay *rp);
 /* Is it a real host's recording (its scenario inferred, its steps stimulus)? */
 bool replay_is_real(const struct sim_replay *rp);
+/* A real host's recording: replay the device models it shows (why_not NULL), or let Xen answer
+ * their accesses, for the reason why_not gives (a device model on the host replaces them, or
+ * --emulate-in-xen). */
+void replay_real_use_inferred_dm(struct sim_replay *rp, const char *why_not);
 /* A device model on the host for a real recording's replay (program, its arguments: NULL, the
  * machine's id of the first HVM domain), as a domain of the inferred machine. 0, or -1 with d. */
 int replay_real_add_device_model(struct sim_replay *rp, const char *program, const char *args,

@@ -27,7 +27,7 @@ bool rp_abi_changed(const struct sim_vcpu *sv)
 }
 
 /* A page of the domain's RAM for the replay's ABI, from the top down, zeroed; 0 if none left. */
-static uint64_t take_page(struct sim_vcpu *sv, struct rp_domain *d)
+uint64_t rp_take_page(struct sim_vcpu *sv, struct rp_domain *d)
 {
     struct sim_domain *sd = sv->sd;
     if (!d->top)
@@ -39,11 +39,10 @@ static uint64_t take_page(struct sim_vcpu *sv, struct rp_domain *d)
     return d->top;
 }
 
-/* An event-channel call of the replay's own, its argument in a page of its own. */
-static int64_t evtchn_call(struct sim_vcpu *sv, struct rp_domain *d, unsigned cmd, const void *arg,
-                           size_t len)
+int64_t rp_evtchn_call(struct sim_vcpu *sv, struct rp_domain *d, unsigned cmd, void *arg,
+                       size_t len)
 {
-    if (!d->arg_page && !(d->arg_page = take_page(sv, d)))
+    if (!d->arg_page && !(d->arg_page = rp_take_page(sv, d)))
         return -XEN_ENOMEM;
     memcpy(sv->sd->ram + d->arg_page, arg, len);
     struct hv_regs r = sv->rp->regs;
@@ -51,6 +50,7 @@ static int64_t evtchn_call(struct sim_vcpu *sv, struct rp_domain *d, unsigned cm
     r.rdi = cmd;
     r.rsi = d->arg_page;
     replay_issue(sv, &r);
+    memcpy(arg, sv->sd->ram + d->arg_page, len); /* the call's outputs (a bound port) */
     return (int64_t)r.rax;
 }
 
@@ -58,10 +58,10 @@ static void setup_fifo(struct sim_vcpu *sv, struct rp_domain *d)
 {
     struct sim_domain *sd = sv->sd;
     for (unsigned k = 0; k < sd->nr_vcpus; k++) {
-        struct evtchn_init_control op = {.control_gfn = take_page(sv, d) / XEN_PAGE_SIZE,
+        struct evtchn_init_control op = {.control_gfn = rp_take_page(sv, d) / XEN_PAGE_SIZE,
                                          .vcpu = k};
         if (op.control_gfn)
-            evtchn_call(sv, d, EVTCHNOP_init_control, &op, sizeof(op));
+            rp_evtchn_call(sv, d, EVTCHNOP_init_control, &op, sizeof(op));
     }
     rp_abi_grow(sv);
 }
@@ -72,17 +72,17 @@ static void setup_3l(struct sim_vcpu *sv, struct rp_domain *d)
     struct evtchn_register_extended op = {.cmd = EVTCHN_EXTENDED_L3_BITMAPS};
     op.u.bitmaps.nr_pages = EVTCHN_3L_MAX_BITMAP_PAGES;
     for (unsigned i = 0; i < EVTCHN_3L_MAX_BITMAP_PAGES; i++) {
-        op.u.bitmaps.pending_gfn[i] = take_page(sv, d) / XEN_PAGE_SIZE;
-        op.u.bitmaps.mask_gfn[i] = take_page(sv, d) / XEN_PAGE_SIZE;
+        op.u.bitmaps.pending_gfn[i] = rp_take_page(sv, d) / XEN_PAGE_SIZE;
+        op.u.bitmaps.mask_gfn[i] = rp_take_page(sv, d) / XEN_PAGE_SIZE;
     }
-    if (evtchn_call(sv, d, EVTCHNOP_register_extended, &op, sizeof(op)) < 0)
+    if (rp_evtchn_call(sv, d, EVTCHNOP_register_extended, &op, sizeof(op)) < 0)
         return;
     for (unsigned k = 0; k < sd->nr_vcpus; k++) {
         struct evtchn_register_extended sel = {.cmd = EVTCHN_EXTENDED_L3_L2SEL};
         sel.u.l2sel.vcpu = k;
-        sel.u.l2sel.gfn = take_page(sv, d) / XEN_PAGE_SIZE;
+        sel.u.l2sel.gfn = rp_take_page(sv, d) / XEN_PAGE_SIZE;
         if (sel.u.l2sel.gfn)
-            evtchn_call(sv, d, EVTCHNOP_register_extended, &sel, sizeof(sel));
+            rp_evtchn_call(sv, d, EVTCHNOP_register_extended, &sel, sizeof(sel));
     }
 }
 
@@ -107,8 +107,8 @@ void rp_abi_grow(struct sim_vcpu *sv)
     while (evtchn_fifo_array_pages(dom) * FIFO_WORDS_PER_PAGE < dom->valid_evtchns &&
            evtchn_fifo_array_pages(dom) < EVTCHN_FIFO_MAX_ARRAY_PAGES) {
         unsigned before = evtchn_fifo_array_pages(dom);
-        struct evtchn_expand_array op = {.array_gfn = take_page(sv, d) / XEN_PAGE_SIZE};
-        if (!op.array_gfn || evtchn_call(sv, d, EVTCHNOP_expand_array, &op, sizeof(op)) < 0 ||
+        struct evtchn_expand_array op = {.array_gfn = rp_take_page(sv, d) / XEN_PAGE_SIZE};
+        if (!op.array_gfn || rp_evtchn_call(sv, d, EVTCHNOP_expand_array, &op, sizeof(op)) < 0 ||
             evtchn_fifo_array_pages(dom) == before)
             return;
     }

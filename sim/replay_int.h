@@ -147,16 +147,23 @@ struct rp_seg {
  * guest's event-channel code (replay_guest.c), returning. */
 enum rp_phase { RP_MAIN, RP_RANGE, RP_SCAN, RP_RETURN, RP_PHASES };
 
+#define RP_MAX_VCPUS 64u /* a replayed domain's vcpus */
+
 /* A real host's recording (sim/replay_real.c): a vcpu's stimulus, inferred from what xentrace
  * shows. START: it waits for its first run; IO: a port or MMIO access at an exit; HLT, BLOCK: it
- * waits until the recorded wake; END: its last guest compute, then it stops. */
-enum rr_kind { RR_START, RR_IO, RR_HLT, RR_BLOCK, RR_END };
+ * waits until the recorded wake; NOTIFY: a device model's EVTCHNOP_send that answered an HVM
+ * vcpu's request (inferred, sim/replay_real_dm.c); END: its last guest compute, then it stops. */
+enum rr_kind { RR_START, RR_IO, RR_HLT, RR_BLOCK, RR_NOTIFY, RR_END };
+#define RR_F_FWD 1u   /* IO: a device model answered it in the recording (the vcpu blocked) */
+#define RR_F_EVENT 2u /* START, BLOCK: the recorded wake was an ioreq event (Xen's send) */
 struct rr_step {
     uint64_t delta;      /* guest cycles before it */
     uint64_t wake_ns;    /* START, HLT, BLOCK: when the recording woke it (0: never) */
     uint64_t addr, data; /* IO: the access (data: a write's, or the answer the recording had) */
     uint64_t rec_cycles; /* IO: the recording's arc, exit to entry or to the wake (0: unknown) */
-    uint8_t kind, type, dir, size;
+    uint32_t peer;       /* NOTIFY, EVENT: the HVM vcpu (domain << 16 | vcpu) ... */
+    uint32_t ord;        /* ... and its request (1 its first); IO with FWD: this request's */
+    uint8_t kind, type, dir, size, flags;
     bool more; /* IO: a further access of the same exit */
 };
 struct rr_parse;
@@ -174,6 +181,35 @@ struct rr_vcpu {
     uint64_t wait_ns;                 /* the recorded wake of the wait in progress (0: none) */
     const struct rr_step *io_waiting; /* an access a device model has yet to answer ... */
     uint64_t io_start;                /* ... from its exit (cycles) */
+    uint32_t fwd_played;              /* the last request to the recorded device model it made */
+    bool cond_wait;       /* blocked until a request of an HVM vcpu comes (replay_real_dm.c) ... */
+    bool cond_waited;     /* ... and it did, for the step in progress */
+    bool dm_ready;        /* its domain's inferred device models are set up (vcpu 0's) */
+    uint64_t stack_top;   /* an emulator vcpu's stack for Xen's upcall frames */
+    uint64_t absorb;      /* cycles the replay charged for deliveries, taken off its next compute */
+    uint64_t io_woken_at; /* when a device model's notification woke it in its access (cycles) */
+};
+/* A device model the recording shows answering an HVM domain's accesses (an emulator vcpu woken
+ * at the exit, an EVTCHNOP_send from it waking the HVM vcpu): replayed as an ioreq server of
+ * the emulator's, which claims the addresses it answered (sim/replay_real_dm.c). */
+struct rr_range {
+    uint32_t type; /* XEN_DMOP_IO_RANGE_* */
+    uint64_t s, e;
+};
+struct rr_dm {
+    uint32_t target, emulator;       /* recorded domain ids while reading, then the machine's */
+    int32_t serve[RP_MAX_VCPUS];     /* per target vcpu: the emulator vcpu woken, or -1 */
+    uint32_t requests[RP_MAX_VCPUS]; /* per target vcpu: requests, recorded */
+    uint32_t notifies[RP_MAX_VCPUS]; /* ... notifications, recorded */
+    uint32_t local[RP_MAX_VCPUS];    /* the emulator's port for each target vcpu */
+    struct rr_range *range;
+    size_t nr_range, cap_range;
+    uint32_t ranges_refused, other_emulators;
+    const char *unused; /* why it is not replayed, or NULL */
+    bool active;        /* replayed (not --device-model, not --emulate-in-xen) ... */
+    bool ready;         /* ... and its server is up */
+    uint16_t server;
+    void *slots; /* the server's page of ioreq_t, one per target vcpu */
 };
 /* A port or MMIO address of a real recording: its accesses' arcs, recorded and replayed. */
 struct rr_port {
@@ -285,6 +321,12 @@ struct sim_replay {
     uint64_t real_span_ns, steps_inferred, wakes_inferred, exits_seen, exit_cycles_as_recorded,
         io_outside_exits, records_unattributed, hypercalls_seen, vectors_injected, lost_records,
         waits_passed, waits_real;
+    /* inferred device models: ioreq events (an emulator vcpu woken at an exit), notifications
+     * (its send that woke the HVM vcpu), and what the replay did with them */
+    struct rr_dm *rdm;
+    size_t nr_rdm, cap_rdm;
+    uint64_t ioreq_events_inferred, notifies_inferred, notifies_played, notifies_unmatched,
+        dm_events_taken, dm_waits_met;
     struct rr_port *port;
     size_t nr_port, cap_port;
     struct rp_divergence example[RP_EXAMPLES];
@@ -315,7 +357,6 @@ static inline uint32_t rp_nr_deps(const struct sim_replay *rp, const struct rp_s
     return s->kind == RP_WRITE ? rp->write[s->ref].nr_deps : 0;
 }
 
-#define RP_MAX_VCPUS 64u
 struct rp_domain {
     struct replay_vcpu *vcpu[RP_MAX_VCPUS];
     struct rp_pages pages;
@@ -342,8 +383,9 @@ struct replay_vcpu *replay_vcpu_of(struct sim_replay *rp, uint32_t dv);
 int replay_segment_step(struct replay_vcpu *v, const struct sim_replay *rp, uint32_t i);
 int replay_segment(struct replay_vcpu *v, const struct sim_replay *rp);
 void replay_vcpu_free(struct replay_vcpu *v);
-/* A hypercall of the replay's own, in r, made by sv now (r gets the result). */
+/* A hypercall of the replay's own, in r, made by sv now (r gets the result); SCHEDOP_block. */
 void replay_issue(struct sim_vcpu *sv, struct hv_regs *r);
+void replay_block(struct sim_vcpu *sv);
 
 /* Another ABI than the recorded one (sim/replay_abi.c): is sv's domain under one; set it up
  * (once per domain); grow a FIFO event array over the ports bound; is a recorded call the
@@ -363,6 +405,13 @@ uint32_t replay_port_now(const struct rp_domain *d, uint32_t recorded);
 uint32_t replay_port_recorded(const struct rp_domain *d, uint32_t now);
 void replay_rename_args(struct sim_vcpu *sv, const struct hv_regs *r);
 void rp_abi_setup(struct sim_vcpu *sv);
+/* A page of the replay's own, from the top of sv's domain's RAM down (zeroed): its
+ * guest-physical address, 0 when RAM runs short. */
+uint64_t rp_take_page(struct sim_vcpu *sv, struct rp_domain *d);
+/* An event-channel call of the replay's own by sv, its argument (len bytes, read back after the
+ * call for its outputs) in a page of its own: the result. */
+int64_t rp_evtchn_call(struct sim_vcpu *sv, struct rp_domain *d, unsigned cmd, void *arg,
+                       size_t len);
 void rp_abi_grow(struct sim_vcpu *sv);
 bool rp_abi_setup_call(const struct sim_vcpu *sv, const struct rp_step *s);
 int rp_abi_decode(struct sim_vcpu *sv, const struct rp_step *s, struct rp_port_ref *out, int max);
@@ -375,6 +424,15 @@ bool replay_compute(struct sim_vcpu *sv, uint64_t cycles);
  * TSC frequency hz; give a vcpu of the machine its wake timer; play its next step (false: it
  * stops here); a replayed access of port table entry s took `cycles`. 0, or -1 with d. */
 int replay_real_load(struct sim_replay *rp, const char *path, uint64_t hz, struct diag *d);
+/* Inferred device models (sim/replay_real_dm.c): before a step of sv, take the
+ * events delivered and set up its domain's servers; whether sv must wait at step s for an HVM
+ * vcpu's request (it then blocks, and plays s again); a notification; a request made. */
+void rr_dm_before_step(struct sim_vcpu *sv);
+bool rr_dm_must_wait(struct sim_vcpu *sv, const struct rr_step *s);
+bool rr_dm_wait_met(struct sim_vcpu *sv, const struct rr_step *s);
+void rr_dm_notify(struct sim_vcpu *sv, const struct rr_step *s);
+void rr_dm_request_made(struct sim_vcpu *sv, const struct rr_step *s);
+void rr_dm_free(struct sim_replay *rp);
 int replay_real_attach(struct sim_vcpu *sv);
 bool replay_real_step(struct sim_vcpu *sv);
 void replay_real_free(struct replay_vcpu *v);

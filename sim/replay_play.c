@@ -1061,6 +1061,11 @@ static void wait_in_xen(struct sim_vcpu *sv)
         sim_vcpu_request_stop(sv);
         return;
     }
+    replay_block(sv);
+}
+
+void replay_block(struct sim_vcpu *sv)
+{
     struct hv_regs r = sv->rp->regs;
     r.rax = __HYPERVISOR_sched_op;
     r.rdi = SCHEDOP_block;

@@ -51,6 +51,14 @@ struct rr_parse {
     int64_t waiting;    /* the step that waits for the vcpu's next wake, or -1 */
     int64_t io_step;    /* the I/O step of the exit in flight, or -1 */
     uint64_t last_tsc;  /* its last record */
+    /* requests to a device model (the vcpu blocked in an I/O exit): so far, and in the exit in
+     * flight, with that exit's accesses from its first I/O step on */
+    uint32_t fwd_blocks, exit_nblock, exit_nio;
+    int64_t exit_first_io;
+    uint64_t hcall_tsc;   /* its last PV hypercall */
+    uint32_t cf8;         /* the PCI config address it last latched (port 0xcf8) */
+    uint32_t dm_wake_dv;  /* the emulator vcpu the exit in flight woke (dv + 1; 0: none) ... */
+    int64_t dm_wake_step; /* ... and the wait of its that ended (-1: it was not waiting) */
 };
 
 struct rr_reader {
@@ -80,6 +88,7 @@ static struct replay_vcpu *rr_vcpu(struct rr_reader *r, uint32_t dv)
         if (!v->rr.parse)
             return NULL;
         v->rr.parse->waiting = v->rr.parse->io_step = -1;
+        v->rr.parse->exit_first_io = v->rr.parse->dm_wake_step = -1;
         v->rr.parse_dv = dv;
     }
     return v;
@@ -158,6 +167,117 @@ static bool rr_exit_is_io(const struct rr_parse *p)
 {
     return p->exit_svm ? p->exit_reason == 0x7bu || p->exit_reason == 0x400u
                        : p->exit_reason == 30u || p->exit_reason == 48u;
+}
+
+/* ---- inferred device models (the play: replay_real_dm.c) --------------------------------------
+ *
+ * Xen records no ioreq and no port, but a request to a device model leaves a pattern: the HVM
+ * vcpu exits for I/O, Xen's send wakes an emulator vcpu (its wake record comes on the exiting
+ * vcpu's CPU), the HVM vcpu blocks, and the emulator's EVTCHNOP_send wakes it again (that wake
+ * record comes on the emulator's CPU). The requests, the waits they ended and the notifications
+ * are inferred from it, and paired by their order per HVM vcpu. */
+
+/* The device model entry of recorded domain target (made on first sight, with emulator). */
+static struct rr_dm *rr_dm_of(struct sim_replay *rp, uint32_t target, uint32_t emulator)
+{
+    for (size_t i = 0; i < rp->nr_rdm; i++)
+        if (rp->rdm[i].target == target) {
+            rp->rdm[i].other_emulators += rp->rdm[i].emulator != emulator;
+            return &rp->rdm[i];
+        }
+    if (!replay_grow((void **)&rp->rdm, &rp->cap_rdm, rp->nr_rdm + 1, sizeof(*rp->rdm)))
+        return NULL;
+    struct rr_dm *dm = &rp->rdm[rp->nr_rdm++];
+    *dm = (struct rr_dm){.target = target, .emulator = emulator};
+    for (unsigned k = 0; k < RP_MAX_VCPUS; k++)
+        dm->serve[k] = -1;
+    return dm;
+}
+
+/* The exit's accesses that went to a device model: as many of its first ones as it blocked
+ * for (a write's record comes before the block, a read's after the wake). */
+static void rr_mark_forwarded(struct replay_vcpu *v)
+{
+    const struct rr_parse *p = v->rr.parse;
+    uint32_t n = p->exit_nio < p->exit_nblock ? p->exit_nio : p->exit_nblock;
+    for (uint32_t j = 0; p->exit_first_io >= 0 && j < n; j++) {
+        struct rr_step *s = &v->rr.step[p->exit_first_io + j];
+        s->flags |= RR_F_FWD;
+        s->ord = p->fwd_blocks - p->exit_nblock + j + 1;
+    }
+}
+
+/* v blocks in its I/O exit: a request to a device model. The emulator vcpu its exit woke
+ * waited for it (an ioreq event) and serves it. */
+static int rr_forwarded(struct rr_reader *r, struct replay_vcpu *v)
+{
+    struct rr_parse *p = v->rr.parse;
+    p->fwd_blocks++;
+    p->exit_nblock++;
+    rr_mark_forwarded(v);
+    if (!p->dm_wake_dv)
+        return 0; /* no emulator vcpu woke: it was running already */
+    uint32_t edv = p->dm_wake_dv - 1;
+    struct replay_vcpu *w = rr_vcpu(r, edv);
+    struct rr_dm *dm = w ? rr_dm_of(r->rp, v->rr.parse_dv >> 16, edv >> 16) : NULL;
+    if (!dm)
+        return -1;
+    if (dm->serve[v->rr.parse_dv & 0xffff] < 0)
+        dm->serve[v->rr.parse_dv & 0xffff] = (int32_t)(edv & 0xffff);
+    if (p->dm_wake_step >= 0) {
+        struct rr_step *s = &w->rr.step[p->dm_wake_step];
+        s->flags |= RR_F_EVENT;
+        s->peer = v->rr.parse_dv;
+        s->ord = p->fwd_blocks;
+        r->rp->ioreq_events_inferred++;
+    }
+    p->dm_wake_dv = 0;
+    return 0;
+}
+
+/* The emulator vcpu c sent the notification that woke HVM vcpu v: a step of c's, after the
+ * guest time it had up to its hypercall (the replay charges the send's time in Xen itself). */
+static int rr_notified(struct rr_reader *r, struct replay_vcpu *c, struct replay_vcpu *v,
+                       uint64_t tsc)
+{
+    struct rr_parse *cp = c->rr.parse;
+    if (cp->in_guest) {
+        rr_leave_guest(c, cp->hcall_tsc > cp->since && cp->hcall_tsc < tsc ? cp->hcall_tsc : tsc);
+        rr_enter_guest(c, tsc);
+    }
+    struct rr_step *s = rr_push(r, c, RR_NOTIFY);
+    struct rr_dm *dm = s ? rr_dm_of(r->rp, v->rr.parse_dv >> 16, c->rr.parse_dv >> 16) : NULL;
+    if (!dm)
+        return -1;
+    s->peer = v->rr.parse_dv;
+    s->ord = v->rr.parse->fwd_blocks;
+    dm->notifies[v->rr.parse_dv & 0xffff]++;
+    r->rp->notifies_inferred++;
+    return 0;
+}
+
+/* What the vcpu running where v's wake was recorded says about its cause: Xen's ioreq event
+ * (an HVM vcpu in an I/O exit there woke v, of another domain), or a device model's
+ * notification (v waits for one, and a vcpu of another, PV, domain woke it). */
+static int rr_wake_cause(struct rr_reader *r, struct replay_vcpu *v, const struct xt_rec *rec)
+{
+    uint32_t cur = rec->cpu < r->nr_cpus ? r->cur[rec->cpu] : 0;
+    if (!cur || (cur - 1) >> 16 == v->rr.parse_dv >> 16)
+        return 0; /* an idle CPU (a timer, an interrupt), or its own domain (an IPI) */
+    struct replay_vcpu *c = rr_vcpu(r, cur - 1);
+    if (!c)
+        return -1;
+    struct rr_parse *cp = c->rr.parse, *p = v->rr.parse;
+    if (!cp->running)
+        return 0;
+    if (cp->hvm && cp->exit_open && rr_exit_is_io(cp) && !p->hvm) {
+        cp->dm_wake_dv = v->rr.parse_dv + 1;
+        cp->dm_wake_step = p->waiting;
+        return 0;
+    }
+    if (p->hvm && p->exit_open && p->exit_nblock && rr_exit_is_io(p) && !cp->hvm)
+        return rr_notified(r, c, v, rec->tsc);
+    return 0;
 }
 
 /* Its first time on a CPU: before, it waits (a recording may begin with it running: then
@@ -239,6 +359,8 @@ static int rr_runstate(struct rr_reader *r, const struct xt_rec *rec)
     if (old == RR_RUNNING && p->running)
         rr_descheduled(r, v, rec);
     if (new == RR_RUNNABLE && (old == RR_BLOCKED || old == RR_OFFLINE)) {
+        if (rr_wake_cause(r, v, rec) < 0)
+            return -1;
         if (p->exit_open && !p->arc_end) /* xenalyze closes an exit's arc at the wake */
             p->arc_end = rec->tsc;
         rr_close_arc(v, rec->tsc);
@@ -247,6 +369,9 @@ static int rr_runstate(struct rr_reader *r, const struct xt_rec *rec)
     /* blocked in Xen for a device model (no BLOCK record): the I/O step waits, not a block */
     if ((new == RR_BLOCKED || new == RR_OFFLINE) && p->waiting < 0 && p->seen_running &&
         !(p->exit_open && rr_exit_is_io(p)) && rr_wait(r, v, RR_BLOCK) < 0)
+        return -1;
+    if (new == RR_BLOCKED && old == RR_RUNNING && p->exit_open &&rr_exit_is_io(p) &&
+        rr_forwarded(r, v) < 0)
         return -1;
     if (new == RR_RUNNING)
         rr_runs_on(r, v, rec->cpu, rec->tsc);
@@ -271,6 +396,8 @@ static int rr_exit(struct rr_reader *r, struct replay_vcpu *v, const struct xt_r
     p->exit_reason = p->exit_svm ? rec->d[0] : rec->d[0] & 0xffffu;
     p->exit_tsc = p->xen_since = rec->tsc;
     p->arc_end = 0;
+    p->exit_first_io = -1;
+    p->exit_nio = p->exit_nblock = p->dm_wake_dv = 0;
     r->rp->exits_seen++;
     if (rr_exit_is_hlt(p)) {
         p->exit_done = true;
@@ -303,8 +430,12 @@ static uint8_t rr_size_of(uint64_t data, bool mmio)
 static int rr_io(struct rr_reader *r, struct replay_vcpu *v, const struct xt_rec *rec, bool mmio)
 {
     struct rr_parse *p = v->rr.parse;
-    bool wide = mmio && (rec->event & TRC_64_FLAG);
+    bool wide = (rec->event & TRC_64_FLAG) != 0;
     uint64_t addr = rec->d[0] | (wide && rec->n >= 2 ? (uint64_t)rec->d[1] << 32 : 0);
+    /* a port access with a 64-bit address is a PCI config access (SBDF << 32 | register): made
+     * again at 0xcfc, through the address the guest latched at 0xcf8 */
+    if (!mmio && wide)
+        addr = 0xcfc + (addr & 3);
     unsigned di = wide ? 2 : 1;
     uint64_t data = rec->n > di ? rec->d[di] : 0;
     if (wide && rec->n > di + 1)
@@ -325,7 +456,15 @@ static int rr_io(struct rr_reader *r, struct replay_vcpu *v, const struct xt_rec
     s->dir = (rec->event & 0x200) ? IOREQ_WRITE : IOREQ_READ;
     s->size = rr_size_of(data, mmio);
     s->more = more;
+    if (!mmio && addr == 0xcf8 && s->dir == IOREQ_WRITE && s->size == 4)
+        p->cf8 = (uint32_t)data;
+    if (!mmio && (addr & ~3ull) == 0xcfc)
+        s->peer = p->cf8; /* a config access: the device it names */
     p->exit_done = true;
+    if (p->exit_first_io < 0)
+        p->exit_first_io = (int64_t)v->rr.n - 1;
+    p->exit_nio++;
+    rr_mark_forwarded(v);
     if (more)
         return 0; /* the exit's arc is its first access's */
     /* a read's record comes when it completes (it has no time of its own: the CPU's last): its
@@ -348,6 +487,7 @@ static int rr_vcpu_record(struct rr_reader *r, const struct xt_rec *rec)
     }
     v->rr.parse->last_tsc = rec->tsc;
     if (ev == TRC_PV_HYPERCALL_V2 || ev == TRC_PV_HYPERCALL_SUBCALL) {
+        v->rr.parse->hcall_tsc = rec->tsc;
         r->rp->hypercalls_seen++;
         return 0;
     }
@@ -355,7 +495,7 @@ static int rr_vcpu_record(struct rr_reader *r, const struct xt_rec *rec)
         return rr_exit(r, v, rec);
     if (ev == TRC_HVM_VMENTRY)
         rr_entry(r, v, rec);
-    else if ((ev & ~0x200u) == TRC_HVM_IOPORT_READ && rec->n >= 1)
+    else if ((ev & ~(0x200u | TRC_64_FLAG)) == TRC_HVM_IOPORT_READ && rec->n >= 1)
         return rr_io(r, v, rec, false);
     else if ((ev & ~(0x200u | TRC_64_FLAG)) == TRC_HVM_IOMEM_READ && rec->n >= 1)
         return rr_io(r, v, rec, true);
@@ -556,6 +696,111 @@ static int rr_renumber(struct sim_replay *rp, const struct rr_dom *dom, unsigned
     return 0;
 }
 
+/* The machine's domain of recorded domain id domid, or -1. */
+static int rr_index_of(const struct rr_dom *dom, unsigned n, uint32_t domid)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (dom[i].domid == domid)
+            return (int)i;
+    return -1;
+}
+
+static uint32_t rr_dv_now(const struct rr_dom *dom, unsigned n, uint32_t recorded)
+{
+    int i = rr_index_of(dom, n, recorded >> 16);
+    return i < 0 ? UINT32_MAX : (uint32_t)i << 16 | (recorded & 0xffff);
+}
+
+/* The addresses a device model answered, merged into ranges per type (its server claims
+ * them; the model's rangesets refuse overlaps). */
+static int rr_range_cmp(const void *a, const void *b)
+{
+    const struct rr_range *x = a, *y = b;
+    if (x->type != y->type)
+        return x->type < y->type ? -1 : 1;
+    return x->s < y->s ? -1 : x->s > y->s;
+}
+
+static int rr_dm_ranges(struct rr_dm *dm, const struct replay_vcpu *v)
+{
+    for (size_t i = 0; i < v->rr.n; i++) {
+        const struct rr_step *s = &v->rr.step[i];
+        if (s->kind != RR_IO || !(s->flags & RR_F_FWD))
+            continue;
+        if (!replay_grow((void **)&dm->range, &dm->cap_range, dm->nr_range + 1, sizeof(*dm->range)))
+            return -1;
+        struct rr_range x = {s->type == IOREQ_TYPE_COPY ? XEN_DMOP_IO_RANGE_MEMORY
+                                                        : XEN_DMOP_IO_RANGE_PORT,
+                             s->addr, s->addr + (s->size ? s->size : 1) - 1};
+        if (s->type == IOREQ_TYPE_PIO && (s->addr & ~3ull) == 0xcfc && (s->peer & 0x80000000u))
+            x = (struct rr_range){XEN_DMOP_IO_RANGE_PCI, (s->peer & 0xffff00u) >> 8,
+                                  (s->peer & 0xffff00u) >> 8}; /* Xen routes it by device */
+        dm->range[dm->nr_range++] = x;
+    }
+    if (!dm->nr_range)
+        return 0;
+    qsort(dm->range, dm->nr_range, sizeof(*dm->range), rr_range_cmp);
+    size_t out = 0;
+    for (size_t i = 1; i < dm->nr_range; i++) {
+        struct rr_range *last = &dm->range[out];
+        if (dm->range[i].type == last->type && dm->range[i].s <= last->e + 1) {
+            if (dm->range[i].e > last->e)
+                last->e = dm->range[i].e;
+        } else {
+            dm->range[++out] = dm->range[i];
+        }
+    }
+    dm->nr_range = out + 1;
+    return 0;
+}
+
+/* Whether a device model's inferred requests and notifications pair up (per HVM vcpu, as many
+ * of each), and its domains as the machine numbers them. */
+static int rr_dm_check(struct sim_replay *rp, struct rr_dm *dm, const struct rr_dom *dom,
+                       unsigned n)
+{
+    int t = rr_index_of(dom, n, dm->target), e = rr_index_of(dom, n, dm->emulator);
+    if (t < 0 || e < 0 || !dom[t].hvm) {
+        dm->unused = "its domains are not both in the replay's machine";
+        return 0;
+    }
+    dm->target = (uint32_t)t;
+    dm->emulator = (uint32_t)e;
+    if (dom[e].hvm)
+        dm->unused = "its domain is HVM (replay takes a device model's events as a PV guest's)";
+    else if (dm->other_emulators)
+        dm->unused = "more than one domain answered the requests";
+    struct rp_domain *td = xt_idmap_get(&rp->dom, (uint32_t)t);
+    for (unsigned k = 0; td && k < RP_MAX_VCPUS; k++) {
+        const struct replay_vcpu *v = td->vcpu[k];
+        uint32_t requests = v && v->rr.parse ? v->rr.parse->fwd_blocks : 0;
+        dm->requests[k] = requests;
+        if (requests != dm->notifies[k] && !dm->unused)
+            dm->unused = "its requests and notifications do not pair up";
+        if (v && rr_dm_ranges(dm, v) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The inferred device models' checks, and their steps' vcpus as the machine numbers them. */
+static int rr_dm_resolve(struct sim_replay *rp, const struct rr_dom *dom, unsigned n)
+{
+    for (size_t i = 0; i < rp->nr_rdm; i++)
+        if (rr_dm_check(rp, &rp->rdm[i], dom, n) < 0)
+            return -1;
+    for (uint32_t id = 0; xt_idmap_next(&rp->dom, &id); id++) {
+        struct rp_domain *d = xt_idmap_get(&rp->dom, id);
+        for (unsigned k = 0; k < RP_MAX_VCPUS; k++)
+            for (size_t i = 0; d->vcpu[k] && i < d->vcpu[k]->rr.n; i++) {
+                struct rr_step *s = &d->vcpu[k]->rr.step[i];
+                if (s->kind == RR_NOTIFY || (s->flags & RR_F_EVENT))
+                    s->peer = rr_dv_now(dom, n, s->peer);
+            }
+    }
+    return 0;
+}
+
 int replay_real_load(struct sim_replay *rp, const char *path, uint64_t hz, struct diag *d)
 {
     struct xt_source src;
@@ -603,7 +848,8 @@ int replay_real_load(struct sim_replay *rp, const char *path, uint64_t hz, struc
                       path);
     if (rc == 0 && rr_scenario(&r, dom, n) < 0)
         rc = d->msg[0] ? -1 : diag_set(d, "%s: out of memory", path);
-    if (rc == 0 && (rr_renumber(rp, dom, n) < 0 || rr_ports_recorded(rp) < 0))
+    if (rc == 0 &&
+        (rr_renumber(rp, dom, n) < 0 || rr_ports_recorded(rp) < 0 || rr_dm_resolve(rp, dom, n) < 0))
         rc = diag_set(d, "%s: out of memory", path);
     rp->real_span_ns = rr_ns(&r, r.t_end);
     rp->real_cpus = r.nr_cpus;
@@ -668,10 +914,7 @@ static bool rr_block(struct sim_vcpu *sv, const struct rr_step *s)
         sim_hvm_halt(sv, true);
         return true;
     }
-    struct hv_regs r = sv->rp->regs;
-    r.rax = __HYPERVISOR_sched_op;
-    r.rdi = SCHEDOP_block;
-    replay_issue(sv, &r);
+    replay_block(sv);
     return true;
 }
 
@@ -682,8 +925,12 @@ static void rr_io_answered(struct sim_vcpu *sv)
     struct replay_vcpu *v = sv->rp;
     if (!v->rr.io_waiting || sv->hvm_io.waiting)
         return;
-    rr_port_replayed(sv->sd->m->replay, v->rr.io_waiting, sv->pcpu->local - v->rr.io_start);
+    /* a device model's answer ends the arc at the wake its notification made, as xenalyze's */
+    uint64_t end = v->rr.io_woken_at ? v->rr.io_woken_at : sv->pcpu->local;
+    rr_port_replayed(sv->sd->m->replay, v->rr.io_waiting,
+                     end > v->rr.io_start ? end - v->rr.io_start : 0);
     v->rr.io_waiting = NULL;
+    v->rr.io_woken_at = 0;
 }
 
 /* False when the vcpu waits for a device model's answer. */
@@ -698,9 +945,11 @@ static bool rr_io_play(struct sim_vcpu *sv, const struct rr_step *s)
                  .type = s->type,
                  .data = s->dir == IOREQ_WRITE ? s->data : 0};
     sv->rp->rr.io_start = sv->pcpu->local;
+    sv->rp->rr.io_woken_at = 0;
     sv->rp->rr.io_waiting = s->more ? NULL : s; /* timed as its exit's first access */
     sim_hvm_io_replayed(sv, &p, s->type == IOREQ_TYPE_COPY, s->more);
     rp->io_accesses++;
+    rr_dm_request_made(sv, s);
     rr_io_answered(sv);
     return !sv->hvm_io.waiting;
 }
@@ -718,6 +967,7 @@ bool replay_real_step(struct sim_vcpu *sv)
 {
     struct replay_vcpu *v = sv->rp;
     static const struct rr_step forever = {.kind = RR_END};
+    rr_dm_before_step(sv);
     if (v->rr.next >= v->rr.n) { /* done (woken again, or never in the recording) */
         rr_block(sv, &forever);
         return false;
@@ -725,20 +975,33 @@ bool replay_real_step(struct sim_vcpu *sv)
     v->rr.wait_ns = 0; /* it runs: no wait is in progress */
     rr_io_answered(sv);
     const struct rr_step *s = &v->rr.step[v->rr.next];
-    if (!replay_compute(sv, rr_cycles(sv, s->delta)))
+    uint64_t cycles = rr_cycles(sv, s->delta);
+    if (!v->todo_set) { /* what the replay charged for a delivery was in the recorded time */
+        uint64_t a = v->rr.absorb < cycles ? v->rr.absorb : cycles;
+        cycles -= a;
+        v->rr.absorb -= a;
+    }
+    if (!replay_compute(sv, cycles))
         return false;
+    if (rr_dm_must_wait(sv, s)) { /* its compute is done: the step again once woken */
+        v->todo = 0;
+        return false;
+    }
     v->todo_set = false;
     v->rr.next++;
     v->played++;
     switch (s->kind) {
     case RR_IO:
         return rr_io_play(sv, s);
+    case RR_NOTIFY:
+        rr_dm_notify(sv, s);
+        return true;
     case RR_END:
         v->rr.end_ns = cost_cycles_to_ns(sv->sd->m->cost, sv->pcpu->local);
         rr_block(sv, s);
         return false;
     default:
-        return !rr_block(sv, s);
+        return rr_dm_wait_met(sv, s) || !rr_block(sv, s);
     }
 }
 

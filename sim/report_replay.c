@@ -97,6 +97,35 @@ static struct json_object *real_ports_json(const struct machine *m)
     return a;
 }
 
+/* The device models the recording shows, and what became of them. */
+static struct json_object *real_dms_json(const struct machine *m)
+{
+    const struct sim_replay *rp = m->replay;
+    struct json_object *a = json_object_new_array();
+    for (size_t i = 0; i < rp->nr_rdm; i++) {
+        const struct rr_dm *dm = &rp->rdm[i];
+        struct json_object *o = json_object_new_object();
+        uint64_t requests = 0, notifies = 0;
+        for (unsigned k = 0; k < RP_MAX_VCPUS; k++) {
+            requests += dm->requests[k];
+            notifies += dm->notifies[k];
+        }
+        put_u64(o, "domain", dm->target);
+        put_u64(o, "emulator_domain", dm->emulator);
+        put_u64(o, "requests_inferred", requests);
+        put_u64(o, "notifications_inferred", notifies);
+        put_u64(o, "ranges", dm->nr_range);
+        put_u64(o, "ranges_refused", dm->ranges_refused);
+        json_object_object_add(o, "replayed", json_object_new_boolean(dm->ready));
+        if (dm->ready)
+            put_u64(o, "ioreq_server", dm->server);
+        if (dm->unused)
+            json_object_object_add(o, "not_replayed_because", json_object_new_string(dm->unused));
+        json_object_array_add(a, o);
+    }
+    return a;
+}
+
 static struct json_object *real_json(const struct machine *m)
 {
     const struct sim_replay *rp = m->replay;
@@ -117,6 +146,13 @@ static struct json_object *real_json(const struct machine *m)
     put_u64(o, "vectors_injected", rp->vectors_injected);
     put_u64(o, "io_outside_exits", rp->io_outside_exits);
     json_object_object_add(o, "device_model", json_object_new_boolean(rp->real_dm));
+    put_u64(o, "ioreq_events_inferred", rp->ioreq_events_inferred);
+    put_u64(o, "notifications_inferred", rp->notifies_inferred);
+    put_u64(o, "notifications_sent", rp->notifies_played);
+    put_u64(o, "notifications_without_request", rp->notifies_unmatched);
+    put_u64(o, "events_taken", rp->dm_events_taken);
+    put_u64(o, "waits_already_met", rp->dm_waits_met);
+    json_object_object_add(o, "inferred_device_models", real_dms_json(m));
     json_object_object_add(o, "vcpus", each_vcpu(m, real_vcpu_json));
     json_object_object_add(o, "io", real_ports_json(m));
     return o;
@@ -161,6 +197,40 @@ struct json_object *replay_report(const struct machine *m)
 
 #define RU(o, k) (uint64_t) json_object_get_uint64(json_object_object_get(o, k))
 
+/* The inferred device models: what the recording showed of each, and whether it was replayed. */
+static void real_print_dms(struct json_object *o, FILE *out)
+{
+    struct json_object *dms = get_arr(o, "inferred_device_models");
+    size_t n = dms ? json_object_array_length(dms) : 0;
+    if (!n)
+        return;
+    fprintf(out,
+            "  inferred event-channel steps: %" PRIu64 " ioreq events (Xen's send waking an "
+            "emulator vcpu at an exit), %" PRIu64 " notifications (the emulator's EVTCHNOP_send "
+            "waking the HVM vcpu)\n",
+            RU(o, "ioreq_events_inferred"), RU(o, "notifications_inferred"));
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *dm = json_object_array_get_idx(dms, i);
+        fprintf(out,
+                "  device model of domain %" PRIu64 " in domain %" PRIu64 ": %" PRIu64
+                " requests, %" PRIu64 " address ranges; ",
+                RU(dm, "domain"), RU(dm, "emulator_domain"), RU(dm, "requests_inferred"),
+                RU(dm, "ranges"));
+        if (json_object_get_boolean(json_object_object_get(dm, "replayed")))
+            fprintf(out, "replayed as ioreq server %" PRIu64 " (%" PRIu64 " ranges refused)\n",
+                    RU(dm, "ioreq_server"), RU(dm, "ranges_refused"));
+        else
+            fprintf(out, "not replayed: %s\n",
+                    json_object_get_string(json_object_object_get(dm, "not_replayed_because")));
+    }
+    fprintf(out,
+            "  replayed: %" PRIu64 " notifications sent, %" PRIu64 " without a request (Xen "
+            "answered it), %" PRIu64 " events taken, %" PRIu64
+            " waits for a request it had already\n",
+            RU(o, "notifications_sent"), RU(o, "notifications_without_request"),
+            RU(o, "events_taken"), RU(o, "waits_already_met"));
+}
+
 static void real_print_text(struct json_object *o, FILE *out)
 {
     struct json_object *vcpus = get_arr(o, "vcpus"), *io = get_arr(o, "io");
@@ -184,6 +254,7 @@ static void real_print_text(struct json_object *o, FILE *out)
             " injected vectors\n",
             RU(o, "exit_cycles_as_recorded"), RU(o, "exits"), RU(o, "hypercalls_recorded"),
             RU(o, "vectors_injected"));
+    real_print_dms(o, out);
     fprintf(out, "  vcpu            steps   recorded end ns   replayed end ns\n");
     for (size_t i = 0; vcpus && i < json_object_array_length(vcpus); i++) {
         struct json_object *v = json_object_array_get_idx(vcpus, i);
@@ -203,7 +274,9 @@ static void real_print_text(struct json_object *o, FILE *out)
             "  type  address             dir     recorded   mean ns   replayed   mean ns\n",
             json_object_get_boolean(json_object_object_get(o, "device_model"))
                 ? "by the device model where its server claims the address, else in Xen,"
-                : "in Xen (no device model)");
+            : RU(o, "notifications_sent") ? "by the inferred device models where they answered "
+                                            "in the recording, else in Xen,"
+                                          : "in Xen");
     for (size_t i = 0; i < json_object_array_length(io); i++) {
         struct json_object *p = json_object_array_get_idx(io, i);
         fprintf(out,

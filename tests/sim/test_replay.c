@@ -398,6 +398,107 @@ static void real_hvm_steps_inferred(void **state)
     replay_free(rp);
 }
 
+/* A device model in domain 0 answers an HVM vcpu's port write: Xen's send wakes d0v0 at the
+ * exit (its wake recorded on the exiting vcpu's CPU), the HVM vcpu blocks, d0v0 runs, calls
+ * event_channel_op and wakes it (recorded on d0v0's CPU). Inferred: the write was a request,
+ * d0v0's wait was for it, d0v0's send its notification, and the server claims port 0x3f8. */
+static void real_device_model_inferred(void **state)
+{
+    (void)state;
+    static const struct real_rec recs[] = {
+        {0, 0, RS(1, 0), 1, {0}},
+        {0, 50, RS(0, 2), 1, {0}},
+        {1, 0, RS(1, 0), 1, {HVM1}},
+        {1, 100, TRC_HVM_VMENTRY, 0, {0}},
+        {1, 300, TRC_HVM_VMX_EXIT64, 3, {30, 0x1000, 0}},
+        {1, 320, RS(2, 1), 1, {0}},
+        {1, 330, TRC_HVM_IOPORT_WRITE, 2, {0x3f8, 'x'}},
+        {1, 340, RS(0, 2), 1, {HVM1}},
+        {0, 400, RS(1, 0), 1, {0}},
+        {0, 900, TRC_PV_HYPERCALL_V2, 1, {__HYPERVISOR_event_channel_op}},
+        {0, 950, RS(2, 1), 1, {HVM1}},
+        {0, 1000, RS(0, 2), 1, {0}},
+        {1, 1200, RS(1, 0), 1, {HVM1}},
+        {1, 1300, TRC_HVM_VMENTRY, 0, {0}},
+        {1, 2000, RS(0, 1), 1, {HVM1}},
+    };
+    struct sim_replay *rp = NULL;
+    struct diag d = {{0}};
+    if (load_real(recs, sizeof(recs) / sizeof(recs[0]), &rp, &d) < 0)
+        fail_msg("%s", d.msg);
+    const uint32_t hvm = 1u << 16; /* d1v0 is the machine's domain 1 */
+    const struct rr_vcpu *dm = &replay_domain_of(rp, 0, false)->vcpu[0]->rr;
+    static const struct {
+        enum rr_kind kind;
+        uint64_t delta, wake_ns;
+        uint8_t flags;
+        uint32_t ord;
+    } want[] = {
+        {RR_START, 0, 1, 0, 0},
+        {RR_BLOCK, 50, 320, RR_F_EVENT, 1}, /* woken by the request's event */
+        {RR_NOTIFY, 500, 0, 0, 1},          /* guest 400-900: its hypercall on is Xen's */
+        {RR_END, 50, 0, 0, 0},              /* guest 950-1,000, then blocked to the end */
+    };
+    assert_int_equal(dm->n, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < dm->n; i++) {
+        const struct rr_step *s = &dm->step[i];
+        if (s->kind != want[i].kind || s->delta != want[i].delta || s->wake_ns != want[i].wake_ns ||
+            s->flags != want[i].flags || s->ord != want[i].ord)
+            fail_msg("d0v0 step %zu: kind %u delta %" PRIu64 " wake %" PRIu64 " flags %u ord %u", i,
+                     s->kind, s->delta, s->wake_ns, s->flags, s->ord);
+        if ((s->kind == RR_NOTIFY || (s->flags & RR_F_EVENT)) && s->peer != hvm)
+            fail_msg("d0v0 step %zu names vcpu %#x", i, s->peer);
+    }
+    const struct rr_vcpu *v = &replay_domain_of(rp, 1, false)->vcpu[0]->rr;
+    assert_int_equal(v->n, 3);
+    assert_int_equal(v->step[1].kind, RR_IO);
+    assert_int_equal(v->step[1].flags, RR_F_FWD);
+    assert_int_equal(v->step[1].ord, 1);
+    assert_int_equal(v->step[1].rec_cycles, 650); /* exit to the wake at 950 */
+    assert_int_equal(rp->nr_rdm, 1);
+    const struct rr_dm *m = &rp->rdm[0];
+    assert_null(m->unused);
+    assert_int_equal(m->target, 1);
+    assert_int_equal(m->emulator, 0);
+    assert_int_equal(m->requests[0], 1);
+    assert_int_equal(m->notifies[0], 1);
+    assert_int_equal(m->serve[0], 0);
+    assert_int_equal(m->nr_range, 1);
+    assert_int_equal(m->range[0].type, XEN_DMOP_IO_RANGE_PORT);
+    assert_int_equal(m->range[0].s, 0x3f8);
+    assert_int_equal(m->range[0].e, 0x3f8);
+    assert_int_equal(rp->ioreq_events_inferred, 1);
+    assert_int_equal(rp->notifies_inferred, 1);
+    replay_free(rp);
+}
+
+/* Requests a device model's notifications do not pair up with (a wake by a timer on an idle
+ * CPU is no notification): the device model is not replayed, and says why. */
+static void real_device_model_unpaired(void **state)
+{
+    (void)state;
+    static const struct real_rec recs[] = {
+        {0, 0, RS(1, 0), 1, {0}},          {0, 50, RS(0, 2), 1, {0}},
+        {1, 0, RS(1, 0), 1, {HVM1}},       {1, 300, TRC_HVM_VMX_EXIT64, 3, {30, 0x1000, 0}},
+        {1, 320, RS(2, 1), 1, {0}},        {1, 340, RS(0, 2), 1, {HVM1}},
+        {1, 600, RS(2, 1), 1, {HVM1}}, /* woken where nobody runs */
+        {1, 700, RS(1, 0), 1, {HVM1}},     {1, 710, TRC_HVM_IOPORT_READ, 2, {0x3fd, 0x60}},
+        {1, 720, TRC_HVM_VMENTRY, 0, {0}}, {1, 900, RS(0, 1), 1, {HVM1}},
+    };
+    struct sim_replay *rp = NULL;
+    struct diag d = {{0}};
+    if (load_real(recs, sizeof(recs) / sizeof(recs[0]), &rp, &d) < 0)
+        fail_msg("%s", d.msg);
+    assert_int_equal(rp->nr_rdm, 1);
+    assert_int_equal(rp->rdm[0].requests[0], 1);
+    assert_int_equal(rp->rdm[0].notifies[0], 0);
+    assert_non_null(rp->rdm[0].unused);
+    assert_non_null(strstr(rp->rdm[0].unused, "do not pair up"));
+    replay_real_use_inferred_dm(rp, NULL);
+    assert_false(rp->rdm[0].active);
+    replay_free(rp);
+}
+
 /* Real recordings replay cannot take: no guest's vcpu, a vcpu beyond 63. */
 static void real_refused(void **state)
 {
@@ -423,6 +524,8 @@ int main(void)
         cmocka_unit_test(io_steps_kept),
         cmocka_unit_test(bad_io_records_refused),
         cmocka_unit_test(real_hvm_steps_inferred),
+        cmocka_unit_test(real_device_model_inferred),
+        cmocka_unit_test(real_device_model_unpaired),
         cmocka_unit_test(real_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
