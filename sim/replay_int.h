@@ -153,16 +153,19 @@ enum rp_phase { RP_MAIN, RP_RANGE, RP_SCAN, RP_RETURN, RP_PHASES };
  * shows. START: it waits for its first run; IO: a port or MMIO access at an exit; HLT, BLOCK: it
  * waits until the recorded wake; NOTIFY: a device model's EVTCHNOP_send that answered an HVM
  * vcpu's request (inferred, sim/replay_real_dm.c); END: its last guest compute, then it stops. */
-enum rr_kind { RR_START, RR_IO, RR_HLT, RR_BLOCK, RR_NOTIFY, RR_END };
+enum rr_kind { RR_START, RR_IO, RR_HLT, RR_BLOCK, RR_NOTIFY, RR_SEND, RR_END };
 #define RR_F_FWD 1u   /* IO: a device model answered it in the recording (the vcpu blocked) */
 #define RR_F_EVENT 2u /* START, BLOCK: the recorded wake was an ioreq event (Xen's send) */
+#define RR_F_SENT 4u  /* START, BLOCK: the recorded wake was a guest's send (inferred) */
 struct rr_step {
     uint64_t delta;      /* guest cycles before it */
     uint64_t wake_ns;    /* START, HLT, BLOCK: when the recording woke it (0: never) */
     uint64_t addr, data; /* IO: the access (data: a write's, or the answer the recording had) */
     uint64_t rec_cycles; /* IO: the recording's arc, exit to entry or to the wake (0: unknown) */
-    uint32_t peer;       /* NOTIFY, EVENT: the HVM vcpu (domain << 16 | vcpu) ... */
-    uint32_t ord;        /* ... and its request (1 its first); IO with FWD: this request's */
+    /* NOTIFY, EVENT: the HVM vcpu (domain << 16 | vcpu) and its request (1 its first); IO with
+     * FWD: this request's number. SEND: the vcpu woken and its wake by a send (1 its first);
+     * SENT: the sender, and the number of this wake */
+    uint32_t peer, ord;
     uint8_t kind, type, dir, size, flags;
     bool more; /* IO: a further access of the same exit */
 };
@@ -182,6 +185,7 @@ struct rr_vcpu {
     const struct rr_step *io_waiting; /* an access a device model has yet to answer ... */
     uint64_t io_start;                /* ... from its exit (cycles) */
     uint32_t fwd_played;              /* the last request to the recorded device model it made */
+    uint32_t sends_in;                /* the last inferred send to it that was made */
     bool cond_wait;       /* blocked until a request of an HVM vcpu comes (replay_real_dm.c) ... */
     bool cond_waited;     /* ... and it did, for the step in progress */
     bool dm_ready;        /* its domain's inferred device models are set up (vcpu 0's) */
@@ -195,6 +199,17 @@ struct rr_vcpu {
 struct rr_range {
     uint32_t type; /* XEN_DMOP_IO_RANGE_* */
     uint64_t s, e;
+};
+/* An event channel the recording shows a guest's sends on (a PV vcpu's event_channel_op
+ * followed, on its CPU, by the wake of a vcpu that waited): inter-domain, or an IPI within a
+ * domain. Replayed as a port of the receiver's bound to its vcpu (an IPI port, or an unbound
+ * one the sender binds at its first send). */
+struct rr_chan {
+    uint32_t from, to; /* sending domain, receiving vcpu (domain << 16 | vcpu), the machine's */
+    uint32_t sends;    /* recorded */
+    uint32_t port_to, port_from;
+    bool active, ready, bound; /* replayed; the receiver's port is up; the sender bound it */
+    uint64_t sent;
 };
 struct rr_dm {
     uint32_t target, emulator;       /* recorded domain ids while reading, then the machine's */
@@ -325,6 +340,9 @@ struct sim_replay {
      * (its send that woke the HVM vcpu), and what the replay did with them */
     struct rr_dm *rdm;
     size_t nr_rdm, cap_rdm;
+    struct rr_chan *chan;
+    size_t nr_chan, cap_chan;
+    uint64_t sends_inferred, sends_played, sends_kicked;
     uint64_t ioreq_events_inferred, notifies_inferred, notifies_played, notifies_unmatched,
         dm_events_taken, dm_waits_met;
     struct rr_port *port;
@@ -432,6 +450,7 @@ bool rr_dm_must_wait(struct sim_vcpu *sv, const struct rr_step *s);
 bool rr_dm_wait_met(struct sim_vcpu *sv, const struct rr_step *s);
 void rr_dm_notify(struct sim_vcpu *sv, const struct rr_step *s);
 void rr_dm_request_made(struct sim_vcpu *sv, const struct rr_step *s);
+void rr_chan_send(struct sim_vcpu *sv, const struct rr_step *s);
 void rr_dm_free(struct sim_replay *rp);
 int replay_real_attach(struct sim_vcpu *sv);
 bool replay_real_step(struct sim_vcpu *sv);

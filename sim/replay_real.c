@@ -55,7 +55,9 @@ struct rr_parse {
      * flight, with that exit's accesses from its first I/O step on */
     uint32_t fwd_blocks, exit_nblock, exit_nio;
     int64_t exit_first_io;
-    uint64_t hcall_tsc;   /* its last PV hypercall */
+    uint64_t hcall_tsc;   /* its last PV hypercall ... */
+    uint32_t hcall_op;    /* ... (0: none, or its event-channel call was taken for a wake) */
+    uint32_t sends_in;    /* its wakes by a guest's send so far */
     uint32_t cf8;         /* the PCI config address it last latched (port 0xcf8) */
     uint32_t dm_wake_dv;  /* the emulator vcpu the exit in flight woke (dv + 1; 0: none) ... */
     int64_t dm_wake_step; /* ... and the wait of its that ended (-1: it was not waiting) */
@@ -235,48 +237,82 @@ static int rr_forwarded(struct rr_reader *r, struct replay_vcpu *v)
     return 0;
 }
 
-/* The emulator vcpu c sent the notification that woke HVM vcpu v: a step of c's, after the
- * guest time it had up to its hypercall (the replay charges the send's time in Xen itself). */
-static int rr_notified(struct rr_reader *r, struct replay_vcpu *c, struct replay_vcpu *v,
-                       uint64_t tsc)
+/* A send of c's (its event_channel_op) that woke v at tsc: a step of c's, after the guest time
+ * it had up to its hypercall (the replay charges the send's time in Xen itself). */
+static struct rr_step *rr_push_send(struct rr_reader *r, struct replay_vcpu *c, enum rr_kind kind,
+                                    const struct replay_vcpu *v, uint64_t tsc)
 {
     struct rr_parse *cp = c->rr.parse;
     if (cp->in_guest) {
         rr_leave_guest(c, cp->hcall_tsc > cp->since && cp->hcall_tsc < tsc ? cp->hcall_tsc : tsc);
         rr_enter_guest(c, tsc);
     }
-    struct rr_step *s = rr_push(r, c, RR_NOTIFY);
+    cp->hcall_op = 0;
+    struct rr_step *s = rr_push(r, c, kind);
+    if (s)
+        s->peer = v->rr.parse_dv;
+    return s;
+}
+
+/* The emulator vcpu c sent the notification that woke HVM vcpu v. */
+static int rr_notified(struct rr_reader *r, struct replay_vcpu *c, struct replay_vcpu *v,
+                       uint64_t tsc)
+{
+    struct rr_step *s = rr_push_send(r, c, RR_NOTIFY, v, tsc);
     struct rr_dm *dm = s ? rr_dm_of(r->rp, v->rr.parse_dv >> 16, c->rr.parse_dv >> 16) : NULL;
     if (!dm)
         return -1;
-    s->peer = v->rr.parse_dv;
     s->ord = v->rr.parse->fwd_blocks;
     dm->notifies[v->rr.parse_dv & 0xffff]++;
     r->rp->notifies_inferred++;
     return 0;
 }
 
+/* A PV guest's send (c's event_channel_op just before, on the CPU where v's wake is recorded)
+ * woke v, which waited: the send, and v's wait for it. */
+static int rr_sent(struct rr_reader *r, struct replay_vcpu *c, struct replay_vcpu *v, uint64_t tsc)
+{
+    struct rr_parse *p = v->rr.parse;
+    struct rr_step *s = rr_push_send(r, c, RR_SEND, v, tsc);
+    if (!s)
+        return -1;
+    s->ord = ++p->sends_in;
+    struct rr_step *w = &v->rr.step[p->waiting];
+    w->flags |= RR_F_SENT;
+    w->peer = c->rr.parse_dv;
+    w->ord = p->sends_in;
+    r->rp->sends_inferred++;
+    return 0;
+}
+
 /* What the vcpu running where v's wake was recorded says about its cause: Xen's ioreq event
- * (an HVM vcpu in an I/O exit there woke v, of another domain), or a device model's
- * notification (v waits for one, and a vcpu of another, PV, domain woke it). */
+ * (an HVM vcpu in an I/O exit there woke v, of another domain), a device model's notification
+ * (v waits for one, and a vcpu of another, PV, domain woke it), or a PV guest's send (it called
+ * event_channel_op just before). An idle CPU's wake (a timer, an interrupt) has no cause the
+ * recording shows. */
 static int rr_wake_cause(struct rr_reader *r, struct replay_vcpu *v, const struct xt_rec *rec)
 {
     uint32_t cur = rec->cpu < r->nr_cpus ? r->cur[rec->cpu] : 0;
-    if (!cur || (cur - 1) >> 16 == v->rr.parse_dv >> 16)
-        return 0; /* an idle CPU (a timer, an interrupt), or its own domain (an IPI) */
+    if (!cur || cur - 1 == v->rr.parse_dv)
+        return 0;
     struct replay_vcpu *c = rr_vcpu(r, cur - 1);
     if (!c)
         return -1;
     struct rr_parse *cp = c->rr.parse, *p = v->rr.parse;
+    bool other = (cur - 1) >> 16 != v->rr.parse_dv >> 16;
     if (!cp->running)
         return 0;
-    if (cp->hvm && cp->exit_open && rr_exit_is_io(cp) && !p->hvm) {
+    if (other && cp->hvm && cp->exit_open && rr_exit_is_io(cp) && !p->hvm) {
         cp->dm_wake_dv = v->rr.parse_dv + 1;
         cp->dm_wake_step = p->waiting;
         return 0;
     }
-    if (p->hvm && p->exit_open && p->exit_nblock && rr_exit_is_io(p) && !cp->hvm)
+    if (other && p->hvm && p->exit_open && p->exit_nblock && rr_exit_is_io(p) && !cp->hvm)
         return rr_notified(r, c, v, rec->tsc);
+    /* within 10 us of the hypercall: the wake is its doing, not a later interrupt's */
+    if (!cp->hvm && !p->hvm && p->waiting >= 0 && cp->hcall_op == __HYPERVISOR_event_channel_op &&
+        rec->tsc >= cp->hcall_tsc && rec->tsc - cp->hcall_tsc <= r->hz / 100000)
+        return rr_sent(r, c, v, rec->tsc);
     return 0;
 }
 
@@ -488,6 +524,7 @@ static int rr_vcpu_record(struct rr_reader *r, const struct xt_rec *rec)
     v->rr.parse->last_tsc = rec->tsc;
     if (ev == TRC_PV_HYPERCALL_V2 || ev == TRC_PV_HYPERCALL_SUBCALL) {
         v->rr.parse->hcall_tsc = rec->tsc;
+        v->rr.parse->hcall_op = rec->n ? rec->d[0] & ~TRC_PV_HYPERCALL_V2_ARG_MASK : 0;
         r->rp->hypercalls_seen++;
         return 0;
     }
@@ -783,6 +820,23 @@ static int rr_dm_check(struct sim_replay *rp, struct rr_dm *dm, const struct rr_
     return 0;
 }
 
+/* The channel of the sends from domain `from` to vcpu to (both the machine's), counted; it is
+ * replayed if both domains are PV (replay takes events as a PV guest's). */
+static int rr_chan_add(struct sim_replay *rp, uint32_t from, uint32_t to, const struct rr_dom *dom,
+                       unsigned n)
+{
+    for (size_t i = 0; i < rp->nr_chan; i++)
+        if (rp->chan[i].from == from && rp->chan[i].to == to) {
+            rp->chan[i].sends++;
+            return 0;
+        }
+    if (!replay_grow((void **)&rp->chan, &rp->cap_chan, rp->nr_chan + 1, sizeof(*rp->chan)))
+        return -1;
+    bool pv = from < n && (to >> 16) < n && !dom[from].hvm && !dom[to >> 16].hvm;
+    rp->chan[rp->nr_chan++] = (struct rr_chan){.from = from, .to = to, .sends = 1, .active = pv};
+    return 0;
+}
+
 /* The inferred device models' checks, and their steps' vcpus as the machine numbers them. */
 static int rr_dm_resolve(struct sim_replay *rp, const struct rr_dom *dom, unsigned n)
 {
@@ -794,8 +848,11 @@ static int rr_dm_resolve(struct sim_replay *rp, const struct rr_dom *dom, unsign
         for (unsigned k = 0; k < RP_MAX_VCPUS; k++)
             for (size_t i = 0; d->vcpu[k] && i < d->vcpu[k]->rr.n; i++) {
                 struct rr_step *s = &d->vcpu[k]->rr.step[i];
-                if (s->kind == RR_NOTIFY || (s->flags & RR_F_EVENT))
+                if (s->kind == RR_NOTIFY || s->kind == RR_SEND ||
+                    (s->flags & (RR_F_EVENT | RR_F_SENT)))
                     s->peer = rr_dv_now(dom, n, s->peer);
+                if (s->kind == RR_SEND && rr_chan_add(rp, id, s->peer, dom, n) < 0)
+                    return -1;
             }
     }
     return 0;
@@ -996,6 +1053,9 @@ bool replay_real_step(struct sim_vcpu *sv)
     case RR_NOTIFY:
         rr_dm_notify(sv, s);
         return true;
+    case RR_SEND:
+        rr_chan_send(sv, s);
+        return true;
     case RR_END:
         v->rr.end_ns = cost_cycles_to_ns(sv->sd->m->cost, sv->pcpu->local);
         rr_block(sv, s);
@@ -1012,14 +1072,33 @@ void replay_real_free(struct replay_vcpu *v)
 }
 
 /* Every domain of the inferred machine one place later: the device model's goes first. */
+static void rr_shift_peers(struct replay_vcpu *v)
+{
+    for (size_t i = 0; i < v->rr.n; i++) {
+        struct rr_step *s = &v->rr.step[i];
+        if (s->kind == RR_NOTIFY || s->kind == RR_SEND || (s->flags & (RR_F_EVENT | RR_F_SENT)))
+            s->peer += 1u << 16;
+    }
+}
+
 static int rr_shift_domains(struct sim_replay *rp)
 {
     struct xt_idmap shifted = {0};
+    for (size_t i = 0; i < rp->nr_chan; i++) {
+        rp->chan[i].from++;
+        rp->chan[i].to += 1u << 16;
+    }
+    for (size_t i = 0; i < rp->nr_rdm; i++) {
+        rp->rdm[i].target++;
+        rp->rdm[i].emulator++;
+    }
     for (uint32_t id = 0; xt_idmap_next(&rp->dom, &id); id++) {
         struct rp_domain *dd = xt_idmap_get(&rp->dom, id);
         for (unsigned k = 0; k < RP_MAX_VCPUS; k++)
-            if (dd->vcpu[k])
+            if (dd->vcpu[k]) {
                 dd->vcpu[k]->domid = id + 1;
+                rr_shift_peers(dd->vcpu[k]);
+            }
         if (!xt_idmap_set(&shifted, id + 1, dd)) {
             xt_idmap_free(&shifted);
             return -1;

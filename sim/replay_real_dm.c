@@ -45,6 +45,7 @@ void rr_dm_free(struct sim_replay *rp)
     for (size_t i = 0; i < rp->nr_rdm; i++)
         free(rp->rdm[i].range);
     free(rp->rdm);
+    free(rp->chan);
 }
 
 /* The replayed device model of HVM domain target, NULL if none. */
@@ -133,23 +134,100 @@ static void dm_take_events(struct sim_vcpu *sv)
     v->rr.absorb += sv->pcpu->local - start;
 }
 
+/* ---- inferred channels: a guest's sends ---------------------------------------------------- */
+
+/* The receiver's port: an IPI port on the receiving vcpu (the sender, of the same domain, sends
+ * on it too), or an unbound port for the sending domain, notifying the receiving vcpu. */
+static void chan_set_up(struct sim_vcpu *sv, struct rr_chan *c)
+{
+    struct rp_domain *d = sv->rp->dom;
+    uint32_t vcpu = c->to & 0xffff;
+    if (c->from == sv->sd->d->domid) {
+        struct evtchn_bind_ipi b = {.vcpu = vcpu};
+        c->ready = c->bound = rp_evtchn_call(sv, d, EVTCHNOP_bind_ipi, &b, sizeof(b)) == 0;
+        c->port_to = c->port_from = b.port;
+        return;
+    }
+    struct evtchn_alloc_unbound a = {.dom = DOMID_SELF, .remote_dom = (domid_t)c->from};
+    if (rp_evtchn_call(sv, d, EVTCHNOP_alloc_unbound, &a, sizeof(a)) < 0)
+        return;
+    c->port_to = a.port;
+    struct evtchn_bind_vcpu bv = {.port = a.port, .vcpu = vcpu};
+    c->ready = vcpu == 0 || rp_evtchn_call(sv, d, EVTCHNOP_bind_vcpu, &bv, sizeof(bv)) == 0;
+}
+
+static struct rr_chan *chan_of(struct sim_replay *rp, uint32_t from, uint32_t to)
+{
+    for (size_t i = 0; i < rp->nr_chan; i++)
+        if (rp->chan[i].active && rp->chan[i].from == from && rp->chan[i].to == to)
+            return &rp->chan[i];
+    return NULL;
+}
+
+static uint32_t dv_of(const struct sim_vcpu *sv)
+{
+    return (uint32_t)sv->sd->d->domid << 16 | sv->v->vcpu_id;
+}
+
+/* The send: on the channel (the sender binds its end at its first send), then the receiver's
+ * wait for it is over; a receiver the event did not wake (its port not up) is woken. */
+void rr_chan_send(struct sim_vcpu *sv, const struct rr_step *s)
+{
+    struct machine *m = sv->sd->m;
+    struct sim_replay *rp = m->replay;
+    struct rr_chan *c = chan_of(rp, sv->sd->d->domid, s->peer);
+    if (!c || (s->peer >> 16) >= m->nr_dom || (s->peer & 0xffff) >= m->dom[s->peer >> 16].nr_vcpus)
+        return;
+    struct sim_vcpu *to = &m->dom[s->peer >> 16].vcpu[s->peer & 0xffff];
+    if (c->ready && !c->bound) {
+        struct evtchn_bind_interdomain b = {.remote_dom = (domid_t)(c->to >> 16),
+                                            .remote_port = c->port_to};
+        c->bound = rp_evtchn_call(sv, sv->rp->dom, EVTCHNOP_bind_interdomain, &b, sizeof(b)) == 0;
+        c->port_from = b.local_port;
+    }
+    if (to->rp && to->rp->rr.sends_in < s->ord)
+        to->rp->rr.sends_in = s->ord;
+    if (c->bound) {
+        struct evtchn_send snd = {.port = c->port_from};
+        rp_evtchn_call(sv, sv->rp->dom, EVTCHNOP_send, &snd, sizeof(snd));
+        rp->sends_played++;
+        c->sent++;
+    }
+    if (to->rp && to->rp->rr.cond_wait && to->v->run_state == VCPU_BLOCKED) {
+        rp->sends_kicked++;
+        vcpu_wake_for_event(to->v, -1);
+    }
+}
+
+/* Whether sv's domain receives on any inferred channel or serves as a device model. */
+static bool takes_events(const struct sim_replay *rp, domid_t domid)
+{
+    for (size_t i = 0; i < rp->nr_rdm; i++)
+        if (rp->rdm[i].active && rp->rdm[i].emulator == domid)
+            return true;
+    for (size_t i = 0; i < rp->nr_chan; i++)
+        if (rp->chan[i].active && rp->chan[i].to >> 16 == domid)
+            return true;
+    return false;
+}
+
 void rr_dm_before_step(struct sim_vcpu *sv)
 {
     struct sim_replay *rp = sv->sd->m->replay;
+    domid_t domid = sv->sd->d->domid;
     dm_take_events(sv);
     if (sv->v->vcpu_id != 0 || sv->rp->rr.dm_ready)
         return;
     sv->rp->rr.dm_ready = true;
-    bool prepared = false;
-    for (size_t i = 0; i < rp->nr_rdm; i++) {
-        struct rr_dm *dm = &rp->rdm[i];
-        if (!dm->active || dm->emulator != sv->sd->d->domid)
-            continue;
-        if (!prepared)
-            dm_prepare_vcpus(sv->sd);
-        prepared = true;
-        dm_set_up(sv, dm);
-    }
+    if (!takes_events(rp, domid))
+        return;
+    dm_prepare_vcpus(sv->sd);
+    for (size_t i = 0; i < rp->nr_rdm; i++)
+        if (rp->rdm[i].active && rp->rdm[i].emulator == domid)
+            dm_set_up(sv, &rp->rdm[i]);
+    for (size_t i = 0; i < rp->nr_chan; i++)
+        if (rp->chan[i].active && rp->chan[i].to >> 16 == domid)
+            chan_set_up(sv, &rp->chan[i]);
 }
 
 /* Whether the HVM vcpu step s names has made the request s waits for (true when its device
@@ -171,9 +249,16 @@ static bool dm_step_waits(const struct rr_step *s)
     return s->kind == RR_NOTIFY || (s->flags & RR_F_EVENT);
 }
 
+/* A wait for an inferred send that has not been made (its channel is replayed). */
+static bool send_awaited(struct sim_vcpu *sv, const struct rr_step *s)
+{
+    return (s->flags & RR_F_SENT) && chan_of(sv->sd->m->replay, s->peer >> 16, dv_of(sv)) &&
+           sv->rp->rr.sends_in < s->ord;
+}
+
 bool rr_dm_must_wait(struct sim_vcpu *sv, const struct rr_step *s)
 {
-    if (!dm_step_waits(s) || dm_request_made(sv, s)) {
+    if (!send_awaited(sv, s) && (!dm_step_waits(s) || dm_request_made(sv, s))) {
         sv->rp->rr.cond_wait = false;
         return false;
     }
@@ -189,6 +274,8 @@ bool rr_dm_wait_met(struct sim_vcpu *sv, const struct rr_step *s)
     const struct rr_dm *dm = (s->flags & RR_F_EVENT) ? dm_of_target(rp, s->peer >> 16) : NULL;
     bool waited = sv->rp->rr.cond_waited;
     sv->rp->rr.cond_waited = false;
+    if ((s->flags & RR_F_SENT) && chan_of(rp, s->peer >> 16, dv_of(sv)))
+        return true; /* the send came */
     if (!dm || !dm->ready || dm->emulator != sv->sd->d->domid)
         return false; /* a wait as recorded */
     rp->dm_waits_met += !waited;

@@ -126,6 +126,26 @@ static struct json_object *real_dms_json(const struct machine *m)
     return a;
 }
 
+/* The channels a guest's sends were inferred on, and what the replay sent on them. */
+static struct json_object *real_chans_json(const struct machine *m)
+{
+    const struct sim_replay *rp = m->replay;
+    struct json_object *a = json_object_new_array();
+    for (size_t i = 0; i < rp->nr_chan; i++) {
+        const struct rr_chan *c = &rp->chan[i];
+        struct json_object *o = json_object_new_object();
+        put_u64(o, "from_domain", c->from);
+        put_u64(o, "to_domain", c->to >> 16);
+        put_u64(o, "to_vcpu", c->to & 0xffff);
+        json_object_object_add(o, "ipi", json_object_new_boolean(c->from == c->to >> 16));
+        put_u64(o, "sends_inferred", c->sends);
+        put_u64(o, "sent", c->sent);
+        json_object_object_add(o, "replayed", json_object_new_boolean(c->active));
+        json_object_array_add(a, o);
+    }
+    return a;
+}
+
 static struct json_object *real_json(const struct machine *m)
 {
     const struct sim_replay *rp = m->replay;
@@ -153,6 +173,10 @@ static struct json_object *real_json(const struct machine *m)
     put_u64(o, "events_taken", rp->dm_events_taken);
     put_u64(o, "waits_already_met", rp->dm_waits_met);
     json_object_object_add(o, "inferred_device_models", real_dms_json(m));
+    put_u64(o, "sends_inferred", rp->sends_inferred);
+    put_u64(o, "sends_made", rp->sends_played);
+    put_u64(o, "receivers_woken_without_event", rp->sends_kicked);
+    json_object_object_add(o, "inferred_channels", real_chans_json(m));
     json_object_object_add(o, "vcpus", each_vcpu(m, real_vcpu_json));
     json_object_object_add(o, "io", real_ports_json(m));
     return o;
@@ -231,6 +255,32 @@ static void real_print_dms(struct json_object *o, FILE *out)
             RU(o, "events_taken"), RU(o, "waits_already_met"));
 }
 
+/* The inferred channels: sends per channel, recorded and made. */
+static void real_print_chans(struct json_object *o, FILE *out)
+{
+    struct json_object *chans = get_arr(o, "inferred_channels");
+    size_t n = chans ? json_object_array_length(chans) : 0;
+    if (!n)
+        return;
+    fprintf(out,
+            "  inferred sends: %" PRIu64 " (a PV vcpu's event_channel_op, then on its CPU the wake "
+            "of a vcpu that waited); the replay made %" PRIu64 " on %zu channels\n"
+            "  from  to        kind          sends   made   replayed\n",
+            RU(o, "sends_inferred"), RU(o, "sends_made"), n);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *c = json_object_array_get_idx(chans, i);
+        char to[32];
+        snprintf(to, sizeof(to), "d%" PRIu64 "v%" PRIu64, RU(c, "to_domain"), RU(c, "to_vcpu"));
+        fprintf(out, "  d%-4" PRIu64 "%-9s %-12s %6" PRIu64 " %6" PRIu64 "   %s\n",
+                RU(c, "from_domain"), to,
+                json_object_get_boolean(json_object_object_get(c, "ipi")) ? "ipi" : "interdomain",
+                RU(c, "sends_inferred"), RU(c, "sent"),
+                json_object_get_boolean(json_object_object_get(c, "replayed"))
+                    ? "yes"
+                    : "no (an HVM end: its events are not replayed)");
+    }
+}
+
 static void real_print_text(struct json_object *o, FILE *out)
 {
     struct json_object *vcpus = get_arr(o, "vcpus"), *io = get_arr(o, "io");
@@ -243,11 +293,14 @@ static void real_print_text(struct json_object *o, FILE *out)
                 ? " (xenalyze's default: --cpu-hz gives the host's)"
                 : "",
             RU(o, "cpus"), (double)RU(o, "span_ns") / 1e9, RU(o, "lost_records"));
+    uint64_t wakes = RU(o, "wakes_inferred"),
+             caused = RU(o, "sends_inferred") + RU(o, "ioreq_events_inferred");
     fprintf(out,
-            "  inferred: %" PRIu64 " steps; %" PRIu64 " wakes at their recorded times (their "
-            "causes, events or interrupts, are not recorded), %" PRIu64
-            " of them passed before the replay came to the wait\n",
-            RU(o, "steps_inferred"), RU(o, "wakes_inferred"), RU(o, "waits_passed"));
+            "  inferred: %" PRIu64 " steps; %" PRIu64 " wakes, %" PRIu64
+            " of them by a send or an ioreq event (below), the others at their recorded times "
+            "(their causes, timers or interrupts, are not recorded); %" PRIu64
+            " of those passed before the replay came to the wait\n",
+            RU(o, "steps_inferred"), wakes, caused < wakes ? caused : wakes, RU(o, "waits_passed"));
     fprintf(out,
             "  as recorded: %" PRIu64 " cycles in Xen for exits other than I/O and hlt (of %" PRIu64
             " exits); %" PRIu64 " hypercalls (xentrace keeps no arguments); %" PRIu64
@@ -255,6 +308,7 @@ static void real_print_text(struct json_object *o, FILE *out)
             RU(o, "exit_cycles_as_recorded"), RU(o, "exits"), RU(o, "hypercalls_recorded"),
             RU(o, "vectors_injected"));
     real_print_dms(o, out);
+    real_print_chans(o, out);
     fprintf(out, "  vcpu            steps   recorded end ns   replayed end ns\n");
     for (size_t i = 0; vcpus && i < json_object_array_length(vcpus); i++) {
         struct json_object *v = json_object_array_get_idx(vcpus, i);

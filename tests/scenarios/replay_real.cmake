@@ -7,8 +7,11 @@
 # notifications), every notification is sent, and each address's time from exit to wake is
 # the recording's within 10 %; replayed again with --emulate-in-xen, Xen answers them: none may
 # be slower and some must be faster. With DM (a device model built with evsim dm-cc) the replay
-# is given it (--device-model), and the UART's accesses must have gone through it.
-# Variables (-D): EVSIM, STRIP, SCENARIO, WORK_DIR, HZ, FASTER, DM.
+# is given it (--device-model), and the UART's accesses must have gone through it. With SENDS
+# (a recording of PV guests' event channels), every inferred send is made on an inferred
+# channel, each vcpu ends within 2 % of its recorded end, and replayed under OTHER (flags) the
+# last vcpu ends within 5 % of a run of the scenario under OTHER.
+# Variables (-D): EVSIM, STRIP, SCENARIO, WORK_DIR, HZ, FASTER, DM, SENDS, OTHER.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 include(${CMAKE_CURRENT_LIST_DIR}/steps.cmake)
@@ -31,8 +34,22 @@ endif()
 
 # check_replay(FILE MODE): MODE inferred (the recording's device model replayed), in_xen, dm or
 # plain (no device model in the recording)
-function(check_replay file mode)
-  file(READ ${WORK_DIR}/${file} json)
+# Whether a and b are more than `percent` % of b apart (in *out: ON or OFF).
+function(apart out a b percent)
+  math(EXPR diff "${a} - ${b}")
+  if(diff LESS 0)
+    math(EXPR diff "0 - ${diff}")
+  endif()
+  math(EXPR limit "${b} * ${percent} / 100")
+  if(diff GREATER limit)
+    set(${out} ON PARENT_SCOPE)
+  else()
+    set(${out} OFF PARENT_SCOPE)
+  endif()
+endfunction()
+
+# Every vcpu of the replay in `json` played all its inferred steps.
+function(check_steps file json)
   string(JSON vcpus GET "${json}" replay real_recording vcpus)
   string(JSON nv LENGTH "${vcpus}")
   math(EXPR last "${nv} - 1")
@@ -45,6 +62,11 @@ function(check_replay file mode)
       message(FATAL_ERROR "${file}: d${dom}v${vcpu}: played ${played} of its ${steps} inferred steps")
     endif()
   endforeach()
+endfunction()
+
+function(check_replay file mode)
+  file(READ ${WORK_DIR}/${file} json)
+  check_steps(${file} "${json}")
   if(mode STREQUAL "inferred")
     string(JSON dms GET "${json}" replay real_recording inferred_device_models)
     string(JSON ndm LENGTH "${dms}")
@@ -82,11 +104,8 @@ function(check_replay file mode)
         "in ${recorded_mean_ns} ns: Xen should not be slower")
     endif()
     if(mode STREQUAL "inferred")
-      math(EXPR diff "${replayed_mean_ns} - ${recorded_mean_ns}")
-      if(diff LESS 0)
-        math(EXPR diff "0 - ${diff}")
-      endif()
-      if(diff GREATER 0 AND diff GREATER_EQUAL recorded_mean_ns / 10)
+      apart(far ${replayed_mean_ns} ${recorded_mean_ns} 10)
+      if(far)
         message(FATAL_ERROR "${what}: ${replayed_mean_ns} ns through the inferred device model, "
           "${recorded_mean_ns} ns in the recording: more than 10 % apart")
       endif()
@@ -105,7 +124,52 @@ function(check_replay file mode)
   endif()
 endfunction()
 
-if(DM)
+# A recording of PV guests' sends: the vcpus' ends, recorded and replayed (the latest in *last),
+# within `percent` of each other, or the latest within `percent` of `run_ns`.
+function(check_sends file percent run_ns)
+  file(READ ${WORK_DIR}/${file} json)
+  string(JSON inferred GET "${json}" replay real_recording sends_inferred)
+  string(JSON made GET "${json}" replay real_recording sends_made)
+  if(inferred EQUAL 0 OR NOT made EQUAL inferred)
+    message(FATAL_ERROR "${file}: ${made} of ${inferred} inferred sends made")
+  endif()
+  check_steps(${file} "${json}")
+  string(JSON vcpus GET "${json}" replay real_recording vcpus)
+  string(JSON nv LENGTH "${vcpus}")
+  math(EXPR last "${nv} - 1")
+  set(latest 0)
+  foreach(i RANGE ${last})
+    string(JSON rec GET "${vcpus}" ${i} recorded_end_ns)
+    string(JSON rep GET "${vcpus}" ${i} replayed_end_ns)
+    if(rep GREATER latest)
+      set(latest ${rep})
+    endif()
+    if(run_ns EQUAL 0)
+      apart(far ${rep} ${rec} ${percent})
+      if(far)
+        message(FATAL_ERROR "${file}: vcpu ${i} ends at ${rep} ns, recorded ${rec} ns")
+      endif()
+    endif()
+  endforeach()
+  if(NOT run_ns EQUAL 0)
+    apart(far ${latest} ${run_ns} ${percent})
+    if(far)
+      message(FATAL_ERROR "${file}: the replay's last vcpu ends at ${latest} ns, a run under "
+        "${OTHER} at ${run_ns} ns: more than ${percent} % apart")
+    endif()
+  endif()
+endfunction()
+
+if(SENDS)
+  check_sends(replay.json 2 0)
+  evsim_step("evsim run (other)" ${EVSIM} run ${SCENARIO} ${OTHER} --json run_other.json
+    --no-report)
+  evsim_step("evsim replay (real, other)" ${EVSIM} replay real.xt --cpu-hz ${HZ} ${OTHER}
+    --json other.json --no-report)
+  file(READ ${WORK_DIR}/run_other.json run)
+  string(JSON run_ns GET "${run}" simulated_ns)
+  check_sends(other.json 5 ${run_ns})
+elseif(DM)
   check_replay(replay.json dm)
 elseif(FASTER)
   check_replay(replay.json inferred)

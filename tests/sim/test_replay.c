@@ -322,7 +322,10 @@ static int load_real(const struct real_rec *recs, size_t n, struct sim_replay **
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(xt_writer_open(&w, path, 2, &err), 0);
+    uint32_t cpus = 2;
+    for (size_t i = 0; i < n; i++)
+        cpus = recs[i].cpu >= cpus ? recs[i].cpu + 1 : cpus;
+    assert_int_equal(xt_writer_open(&w, path, cpus, &err), 0);
     for (size_t i = 0; i < n; i++)
         xt_writer_add(w, recs[i].cpu, recs[i].event, true, 1000000 + recs[i].tsc, recs[i].n,
                       recs[i].d);
@@ -499,6 +502,66 @@ static void real_device_model_unpaired(void **state)
     replay_free(rp);
 }
 
+/* PV guests' sends: d0v0 calls event_channel_op and d1v0, blocked, is woken on d0v0's CPU
+ * 100 ns later (a send); d1v0 then calls it and d0v0 is woken 20 us later (too late: an
+ * interrupt's, not inferred); d0v0 calls it and its own vcpu 1 wakes (an IPI). */
+static void real_sends_inferred(void **state)
+{
+    (void)state;
+    static const struct real_rec recs[] = {
+        {1, 0, RS(1, 0), 1, {HVM1}},
+        {1, 50, RS(0, 2), 1, {HVM1}},
+        {2, 0, RS(1, 0), 1, {1}},
+        {2, 60, RS(0, 2), 1, {1}},
+        {0, 0, RS(1, 0), 1, {0}},
+        {0, 500, TRC_PV_HYPERCALL_V2, 1, {__HYPERVISOR_event_channel_op}},
+        {0, 600, RS(2, 1), 1, {HVM1}},
+        {0, 700, RS(0, 2), 1, {0}},
+        {1, 800, RS(1, 0), 1, {HVM1}},
+        {1, 900, TRC_PV_HYPERCALL_V2, 1, {__HYPERVISOR_event_channel_op}},
+        {1, 20900, RS(2, 1), 1, {0}},
+        {1, 21000, RS(0, 1), 1, {HVM1}},
+        {0, 21100, RS(1, 0), 1, {0}},
+        {0, 21200, TRC_PV_HYPERCALL_V2, 1, {__HYPERVISOR_event_channel_op}},
+        {0, 21300, RS(2, 1), 1, {1}},
+        {0, 22000, RS(0, 1), 1, {0}},
+        {2, 22100, RS(1, 0), 1, {1}},
+        {2, 23000, RS(0, 1), 1, {1}},
+    };
+    struct sim_replay *rp = NULL;
+    struct diag d = {{0}};
+    if (load_real(recs, sizeof(recs) / sizeof(recs[0]), &rp, &d) < 0)
+        fail_msg("%s", d.msg);
+    const struct rr_vcpu *v0 = &replay_domain_of(rp, 0, false)->vcpu[0]->rr;
+    const struct rr_vcpu *v1 = &replay_domain_of(rp, 0, false)->vcpu[1]->rr;
+    const struct rr_vcpu *u = &replay_domain_of(rp, 1, false)->vcpu[0]->rr;
+    assert_int_equal(rp->sends_inferred, 2);
+    /* d0v0: START, SEND (guest 0-500), BLOCK (woken at 20,900: a timed wake), SEND, END */
+    assert_int_equal(v0->n, 5);
+    assert_int_equal(v0->step[1].kind, RR_SEND);
+    assert_int_equal(v0->step[1].delta, 500);
+    assert_int_equal(v0->step[1].peer, 1u << 16);
+    assert_int_equal(v0->step[1].ord, 1);
+    assert_int_equal(v0->step[2].kind, RR_BLOCK);
+    assert_int_equal(v0->step[2].flags, 0);
+    assert_int_equal(v0->step[2].wake_ns, 20900);
+    assert_int_equal(v0->step[3].kind, RR_SEND);
+    assert_int_equal(v0->step[3].peer, 1);
+    /* d1v0's wait was for the send; d0v1's for the IPI */
+    assert_int_equal(u->step[1].kind, RR_BLOCK);
+    assert_int_equal(u->step[1].flags, RR_F_SENT);
+    assert_int_equal(u->step[1].peer, 0);
+    assert_int_equal(u->step[1].ord, 1);
+    assert_int_equal(v1->step[1].flags, RR_F_SENT);
+    assert_int_equal(rp->nr_chan, 2);
+    assert_int_equal(rp->chan[0].from, 0);
+    assert_int_equal(rp->chan[0].to, 1u << 16);
+    assert_true(rp->chan[0].active);
+    assert_int_equal(rp->chan[1].from, 0);
+    assert_int_equal(rp->chan[1].to, 1);
+    replay_free(rp);
+}
+
 /* Real recordings replay cannot take: no guest's vcpu, a vcpu beyond 63. */
 static void real_refused(void **state)
 {
@@ -526,6 +589,7 @@ int main(void)
         cmocka_unit_test(real_hvm_steps_inferred),
         cmocka_unit_test(real_device_model_inferred),
         cmocka_unit_test(real_device_model_unpaired),
+        cmocka_unit_test(real_sends_inferred),
         cmocka_unit_test(real_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
