@@ -260,6 +260,7 @@ struct replay_vcpu {
      * replayed code's accesses take their guest cycles (and cuts) in turn. */
     uint32_t *pool;
     size_t nr_pool, cap_pool, next_pool;
+    uint64_t pooled_cycles, pooled; /* all pools' so far: their cycles and accesses */
     struct rp_cut *pool_cut; /* the cuts of the pooled steps a compute takes, in its cycles */
     size_t nr_pool_cut, cap_pool_cut;
     uint64_t bodies_run, played, wait_cycles, waits, blocks_inserted, waits_skipped,

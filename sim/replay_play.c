@@ -982,6 +982,8 @@ static bool pool_add(struct replay_vcpu *v, uint32_t step)
         v->cap_pool = cap;
     }
     v->pool[v->nr_pool++] = step;
+    v->pooled_cycles += rp_delta(&v->step[step]);
+    v->pooled++;
     return true;
 }
 
@@ -1020,18 +1022,23 @@ static void pool_cuts(struct replay_vcpu *v, uint32_t i, uint64_t at)
         v->pool_cut[v->nr_pool_cut++] = (struct rp_cut){i, c[k].at + (int64_t)at};
 }
 
-/* The guest cycles before the replayed code's next n accesses, and then before step `last`
- * (-1: none), begun as one compute with their cuts. */
+/* The guest cycles before the replayed code's next n accesses (UINT32_MAX: all left), and then
+ * before step `last` (-1: none), begun as one compute with their cuts. Accesses beyond the
+ * recorded upcall's (the replay's scan finds more pending than the recorded one did) take the
+ * recorded scans' mean so far: the guest's code would have run for them too. */
 static void pool_take(struct sim_vcpu *sv, unsigned n, int64_t last)
 {
     struct replay_vcpu *v = sv->rp;
     uint64_t c = 0;
+    bool all = n == UINT32_MAX;
     v->nr_pool_cut = 0;
     for (; n && v->next_pool < v->nr_pool; n--) {
         uint32_t i = v->pool[v->next_pool++];
         pool_cuts(v, i, c);
         c += rp_delta(&v->step[i]);
     }
+    if (!all && n && v->pooled)
+        c += n * (v->pooled_cycles / v->pooled);
     if (last >= 0) {
         pool_cuts(v, (uint32_t)last, c);
         c += rp_delta(&v->step[last]);
