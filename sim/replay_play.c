@@ -391,13 +391,14 @@ static bool compute_run(struct sim_vcpu *sv)
 
 /* A compute begins. One whose first cut is before its start (the block of the action before
  * read the TSC) goes back there first, as the engine took back the block's rest, if that was
- * in this slice. */
+ * in this slice's guest code (never before the slice or Xen's work in it). */
 static void compute_begin(struct sim_vcpu *sv, uint64_t cycles, const struct rp_cut *cut,
                           size_t nr_cut)
 {
     struct replay_vcpu *v = sv->rp;
     uint64_t back = nr_cut && cut[0].at < 0 ? (uint64_t)-cut[0].at : 0;
-    if (back && (!sv->slice_ran || back > sv->guest_cycles)) {
+    if (back &&
+        (!sv->slice_ran || back > sv->guest_cycles || back > *clock_of(sv) - sv->pcpu->xen_to)) {
         for (; nr_cut && cut[0].at < 0; cut++, nr_cut--)
             ;
         back = 0;
