@@ -99,7 +99,8 @@ enum xt_step_kind {
  * XT_IO_INFO, address lo, hi, data lo, hi (a write's; a read's answer comes from the replay). */
 #define TRC_EVSIM_G_IO (TRC_EVSIM_GUEST + 11)
 /* The engine's slice ended inside the vcpu's code, at the end of a basic block: dv, the guest
- * cycles it ran since its previous step (lo, hi). Not a step: the next step's delta still counts
+ * cycles it ran since its previous step (lo, hi; signed: negative when that step's block read the
+ * TSC and the engine took the block's rest back). Not a step: the next step's delta still counts
  * from the previous one. A replay ends its slice there too (a recording keeps no blocks). */
 #define TRC_EVSIM_G_CUT (TRC_EVSIM_GUEST + 12)
 /* G_IO's third word: ioreq type (IOREQ_TYPE_*), direction, DF, data_is_ptr, the exit decoded
