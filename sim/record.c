@@ -722,6 +722,19 @@ void record_guest_step(struct sim_vcpu *sv, enum xt_step_kind kind, uint32_t arg
                       (uint32_t)kind, arg));
 }
 
+void record_guest_cut(struct sim_vcpu *sv)
+{
+    struct machine *m = sv->sd->m;
+
+    if (!m->rec)
+        return;
+    uint64_t delta = sv->guest_cycles - sv->rec_guest_at, t = *sv->clock;
+    if (t <= sv->rec_step_at)
+        t = sv->rec_step_at + 1; /* as a step's: in order with the vcpu's steps on any CPU */
+    step_done(sv, put(m, sv->pcpu->id, TRC_EVSIM_G_CUT, true, t, 3, dv_of(sv), (uint32_t)delta,
+                      (uint32_t)(delta >> 32)));
+}
+
 void record_guest_consume(struct sim_vcpu *sv, uint32_t port)
 {
     struct machine *m = sv->sd->m;

@@ -92,5 +92,7 @@ void record_guest_access(struct sim_vcpu *sv, uint64_t page_gpa, uint64_t offset
 /* The write just recorded cleared port's PENDING bit (after `raised` set_pendings of it). */
 void record_guest_consume(struct sim_vcpu *sv, uint32_t port);
 void record_guest_step(struct sim_vcpu *sv, enum xt_step_kind kind, uint32_t arg);
+/* The engine's slice ended inside sv's code (G_CUT): where, for a replay's slices to end there. */
+void record_guest_cut(struct sim_vcpu *sv);
 
 #endif

@@ -316,6 +316,18 @@ static int read_compute(struct reader *r, const struct xt_rec *rec)
     return 0;
 }
 
+/* Where the engine's slice ended before the vcpu's next step (at the index it will have). */
+static int read_cut(struct reader *r, const struct xt_rec *rec)
+{
+    struct replay_vcpu *v = rec->n >= 3 ? replay_vcpu_of(r->rp, rec->d[0]) : NULL;
+    if (!v)
+        return bad(r, rec, "a CUT record without its vcpu and cycles");
+    if (!replay_grow((void **)&v->cut, &v->cap_cut, v->nr_cut + 1, sizeof(*v->cut)))
+        return bad(r, rec, "out of memory");
+    v->cut[v->nr_cut++] = (struct rp_cut){(uint32_t)v->n, (int64_t)(v->carry + u64(&rec->d[1]))};
+    return 0;
+}
+
 static int read_hcall(struct reader *r, const struct xt_rec *rec)
 {
     struct sim_replay *rp = r->rp;
@@ -538,7 +550,8 @@ static const struct {
     {TRC_EVSIM_G_RESULT, read_result},   {TRC_EVSIM_G_ACCESS, read_access},
     {TRC_EVSIM_G_PAGE, read_page},       {TRC_EVSIM_G_STEP, read_step},
     {TRC_EVSIM_G_IO, read_io},           {TRC_EVSIM_G_CONSUME, read_consume},
-    {TRC_EVSIM_CPU_HZ, read_cpu_hz},     {TRC_EVSIM_LAYOUT, read_layout},
+    {TRC_EVSIM_G_CUT, read_cut},         {TRC_EVSIM_CPU_HZ, read_cpu_hz},
+    {TRC_EVSIM_LAYOUT, read_layout},
 };
 
 static int read_record(struct reader *r, const struct xt_rec *rec)
@@ -606,6 +619,7 @@ int replay_load_hz(const char *path, uint64_t cpu_hz, struct sim_replay **out, s
     *out = NULL;
     if (!rp)
         return diag_set(d, "%s: out of memory", path);
+    rp->own_config = -1;
     if (xt_source_file(&src, path, &err) < 0) {
         free(rp);
         return diag_set(d, "%s: %s", path, err.msg);

@@ -122,6 +122,15 @@ struct rp_port_bodies {
     uint32_t port, first, n, next;
 };
 
+/* Where the engine's slice ended inside the guest's code before step `step`: `at` guest cycles
+ * into the compute before it (a basic block's end). Sorted by step, then at, once loaded. It
+ * may be before the compute's start: the block of the step before read the TSC, and the engine
+ * took back what it had charged for the block's rest (sim_vcpu_uncharge_from). */
+struct rp_cut {
+    uint32_t step;
+    int64_t at;
+};
+
 /* A vcpu's last call while it is read (its arguments, memory and result follow its HCALL
  * record): interned once the vcpu's next step comes. */
 struct rp_open_call {
@@ -141,6 +150,9 @@ struct rp_seg {
     uint32_t done;     /* steps sorted out */
     bool in_inv;       /* the last invocation has not ended yet ... */
     int64_t open_body; /* ... and the range its next steps extend: a body, or -1 its prologue */
+    size_t next_cut;   /* the cuts sorted out: those of steps before `done` */
+    uint32_t *carried; /* cuts of upcalls' computes, which the main line's next step takes */
+    size_t nr_carried, cap_carried;
 };
 
 /* Where a vcpu is: its main line; in a handler, playing steps (a prologue or a body), in the
@@ -242,6 +254,8 @@ struct replay_vcpu {
     uint64_t carry; /* while reading: COMPUTE cycles for the next step ... */
     uint64_t span;  /* ... and the deltas so far (at most RP_DELTA_MAX) */
     struct rp_open_call open_call;
+    struct rp_cut *cut; /* where the engine's slices ended inside computes */
+    size_t nr_cut, cap_cut;
     uint32_t domid, vcpu;
     /* the steps sorted out (replay_play.c) */
     uint32_t *main;       /* the steps outside upcall handlers, in order ... */
@@ -259,15 +273,24 @@ struct replay_vcpu {
     /* playing */
     enum rp_phase phase;
     size_t next_main, next_inv;
-    struct rp_range range; /* RP_RANGE: the steps being played ... */
-    uint32_t cursor;       /* ... the next of them */
-    int64_t range_body;    /* the body being played, -1 for a prologue */
-    int64_t chain_port;    /* the port whose bodies are being run, -1 none ... */
-    uint64_t chain_raised; /* ... and how often Xen had set it pending when taken */
-    int64_t inv_iret;      /* the return of the upcall being handled */
-    uint64_t todo;         /* guest cycles still to run before the next action ... */
-    bool todo_set;         /* ... once known */
-    uint64_t main_todo;    /* the main line's, while a handler runs */
+    struct rp_range range;         /* RP_RANGE: the steps being played ... */
+    uint32_t cursor;               /* ... the next of them */
+    int64_t range_body;            /* the body being played, -1 for a prologue */
+    int64_t chain_port;            /* the port whose bodies are being run, -1 none ... */
+    uint64_t chain_raised;         /* ... and how often Xen had set it pending when taken */
+    int64_t inv_iret;              /* the return of the upcall being handled */
+    uint64_t todo;                 /* guest cycles still to run before the next action ... */
+    bool todo_set;                 /* ... once known */
+    uint64_t todo_total;           /* ... of how many (where the cuts are counted from) */
+    const struct rp_cut *todo_cut; /* the compute's cuts ... */
+    size_t nr_todo_cut;
+    uint64_t todo_base; /* ... counted from this many cycles before its start */
+    uint64_t main_todo; /* the main line's, while a handler runs */
+    uint64_t main_total;
+    const struct rp_cut *main_cut;
+    size_t nr_main_cut;
+    uint64_t main_base;
+    bool main_cut_passed; /* an upcall came at a slice's start before the main compute began */
     bool main_todo_saved;
     struct hv_regs regs; /* the guest's registers as of its last step */
     unsigned credits;    /* upcalls Xen delivered that no handler has taken yet */
@@ -284,10 +307,13 @@ struct replay_vcpu {
     uint64_t last_deadline, last_period;
     struct rp_guest guest;
     struct rr_vcpu rr; /* a real recording's */
-    /* The guest cycles before each access the recorded upcall's event-channel code made, in
-     * order: the replayed code's accesses take them in turn. */
-    uint64_t *pool;
+    /* The steps of the accesses the recorded upcall's event-channel code made, in order: the
+     * replayed code's accesses take their guest cycles (and cuts) in turn. */
+    uint32_t *pool;
     size_t nr_pool, cap_pool, next_pool;
+    uint64_t pooled_cycles, pooled; /* all pools' so far: their cycles and accesses */
+    struct rp_cut *pool_cut; /* the cuts of the pooled steps a compute takes, in its cycles */
+    size_t nr_pool_cut, cap_pool_cut;
     uint64_t bodies_run, played, wait_cycles, waits, blocks_inserted, waits_skipped,
         events_unrecorded;
 };
@@ -328,6 +354,9 @@ struct sim_replay {
         skipped, unknown_pages, consumptions, retries, timeouts_moved, repeats_skipped,
         abi_calls_skipped;
     uint64_t rec_khz; /* the recording's CPU, for its times */
+    /* The replay's machine is the recording's own (no flag changed its scenario): the recorded
+     * slices' cuts apply. Another timing makes them arbitrary points. -1 not known yet. */
+    int own_config;
     /* a real host's recording (sim/replay_real.c) */
     bool real, hz_default;
     uint32_t real_cpus;

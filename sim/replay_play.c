@@ -23,6 +23,7 @@
 #include "sim/machine.h"
 #include "sim/record.h"
 #include "sim/replay_int.h"
+#include "sim/scenario.h"
 #include "sim/vcpu.h"
 
 /* ---- sorting the recorded steps out -------------------------------------------------------- */
@@ -119,9 +120,48 @@ static bool handler_step(struct replay_vcpu *v, const struct sim_replay *rp, uin
     return true;
 }
 
+/* The cuts of step i's compute: [*first, return) of v->cut (read in step order). */
+static size_t cuts_of_step(struct replay_vcpu *v, uint32_t i, size_t *first)
+{
+    struct rp_seg *g = &v->seg;
+    while (g->next_cut < v->nr_cut && v->cut[g->next_cut].step < i)
+        g->next_cut++;
+    *first = g->next_cut;
+    while (g->next_cut < v->nr_cut && v->cut[g->next_cut].step == i)
+        g->next_cut++;
+    return g->next_cut;
+}
+
+/* Step i's cuts, now that its compute is known: an upcall's go, as its cycles do, to the main
+ * line's next step (after what is carried already); a main-line step's come after them, and it
+ * takes those carried. */
+static bool carry_cuts(struct replay_vcpu *v, uint32_t i, bool upcall, bool main)
+{
+    struct rp_seg *g = &v->seg;
+    size_t first, end = cuts_of_step(v, i, &first);
+    if (!upcall && !main)
+        return true;
+    for (size_t k = first; k < end; k++) {
+        v->cut[k].at += (int64_t)g->carry;
+        if (upcall && (!replay_grow((void **)&g->carried, &g->cap_carried, g->nr_carried + 1,
+                                    sizeof(*g->carried))))
+            return false;
+        if (upcall)
+            g->carried[g->nr_carried++] = (uint32_t)k;
+    }
+    if (main) {
+        for (size_t k = 0; k < g->nr_carried; k++)
+            v->cut[g->carried[k]].step = i;
+        g->nr_carried = 0;
+    }
+    return true;
+}
+
 int replay_segment_step(struct replay_vcpu *v, const struct sim_replay *rp, uint32_t i)
 {
-    bool ok;
+    bool ok, upcall = v->step[i].kind == RP_UPCALL;
+    if (!carry_cuts(v, i, upcall, !v->seg.in_inv && !upcall))
+        return -1;
     if (v->seg.in_inv)
         ok = handler_step(v, rp, i);
     else if (v->step[i].kind == RP_UPCALL)
@@ -130,6 +170,20 @@ int replay_segment_step(struct replay_vcpu *v, const struct sim_replay *rp, uint
         ok = add_main(v, i);
     v->seg.done = i + 1;
     return ok ? 0 : -1;
+}
+
+static int by_step(const void *a, const void *b)
+{
+    const struct rp_cut *x = a, *y = b;
+    if (x->step != y->step)
+        return x->step < y->step ? -1 : 1;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static int by_at(const void *a, const void *b)
+{
+    const struct rp_cut *x = a, *y = b;
+    return x->at < y->at ? -1 : x->at > y->at;
 }
 
 static int by_port(const void *a, const void *b, void *ctx)
@@ -188,6 +242,10 @@ int replay_segment(struct replay_vcpu *v, const struct sim_replay *rp)
             return -1;
     if (v->seg.in_inv) /* the recording ends inside it */
         end_invocation(v, (uint32_t)v->n, -1);
+    qsort(v->cut, v->nr_cut, sizeof(*v->cut), by_step);
+    free(v->seg.carried);
+    v->seg.carried = NULL;
+    v->seg.nr_carried = v->seg.cap_carried = 0;
     return index_bodies(v);
 }
 
@@ -201,6 +259,9 @@ void replay_vcpu_free(struct replay_vcpu *v)
     free(v->ports);
     free(v->inv);
     free(v->pool);
+    free(v->pool_cut);
+    free(v->cut);
+    free(v->seg.carried);
     free(v->open_call.mem);
     free(v->open_call.bytes);
     replay_real_free(v);
@@ -210,12 +271,25 @@ void replay_vcpu_free(struct replay_vcpu *v)
 
 /* ---- the machine's hooks --------------------------------------------------------------------- */
 
+/* Is the replay's machine the recording's own: its scenario, written again, the recorded one? */
+static bool own_config(struct sim_replay *rp, const struct scenario *sc)
+{
+    if (rp->own_config < 0) {
+        char *text = rp->text ? scenario_write_ini(sc) : NULL;
+        rp->own_config = text && strcmp(text, rp->text) == 0;
+        free(text);
+    }
+    return rp->own_config;
+}
+
 int replay_attach(struct sim_replay *rp, struct sim_vcpu *sv)
 {
     /* a vcpu the recording has no step of gets an empty list */
     struct replay_vcpu *v = replay_vcpu_of(rp, (uint32_t)sv->sd->d->domid << 16 | sv->v->vcpu_id);
     if (!v || (!v->main && !v->order && replay_segment(v, rp) < 0))
         return -1;
+    if (!own_config(rp, sv->sd->m->sc))
+        v->nr_cut = 0; /* where the recorded slices ended means nothing in another timing */
     sv->rp = v;
     return rp->real ? replay_real_attach(sv) : 0;
 }
@@ -239,15 +313,13 @@ static uint64_t *clock_of(struct sim_vcpu *sv)
     return &sv->pcpu->local;
 }
 
-/* The cycles the slice may still run (at least one if nothing ran yet: something runs in every
- * slice, as the engine's first block). */
+/* The cycles the slice may still run. None once Xen's work at the slice's start (an upcall's
+ * delivery) has taken it to its end: the engine then stops before the guest's first block. */
 static uint64_t slice_room(struct sim_vcpu *sv)
 {
-    uint64_t now = *clock_of(sv), room = sv->stop_at > now ? sv->stop_at - now : 0;
-    if (!sv->slice_ran && room == 0)
-        room = 1;
+    uint64_t now = *clock_of(sv);
     sv->slice_ran = true;
-    return room;
+    return sv->stop_at > now ? sv->stop_at - now : 0;
 }
 
 static void run_guest(struct sim_vcpu *sv, uint64_t cycles)
@@ -261,20 +333,125 @@ static void run_guest(struct sim_vcpu *sv, uint64_t cycles)
  * first (then it may cross it). A longer computation is many blocks: it is cut at the end. */
 #define RP_ONE_BLOCK 256u
 
+static uint64_t cut_pos(const struct replay_vcpu *v, size_t k)
+{
+    return (uint64_t)(v->todo_cut[k].at + (int64_t)v->todo_base);
+}
+
+/* The cuts up to `done` are passed (a slice ends or begins there once): whether one is at it. */
+static bool compute_pass_cuts(struct replay_vcpu *v, uint64_t done)
+{
+    bool at = false;
+    for (; v->nr_todo_cut && cut_pos(v, 0) <= done; v->todo_cut++, v->nr_todo_cut--)
+        at |= cut_pos(v, 0) == done;
+    return at;
+}
+
+/* The cycles from `done` to the compute's next cut (then *cut), or to its end. */
+static uint64_t compute_chunk(const struct replay_vcpu *v, uint64_t done, bool *cut)
+{
+    for (size_t k = 0; k < v->nr_todo_cut; k++)
+        if (cut_pos(v, k) > done && cut_pos(v, k) < v->todo_total) {
+            *cut = true;
+            return cut_pos(v, k) - done;
+        }
+    *cut = false;
+    return v->todo_total - done;
+}
+
+/* Run the compute in progress, as far as the slice lets it. Between two recorded cuts the
+ * engine ran the guest's blocks in one slice: the replay runs them whole or not at all (as
+ * one block), and it ends its slice where the recording's ended (the same place, under the
+ * same configuration). Without cuts (another timing moved them: a compute as one block, or
+ * many) the rules above apply. */
+static bool compute_run(struct sim_vcpu *sv)
+{
+    struct replay_vcpu *v = sv->rp;
+    for (;;) {
+        bool first = !sv->slice_ran;
+        uint64_t room = slice_room(sv), done = v->todo_total - v->todo;
+        if (compute_pass_cuts(v, done) && !first)
+            return false;
+        if (v->todo == 0)
+            return true;
+        bool cut;
+        uint64_t chunk = compute_chunk(v, done, &cut), run;
+        if (chunk <= room)
+            run = chunk;
+        else if (first && room) /* the slice's first block may cross its end */
+            run = chunk <= RP_ONE_BLOCK || cut ? chunk : room;
+        else
+            run = chunk <= RP_ONE_BLOCK ? 0 : room;
+        run_guest(sv, run);
+        v->todo -= run;
+        if (run < chunk)
+            return false;
+    }
+}
+
+/* A compute begins. One whose first cut is before its start (the block of the action before
+ * read the TSC) goes back there first, as the engine took back the block's rest, if that was
+ * in this slice's guest code (never before the slice or Xen's work in it). */
+static void compute_begin(struct sim_vcpu *sv, uint64_t cycles, const struct rp_cut *cut,
+                          size_t nr_cut)
+{
+    struct replay_vcpu *v = sv->rp;
+    uint64_t back = nr_cut && cut[0].at < 0 ? (uint64_t)-cut[0].at : 0;
+    if (back &&
+        (!sv->slice_ran || back > sv->guest_cycles || back > *clock_of(sv) - sv->pcpu->xen_to)) {
+        for (; nr_cut && cut[0].at < 0; cut++, nr_cut--)
+            ;
+        back = 0;
+    }
+    *clock_of(sv) -= back;
+    sv->guest_cycles -= back;
+    v->todo = v->todo_total = cycles + back;
+    v->todo_base = back;
+    v->todo_cut = cut;
+    v->nr_todo_cut = nr_cut;
+    v->todo_set = true;
+}
+
 bool replay_compute(struct sim_vcpu *sv, uint64_t cycles)
 {
     struct replay_vcpu *v = sv->rp;
-    if (!v->todo_set) {
-        v->todo = cycles;
-        v->todo_set = true;
+    if (!v->todo_set)
+        compute_begin(sv, cycles, NULL, 0);
+    return compute_run(sv);
+}
+
+/* The cuts in the compute before step i: *n of them. */
+static const struct rp_cut *step_cuts(const struct replay_vcpu *v, uint32_t i, size_t *n)
+{
+    size_t lo = 0, hi = v->nr_cut;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v->cut[mid].step < i)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    bool first = !sv->slice_ran, block = v->todo <= RP_ONE_BLOCK;
-    uint64_t room = slice_room(sv), run = v->todo < room ? v->todo : room;
-    if (block)
-        run = first || v->todo <= room ? v->todo : 0;
-    run_guest(sv, run);
-    v->todo -= run;
-    return v->todo == 0;
+    size_t end = lo;
+    while (end < v->nr_cut && v->cut[end].step == i)
+        end++;
+    *n = end - lo;
+    return v->cut + lo;
+}
+
+/* The compute before step i begins, with its cuts. */
+static void compute_begin_step(struct sim_vcpu *sv, uint32_t i, uint64_t cycles)
+{
+    size_t n;
+    const struct rp_cut *c = step_cuts(sv->rp, i, &n);
+    compute_begin(sv, cycles, c, n);
+}
+
+/* replay_compute for the compute before step i: its slices end where the recording's did. */
+static bool replay_compute_step(struct sim_vcpu *sv, uint32_t i, uint64_t cycles)
+{
+    if (!sv->rp->todo_set)
+        compute_begin_step(sv, i, cycles);
+    return compute_run(sv);
 }
 
 static void action_done(struct replay_vcpu *v)
@@ -795,25 +972,26 @@ static void body_bounds(struct sim_vcpu *sv, struct rp_body *b)
     b->tail = t;
 }
 
-static bool pool_add(struct replay_vcpu *v, uint64_t delta)
+static bool pool_add(struct replay_vcpu *v, uint32_t step)
 {
     if (v->nr_pool == v->cap_pool) {
         size_t cap = v->cap_pool ? 2 * v->cap_pool : 64;
-        uint64_t *p = realloc(v->pool, cap * sizeof(*p));
+        uint32_t *p = realloc(v->pool, cap * sizeof(*p));
         if (!p)
             return false; /* the replayed code's accesses then take no cycles of their own */
         v->pool = p;
         v->cap_pool = cap;
     }
-    v->pool[v->nr_pool++] = delta;
+    v->pool[v->nr_pool++] = step;
+    v->pooled_cycles += rp_delta(&v->step[step]);
+    v->pooled++;
     return true;
 }
 
 static void pool_range(struct sim_vcpu *sv, uint32_t first, uint32_t end)
 {
     for (uint32_t i = first; i < end; i++)
-        if (event_code_access(sv, &sv->rp->step[i]) &&
-            !pool_add(sv->rp, rp_delta(&sv->rp->step[i])))
+        if (event_code_access(sv, &sv->rp->step[i]) && !pool_add(sv->rp, i))
             return;
 }
 
@@ -833,13 +1011,42 @@ static void fill_pool(struct sim_vcpu *sv, const struct rp_invocation *inv)
     }
 }
 
-/* The guest cycles before the replayed code's next n accesses. */
-static uint64_t pool_take(struct replay_vcpu *v, unsigned n)
+/* Step i's part of a compute that began `at` cycles before it: its cuts there. */
+static void pool_cuts(struct replay_vcpu *v, uint32_t i, uint64_t at)
 {
+    size_t n;
+    const struct rp_cut *c = step_cuts(v, i, &n);
+    if (!replay_grow((void **)&v->pool_cut, &v->cap_pool_cut, v->nr_pool_cut + n,
+                     sizeof(*v->pool_cut)))
+        return; /* the compute then ends its slices by the rules alone */
+    for (size_t k = 0; k < n; k++)
+        v->pool_cut[v->nr_pool_cut++] = (struct rp_cut){i, c[k].at + (int64_t)at};
+}
+
+/* The guest cycles before the replayed code's next n accesses (UINT32_MAX: all left), and then
+ * before step `last` (-1: none), begun as one compute with their cuts. Accesses beyond the
+ * recorded upcall's (the replay's scan finds more pending than the recorded one did) take the
+ * recorded scans' mean so far: the guest's code would have run for them too. */
+static void pool_take(struct sim_vcpu *sv, unsigned n, int64_t last)
+{
+    struct replay_vcpu *v = sv->rp;
     uint64_t c = 0;
-    for (; n && v->next_pool < v->nr_pool; n--)
-        c += v->pool[v->next_pool++];
-    return c;
+    bool all = n == UINT32_MAX;
+    v->nr_pool_cut = 0;
+    for (; n && v->next_pool < v->nr_pool; n--) {
+        uint32_t i = v->pool[v->next_pool++];
+        pool_cuts(v, i, c);
+        c += rp_delta(&v->step[i]);
+    }
+    if (!all && n && v->pooled)
+        c += n * (v->pooled_cycles / v->pooled);
+    if (last >= 0) {
+        pool_cuts(v, (uint32_t)last, c);
+        c += rp_delta(&v->step[last]);
+    }
+    /* a step's cut before its start (the TSC read) may come before the last step's */
+    qsort(v->pool_cut, v->nr_pool_cut, sizeof(*v->pool_cut), by_at);
+    compute_begin(sv, c, v->pool_cut, v->nr_pool_cut);
 }
 
 /* A delivery: the next recorded upcall's prologue runs, then the events pending now. */
@@ -849,8 +1056,20 @@ static void begin_handler(struct sim_vcpu *sv)
     v->credits--;
     v->chain_port = -1;
     v->range_body = -1;
+    /* Delivered at a slice's start: the main line's slice ended where it is, as the recording's
+     * did there (its cut, which the main line's compute has from the upcall's). */
+    if (!sv->slice_ran && v->phase == RP_MAIN) {
+        if (v->todo_set)
+            compute_pass_cuts(v, v->todo_total - v->todo);
+        else
+            v->main_cut_passed = true;
+    }
     v->main_todo_saved = v->todo_set; /* an upcall comes between two instructions */
     v->main_todo = v->todo;
+    v->main_total = v->todo_total;
+    v->main_cut = v->todo_cut;
+    v->nr_main_cut = v->nr_todo_cut;
+    v->main_base = v->todo_base;
     v->todo_set = false;
     v->nr_pool = v->next_pool = 0;
     if (v->next_inv < v->nr_inv) {
@@ -912,6 +1131,10 @@ static void end_handler(struct sim_vcpu *sv)
     v->chain_port = -1;
     v->todo_set = v->main_todo_saved; /* the main line's compute goes on */
     v->todo = v->main_todo;
+    v->todo_total = v->main_total;
+    v->todo_cut = v->main_cut;
+    v->nr_todo_cut = v->nr_main_cut;
+    v->todo_base = v->main_base;
     v->main_todo_saved = false;
     if (v->inv_iret >= 0) {
         players[v->step[v->inv_iret].kind](sv, &v->step[v->inv_iret]);
@@ -942,8 +1165,7 @@ static enum rp_result scan(struct sim_vcpu *sv)
                 v->phase = RP_RETURN;
                 return RP_GO_ON;
             }
-            v->todo = pool_take(v, n);
-            v->todo_set = true;
+            pool_take(sv, n, -1);
         }
         if (!replay_compute(sv, 0))
             return RP_STOP;
@@ -972,10 +1194,9 @@ static enum rp_result scan(struct sim_vcpu *sv)
 static enum rp_result handler_return(struct sim_vcpu *sv)
 {
     struct replay_vcpu *v = sv->rp;
-    uint64_t tail = v->inv_iret >= 0 ? rp_delta(&v->step[v->inv_iret]) : 0;
     if (!v->todo_set)
-        tail += pool_take(v, UINT32_MAX);
-    if (!replay_compute(sv, tail))
+        pool_take(sv, UINT32_MAX, v->inv_iret);
+    if (!replay_compute(sv, 0))
         return RP_STOP;
     action_done(v);
     end_handler(sv);
@@ -997,7 +1218,7 @@ static enum rp_result play_range_step(struct sim_vcpu *sv)
         v->cursor++;
         return RP_GO_ON;
     }
-    if (!replay_compute(sv, rp_delta(s)))
+    if (!replay_compute_step(sv, v->cursor, rp_delta(s)))
         return RP_STOP;
     /* the handler's own look at the bitmaps is made; its own writes to them are not (the
      * replayed code keeps them consistent) */
@@ -1094,7 +1315,14 @@ static enum rp_result play_main_step(struct sim_vcpu *sv)
     if (v->next_main >= v->nr_main)
         return steps_done(sv);
     const struct rp_step *s = &v->step[v->main[v->next_main]];
-    if (!replay_compute(sv, rp_delta(s)))
+    if (!v->todo_set) {
+        compute_begin_step(sv, v->main[v->next_main], rp_delta(s));
+        /* the slice that an upcall began at was the recording's cut there */
+        if (v->main_cut_passed)
+            compute_pass_cuts(v, 0);
+        v->main_cut_passed = false;
+    }
+    if (!compute_run(sv))
         return RP_STOP;
     rp_abi_setup(sv);
     if (rp_abi_setup_call(sv, s)) { /* the replay's ABI is set up its own way */

@@ -846,6 +846,9 @@ void sim_vcpu_run_slice(struct sim_vcpu *sv)
      * must not change what is charged). An upcall entered above has cleared its taken cost. */
     /* No "until" address: the slice ends by uc_emu_stop (0 would stop a jump to NULL). */
     uc_err err = uc_emu_start(sv->uc, r.rip, UINT64_MAX, 0, 0);
+    /* where the slice stopped in the guest's code, which replay cannot know otherwise */
+    if (sv->stop_requested && sv->sd->status == SD_RUNNING)
+        record_guest_cut(sv);
     if (sv->resume_at)
         uc_reg_write(sv->uc, UC_X86_REG_RIP, &sv->resume_at);
     if (err != UC_ERR_OK && sv->sd->status == SD_RUNNING)

@@ -167,6 +167,7 @@ static const struct event_row events[] = {
     {TRC_EVSIM_G_PAGE, "guest_page"},
     {TRC_EVSIM_G_STEP, "guest_step"},
     {TRC_EVSIM_G_IO, "guest_io"},
+    {TRC_EVSIM_G_CUT, "guest_cut"},
     {TRC_EVSIM_G_CONSUME, "guest_consume"},
 };
 

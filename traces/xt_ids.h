@@ -98,6 +98,11 @@ enum xt_step_kind {
 /* An HVM vcpu's port or MMIO access at its VM exit (Xen's or a server's to answer): dv, delta,
  * XT_IO_INFO, address lo, hi, data lo, hi (a write's; a read's answer comes from the replay). */
 #define TRC_EVSIM_G_IO (TRC_EVSIM_GUEST + 11)
+/* The engine's slice ended inside the vcpu's code, at the end of a basic block: dv, the guest
+ * cycles it ran since its previous step (lo, hi; signed: negative when that step's block read the
+ * TSC and the engine took the block's rest back). Not a step: the next step's delta still counts
+ * from the previous one. A replay ends its slice there too (a recording keeps no blocks). */
+#define TRC_EVSIM_G_CUT (TRC_EVSIM_GUEST + 12)
 /* G_IO's third word: ioreq type (IOREQ_TYPE_*), direction, DF, data_is_ptr, the exit decoded
  * an instruction (emulation, as for MMIO and string I/O: else only the exit qualification), the
  * access's size, "more" (a further element of a string instruction Xen's emulator took in the

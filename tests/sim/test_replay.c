@@ -1,8 +1,8 @@
 /* Replay's loading (sim/replay.c): recordings written here record by record, read with
  * replay_load, and what it kept checked against what the records said: identical hypercalls and
  * writes kept once, each call's own time kept, a write that consumed events given its own entry,
- * the steps sorted into the main line and the upcall, HVM I/O steps kept, and the 48-bit span
- * and bad or old I/O records refused. */
+ * the steps sorted into the main line and the upcall, the slices' cuts with their cycles, HVM I/O
+ * steps kept, and the 48-bit span and bad or old I/O records refused. */
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -176,6 +176,36 @@ static void writes_and_upcall_sorted_out(void **state)
     assert_int_equal(v->body[0].steps.first, 4);
     assert_int_equal(v->body[0].steps.end, 6);
     assert_int_equal(v->nr_ports, 1);
+    replay_free(rp);
+}
+
+/* Where the engine's slices ended (CUT) stay with the cycles they are in: a main-line step's and
+ * a handler step's with their step, one before the TSC-reading block's end as a negative
+ * offset, an upcall's with the main line's next step, after its cycles there. */
+static void cuts_follow_their_cycles(void **state)
+{
+    (void)state;
+    static const struct rec recs[] = {
+        {TRC_EVSIM_G_CUT, true, 3, {DV0, 4, 0}},
+        {TRC_EVSIM_G_ACCESS, true, 3, {DV0, 10, ACCESS(0x800, 0)}},
+        {TRC_EVSIM_G_CUT, true, 3, {DV0, 60, 0}},
+        {TRC_EVSIM_G_STEP, true, 4, {DV0, 100, XT_STEP_UPCALL, 0}},
+        {TRC_EVSIM_G_CUT, true, 3, {DV0, (uint32_t)-3, UINT32_MAX}},
+        {TRC_EVSIM_G_ACCESS, true, 3, {DV0, 1, ACCESS(0x800, 0)}},
+        {TRC_EVSIM_G_HCALL, true, 7, {DV0, 6, __HYPERVISOR_iret, 0x8000, 0, 0x202, 0x2000}},
+        {TRC_EVSIM_G_CUT, true, 3, {DV0, 2, 0}},
+        {TRC_EVSIM_G_ACCESS, true, 3, {DV0, 5, ACCESS(0x800, 0)}},
+    };
+    struct sim_replay *rp = load(recs, sizeof(recs) / sizeof(recs[0]));
+    struct replay_vcpu *v = vcpu0(rp);
+    assert_int_equal(v->n, 5);
+    assert_int_equal(rp_delta(&v->step[4]), 5 + 100);
+    const struct rp_cut want[] = {{0, 4}, {2, -3}, {4, 60}, {4, 100 + 2}};
+    assert_int_equal(v->nr_cut, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < v->nr_cut; i++) {
+        assert_int_equal(v->cut[i].step, want[i].step);
+        assert_int_equal(v->cut[i].at, want[i].at);
+    }
     replay_free(rp);
 }
 
@@ -582,6 +612,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(identical_calls_kept_once),
         cmocka_unit_test(writes_and_upcall_sorted_out),
+        cmocka_unit_test(cuts_follow_their_cycles),
         cmocka_unit_test(recording_ends_in_upcall),
         cmocka_unit_test(span_over_48_bits_refused),
         cmocka_unit_test(io_steps_kept),
