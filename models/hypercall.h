@@ -33,6 +33,9 @@ struct hypercall_desc {
  * number and the argument registers hold the continuation (EVTCHNOP_reset_cont in rdi): sim/
  * rewinds rip to the trap instruction so the guest issues it again. */
 void hypercall_dispatch(struct vcpu *v, struct hv_regs *regs);
+/* hypercall_dispatch of event_channel_op(EVTCHNOP_send, arg_gpa), the busiest hypercall, without
+ * the table walk: the same charges, counters and effects. Returns the result for rax. */
+long hypercall_event_channel_send(struct vcpu *v, uint64_t arg_gpa);
 const struct hypercall_desc *hypercall_lookup(unsigned nr); /* NULL if none */
 /* The hypercalls whose handlers read or rewrite argument registers beyond rdi and rsi (rdx,
  * r10, r8, r9), or the whole frame (iret): sim/ loads those registers from the engine for these
