@@ -217,7 +217,7 @@ void hypercall_dispatch(struct vcpu *v, struct hv_regs *regs)
  * alike, counted in the send's own column, no pirq binding to sync, never preempted. */
 _Static_assert(EVTCHNOP_send < HC_STATS_SUB - 1, "send has its own stats column");
 
-long hypercall_event_channel_send(struct vcpu *v, uint64_t arg_gpa)
+long hypercall_event_channel_send(struct vcpu *v, struct evtchn_send *arg)
 {
     struct hv *hv = v->domain->hv;
     struct hc_counter *counter = &v->domain->stats.hc[__HYPERVISOR_event_channel_op][EVTCHNOP_send];
@@ -225,7 +225,7 @@ long hypercall_event_channel_send(struct vcpu *v, uint64_t arg_gpa)
 
     hypercall_enter(v);
     hv->current = v;
-    rc = do_event_channel_send(v, arg_gpa);
+    rc = do_event_channel_send(v, arg);
     hv->current = NULL;
     hypercall_count(v, counter, &hypercall_table[__HYPERVISOR_event_channel_op], rc);
     return rc;

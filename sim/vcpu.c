@@ -676,10 +676,11 @@ static void regs_write_back(struct sim_vcpu *sv, uc_engine *uc, struct hv_regs *
  * the frame for that length); Unicorn adds rip_bias to RIP once the hook returns. Registers the
  * trap did not read are 0 in r: the handlers that use the wide ones are hc_needs_wide's, the
  * frame is loaded before anything reads it, and only a hypercall that moved more than rax writes
- * registers back (those it read, with the frame). */
-static void hypercall_trap_general(struct sim_vcpu *sv, uc_engine *uc, const struct hc_args *a,
-                                   unsigned len, unsigned rip_bias,
-                                   void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
+ * registers back (those it read, with the frame). Not inlined: its register structure would
+ * make the send's trap take its stack frame too. */
+static __attribute__((noinline)) void
+hypercall_trap_general(struct sim_vcpu *sv, uc_engine *uc, const struct hc_args *a, unsigned len,
+                       unsigned rip_bias, void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
 {
     /* Copied rather than initialised with {0}, which GCC makes a slow rep stos on this path. */
     static const struct hv_regs no_regs;
@@ -704,30 +705,46 @@ static void hypercall_trap_general(struct sim_vcpu *sv, uc_engine *uc, const str
 
 /* May this trap take send_trap? An EVTCHNOP_send that nothing watches hypercall by hypercall
  * (a recording, the narrator: they take the general way), made by an instruction Unicorn moves
- * RIP past itself (a syscall: no register but rax to write back). */
-static bool send_fast(const struct sim_vcpu *sv, const struct hc_args *a, unsigned rip_bias)
+ * RIP past itself (a syscall: no register but rax to write back), its argument in the guest's
+ * RAM (elsewhere mem_translate decides, on the general way): that argument, or NULL. */
+static const void *send_fast_arg(const struct sim_vcpu *sv, const struct hc_args *a,
+                                 unsigned rip_bias)
 {
     const struct machine *m = sv->sd->m;
-    return a->nr == __HYPERVISOR_event_channel_op && a->a1 == EVTCHNOP_send && rip_bias != 0 &&
-           !m->rec && !m->explain;
+    if (a->nr != __HYPERVISOR_event_channel_op || a->a1 != EVTCHNOP_send || !rip_bias || m->rec ||
+        m->explain)
+        return NULL;
+    return sim_domain_hc_ptr(sv->sd, a->a2, sizeof(struct evtchn_send));
+}
+
+/* send_trap's return with an event to deliver: as sim_hypercall's, the frame loaded for it and
+ * written back with rax. Not inlined, for the same reason as hypercall_trap_general. */
+static __attribute__((noinline)) void
+send_return_upcall(struct sim_vcpu *sv, uc_engine *uc, const struct hc_args *a, uint64_t rax,
+                   unsigned rip_bias, void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
+{
+    struct hv_regs r = {.rax = rax, .rdi = a->a1, .rsi = a->a2};
+    frame(sv, &r);
+    sim_deliver_upcall(sv, &r);
+    hypercall_leave(sv);
+    regs_write_back(sv, uc, &r, rip_bias, false, true, frame);
 }
 
 /* EVTCHNOP_send, the hypercall of every busy event path, the short way: sim_hypercall's steps
  * for it (no recording, no narrator, never a continuation, rdi and rsi unmoved) without the
- * register structure or the hypercall table, and rax the only register written back. An event
+ * register structure, the hypercall table or a translation of its argument (arg: where it is in
+ * RAM), and rax the only register written back. An event
  * due on the way back needs the frame: that return takes sim_hypercall's way. */
-static void send_trap(struct sim_vcpu *sv, uc_engine *uc, const struct hc_args *a,
+static void send_trap(struct sim_vcpu *sv, uc_engine *uc, const struct hc_args *a, const void *arg,
                       unsigned rip_bias, void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
 {
+    struct evtchn_send send;
+    memcpy(&send, arg, sizeof(send)); /* copy_from_guest's copy: it prices nothing */
     hypercall_entry(sv);
-    uint64_t rax = (uint64_t)hypercall_event_channel_send(sv->v, a->a2);
+    uint64_t rax = (uint64_t)hypercall_event_channel_send(sv->v, &send);
     *pcpu_clock(sv) += sv->v->hcall_cycles;
     if (hypercall_upcall_due(sv)) {
-        struct hv_regs r = {.rax = rax, .rdi = a->a1, .rsi = a->a2};
-        frame(sv, &r);
-        sim_deliver_upcall(sv, &r);
-        hypercall_leave(sv);
-        regs_write_back(sv, uc, &r, rip_bias, false, true, frame);
+        send_return_upcall(sv, uc, a, rax, rip_bias, frame);
         return;
     }
     hypercall_leave(sv);
@@ -740,8 +757,9 @@ static void hypercall_trap(struct sim_vcpu *sv, uc_engine *uc, unsigned len, uns
 {
     struct hc_args a;
     regs_read_narrow(uc, &a);
-    if (send_fast(sv, &a, rip_bias))
-        send_trap(sv, uc, &a, rip_bias, frame);
+    const void *send_arg = send_fast_arg(sv, &a, rip_bias);
+    if (send_arg)
+        send_trap(sv, uc, &a, send_arg, rip_bias, frame);
     else
         hypercall_trap_general(sv, uc, &a, len, rip_bias, frame);
 }
