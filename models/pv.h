@@ -12,7 +12,10 @@
 /* Would Xen enter the event callback before v's next instruction? upcall_pending && !mask,
  * callback or not: a PV domain with none crashes in pv_inject_upcall, as in Xen. (An HVM
  * guest without a callback is simply not interrupted.) Inline: the simulator asks after every
- * hypercall. */
+ * hypercall.
+ * Xen's test_guest_events looks at upcall_pending and upcall_mask only: whether a callback is
+ * registered is found out in create_bounce_frame, too late to back off (a PV domain crashes).
+ * An HVM guest's upcall is an interrupt vector it chose, none if it chose none. */
 static inline bool pv_upcall_deliverable(struct vcpu *v)
 {
     if (v->domain->hvm && v->event_callback == 0)
