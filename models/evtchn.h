@@ -181,6 +181,10 @@ int pirq_raise(struct domain *d, unsigned pirq);
 /* HYPERVISOR_event_channel_op(cmd, arg): copies the argument in and out through guest memory;
  * 0 or a negative Xen errno. May set v->hcall_continuation (reset preemption). */
 long do_event_channel_op(struct vcpu *v, unsigned cmd, uint64_t arg_gpa);
+/* do_event_channel_op(v, EVTCHNOP_send, gpa) once its argument is copied in from guest memory
+ * (to *arg), without looking the command up: the send fast path's
+ * (hypercall_event_channel_send). */
+long do_event_channel_send(struct vcpu *v, struct evtchn_send *arg);
 /* Sub-command names indexed by EVTCHNOP_* (NULL-terminated, for the report). */
 #define EVTCHNOP_NR 15u
 /* ... and register_extended (include/evsim/xen_3l.h) after them, in the stats column EVTCHNOP_NR.

@@ -48,19 +48,6 @@ void *guest_frame_ptr(struct domain *d, uint64_t frame, uint64_t *gpa)
     return guest_phys_ptr(d, at, XEN_PAGE_SIZE);
 }
 
-int copy_from_guest(struct domain *d, void *dst, uint64_t gpa, size_t len)
-{
-    const void *src;
-
-    if (len == 0)
-        return 0;
-    src = guest_ptr(d, gpa, len);
-    if (!src)
-        return -XEN_EFAULT;
-    memcpy(dst, src, len);
-    return 0;
-}
-
 int copy_to_guest(struct domain *d, uint64_t gpa, const void *src, size_t len)
 {
     void *dst;

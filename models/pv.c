@@ -173,16 +173,6 @@ long do_set_callbacks(struct vcpu *v, uint64_t event, uint64_t failsafe, uint64_
 
 /* ---- event delivery ---- */
 
-/* Xen's test_guest_events looks at upcall_pending and upcall_mask only: whether a callback
- * is registered is found out in create_bounce_frame, too late to back off (a PV domain
- * crashes). An HVM guest's upcall is an interrupt vector it chose, none if it chose none. */
-bool pv_upcall_deliverable(struct vcpu *v)
-{
-    if (v->domain->hvm && v->event_callback == 0)
-        return false;
-    return vcpu_events_need_delivery(v);
-}
-
 /* The frame, lowest address first (= the guest's rsp in the callback). */
 enum bounce_slot { BF_RCX, BF_R11, BF_RIP, BF_CS, BF_RFLAGS, BF_RSP, BF_SS, BF_SLOTS };
 

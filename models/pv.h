@@ -7,11 +7,21 @@
 #include <stdbool.h>
 
 #include "models/domain.h"
+#include "models/shared_info.h"
 
 /* Would Xen enter the event callback before v's next instruction? upcall_pending && !mask,
  * callback or not: a PV domain with none crashes in pv_inject_upcall, as in Xen. (An HVM
- * guest without a callback is simply not interrupted.) */
-bool pv_upcall_deliverable(struct vcpu *v);
+ * guest without a callback is simply not interrupted.) Inline: the simulator asks after every
+ * hypercall.
+ * Xen's test_guest_events looks at upcall_pending and upcall_mask only: whether a callback is
+ * registered is found out in create_bounce_frame, too late to back off (a PV domain crashes).
+ * An HVM guest's upcall is an interrupt vector it chose, none if it chose none. */
+static inline bool pv_upcall_deliverable(struct vcpu *v)
+{
+    if (v->domain->hvm && v->event_callback == 0)
+        return false;
+    return vcpu_events_need_delivery(v);
+}
 /* Build the bounce frame { rcx, r11, rip, cs, rflags, rsp, ss } (rcx lowest) ending at
  * regs->rsp rounded down to 16 bytes, as create_bounce_frame does: new rsp = (rsp & ~15) - 56.
  * cs is FLAT_KERNEL_CS with RPL 0 and the saved upcall_mask in bits 32-39; the saved rflags.IF

@@ -220,6 +220,22 @@ static inline uint8_t *sim_domain_va(const struct sim_domain *sd, uint64_t va, u
     return sd->ram + pa;
 }
 
+/* Host pointer to [gpa, gpa+len) of sd's RAM as Xen takes a hypercall's pointer into it (page 0
+ * is no memory a hypercall may name), or NULL. */
+static inline uint8_t *sim_domain_hc_ram(const struct sim_domain *sd, uint64_t gpa, uint64_t len)
+{
+    if (gpa >= XEN_PAGE_SIZE && gpa <= sd->ram_size && len <= sd->ram_size - gpa)
+        return sd->ram + gpa;
+    return NULL;
+}
+
+/* The same for a hypercall's pointer: a PV guest's virtual address, RAM mapped at its
+ * virt_base (every other domain's is 0). */
+static inline uint8_t *sim_domain_hc_ptr(const struct sim_domain *sd, uint64_t va, uint64_t len)
+{
+    return va < sd->virt_base ? NULL : sim_domain_hc_ram(sd, va - sd->virt_base, len);
+}
+
 struct sim_pcpu {
     struct machine *m;
     unsigned id;

@@ -31,10 +31,11 @@ static void *mem_translate_phys(void *opaque, struct domain *d, uint64_t gpa, si
 {
     (void)opaque;
     struct sim_domain *sd = d->sim;
-    if (gpa >= XEN_PAGE_SIZE && gpa <= sd->ram_size && len <= sd->ram_size - gpa) {
+    uint8_t *ram = sim_domain_hc_ram(sd, gpa, len);
+    if (ram) {
         if (sd->m->rec) /* what a hypercall reads, for replay */
-            record_guest_mem(sd->m, d, gpa, sd->ram + gpa, len);
-        return sd->ram + gpa;
+            record_guest_mem(sd->m, d, gpa, ram, len);
+        return ram;
     }
     if (gpa >= sd->shared_info_gpa && len <= XEN_PAGE_SIZE &&
         gpa - sd->shared_info_gpa <= XEN_PAGE_SIZE - len)

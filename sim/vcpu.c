@@ -101,12 +101,17 @@ static __attribute__((noinline)) void regs_read_group(uc_engine *uc, struct hv_r
     uc_reg_read_batch(uc, (int *)hc_reg_ids + g.first, slots, (int)g.n);
 }
 
-/* The group every trap reads (hc_narrow), its slots spelled out: no table walk on the path of
- * every hypercall. */
-static void regs_read_narrow(uc_engine *uc, struct hv_regs *r)
+/* The registers every trap reads first (hc_narrow): the hypercall's number and its first two
+ * arguments, before anything decides which way it goes. */
+struct hc_args {
+    uint64_t nr, a1, a2;
+};
+
+/* Their slots spelled out: no table walk on the path of every hypercall. */
+static void regs_read_narrow(uc_engine *uc, struct hc_args *a)
 {
     static const int ids[] = {UC_X86_REG_RAX, UC_X86_REG_RDI, UC_X86_REG_RSI};
-    void *slots[] = {&r->rax, &r->rdi, &r->rsi};
+    void *slots[] = {&a->nr, &a->a1, &a->a2};
     uc_reg_read_batch(uc, (int *)ids, slots, (int)(sizeof(ids) / sizeof(ids[0])));
 }
 
@@ -534,6 +539,32 @@ static void hypercall_frame(struct sim_vcpu *sv, struct hv_regs *r, bool *have_f
     *have_frame = true;
 }
 
+/* Into Xen: this CPU acts, from its clock. */
+static void hypercall_entry(struct sim_vcpu *sv)
+{
+    machine_act_on(sv->sd->m, sv->pcpu);
+    sv->hc_start = *pcpu_clock(sv);
+    sv->pcpu->xen_from = sv->hc_start;
+}
+
+/* Would Xen deliver an event on the way back to this vcpu? */
+static bool hypercall_upcall_due(const struct sim_vcpu *sv)
+{
+    return sv->sd->status == SD_RUNNING && sv->v->run_state == VCPU_RUNNABLE && upcall_due(sv);
+}
+
+/* Back in the guest: the slice ends here if the vcpu must stop or its time is up. */
+static void hypercall_leave(struct sim_vcpu *sv)
+{
+    sv->pcpu->xen_to = *pcpu_clock(sv);
+    /* A hypercall that armed a timer or made a vcpu ready may bring the slice's end nearer.
+     * Only then is it asked again: most hypercalls do neither. */
+    if (!sv->stop_requested && sv->sd->m->limits_stale)
+        sv->stop_at = sim_pcpu_slice_limit(sv);
+    if (vcpu_must_stop(sv) || sv->stop_requested || *pcpu_clock(sv) >= sv->stop_at)
+        sim_vcpu_request_stop(sv);
+}
+
 /* Xen's hypercall entry and its return path (continuation, pending events) for the hypercall
  * in r, made by an instruction len bytes long. frame() loads the frame registers, rip past that
  * instruction included, when something needs them (have_frame: they are in r already; they are
@@ -544,9 +575,7 @@ void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, unsigned len, bool *h
 {
     struct machine *m = sv->sd->m;
     uint64_t nr = r->rax, cmd = r->rdi, arg = r->rsi;
-    machine_act_on(m, sv->pcpu);
-    sv->hc_start = *pcpu_clock(sv);
-    sv->pcpu->xen_from = sv->hc_start;
+    hypercall_entry(sv);
     if (m->rec) {
         const uint64_t args[] = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9};
         hypercall_frame(sv, r, have_frame, frame);
@@ -573,19 +602,13 @@ void sim_hypercall(struct sim_vcpu *sv, struct hv_regs *r, unsigned len, bool *h
         hypercall_frame(sv, r, have_frame, frame);
         r->rip -= len; /* re-execute, as Xen's hypercall_create_continuation */
     }
-    if (sv->sd->status == SD_RUNNING && sv->v->run_state == VCPU_RUNNABLE && upcall_due(sv)) {
+    if (hypercall_upcall_due(sv)) {
         hypercall_frame(sv, r, have_frame, frame);
         sim_deliver_upcall(sv, r);
     }
     if (m->rec)
         record_hypercall_done(sv);
-    sv->pcpu->xen_to = *pcpu_clock(sv); /* back in the guest */
-    /* A hypercall that armed a timer or made a vcpu ready may bring the slice's end nearer.
-     * Only then is it asked again: most hypercalls do neither. */
-    if (!sv->stop_requested && sv->sd->m->limits_stale)
-        sv->stop_at = sim_pcpu_slice_limit(sv);
-    if (vcpu_must_stop(sv) || sv->stop_requested || *pcpu_clock(sv) >= sv->stop_at)
-        sim_vcpu_request_stop(sv);
+    hypercall_leave(sv);
 }
 
 /* The frame registers, read from the engine once they are needed. The engine's RIP is still
@@ -634,18 +657,35 @@ static bool hc_needs_wide(const struct sim_vcpu *sv, uint64_t nr)
     return hypercall_wide(nr) || m->rec || m->explain;
 }
 
-/* The trap: the instruction is len bytes long (frame() loads the frame for that length);
- * Unicorn adds rip_bias to RIP once the hook returns. Registers the trap did not read are 0 in
- * r: the handlers that use the wide ones are hc_needs_wide's, the frame is loaded before
- * anything reads it, and only a hypercall that moved more than rax writes registers back (those
- * it read, with the frame). */
-static void hypercall_trap(struct sim_vcpu *sv, uc_engine *uc, unsigned len, unsigned rip_bias,
-                           void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
+/* The registers the trap read or loaded back to the engine once the hypercall moved more than
+ * rax: the frame (loaded now if it was not), rip less what Unicorn adds itself (rip_bias). */
+static void regs_write_back(struct sim_vcpu *sv, uc_engine *uc, struct hv_regs *r,
+                            unsigned rip_bias, bool wide, bool have_frame,
+                            void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
+{
+    if (!have_frame)
+        frame(sv, r);
+    r->rip -= rip_bias;
+    regs_write_group(uc, r, hc_narrow);
+    if (wide)
+        regs_write_group(uc, r, hc_wide);
+    regs_write_group(uc, r, hc_frame);
+}
+
+/* The trap's general way, a's registers read: the instruction is len bytes long (frame() loads
+ * the frame for that length); Unicorn adds rip_bias to RIP once the hook returns. Registers the
+ * trap did not read are 0 in r: the handlers that use the wide ones are hc_needs_wide's, the
+ * frame is loaded before anything reads it, and only a hypercall that moved more than rax writes
+ * registers back (those it read, with the frame). Not inlined: its register structure would
+ * make the send's trap take its stack frame too. */
+static __attribute__((noinline)) void
+hypercall_trap_general(struct sim_vcpu *sv, uc_engine *uc, const struct hc_args *a, unsigned len,
+                       unsigned rip_bias, void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
 {
     /* Copied rather than initialised with {0}, which GCC makes a slow rep stos on this path. */
     static const struct hv_regs no_regs;
     struct hv_regs r = no_regs;
-    regs_read_narrow(uc, &r);
+    r.rax = a->nr, r.rdi = a->a1, r.rsi = a->a2;
     bool wide = hc_needs_wide(sv, r.rax);
     if (wide)
         regs_read_group(uc, &r, hc_wide);
@@ -660,13 +700,68 @@ static void hypercall_trap(struct sim_vcpu *sv, uc_engine *uc, unsigned len, uns
         uc_reg_write(uc, UC_X86_REG_RAX, &r.rax);
         return;
     }
-    if (!have_frame)
-        frame(sv, &r);
-    r.rip -= rip_bias;
-    regs_write_group(uc, &r, hc_narrow);
-    if (wide)
-        regs_write_group(uc, &r, hc_wide);
-    regs_write_group(uc, &r, hc_frame);
+    regs_write_back(sv, uc, &r, rip_bias, wide, have_frame, frame);
+}
+
+/* May this trap take send_trap? An EVTCHNOP_send that nothing watches hypercall by hypercall
+ * (a recording, the narrator: they take the general way), made by an instruction Unicorn moves
+ * RIP past itself (a syscall: no register but rax to write back), its argument in the guest's
+ * RAM (elsewhere mem_translate decides, on the general way): that argument, or NULL. */
+static const void *send_fast_arg(const struct sim_vcpu *sv, const struct hc_args *a,
+                                 unsigned rip_bias)
+{
+    const struct machine *m = sv->sd->m;
+    if (a->nr != __HYPERVISOR_event_channel_op || a->a1 != EVTCHNOP_send || !rip_bias || m->rec ||
+        m->explain)
+        return NULL;
+    return sim_domain_hc_ptr(sv->sd, a->a2, sizeof(struct evtchn_send));
+}
+
+/* send_trap's return with an event to deliver: as sim_hypercall's, the frame loaded for it and
+ * written back with rax. Not inlined, for the same reason as hypercall_trap_general. */
+static __attribute__((noinline)) void
+send_return_upcall(struct sim_vcpu *sv, uc_engine *uc, const struct hc_args *a, uint64_t rax,
+                   unsigned rip_bias, void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
+{
+    struct hv_regs r = {.rax = rax, .rdi = a->a1, .rsi = a->a2};
+    frame(sv, &r);
+    sim_deliver_upcall(sv, &r);
+    hypercall_leave(sv);
+    regs_write_back(sv, uc, &r, rip_bias, false, true, frame);
+}
+
+/* EVTCHNOP_send, the hypercall of every busy event path, the short way: sim_hypercall's steps
+ * for it (no recording, no narrator, never a continuation, rdi and rsi unmoved) without the
+ * register structure, the hypercall table or a translation of its argument (arg: where it is in
+ * RAM), and rax the only register written back. An event
+ * due on the way back needs the frame: that return takes sim_hypercall's way. */
+static void send_trap(struct sim_vcpu *sv, uc_engine *uc, const struct hc_args *a, const void *arg,
+                      unsigned rip_bias, void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
+{
+    struct evtchn_send send;
+    memcpy(&send, arg, sizeof(send)); /* copy_from_guest's copy: it prices nothing */
+    hypercall_entry(sv);
+    uint64_t rax = (uint64_t)hypercall_event_channel_send(sv->v, &send);
+    *pcpu_clock(sv) += sv->v->hcall_cycles;
+    if (hypercall_upcall_due(sv)) {
+        send_return_upcall(sv, uc, a, rax, rip_bias, frame);
+        return;
+    }
+    hypercall_leave(sv);
+    uc_reg_write(uc, UC_X86_REG_RAX, &rax);
+}
+
+/* The trap: its number and first arguments tell which way it goes. */
+static void hypercall_trap(struct sim_vcpu *sv, uc_engine *uc, unsigned len, unsigned rip_bias,
+                           void (*frame)(struct sim_vcpu *sv, struct hv_regs *r))
+{
+    struct hc_args a;
+    regs_read_narrow(uc, &a);
+    const void *send_arg = send_fast_arg(sv, &a, rip_bias);
+    if (send_arg)
+        send_trap(sv, uc, &a, send_arg, rip_bias, frame);
+    else
+        hypercall_trap_general(sv, uc, &a, len, rip_bias, frame);
 }
 
 static void on_syscall(uc_engine *uc, void *opaque)

@@ -268,6 +268,69 @@ static void test_send_cycles(void **state)
     }
 }
 
+/* hypercall_event_channel_send, the simulator's send fast path, against hypercall_dispatch of
+ * the same send on a twin: the result, every charge and counter, the shared page. Sends to a
+ * bound port (clean, then coalesced), an unbound port and a port beyond the table. */
+struct fast_send_row {
+    const char *what;
+    uint32_t port;
+    long rc;
+};
+
+static const struct fast_send_row fast_send_rows[] = {
+    {"bound", 1, 0},
+    {"unbound", 2, 0},
+    {"beyond_the_table", 4000, -XEN_EINVAL},
+};
+
+static long send_one(struct fake_xen *fx, struct vcpu *v, const struct fast_send_row *t, bool fast)
+{
+    struct evtchn_send s = {.port = t->port};
+
+    if (fast)
+        return hypercall_event_channel_send(v, &s);
+    memcpy(fx_gpa(fx, v->domain, FX_ARG_GPA), &s, sizeof(s));
+    return fx_hypercall(v, __HYPERVISOR_event_channel_op, EVTCHNOP_send, FX_ARG_GPA, 0);
+}
+
+static void fast_send_twin(struct fake_xen *fx, const struct fast_send_row *t, bool fast,
+                           long rc[2])
+{
+    fx_init(fx);
+    struct domain *d = fx_domain(fx, 1, false, 1, 0, 0);
+    struct vcpu *v = d->vcpu[0];
+    fx_bind_ipi(fx, v, 0);
+    fx_alloc_unbound(fx, v, DOMID_SELF, 0);
+    for (unsigned i = 0; i < 2; i++)
+        rc[i] = send_one(fx, v, t, fast);
+}
+
+static void test_send_fast_path_matches_dispatch(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(fast_send_rows) / sizeof(fast_send_rows[0]); i++) {
+        const struct fast_send_row *t = &fast_send_rows[i];
+        struct fake_xen slow, fast;
+        long rc_slow[2], rc_fast[2];
+        fast_send_twin(&slow, t, false, rc_slow);
+        fast_send_twin(&fast, t, true, rc_fast);
+        struct domain *ds = slow.hv.domain[1], *df = fast.hv.domain[1];
+        for (unsigned k = 0; k < 2; k++)
+            if (rc_slow[k] != t->rc || rc_fast[k] != t->rc)
+                fail_msg("%s: send %u returned %ld (dispatch) and %ld (fast path), not %ld",
+                         t->what, k, rc_slow[k], rc_fast[k], t->rc);
+        assert_int_equal(df->vcpu[0]->hcall_cycles, ds->vcpu[0]->hcall_cycles);
+        assert_memory_equal(&df->vcpu[0]->stats, &ds->vcpu[0]->stats, sizeof(ds->vcpu[0]->stats));
+        assert_memory_equal(df->stats.hc, ds->stats.hc, sizeof(ds->stats.hc));
+        assert_memory_equal(df->stats.port, ds->stats.port,
+                            ds->stats.nr_port_stats * sizeof(ds->stats.port[0]));
+        assert_memory_equal(shared_info_ptr(df), shared_info_ptr(ds), XEN_PAGE_SIZE);
+        assert_null(fast.hv.current);
+        fx_destroy(&slow);
+        fx_destroy(&fast);
+    }
+}
+
 /* ---- the guest's layout, at the byte offsets of Xen's public headers ---- */
 
 /* Offsets in shared_info (vcpu 0's legacy vcpu_info at 0): the native layout, and the compat
@@ -448,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_delivered_accounting),
         cmocka_unit_test(test_upcall_wakes_blocked_vcpu),
         cmocka_unit_test(test_send_cycles),
+        cmocka_unit_test(test_send_fast_path_matches_dispatch),
         cmocka_unit_test(test_virq_and_pirq_sources),
         cmocka_unit_test(test_guest_layout),
         cmocka_unit_test(test_compat_unmask),
