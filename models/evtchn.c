@@ -306,8 +306,13 @@ static bool vcpu_upcall_pending(struct vcpu *v)
  * port was already pending, `upcalls` when this raise turned the vcpu's upcall_pending on. */
 void evtchn_port_set_pending(struct domain *d, unsigned vcpu_id, struct evtchn *chn)
 {
+    evtchn_port_raise(d, vcpu_id, chn, port_stats(d, chn->port));
+}
+
+void evtchn_port_raise(struct domain *d, unsigned vcpu_id, struct evtchn *chn,
+                       struct port_stats *ps)
+{
     struct vcpu *v = domain_vcpu(d, vcpu_id);
-    struct port_stats *ps = port_stats(d, chn->port);
     bool was_pending, upcall_was_pending;
 
     if (!v || !ps || !evtchn_usable(chn))
