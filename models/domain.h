@@ -103,6 +103,9 @@ struct vcpu {
     struct evtchn_3l_vcpu *evtchn_3l; /* 3-level second-level selector, NULL until phase 2 */
 
     uint64_t hcall_cycles; /* cycles charged to the hypercall being handled */
+    /* upcall_pending's 0 -> 1 edges, as vcpu_mark_events_pending makes them (nothing else sets
+     * it): a raise tells by them whether it made one, without reading vcpu_info first. */
+    uint64_t upcall_edges;
     struct vcpu_stats stats;
     void *sim; /* the simulator's vcpu */
 };
