@@ -202,13 +202,17 @@ static bool holds(const uint64_t *holders, unsigned pcpu)
 }
 
 /* The common case of a write, checked without the socket masks: this CPU holds it alone. Its
- * own word first: with up to 64 CPUs that is the only one. */
-static bool holds_alone(const struct coherence *c, const uint64_t *holders, unsigned pcpu)
+ * own word first: with up to 64 CPUs that is the only one. Always inline: a memo hit's write
+ * runs it on every access to a busy port's word, and GCC would otherwise call it. */
+static inline __attribute__((always_inline)) bool
+holds_alone(const struct coherence *c, const uint64_t *holders, unsigned pcpu)
 {
     unsigned self = pcpu / 64;
 
     if (holders[self] != UINT64_C(1) << (pcpu % 64))
         return false;
+    if (c->words == 1) /* no other word to look at: no loop on the usual machine */
+        return true;
     for (unsigned w = 0; w < c->words; w++)
         if (w != self && holders[w])
             return false;

@@ -103,6 +103,9 @@ struct vcpu {
     struct evtchn_3l_vcpu *evtchn_3l; /* 3-level second-level selector, NULL until phase 2 */
 
     uint64_t hcall_cycles; /* cycles charged to the hypercall being handled */
+    /* upcall_pending's 0 -> 1 edges, as vcpu_mark_events_pending makes them (nothing else sets
+     * it): a raise tells by them whether it made one, without reading vcpu_info first. */
+    uint64_t upcall_edges;
     struct vcpu_stats stats;
     void *sim; /* the simulator's vcpu */
 };
@@ -216,6 +219,8 @@ struct hv_console {
     unsigned missed;
 };
 
+struct coherence; /* models/coherence.h */
+
 struct hv {
     struct domain *domain[HV_MAX_DOMAINS]; /* indexed by domid */
     unsigned nr_domains;
@@ -256,6 +261,11 @@ struct hv {
     /* Inside an event-channel ABI's work (a port operation, or one of its own commands): each
      * access Xen makes to shared memory is priced (xen_read/xen_write/xen_locked). Nested. */
     unsigned abi_depth;
+    /* The coherence model Xen's accesses go to, when the simulator hands it over
+     * (hv_set_coherence): what mem->touch would ask it, asked here, without two calls through
+     * the simulator on every access. pcpu is where the simulator keeps the acting CPU's id. */
+    struct coherence *coh;
+    const unsigned *coh_pcpu;
     struct hv_console console;
 };
 
@@ -274,6 +284,13 @@ struct domain_config {
 void hv_init(struct hv *hv, const struct hv_mem_ops *mem, void *mem_opaque,
              const struct hv_sink_ops *sink, void *sink_opaque, const struct cost_profile *cost);
 void hv_destroy(struct hv *hv);
+/* Price Xen's accesses with coh for the CPU whose id *pcpu holds, as a mem->touch that returns
+ * what coherence_access says beyond a local hit (line_local) would: instead of that hook. */
+static inline void hv_set_coherence(struct hv *hv, struct coherence *coh, const unsigned *pcpu)
+{
+    hv->coh = coh;
+    hv->coh_pcpu = pcpu;
+}
 /* Whether the sink's step hook is called (see struct hv's steps). */
 static inline void hv_set_steps(struct hv *hv, bool on)
 {

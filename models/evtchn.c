@@ -306,14 +306,19 @@ static bool vcpu_upcall_pending(struct vcpu *v)
  * port was already pending, `upcalls` when this raise turned the vcpu's upcall_pending on. */
 void evtchn_port_set_pending(struct domain *d, unsigned vcpu_id, struct evtchn *chn)
 {
+    evtchn_port_raise(d, vcpu_id, chn, port_stats(d, chn->port));
+}
+
+void evtchn_port_raise(struct domain *d, unsigned vcpu_id, struct evtchn *chn,
+                       struct port_stats *ps)
+{
     struct vcpu *v = domain_vcpu(d, vcpu_id);
-    struct port_stats *ps = port_stats(d, chn->port);
-    bool was_pending, upcall_was_pending;
+    bool was_pending;
 
     if (!v || !ps || !evtchn_usable(chn))
         return;
     sink_step(HV_STEP_SET_PENDING, d, chn->port, v, 0);
-    upcall_was_pending = vcpu_upcall_pending(v);
+    uint64_t edges = v->upcall_edges;
     ps->raised++;
     struct vcpu *cur = d->hv->current;
     uint64_t before = cur ? cur->hcall_cycles : 0;
@@ -333,7 +338,10 @@ void evtchn_port_set_pending(struct domain *d, unsigned vcpu_id, struct evtchn *
         ps->coalesced++;
     else if (newly_pending)
         ps->outstanding = 1;
-    if (!upcall_was_pending && vcpu_upcall_pending(v))
+    /* upcall_pending was clear and is set now: this raise set it (only an edge does; nothing
+     * sets it in between), and nothing cleared it since (a host device model reads its events
+     * when kicked, and clears it then). */
+    if (v->upcall_edges != edges && vcpu_upcall_pending(v))
         ps->upcalls++;
     /* The simulator times the event from here: the raise and what it cost the caller. */
     if (newly_pending || d->hv->raises_coalesced)

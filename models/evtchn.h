@@ -122,6 +122,10 @@ void evtchn_destroy(struct domain *d);
 
 /* Raise an event on a port of d (ABI set_pending on the port's notify vcpu, with stats). */
 void evtchn_port_set_pending(struct domain *d, unsigned vcpu_id, struct evtchn *chn);
+/* The same with the port's stats (port_stats(d, chn->port)) looked up by the caller already:
+ * a send has them, and raises on every call. */
+void evtchn_port_raise(struct domain *d, unsigned vcpu_id, struct evtchn *chn,
+                       struct port_stats *ps);
 
 /* ABI wrappers as Xen's xen/event.h: a free, reserved or Xen-attached port is not usable and
  * the ABI is not asked about it. */

@@ -213,10 +213,10 @@ void evtchn_notify_via_xen(struct domain *ld, uint32_t lport)
         evtchn_port_set_pending(rd, rchn->notify_vcpu_id, rchn);
 }
 
+/* ps is lchn's: the raise need not look it up again. */
 static void evtchn_send_ipi(struct domain *ld, struct evtchn *lchn, struct port_stats *ps)
 {
-    (void)ps;
-    evtchn_port_set_pending(ld, lchn->notify_vcpu_id, lchn);
+    evtchn_port_raise(ld, lchn->notify_vcpu_id, lchn, ps);
 }
 
 /* Nobody bound the other end yet: silently dropped. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/coherence.h"
 #include "models/domain.h"
 
 void *guest_ptr(struct domain *d, uint64_t gpa, size_t len)
@@ -66,13 +67,28 @@ int copy_to_guest(struct domain *d, uint64_t gpa, const void *src, size_t len)
 static const enum cost_id access_cost[] = {
     [GUEST_READ] = COST_XEN_READ, [GUEST_WRITE] = COST_XEN_WRITE, [GUEST_LOCKED] = COST_XEN_LOCKED};
 
+_Static_assert(GUEST_READ == (int)COH_READ && GUEST_WRITE == (int)COH_WRITE &&
+                   GUEST_LOCKED == (int)COH_LOCKED,
+               "an access kind is its coherence kind");
+
+/* What the line costs beyond a local hit, which the access's own cost includes. */
+static inline uint64_t coherence_line_cost(const struct hv *hv, const volatile void *addr,
+                                           size_t len, enum guest_access k)
+{
+    uint64_t c = coherence_access(hv->coh, hv->cost, *hv->coh_pcpu, addr, len, (enum coh_access)k);
+    uint64_t local = hv->cycles[COST_LINE_LOCAL];
+    return c > local ? c - local : 0;
+}
+
 /* Inline in the bit operations below: one call fewer on every access Xen makes. */
 static inline void touch(struct hv *hv, const volatile void *addr, size_t len, enum guest_access k)
 {
     if (!hv || hv->accounting)
         return;
     uint64_t cycles = 0;
-    if (hv->mem && hv->mem->touch)
+    if (hv->coh)
+        cycles = coherence_line_cost(hv, addr, len, k);
+    else if (hv->mem && hv->mem->touch)
         cycles = hv->mem->touch(hv->mem_opaque, addr, len, k);
     if (hv->abi_depth) /* the dense row: 0 without a profile, as no price at all */
         cycles += hv->cycles[access_cost[k]];

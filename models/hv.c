@@ -267,6 +267,7 @@ void vcpu_mark_events_pending(struct vcpu *v)
     sink_step(HV_STEP_MARK, v->domain, 0, v, 0);
     if (!vi || guest_xchg8(v->domain->hv, vcpu_info_upcall_pending(vi), 1))
         return;
+    v->upcall_edges++;
     if (v->run_state == VCPU_BLOCKED)
         vcpu_unblock(v);
     else if (v->run_state == VCPU_RUNNABLE)

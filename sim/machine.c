@@ -268,6 +268,7 @@ int machine_build_replay(struct machine *m, const struct scenario *sc, const cha
     m->coh = coherence_create(sc->pcpus, sc->pcpus / sc->sockets);
     if (!m->coh)
         return diag_set(d, "out of memory for the coherence model");
+    hv_set_coherence(&m->hv, m->coh, &m->acting.cpu_id); /* as mem_touch, called directly */
     unsigned total_vcpus = 0;
     for (unsigned i = 0; i < sc->nr_dom; i++)
         total_vcpus += sc->dom[i].vcpus;
