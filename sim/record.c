@@ -200,9 +200,14 @@ void record_discard(struct machine *m)
 static uint64_t acting_now(const struct machine *m, unsigned cpu)
 {
     const struct vcpu *cur = m->hv.current;
+    uint64_t t = m->pcpu[cpu].local +
+                 (m->acting.cpu && m->acting.cpu->id == cpu && cur ? cur->hcall_cycles : 0);
 
-    return m->pcpu[cpu].local +
-           (m->acting.cpu && m->acting.cpu->id == cpu && cur ? cur->hcall_cycles : 0);
+    /* A callback (a timer, an interrupt) acts at the kernel's time: an idle CPU's clock still
+     * stands where it went idle. */
+    if (!m->acting.cpu && machine_now_cycles(m) > t)
+        t = machine_now_cycles(m);
+    return t;
 }
 
 /* ---- scheduling ---------------------------------------------------------------------------- */
