@@ -717,7 +717,7 @@ static const char usage_replay[] =
     "A real host's xentrace recording (no evsim records in it) holds no event-channel step and no\n"
     "hypercall argument: replay infers the machine from it, replays each vcpu's guest time, its\n"
     "HVM port and MMIO accesses and its waits (woken at the recorded times). It infers event\n"
-    "channels from the wakes: a PV vcpu's event_channel_op followed on its CPU by another vcpu's\n"
+    "channels from the wakes: a vcpu's event_channel_op followed on its CPU by another vcpu's\n"
     "wake is a send on a channel the replay makes, and the receiver waits for it; a device model\n"
     "answering an HVM domain (Xen waking its vcpu at an exit, its send waking the HVM vcpu)\n"
     "becomes an ioreq server of its domain with its event channels, which answers after its\n"

@@ -39,19 +39,25 @@ uint64_t rp_take_page(struct sim_vcpu *sv, struct rp_domain *d)
     return d->top;
 }
 
-int64_t rp_evtchn_call(struct sim_vcpu *sv, struct rp_domain *d, unsigned cmd, void *arg,
-                       size_t len)
+int64_t rp_call(struct sim_vcpu *sv, struct rp_domain *d, unsigned nr, unsigned cmd, void *arg,
+                size_t len)
 {
     if (!d->arg_page && !(d->arg_page = rp_take_page(sv, d)))
         return -XEN_ENOMEM;
     memcpy(sv->sd->ram + d->arg_page, arg, len);
     struct hv_regs r = sv->rp->regs;
-    r.rax = __HYPERVISOR_event_channel_op;
+    r.rax = nr;
     r.rdi = cmd;
     r.rsi = d->arg_page;
     replay_issue(sv, &r);
     memcpy(arg, sv->sd->ram + d->arg_page, len); /* the call's outputs (a bound port) */
     return (int64_t)r.rax;
+}
+
+int64_t rp_evtchn_call(struct sim_vcpu *sv, struct rp_domain *d, unsigned cmd, void *arg,
+                       size_t len)
+{
+    return rp_call(sv, d, __HYPERVISOR_event_channel_op, cmd, arg, len);
 }
 
 static void setup_fifo(struct sim_vcpu *sv, struct rp_domain *d)

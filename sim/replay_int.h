@@ -221,6 +221,7 @@ struct rr_chan {
     uint32_t sends;    /* recorded */
     uint32_t port_to, port_from;
     bool active, ready, bound; /* replayed; the receiver's port is up; the sender bound it */
+    uint8_t vector;            /* an HVM receiver's upcall vector, as recorded (INJ_VIRQ) */
     uint64_t sent;
 };
 struct rr_dm {
@@ -433,6 +434,8 @@ void replay_vcpu_free(struct replay_vcpu *v);
 /* A hypercall of the replay's own, in r, made by sv now (r gets the result); SCHEDOP_block. */
 void replay_issue(struct sim_vcpu *sv, struct hv_regs *r);
 void replay_block(struct sim_vcpu *sv);
+/* The vcpu waits in Xen for an event: SCHEDOP_block, or an HVM vcpu's hlt. */
+void replay_wait_for_events(struct sim_vcpu *sv);
 
 /* Another ABI than the recorded one (sim/replay_abi.c): is sv's domain under one; set it up
  * (once per domain); grow a FIFO event array over the ports bound; is a recorded call the
@@ -459,6 +462,9 @@ uint64_t rp_take_page(struct sim_vcpu *sv, struct rp_domain *d);
  * call for its outputs) in a page of its own: the result. */
 int64_t rp_evtchn_call(struct sim_vcpu *sv, struct rp_domain *d, unsigned cmd, void *arg,
                        size_t len);
+/* The same for any hypercall nr with a command and one argument. */
+int64_t rp_call(struct sim_vcpu *sv, struct rp_domain *d, unsigned nr, unsigned cmd, void *arg,
+                size_t len);
 void rp_abi_grow(struct sim_vcpu *sv);
 bool rp_abi_setup_call(const struct sim_vcpu *sv, const struct rp_step *s);
 int rp_abi_decode(struct sim_vcpu *sv, const struct rp_step *s, struct rp_port_ref *out, int max);

@@ -1277,6 +1277,11 @@ static bool wait_not_needed(struct sim_vcpu *sv, const struct rp_step *s)
  * in Xen, as its loop around SCHEDOP_block (or hlt) would. */
 static void wait_in_xen(struct sim_vcpu *sv)
 {
+    replay_wait_for_events(sv);
+}
+
+void replay_wait_for_events(struct sim_vcpu *sv)
+{
     if (sv->sd->cfg->hvm) {
         sim_hvm_halt(sv, true);
         sim_vcpu_request_stop(sv);

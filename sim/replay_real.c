@@ -58,6 +58,7 @@ struct rr_parse {
     uint64_t hcall_tsc;   /* its last PV hypercall ... */
     uint32_t hcall_op;    /* ... (0: none, or its event-channel call was taken for a wake) */
     uint32_t sends_in;    /* its wakes by a guest's send so far */
+    uint8_t vector;       /* the first vector Xen injected into it (an HVM vcpu's upcalls) */
     uint32_t cf8;         /* the PCI config address it last latched (port 0xcf8) */
     uint32_t dm_wake_dv;  /* the emulator vcpu the exit in flight woke (dv + 1; 0: none) ... */
     int64_t dm_wake_step; /* ... and the wait of its that ended (-1: it was not waiting) */
@@ -247,6 +248,9 @@ static struct rr_step *rr_push_send(struct rr_reader *r, struct replay_vcpu *c, 
         rr_leave_guest(c, cp->hcall_tsc > cp->since && cp->hcall_tsc < tsc ? cp->hcall_tsc : tsc);
         rr_enter_guest(c, tsc);
     }
+    if (cp->hvm && cp->exit_open && cp->xen_since)
+        cp->xen_since = tsc; /* an HVM vcpu's VMMCALL exit: the replay's hypercall is its time
+                              * to here; its time in Xen after the wake is charged as recorded */
     cp->hcall_op = 0;
     struct rr_step *s = rr_push(r, c, kind);
     if (s)
@@ -268,7 +272,7 @@ static int rr_notified(struct rr_reader *r, struct replay_vcpu *c, struct replay
     return 0;
 }
 
-/* A PV guest's send (c's event_channel_op just before, on the CPU where v's wake is recorded)
+/* A guest's send (c's event_channel_op just before, on the CPU where v's wake is recorded)
  * woke v, which waited: the send, and v's wait for it. */
 static int rr_sent(struct rr_reader *r, struct replay_vcpu *c, struct replay_vcpu *v, uint64_t tsc)
 {
@@ -309,9 +313,11 @@ static int rr_wake_cause(struct rr_reader *r, struct replay_vcpu *v, const struc
     }
     if (other && p->hvm && p->exit_open && p->exit_nblock && rr_exit_is_io(p) && !cp->hvm)
         return rr_notified(r, c, v, rec->tsc);
-    /* within 10 us of the hypercall: the wake is its doing, not a later interrupt's */
-    if (!cp->hvm && !p->hvm && p->waiting >= 0 && cp->hcall_op == __HYPERVISOR_event_channel_op &&
-        rec->tsc >= cp->hcall_tsc && rec->tsc - cp->hcall_tsc <= r->hz / 100000)
+    /* within 10 us of the hypercall (a PV vcpu's, or an HVM vcpu's VMMCALL in the exit in
+     * flight): the wake is its doing, not a later interrupt's */
+    if (p->waiting >= 0 && cp->hcall_op == __HYPERVISOR_event_channel_op &&
+        (!cp->hvm || cp->exit_open) && rec->tsc >= cp->hcall_tsc &&
+        rec->tsc - cp->hcall_tsc <= r->hz / 100000)
         return rr_sent(r, c, v, rec->tsc);
     return 0;
 }
@@ -536,10 +542,15 @@ static int rr_vcpu_record(struct rr_reader *r, const struct xt_rec *rec)
         return rr_io(r, v, rec, false);
     else if ((ev & ~(0x200u | TRC_64_FLAG)) == TRC_HVM_IOMEM_READ && rec->n >= 1)
         return rr_io(r, v, rec, true);
-    else if (ev == TRC_HVM_VMMCALL)
+    else if (ev == TRC_HVM_VMMCALL) {
         r->rp->hypercalls_seen++;
-    else if (ev == TRC_HVM_INJ_VIRQ)
+        v->rr.parse->hcall_tsc = rec->tsc;
+        v->rr.parse->hcall_op = rec->n ? rec->d[0] : 0;
+    } else if (ev == TRC_HVM_INJ_VIRQ) {
         r->rp->vectors_injected++;
+        if (!v->rr.parse->vector && rec->n)
+            v->rr.parse->vector = (uint8_t)rec->d[0];
+    }
     return 0;
 }
 
@@ -820,10 +831,10 @@ static int rr_dm_check(struct sim_replay *rp, struct rr_dm *dm, const struct rr_
     return 0;
 }
 
-/* The channel of the sends from domain `from` to vcpu to (both the machine's), counted; it is
- * replayed if both domains are PV (replay takes events as a PV guest's). */
-static int rr_chan_add(struct sim_replay *rp, uint32_t from, uint32_t to, const struct rr_dom *dom,
-                       unsigned n)
+/* The channel of the sends from domain `from` to vcpu to (both the machine's), counted. An HVM
+ * receiver takes its events at the vector Xen injected into it in the recording (Linux's
+ * HYPERVISOR_CALLBACK_VECTOR if none shows). */
+static int rr_chan_add(struct sim_replay *rp, uint32_t from, uint32_t to, unsigned n)
 {
     for (size_t i = 0; i < rp->nr_chan; i++)
         if (rp->chan[i].from == from && rp->chan[i].to == to) {
@@ -832,8 +843,15 @@ static int rr_chan_add(struct sim_replay *rp, uint32_t from, uint32_t to, const 
         }
     if (!replay_grow((void **)&rp->chan, &rp->cap_chan, rp->nr_chan + 1, sizeof(*rp->chan)))
         return -1;
-    bool pv = from < n && (to >> 16) < n && !dom[from].hvm && !dom[to >> 16].hvm;
-    rp->chan[rp->nr_chan++] = (struct rr_chan){.from = from, .to = to, .sends = 1, .active = pv};
+    const struct rp_domain *td = xt_idmap_get(&rp->dom, to >> 16);
+    const struct replay_vcpu *tv =
+        td && (to & 0xffff) < RP_MAX_VCPUS ? td->vcpu[to & 0xffff] : NULL;
+    uint8_t vector = tv && tv->rr.parse ? tv->rr.parse->vector : 0;
+    rp->chan[rp->nr_chan++] = (struct rr_chan){.from = from,
+                                               .to = to,
+                                               .sends = 1,
+                                               .active = from < n && (to >> 16) < n,
+                                               .vector = vector ? vector : 0xf3};
     return 0;
 }
 
@@ -851,7 +869,7 @@ static int rr_dm_resolve(struct sim_replay *rp, const struct rr_dom *dom, unsign
                 if (s->kind == RR_NOTIFY || s->kind == RR_SEND ||
                     (s->flags & (RR_F_EVENT | RR_F_SENT)))
                     s->peer = rr_dv_now(dom, n, s->peer);
-                if (s->kind == RR_SEND && rr_chan_add(rp, id, s->peer, dom, n) < 0)
+                if (s->kind == RR_SEND && rr_chan_add(rp, id, s->peer, n) < 0)
                     return -1;
             }
     }

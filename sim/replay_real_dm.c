@@ -68,6 +68,10 @@ static void dm_prepare_vcpus(struct sim_domain *sd)
             continue;
         w->rp->rr.stack_top = stack + XEN_PAGE_SIZE;
         w->rp->regs.rsp = w->rp->rr.stack_top;
+        if (sd->cfg->hvm) {
+            w->rp->regs.rflags |= X86_EFLAGS_IF; /* it takes interrupts: Xen injects its vector */
+            continue;
+        }
         w->v->event_callback = stack;
         w->v->event_callback_masks = true;
     }
@@ -119,17 +123,23 @@ static void dm_take_events(struct sim_vcpu *sv)
         return;
     /* a PV guest's recorded time holds Xen's delivery and its handler: what the replay charges
      * for them comes out of the compute that follows */
+    bool hvm = sv->sd->cfg->hvm;
     uint64_t start = sv->pcpu->local;
-    v->rr.absorb += v->credits * cost_cycles(sv->sd->m->cost, COST_UPCALL_INJECT_PV);
+    v->rr.absorb += v->credits * cost_cycles(sv->sd->m->cost,
+                                             hvm ? COST_UPCALL_INJECT_HVM : COST_UPCALL_INJECT_PV);
     for (; v->credits; v->credits--) {
         while (rp_guest_plan(sv, &v->guest))
             if (rp_guest_act(sv, &v->guest) >= 0)
                 sv->sd->m->replay->dm_events_taken++;
         rp_guest_upcall_done(&v->guest);
+        if (hvm) { /* its handler's iretq: interrupts on again */
+            sim_hvm_iret(sv);
+            v->regs.rflags |= X86_EFLAGS_IF;
+        }
     }
     v->regs.rsp = v->rr.stack_top;
     struct vcpu_info *vi = vcpu_info_ptr(sv->v);
-    if (vi)
+    if (vi && !hvm)
         rp_guest_write(sv, &vi->evtchn_upcall_mask, 1, 0);
     v->rr.absorb += sv->pcpu->local - start;
 }
@@ -199,6 +209,22 @@ void rr_chan_send(struct sim_vcpu *sv, const struct rr_step *s)
     }
 }
 
+/* An HVM receiver's upcall vector (HVM_PARAM_CALLBACK_IRQ), as its kernel announced it before
+ * the recording began: the one Xen injected in the recording. */
+static void chan_set_vector(struct sim_vcpu *sv)
+{
+    const struct sim_replay *rp = sv->sd->m->replay;
+    for (size_t i = 0; i < rp->nr_chan; i++)
+        if (rp->chan[i].active && rp->chan[i].to >> 16 == sv->sd->d->domid) {
+            struct xen_hvm_param p = {.domid = DOMID_SELF,
+                                      .index = HVM_PARAM_CALLBACK_IRQ,
+                                      .value = (uint64_t)HVM_PARAM_CALLBACK_TYPE_VECTOR << 56 |
+                                               rp->chan[i].vector};
+            rp_call(sv, sv->rp->dom, __HYPERVISOR_hvm_op, HVMOP_set_param, &p, sizeof(p));
+            return;
+        }
+}
+
 /* Whether sv's domain receives on any inferred channel or serves as a device model. */
 static bool takes_events(const struct sim_replay *rp, domid_t domid)
 {
@@ -222,6 +248,8 @@ void rr_dm_before_step(struct sim_vcpu *sv)
     if (!takes_events(rp, domid))
         return;
     dm_prepare_vcpus(sv->sd);
+    if (sv->sd->cfg->hvm)
+        chan_set_vector(sv);
     for (size_t i = 0; i < rp->nr_rdm; i++)
         if (rp->rdm[i].active && rp->rdm[i].emulator == domid)
             dm_set_up(sv, &rp->rdm[i]);
@@ -264,7 +292,7 @@ bool rr_dm_must_wait(struct sim_vcpu *sv, const struct rr_step *s)
     }
     sv->rp->rr.cond_wait = sv->rp->rr.cond_waited = true;
     sv->rp->rr.wait_ns = 0; /* no recorded wake: the request's */
-    replay_block(sv);
+    replay_wait_for_events(sv);
     return true;
 }
 

@@ -263,7 +263,7 @@ static void real_print_chans(struct json_object *o, FILE *out)
     if (!n)
         return;
     fprintf(out,
-            "  inferred sends: %" PRIu64 " (a PV vcpu's event_channel_op, then on its CPU the wake "
+            "  inferred sends: %" PRIu64 " (a vcpu's event_channel_op, then on its CPU the wake "
             "of a vcpu that waited); the replay made %" PRIu64 " on %zu channels\n"
             "  from  to        kind          sends   made   replayed\n",
             RU(o, "sends_inferred"), RU(o, "sends_made"), n);
@@ -277,7 +277,7 @@ static void real_print_chans(struct json_object *o, FILE *out)
                 RU(c, "sends_inferred"), RU(c, "sent"),
                 json_object_get_boolean(json_object_object_get(c, "replayed"))
                     ? "yes"
-                    : "no (an HVM end: its events are not replayed)");
+                    : "no");
     }
 }
 

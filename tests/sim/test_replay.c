@@ -592,6 +592,61 @@ static void real_sends_inferred(void **state)
     replay_free(rp);
 }
 
+/* An HVM guest's sends: d1v0 (HVM) calls event_channel_op in a VMCALL exit and d0v0 wakes on
+ * its CPU; d0v0 sends back and d1v0, in hlt, wakes on d0v0's CPU and takes vector 0xf3. */
+static void real_hvm_sends_inferred(void **state)
+{
+    (void)state;
+    static const struct real_rec recs[] = {
+        {0, 0, RS(1, 0), 1, {0}},
+        {0, 100, RS(0, 2), 1, {0}},
+        {1, 0, RS(1, 0), 1, {HVM1}},
+        {1, 50, TRC_HVM_VMENTRY, 0, {0}},
+        {1, 300, TRC_HVM_VMX_EXIT64, 3, {18, 0x1000, 0}},
+        {1, 310, TRC_HVM_VMMCALL, 1, {__HYPERVISOR_event_channel_op}},
+        {1, 400, RS(2, 1), 1, {0}},
+        {1, 450, TRC_HVM_VMENTRY, 0, {0}},
+        {1, 600, TRC_HVM_VMX_EXIT64, 3, {12, 0x1010, 0}},
+        {1, 610, RS(0, 2), 1, {HVM1}},
+        {0, 700, RS(1, 0), 1, {0}},
+        {0, 900, TRC_PV_HYPERCALL_V2, 1, {__HYPERVISOR_event_channel_op}},
+        {0, 950, RS(2, 1), 1, {HVM1}},
+        {0, 1000, RS(0, 1), 1, {0}},
+        {1, 1100, RS(1, 0), 1, {HVM1}},
+        {1, 1100, TRC_HVM_INJ_VIRQ, 1, {0xf3}},
+        {1, 1150, TRC_HVM_VMENTRY, 0, {0}},
+        {1, 2000, RS(0, 1), 1, {HVM1}},
+    };
+    struct sim_replay *rp = NULL;
+    struct diag d = {{0}};
+    if (load_real(recs, sizeof(recs) / sizeof(recs[0]), &rp, &d) < 0)
+        fail_msg("%s", d.msg);
+    const struct rr_vcpu *pv = &replay_domain_of(rp, 0, false)->vcpu[0]->rr;
+    const struct rr_vcpu *hvm = &replay_domain_of(rp, 1, false)->vcpu[0]->rr;
+    assert_int_equal(rp->sends_inferred, 2);
+    /* d1v0: START, SEND (guest 50-300), HLT (for d0v0's send), END */
+    assert_int_equal(hvm->n, 4);
+    assert_int_equal(hvm->step[1].kind, RR_SEND);
+    assert_int_equal(hvm->step[1].delta, 250);
+    assert_int_equal(hvm->step[1].peer, 0);
+    assert_int_equal(hvm->step[2].kind, RR_HLT);
+    assert_int_equal(hvm->step[2].flags, RR_F_SENT);
+    assert_int_equal(hvm->step[2].peer, 0);
+    /* d0v0: START, BLOCK (for d1v0's send), SEND (guest 700-900), END */
+    assert_int_equal(pv->n, 4);
+    assert_int_equal(pv->step[1].flags, RR_F_SENT);
+    assert_int_equal(pv->step[1].peer, 1u << 16);
+    assert_int_equal(pv->step[2].kind, RR_SEND);
+    assert_int_equal(pv->step[2].delta, 200);
+    assert_int_equal(rp->nr_chan, 2);
+    for (size_t i = 0; i < rp->nr_chan; i++) {
+        assert_true(rp->chan[i].active);
+        if (rp->chan[i].to == 1u << 16)
+            assert_int_equal(rp->chan[i].vector, 0xf3);
+    }
+    replay_free(rp);
+}
+
 /* Real recordings replay cannot take: no guest's vcpu, a vcpu beyond 63. */
 static void real_refused(void **state)
 {
@@ -621,6 +676,7 @@ int main(void)
         cmocka_unit_test(real_device_model_inferred),
         cmocka_unit_test(real_device_model_unpaired),
         cmocka_unit_test(real_sends_inferred),
+        cmocka_unit_test(real_hvm_sends_inferred),
         cmocka_unit_test(real_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
