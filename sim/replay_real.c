@@ -409,6 +409,8 @@ static int rr_runstate(struct rr_reader *r, const struct xt_rec *rec)
     if (new == RR_BLOCKED && old == RR_RUNNING && p->exit_open &&rr_exit_is_io(p) &&
         rr_forwarded(r, v) < 0)
         return -1;
+    if (new == RR_RUNNING && p->waiting >= 0 && v->rr.step[p->waiting].kind != RR_HLT)
+        rr_woken(r, v, rec->tsc); /* its wake's record lost: it was woken by the time it ran */
     if (new == RR_RUNNING)
         rr_runs_on(r, v, rec->cpu, rec->tsc);
     return 0;
@@ -791,6 +793,17 @@ static int rr_dm_ranges(struct rr_dm *dm, const struct replay_vcpu *v)
     return 0;
 }
 
+/* The number of v's last request to a device model that has its access in the recording. */
+static uint32_t rr_last_request(const struct replay_vcpu *v)
+{
+    uint32_t last = 0;
+    for (size_t i = 0; i < v->rr.n; i++)
+        if (v->rr.step[i].kind == RR_IO && (v->rr.step[i].flags & RR_F_FWD) &&
+            v->rr.step[i].ord > last)
+            last = v->rr.step[i].ord;
+    return last;
+}
+
 /* Whether a device model's inferred requests and notifications pair up (per HVM vcpu, as many
  * of each), and its domains as the machine numbers them. */
 static int rr_dm_check(struct sim_replay *rp, struct rr_dm *dm, const struct rr_dom *dom,
@@ -812,6 +825,7 @@ static int rr_dm_check(struct sim_replay *rp, struct rr_dm *dm, const struct rr_
         const struct replay_vcpu *v = td->vcpu[k];
         uint32_t requests = v && v->rr.parse ? v->rr.parse->fwd_blocks : 0;
         dm->requests[k] = requests;
+        dm->made[k] = v ? rr_last_request(v) : 0;
         if (requests != dm->notifies[k] && !dm->unused)
             dm->unused = "its requests and notifications do not pair up";
         if (v && rr_dm_ranges(dm, v) < 0)
@@ -837,6 +851,22 @@ static int rr_chan_add(struct sim_replay *rp, uint32_t from, uint32_t to, const 
     return 0;
 }
 
+/* An emulator's wait for, or notification of, a request whose access the recording lost (or
+ * never had: its records masked out) would wait for good, as the replay never makes that
+ * request: the wait is then as recorded, and the notification answers no request. */
+static void rr_request_unmade(struct sim_replay *rp, struct rr_step *s)
+{
+    for (size_t i = 0; i < rp->nr_rdm; i++) {
+        const struct rr_dm *dm = &rp->rdm[i];
+        if (dm->unused || dm->target != s->peer >> 16 || (s->peer & 0xffff) >= RP_MAX_VCPUS ||
+            s->ord <= dm->made[s->peer & 0xffff])
+            continue;
+        s->flags &= (uint8_t)~RR_F_EVENT;
+        if (s->kind == RR_NOTIFY)
+            s->ord = 0;
+    }
+}
+
 /* The inferred device models' checks, and their steps' vcpus as the machine numbers them. */
 static int rr_dm_resolve(struct sim_replay *rp, const struct rr_dom *dom, unsigned n)
 {
@@ -851,6 +881,8 @@ static int rr_dm_resolve(struct sim_replay *rp, const struct rr_dom *dom, unsign
                 if (s->kind == RR_NOTIFY || s->kind == RR_SEND ||
                     (s->flags & (RR_F_EVENT | RR_F_SENT)))
                     s->peer = rr_dv_now(dom, n, s->peer);
+                if (s->kind == RR_NOTIFY || (s->flags & RR_F_EVENT))
+                    rr_request_unmade(rp, s);
                 if (s->kind == RR_SEND && rr_chan_add(rp, id, s->peer, dom, n) < 0)
                     return -1;
             }
