@@ -233,9 +233,10 @@ struct rr_dm {
     struct rr_range *range;
     size_t nr_range, cap_range;
     uint32_t ranges_refused, other_emulators;
-    const char *unused; /* why it is not replayed, or NULL */
-    bool active;        /* replayed (not --device-model, not --emulate-in-xen) ... */
-    bool ready;         /* ... and its server is up */
+    uint32_t out_of_order; /* notifications not of the request after the last one answered */
+    const char *unused;    /* why it is not replayed, or NULL */
+    bool active;           /* replayed (not --device-model, not --emulate-in-xen) ... */
+    bool ready;            /* ... and its server is up */
     uint16_t server;
     void *slots; /* the server's page of ioreq_t, one per target vcpu */
 };

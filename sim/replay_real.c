@@ -262,8 +262,12 @@ static int rr_notified(struct rr_reader *r, struct replay_vcpu *c, struct replay
     struct rr_dm *dm = s ? rr_dm_of(r->rp, v->rr.parse_dv >> 16, c->rr.parse_dv >> 16) : NULL;
     if (!dm)
         return -1;
+    uint32_t k = v->rr.parse_dv & 0xffff;
     s->ord = v->rr.parse->fwd_blocks;
-    dm->notifies[v->rr.parse_dv & 0xffff]++;
+    /* each answers the request after the last one answered, unless records were lost (two
+     * answers of one request, none of another: replayed, a request would wait for good) */
+    dm->out_of_order += s->ord != dm->notifies[k] + 1;
+    dm->notifies[k]++;
     r->rp->notifies_inferred++;
     return 0;
 }
@@ -820,6 +824,8 @@ static int rr_dm_check(struct sim_replay *rp, struct rr_dm *dm, const struct rr_
         dm->unused = "its domain is HVM (replay takes a device model's events as a PV guest's)";
     else if (dm->other_emulators)
         dm->unused = "more than one domain answered the requests";
+    else if (dm->out_of_order)
+        dm->unused = "its notifications do not answer its requests in order (records lost)";
     struct rp_domain *td = xt_idmap_get(&rp->dom, (uint32_t)t);
     for (unsigned k = 0; td && k < RP_MAX_VCPUS; k++) {
         const struct replay_vcpu *v = td->vcpu[k];
