@@ -229,13 +229,15 @@ struct rr_dm {
     int32_t serve[RP_MAX_VCPUS];     /* per target vcpu: the emulator vcpu woken, or -1 */
     uint32_t requests[RP_MAX_VCPUS]; /* per target vcpu: requests, recorded */
     uint32_t notifies[RP_MAX_VCPUS]; /* ... notifications, recorded */
+    uint32_t made[RP_MAX_VCPUS];     /* ... the last request whose access is recorded */
     uint32_t local[RP_MAX_VCPUS];    /* the emulator's port for each target vcpu */
     struct rr_range *range;
     size_t nr_range, cap_range;
     uint32_t ranges_refused, other_emulators;
-    const char *unused; /* why it is not replayed, or NULL */
-    bool active;        /* replayed (not --device-model, not --emulate-in-xen) ... */
-    bool ready;         /* ... and its server is up */
+    uint32_t out_of_order; /* notifications not of the request after the last one answered */
+    const char *unused;    /* why it is not replayed, or NULL */
+    bool active;           /* replayed (not --device-model, not --emulate-in-xen) ... */
+    bool ready;            /* ... and its server is up */
     uint16_t server;
     void *slots; /* the server's page of ioreq_t, one per target vcpu */
 };
@@ -374,7 +376,7 @@ struct sim_replay {
     size_t nr_chan, cap_chan;
     uint64_t sends_inferred, sends_played, sends_kicked;
     uint64_t ioreq_events_inferred, notifies_inferred, notifies_played, notifies_unmatched,
-        dm_events_taken, dm_waits_met;
+        dm_events_taken, dm_waits_met, dm_answered_at_once;
     struct rr_port *port;
     size_t nr_port, cap_port;
     struct rp_divergence example[RP_EXAMPLES];

@@ -242,7 +242,8 @@ int replay_segment(struct replay_vcpu *v, const struct sim_replay *rp)
             return -1;
     if (v->seg.in_inv) /* the recording ends inside it */
         end_invocation(v, (uint32_t)v->n, -1);
-    qsort(v->cut, v->nr_cut, sizeof(*v->cut), by_step);
+    if (v->nr_cut) /* qsort may not be given a null array: a real recording's vcpus have none */
+        qsort(v->cut, v->nr_cut, sizeof(*v->cut), by_step);
     free(v->seg.carried);
     v->seg.carried = NULL;
     v->seg.nr_carried = v->seg.cap_carried = 0;
@@ -1045,7 +1046,8 @@ static void pool_take(struct sim_vcpu *sv, unsigned n, int64_t last)
         c += rp_delta(&v->step[last]);
     }
     /* a step's cut before its start (the TSC read) may come before the last step's */
-    qsort(v->pool_cut, v->nr_pool_cut, sizeof(*v->pool_cut), by_at);
+    if (v->nr_pool_cut)
+        qsort(v->pool_cut, v->nr_pool_cut, sizeof(*v->pool_cut), by_at);
     compute_begin(sv, c, v->pool_cut, v->nr_pool_cut);
 }
 

@@ -266,8 +266,12 @@ static int rr_notified(struct rr_reader *r, struct replay_vcpu *c, struct replay
     struct rr_dm *dm = s ? rr_dm_of(r->rp, v->rr.parse_dv >> 16, c->rr.parse_dv >> 16) : NULL;
     if (!dm)
         return -1;
+    uint32_t k = v->rr.parse_dv & 0xffff;
     s->ord = v->rr.parse->fwd_blocks;
-    dm->notifies[v->rr.parse_dv & 0xffff]++;
+    /* each answers the request after the last one answered, unless records were lost (two
+     * answers of one request, none of another: replayed, a request would wait for good) */
+    dm->out_of_order += s->ord != dm->notifies[k] + 1;
+    dm->notifies[k]++;
     r->rp->notifies_inferred++;
     return 0;
 }
@@ -415,6 +419,8 @@ static int rr_runstate(struct rr_reader *r, const struct xt_rec *rec)
     if (new == RR_BLOCKED && old == RR_RUNNING && p->exit_open &&rr_exit_is_io(p) &&
         rr_forwarded(r, v) < 0)
         return -1;
+    if (new == RR_RUNNING && p->waiting >= 0 && v->rr.step[p->waiting].kind != RR_HLT)
+        rr_woken(r, v, rec->tsc); /* its wake's record lost: it was woken by the time it ran */
     if (new == RR_RUNNING)
         rr_runs_on(r, v, rec->cpu, rec->tsc);
     return 0;
@@ -802,6 +808,17 @@ static int rr_dm_ranges(struct rr_dm *dm, const struct replay_vcpu *v)
     return 0;
 }
 
+/* The number of v's last request to a device model that has its access in the recording. */
+static uint32_t rr_last_request(const struct replay_vcpu *v)
+{
+    uint32_t last = 0;
+    for (size_t i = 0; i < v->rr.n; i++)
+        if (v->rr.step[i].kind == RR_IO && (v->rr.step[i].flags & RR_F_FWD) &&
+            v->rr.step[i].ord > last)
+            last = v->rr.step[i].ord;
+    return last;
+}
+
 /* Whether a device model's inferred requests and notifications pair up (per HVM vcpu, as many
  * of each), and its domains as the machine numbers them. */
 static int rr_dm_check(struct sim_replay *rp, struct rr_dm *dm, const struct rr_dom *dom,
@@ -818,11 +835,14 @@ static int rr_dm_check(struct sim_replay *rp, struct rr_dm *dm, const struct rr_
         dm->unused = "its domain is HVM (replay takes a device model's events as a PV guest's)";
     else if (dm->other_emulators)
         dm->unused = "more than one domain answered the requests";
+    else if (dm->out_of_order)
+        dm->unused = "its notifications do not answer its requests in order (records lost)";
     struct rp_domain *td = xt_idmap_get(&rp->dom, (uint32_t)t);
     for (unsigned k = 0; td && k < RP_MAX_VCPUS; k++) {
         const struct replay_vcpu *v = td->vcpu[k];
         uint32_t requests = v && v->rr.parse ? v->rr.parse->fwd_blocks : 0;
         dm->requests[k] = requests;
+        dm->made[k] = v ? rr_last_request(v) : 0;
         if (requests != dm->notifies[k] && !dm->unused)
             dm->unused = "its requests and notifications do not pair up";
         if (v && rr_dm_ranges(dm, v) < 0)
@@ -855,6 +875,22 @@ static int rr_chan_add(struct sim_replay *rp, uint32_t from, uint32_t to, unsign
     return 0;
 }
 
+/* An emulator's wait for, or notification of, a request whose access the recording lost (or
+ * never had: its records masked out) would wait for good, as the replay never makes that
+ * request: the wait is then as recorded, and the notification answers no request. */
+static void rr_request_unmade(struct sim_replay *rp, struct rr_step *s)
+{
+    for (size_t i = 0; i < rp->nr_rdm; i++) {
+        const struct rr_dm *dm = &rp->rdm[i];
+        if (dm->unused || dm->target != s->peer >> 16 || (s->peer & 0xffff) >= RP_MAX_VCPUS ||
+            s->ord <= dm->made[s->peer & 0xffff])
+            continue;
+        s->flags &= (uint8_t)~RR_F_EVENT;
+        if (s->kind == RR_NOTIFY)
+            s->ord = 0;
+    }
+}
+
 /* The inferred device models' checks, and their steps' vcpus as the machine numbers them. */
 static int rr_dm_resolve(struct sim_replay *rp, const struct rr_dom *dom, unsigned n)
 {
@@ -869,6 +905,8 @@ static int rr_dm_resolve(struct sim_replay *rp, const struct rr_dom *dom, unsign
                 if (s->kind == RR_NOTIFY || s->kind == RR_SEND ||
                     (s->flags & (RR_F_EVENT | RR_F_SENT)))
                     s->peer = rr_dv_now(dom, n, s->peer);
+                if (s->kind == RR_NOTIFY || (s->flags & RR_F_EVENT))
+                    rr_request_unmade(rp, s);
                 if (s->kind == RR_SEND && rr_chan_add(rp, id, s->peer, n) < 0)
                     return -1;
             }

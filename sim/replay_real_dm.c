@@ -24,6 +24,7 @@
 #include "models/ioreq.h"
 #include "models/shared_info.h"
 #include "models/xen_public.h"
+#include "sim/hvm_exits.h"
 #include "sim/machine.h"
 #include "sim/replay_guest.h"
 #include "sim/replay.h"
@@ -344,10 +345,32 @@ static bool dm_wakes_for(const struct sim_vcpu *w, uint32_t hv_dv, uint32_t k)
     return s->peer == hv_dv && s->ord <= k;
 }
 
+/* An access the recording shows answered without a round trip (the vcpu did not block: Xen
+ * answered it, or its block's record was lost) to an address the server claims: no notification
+ * of the emulator's will answer it, so it is answered at once, or the vcpu would wait for good. */
+static void dm_answer_unrecorded(struct sim_vcpu *sv)
+{
+    struct sim_replay *rp = sv->sd->m->replay;
+    const struct rr_dm *dm = dm_of_target(rp, sv->sd->d->domid);
+    if (!sv->hvm_io.waiting || !dm || !dm->ready)
+        return;
+    ioreq_t *slot = (ioreq_t *)dm->slots + sv->v->vcpu_id;
+    if (slot->state != STATE_IOREQ_READY)
+        return;
+    slot->state = STATE_IORESP_READY;
+    /* as the server's notification would: Xen's consumer ends the wait, the vcpu goes on */
+    sv->v->blocked_in_xen = false;
+    sv->stop_requested = false;
+    rp->dm_answered_at_once++;
+    sim_hvm_io_resume(sv);
+}
+
 void rr_dm_request_made(struct sim_vcpu *sv, const struct rr_step *s)
 {
-    if (!(s->flags & RR_F_FWD))
+    if (!(s->flags & RR_F_FWD)) {
+        dm_answer_unrecorded(sv);
         return;
+    }
     sv->rp->rr.fwd_played = s->ord;
     struct machine *m = sv->sd->m;
     const struct rr_dm *dm = dm_of_target(m->replay, sv->sd->d->domid);

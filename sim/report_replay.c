@@ -172,6 +172,7 @@ static struct json_object *real_json(const struct machine *m)
     put_u64(o, "notifications_without_request", rp->notifies_unmatched);
     put_u64(o, "events_taken", rp->dm_events_taken);
     put_u64(o, "waits_already_met", rp->dm_waits_met);
+    put_u64(o, "requests_answered_at_once", rp->dm_answered_at_once);
     json_object_object_add(o, "inferred_device_models", real_dms_json(m));
     put_u64(o, "sends_inferred", rp->sends_inferred);
     put_u64(o, "sends_made", rp->sends_played);

@@ -532,6 +532,129 @@ static void real_device_model_unpaired(void **state)
     replay_free(rp);
 }
 
+/* Requests whose access is not in the recording (an EPT exit with no IOMEM record; a second
+ * block in one exit): the replay never makes them, so the emulator's wait for such a request
+ * is as recorded and its notification waits for none, or it would wait for good. */
+static void real_device_model_request_lost(void **state)
+{
+    (void)state;
+    static const struct real_rec recs[] = {
+        {0, 0, RS(1, 0), 1, {0}},
+        {0, 50, RS(0, 2), 1, {0}},
+        {1, 0, RS(1, 0), 1, {HVM1}},
+        {1, 100, TRC_HVM_VMENTRY, 0, {0}},
+        {1, 300, TRC_HVM_VMX_EXIT64, 3, {30, 0x1000, 0}}, /* request 1: its write recorded */
+        {1, 320, RS(2, 1), 1, {0}},
+        {1, 330, TRC_HVM_IOPORT_WRITE, 2, {0x3f8, 'x'}},
+        {1, 340, RS(0, 2), 1, {HVM1}},
+        {0, 400, RS(1, 0), 1, {0}},
+        {0, 900, TRC_PV_HYPERCALL_V2, 1, {__HYPERVISOR_event_channel_op}},
+        {0, 950, RS(2, 1), 1, {HVM1}},
+        {0, 1000, RS(0, 2), 1, {0}},
+        {1, 1010, RS(2, 1), 1, {HVM1}}, /* woken where nobody runs: it blocks again */
+        {1, 1015, RS(1, 0), 1, {HVM1}},
+        {1, 1020, RS(0, 2), 1, {HVM1}}, /* request 2: no access of its own */
+        {0, 1100, RS(1, 0), 1, {0}},    /* d0v0's wake record lost */
+        {0, 1200, TRC_PV_HYPERCALL_V2, 1, {__HYPERVISOR_event_channel_op}},
+        {0, 1250, RS(2, 1), 1, {HVM1}},
+        {0, 1300, RS(0, 2), 1, {0}},
+        {1, 1400, RS(1, 0), 1, {HVM1}},
+        {1, 1500, TRC_HVM_VMENTRY, 0, {0}},
+        {1, 1600, TRC_HVM_VMX_EXIT64, 3, {48, 0x1000, 0}}, /* request 3: no IOMEM record */
+        {1, 1620, RS(2, 1), 1, {0}},
+        {1, 1640, RS(0, 2), 1, {HVM1}},
+        {0, 1700, RS(1, 0), 1, {0}},
+        {0, 1800, TRC_PV_HYPERCALL_V2, 1, {__HYPERVISOR_event_channel_op}},
+        {0, 1850, RS(2, 1), 1, {HVM1}},
+        {0, 1900, RS(0, 2), 1, {0}},
+        {1, 1950, RS(1, 0), 1, {HVM1}},
+        {1, 2000, TRC_HVM_VMENTRY, 0, {0}},
+        {1, 2500, RS(0, 1), 1, {HVM1}},
+    };
+    struct sim_replay *rp = NULL;
+    struct diag d = {{0}};
+    if (load_real(recs, sizeof(recs) / sizeof(recs[0]), &rp, &d) < 0)
+        fail_msg("%s", d.msg);
+    assert_int_equal(rp->nr_rdm, 1);
+    assert_null(rp->rdm[0].unused);
+    assert_int_equal(rp->rdm[0].requests[0], 3);
+    assert_int_equal(rp->rdm[0].made[0], 1);
+    const struct rr_vcpu *dm = &replay_domain_of(rp, 0, false)->vcpu[0]->rr;
+    static const struct {
+        enum rr_kind kind;
+        uint64_t wake_ns;
+        uint8_t flags;
+        uint32_t ord;
+    } want[] = {
+        {RR_START, 1, 0, 0},
+        {RR_BLOCK, 320, RR_F_EVENT, 1}, /* request 1: waits until it is made */
+        {RR_NOTIFY, 0, 0, 1},
+        {RR_BLOCK, 1100, 0, 0}, /* woken by the time it ran */
+        {RR_NOTIFY, 0, 0, 0},   /* request 2 is never made */
+        {RR_BLOCK, 1620, 0, 3}, /* request 3 neither: its wait as recorded */
+        {RR_NOTIFY, 0, 0, 0},
+        {RR_END, 0, 0, 0},
+    };
+    assert_int_equal(dm->n, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < dm->n; i++) {
+        const struct rr_step *s = &dm->step[i];
+        if (s->kind != want[i].kind || s->wake_ns != want[i].wake_ns || s->flags != want[i].flags ||
+            s->ord != want[i].ord)
+            fail_msg("d0v0 step %zu: kind %u wake %" PRIu64 " flags %u ord %u", i, s->kind,
+                     s->wake_ns, s->flags, s->ord);
+    }
+    replay_free(rp);
+}
+
+/* Notifications that do not answer the requests in order (records lost): d1v0's second block
+ * is not recorded, so d0v0's second notification seems to answer its first request again, and
+ * its next request has none. Replayed, that request would wait for good: the device model is
+ * not replayed, and says why. */
+static void real_device_model_out_of_order(void **state)
+{
+    (void)state;
+    static const struct real_rec recs[] = {
+        {0, 0, RS(1, 0), 1, {0}},
+        {0, 50, RS(0, 2), 1, {0}},
+        {1, 0, RS(1, 0), 1, {HVM1}},
+        {1, 100, TRC_HVM_VMENTRY, 0, {0}},
+        {1, 300, TRC_HVM_VMX_EXIT64, 3, {30, 0x1000, 0}},
+        {1, 320, RS(2, 1), 1, {0}},
+        {1, 330, TRC_HVM_IOPORT_WRITE, 2, {0x3f8, 'x'}},
+        {1, 340, RS(0, 2), 1, {HVM1}},
+        {0, 400, RS(1, 0), 1, {0}},
+        {0, 900, TRC_PV_HYPERCALL_V2, 1, {__HYPERVISOR_event_channel_op}},
+        {0, 950, RS(2, 1), 1, {HVM1}},
+        {0, 1000, RS(0, 2), 1, {0}},
+        {1, 1200, RS(1, 0), 1, {HVM1}}, /* its entry, its next exit and block not recorded */
+        {1, 1300, RS(2, 1), 1, {0}},
+        {0, 1400, RS(1, 0), 1, {0}},
+        {0, 1500, TRC_PV_HYPERCALL_V2, 1, {__HYPERVISOR_event_channel_op}},
+        {0, 1550, RS(2, 1), 1, {HVM1}},
+        {0, 1600, RS(0, 2), 1, {0}},
+        {1, 1700, RS(1, 0), 1, {HVM1}},
+        {1, 1800, TRC_HVM_VMENTRY, 0, {0}},
+        {1, 1900, TRC_HVM_VMX_EXIT64, 3, {30, 0x1000, 0}},
+        {1, 1910, TRC_HVM_IOPORT_WRITE, 2, {0x3f8, 'y'}},
+        {1, 1920, RS(0, 2), 1, {HVM1}},
+        {1, 2500, RS(2, 1), 1, {HVM1}}, /* woken where nobody runs */
+        {1, 2600, RS(1, 0), 1, {HVM1}},
+        {1, 2700, TRC_HVM_VMENTRY, 0, {0}},
+        {1, 3000, RS(0, 1), 1, {HVM1}},
+    };
+    struct sim_replay *rp = NULL;
+    struct diag d = {{0}};
+    if (load_real(recs, sizeof(recs) / sizeof(recs[0]), &rp, &d) < 0)
+        fail_msg("%s", d.msg);
+    assert_int_equal(rp->nr_rdm, 1);
+    assert_int_equal(rp->rdm[0].requests[0], 2);
+    assert_int_equal(rp->rdm[0].notifies[0], 2);
+    assert_int_equal(rp->rdm[0].out_of_order, 1);
+    assert_non_null(rp->rdm[0].unused);
+    assert_non_null(strstr(rp->rdm[0].unused, "in order"));
+    replay_free(rp);
+}
+
 /* PV guests' sends: d0v0 calls event_channel_op and d1v0, blocked, is woken on d0v0's CPU
  * 100 ns later (a send); d1v0 then calls it and d0v0 is woken 20 us later (too late: an
  * interrupt's, not inferred); d0v0 calls it and its own vcpu 1 wakes (an IPI). */
@@ -675,6 +798,8 @@ int main(void)
         cmocka_unit_test(real_hvm_steps_inferred),
         cmocka_unit_test(real_device_model_inferred),
         cmocka_unit_test(real_device_model_unpaired),
+        cmocka_unit_test(real_device_model_request_lost),
+        cmocka_unit_test(real_device_model_out_of_order),
         cmocka_unit_test(real_sends_inferred),
         cmocka_unit_test(real_hvm_sends_inferred),
         cmocka_unit_test(real_refused),

@@ -1,0 +1,16 @@
+# check_steps: every vcpu of a real recording's replay (its JSON) played all its inferred steps
+# (included by replay_real.cmake and replay_real_text.cmake).
+function(check_steps file json)
+  string(JSON vcpus GET "${json}" replay real_recording vcpus)
+  string(JSON nv LENGTH "${vcpus}")
+  math(EXPR last "${nv} - 1")
+  foreach(i RANGE ${last})
+    string(JSON steps GET "${vcpus}" ${i} steps)
+    string(JSON played GET "${vcpus}" ${i} steps_played)
+    string(JSON dom GET "${vcpus}" ${i} recorded_domain)
+    string(JSON vcpu GET "${vcpus}" ${i} vcpu)
+    if(NOT steps EQUAL played)
+      message(FATAL_ERROR "${file}: d${dom}v${vcpu}: played ${played} of its ${steps} inferred steps")
+    endif()
+  endforeach()
+endfunction()
