@@ -434,19 +434,15 @@ static void real_hvm_steps_inferred(void **state)
 /* One round trip to a device model in domain 0: d1v0 (HVM) writes port 0x3f8 at 300, Xen's
  * send wakes d0v0 on d1v0's CPU, d1v0 blocks; d0v0 runs from 400, calls event_channel_op at
  * 900 and wakes d1v0 at 950 on its own CPU, then blocks. */
+/* clang-format off */
 #define DM_ROUND_TRIP                                                                              \
     {0, 0, RS(1, 0), 1, {0}}, {0, 50, RS(0, 2), 1, {0}}, {1, 0, RS(1, 0), 1, {HVM1}},              \
-        {1, 100, TRC_HVM_VMENTRY, 0, {0}}, {1, 300, TRC_HVM_VMX_EXIT64, 3, {30, 0x1000, 0}},       \
-        {1, 320, RS(2, 1), 1, {0}}, {1, 330, TRC_HVM_IOPORT_WRITE, 2, {0x3f8, 'x'}},               \
-        {1, 340, RS(0, 2), 1, {HVM1}}, {0, 400, RS(1, 0), 1, {0}},                                 \
-        {0, 900, TRC_PV_HYPERCALL_V2, 1, {__HYPERVISOR_event_channel_op}},                         \
-        {0, 950, RS(2, 1), 1, {HVM1}},                                                             \
-    {                                                                                              \
-        0, 1000, RS(0, 2), 1,                                                                      \
-        {                                                                                          \
-            0                                                                                      \
-        }                                                                                          \
-    }
+    {1, 100, TRC_HVM_VMENTRY, 0, {0}}, {1, 300, TRC_HVM_VMX_EXIT64, 3, {30, 0x1000, 0}},           \
+    {1, 320, RS(2, 1), 1, {0}}, {1, 330, TRC_HVM_IOPORT_WRITE, 2, {0x3f8, 'x'}},                   \
+    {1, 340, RS(0, 2), 1, {HVM1}}, {0, 400, RS(1, 0), 1, {0}},                                     \
+    {0, 900, TRC_PV_HYPERCALL_V2, 1, {__HYPERVISOR_event_channel_op}},                             \
+    {0, 950, RS(2, 1), 1, {HVM1}}, {0, 1000, RS(0, 2), 1, {0}}
+/* clang-format on */
 
 /* A device model in domain 0 answers an HVM vcpu's port write: Xen's send wakes d0v0 at the
  * exit (its wake recorded on the exiting vcpu's CPU), the HVM vcpu blocks, d0v0 runs, calls
