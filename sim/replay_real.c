@@ -481,9 +481,13 @@ static int rr_io(struct rr_reader *r, struct replay_vcpu *v, const struct xt_rec
     bool wide = (rec->event & TRC_64_FLAG) != 0;
     uint64_t addr = rec->d[0] | (wide && rec->n >= 2 ? (uint64_t)rec->d[1] << 32 : 0);
     /* a port access with a 64-bit address is a PCI config access (SBDF << 32 | register): made
-     * again at 0xcfc, through the address the guest latched at 0xcf8 */
-    if (!mmio && wide)
+     * again at 0xcfc, through the address the guest latched at 0xcf8; the device is the
+     * record's (a recording may begin after the latch) */
+    uint32_t config = 0; /* the config address the record names (as 0xcf8 holds one) */
+    if (!mmio && wide) {
+        config = 0x80000000u | (uint32_t)((addr >> 32) & 0xffff) << 8 | (uint32_t)(addr & 0xfc);
         addr = 0xcfc + (addr & 3);
+    }
     unsigned di = wide ? 2 : 1;
     uint64_t data = rec->n > di ? rec->d[di] : 0;
     if (wide && rec->n > di + 1)
@@ -506,8 +510,8 @@ static int rr_io(struct rr_reader *r, struct replay_vcpu *v, const struct xt_rec
     s->more = more;
     if (!mmio && addr == 0xcf8 && s->dir == IOREQ_WRITE && s->size == 4)
         p->cf8 = (uint32_t)data;
-    if (!mmio && (addr & ~3ull) == 0xcfc)
-        s->peer = p->cf8; /* a config access: the device it names */
+    if (!mmio && (addr & ~3ull) == 0xcfc) /* a config access: the device it names */
+        s->peer = config ? config : p->cf8;
     p->exit_done = true;
     if (p->exit_first_io < 0)
         p->exit_first_io = (int64_t)v->rr.n - 1;

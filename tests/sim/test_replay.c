@@ -761,6 +761,45 @@ static void real_hvm_sends_inferred(void **state)
     replay_free(rp);
 }
 
+/* A PCI config write the device model answered, in a recording that begins after the guest
+ * latched 0xcf8: Xen's record names the device (SBDF << 32 | register), and the inferred
+ * server claims that device. */
+static void real_pci_config_device_from_record(void **state)
+{
+    (void)state;
+    static const struct real_rec recs[] = {
+        {0, 0, RS(1, 0), 1, {0}},
+        {0, 50, RS(0, 2), 1, {0}},
+        {1, 0, RS(1, 0), 1, {HVM1}},
+        {1, 300, TRC_HVM_VMX_EXIT64, 3, {30, 0x1000, 0}},
+        {1, 320, RS(2, 1), 1, {0}},
+        {1, 330, TRC_HVM_IOPORT_WRITE | TRC_64_FLAG, 3, {0x10, 0x18, 0xffffffffu}},
+        {1, 340, RS(0, 2), 1, {HVM1}},
+        {0, 400, RS(1, 0), 1, {0}},
+        {0, 900, TRC_PV_HYPERCALL_V2, 1, {__HYPERVISOR_event_channel_op}},
+        {0, 950, RS(2, 1), 1, {HVM1}},
+        {0, 1000, RS(0, 2), 1, {0}},
+        {1, 1200, RS(1, 0), 1, {HVM1}},
+        {1, 1300, TRC_HVM_VMENTRY, 0, {0}},
+        {1, 2000, RS(0, 1), 1, {HVM1}},
+    };
+    struct sim_replay *rp = NULL;
+    struct diag d = {{0}};
+    if (load_real(recs, sizeof(recs) / sizeof(recs[0]), &rp, &d) < 0)
+        fail_msg("%s", d.msg);
+    const struct rr_step *s = &replay_domain_of(rp, 1, false)->vcpu[0]->rr.step[1];
+    assert_int_equal(s->kind, RR_IO);
+    assert_int_equal(s->addr, 0xcfc);
+    assert_int_equal(s->size, 4);
+    assert_int_equal(rp->nr_rdm, 1);
+    assert_null(rp->rdm[0].unused);
+    assert_int_equal(rp->rdm[0].nr_range, 1);
+    assert_int_equal(rp->rdm[0].range[0].type, XEN_DMOP_IO_RANGE_PCI);
+    assert_int_equal(rp->rdm[0].range[0].s, 0x18);
+    assert_int_equal(rp->rdm[0].range[0].e, 0x18);
+    replay_free(rp);
+}
+
 /* Real recordings replay cannot take: no guest's vcpu, a vcpu beyond 63. */
 static void real_refused(void **state)
 {
@@ -793,6 +832,7 @@ int main(void)
         cmocka_unit_test(real_device_model_out_of_order),
         cmocka_unit_test(real_sends_inferred),
         cmocka_unit_test(real_hvm_sends_inferred),
+        cmocka_unit_test(real_pci_config_device_from_record),
         cmocka_unit_test(real_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
