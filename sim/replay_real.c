@@ -51,6 +51,7 @@ struct rr_parse {
     int64_t waiting;    /* the step that waits for the vcpu's next wake, or -1 */
     int64_t io_step;    /* the I/O step of the exit in flight, or -1 */
     uint64_t last_tsc;  /* its last record */
+    uint32_t cpu;       /* where it runs, or ran last */
     /* requests to a device model (the vcpu blocked in an I/O exit): so far, and in the exit in
      * flight, with that exit's accesses from its first I/O step on */
     uint32_t fwd_blocks, exit_nblock, exit_nio;
@@ -359,6 +360,12 @@ static void rr_runs_on(struct rr_reader *r, struct replay_vcpu *v, uint32_t cpu,
     uint32_t dv = v->rr.parse_dv;
     if (cpu >= r->nr_cpus)
         return;
+    if (p->running && p->cpu != cpu && p->cpu < r->nr_cpus && r->cur[p->cpu] == dv + 1) {
+        /* no record took it off the CPU it ran on (lost): it left there now, or that CPU's
+         * next vcpu would take its time here for it */
+        struct xt_rec stale = {.tsc = tsc, .cpu = p->cpu, .n = 1, .d = {dv}};
+        rr_descheduled(r, v, &stale);
+    }
     if (r->cur[cpu] && r->cur[cpu] != dv + 1) {
         struct replay_vcpu *prev = rr_vcpu(r, r->cur[cpu] - 1);
         if (prev && prev->rr.parse->running) {
@@ -367,6 +374,7 @@ static void rr_runs_on(struct rr_reader *r, struct replay_vcpu *v, uint32_t cpu,
         }
     }
     r->cur[cpu] = dv + 1;
+    p->cpu = cpu;
     p->running = true;
     if (!p->hvm || v->rr.resume_in_guest)
         rr_enter_guest(v, tsc);

@@ -800,6 +800,28 @@ static void real_pci_config_device_from_record(void **state)
     replay_free(rp);
 }
 
+/* d1v0's deschedule on CPU 0 is lost: it next shows running on CPU 1, and later d2v0 runs on
+ * CPU 0. d1v0 left CPU 0 when it began on CPU 1, and keeps its time there (0-600 on CPU 0,
+ * 600-1,000 on CPU 1), where d2v0's start on CPU 0 used to end its run at 700. */
+static void real_lost_deschedule(void **state)
+{
+    (void)state;
+    static const struct real_rec recs[] = {
+        {0, 0, RS(1, 0), 1, {HVM1}},        {1, 600, RS(1, 0), 1, {HVM1}},
+        {0, 700, RS(1, 0), 1, {2u << 16}},  {1, 1000, RS(0, 1), 1, {HVM1}},
+        {0, 1000, RS(0, 1), 1, {2u << 16}},
+    };
+    struct sim_replay *rp = NULL;
+    struct diag d = {{0}};
+    if (load_real(recs, sizeof(recs) / sizeof(recs[0]), &rp, &d) < 0)
+        fail_msg("%s", d.msg);
+    const struct rr_vcpu *v = &replay_domain_of(rp, 0, false)->vcpu[0]->rr;
+    assert_int_equal(v->n, 2);
+    assert_int_equal(v->step[1].kind, RR_END);
+    assert_int_equal(v->step[1].delta, 1000);
+    replay_free(rp);
+}
+
 /* Real recordings replay cannot take: no guest's vcpu, a vcpu beyond 63. */
 static void real_refused(void **state)
 {
@@ -833,6 +855,7 @@ int main(void)
         cmocka_unit_test(real_sends_inferred),
         cmocka_unit_test(real_hvm_sends_inferred),
         cmocka_unit_test(real_pci_config_device_from_record),
+        cmocka_unit_test(real_lost_deschedule),
         cmocka_unit_test(real_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
