@@ -479,9 +479,10 @@ bool replay_compute(struct sim_vcpu *sv, uint64_t cycles);
  * TSC frequency hz; give a vcpu of the machine its wake timer; play its next step (false: it
  * stops here); a replayed access of port table entry s took `cycles`. 0, or -1 with d. */
 int replay_real_load(struct sim_replay *rp, const char *path, uint64_t hz, struct diag *d);
-/* Inferred device models (sim/replay_real_dm.c): before a step of sv, take the
- * events delivered and set up its domain's servers; whether sv must wait at step s for an HVM
- * vcpu's request (it then blocks, and plays s again); a notification; a request made. */
+/* Inferred device models and channels (sim/replay_real_dm.c): before a step of sv, take the
+ * events delivered and set up its domain's servers and ports; whether sv must wait at step s
+ * for an HVM vcpu's request or a send (it then blocks, and plays s again); whether a wait's
+ * event came; a notification; a request made; a send. */
 void rr_dm_before_step(struct sim_vcpu *sv);
 bool rr_dm_must_wait(struct sim_vcpu *sv, const struct rr_step *s);
 bool rr_dm_wait_met(struct sim_vcpu *sv, const struct rr_step *s);

@@ -1,7 +1,10 @@
-/* The device models a real host's recording shows, replayed (docs/traces.md, "Replaying a real
- * host's recording"). replay_real.c infers them: per HVM domain, the domain whose vcpus Xen's
- * ioreq events woke and whose EVTCHNOP_send woke the HVM vcpus again, the addresses it answered,
- * and per HVM vcpu its requests paired in order with the emulator's waits and notifications.
+/* The device models and the guests' event channels a real host's recording shows, replayed
+ * (docs/traces.md, "Replaying a real host's recording"). replay_real.c infers the channels (a
+ * vcpu's event_channel_op, then on its CPU the wake of a vcpu that waited: one channel per
+ * sending domain and receiving vcpu; played by rr_chan_send below) and the device models: per HVM
+ * domain, the domain whose vcpus Xen's ioreq events woke and whose EVTCHNOP_send woke the HVM vcpus
+ * again, the addresses it answered, and per HVM vcpu its requests paired in order with the
+ * emulator's waits and notifications.
  *
  * Here they run on the model as a device model would:
  *   1. before anything else, vcpu 0 of the emulator's domain creates an ioreq server for the
@@ -60,7 +63,7 @@ static struct rr_dm *dm_of_target(struct sim_replay *rp, uint32_t target)
 
 /* Xen's upcalls need a callback and a stack to build their frame on: the emulator's kernel had
  * them before the recording began. The callback is never run (replay runs no guest code). */
-static void dm_prepare_vcpus(struct sim_domain *sd)
+static void prepare_receivers(struct sim_domain *sd)
 {
     for (unsigned k = 0; k < sd->nr_vcpus; k++) {
         struct sim_vcpu *w = &sd->vcpu[k];
@@ -117,7 +120,7 @@ static void dm_set_up(struct sim_vcpu *sv, struct rr_dm *dm)
 /* The events Xen delivered since the vcpu last ran, taken as its kernel's upcall handler takes
  * them (each port's PENDING bit cleared); then it returns from the upcall. Their handling is in
  * the recorded guest time. */
-static void dm_take_events(struct sim_vcpu *sv)
+static void take_events(struct sim_vcpu *sv)
 {
     struct replay_vcpu *v = sv->rp;
     if (!v->credits)
@@ -242,13 +245,13 @@ void rr_dm_before_step(struct sim_vcpu *sv)
 {
     struct sim_replay *rp = sv->sd->m->replay;
     domid_t domid = sv->sd->d->domid;
-    dm_take_events(sv);
+    take_events(sv);
     if (sv->v->vcpu_id != 0 || sv->rp->rr.dm_ready)
         return;
     sv->rp->rr.dm_ready = true;
     if (!takes_events(rp, domid))
         return;
-    dm_prepare_vcpus(sv->sd);
+    prepare_receivers(sv->sd);
     if (sv->sd->cfg->hvm)
         chan_set_vector(sv);
     for (size_t i = 0; i < rp->nr_rdm; i++)
@@ -377,7 +380,7 @@ void rr_dm_request_made(struct sim_vcpu *sv, const struct rr_step *s)
     if (!dm || !dm->ready)
         return;
     struct sim_domain *ed = &m->dom[dm->emulator];
-    uint32_t dv = (uint32_t)sv->sd->d->domid << 16 | sv->v->vcpu_id;
+    uint32_t dv = dv_of(sv);
     bool sent = sv->hvm_io.waiting;
     int32_t serve = dm->serve[sv->v->vcpu_id];
     unsigned bound = serve > 0 ? (unsigned)serve : 0; /* a bind notifies vcpu 0 */
