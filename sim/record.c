@@ -76,7 +76,10 @@ static unsigned abi_code(const struct domain *d)
     return name[0] == 'f' ? 4 : name[0] == '3' ? 3 : 2;
 }
 
-/* The runstate Xen would give sv now (RUNSTATE_*). */
+/* The runstate Xen would give sv now (RUNSTATE_*). Xen's schedule() says blocked only for
+ * _VPF_blocked (SCHEDOP_block, poll, hlt); any other reason not to run is offline: a vcpu
+ * down, its domain not running, or one waiting in Xen for its device model (_VPF_blocked_in_xen,
+ * which a real host's recording shows as running->offline at an I/O exit). */
 static int derived_state(const struct sim_vcpu *sv)
 {
     switch (sv->state) {
@@ -86,8 +89,10 @@ static int derived_state(const struct sim_vcpu *sv)
     case SV_QUEUED:
         return RUNSTATE_runnable;
     default:
-        return sv->v->run_state == VCPU_DOWN || sv->sd->status != SD_RUNNING ? RUNSTATE_offline
-                                                                             : RUNSTATE_blocked;
+        return sv->v->run_state == VCPU_DOWN || sv->sd->status != SD_RUNNING ||
+                       sv->v->blocked_in_xen
+                   ? RUNSTATE_offline
+                   : RUNSTATE_blocked;
     }
 }
 

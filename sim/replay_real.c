@@ -424,8 +424,8 @@ static int rr_runstate(struct rr_reader *r, const struct xt_rec *rec)
     if ((new == RR_BLOCKED || new == RR_OFFLINE) && p->waiting < 0 && p->seen_running &&
         !(p->exit_open && rr_exit_is_io(p)) && rr_wait(r, v, RR_BLOCK) < 0)
         return -1;
-    if (new == RR_BLOCKED && old == RR_RUNNING && p->exit_open &&rr_exit_is_io(p) &&
-        rr_forwarded(r, v) < 0)
+    if ((new == RR_BLOCKED || new == RR_OFFLINE) && old == RR_RUNNING && p->exit_open &&
+        rr_exit_is_io(p) && rr_forwarded(r, v) < 0)
         return -1;
     if (new == RR_RUNNING && p->waiting >= 0 && v->rr.step[p->waiting].kind != RR_HLT)
         rr_woken(r, v, rec->tsc); /* its wake's record lost: it was woken by the time it ran */

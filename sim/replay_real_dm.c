@@ -90,10 +90,14 @@ static void dm_bind_ports(struct sim_vcpu *sv, struct rr_dm *dm, const struct io
         if (rp_evtchn_call(sv, sv->rp->dom, EVTCHNOP_bind_interdomain, &b, sizeof(b)) < 0)
             continue;
         dm->local[k] = b.local_port;
-        if (dm->serve[k] > 0) {
-            struct evtchn_bind_vcpu bv = {.port = b.local_port, .vcpu = (uint32_t)dm->serve[k]};
-            rp_evtchn_call(sv, sv->rp->dom, EVTCHNOP_bind_vcpu, &bv, sizeof(bv));
-        }
+        if (dm->serve[k] <= 0)
+            continue;
+        /* Xen's bind raised the new port on vcpu 0; the kernel took that event before the
+         * recording began. Left pending, the port could never raise the vcpu that serves it
+         * (its handler takes only the ports bound to it, as Linux's does). */
+        struct evtchn_bind_vcpu bv = {.port = b.local_port, .vcpu = (uint32_t)dm->serve[k]};
+        rp_evtchn_call(sv, sv->rp->dom, EVTCHNOP_bind_vcpu, &bv, sizeof(bv));
+        rp_guest_port_op(sv, b.local_port, RP_OP_CLEAR);
     }
 }
 

@@ -130,6 +130,24 @@ static const struct event_row events[] = {
     {TRC_HVM_TRAP, "trap"},
     {TRC_HVM_TRAP_DEBUG, "trap_debug"},
     {TRC_HVM_VLAPIC, "vlapic"},
+    /* Xen's emulated timers and interrupt controllers (TRC_HVM_EMUL) */
+    {TRC_HVM_EMUL_HPET_START_TIMER, "emul_hpet_start_timer"},
+    {TRC_HVM_EMUL_PIT_START_TIMER, "emul_pit_start_timer"},
+    {TRC_HVM_EMUL_RTC_START_TIMER, "emul_rtc_start_timer"},
+    {TRC_HVM_EMUL_LAPIC_START_TIMER, "emul_lapic_start_timer"},
+    {TRC_HVM_EMUL_HPET_STOP_TIMER, "emul_hpet_stop_timer"},
+    {TRC_HVM_EMUL_PIT_STOP_TIMER, "emul_pit_stop_timer"},
+    {TRC_HVM_EMUL_RTC_STOP_TIMER, "emul_rtc_stop_timer"},
+    {TRC_HVM_EMUL_LAPIC_STOP_TIMER, "emul_lapic_stop_timer"},
+    {TRC_HVM_EMUL_PIT_TIMER_CB, "emul_pit_timer_cb"},
+    {TRC_HVM_EMUL_LAPIC_TIMER_CB, "emul_lapic_timer_cb"},
+    {TRC_HVM_EMUL_PIC_INT_OUTPUT, "emul_pic_int_output"},
+    {TRC_HVM_EMUL_PIC_KICK, "emul_pic_kick"},
+    {TRC_HVM_EMUL_PIC_INTACK, "emul_pic_intack"},
+    {TRC_HVM_EMUL_PIC_POSEDGE, "emul_pic_posedge"},
+    {TRC_HVM_EMUL_PIC_NEGEDGE, "emul_pic_negedge"},
+    {TRC_HVM_EMUL_PIC_PEND_IRQ_CALL, "emul_pic_pend_irq_call"},
+    {TRC_HVM_EMUL_LAPIC_PIC_INTR, "emul_lapic_pic_intr"},
     {TRC_PV_HYPERCALL, "pv_hypercall"},
     {TRC_PV_TRAP, "pv_trap"},
     {TRC_PV_PAGE_FAULT, "pv_page_fault"},
@@ -193,4 +211,24 @@ const char *xt_event_name(uint32_t event)
         if (events[i].id == event)
             return events[i].name;
     return NULL;
+}
+
+enum xt_hvm_volume xt_hvm_volume_of(uint32_t event)
+{
+    switch (event & 0x0ffff000u) {
+    case TRC_HVM_HANDLER:
+        return XT_HVM_HANDLER;
+    case TRC_HVM_EMUL:
+        return XT_HVM_EMUL;
+    default:
+        return xt_is_vmexit(event)        ? XT_HVM_VMEXIT
+               : event == TRC_HVM_VMENTRY ? XT_HVM_VMENTRY
+                                          : XT_HVM_VOLUMES;
+    }
+}
+
+const char *xt_hvm_volume_name(enum xt_hvm_volume k)
+{
+    static const char *const names[XT_HVM_VOLUMES] = {"vmentry", "vmexit", "handler", "emul"};
+    return k < XT_HVM_VOLUMES ? names[k] : "?";
 }

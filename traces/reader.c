@@ -270,7 +270,10 @@ static void count_record(struct xt_reader *r, struct cursor *c, const struct xt_
 
     s->records++;
     s->bytes += bytes;
-    s->class_bytes[xt_class_of(rec->event)] += bytes;
+    enum xt_class cls = xt_class_of(rec->event);
+    s->class_bytes[cls] += bytes;
+    if (cls == XT_CLS_HVM && xt_hvm_volume_of(rec->event) < XT_HVM_VOLUMES)
+        s->hvm_bytes[xt_hvm_volume_of(rec->event)] += bytes;
     if (rec->has_tsc) {
         if (!s->first_tsc)
             s->first_tsc = rec->tsc;
@@ -344,6 +347,7 @@ static int cursor_advance(struct xt_reader *r, struct cursor *c, struct xt_error
         c->pos += bytes;
         if (rec->event == TRC_TRACE_WRAP_BUFFER) {
             r->stats.wraps++;
+            r->stats.cpu[c->cpu].class_bytes[XT_CLS_GEN] += bytes; /* xenalyze's gen volume */
             continue;
         }
         count_record(r, c, rec, bytes);

@@ -125,6 +125,11 @@ static struct json_object *cpus_json(const struct xt_summary *s, const struct xt
             if (c->class_bytes[k])
                 put_u64(volume, xt_class_name(k), c->class_bytes[k]);
         json_object_object_add(o, "volume", volume);
+        struct json_object *hvm = json_object_new_object();
+        for (unsigned h = 0; h < XT_HVM_VOLUMES; h++)
+            if (c->hvm_bytes[h])
+                put_u64(hvm, xt_hvm_volume_name(h), c->hvm_bytes[h]);
+        json_object_object_add(o, "hvm_volume", hvm);
         put_u64(o, "lost_records", c->lost_records);
         put_u64(o, "lost_gaps", c->lost_events);
         put_double(o, "lost_seconds", seconds(s, c->lost_cycles));

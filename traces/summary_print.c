@@ -165,9 +165,14 @@ static void header(FILE *out, const struct xt_summary *s, const struct xt_stats 
         if (!c->present)
             continue;
         fprintf(out, " - cpu %u -\n", cpu);
-        for (unsigned k = 0; k < XT_CLASSES; k++)
+        for (unsigned k = 0; k < XT_CLASSES; k++) {
             if (c->class_bytes[k])
                 fprintf(out, " %-6s: %10" PRIu64 "\n", xt_class_name(k), c->class_bytes[k]);
+            for (unsigned h = 0; k == XT_CLS_HVM && h < XT_HVM_VOLUMES; h++)
+                if (c->hvm_bytes[h])
+                    fprintf(out, " +-%-7s: %10" PRIu64 "\n", xt_hvm_volume_name(h),
+                            c->hvm_bytes[h]);
+        }
     }
 }
 

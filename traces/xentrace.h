@@ -50,6 +50,7 @@ struct xt_options {
 struct xt_cpu_stats {
     uint64_t records, bytes;      /* records and bytes of the CPU's windows */
     uint64_t class_bytes[16];     /* bytes by trace class (xt_class_index) */
+    uint64_t hvm_bytes[4];        /* the HVM class's, by xt_hvm_volume */
     uint64_t lost_records;        /* sum of TRC_LOST_RECORDS counts */
     uint64_t lost_events;         /* TRC_LOST_RECORDS records */
     uint64_t lost_cycles;         /* from the first lost record to the LOST_RECORDS record */

@@ -168,6 +168,12 @@ static inline bool xt_is_vcpu_record(uint32_t ev)
            ev == TRC_PV_HYPERCALL_V2 || ev == TRC_PV_HYPERCALL_SUBCALL;
 }
 const char *xt_class_name(enum xt_class c);
+
+/* xenalyze's split of the HVM class's volume (its "+-vmentry" lines). */
+enum xt_hvm_volume { XT_HVM_VMENTRY, XT_HVM_VMEXIT, XT_HVM_HANDLER, XT_HVM_EMUL, XT_HVM_VOLUMES };
+/* Which part an HVM record counts in, XT_HVM_VOLUMES for none (xenalyze warns of those). */
+enum xt_hvm_volume xt_hvm_volume_of(uint32_t event);
+const char *xt_hvm_volume_name(enum xt_hvm_volume k);
 /* The name of an event id ("TRC_SCHED_WAKE" is "sched_wake"), or NULL if unknown. */
 const char *xt_event_name(uint32_t event);
 

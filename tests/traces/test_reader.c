@@ -341,7 +341,7 @@ static void class_bytes(void **state)
         T(BLOCK, 100, 1),                   /* sched: 16 */
         T(TRC_HVM_VMX_EXIT64, 120, 30, 0, 0), /* hvm: 24 */
         T(LOST, 130, 1, 0, 120, 0),         /* gen: 28 */
-        U(WRAP, 0, 0, 0),                   /* not counted */
+        U(WRAP, 0, 0, 0),                   /* gen volume only (xenalyze's): 16 */
         U0(0x0ff00001),                     /* other: 4 */
         WIN(2),
         U(TRC_PV_HYPERCALL_V2, 32, 0),     /* pv: 12 */
@@ -367,7 +367,9 @@ static void class_bytes(void **state)
     assert_true(st->cpu[2].present);
     assert_int_equal(st->cpu[0].class_bytes[XT_CLS_SCHED], 16);
     assert_int_equal(st->cpu[0].class_bytes[XT_CLS_HVM], 24);
-    assert_int_equal(st->cpu[0].class_bytes[XT_CLS_GEN], 28);
+    assert_int_equal(st->cpu[0].class_bytes[XT_CLS_GEN], 28 + 16);
+    assert_int_equal(st->cpu[0].hvm_bytes[XT_HVM_VMEXIT], 24);
+    assert_int_equal(st->cpu[0].hvm_bytes[XT_HVM_VMENTRY], 0);
     assert_int_equal(st->cpu[0].class_bytes[XT_CLS_OTHER], 4);
     assert_int_equal(st->cpu[0].class_bytes[XT_CLS_PV], 0);
     assert_int_equal(st->cpu[0].bytes, 16 + 24 + 28 + 4);
