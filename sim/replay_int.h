@@ -375,6 +375,7 @@ struct sim_replay {
     struct rr_chan *chan;
     size_t nr_chan, cap_chan;
     uint64_t sends_inferred, sends_played, sends_kicked;
+    uint64_t handoffs_inferred; /* of sends_inferred: an emulator's, with no hypercall traced */
     uint64_t ioreq_events_inferred, notifies_inferred, notifies_played, notifies_unmatched,
         dm_events_taken, dm_waits_met, dm_answered_at_once;
     struct rr_port *port;

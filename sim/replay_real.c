@@ -49,6 +49,7 @@ struct rr_parse {
     uint64_t xen_since; /* ... and since when the vcpu runs in Xen for it (0: not running) */
     uint64_t compute;   /* guest cycles since the last step */
     int64_t waiting;    /* the step that waits for the vcpu's next wake, or -1 */
+    int64_t last_wait;  /* the wait that ended last, or -1 */
     int64_t io_step;    /* the I/O step of the exit in flight, or -1 */
     uint64_t last_tsc;  /* its last record */
     uint32_t cpu;       /* where it runs, or ran last */
@@ -72,6 +73,7 @@ struct rr_reader {
     uint64_t hz, t0, t_end;
     uint32_t *cur; /* per CPU: the vcpu running there (dv + 1), 0 none */
     uint32_t nr_cpus;
+    bool pv_seen; /* a PV hypercall record so far: the PV class is traced */
 };
 
 static uint64_t rr_ns(const struct rr_reader *r, uint64_t tsc)
@@ -91,7 +93,7 @@ static struct replay_vcpu *rr_vcpu(struct rr_reader *r, uint32_t dv)
         v->rr.parse = calloc(1, sizeof(*v->rr.parse));
         if (!v->rr.parse)
             return NULL;
-        v->rr.parse->waiting = v->rr.parse->io_step = -1;
+        v->rr.parse->waiting = v->rr.parse->io_step = v->rr.parse->last_wait = -1;
         v->rr.parse->exit_first_io = v->rr.parse->dm_wake_step = -1;
         v->rr.parse_dv = dv;
     }
@@ -154,6 +156,8 @@ static void rr_woken(struct rr_reader *r, struct replay_vcpu *v, uint64_t tsc)
         v->rr.step[p->waiting].wake_ns = rr_ns(r, tsc) ? rr_ns(r, tsc) : 1;
         r->rp->wakes_inferred++;
     }
+    if (p->waiting >= 0)
+        p->last_wait = p->waiting;
     p->waiting = -1;
 }
 
@@ -294,6 +298,17 @@ static int rr_sent(struct rr_reader *r, struct replay_vcpu *c, struct replay_vcp
     return 0;
 }
 
+/* Without the PV class traced, an emulator vcpu that Xen's ioreq event woke and that, before it
+ * waits again, wakes a vcpu of its own domain hands the request on: its kernel woke the device
+ * model's thread on that vcpu (QEMU's, after the event's interrupt), which Linux does with an
+ * IPI, an EVTCHNOP_send the recording would show had it traced PV hypercalls. */
+static bool rr_hands_off(const struct rr_reader *r, const struct replay_vcpu *c)
+{
+    const struct rr_parse *cp = c->rr.parse;
+    return !r->pv_seen && !cp->hvm && cp->waiting < 0 && cp->last_wait >= 0 &&
+           (c->rr.step[cp->last_wait].flags & RR_F_EVENT);
+}
+
 /* What the vcpu running where v's wake was recorded says about its cause: Xen's ioreq event
  * (an HVM vcpu in an I/O exit there woke v, of another domain), a device model's notification
  * (v waits for one, and a vcpu of another, PV, domain woke it), or a PV guest's send (it called
@@ -324,6 +339,10 @@ static int rr_wake_cause(struct rr_reader *r, struct replay_vcpu *v, const struc
         (!cp->hvm || cp->exit_open) && rec->tsc >= cp->hcall_tsc &&
         rec->tsc - cp->hcall_tsc <= r->hz / 100000)
         return rr_sent(r, c, v, rec->tsc);
+    if (!other && p->waiting >= 0 && rr_hands_off(r, c)) {
+        r->rp->handoffs_inferred++;
+        return rr_sent(r, c, v, rec->tsc);
+    }
     return 0;
 }
 
@@ -550,6 +569,7 @@ static int rr_vcpu_record(struct rr_reader *r, const struct xt_rec *rec)
         v->rr.parse->hcall_tsc = rec->tsc;
         v->rr.parse->hcall_op = rec->n ? rec->d[0] & ~TRC_PV_HYPERCALL_V2_ARG_MASK : 0;
         r->rp->hypercalls_seen++;
+        r->pv_seen = true;
         return 0;
     }
     if (xt_is_vmexit(ev) && rec->n >= 1)
@@ -933,7 +953,7 @@ int replay_real_load(struct sim_replay *rp, const char *path, uint64_t hz, struc
     struct xt_reader *x = NULL;
     struct xt_options opt = {0};
     struct xt_rec rec;
-    struct rr_reader r = {rp, path, d, hz, 0, 0, NULL, 0};
+    struct rr_reader r = {.rp = rp, .path = path, .d = d, .hz = hz};
     int rc = 0;
     rp->real = true;
     rp->rec_khz = hz / 1000;

@@ -175,6 +175,7 @@ static struct json_object *real_json(const struct machine *m)
     put_u64(o, "requests_answered_at_once", rp->dm_answered_at_once);
     json_object_object_add(o, "inferred_device_models", real_dms_json(m));
     put_u64(o, "sends_inferred", rp->sends_inferred);
+    put_u64(o, "handoffs_inferred", rp->handoffs_inferred);
     put_u64(o, "sends_made", rp->sends_played);
     put_u64(o, "receivers_woken_without_event", rp->sends_kicked);
     json_object_object_add(o, "inferred_channels", real_chans_json(m));
@@ -265,9 +266,17 @@ static void real_print_chans(struct json_object *o, FILE *out)
         return;
     fprintf(out,
             "  inferred sends: %" PRIu64 " (a vcpu's event_channel_op, then on its CPU the wake "
-            "of a vcpu that waited); the replay made %" PRIu64 " on %zu channels\n"
+            "of a vcpu that waited",
+            RU(o, "sends_inferred"));
+    if (RU(o, "handoffs_inferred"))
+        fprintf(out,
+                "; %" PRIu64 " of them an emulator's handoff, with no PV hypercall traced: the "
+                "vcpu an ioreq event woke wakes another of its domain",
+                RU(o, "handoffs_inferred"));
+    fprintf(out,
+            "); the replay made %" PRIu64 " on %zu channels\n"
             "  from  to        kind          sends   made   replayed\n",
-            RU(o, "sends_inferred"), RU(o, "sends_made"), n);
+            RU(o, "sends_made"), n);
     for (size_t i = 0; i < n; i++) {
         struct json_object *c = json_object_array_get_idx(chans, i);
         char to[32];
@@ -276,9 +285,7 @@ static void real_print_chans(struct json_object *o, FILE *out)
                 RU(c, "from_domain"), to,
                 json_object_get_boolean(json_object_object_get(c, "ipi")) ? "ipi" : "interdomain",
                 RU(c, "sends_inferred"), RU(c, "sent"),
-                json_object_get_boolean(json_object_object_get(c, "replayed"))
-                    ? "yes"
-                    : "no");
+                json_object_get_boolean(json_object_object_get(c, "replayed")) ? "yes" : "no");
     }
 }
 
