@@ -3,9 +3,11 @@
 # (outside this repository, never committed), records every bundled scenario with
 # `evsim run --record`, and runs `xenalyze --summary` on each. A recording passes when xenalyze
 # exits 0 without a FATAL, "Strange" or TSC-skew message, and its per-vcpu runstate counts and
-# mean cycles equal `evsim trace summary`'s.
+# mean cycles, and its exit-reason lines (count, time, share, mean and percentiles), equal
+# `evsim trace summary`'s. Recordings of real hosts given after WORKDIR are checked the same
+# way, and their log volume summaries too (REAL_HZ: their TSC frequency, default 2.4 GHz).
 #
-#   scripts/xenalyze-check.sh [WORKDIR]     (default: $TMPDIR/evsim-xenalyze)
+#   scripts/xenalyze-check.sh [WORKDIR [REAL.xt ...]]   (default WORKDIR: $TMPDIR/evsim-xenalyze)
 #
 # Needs git and gcc, and network access to fetch Xen (XEN_GIT, XEN_COMMIT override the source);
 # without network, XEN_SRC names a Xen git repository (a clone or a bare mirror) to take it from.
@@ -13,6 +15,8 @@
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-${TMPDIR:-/tmp}/evsim-xenalyze}
+[ $# -gt 0 ] && shift
+real_hz=${REAL_HZ:-2400000000}
 evsim=${EVSIM:-$here/build/sim/evsim}
 XEN_GIT=${XEN_GIT:-https://github.com/xen-project/xen.git}
 XEN_COMMIT=${XEN_COMMIT:-c447b7308b1330ec6dcfef37220736c28f41daa0}
@@ -49,6 +53,32 @@ runstates() {
              if (v != "") { sub(":", "", $1); print dom, v, $1, $2, $4 } }' "$1" | sort
 }
 
+# Per-vcpu exit-reason lines as "dom vcpu REASON count time share mean {p5|p50|p95}".
+exits() {
+    awk '/^\|-- Domain / { dom = $3; v = "" } /^-- v[0-9]+ --/ { v = substr($2, 2) }
+         /^ +[A-Z_]+ +(\[ *[0-9]+\]: +)?[0-9]+ +[0-9.]+s/ {
+             if (v != "") { l = $0; sub(/\[ *[0-9]+\]:/, "", l); gsub(/ +/, " ", l); print dom, v, l } }' "$1"
+}
+volume() { sed -n '/^--- Log volume summary ---$/,/^|-- Domain /p' "$1" | grep -v '^|-- Domain '; }
+
+# compare NAME XENALYZE_OUT EVSIM_OUT PARTS: each part's lines equal, or a FAIL line
+compare() {
+    name=$1 a=$2 b=$3
+    shift 3
+    said=""
+    for part in "$@"; do
+        "$part" "$a" >"$work/$name.$part.a"
+        "$part" "$b" >"$work/$name.$part.b"
+        if ! cmp -s "$work/$name.$part.a" "$work/$name.$part.b"; then
+            echo "FAIL $name: $part lines differ (diff $work/$name.$part.a $work/$name.$part.b)"
+            fail=1
+            return
+        fi
+        said="$said, $(wc -l <"$work/$name.$part.a") $part lines"
+    done
+    echo "ok   $name (${said#, } equal)"
+}
+
 fail=0
 for ini in "$here"/tests/scenarios/*.ini; do
     name=$(basename "$ini" .ini)
@@ -67,12 +97,18 @@ for ini in "$here"/tests/scenarios/*.ini; do
         continue
     fi
     "$evsim" trace summary "$rec" >"$work/$name.evsim"
-    if runstates "$work/$name.xenalyze" >"$work/$name.a" && runstates "$work/$name.evsim" >"$work/$name.b" &&
-        cmp -s "$work/$name.a" "$work/$name.b"; then
-        echo "ok   $name ($(wc -l <"$work/$name.a") runstate lines equal)"
-    else
-        echo "FAIL $name: runstates differ (diff $work/$name.a $work/$name.b)"
+    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates exits
+done
+# evsim's own records are xenalyze's "gen" volume and evsim's "evsim": volumes only for real ones
+for rec in "$@"; do
+    name=real-$(basename "$rec")
+    if ! "$work/xenalyze" --summary --cpu-hz="$real_hz" "$rec" >"$work/$name.xenalyze" \
+        2>"$work/$name.xenalyze.err"; then
+        echo "FAIL $name: xenalyze: $(grep -i -m1 'fatal' "$work/$name.xenalyze.err")"
         fail=1
+        continue
     fi
+    "$evsim" trace summary "$rec" --cpu-hz "$real_hz" >"$work/$name.evsim" || { fail=1; continue; }
+    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates exits volume
 done
 exit $fail
