@@ -708,6 +708,8 @@ static const char usage_replay[] =
     "                     recorded one\n"
     "  --device-model-args ARGS  its arguments (default: the first HVM domain's id in the\n"
     "                     replay's machine)\n"
+    "  --allow-truncated  a real host's recording cut short: replay it up to its last whole\n"
+    "                     record (the vcpus stop where their records stop)\n"
     "  --emulate-in-xen   a real host's recording: Xen answers the accesses the recorded\n"
     "                     device model answered (what if it were emulated in Xen)\n"
     "  --json FILE, --record FILE, --timeline FILE, --plot DIR, --no-report,\n"
@@ -771,11 +773,15 @@ static int cmd_replay(int argc, char **argv)
      * taken out before the run's options are parsed */
     uint64_t cpu_hz = 0;
     const char *dm = NULL, *dm_args = NULL;
-    bool in_xen = false;
+    bool in_xen = false, allow_truncated = false;
     int kept = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--emulate-in-xen")) {
             in_xen = true;
+            continue;
+        }
+        if (!strcmp(argv[i], "--allow-truncated")) {
+            allow_truncated = true;
             continue;
         }
         const char *hz = replay_own_option(argc, argv, &i, "--cpu-hz");
@@ -808,7 +814,7 @@ static int cmd_replay(int argc, char **argv)
     struct diag d = {{0}};
     if (dm_args && !dm)
         return bad_input("replay: --device-model-args without --device-model%s%s", "", "");
-    if (replay_load_hz(o.replay_path, cpu_hz, &o.replay, &d) < 0)
+    if (replay_load_hz(o.replay_path, cpu_hz, allow_truncated, &o.replay, &d) < 0)
         return bad_input("%s%s", d.msg, "");
     if (dm && replay_real_add_device_model(o.replay, dm, dm_args, &d) < 0) {
         replay_free(o.replay);

@@ -589,8 +589,15 @@ static int read_all(struct reader *r, struct xt_reader *x)
         return diag_set(r->d, "%s: %s", r->path, err.msg);
     if (close_all(r) < 0)
         return diag_set(r->d, "%s: out of memory", r->path);
+    bool cut = xt_stats(x)->truncated;
     if (!r->evsim_records) /* a real host's: what it shows becomes stimulus (replay_real.c) */
-        return replay_real_load(r->rp, r->path, r->cpu_hz ? r->cpu_hz : XT_CPU_HZ_DEFAULT, r->d);
+        return replay_real_load(r->rp, r->path, r->cpu_hz ? r->cpu_hz : XT_CPU_HZ_DEFAULT, cut,
+                                r->d);
+    if (cut)
+        return diag_set(r->d,
+                        "%s: offset %" PRIu64 ": an evsim recording cut short: its run's end is "
+                        "lost, so it cannot be replayed (--allow-truncated reads a real host's)",
+                        r->path, xt_stats(x)->truncated_at);
     if (!r->rp->text)
         return diag_set(r->d,
                         "%s: not a recording evsim can replay: it has evsim's records but no "
@@ -606,15 +613,16 @@ static int read_all(struct reader *r, struct xt_reader *x)
 
 int replay_load(const char *path, struct sim_replay **out, struct diag *d)
 {
-    return replay_load_hz(path, 0, out, d);
+    return replay_load_hz(path, 0, false, out, d);
 }
 
-int replay_load_hz(const char *path, uint64_t cpu_hz, struct sim_replay **out, struct diag *d)
+int replay_load_hz(const char *path, uint64_t cpu_hz, bool allow_truncated, struct sim_replay **out,
+                   struct diag *d)
 {
     struct xt_source src;
     struct xt_error err;
     struct xt_reader *x = NULL;
-    struct xt_options opt = {0};
+    struct xt_options opt = {.allow_truncated = allow_truncated};
     struct sim_replay *rp = calloc(1, sizeof(*rp));
     *out = NULL;
     if (!rp)
@@ -624,7 +632,7 @@ int replay_load_hz(const char *path, uint64_t cpu_hz, struct sim_replay **out, s
         free(rp);
         return diag_set(d, "%s: %s", path, err.msg);
     }
-    struct reader r = {rp, path, d, {0}, {0}, 0, cpu_hz};
+    struct reader r = {.rp = rp, .path = path, .d = d, .cpu_hz = cpu_hz};
     rp->hz_default = !cpu_hz;
     int rc =
         xt_open(&x, &src, &opt, &err) < 0 ? diag_set(d, "%s: %s", path, err.msg) : read_all(&r, x);

@@ -29,8 +29,11 @@ struct sim_vcpu;
  * made, a broken one, one with steps replay cannot play yet). */
 int replay_load(const char *path, struct sim_replay **out, struct diag *d);
 /* The same, for a real host's xentrace recording too (no evsim records: its stimulus is
- * inferred, sim/replay_real.c), whose TSC runs at cpu_hz (0: xenalyze's default). */
-int replay_load_hz(const char *path, uint64_t cpu_hz, struct sim_replay **out, struct diag *d);
+ * inferred, sim/replay_real.c), whose TSC runs at cpu_hz (0: xenalyze's default). With
+ * allow_truncated, a real host's recording cut short is read up to its last whole record (an
+ * evsim recording cut short is refused: its run's end is lost). */
+int replay_load_hz(const char *path, uint64_t cpu_hz, bool allow_truncated, struct sim_replay **out,
+                   struct diag *d);
 void replay_free(struct sim_replay *rp);
 /* Is it a real host's recording (its scenario inferred, its steps stimulus)? */
 bool replay_is_real(const struct sim_replay *rp);

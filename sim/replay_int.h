@@ -368,6 +368,7 @@ struct sim_replay {
     uint64_t real_span_ns, steps_inferred, wakes_inferred, exits_seen, exit_cycles_as_recorded,
         io_outside_exits, records_unattributed, hypercalls_seen, vectors_injected, lost_records,
         waits_passed, waits_real;
+    uint64_t truncated_at; /* a recording cut short (--allow-truncated): where it stops, or 0 */
     /* inferred device models: ioreq events (an emulator vcpu woken at an exit), notifications
      * (its send that woke the HVM vcpu), and what the replay did with them */
     struct rr_dm *rdm;
@@ -479,7 +480,9 @@ bool replay_compute(struct sim_vcpu *sv, uint64_t cycles);
 /* A real host's recording (sim/replay_real.c): read it into rp (its scenario inferred), at the
  * TSC frequency hz; give a vcpu of the machine its wake timer; play its next step (false: it
  * stops here); a replayed access of port table entry s took `cycles`. 0, or -1 with d. */
-int replay_real_load(struct sim_replay *rp, const char *path, uint64_t hz, struct diag *d);
+/* allow_truncated: read a recording cut short up to its last whole record. */
+int replay_real_load(struct sim_replay *rp, const char *path, uint64_t hz, bool allow_truncated,
+                     struct diag *d);
 /* Inferred device models and channels (sim/replay_real_dm.c): before a step of sv, take the
  * events delivered and set up its domain's servers and ports; whether sv must wait at step s
  * for an HVM vcpu's request or a send (it then blocks, and plays s again); whether a wait's

@@ -946,12 +946,13 @@ static int rr_dm_resolve(struct sim_replay *rp, const struct rr_dom *dom, unsign
     return 0;
 }
 
-int replay_real_load(struct sim_replay *rp, const char *path, uint64_t hz, struct diag *d)
+int replay_real_load(struct sim_replay *rp, const char *path, uint64_t hz, bool allow_truncated,
+                     struct diag *d)
 {
     struct xt_source src;
     struct xt_error err;
     struct xt_reader *x = NULL;
-    struct xt_options opt = {0};
+    struct xt_options opt = {.allow_truncated = allow_truncated};
     struct xt_rec rec;
     struct rr_reader r = {.rp = rp, .path = path, .d = d, .hz = hz};
     int rc = 0;
@@ -973,6 +974,7 @@ int replay_real_load(struct sim_replay *rp, const char *path, uint64_t hz, struc
         const struct xt_stats *st = xt_stats(x);
         for (uint32_t c = 0; c < st->nr_cpus; c++)
             rp->lost_records += st->cpu[c].lost_records;
+        rp->truncated_at = st->truncated ? st->truncated_at : 0;
         xt_close(x);
     }
     xt_source_file_close(&src);

@@ -155,6 +155,7 @@ static struct json_object *real_json(const struct machine *m)
     put_u64(o, "cpus", rp->real_cpus);
     put_u64(o, "span_ns", rp->real_span_ns);
     put_u64(o, "lost_records", rp->lost_records);
+    put_u64(o, "truncated_at", rp->truncated_at);
     put_u64(o, "records_unattributed", rp->records_unattributed);
     put_u64(o, "steps_inferred", rp->steps_inferred);
     put_u64(o, "wakes_inferred", rp->wakes_inferred);
@@ -301,6 +302,11 @@ static void real_print_text(struct json_object *o, FILE *out)
                 ? " (xenalyze's default: --cpu-hz gives the host's)"
                 : "",
             RU(o, "cpus"), (double)RU(o, "span_ns") / 1e9, RU(o, "lost_records"));
+    if (RU(o, "truncated_at"))
+        fprintf(out,
+                "  cut short: its records stop at offset %" PRIu64
+                " (--allow-truncated); each vcpu is replayed up to its last record\n",
+                RU(o, "truncated_at"));
     uint64_t wakes = RU(o, "wakes_inferred"),
              caused = RU(o, "sends_inferred") + RU(o, "ioreq_events_inferred");
     fprintf(out,

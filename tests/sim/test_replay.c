@@ -360,7 +360,7 @@ static int load_real(const struct real_rec *recs, size_t n, struct sim_replay **
         xt_writer_add(w, recs[i].cpu, recs[i].event, true, 1000000 + recs[i].tsc, recs[i].n,
                       recs[i].d);
     assert_int_equal(xt_writer_close(w, NULL, &err), 0);
-    int rc = replay_load_hz(path, 1000000000ull, rp, d); /* 1 GHz: a cycle is a ns */
+    int rc = replay_load_hz(path, 1000000000ull, false, rp, d); /* 1 GHz: a cycle is a ns */
     unlink(path);
     return rc;
 }
