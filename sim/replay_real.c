@@ -565,9 +565,10 @@ static int rr_vcpu_record(struct rr_reader *r, const struct xt_rec *rec)
         return 0;
     }
     v->rr.parse->last_tsc = rec->tsc;
-    if (ev == TRC_PV_HYPERCALL_V2 || ev == TRC_PV_HYPERCALL_SUBCALL) {
+    uint32_t nr;
+    if (xt_class_of(ev) == XT_CLS_PV) {
         v->rr.parse->hcall_tsc = rec->tsc;
-        v->rr.parse->hcall_op = rec->n ? rec->d[0] & ~TRC_PV_HYPERCALL_V2_ARG_MASK : 0;
+        v->rr.parse->hcall_op = xt_pv_hypercall_nr(rec, &nr) ? nr : 0;
         r->rp->hypercalls_seen++;
         r->pv_seen = true;
         return 0;

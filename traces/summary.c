@@ -255,11 +255,13 @@ static void vcpu_record(struct xt_summary *s, struct xt_pcpu *p, const struct xt
         s->unattributed++;
         return;
     }
-    if (ev == TRC_PV_HYPERCALL_V2 || ev == TRC_PV_HYPERCALL_SUBCALL) {
-        if (r->n >= 1)
-            table_add(s, &v->hypercalls, r->d[0] & ~TRC_PV_HYPERCALL_V2_ARG_MASK, 0, 0);
+    uint32_t nr;
+    if (xt_pv_hypercall_nr(r, &nr)) {
+        table_add(s, &v->hypercalls, nr, 0, 0);
         return;
     }
+    if (xt_class_of(ev) == XT_CLS_PV)
+        return; /* a PV hypercall record too short to say which */
     v->hvm = true;
     if (xt_is_vmexit(ev) && r->n >= 1)
         hvm_exit(s, v, r);

@@ -28,6 +28,23 @@ struct xt_rec {
     uint32_t d[7];
 };
 
+/* A PV hypercall record's hypercall number: Xen's TRC_PV_HYPERCALL_V2 and _SUBCALL (the number
+ * in the first word's low bits), and the older TRC_PV_HYPERCALL that Xen wrote before 4.5 (the
+ * guest's eip, 32 or, with TRC_64_FLAG, 64 bits, then eax), as xenalyze reads them. False for
+ * any other record, or one too short to hold the number. */
+static inline bool xt_pv_hypercall_nr(const struct xt_rec *r, uint32_t *nr)
+{
+    if (r->event == TRC_PV_HYPERCALL_V2 || r->event == TRC_PV_HYPERCALL_SUBCALL) {
+        *nr = r->d[0] & ~TRC_PV_HYPERCALL_V2_ARG_MASK;
+        return r->n >= 1;
+    }
+    unsigned at = r->event == TRC_PV_HYPERCALL                   ? 1
+                  : r->event == (TRC_PV_HYPERCALL | TRC_64_FLAG) ? 2
+                                                                 : 0;
+    *nr = at && r->n > at ? r->d[at] : 0;
+    return at && r->n > at;
+}
+
 /* Where the bytes come from: a file (xt_source_file) or memory (tests, fuzzing). */
 struct xt_source {
     /* Read len bytes at off into buf; the number read (short only at the end), or -1. */

@@ -165,7 +165,8 @@ static inline bool xt_is_vcpu_record(uint32_t ev)
 {
     enum xt_class c = xt_class_of(ev);
     return (c == XT_CLS_HVM && ((ev & 0xf000) == 0x1000 || (ev & 0xf000) == 0x2000)) ||
-           ev == TRC_PV_HYPERCALL_V2 || ev == TRC_PV_HYPERCALL_SUBCALL;
+           ev == TRC_PV_HYPERCALL_V2 || ev == TRC_PV_HYPERCALL_SUBCALL || ev == TRC_PV_HYPERCALL ||
+           ev == (TRC_PV_HYPERCALL | TRC_64_FLAG);
 }
 const char *xt_class_name(enum xt_class c);
 

@@ -50,6 +50,9 @@ struct step {
 #define MMIO_R64(c, t, lo, hi) REC(c, t, TRC_HVM_IOMEM_READ | TRC_64_FLAG, 2, lo, hi)
 #define VMCALL(c, t, eax) REC(c, t, TRC_HVM_VMMCALL, 1, eax)
 #define PV_CALL(c, t, w0) REC(c, t, TRC_PV_HYPERCALL_V2, 1, w0)
+/* Xen's PV hypercall record before 4.5: eip (32 bits, or 64 with TRC_64_FLAG), then eax */
+#define PV_CALL_V1(c, t, eax) REC(c, t, TRC_PV_HYPERCALL, 2, 0x1000, eax)
+#define PV_CALL_V1_64(c, t, eax) REC(c, t, TRC_PV_HYPERCALL | TRC_64_FLAG, 3, 0x1000, 0, eax)
 #define VIRQ(c, t, vec) REC(c, t, TRC_HVM_INJ_VIRQ, 2, vec, 0)
 /* a record of the CPU that is no runstate change and no vcpu's: it only moves the CPU's time */
 #define TICK(c, t) REC(c, t, TRC_SCHED_WAKE, 2, 0, 0)
@@ -178,6 +181,11 @@ static const struct summary_case cases[] = {
      .v = {{VCPU(0, 0), .state = XT_RUNNING}},
      .keys = {KEY(T_HYPERCALLS, 0, 0, 32, 0, 2, 0, 0), KEY(T_HYPERCALLS, 0, 0, 24, 0, 1, 0, 0)},
      .unattributed = 1},
+    {.name = "PV hypercall v1 (32- and 64-bit eip): counted by eax; one too short is not",
+     .steps = {RUNS(0, 100, 0, 0), PV_CALL_V1(0, 200, 29), PV_CALL_V1_64(0, 300, 29),
+               PV_CALL_V1_64(0, 400, 17), REC(0, 500, TRC_PV_HYPERCALL | TRC_64_FLAG, 2, 0, 0)},
+     .v = {{VCPU(0, 0), .state = XT_RUNNING}},
+     .keys = {KEY(T_HYPERCALLS, 0, 0, 29, 0, 2, 0, 0), KEY(T_HYPERCALLS, 0, 0, 17, 0, 1, 0, 0)}},
     {.name = "INJ_VIRQ: counted by vector",
      .steps = {RUNS(0, 100, 1, 0), VIRQ(0, 200, 0xf3), VIRQ(0, 300, 0xf3), VIRQ(0, 400, 0xec)},
      .v = {{VCPU(1, 0), .state = XT_RUNNING, .hvm = true}},
