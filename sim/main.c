@@ -989,11 +989,14 @@ static const char usage_bench[] =
     "docs/ioreq.md, between its markers). Same options and exit status as abi-scaling.\n"
     "\n"
     "Usage: evsim bench trace [--quick] [--out DIR] [--doc FILE] [--xenalyze PATH]\n"
+    "                         [--scenarios DIR | --no-scenarios]\n"
     "\n"
     "The cost of --record on abi-scaling's 1,000-frontend point (runs without and with it,\n"
     "alternately, best of three) and on its largest (once each, minutes), the speed and peak\n"
     "memory of `evsim trace summary` on the first recording and on its first half, and of\n"
-    "`evsim replay`; with --xenalyze, Xen's xenalyze on the same file.\n"
+    "`evsim replay`; with --xenalyze, Xen's xenalyze on the same file. Then replay against\n"
+    "run on every scenario (*.ini) of --scenarios DIR (default: the bundled tests/scenarios),\n"
+    "in process and as whole processes.\n"
     "Writes results.json to DIR (default bench/results/trace) and FILE (default\n"
     "docs/trace-performance.md). Same exit status as abi-scaling.\n";
 
@@ -1041,8 +1044,10 @@ static int cmd_bench_trace(int argc, char **argv)
 {
     char guest_dir[PATH_MAX];
     struct bench_cli c;
-    const char *xenalyze = NULL;
-    /* --xenalyze is this study's own: taken out before the common options are parsed */
+    const char *xenalyze = NULL, *scenarios = EVSIM_SOURCE_DIR "/tests/scenarios",
+               *shown = "tests/scenarios";
+    /* --xenalyze and --scenarios are this study's own: taken out before the common options
+     * are parsed */
     char **rest = calloc((size_t)argc + 1, sizeof(*rest));
     int n = 0;
     if (!rest)
@@ -1052,6 +1057,10 @@ static int cmd_bench_trace(int argc, char **argv)
             xenalyze = argv[++i];
         else if (!strncmp(argv[i], "--xenalyze=", 11))
             xenalyze = argv[i] + 11;
+        else if (!strcmp(argv[i], "--scenarios") && i + 1 < argc)
+            scenarios = shown = argv[++i];
+        else if (!strcmp(argv[i], "--no-scenarios"))
+            scenarios = shown = NULL;
         else
             rest[n++] = argv[i];
     }
@@ -1064,6 +1073,8 @@ static int cmd_bench_trace(int argc, char **argv)
             "", "");
     if (!rc && xenalyze && access(xenalyze, X_OK) != 0)
         rc = bad_input("bench trace: --xenalyze %s: not an executable program%s", xenalyze, "");
+    if (!rc && scenarios && access(scenarios, R_OK | X_OK) != 0)
+        rc = bad_input("bench trace: --scenarios %s: not a folder evsim can read%s", scenarios, "");
     if (!rc) {
         struct trace_bench_opts o = {.quick = c.quick,
                                      .progress = c.progress,
@@ -1071,6 +1082,8 @@ static int cmd_bench_trace(int argc, char **argv)
                                      .doc = c.doc,
                                      .guest_dir = guest_dir,
                                      .xenalyze = xenalyze,
+                                     .scenarios = scenarios,
+                                     .scenarios_shown = shown,
                                      .interrupt = &stop_signal};
         rc = trace_bench_run(&o);
     }

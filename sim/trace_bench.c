@@ -8,14 +8,16 @@
  * reader's memory does not grow with the file. Last, the same comparison of replay and run on
  * a recording of many events and little guest code between them (pingpong), the case where
  * replay gains least; and, but for --quick, the cost of --record on the study's largest point
- * (16,384 frontends: once each, a minute per run) and its replay. Everything is written at the
- * end.
+ * (16,384 frontends: once each, a minute per run) and its replay. Then every scenario of a
+ * folder (the bundled ones by default): recorded, run and replayed, in process and as whole
+ * `evsim run` and `evsim replay` processes. Everything is written at the end.
  *
  * A replay is timed twice: playing alone (machine_run), and end to end (reading the recording,
  * building the machine, playing), against the run's building and running: what `evsim replay`
  * and `evsim run` spend after the process has started. */
 #include "sim/trace_bench.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -51,7 +53,8 @@ struct sim_job {
     const char *guest_dir, *record; /* record: NULL for the plain run */
     bool quick;
     const char *scenario; /* INI text, or NULL for the ABI study's point (ABI_BENCH_TRACE_*) ... */
-    bool largest;         /* ... or its largest */
+    bool largest;         /* ... or its largest ... */
+    const char *file;     /* ... or a scenario file, when set */
 };
 
 /* The event-dense point: two domains bounce an event ROUNDS times, computing almost nothing
@@ -67,6 +70,8 @@ static const char pingpong_fmt[] = "[machine]\npcpus = 2\nseed = 7\nrun_ms = 100
 
 static int bench_scenario(struct scenario *sc, const struct sim_job *j, struct diag *d)
 {
+    if (j->file)
+        return scenario_load_file(sc, j->file, d);
     if (j->scenario)
         return scenario_load_string(sc, "pingpong (bench trace)", j->scenario, d);
     return (j->largest ? abi_bench_largest_scenario : abi_bench_trace_scenario)(sc, j->quick, d);
@@ -213,27 +218,33 @@ static void read_recording(const void *arg, void *out)
     r->seconds = bench_seconds_now() - t0;
 }
 
-/* xenalyze --summary on the file, output discarded: its wall time, or < 0 if it failed. */
-static double run_xenalyze(const char *xenalyze, const char *path, uint64_t hz)
+/* A program run to its end, its output discarded: its wall time, or < 0 if it failed. */
+static double run_program(const char *const argv[])
 {
-    char hzarg[64];
     double t0 = bench_seconds_now();
     int status = 0;
     pid_t pid;
 
-    snprintf(hzarg, sizeof(hzarg), "--cpu-hz=%" PRIu64, hz);
     fflush(NULL);
     pid = fork();
     if (pid == 0) {
         FILE *n = freopen("/dev/null", "w", stdout);
         FILE *e = freopen("/dev/null", "w", stderr);
         (void)n, (void)e;
-        execl(xenalyze, xenalyze, "--summary", hzarg, path, (char *)NULL);
+        execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return -1;
     return bench_seconds_now() - t0;
+}
+
+/* xenalyze --summary on the file: its wall time, or < 0 if it failed. */
+static double run_xenalyze(const char *xenalyze, const char *path, uint64_t hz)
+{
+    char hzarg[64];
+    snprintf(hzarg, sizeof(hzarg), "--cpu-hz=%" PRIu64, hz);
+    return run_program((const char *const[]){xenalyze, "--summary", hzarg, path, NULL});
 }
 
 /* A copy of the first half of the file (cut mid-window): the reader's memory on it, against
@@ -284,6 +295,23 @@ struct largest {
     struct replay_result replay;
 };
 
+/* One scenario of the folder: replay against run, in process (struct versus) and as whole
+ * processes, as a user times `evsim run FILE` and `evsim replay REC` (the best of each). */
+#define SCN_MAX 64
+struct scn {
+    char name[64];
+    const char *skipped; /* why it was not measured, or NULL */
+    uint64_t records;
+    struct versus vs;
+    double wall_run, wall_replay;
+};
+
+struct scns {
+    unsigned n;
+    double wall_start; /* a process that only starts and exits (`evsim --version`) */
+    struct scn s[SCN_MAX];
+};
+
 struct measured {
     unsigned fronts; /* the ABI study point's frontends */
     struct largest largest;
@@ -296,6 +324,7 @@ struct measured {
     long read_rss_kb, half_rss_kb;
     double xenalyze_seconds; /* < 0: not measured */
     uint64_t hz;
+    struct scns scn;
 };
 
 static void best_of(struct sim_result *best, const struct sim_result *r)
@@ -330,8 +359,8 @@ static void replay_child(const char *path, struct replay_result *r)
 static int measure_recording(const struct trace_bench_opts *o, const char *path, struct measured *x)
 {
     unsigned rounds = o->quick ? 1 : 3;
-    struct sim_job plain = {o->guest_dir, NULL, o->quick, NULL, false},
-                   rec = {o->guest_dir, path, o->quick, NULL, false};
+    struct sim_job plain = {o->guest_dir, NULL, o->quick, NULL, false, NULL},
+                   rec = {o->guest_dir, path, o->quick, NULL, false, NULL};
 
     for (unsigned i = 0; i < rounds; i++) {
         struct sim_result a, b;
@@ -375,8 +404,8 @@ static int measure_recording(const struct trace_bench_opts *o, const char *path,
  * once each, as it runs for a minute; and how long its replay takes. Not with --quick. */
 static int measure_largest(const struct trace_bench_opts *o, const char *path, struct largest *x)
 {
-    struct sim_job plain = {o->guest_dir, NULL, false, NULL, true},
-                   rec = {o->guest_dir, path, false, NULL, true};
+    struct sim_job plain = {o->guest_dir, NULL, false, NULL, true, NULL},
+                   rec = {o->guest_dir, path, false, NULL, true, NULL};
     if (o->quick)
         return 0;
     if (o->progress)
@@ -428,7 +457,7 @@ static int measure_dense(const struct trace_bench_opts *o, const char *path, str
 {
     unsigned rounds = o->quick ? 1 : 3;
     char text[sizeof(pingpong_fmt) + 32];
-    struct sim_job run = {o->guest_dir, NULL, o->quick, text, false}, rec = run;
+    struct sim_job run = {o->guest_dir, NULL, o->quick, text, false, NULL}, rec = run;
 
     x->rounds = o->quick ? PINGPONG_ROUNDS_QUICK : PINGPONG_ROUNDS;
     snprintf(text, sizeof(text), pingpong_fmt, x->rounds, x->rounds);
@@ -455,6 +484,114 @@ static int measure_dense(const struct trace_bench_opts *o, const char *path, str
     return 0;
 }
 
+/* ---- every scenario of a folder ----------------------------------------------------------- */
+
+/* A scratch recording and what its writer may have left under a temporary name. */
+static void remove_scratch(const char *path)
+{
+    char partial[4200];
+
+    unlink(path);
+    snprintf(partial, sizeof(partial), "%s.partial", path);
+    unlink(partial);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The folder's scenario files (*.ini), sorted: how many (at most SCN_MAX), or -1. */
+static int list_scenarios(const char *dir, char *names[SCN_MAX])
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    if (!d)
+        return -1;
+    while ((e = readdir(d)) && n < SCN_MAX) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && len < 60 && !strcmp(e->d_name + len - 4, ".ini") &&
+            !(names[n] = strdup(e->d_name)))
+            break;
+        n += len > 4 && len < 60 && !strcmp(e->d_name + len - 4, ".ini");
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof(*names), name_cmp);
+    return n;
+}
+
+/* The best wall time of `evsim ARGS...` as a whole process, or < 0 if one failed. */
+static double best_wall(unsigned rounds, const char *const argv[])
+{
+    double best = -1;
+    for (unsigned i = 0; i < rounds; i++) {
+        double t = run_program(argv);
+        if (t < 0)
+            return -1;
+        if (best < 0 || t < best)
+            best = t;
+    }
+    return best;
+}
+
+/* One scenario: recorded, then run and replayed alternately, in process and as processes. */
+static void measure_scenario(const struct trace_bench_opts *o, const char *file, const char *rec,
+                             struct scn *x)
+{
+    unsigned rounds = o->quick ? 1 : 3;
+    struct sim_job run = {.guest_dir = o->guest_dir, .quick = o->quick, .file = file}, job = run;
+    struct sim_result r;
+
+    job.record = rec;
+    run_child(&job, &r);
+    if (!r.ok) {
+        x->skipped = "its run does not end with exit status 0";
+        return;
+    }
+    x->records = r.written.records;
+    for (unsigned i = 0; i < rounds; i++) {
+        struct sim_result a;
+        struct replay_result b;
+        run_child(&run, &a);
+        replay_child(rec, &b);
+        best_total(&x->vs, &a, &b);
+    }
+    if (!x->vs.run.ok || !x->vs.replay.ok) {
+        x->skipped = "it did not run and replay cleanly again";
+        return;
+    }
+    x->wall_run = best_wall(
+        rounds, (const char *const[]){"/proc/self/exe", "run", file, "--no-report", NULL});
+    x->wall_replay = best_wall(
+        rounds, (const char *const[]){"/proc/self/exe", "replay", rec, "--no-report", NULL});
+}
+
+static int measure_scenarios(const struct trace_bench_opts *o, const char *rec, struct scns *x)
+{
+    char *names[SCN_MAX] = {0};
+    int n = o->scenarios ? list_scenarios(o->scenarios, names) : 0;
+    if (n < 0) {
+        fprintf(stderr, "evsim: " WHO ": cannot read %s: %s\n", o->scenarios, strerror(errno));
+        return -1;
+    }
+    x->wall_start =
+        best_wall(o->quick ? 1 : 3, (const char *const[]){"/proc/self/exe", "--version", NULL});
+    for (int i = 0; i < n && !(o->interrupt && *o->interrupt); i++) {
+        char file[4096];
+        struct scn *s = &x->s[x->n++];
+        snprintf(s->name, sizeof(s->name), "%.*s", (int)strlen(names[i]) - 4, names[i]);
+        snprintf(file, sizeof(file), "%s/%s", o->scenarios, names[i]);
+        if (o->progress)
+            fprintf(stderr, "evsim: " WHO ": scenario %d of %d, %s\n", i + 1, n, s->name);
+        measure_scenario(o, file, rec, s);
+        remove_scratch(rec);
+    }
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    return o->interrupt && *o->interrupt ? -1 : 0;
+}
+
 /* How many times as fast as the run the replay was, end to end. */
 static double speedup(const struct versus *vs)
 {
@@ -471,6 +608,35 @@ static void write_versus_json(FILE *f, const char *indent, const struct versus *
             indent, vs->run.total_seconds, indent, vs->run.peak_rss_kb, indent,
             vs->replay.total_seconds, indent, vs->replay.load_seconds, indent, vs->replay.seconds,
             indent, vs->replay.peak_rss_kb, indent, vs->replay.steps, indent, speedup(vs));
+}
+
+static double ratio(double a, double b)
+{
+    return b > 0 ? a / b : 0.0;
+}
+
+static void write_scenarios_json(FILE *f, const struct scns *x)
+{
+    if (!x->n)
+        return;
+    fprintf(f, ",\n  \"process_start_seconds\": %.4f,\n  \"scenarios\": [", x->wall_start);
+    for (unsigned i = 0; i < x->n; i++) {
+        const struct scn *s = &x->s[i];
+        fprintf(f, "%s\n    {\"name\": \"%s\"", i ? "," : "", s->name);
+        if (s->skipped) {
+            fprintf(f, ", \"skipped\": \"%s\"}", s->skipped);
+            continue;
+        }
+        fprintf(f,
+                ", \"records\": %" PRIu64 ", \"run_total_seconds\": %.4f, "
+                "\"replay_total_seconds\": %.4f, \"replay_play_seconds\": %.4f, "
+                "\"replay_speedup_total\": %.2f, \"run_process_seconds\": %.4f, "
+                "\"replay_process_seconds\": %.4f, \"replay_speedup_process\": %.2f}",
+                s->records, s->vs.run.total_seconds, s->vs.replay.total_seconds,
+                s->vs.replay.seconds, speedup(&s->vs), s->wall_run, s->wall_replay,
+                ratio(s->wall_run, s->wall_replay));
+    }
+    fprintf(f, "\n  ]");
 }
 
 static void write_json(FILE *f, const struct measured *x)
@@ -511,6 +677,7 @@ static void write_json(FILE *f, const struct measured *x)
                 l->fronts, l->plain.run_seconds, l->rec.run_seconds,
                 l->rec.run_seconds / l->plain.run_seconds - 1.0, l->rec.written.records,
                 l->rec.written.bytes, l->replay.total_seconds, l->replay.peak_rss_kb);
+    write_scenarios_json(f, &x->scn);
     fprintf(f, "\n}\n");
 }
 
@@ -597,6 +764,46 @@ static void write_doc(FILE *f, const struct measured *x, const struct trace_benc
             "the recording.\n");
 }
 
+static void write_scenarios_doc(FILE *f, const struct scns *x, const char *dir)
+{
+    unsigned n = 0, fast = 0, fast_process = 0;
+    if (!x->n)
+        return;
+    fprintf(f,
+            "\n## Replay against run, scenario by scenario\n\n"
+            "Every scenario of `%s`: recorded, then run and replayed under the recorded "
+            "configuration, alternately, the best of each; once the process has started (as "
+            "above), and as whole `evsim run FILE --no-report` and `evsim replay REC "
+            "--no-report` processes, which also pay for starting: %.1f ms for a process that "
+            "only starts and exits (`evsim --version`: loading Unicorn, Capstone and SystemC).\n\n"
+            "| scenario | records | run | replay (playing) | as fast | run process | replay "
+            "process | as fast |\n|---|---|---|---|---|---|---|---|\n",
+            dir, 1e3 * x->wall_start);
+    for (unsigned i = 0; i < x->n; i++) {
+        const struct scn *s = &x->s[i];
+        if (s->skipped) {
+            fprintf(f, "| %s | not measured: %s | | | | | | |\n", s->name, s->skipped);
+            continue;
+        }
+        n++;
+        fast += speedup(&s->vs) >= 10.0;
+        fast_process += ratio(s->wall_run, s->wall_replay) >= 10.0;
+        fprintf(f,
+                "| %s | %" PRIu64 " | %.1f ms | %.1f ms (%.1f ms) | %.1f times | %.1f ms | "
+                "%.1f ms | %.1f times |\n",
+                s->name, s->records, 1e3 * s->vs.run.total_seconds,
+                1e3 * s->vs.replay.total_seconds, 1e3 * s->vs.replay.seconds, speedup(&s->vs),
+                1e3 * s->wall_run, 1e3 * s->wall_replay, ratio(s->wall_run, s->wall_replay));
+    }
+    fprintf(f,
+            "\nOnce the process has started, replay is at least 10 times as fast as the run on "
+            "%u of the %u scenarios measured; as whole processes, on %u. What it saves is the "
+            "run's engines, the guests' images and their annotation, and the guests' "
+            "instructions; what it repeats is the model's work per event, so the scenarios made "
+            "of events (floods, many rounds) gain least.\n",
+            fast, n, fast_process);
+}
+
 static int write_outputs(const struct trace_bench_opts *o, const struct measured *x)
 {
     FILE *f = bench_open_out(WHO, o->out_dir, "results.json");
@@ -613,17 +820,8 @@ static int write_outputs(const struct trace_bench_opts *o, const struct measured
         return 2;
     }
     write_doc(f, x, o);
+    write_scenarios_doc(f, &x->scn, o->scenarios_shown ? o->scenarios_shown : o->scenarios);
     return fclose(f) == 0 ? 0 : 2;
-}
-
-/* A scratch recording and what its writer may have left under a temporary name. */
-static void remove_scratch(const char *path)
-{
-    char partial[4200];
-
-    unlink(path);
-    snprintf(partial, sizeof(partial), "%s.partial", path);
-    unlink(partial);
 }
 
 int trace_bench_run(const struct trace_bench_opts *o)
@@ -669,6 +867,8 @@ int trace_bench_run(const struct trace_bench_opts *o)
     if (!rc && x.read.ok)
         rc = measure_largest(o, large, &x.largest);
     remove_scratch(large);
+    if (!rc && x.read.ok)
+        rc = measure_scenarios(o, dense, &x.scn);
     if (rc < 0)
         return o->interrupt && *o->interrupt ? 128 + *o->interrupt : 1;
     if (!x.read.ok) {

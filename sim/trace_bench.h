@@ -11,6 +11,9 @@ struct trace_bench_opts {
     bool quick, progress;
     const char *out_dir, *doc, *guest_dir;
     const char *xenalyze; /* a xenalyze binary to compare with, or NULL */
+    /* a folder of scenarios to record, run and replay one by one, or NULL; and how the page
+     * names it (NULL: as given) */
+    const char *scenarios, *scenarios_shown;
     const volatile sig_atomic_t *interrupt;
 };
 

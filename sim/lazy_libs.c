@@ -1,0 +1,332 @@
+/* Unicorn and Capstone, loaded when evsim first needs them rather than when the program starts.
+ *
+ * Unicorn is one 20 MB library holding every architecture QEMU emulates; loading it and applying
+ * its 125,000 relocations costs a process about 10 ms, most of it in page faults, before main
+ * runs, and Capstone a few more. `evsim replay`, `trace`, `quiz` and the others run no guest code
+ * and decode none, and a replay of a small scenario spent most of its time starting. The evsim
+ * program therefore links neither: it links these functions, which have the libraries' names
+ * and prototypes, and the first call that needs a library opens it (by its soname, which CMake
+ * read from the library built against, so LD_LIBRARY_PATH and the program's run path choose it
+ * as they would the linked library) and forwards every call from then on through a table of
+ * its functions. A call then costs what a call through the PLT costs. The test programs and
+ * bench/evbench link the libraries themselves.
+ *
+ * Only the uc_ctl controls and uc_hook_add types evsim uses are forwarded with their extra
+ * arguments (a variadic call cannot be passed on whole); any other is a programming error,
+ * caught by the tests. */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <capstone/capstone.h>
+#include <unicorn/unicorn.h>
+
+#ifndef EVSIM_UNICORN_SONAME
+#define EVSIM_UNICORN_SONAME "libunicorn.so.2"
+#endif
+#ifndef EVSIM_CAPSTONE_SONAME
+#define EVSIM_CAPSTONE_SONAME "libcapstone.so"
+#endif
+
+/* A missing or broken library is not something evsim can run without: it says so and exits,
+ * as the dynamic loader would have when the program started. */
+static void *lazy_open(const char *soname)
+{
+    void *lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        fprintf(stderr, "evsim: cannot load %s: %s\n", soname, dlerror());
+        exit(EXIT_FAILURE);
+    }
+    return lib;
+}
+
+static void *lazy_sym(void *lib, const char *soname, const char *name)
+{
+    void *p = dlsym(lib, name);
+    if (!p) {
+        fprintf(stderr, "evsim: %s lacks %s: not the library evsim was built against\n", soname,
+                name);
+        exit(EXIT_FAILURE);
+    }
+    return p;
+}
+
+/* ---- Unicorn -------------------------------------------------------------------------------- */
+
+/* X(name, return type, parameters): every function of Unicorn's evsim calls. */
+#define UC_LAZY_FUNCS(X)                                                                           \
+    X(uc_version, unsigned int, (unsigned int *major, unsigned int *minor))                        \
+    X(uc_strerror, const char *, (uc_err code))                                                    \
+    X(uc_open, uc_err, (uc_arch arch, uc_mode mode, uc_engine * *uc))                              \
+    X(uc_close, uc_err, (uc_engine * uc))                                                          \
+    X(uc_reg_read, uc_err, (uc_engine * uc, int regid, void *value))                               \
+    X(uc_reg_write, uc_err, (uc_engine * uc, int regid, const void *value))                        \
+    X(uc_reg_read_batch, uc_err, (uc_engine * uc, int *regs, void **vals, int count))              \
+    X(uc_reg_write_batch, uc_err, (uc_engine * uc, int *regs, void *const *vals, int count))       \
+    X(uc_mem_map_ptr, uc_err,                                                                      \
+      (uc_engine * uc, uint64_t address, size_t size, uint32_t perms, void *ptr))                  \
+    X(uc_mmio_map, uc_err,                                                                         \
+      (uc_engine * uc, uint64_t address, size_t size, uc_cb_mmio_read_t read_cb,                   \
+       void *user_data_read, uc_cb_mmio_write_t write_cb, void *user_data_write))                  \
+    X(uc_mem_unmap, uc_err, (uc_engine * uc, uint64_t address, size_t size))                       \
+    X(uc_mem_read, uc_err, (uc_engine * uc, uint64_t address, void *bytes, size_t size))           \
+    X(uc_emu_start, uc_err,                                                                        \
+      (uc_engine * uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count))            \
+    X(uc_emu_stop, uc_err, (uc_engine * uc))                                                       \
+    X(uc_hook_del, uc_err, (uc_engine * uc, uc_hook hh))                                           \
+    X(uc_context_alloc, uc_err, (uc_engine * uc, uc_context * *context))                           \
+    X(uc_context_save, uc_err, (uc_engine * uc, uc_context * context))                             \
+    X(uc_context_restore, uc_err, (uc_engine * uc, uc_context * context))                          \
+    X(uc_context_reg_write, uc_err, (uc_context * ctx, int regid, const void *value))              \
+    X(uc_context_free, uc_err, (uc_context * context))
+
+/* The variadic two, called with the extra arguments evsim passes. */
+typedef uc_err (*uc_hook_add_fn)(uc_engine *uc, uc_hook *hh, int type, void *callback,
+                                 void *user_data, uint64_t begin, uint64_t end, ...);
+typedef uc_err (*uc_ctl_fn)(uc_engine *uc, uc_control_type control, ...);
+
+static struct {
+#define UC_LAZY_FIELD(name, ret, params) ret(*name) params;
+    UC_LAZY_FUNCS(UC_LAZY_FIELD)
+#undef UC_LAZY_FIELD
+    uc_hook_add_fn uc_hook_add;
+    uc_ctl_fn uc_ctl;
+} uc_fn;
+
+static pthread_once_t uc_loaded = PTHREAD_ONCE_INIT;
+
+static void uc_lazy_load(void)
+{
+    void *lib = lazy_open(EVSIM_UNICORN_SONAME);
+    /* POSIX's way from an object pointer to a function pointer */
+#define UC_LAZY_RESOLVE(name, ret, params)                                                         \
+    *(void **)&uc_fn.name = lazy_sym(lib, EVSIM_UNICORN_SONAME, #name);
+    UC_LAZY_FUNCS(UC_LAZY_RESOLVE)
+#undef UC_LAZY_RESOLVE
+    *(void **)&uc_fn.uc_hook_add = lazy_sym(lib, EVSIM_UNICORN_SONAME, "uc_hook_add");
+    *(void **)&uc_fn.uc_ctl = lazy_sym(lib, EVSIM_UNICORN_SONAME, "uc_ctl");
+}
+
+static inline void uc_lazy(void)
+{
+    pthread_once(&uc_loaded, uc_lazy_load);
+}
+
+unsigned int uc_version(unsigned int *major, unsigned int *minor)
+{
+    uc_lazy();
+    return uc_fn.uc_version(major, minor);
+}
+
+const char *uc_strerror(uc_err code)
+{
+    uc_lazy();
+    return uc_fn.uc_strerror(code);
+}
+
+uc_err uc_open(uc_arch arch, uc_mode mode, uc_engine **uc)
+{
+    uc_lazy();
+    return uc_fn.uc_open(arch, mode, uc);
+}
+
+/* Every other function takes an engine, which only uc_open makes: Unicorn is loaded by then. */
+uc_err uc_close(uc_engine *uc)
+{
+    return uc_fn.uc_close(uc);
+}
+
+uc_err uc_reg_read(uc_engine *uc, int regid, void *value)
+{
+    return uc_fn.uc_reg_read(uc, regid, value);
+}
+
+uc_err uc_reg_write(uc_engine *uc, int regid, const void *value)
+{
+    return uc_fn.uc_reg_write(uc, regid, value);
+}
+
+uc_err uc_reg_read_batch(uc_engine *uc, int *regs, void **vals, int count)
+{
+    return uc_fn.uc_reg_read_batch(uc, regs, vals, count);
+}
+
+uc_err uc_reg_write_batch(uc_engine *uc, int *regs, void *const *vals, int count)
+{
+    return uc_fn.uc_reg_write_batch(uc, regs, vals, count);
+}
+
+uc_err uc_mem_map_ptr(uc_engine *uc, uint64_t address, size_t size, uint32_t perms, void *ptr)
+{
+    return uc_fn.uc_mem_map_ptr(uc, address, size, perms, ptr);
+}
+
+uc_err uc_mmio_map(uc_engine *uc, uint64_t address, size_t size, uc_cb_mmio_read_t read_cb,
+                   void *user_data_read, uc_cb_mmio_write_t write_cb, void *user_data_write)
+{
+    return uc_fn.uc_mmio_map(uc, address, size, read_cb, user_data_read, write_cb, user_data_write);
+}
+
+uc_err uc_mem_unmap(uc_engine *uc, uint64_t address, size_t size)
+{
+    return uc_fn.uc_mem_unmap(uc, address, size);
+}
+
+uc_err uc_mem_read(uc_engine *uc, uint64_t address, void *bytes, size_t size)
+{
+    return uc_fn.uc_mem_read(uc, address, bytes, size);
+}
+
+uc_err uc_emu_start(uc_engine *uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)
+{
+    return uc_fn.uc_emu_start(uc, begin, until, timeout, count);
+}
+
+uc_err uc_emu_stop(uc_engine *uc)
+{
+    return uc_fn.uc_emu_stop(uc);
+}
+
+uc_err uc_hook_del(uc_engine *uc, uc_hook hh)
+{
+    return uc_fn.uc_hook_del(uc, hh);
+}
+
+uc_err uc_context_alloc(uc_engine *uc, uc_context **context)
+{
+    return uc_fn.uc_context_alloc(uc, context);
+}
+
+uc_err uc_context_save(uc_engine *uc, uc_context *context)
+{
+    return uc_fn.uc_context_save(uc, context);
+}
+
+uc_err uc_context_restore(uc_engine *uc, uc_context *context)
+{
+    return uc_fn.uc_context_restore(uc, context);
+}
+
+uc_err uc_context_reg_write(uc_context *ctx, int regid, const void *value)
+{
+    return uc_fn.uc_context_reg_write(ctx, regid, value);
+}
+
+uc_err uc_context_free(uc_context *context)
+{
+    return uc_fn.uc_context_free(context);
+}
+
+static _Noreturn void uc_lazy_unsupported(const char *what, unsigned long value)
+{
+    fprintf(stderr, "evsim: internal error: sim/lazy_libs.c does not forward %s %#lx\n", what,
+            value);
+    abort();
+}
+
+/* UC_HOOK_INSN takes the instruction's id after end, UC_HOOK_TCG_OPCODE two more (evsim adds
+ * none of those); the others take nothing. */
+uc_err uc_hook_add(uc_engine *uc, uc_hook *hh, int type, void *callback, void *user_data,
+                   uint64_t begin, uint64_t end, ...)
+{
+    if (type == UC_HOOK_INSN) {
+        va_list ap;
+        va_start(ap, end);
+        int insn = va_arg(ap, int);
+        va_end(ap);
+        return uc_fn.uc_hook_add(uc, hh, type, callback, user_data, begin, end, insn);
+    }
+    if (type & UC_HOOK_TCG_OPCODE)
+        uc_lazy_unsupported("uc_hook_add type", (unsigned long)type);
+    return uc_fn.uc_hook_add(uc, hh, type, callback, user_data, begin, end);
+}
+
+/* The controls evsim uses: flushing translations and the TLB (no argument), and removing the
+ * cached translations of a range (its two 64-bit ends). */
+uc_err uc_ctl(uc_engine *uc, uc_control_type control, ...)
+{
+    unsigned nr = ((unsigned)control >> 26) & 0xf;
+    uc_control_type type = control & 0xffff;
+    if (nr == 0)
+        return uc_fn.uc_ctl(uc, control);
+    if (type != UC_CTL_TB_REMOVE_CACHE || nr != 2)
+        uc_lazy_unsupported("uc_ctl control", (unsigned long)control);
+    va_list ap;
+    va_start(ap, control);
+    uint64_t begin = va_arg(ap, uint64_t), end = va_arg(ap, uint64_t);
+    va_end(ap);
+    return uc_fn.uc_ctl(uc, control, begin, end);
+}
+
+/* ---- Capstone ------------------------------------------------------------------------------- */
+
+/* X(name, return type, parameters): every function of Capstone's evsim calls. cs_open comes
+ * first, and makes the handle every other one takes, so only it loads the library. */
+#define CS_LAZY_FUNCS(X)                                                                           \
+    X(cs_open, cs_err, (cs_arch arch, cs_mode mode, csh * handle))                                 \
+    X(cs_close, cs_err, (csh * handle))                                                            \
+    X(cs_option, cs_err, (csh handle, cs_opt_type type, size_t value))                             \
+    X(cs_disasm, size_t,                                                                           \
+      (csh handle, const uint8_t *code, size_t code_size, uint64_t address, size_t count,          \
+       cs_insn **insn))                                                                            \
+    X(cs_disasm_iter, bool,                                                                        \
+      (csh handle, const uint8_t **code, size_t *size, uint64_t *address, cs_insn *insn))          \
+    X(cs_malloc, cs_insn *, (csh handle))                                                          \
+    X(cs_free, void, (cs_insn * insn, size_t count))
+
+static struct {
+#define CS_LAZY_FIELD(name, ret, params) ret(*name) params;
+    CS_LAZY_FUNCS(CS_LAZY_FIELD)
+#undef CS_LAZY_FIELD
+} cs_fn;
+
+static pthread_once_t cs_loaded = PTHREAD_ONCE_INIT;
+
+static void cs_lazy_load(void)
+{
+    void *lib = lazy_open(EVSIM_CAPSTONE_SONAME);
+#define CS_LAZY_RESOLVE(name, ret, params)                                                         \
+    *(void **)&cs_fn.name = lazy_sym(lib, EVSIM_CAPSTONE_SONAME, #name);
+    CS_LAZY_FUNCS(CS_LAZY_RESOLVE)
+#undef CS_LAZY_RESOLVE
+}
+
+cs_err cs_open(cs_arch arch, cs_mode mode, csh *handle)
+{
+    pthread_once(&cs_loaded, cs_lazy_load);
+    return cs_fn.cs_open(arch, mode, handle);
+}
+
+cs_err cs_close(csh *handle)
+{
+    return cs_fn.cs_close(handle);
+}
+
+cs_err cs_option(csh handle, cs_opt_type type, size_t value)
+{
+    return cs_fn.cs_option(handle, type, value);
+}
+
+size_t cs_disasm(csh handle, const uint8_t *code, size_t code_size, uint64_t address, size_t count,
+                 cs_insn **insn)
+{
+    return cs_fn.cs_disasm(handle, code, code_size, address, count, insn);
+}
+
+bool cs_disasm_iter(csh handle, const uint8_t **code, size_t *size, uint64_t *address,
+                    cs_insn *insn)
+{
+    return cs_fn.cs_disasm_iter(handle, code, size, address, insn);
+}
+
+cs_insn *cs_malloc(csh handle)
+{
+    return cs_fn.cs_malloc(handle);
+}
+
+void cs_free(cs_insn *insn, size_t count)
+{
+    cs_fn.cs_free(insn, count);
+}
