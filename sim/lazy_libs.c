@@ -5,11 +5,13 @@
  * runs, and Capstone a few more. `evsim replay`, `trace`, `quiz` and the others run no guest code
  * and decode none, and a replay of a small scenario spent most of its time starting. The evsim
  * program therefore links neither: it links these functions, which have the libraries' names
- * and prototypes, and the first call that needs a library opens it (by its soname, which CMake
- * read from the library built against, so LD_LIBRARY_PATH and the program's run path choose it
- * as they would the linked library) and forwards every call from then on through a table of
- * its functions. A call then costs what a call through the PLT costs. The test programs and
- * bench/evbench link the libraries themselves.
+ * and prototypes, and the first call that needs a library opens it and forwards every call
+ * from then on through a table of its functions. It is looked for where the dynamic loader
+ * looks for a linked library: in LD_LIBRARY_PATH's folders, then in the folder of the one
+ * evsim was built against (the run path), then by its soname in the system's folders. dlopen
+ * alone would not do: it searches the run path of the object that calls it, and a sanitizer's
+ * interceptor is that object. A call then costs what a call through the PLT costs. The test
+ * programs and bench/evbench link the libraries themselves.
  *
  * Only the uc_ctl controls and uc_hook_add types evsim uses are forwarded with their extra
  * arguments (a variadic call cannot be passed on whole); any other is a programming error,
@@ -19,6 +21,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <capstone/capstone.h>
 #include <unicorn/unicorn.h>
@@ -26,15 +29,39 @@
 #ifndef EVSIM_UNICORN_SONAME
 #define EVSIM_UNICORN_SONAME "libunicorn.so.2"
 #endif
+#ifndef EVSIM_UNICORN_LIBDIR
+#define EVSIM_UNICORN_LIBDIR ""
+#endif
 #ifndef EVSIM_CAPSTONE_SONAME
 #define EVSIM_CAPSTONE_SONAME "libcapstone.so"
 #endif
+#ifndef EVSIM_CAPSTONE_LIBDIR
+#define EVSIM_CAPSTONE_LIBDIR ""
+#endif
+
+static void *lazy_open_in(const char *dir, size_t len, const char *soname)
+{
+    char path[4096];
+    if (!len ||
+        (size_t)snprintf(path, sizeof(path), "%.*s/%s", (int)len, dir, soname) >= sizeof(path))
+        return NULL;
+    return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+}
 
 /* A missing or broken library is not something evsim can run without: it says so and exits,
  * as the dynamic loader would have when the program started. */
-static void *lazy_open(const char *soname)
+static void *lazy_open(const char *soname, const char *libdir)
 {
-    void *lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    void *lib = NULL;
+    for (const char *p = getenv("LD_LIBRARY_PATH"); p && *p && !lib;) {
+        size_t len = strcspn(p, ":;");
+        lib = lazy_open_in(p, len, soname);
+        p += len + (p[len] != '\0');
+    }
+    if (!lib)
+        lib = lazy_open_in(libdir, strlen(libdir), soname);
+    if (!lib)
+        lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
         fprintf(stderr, "evsim: cannot load %s: %s\n", soname, dlerror());
         exit(EXIT_FAILURE);
@@ -99,7 +126,7 @@ static pthread_once_t uc_loaded = PTHREAD_ONCE_INIT;
 
 static void uc_lazy_load(void)
 {
-    void *lib = lazy_open(EVSIM_UNICORN_SONAME);
+    void *lib = lazy_open(EVSIM_UNICORN_SONAME, EVSIM_UNICORN_LIBDIR);
     /* POSIX's way from an object pointer to a function pointer */
 #define UC_LAZY_RESOLVE(name, ret, params)                                                         \
     *(void **)&uc_fn.name = lazy_sym(lib, EVSIM_UNICORN_SONAME, #name);
@@ -286,7 +313,7 @@ static pthread_once_t cs_loaded = PTHREAD_ONCE_INIT;
 
 static void cs_lazy_load(void)
 {
-    void *lib = lazy_open(EVSIM_CAPSTONE_SONAME);
+    void *lib = lazy_open(EVSIM_CAPSTONE_SONAME, EVSIM_CAPSTONE_LIBDIR);
 #define CS_LAZY_RESOLVE(name, ret, params)                                                         \
     *(void **)&cs_fn.name = lazy_sym(lib, EVSIM_CAPSTONE_SONAME, #name);
     CS_LAZY_FUNCS(CS_LAZY_RESOLVE)
