@@ -80,6 +80,13 @@ static void *lazy_sym(void *lib, const char *soname, const char *name)
     return p;
 }
 
+/* Each library's table has a field per function (LAZY_FIELD), set from the library when it is
+ * loaded (LAZY_RESOLVE, with LAZY_TABLE and LAZY_SONAME naming the table and the library; an
+ * object pointer becomes a function pointer the way POSIX gives). */
+#define LAZY_FIELD(name, ret, params) ret(*name) params;
+#define LAZY_RESOLVE(name, ret, params)                                                            \
+    *(void **)&LAZY_TABLE.name = lazy_sym(lib, LAZY_SONAME, #name);
+
 /* ---- Unicorn -------------------------------------------------------------------------------- */
 
 /* X(name, return type, parameters): every function of Unicorn's evsim calls. */
@@ -115,9 +122,7 @@ typedef uc_err (*uc_hook_add_fn)(uc_engine *uc, uc_hook *hh, int type, void *cal
 typedef uc_err (*uc_ctl_fn)(uc_engine *uc, uc_control_type control, ...);
 
 static struct {
-#define UC_LAZY_FIELD(name, ret, params) ret(*name) params;
-    UC_LAZY_FUNCS(UC_LAZY_FIELD)
-#undef UC_LAZY_FIELD
+    UC_LAZY_FUNCS(LAZY_FIELD)
     uc_hook_add_fn uc_hook_add;
     uc_ctl_fn uc_ctl;
 } uc_fn;
@@ -127,13 +132,13 @@ static pthread_once_t uc_loaded = PTHREAD_ONCE_INIT;
 static void uc_lazy_load(void)
 {
     void *lib = lazy_open(EVSIM_UNICORN_SONAME, EVSIM_UNICORN_LIBDIR);
-    /* POSIX's way from an object pointer to a function pointer */
-#define UC_LAZY_RESOLVE(name, ret, params)                                                         \
-    *(void **)&uc_fn.name = lazy_sym(lib, EVSIM_UNICORN_SONAME, #name);
-    UC_LAZY_FUNCS(UC_LAZY_RESOLVE)
-#undef UC_LAZY_RESOLVE
-    *(void **)&uc_fn.uc_hook_add = lazy_sym(lib, EVSIM_UNICORN_SONAME, "uc_hook_add");
-    *(void **)&uc_fn.uc_ctl = lazy_sym(lib, EVSIM_UNICORN_SONAME, "uc_ctl");
+#define LAZY_TABLE uc_fn
+#define LAZY_SONAME EVSIM_UNICORN_SONAME
+    UC_LAZY_FUNCS(LAZY_RESOLVE)
+    LAZY_RESOLVE(uc_hook_add, , )
+    LAZY_RESOLVE(uc_ctl, , )
+#undef LAZY_TABLE
+#undef LAZY_SONAME
 }
 
 static inline void uc_lazy(void)
@@ -304,9 +309,7 @@ uc_err uc_ctl(uc_engine *uc, uc_control_type control, ...)
     X(cs_free, void, (cs_insn * insn, size_t count))
 
 static struct {
-#define CS_LAZY_FIELD(name, ret, params) ret(*name) params;
-    CS_LAZY_FUNCS(CS_LAZY_FIELD)
-#undef CS_LAZY_FIELD
+    CS_LAZY_FUNCS(LAZY_FIELD)
 } cs_fn;
 
 static pthread_once_t cs_loaded = PTHREAD_ONCE_INIT;
@@ -314,10 +317,11 @@ static pthread_once_t cs_loaded = PTHREAD_ONCE_INIT;
 static void cs_lazy_load(void)
 {
     void *lib = lazy_open(EVSIM_CAPSTONE_SONAME, EVSIM_CAPSTONE_LIBDIR);
-#define CS_LAZY_RESOLVE(name, ret, params)                                                         \
-    *(void **)&cs_fn.name = lazy_sym(lib, EVSIM_CAPSTONE_SONAME, #name);
-    CS_LAZY_FUNCS(CS_LAZY_RESOLVE)
-#undef CS_LAZY_RESOLVE
+#define LAZY_TABLE cs_fn
+#define LAZY_SONAME EVSIM_CAPSTONE_SONAME
+    CS_LAZY_FUNCS(LAZY_RESOLVE)
+#undef LAZY_TABLE
+#undef LAZY_SONAME
 }
 
 cs_err cs_open(cs_arch arch, cs_mode mode, csh *handle)
