@@ -97,6 +97,17 @@ static struct json_object *real_ports_json(const struct machine *m)
     return a;
 }
 
+/* The domain id a domain of the replay's machine had in the recording (the report names domains
+ * as recorded). */
+static uint64_t recorded_domid(const struct machine *m, uint32_t domid)
+{
+    if (domid < m->nr_dom)
+        for (unsigned k = 0; k < m->dom[domid].nr_vcpus; k++)
+            if (m->dom[domid].vcpu[k].rp)
+                return m->dom[domid].vcpu[k].rp->rr.recorded_domid;
+    return domid;
+}
+
 /* The device models the recording shows, and what became of them. */
 static struct json_object *real_dms_json(const struct machine *m)
 {
@@ -112,6 +123,8 @@ static struct json_object *real_dms_json(const struct machine *m)
         }
         put_u64(o, "domain", dm->target);
         put_u64(o, "emulator_domain", dm->emulator);
+        put_u64(o, "recorded_domain", recorded_domid(m, dm->target));
+        put_u64(o, "recorded_emulator_domain", recorded_domid(m, dm->emulator));
         put_u64(o, "requests_inferred", requests);
         put_u64(o, "notifications_inferred", notifies);
         put_u64(o, "ranges", dm->nr_range);
@@ -137,6 +150,8 @@ static struct json_object *real_chans_json(const struct machine *m)
         put_u64(o, "from_domain", c->from);
         put_u64(o, "to_domain", c->to >> 16);
         put_u64(o, "to_vcpu", c->to & 0xffff);
+        put_u64(o, "recorded_from_domain", recorded_domid(m, c->from));
+        put_u64(o, "recorded_to_domain", recorded_domid(m, c->to >> 16));
         json_object_object_add(o, "ipi", json_object_new_boolean(c->from == c->to >> 16));
         put_u64(o, "sends_inferred", c->sends);
         put_u64(o, "sent", c->sent);
@@ -239,10 +254,10 @@ static void real_print_dms(struct json_object *o, FILE *out)
     for (size_t i = 0; i < n; i++) {
         struct json_object *dm = json_object_array_get_idx(dms, i);
         fprintf(out,
-                "  device model of domain %" PRIu64 " in domain %" PRIu64 ": %" PRIu64
-                " requests, %" PRIu64 " address ranges; ",
-                RU(dm, "domain"), RU(dm, "emulator_domain"), RU(dm, "requests_inferred"),
-                RU(dm, "ranges"));
+                "  device model of d%" PRIu64 " in d%" PRIu64 ": %" PRIu64 " requests, %" PRIu64
+                " address ranges; ",
+                RU(dm, "recorded_domain"), RU(dm, "recorded_emulator_domain"),
+                RU(dm, "requests_inferred"), RU(dm, "ranges"));
         if (json_object_get_boolean(json_object_object_get(dm, "replayed")))
             fprintf(out, "replayed as ioreq server %" PRIu64 " (%" PRIu64 " ranges refused)\n",
                     RU(dm, "ioreq_server"), RU(dm, "ranges_refused"));
@@ -281,9 +296,10 @@ static void real_print_chans(struct json_object *o, FILE *out)
     for (size_t i = 0; i < n; i++) {
         struct json_object *c = json_object_array_get_idx(chans, i);
         char to[32];
-        snprintf(to, sizeof(to), "d%" PRIu64 "v%" PRIu64, RU(c, "to_domain"), RU(c, "to_vcpu"));
+        snprintf(to, sizeof(to), "d%" PRIu64 "v%" PRIu64, RU(c, "recorded_to_domain"),
+                 RU(c, "to_vcpu"));
         fprintf(out, "  d%-4" PRIu64 "%-9s %-12s %6" PRIu64 " %6" PRIu64 "   %s\n",
-                RU(c, "from_domain"), to,
+                RU(c, "recorded_from_domain"), to,
                 json_object_get_boolean(json_object_object_get(c, "ipi")) ? "ipi" : "interdomain",
                 RU(c, "sends_inferred"), RU(c, "sent"),
                 json_object_get_boolean(json_object_object_get(c, "replayed")) ? "yes" : "no");
