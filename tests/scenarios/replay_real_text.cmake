@@ -3,7 +3,9 @@
 # request whose access is not recorded). Replayed twice, at 1 GHz (a cycle is a ns): the two
 # JSON reports are identical, every vcpu played all its inferred steps (none waits for good),
 # and each KEY=VALUE of EXPECT is the replay's (replay.real_recording.KEY).
-# Variables (-D): EVSIM, XT_TEXT, TEXT, WORK_DIR, EXPECT (KEY=VALUE,...).
+# With REPORT_LINES (regular expressions separated by @@), each must match a line of the text
+# report.
+# Variables (-D): EVSIM, XT_TEXT, TEXT, WORK_DIR, EXPECT (KEY=VALUE,...), REPORT_LINES.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 include(${CMAKE_CURRENT_LIST_DIR}/steps.cmake)
@@ -31,3 +33,13 @@ foreach(kv IN LISTS expect)
     message(FATAL_ERROR "${TEXT}: ${key} is ${got}, expected ${want}")
   endif()
 endforeach()
+if(REPORT_LINES)
+  execute_process(COMMAND ${EVSIM} replay real.xt --cpu-hz 1GHz WORKING_DIRECTORY ${WORK_DIR}
+    OUTPUT_VARIABLE report RESULT_VARIABLE rc)
+  string(REPLACE "@@" ";" lines "${REPORT_LINES}")
+  foreach(line IN LISTS lines)
+    if(NOT report MATCHES "\n${line}\n")
+      message(FATAL_ERROR "${TEXT}: no report line matches '${line}':\n${report}")
+    endif()
+  endforeach()
+endif()
