@@ -22,43 +22,6 @@ static const struct class_row classes[] = {
     {TRC_GUEST >> TRC_CLS_SHIFT, XT_CLS_GUEST, "guest"},
 };
 
-static bool is_evsim(uint32_t event)
-{
-    uint32_t sub = event & 0x0ffff000u;
-
-    return sub == TRC_EVSIM_META || sub == TRC_EVSIM_EVTCHN || sub == TRC_EVSIM_IOREQ ||
-           sub == TRC_EVSIM_GUEST;
-}
-
-/* Called for every record read, twice: a switch, not a walk of the table above. */
-enum xt_class xt_class_of(uint32_t event)
-{
-    if (is_evsim(event))
-        return XT_CLS_EVSIM;
-    switch ((event >> TRC_CLS_SHIFT) & 0xfff) {
-    case TRC_GEN >> TRC_CLS_SHIFT:
-        return XT_CLS_GEN;
-    case TRC_SCHED >> TRC_CLS_SHIFT:
-        return XT_CLS_SCHED;
-    case TRC_DOM0OP >> TRC_CLS_SHIFT:
-        return XT_CLS_DOM0OP;
-    case TRC_HVM >> TRC_CLS_SHIFT:
-        return XT_CLS_HVM;
-    case TRC_MEM >> TRC_CLS_SHIFT:
-        return XT_CLS_MEM;
-    case TRC_PV >> TRC_CLS_SHIFT:
-        return XT_CLS_PV;
-    case TRC_SHADOW >> TRC_CLS_SHIFT:
-        return XT_CLS_SHADOW;
-    case TRC_HW >> TRC_CLS_SHIFT:
-        return XT_CLS_HW;
-    case TRC_GUEST >> TRC_CLS_SHIFT:
-        return XT_CLS_GUEST;
-    default:
-        return XT_CLS_OTHER;
-    }
-}
-
 const char *xt_class_name(enum xt_class c)
 {
     if (c == XT_CLS_EVSIM)

@@ -306,17 +306,18 @@ static int cursor_advance(struct xt_reader *r, struct cursor *c, struct xt_error
             if (got <= 0)
                 return got;
         }
+        /* the header, and as much as the longest record takes (one look in the buffer, not two) */
         bytes = 4;
         if (c->end - c->pos < bytes)
             goto torn;
-        if (!(p = cursor_bytes(r, c, 4, err)))
+        uint32_t look =
+            c->end - c->pos < XT_REC_MAX_BYTES ? (uint32_t)(c->end - c->pos) : XT_REC_MAX_BYTES;
+        if (!(p = cursor_bytes(r, c, look, err)))
             return -1;
         hd = le32(p);
         bytes = xt_rec_bytes(hd);
-        if (c->end - c->pos < bytes)
+        if (look < bytes)
             goto torn;
-        if (!(p = cursor_bytes(r, c, bytes, err)))
-            return -1;
         rec->offset = c->pos;
         rec->event = TRC_HD_TO_EVENT(hd);
         rec->cpu = c->cpu;
@@ -340,10 +341,9 @@ static int cursor_advance(struct xt_reader *r, struct cursor *c, struct xt_error
                 c->last_tsc = tsc;
         }
         rec->tsc = c->last_tsc;
+        memset(rec->d, 0, sizeof(rec->d)); /* a fixed size: two stores, not a loop */
         for (i = 0; i < rec->n; i++)
             rec->d[i] = le32(p + 4 * i);
-        for (; i < 7; i++)
-            rec->d[i] = 0;
         c->pos += bytes;
         if (rec->event == TRC_TRACE_WRAP_BUFFER) {
             r->stats.wraps++;

@@ -105,7 +105,8 @@ void xt_source_file_close(struct xt_source *src);
 /* A source over memory the caller keeps. */
 void xt_source_memory(struct xt_source *src, const void *data, size_t size);
 
-/* The record's size in the file. */
+/* The record's size in the file; the longest: a header, a TSC and seven words. */
+#define XT_REC_MAX_BYTES (4u + 8u + 4u * 7u)
 static inline uint32_t xt_rec_bytes(uint32_t header)
 {
     return 4 + (TRC_HD_INCLUDES_CYCLE_COUNT(header) ? 8 : 0) + 4 * TRC_HD_EXTRA(header);

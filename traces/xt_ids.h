@@ -150,7 +150,22 @@ enum xt_class {
     XT_CLASSES
 };
 
-enum xt_class xt_class_of(uint32_t event);
+/* Called for every record read, more than once: inline. Xen's main classes are one bit each
+ * (TRC_GEN's 0x001 to TRC_HW's 0x080, TRC_GUEST's 0x800): the bit's number picks the class.
+ * evsim's own records are sub-classes of TRC_GEN (TRC_EVSIM_*), counted apart. */
+static inline enum xt_class xt_class_of(uint32_t event)
+{
+    static const unsigned char by_bit[12] = {
+        XT_CLS_GEN,    XT_CLS_SCHED, XT_CLS_DOM0OP, XT_CLS_HVM,   XT_CLS_MEM,   XT_CLS_PV,
+        XT_CLS_SHADOW, XT_CLS_HW,    XT_CLS_OTHER,  XT_CLS_OTHER, XT_CLS_OTHER, XT_CLS_GUEST};
+    uint32_t sub = event & 0x0ffff000u, cls = (event >> TRC_CLS_SHIFT) & 0xfff;
+    if (sub == TRC_EVSIM_META || sub == TRC_EVSIM_EVTCHN || sub == TRC_EVSIM_IOREQ ||
+        sub == TRC_EVSIM_GUEST)
+        return XT_CLS_EVSIM;
+    if (!cls || (cls & (cls - 1)))
+        return XT_CLS_OTHER;
+    return (enum xt_class)by_bit[__builtin_ctz(cls)];
+}
 
 /* An HVM VM exit record (VMX or SVM, 32- or 64-bit rip). */
 static inline bool xt_is_vmexit(uint32_t ev)
