@@ -501,7 +501,8 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The folder's scenario files (*.ini), sorted: how many (at most SCN_MAX), or -1. */
+/* The folder's scenario files (*.ini, names that fit struct scn), sorted: how many (at most
+ * SCN_MAX), or -1 with errno. */
 static int list_scenarios(const char *dir, char *names[SCN_MAX])
 {
     DIR *d = opendir(dir);
@@ -511,10 +512,16 @@ static int list_scenarios(const char *dir, char *names[SCN_MAX])
         return -1;
     while ((e = readdir(d)) && n < SCN_MAX) {
         size_t len = strlen(e->d_name);
-        if (len > 4 && len < 60 && !strcmp(e->d_name + len - 4, ".ini") &&
-            !(names[n] = strdup(e->d_name)))
-            break;
-        n += len > 4 && len < 60 && !strcmp(e->d_name + len - 4, ".ini");
+        if (len <= 4 || len >= sizeof(((struct scn *)0)->name) ||
+            strcmp(e->d_name + len - 4, ".ini"))
+            continue;
+        if (!(names[n] = strdup(e->d_name))) {
+            while (n > 0)
+                free(names[--n]);
+            closedir(d);
+            return -1;
+        }
+        n++;
     }
     closedir(d);
     qsort(names, (size_t)n, sizeof(*names), name_cmp);

@@ -272,8 +272,11 @@ static void count_record(struct xt_reader *r, struct cursor *c, const struct xt_
     s->bytes += bytes;
     enum xt_class cls = xt_class_of(rec->event);
     s->class_bytes[cls] += bytes;
-    if (cls == XT_CLS_HVM && xt_hvm_volume_of(rec->event) < XT_HVM_VOLUMES)
-        s->hvm_bytes[xt_hvm_volume_of(rec->event)] += bytes;
+    if (cls == XT_CLS_HVM) {
+        enum xt_hvm_volume k = xt_hvm_volume_of(rec->event);
+        if (k < XT_HVM_VOLUMES)
+            s->hvm_bytes[k] += bytes;
+    }
     if (rec->has_tsc) {
         if (!s->first_tsc)
             s->first_tsc = rec->tsc;
