@@ -20,7 +20,6 @@
 
 #include "models/xen_public.h"
 #include "sim/engine_check.h"
-#include "sim/kernel.h"
 #include "sim/loader.h"
 #include "sim/machine.h"
 
@@ -196,7 +195,7 @@ static int usage(void)
     return 2;
 }
 
-static int bench_main(int argc, char **argv)
+int main(int argc, char **argv)
 {
     struct bench b = {.n = 1000000, .repeat = 3, .guest = EVBENCH_GUEST};
     if (argc < 2 || (strcmp(argv[1], "hypercall") && strcmp(argv[1], "ips")))
@@ -239,9 +238,4 @@ static int bench_main(int argc, char **argv)
         return 1;
     report(&b, base, sim, insns, &lib);
     return 0;
-}
-
-int main(int argc, char **argv)
-{
-    return simk_main(argc, argv, bench_main);
 }

@@ -3,15 +3,11 @@
 #include "sim/kernel.h"
 
 #define SC_INCLUDE_DYNAMIC_PROCESSES // sc_spawn
+#include <cstdio>
 #include <cstdlib>
 #include <systemc>
 
 using namespace sc_core;
-
-namespace
-{
-simk_main_fn g_entry; // only read by sc_main, set once by simk_main before it
-} // namespace
 
 struct simk_event {
     sc_event ev;
@@ -20,23 +16,32 @@ struct simk_event {
     }
 };
 
-int sc_main(int argc, char **argv)
+namespace
 {
-    return g_entry(argc, argv);
+// SystemC is set up when this library is loaded: when the program starts for the tests and
+// evbench, which link it, and at the first call that needs it for the evsim program, which loads
+// it then (sim/lazy_libs.c). Before any sc_time exists, as sc_set_time_resolution requires.
+struct simk_setup {
+    simk_setup()
+    {
+        setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
+        // One resolution for the whole run: picoseconds hold 213 days in 64 bits.
+        sc_set_time_resolution(1, SC_PS);
+        // sc_stop() is how a run ends when every domain has stopped: not worth a message.
+        sc_report_handler::set_actions("/OSCI/SystemC", SC_INFO, SC_DO_NOTHING);
+    }
+} setup_at_load;
+} // namespace
+
+// libsystemc's own main() calls sc_main, so the library cannot be loaded without one. evsim and
+// evbench have their own main(), which does not go through sc_elab_and_sim: this is never called.
+int sc_main(int, char **)
+{
+    std::fputs("evsim: internal error: SystemC's main() ran\n", stderr);
+    return EXIT_FAILURE;
 }
 
 extern "C" {
-
-int simk_main(int argc, char **argv, simk_main_fn fn)
-{
-    setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
-    g_entry = fn;
-    // One resolution for the whole run: picoseconds hold 213 days in 64 bits.
-    sc_set_time_resolution(1, SC_PS);
-    // sc_stop() is how a run ends when every domain has stopped: not worth a message.
-    sc_report_handler::set_actions("/OSCI/SystemC", SC_INFO, SC_DO_NOTHING);
-    return sc_elab_and_sim(argc, argv);
-}
 
 void simk_spawn_thread(const char *name, simk_fn fn, void *arg, size_t stack_bytes)
 {
@@ -105,12 +110,19 @@ void simk_wait_event(struct simk_event *ev, uint64_t timeout_ps)
         wait(sc_time::from_value(timeout_ps), ev->ev);
 }
 
+// What sc_elab_and_sim would have caught: SystemC reports an error by throwing, and a C caller
+// cannot catch it. Every such error is evsim's misuse of the kernel.
 void simk_run(uint64_t until_ps)
 {
-    if (until_ps == SIMK_FOREVER)
-        sc_start();
-    else
-        sc_start(sc_time::from_value(until_ps), SC_EXIT_ON_STARVATION);
+    try {
+        if (until_ps == SIMK_FOREVER)
+            sc_start();
+        else
+            sc_start(sc_time::from_value(until_ps), SC_EXIT_ON_STARVATION);
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "evsim: internal error in the SystemC kernel: %s\n", e.what());
+        std::abort();
+    }
 }
 
 void simk_stop(void)

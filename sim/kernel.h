@@ -17,11 +17,6 @@ extern "C" {
 
 struct simk_event;
 typedef void (*simk_fn)(void *arg);
-typedef int (*simk_main_fn)(int argc, char **argv);
-
-/* Run `fn` as the program's elaboration and simulation entry (SystemC's sc_main), with
- * SystemC's banner suppressed. Returns fn's result. */
-int simk_main(int argc, char **argv, simk_main_fn fn);
 
 /* A thread whose body is fn(arg), with its own stack (Unicorn needs a deep one). */
 void simk_spawn_thread(const char *name, simk_fn fn, void *arg, size_t stack_bytes);

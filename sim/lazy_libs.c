@@ -1,9 +1,12 @@
-/* Unicorn and Capstone, loaded when evsim first needs them rather than when the program starts.
+/* Unicorn, Capstone and the SystemC kernel, loaded when evsim first needs them rather than when
+ * the program starts.
  *
  * Unicorn is one 20 MB library holding every architecture QEMU emulates; loading it and applying
  * its 125,000 relocations costs a process about 10 ms, most of it in page faults, before main
- * runs, and Capstone a few more. `evsim replay`, `trace`, `quiz` and the others run no guest code
- * and decode none, and a replay of a small scenario spent most of its time starting. The evsim
+ * runs, and Capstone a few more; SystemC and the C++ runtime cost about 4 ms more, much of it
+ * SystemC's static initialisers. `evsim replay`, `trace`, `quiz` and the others run no guest code
+ * and decode none, `trace` and `quiz` simulate nothing either, and a replay of a small scenario
+ * or a summary of a small recording spent most of its time starting. The evsim
  * program therefore links neither: it links these functions, which have the libraries' names
  * and prototypes, and the first call that needs a library opens it and forwards every call
  * from then on through a table of its functions. It is looked for where the dynamic loader
@@ -26,6 +29,8 @@
 #include <capstone/capstone.h>
 #include <unicorn/unicorn.h>
 
+#include "sim/kernel.h"
+
 #ifndef EVSIM_UNICORN_SONAME
 #define EVSIM_UNICORN_SONAME "libunicorn.so.2"
 #endif
@@ -37,6 +42,12 @@
 #endif
 #ifndef EVSIM_CAPSTONE_LIBDIR
 #define EVSIM_CAPSTONE_LIBDIR ""
+#endif
+#ifndef EVSIM_KERNEL_SONAME
+#define EVSIM_KERNEL_SONAME "libevsim-kernel.so"
+#endif
+#ifndef EVSIM_KERNEL_LIBDIR
+#define EVSIM_KERNEL_LIBDIR ""
 #endif
 
 static void *lazy_open_in(const char *dir, size_t len, const char *soname)
@@ -360,4 +371,120 @@ cs_insn *cs_malloc(csh handle)
 void cs_free(cs_insn *insn, size_t count)
 {
     cs_fn.cs_free(insn, count);
+}
+
+/* ---- The SystemC kernel (sim/kernel.cc) ------------------------------------------------------ */
+
+/* X(name, return type, parameters): every function of sim/kernel.h. */
+#define SIMK_LAZY_FUNCS(X)                                                                         \
+    X(simk_spawn_thread, void, (const char *name, simk_fn fn, void *arg, size_t stack_bytes))      \
+    X(simk_event_create, struct simk_event *, (const char *name))                                  \
+    X(simk_method_on, void, (const char *name, struct simk_event *ev, simk_fn fn, void *arg))      \
+    X(simk_event_notify, void, (struct simk_event * ev, uint64_t delay_ps))                        \
+    X(simk_event_rearm, void, (struct simk_event * ev, uint64_t delay_ps))                         \
+    X(simk_event_cancel, void, (struct simk_event * ev))                                           \
+    X(simk_now_ps, uint64_t, (void))                                                               \
+    X(simk_next_activity_ps, uint64_t, (void))                                                     \
+    X(simk_pending_activity, bool, (void))                                                         \
+    X(simk_wait_ps, void, (uint64_t delay_ps))                                                     \
+    X(simk_wait_event, void, (struct simk_event * ev, uint64_t timeout_ps))                        \
+    X(simk_run, void, (uint64_t until_ps))                                                         \
+    X(simk_stop, void, (void))
+
+static struct {
+    SIMK_LAZY_FUNCS(LAZY_FIELD)
+} simk_fn_table;
+
+static pthread_once_t simk_loaded_once = PTHREAD_ONCE_INIT;
+/* Read without the once on the hottest path (simk_now_ps); SystemC runs on one host thread. */
+static bool simk_loaded;
+
+static void simk_lazy_load(void)
+{
+    void *lib = lazy_open(EVSIM_KERNEL_SONAME, EVSIM_KERNEL_LIBDIR);
+#define LAZY_TABLE simk_fn_table
+#define LAZY_SONAME EVSIM_KERNEL_SONAME
+    SIMK_LAZY_FUNCS(LAZY_RESOLVE)
+#undef LAZY_TABLE
+#undef LAZY_SONAME
+    simk_loaded = true;
+}
+
+static inline void simk_lazy(void)
+{
+    pthread_once(&simk_loaded_once, simk_lazy_load);
+}
+
+/* What makes a process, an event or a run loads the kernel; the calls on events and inside
+ * processes come after one of those. */
+void simk_spawn_thread(const char *name, simk_fn fn, void *arg, size_t stack_bytes)
+{
+    simk_lazy();
+    simk_fn_table.simk_spawn_thread(name, fn, arg, stack_bytes);
+}
+
+struct simk_event *simk_event_create(const char *name)
+{
+    simk_lazy();
+    return simk_fn_table.simk_event_create(name);
+}
+
+void simk_method_on(const char *name, struct simk_event *ev, simk_fn fn, void *arg)
+{
+    simk_fn_table.simk_method_on(name, ev, fn, arg);
+}
+
+void simk_event_notify(struct simk_event *ev, uint64_t delay_ps)
+{
+    simk_fn_table.simk_event_notify(ev, delay_ps);
+}
+
+void simk_event_rearm(struct simk_event *ev, uint64_t delay_ps)
+{
+    simk_fn_table.simk_event_rearm(ev, delay_ps);
+}
+
+void simk_event_cancel(struct simk_event *ev)
+{
+    simk_fn_table.simk_event_cancel(ev);
+}
+
+/* Before the kernel exists no time has passed, which is what it would say. */
+uint64_t simk_now_ps(void)
+{
+    return simk_loaded ? simk_fn_table.simk_now_ps() : 0;
+}
+
+uint64_t simk_next_activity_ps(void)
+{
+    simk_lazy();
+    return simk_fn_table.simk_next_activity_ps();
+}
+
+bool simk_pending_activity(void)
+{
+    simk_lazy();
+    return simk_fn_table.simk_pending_activity();
+}
+
+void simk_wait_ps(uint64_t delay_ps)
+{
+    simk_fn_table.simk_wait_ps(delay_ps);
+}
+
+void simk_wait_event(struct simk_event *ev, uint64_t timeout_ps)
+{
+    simk_fn_table.simk_wait_event(ev, timeout_ps);
+}
+
+void simk_run(uint64_t until_ps)
+{
+    simk_lazy();
+    simk_fn_table.simk_run(until_ps);
+}
+
+void simk_stop(void)
+{
+    simk_lazy();
+    simk_fn_table.simk_stop();
 }

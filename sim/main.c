@@ -14,7 +14,6 @@
 
 #include "sim/aot.h"
 #include "sim/engine_check.h"
-#include "sim/kernel.h"
 #include "sim/lab.h"
 #include "sim/loader.h"
 #include "sim/machine.h"
@@ -1321,7 +1320,7 @@ static const struct command {
     {"guest", cmd_guest, false},
 };
 
-static int evsim_main(int argc, char **argv)
+int main(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage_main, stderr);
@@ -1352,9 +1351,4 @@ static int evsim_main(int argc, char **argv)
     }
     fprintf(stderr, "evsim: unknown command '%s'\n\n%s", cmd, usage_main);
     return EXIT_BAD_INPUT;
-}
-
-int main(int argc, char **argv)
-{
-    return simk_main(argc, argv, evsim_main);
 }

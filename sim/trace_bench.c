@@ -782,8 +782,9 @@ static void write_scenarios_doc(FILE *f, const struct scns *x, const char *dir)
             "configuration, alternately, the best of each; once the process has started (as "
             "above), and as whole `evsim run FILE --no-report` and `evsim replay REC "
             "--no-report` processes, which also pay for starting: %.1f ms for a process that "
-            "only starts and exits (`evsim --version`: SystemC and the C++ runtime; a run loads "
-            "Unicorn and Capstone too, when it first needs them).\n\n"
+            "only starts and exits (`evsim --version`), then for loading the SystemC kernel and "
+            "the C++ runtime when they first simulate; a run loads Unicorn and Capstone too, "
+            "when it first needs them.\n\n"
             "| scenario | records | run | replay (playing) | as fast | run process | replay "
             "process | as fast |\n|---|---|---|---|---|---|---|---|\n",
             dir, 1e3 * x->wall_start);
