@@ -3,9 +3,9 @@
 # (outside this repository, never committed), records every bundled scenario with
 # `evsim run --record`, and runs `xenalyze --summary` on each. A recording passes when xenalyze
 # exits 0 without a FATAL, "Strange" or TSC-skew message, and its per-vcpu runstate counts and
-# mean cycles, and its exit-reason lines (count, time, share, mean and percentiles), equal
-# `evsim trace summary`'s. Recordings of real hosts given after WORKDIR are checked the same
-# way, and their log volume summaries too (REAL_HZ: their TSC frequency, default 2.4 GHz).
+# mean cycles, its exit-reason lines (count, time, share, mean and percentiles) and its I/O port
+# lines equal `evsim trace summary`'s. Recordings of real hosts given after WORKDIR are checked the
+# same way, and their log volume summaries too (REAL_HZ: their TSC frequency, default 2.4 GHz).
 #
 #   scripts/xenalyze-check.sh [WORKDIR [REAL.xt ...]]   (default WORKDIR: $TMPDIR/evsim-xenalyze)
 #
@@ -59,6 +59,14 @@ exits() {
          /^ +[A-Z_]+ +(\[ *[0-9]+\]: +)?[0-9]+ +[0-9.]+s/ {
              if (v != "") { l = $0; sub(/\[ *[0-9]+\]:/, "", l); gsub(/ +/, " ", l); print dom, v, l } }' "$1"
 }
+# Per-vcpu I/O port lines as "dom vcpu PORT:[r|w] count time share mean {p5|p50|p95}" (xenalyze
+# enumerates MMIO addresses only when asked to).
+ioports() {
+    awk '/^\|-- Domain / { dom = $3; v = "" } /^-- v[0-9]+ --/ { v = substr($2, 2) }
+         { if ($0 ~ /^ *IO address summary:$/) { io = 1; next }
+           if (io && v != "" && $0 ~ /^ +[0-9a-f]+(@ *[0-9a-f]+)?:\[[rw]\] +[0-9]+ /) {
+               l = $0; gsub(/ +/, " ", l); print dom, v, l } else io = 0 }' "$1"
+}
 volume() { sed -n '/^--- Log volume summary ---$/,/^|-- Domain /p' "$1" | grep -v '^|-- Domain '; }
 
 # compare NAME XENALYZE_OUT EVSIM_OUT PARTS: each part's lines equal, or a FAIL line
@@ -97,7 +105,7 @@ for ini in "$here"/tests/scenarios/*.ini; do
         continue
     fi
     "$evsim" trace summary "$rec" >"$work/$name.evsim"
-    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates exits
+    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates exits ioports
 done
 # evsim's own records are xenalyze's "gen" volume and evsim's "evsim": volumes only for real ones
 for rec in "$@"; do
@@ -109,6 +117,6 @@ for rec in "$@"; do
         continue
     fi
     "$evsim" trace summary "$rec" --cpu-hz "$real_hz" >"$work/$name.evsim" || { fail=1; continue; }
-    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates exits volume
+    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates exits ioports volume
 done
 exit $fail

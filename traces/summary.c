@@ -109,26 +109,27 @@ static void exit_commit(struct xt_summary *s, struct xt_vcpu *v)
     table_add(s, &v->exits, (uint64_t)v->exit_svm << 32 | v->exit_reason, 0, v->arc);
     v->exit_total += v->arc;
     if (v->io)
-        table_add(s, v->io == 1 ? &v->pio : &v->mmio, v->io_addr, v->io_write, v->arc);
+        table_add(s, v->io == 1 ? &v->pio : &v->mmio, v->io_addr[v->io], v->io_write, v->arc);
     if (v->hypercall >= 0)
         table_add(s, &v->hypercalls, (uint64_t)v->hypercall, 0, v->arc);
     v->exit_open = false;
 }
 
-/* The arc of v's exit in flight ends now (the next entry, or v runnable again). */
-static void exit_close_arc(struct xt_vcpu *v, uint64_t tsc)
+/* v's exit in flight ends now, and is counted with its arc: at the next entry or exit, when v
+ * is lost, or when v is runnable again (xenalyze's hvm_close_vmexit: waiting for the device
+ * model or in a blocking hypercall is not the exit's work). What the vcpu's records say after
+ * that, before its next exit, belongs to no exit. */
+static void exit_end(struct xt_summary *s, struct xt_vcpu *v, uint64_t tsc)
 {
-    if (v->exit_open && !v->arc_closed) {
-        v->arc = tsc > v->exit_tsc ? tsc - v->exit_tsc : 0;
-        v->arc_closed = true;
-    }
+    if (!v->exit_open)
+        return;
+    v->arc = tsc > v->exit_tsc ? tsc - v->exit_tsc : 0;
+    exit_commit(s, v);
 }
 
 static void lose_vcpu(struct xt_summary *s, struct xt_vcpu *v, uint64_t tsc)
 {
-    exit_close_arc(v, tsc);
-    if (v->exit_open)
-        exit_commit(s, v);
+    exit_end(s, v, tsc);
     runstate_update(s, v, XT_LOST, tsc, true);
 }
 
@@ -186,7 +187,7 @@ static void runstate_change(struct xt_summary *s, struct xt_pcpu *p, const struc
         return;
     }
     if (new == XT_RUNNABLE && v->hvm)
-        exit_close_arc(v, r->tsc);
+        exit_end(s, v, r->tsc);
     if (v->state != old) {
         if (v->state == XT_LOST && new != XT_RUNNING)
             return;
@@ -206,13 +207,8 @@ static void runstate_change(struct xt_summary *s, struct xt_pcpu *p, const struc
 
 static void hvm_exit(struct xt_summary *s, struct xt_vcpu *v, const struct xt_rec *r)
 {
-    if (v->exit_open) {
-        /* no VMENTRY came: the arc ends here */
-        exit_close_arc(v, r->tsc);
-        exit_commit(s, v);
-    }
+    exit_end(s, v, r->tsc); /* no VMENTRY came: the arc ends here */
     v->exit_open = true;
-    v->arc_closed = false;
     v->exit_reason = r->d[0];
     v->exit_svm = r->event == TRC_HVM_SVM_EXIT || r->event == TRC_HVM_SVM_EXIT64;
     v->exit_tsc = r->tsc;
@@ -221,15 +217,10 @@ static void hvm_exit(struct xt_summary *s, struct xt_vcpu *v, const struct xt_re
     v->hypercall = -1;
 }
 
-static void hvm_entry(struct xt_summary *s, struct xt_vcpu *v, const struct xt_rec *r)
-{
-    if (!v->exit_open)
-        return;
-    exit_close_arc(v, r->tsc);
-    exit_commit(s, v);
-}
-
-/* An emulated access. Outside an exit (a recording that starts mid-exit) it still counts. */
+/* An emulated access, counted with its exit's arc as xenalyze counts it: the exit's first access
+ * says port or MMIO and the direction, the last of that kind the address. A port read that Xen
+ * completes after the vcpu waited for its device model comes after its exit ended, and
+ * xenalyze leaves it out, as does a recording that starts mid-exit: so is it here. */
 static void hvm_io(struct xt_summary *s, struct xt_vcpu *v, const struct xt_rec *r, int kind)
 {
     uint64_t addr = r->d[0];
@@ -237,12 +228,15 @@ static void hvm_io(struct xt_summary *s, struct xt_vcpu *v, const struct xt_rec 
     if (kind == 2 && (r->event & TRC_64_FLAG) && r->n >= 2)
         addr |= (uint64_t)r->d[1] << 32;
     if (!v->exit_open) {
-        table_add(s, kind == 1 ? &v->pio : &v->mmio, addr, (r->event & 0x200) != 0, 0);
+        table_add(s, kind == 1 ? &v->late_pio : &v->late_mmio, addr, (r->event & 0x200) != 0, 0);
+        s->outside_exit++;
         return;
     }
-    v->io = kind;
-    v->io_write = (r->event & 0x200) != 0;
-    v->io_addr = addr;
+    if (!v->io) {
+        v->io = kind;
+        v->io_write = (r->event & 0x200) != 0;
+    }
+    v->io_addr[kind] = addr;
 }
 
 /* Records that belong to the vcpu running on the CPU. */
@@ -266,7 +260,7 @@ static void vcpu_record(struct xt_summary *s, struct xt_pcpu *p, const struct xt
     if (xt_is_vmexit(ev) && r->n >= 1)
         hvm_exit(s, v, r);
     else if (ev == TRC_HVM_VMENTRY)
-        hvm_entry(s, v, r);
+        exit_end(s, v, r->tsc);
     else if ((ev & ~0x200u) == TRC_HVM_IOPORT_READ)
         hvm_io(s, v, r, 1);
     else if ((ev & ~(0x200u | TRC_64_FLAG)) == TRC_HVM_IOMEM_READ)
@@ -275,7 +269,7 @@ static void vcpu_record(struct xt_summary *s, struct xt_pcpu *p, const struct xt
         if (v->exit_open)
             v->hypercall = r->d[0];
         else
-            table_add(s, &v->hypercalls, r->d[0], 0, 0);
+            s->outside_exit++;
     } else if (ev == TRC_HVM_INJ_VIRQ && r->n >= 1)
         table_add(s, &v->vectors, r->d[0], 0, 0);
 }
@@ -379,6 +373,8 @@ static void vcpu_free(struct xt_vcpu *v)
     table_free(&v->hypercalls);
     table_free(&v->pio);
     table_free(&v->mmio);
+    table_free(&v->late_pio);
+    table_free(&v->late_mmio);
     table_free(&v->vectors);
     free(v);
 }

@@ -61,17 +61,20 @@ struct xt_vcpu {
     struct xt_cycles runnable[XT_RUNNABLE_KINDS];
     bool hvm;
     /* the exit in flight */
-    bool exit_open;  /* between its VMEXIT and its VMENTRY */
-    bool arc_closed; /* its arc already ended at a wake */
+    bool exit_open; /* from its VMEXIT to its VMENTRY, or to the vcpu's wake (xenalyze's
+                       vmexit_valid) */
     uint32_t exit_reason;
     bool exit_svm; /* an SVM exit id: the reason is an SVM exit code (table key bit 32) */
     uint64_t exit_tsc, arc;
-    int io; /* 0 none, 1 port, 2 MMIO */
+    int io; /* 0 none, 1 port, 2 MMIO: the exit's first access says which, and its direction */
     bool io_write;
-    uint64_t io_addr;
+    uint64_t io_addr[3]; /* by kind: its last access of that kind says where */
     int64_t hypercall;   /* -1 none */
     uint64_t exit_total; /* cycles of all arcs, for the reasons' shares */
     struct xt_table exits, hypercalls, pio, mmio, vectors;
+    /* accesses whose record came after their exit ended (a read a device model answered): by
+     * address, counted only */
+    struct xt_table late_pio, late_mmio;
 };
 
 struct xt_domain {
@@ -92,6 +95,7 @@ struct xt_summary {
     uint32_t nr_pcpus;
     uint64_t first_tsc, last_tsc;
     uint64_t records, unknown, unattributed;
+    uint64_t outside_exit; /* accesses and VMMCALLs with no exit in flight: counted nowhere else */
     bool oom;
     /* xt_event_name's answers by id, direct-mapped: it searches its table, and a recording
      * has few distinct ids */

@@ -103,6 +103,10 @@ static struct json_object *vcpu_json(const struct xt_summary *s, const struct xt
     json_object_object_add(o, "vectors", table_json(s, &v->vectors, T_VECTORS, "vector"));
     json_object_object_add(o, "io_ports", table_json(s, &v->pio, T_ADDRESSES, "port"));
     json_object_object_add(o, "mmio", table_json(s, &v->mmio, T_ADDRESSES, "address"));
+    json_object_object_add(o, "io_ports_after_exit",
+                           table_json(s, &v->late_pio, T_ADDRESSES, "port"));
+    json_object_object_add(o, "mmio_after_exit",
+                           table_json(s, &v->late_mmio, T_ADDRESSES, "address"));
     return o;
 }
 
@@ -155,6 +159,7 @@ struct json_object *xt_summary_json(const struct xt_summary *s, const struct xt_
     put_u64(o, "windows", st->windows);
     put_u64(o, "unknown_ids", s->unknown);
     put_u64(o, "unattributed", s->unattributed);
+    put_u64(o, "outside_exit", s->outside_exit);
     if (st->truncated) {
         struct json_object *t = json_object_new_object();
 

@@ -124,6 +124,19 @@ static void addresses(FILE *out, const struct xt_summary *s, const struct xt_tab
     }
 }
 
+/* Counts only: these accesses have no exit to take a time from. */
+static void late_addresses(FILE *out, const struct xt_table *t, const char *title)
+{
+    if (!t->n)
+        return;
+    fprintf(out, " %s\n", title);
+    for (uint32_t i = 0; i < t->n; i++)
+        for (unsigned w = 0; w < 2; w++)
+            if (t->e[i].c[w].events)
+                fprintf(out, "   %8" PRIx64 ":[%c] %7" PRIu64 "\n", t->e[i].key, w ? 'w' : 'r',
+                        t->e[i].c[w].events);
+}
+
 static void domain_totals(FILE *out, const struct xt_summary *s, const struct xt_domain *d)
 {
     fprintf(out, " Runstates (all vcpus):\n");
@@ -213,9 +226,16 @@ void xt_summary_print(FILE *out, const struct xt_summary *s, const struct xt_sta
             vectors(out, s, v);
             addresses(out, s, &v->pio, "IO address summary:");
             addresses(out, s, &v->mmio, "MMIO address summary:");
+            late_addresses(out, &v->late_pio, "IO accesses after their exit ended:");
+            late_addresses(out, &v->late_mmio, "MMIO accesses after their exit ended:");
         }
     }
     lost(out, s, st);
     if (s->unattributed)
         fprintf(out, "Records on a CPU with no known vcpu: %" PRIu64 "\n", s->unattributed);
+    if (s->outside_exit)
+        fprintf(out,
+                "Accesses and VMMCALLs after their exit ended (in no exit's time, as in xenalyze): "
+                "%" PRIu64 "\n",
+                s->outside_exit);
 }

@@ -80,7 +80,7 @@ struct vcpu_want {
     bool hvm;
 };
 
-enum table { T_NONE, T_EXITS, T_PIO, T_MMIO, T_HYPERCALLS, T_VECTORS };
+enum table { T_NONE, T_EXITS, T_PIO, T_MMIO, T_HYPERCALLS, T_VECTORS, T_LATE_PIO };
 
 struct key_want {
     enum table table;
@@ -104,6 +104,7 @@ struct summary_case {
     struct vcpu_want v[2];
     struct key_want keys[6];
     uint64_t unattributed;
+    uint64_t outside_exit;
 };
 
 static const struct summary_case cases[] = {
@@ -141,27 +142,40 @@ static const struct summary_case cases[] = {
      .v = {{VCPU(1, 0), .state = XT_RUNNING, .hvm = true}},
      .keys = {KEY(T_EXITS, 1, 0, 30, 0, 1, 1, 100), KEY(T_PIO, 1, 0, 0x3f8, 1, 1, 1, 100),
               KEY(T_PIO, 1, 0, 0x3f8, 0, 0, 0, 0)}},
-    {.name = "HVM: a port read exit whose vcpu blocks; its arc ends at the wake, not at VMENTRY",
+    {.name = "HVM: a port read exit whose vcpu blocks ends at the wake; Xen's later read record "
+             "belongs to no exit (xenalyze)",
      .steps = {RUNS(0, 100, 1, 0), EXIT(0, 200, 30), RS(0, 250, XT_RUNNING, XT_BLOCKED, 1, 0),
                RS(1, 400, XT_BLOCKED, XT_RUNNABLE, 1, 0), /* the device model's answer */
                RUNS(0, 500, 1, 0), IOR(0, 510, 0x3f8), ENTRY(0, 600)},
      .v = {{VCPU(1, 0),
             .rs = {[XT_RUNNING] = {1, 150}, [XT_RUNNABLE] = {1, 100}, [XT_BLOCKED] = {1, 150}},
             .kind = {[XT_WAKE] = {1, 100}}, .state = XT_RUNNING, .hvm = true}},
-     .keys = {KEY(T_EXITS, 1, 0, 30, 0, 1, 1, 200), KEY(T_PIO, 1, 0, 0x3f8, 0, 1, 1, 200),
-              KEY(T_PIO, 1, 0, 0x3f8, 1, 0, 0, 0)}},
+     .keys = {KEY(T_EXITS, 1, 0, 30, 0, 1, 1, 200), KEY(T_PIO, 1, 0, 0x3f8, 0, 0, 0, 0),
+              KEY(T_LATE_PIO, 1, 0, 0x3f8, 0, 1, 0, 0)},
+     .outside_exit = 1},
+    {.name = "HVM: a port read Xen answers itself is counted with its exit's arc",
+     .steps = {RUNS(0, 100, 1, 0), EXIT(0, 200, 30), IOR(0, 210, 0x3f8), ENTRY(0, 300)},
+     .v = {{VCPU(1, 0), .state = XT_RUNNING, .hvm = true}},
+     .keys = {KEY(T_EXITS, 1, 0, 30, 0, 1, 1, 100), KEY(T_PIO, 1, 0, 0x3f8, 0, 1, 1, 100)}},
+    {.name = "HVM: an exit's first access gives the direction and its last the port (xenalyze)",
+     .steps = {RUNS(0, 100, 1, 0), EXIT(0, 200, 30), IOW(0, 210, 0x3f8, 0x41), IOR(0, 220, 0x3f9),
+               ENTRY(0, 300)},
+     .v = {{VCPU(1, 0), .state = XT_RUNNING, .hvm = true}},
+     .keys = {KEY(T_EXITS, 1, 0, 30, 0, 1, 1, 100), KEY(T_PIO, 1, 0, 0x3f9, 1, 1, 1, 100),
+              KEY(T_PIO, 1, 0, 0x3f9, 0, 0, 0, 0), KEY(T_PIO, 1, 0, 0x3f8, 1, 0, 0, 0)}},
     {.name = "HVM: a preemption inside an exit ends its arc too",
      .steps = {RUNS(0, 100, 1, 0), EXIT(0, 200, 30), RS(0, 300, XT_RUNNING, XT_RUNNABLE, 1, 0),
                RUNS(0, 500, 1, 0), ENTRY(0, 600)},
      .v = {{VCPU(1, 0), .rs = {[XT_RUNNING] = {1, 200}, [XT_RUNNABLE] = {1, 200}},
             .kind = {[XT_PREEMPT] = {1, 200}}, .state = XT_RUNNING, .hvm = true}},
      .keys = {KEY(T_EXITS, 1, 0, 30, 0, 1, 1, 100)}},
-    {.name = "HVM: VMMCALL in a VMCALL exit charges the hypercall; outside an exit it counts",
+    {.name = "HVM: VMMCALL in a VMCALL exit charges the hypercall; outside an exit, nothing",
      .steps = {RUNS(0, 100, 1, 0), EXIT(0, 200, 18), VMCALL(0, 220, 32), ENTRY(0, 350),
                VMCALL(0, 400, 24)},
      .v = {{VCPU(1, 0), .state = XT_RUNNING, .hvm = true}},
      .keys = {KEY(T_EXITS, 1, 0, 18, 0, 1, 1, 150), KEY(T_HYPERCALLS, 1, 0, 32, 0, 1, 1, 150),
-              KEY(T_HYPERCALLS, 1, 0, 24, 0, 1, 0, 0)}},
+              KEY(T_HYPERCALLS, 1, 0, 24, 0, 0, 0, 0)},
+     .outside_exit = 1},
     {.name = "HVM: an exit without VMENTRY ends at the next exit; a 64-bit MMIO address",
      .steps = {RUNS(0, 100, 1, 0), EXIT(0, 200, 30), IOW(0, 210, 0x80, 0), EXIT(0, 260, 48),
                MMIO_R64(0, 270, 0xfee00000, 0x1), ENTRY(0, 300)},
@@ -257,6 +271,8 @@ static const struct xt_table *table_of(const struct xt_vcpu *v, enum table t)
         return &v->mmio;
     case T_HYPERCALLS:
         return &v->hypercalls;
+    case T_LATE_PIO:
+        return &v->late_pio;
     default:
         return &v->vectors;
     }
@@ -288,7 +304,7 @@ static void check_no_extra_keys(const struct summary_case *c, const struct xt_su
 {
     const struct xt_vcpu *v = find_vcpu(c, s, w->dom, w->vid);
 
-    for (enum table t = T_EXITS; t <= T_VECTORS; t++) {
+    for (enum table t = T_EXITS; t <= T_LATE_PIO; t++) {
         const struct xt_table *tab = table_of(v, t);
 
         for (uint32_t i = 0; i < tab->n; i++) {
@@ -323,6 +339,9 @@ static void summary_table(void **state)
         if (s.unattributed != c->unattributed)
             fail_msg("%s: %" PRIu64 " unattributed records, expected %" PRIu64, c->name,
                      s.unattributed, c->unattributed);
+        if (s.outside_exit != c->outside_exit)
+            fail_msg("%s: %" PRIu64 " records outside an exit, expected %" PRIu64, c->name,
+                     s.outside_exit, c->outside_exit);
         assert_false(s.oom);
         xt_summary_free(&s);
     }
