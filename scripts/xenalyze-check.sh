@@ -3,9 +3,11 @@
 # (outside this repository, never committed), records every bundled scenario with
 # `evsim run --record`, and runs `xenalyze --summary` on each. A recording passes when xenalyze
 # exits 0 without a FATAL, "Strange" or TSC-skew message, and its per-vcpu runstate counts and
-# mean cycles, its exit-reason lines (count, time, share, mean and percentiles) and its I/O port
-# lines equal `evsim trace summary`'s. Recordings of real hosts given after WORKDIR are checked the
-# same way, and their log volume summaries too (REAL_HZ: their TSC frequency, default 2.4 GHz).
+# mean cycles, its exit-reason lines (count, time, share, mean and percentiles), its I/O port
+# lines, its PV hypercall counts and its injected vector counts equal `evsim trace summary`'s.
+# Each recording is checked again with six runs of records lost (tests/tools/xt_lose, or XT_LOSE).
+# Recordings of real hosts given after WORKDIR are checked the same way, and their log volume
+# summaries too (REAL_HZ: their TSC frequency, default 2.4 GHz).
 #
 #   scripts/xenalyze-check.sh [WORKDIR [REAL.xt ...]]   (default WORKDIR: $TMPDIR/evsim-xenalyze)
 #
@@ -18,6 +20,7 @@ work=${1:-${TMPDIR:-/tmp}/evsim-xenalyze}
 [ $# -gt 0 ] && shift
 real_hz=${REAL_HZ:-2400000000}
 evsim=${EVSIM:-$here/build/sim/evsim}
+xt_lose=${XT_LOSE:-$(dirname "$evsim")/../tests/tools/xt_lose}
 XEN_GIT=${XEN_GIT:-https://github.com/xen-project/xen.git}
 XEN_COMMIT=${XEN_COMMIT:-c447b7308b1330ec6dcfef37220736c28f41daa0}
 [ -x "$evsim" ] || { echo "xenalyze-check: $evsim not built (run scripts/run.sh)" >&2; exit 2; }
@@ -67,6 +70,21 @@ ioports() {
            if (io && v != "" && $0 ~ /^ +[0-9a-f]+(@ *[0-9a-f]+)?:\[[rw]\] +[0-9]+ /) {
                l = $0; gsub(/ +/, " ", l); print dom, v, l } else io = 0 }' "$1"
 }
+# Per-vcpu PV hypercall counts as "dom vcpu NR count" (the names differ: evtchn_op, event_channel_op).
+pvcalls() {
+    awk '/^\|-- Domain / { dom = $3; v = "" } /^-- v[0-9]+ --/ { v = substr($2, 2) }
+         /^ +[a-z_0-9]+ +\[ *[0-9]+\]: +[0-9]+$/ {
+             if (v != "") { l = $0; sub(/^[^[]*\[ */, "", l); sub(/\]:/, "", l); split(l, f, " ")
+                            print dom, v, f[1], f[2] } }' "$1"
+}
+# Per-vcpu injected vector counts as "dom vcpu VECTOR count".
+vectors() {
+    awk '/^\|-- Domain / { dom = $3; v = "" } /^-- v[0-9]+ --/ { v = substr($2, 2) }
+         { if ($0 ~ /^ *Guest interrupt counts:$/) { gi = 1; next }
+           if (gi && $0 ~ /^ +\* /) next
+           if (gi && v != "" && $0 ~ /^ +\[ *[0-9]+\]:? +[0-9]+$/) {
+               l = $0; gsub(/[:\[]/, " ", l); sub(/\]/, " ", l); split(l, f, " "); print dom, v, f[1], f[2] } else gi = 0 }' "$1"
+}
 volume() { sed -n '/^--- Log volume summary ---$/,/^|-- Domain /p' "$1" | grep -v '^|-- Domain '; }
 
 # compare NAME XENALYZE_OUT EVSIM_OUT PARTS: each part's lines equal, or a FAIL line
@@ -87,6 +105,22 @@ compare() {
     echo "ok   $name (${said#, } equal)"
 }
 
+# check_lost NAME REC HZ: REC with six runs of records lost, as a busy host loses them
+check_lost() {
+    [ -x "$xt_lose" ] || return 0
+    lost="$work/$1-lost.xt"
+    "$xt_lose" 1 6 "$2" "$lost" || { echo "FAIL $1-lost: xt_lose"; fail=1; return 0; }
+    if ! "$work/xenalyze" --summary --cpu-hz="$3" "$lost" >"$work/$1-lost.xenalyze" \
+        2>"$work/$1-lost.xenalyze.err"; then
+        # xenalyze stops on some losses it cannot follow (a vcpu first seen after a loss)
+        echo "skip $1-lost: xenalyze stops: $(grep -i -m1 'fatal\|strange' "$work/$1-lost.xenalyze.err")"
+        return 0
+    fi
+    "$evsim" trace summary "$lost" --cpu-hz "$3" >"$work/$1-lost.evsim" || { fail=1; return 0; }
+    compare "$1-lost" "$work/$1-lost.xenalyze" "$work/$1-lost.evsim" runstates exits ioports \
+        pvcalls vectors
+}
+
 fail=0
 for ini in "$here"/tests/scenarios/*.ini; do
     name=$(basename "$ini" .ini)
@@ -105,7 +139,8 @@ for ini in "$here"/tests/scenarios/*.ini; do
         continue
     fi
     "$evsim" trace summary "$rec" >"$work/$name.evsim"
-    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates exits ioports
+    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates exits ioports pvcalls vectors
+    check_lost "$name" "$rec" "$hz"
 done
 # evsim's own records are xenalyze's "gen" volume and evsim's "evsim": volumes only for real ones
 for rec in "$@"; do
@@ -117,6 +152,7 @@ for rec in "$@"; do
         continue
     fi
     "$evsim" trace summary "$rec" --cpu-hz "$real_hz" >"$work/$name.evsim" || { fail=1; continue; }
-    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates exits ioports volume
+    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates exits ioports pvcalls vectors volume
+    check_lost "$name" "$rec" "$real_hz"
 done
 exit $fail

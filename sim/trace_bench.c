@@ -190,7 +190,7 @@ static void read_recording(const void *arg, void *out)
     struct xt_source src;
     struct xt_reader *rd = NULL;
     struct xt_error err;
-    struct xt_options xo = {.allow_truncated = j->allow_truncated};
+    struct xt_options xo = {.allow_truncated = j->allow_truncated, .lost_twice = true};
     struct xt_summary s;
     struct xt_rec rec;
     int got;

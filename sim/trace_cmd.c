@@ -153,12 +153,14 @@ static int file_error(const char *file, const struct xt_error *err)
     return EXIT_BAD_INPUT;
 }
 
-/* Reads the whole recording through fn(rec, ctx); 0, or the exit status of a bad file. */
-static int read_all(const struct trace_opts *o, void (*fn)(const struct xt_rec *, void *),
-                    void *ctx, struct xt_stats *stats_out)
+/* Reads the whole recording through fn(rec, ctx); 0, or the exit status of a bad file. The
+ * summary takes lost records twice, as xenalyze does (xt_options.lost_twice). */
+static int read_all(const struct trace_opts *o, bool lost_twice,
+                    void (*fn)(const struct xt_rec *, void *), void *ctx,
+                    struct xt_stats *stats_out)
 {
     struct xt_source src;
-    struct xt_options xo = {.allow_truncated = o->allow_truncated};
+    struct xt_options xo = {.allow_truncated = o->allow_truncated, .lost_twice = lost_twice};
     struct xt_reader *r;
     struct xt_error err;
     struct xt_rec rec;
@@ -213,7 +215,7 @@ static int trace_summary(const struct trace_opts *o)
 
     if (xt_summary_init(&s, &so) < 0)
         return bad("out of memory%s%s", "", "");
-    rc = read_all(o, summary_add, &s, &st);
+    rc = read_all(o, true, summary_add, &s, &st);
     if (!rc && s.oom)
         rc = bad("%s: out of memory while summarising%s", o->file, "");
     /* the JSON file first: if it cannot be written, nothing is printed either */
@@ -254,7 +256,7 @@ static void dump_one(const struct xt_rec *rec, void *ctx)
 static int trace_dump(const struct trace_opts *o)
 {
     struct dump_ctx d = {0};
-    int rc = read_all(o, first_pass, &d, NULL);
+    int rc = read_all(o, false, first_pass, &d, NULL);
 
     if (rc)
         return rc;
@@ -262,7 +264,7 @@ static int trace_dump(const struct trace_opts *o)
         d.cpu_hz = o->cpu_hz;
     else if (!d.cpu_hz)
         d.cpu_hz = XT_CPU_HZ_DEFAULT;
-    return read_all(o, dump_one, &d, NULL);
+    return read_all(o, false, dump_one, &d, NULL);
 }
 
 static void chrome_add(const struct xt_rec *rec, void *ctx)
@@ -283,7 +285,7 @@ int trace_export_chrome(const char *recording, const char *out, uint64_t cpu_hz,
 
     if (!c)
         return bad("out of memory%s%s", "", "");
-    rc = read_all(&o, chrome_add, c, NULL);
+    rc = read_all(&o, false, chrome_add, c, NULL);
     if (!rc && xt_chrome_write(c, out) < 0)
         rc = bad("--chrome %s: cannot write: %s", out, strerror(errno));
     xt_chrome_free(c);

@@ -35,6 +35,8 @@ struct cursor {
     uint64_t last_tsc;
     struct xt_rec peek;
     bool has_peek;
+    uint64_t order;    /* where peek stands in the merge: its TSC, but see lost_twice */
+    bool lost_pending; /* peek is a LOST_RECORDS record out once, at its first lost TSC */
 };
 
 struct xt_reader {
@@ -293,6 +295,16 @@ static void count_record(struct xt_reader *r, struct cursor *c, const struct xt_
     r->stats.records++;
 }
 
+/* A LOST_RECORDS record goes first where its first lost record was, between the CPU's record
+ * before it and its own TSC (the CPU's stream stays in order). */
+static void lost_first_order(struct cursor *c, uint64_t prev_tsc)
+{
+    uint64_t first = c->peek.d[2] | (uint64_t)c->peek.d[3] << 32;
+
+    c->order = first < prev_tsc ? prev_tsc : first > c->peek.tsc ? c->peek.tsc : first;
+    c->lost_pending = true;
+}
+
 /* Reads c's next record into c->peek: 1, 0 when c has no more, -1 on error. Wrap padding is
  * skipped; a TSC that goes back is held at the CPU's last one (and counted), so that each CPU's
  * stream stays in order for the merge. */
@@ -343,11 +355,16 @@ static int cursor_advance(struct xt_reader *r, struct cursor *c, struct xt_error
             if (rec->event != TRC_TRACE_WRAP_BUFFER)
                 c->last_tsc = tsc;
         }
+        uint64_t prev_tsc = c->order;
         rec->tsc = c->last_tsc;
         memset(rec->d, 0, sizeof(rec->d)); /* a fixed size: two stores, not a loop */
         for (i = 0; i < rec->n; i++)
             rec->d[i] = le32(p + 4 * i);
         c->pos += bytes;
+        c->order = rec->tsc;
+        rec->lost_end = false;
+        if (r->opt.lost_twice && rec->event == TRC_LOST_RECORDS && rec->n >= 4)
+            lost_first_order(c, prev_tsc);
         if (rec->event == TRC_TRACE_WRAP_BUFFER) {
             r->stats.wraps++;
             r->stats.cpu[c->cpu].class_bytes[XT_CLS_GEN] += bytes; /* xenalyze's gen volume */
@@ -370,8 +387,8 @@ static int cursor_advance(struct xt_reader *r, struct cursor *c, struct xt_error
 
 static bool before(const struct cursor *a, const struct cursor *b)
 {
-    if (a->peek.tsc != b->peek.tsc)
-        return a->peek.tsc < b->peek.tsc;
+    if (a->order != b->order)
+        return a->order < b->order;
     return a->cpu < b->cpu;
 }
 
@@ -450,6 +467,14 @@ int xt_next(struct xt_reader *r, struct xt_rec *rec, struct xt_error *err)
         return 0;
     c = r->heap[0];
     *rec = c->peek;
+    if (c->lost_pending) {
+        /* out again at its own TSC */
+        c->lost_pending = false;
+        c->peek.lost_end = true;
+        c->order = c->peek.tsc;
+        heap_down(r, 0);
+        return 1;
+    }
     got = cursor_advance(r, c, &r->pending);
     if (got < 0) {
         /* this record is good; the next call reports what follows it */

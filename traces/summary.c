@@ -127,9 +127,11 @@ static void exit_end(struct xt_summary *s, struct xt_vcpu *v, uint64_t tsc)
     exit_commit(s, v);
 }
 
+/* v's records may have been lost: its state is unknown from now, and its exit in flight, if
+ * any, is not counted (xenalyze's lose_vcpu). */
 static void lose_vcpu(struct xt_summary *s, struct xt_vcpu *v, uint64_t tsc)
 {
-    exit_end(s, v, tsc);
+    v->exit_open = false;
     runstate_update(s, v, XT_LOST, tsc, true);
 }
 
@@ -194,12 +196,20 @@ static void runstate_change(struct xt_summary *s, struct xt_pcpu *p, const struc
         if (v->state == XT_RUNNING)
             return; /* xenalyze: "possible tsc skew", not updated */
     }
-    if (cont)
+    if (cont && v->state == XT_LOST) {
+        /* it runs here after all: whatever was thought to run here is lost instead */
+        if (p->current)
+            vcpu_stops(s, p, p->current, XT_LOST, r->tsc);
+        vcpu_runs(s, p, v, r->tsc);
+    } else if (cont)
         runstate_update(s, v, XT_RUNNING, r->tsc, true);
-    else if (old == XT_RUNNING || v->state == XT_RUNNING)
+    else if (old == XT_RUNNING || v->state == XT_RUNNING) {
         vcpu_stops(s, old == XT_RUNNING ? p : (v->pcpu >= 0 ? s->pcpu + v->pcpu : NULL), v, new,
                    r->tsc);
-    else if (new == XT_RUNNING)
+        /* while a CPU is dark, a vcpu that stops may run there unseen */
+        if (s->lost_cpus && v->domid != XT_IDLE_DOMAIN)
+            lose_vcpu(s, v, r->tsc);
+    } else if (new == XT_RUNNING)
         vcpu_runs(s, p, v, r->tsc);
     else
         runstate_update(s, v, new, r->tsc, true);
@@ -239,23 +249,74 @@ static void hvm_io(struct xt_summary *s, struct xt_vcpu *v, const struct xt_rec 
     v->io_addr[kind] = addr;
 }
 
-/* Records that belong to the vcpu running on the CPU. */
+/* A LOST_RECORDS record's first delivery, at its first lost record: what ran on the CPU, and
+ * every vcpu not seen running anywhere (it may run on the dark CPU), are lost from then on
+ * (xenalyze's process_lost_records). */
+static void lost_records_start(struct xt_summary *s, struct xt_pcpu *p, const struct xt_rec *r)
+{
+    uint64_t first = r->d[2] | (uint64_t)r->d[3] << 32;
+
+    if (p->current) {
+        p->current->exit_open = false;
+        vcpu_stops(s, p, p->current, XT_LOST, first);
+    }
+    if (!p->lost_active)
+        s->lost_cpus++;
+    p->lost_active = true;
+    p->lost_tsc = first;
+    for (uint32_t dk = 0; xt_idmap_next(&s->dom, &dk); dk++) {
+        struct xt_domain *d = xt_idmap_get(&s->dom, dk);
+
+        if (d->id == XT_DEFAULT_DOMAIN)
+            continue;
+        for (uint32_t k = 0; xt_idmap_next(&d->vcpus, &k); k++) {
+            struct xt_vcpu *v = xt_idmap_get(&d->vcpus, k);
+
+            if (v->state != XT_RUNNING)
+                lose_vcpu(s, v, first);
+        }
+    }
+    p->lost_valid = true;
+    p->lost_did = r->d[1] & 0xffff;
+    p->lost_vid = r->d[1] >> 16;
+}
+
+/* Its second, at its own TSC: the CPU's trace is back, with the vcpu the record names running
+ * (lost_records_end). */
+static void lost_records_end(struct xt_summary *s, struct xt_pcpu *p, const struct xt_rec *r)
+{
+    struct xt_vcpu *v;
+
+    if (!p->lost_active || r->tsc <= p->lost_tsc)
+        return;
+    if (p->lost_valid && !p->current && (v = vcpu_find(s, p->lost_did, p->lost_vid))) {
+        vcpu_runs(s, p, v, r->tsc);
+    }
+    p->lost_valid = false;
+    p->lost_active = false;
+    s->lost_cpus--;
+}
+
+/* Records that belong to the vcpu running on the CPU, as xenalyze charges them: not to the idle
+ * vcpu, and not PV records to a vcpu that had HVM ones or the other way round (its first says
+ * which it is). */
 static void vcpu_record(struct xt_summary *s, struct xt_pcpu *p, const struct xt_rec *r)
 {
     struct xt_vcpu *v = p->current;
     uint32_t ev = r->event;
+    bool pv = xt_class_of(ev) == XT_CLS_PV;
 
-    if (!v) {
+    if (!v || v->domid == XT_IDLE_DOMAIN || (pv ? v->hvm : v->pv)) {
         s->unattributed++;
         return;
     }
-    uint32_t nr;
-    if (xt_pv_hypercall_nr(r, &nr)) {
-        table_add(s, &v->hypercalls, nr, 0, 0);
+    if (pv) {
+        uint32_t nr;
+        v->pv = true;
+        if (xt_pv_hypercall_nr(r, &nr))
+            table_add(s, &v->hypercalls, nr, 0, 0);
         return;
     }
-    if (xt_class_of(ev) == XT_CLS_PV)
-        return; /* a PV hypercall record too short to say which */
     v->hvm = true;
     if (xt_is_vmexit(ev) && r->n >= 1)
         hvm_exit(s, v, r);
@@ -317,10 +378,15 @@ void xt_summary_add(struct xt_summary *s, const struct xt_rec *r)
 
         if (!s->file_cpu_hz && xt_cpu_hz_plausible(hz))
             s->file_cpu_hz = hz;
+    } else if (r->event == TRC_LOST_RECORDS && r->n >= 4) {
+        if (r->lost_end)
+            lost_records_end(s, p, r);
+        else
+            lost_records_start(s, p, r);
     } else if ((r->event & 0xfffff00fu) == TRC_SCHED_RUNSTATE_CHANGE ||
                r->event == TRC_SCHED_CONTINUE_RUNNING)
         runstate_change(s, p, r);
-    else if (xt_is_vcpu_record(r->event))
+    else if (xt_is_vcpu_record(r->event) || xt_class_of(r->event) == XT_CLS_PV)
         vcpu_record(s, p, r);
     if (r->cpu_last)
         xt_summary_cpu_done(s, r->cpu);

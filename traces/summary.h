@@ -59,7 +59,7 @@ struct xt_vcpu {
     int pcpu; /* where it last ran, -1 never */
     struct xt_cycles runstate[XT_STATES];
     struct xt_cycles runnable[XT_RUNNABLE_KINDS];
-    bool hvm;
+    bool hvm, pv; /* which records it had: xenalyze charges a vcpu only one kind */
     /* the exit in flight */
     bool exit_open; /* from its VMEXIT to its VMENTRY, or to the vcpu's wake (xenalyze's
                        vmexit_valid) */
@@ -82,9 +82,18 @@ struct xt_domain {
     struct xt_idmap vcpus; /* struct xt_vcpu by vcpu id (16 bits, as records carry them) */
 };
 
+/* xenalyze's pseudo-domains: Xen's idle domain, and its own for CPUs it has seen nothing run on */
+#define XT_IDLE_DOMAIN 32767u
+#define XT_DEFAULT_DOMAIN 32768u
+
 struct xt_pcpu {
     struct xt_vcpu *current;
     uint64_t first_tsc, last_tsc;
+    /* between a LOST_RECORDS record's two deliveries (xt_options.lost_twice): the CPU's trace
+     * went dark at lost_tsc, with lost_did/lost_vid running when it came back (if lost_valid) */
+    bool lost_active, lost_valid;
+    uint64_t lost_tsc;
+    uint32_t lost_did, lost_vid;
 };
 
 struct xt_summary {
@@ -96,6 +105,7 @@ struct xt_summary {
     uint64_t first_tsc, last_tsc;
     uint64_t records, unknown, unattributed;
     uint64_t outside_exit; /* accesses and VMMCALLs with no exit in flight: counted nowhere else */
+    unsigned lost_cpus;    /* CPUs whose trace is dark (lost_active) */
     bool oom;
     /* xt_event_name's answers by id, direct-mapped: it searches its table, and a recording
      * has few distinct ids */

@@ -232,7 +232,11 @@ void xt_summary_print(FILE *out, const struct xt_summary *s, const struct xt_sta
     }
     lost(out, s, st);
     if (s->unattributed)
-        fprintf(out, "Records on a CPU with no known vcpu: %" PRIu64 "\n", s->unattributed);
+        fprintf(
+            out,
+            "Vcpu records charged to no vcpu (none known on the CPU, the idle vcpu, or the other "
+            "kind of guest's): %" PRIu64 "\n",
+            s->unattributed);
     if (s->outside_exit)
         fprintf(out,
                 "Accesses and VMMCALLs after their exit ended (in no exit's time, as in xenalyze): "

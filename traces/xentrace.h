@@ -25,6 +25,7 @@ struct xt_rec {
     uint32_t n;      /* data words, 0-7 */
     bool has_tsc;
     bool cpu_last; /* the last record of its CPU */
+    bool lost_end; /* with lost_twice: the second delivery of a LOST_RECORDS record */
     uint32_t d[7];
 };
 
@@ -62,6 +63,10 @@ struct xt_options {
     /* Read a last window that the file cuts short, up to its last whole record, instead of
      * failing (the truncation is then counted in xt_stats). */
     bool allow_truncated;
+    /* Deliver each LOST_RECORDS record (with its four words) twice, as xenalyze processes it:
+     * first in order at the TSC of the first record lost (lost_end false: the CPU's trace went
+     * dark then), then again at its own (lost_end true: it is back). Counted once in xt_stats. */
+    bool lost_twice;
 };
 
 struct xt_cpu_stats {

@@ -5,7 +5,7 @@
 # (or all) rewrites them, as it does the scenario goldens' timing files.
 # Variables (-D): EVSIM, SCENARIO, NAME, GOLDEN_DIR, WORK_DIR, DUMP (ON/OFF), TOOLCHAIN_NOTE,
 # BEHAVIOUR_ONLY (1: the summary's I/O addresses and counts only, in NAME.io: for guests the
-# compiler's minor versions build differently).
+# compiler's minor versions build differently), XT_LOSE (see the end).
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 
@@ -55,3 +55,31 @@ foreach(view IN LISTS views)
       "changed on purpose, EVSIM_UPDATE_GOLDEN=timing rewrites it. ${TOOLCHAIN_NOTE}")
   endif()
 endforeach()
+
+# With XT_LOSE (tests/tools/xt_lose): the recording with six runs of records lost, as a busy
+# host's xentrace loses them, summarised as xenalyze would (NAME.lost.summary; the same lines as
+# xenalyze's: scripts/xenalyze-check.sh).
+if(XT_LOSE)
+  execute_process(COMMAND ${XT_LOSE} 1 6 a.xt lost.xt WORKING_DIRECTORY ${WORK_DIR}
+    RESULT_VARIABLE rc ERROR_VARIABLE err)
+  execute_process(COMMAND ${EVSIM} trace summary lost.xt WORKING_DIRECTORY ${WORK_DIR}
+    RESULT_VARIABLE rc2 OUTPUT_VARIABLE got ERROR_VARIABLE err2)
+  if(NOT rc EQUAL 0 OR NOT rc2 EQUAL 0)
+    message(FATAL_ERROR "xt_lose exited ${rc} (${err}), evsim trace summary ${rc2} (${err2})")
+  endif()
+  if(NOT got MATCHES "records lost in [1-9]")
+    message(FATAL_ERROR "the summary of lost.xt shows no lost records:\n${got}")
+  endif()
+  set(golden ${GOLDEN_DIR}/${NAME}.lost.summary)
+  if(update STREQUAL "timing" OR update STREQUAL "all" OR update STREQUAL "1")
+    file(WRITE ${golden} "${got}")
+  else()
+    file(READ ${golden} want)
+    if(NOT got STREQUAL want)
+      file(WRITE ${WORK_DIR}/lost.summary.got "${got}")
+      execute_process(COMMAND diff -u ${golden} ${WORK_DIR}/lost.summary.got)
+      message(FATAL_ERROR "evsim trace summary with lost records differs from ${golden}. "
+        "${TOOLCHAIN_NOTE}")
+    endif()
+  endif()
+endif()

@@ -178,6 +178,7 @@ struct want {
     unsigned op; /* the record step; 0 ends the list (step 0 is always a window) */
     uint64_t tsc;
     bool cpu_last;
+    bool lost_end; /* with lost_twice: a LOST_RECORDS record's second delivery */
 };
 
 struct cpu_want {
@@ -190,6 +191,7 @@ struct merge_case {
     struct want want[12];
     uint64_t wraps;
     struct cpu_want cpu[NR_CPUS_CHECKED];
+    bool lost_twice;
 };
 
 /* want: R(step, tsc), or L(step, tsc) for the last record of its CPU */
@@ -200,6 +202,15 @@ struct merge_case {
 #define L(s, t)                                                                                    \
     {                                                                                              \
         .op = (s), .tsc = (t), .cpu_last = true                                                    \
+    }
+/* a LOST_RECORDS record's second delivery (lost_twice), EL if its CPU's last */
+#define E(s, t)                                                                                    \
+    {                                                                                              \
+        .op = (s), .tsc = (t), .lost_end = true                                                    \
+    }
+#define EL(s, t)                                                                                   \
+    {                                                                                              \
+        .op = (s), .tsc = (t), .cpu_last = true, .lost_end = true                                  \
     }
 
 static const struct merge_case merge_cases[] = {
@@ -242,6 +253,16 @@ static const struct merge_case merge_cases[] = {
      .want = {R(1, 100), R(4, 200), L(2, 1000), R(5, 0x100000010), L(6, 0x100000020)},
      .cpu = {{.lost_records = 7, .lost_events = 1, .lost_cycles = 600},
              {.lost_records = 6, .lost_events = 3, .lost_cycles = 50 + 8}}},
+    {.name = "lost_twice: LOST_RECORDS first at its first lost TSC (kept after its CPU's last), "
+             "then at its own; counted once",
+     .ops = {WIN(0), T0(WAKE, 100), T0(WAKE, 500), T(LOST, 900, 3, 1 << 16 | 0, 520, 0),
+             T0(WAKE, 950), WIN(1), T0(BLOCK, 200), T0(BLOCK, 400), T0(BLOCK, 600), T0(BLOCK, 1000),
+             T(LOST, 1100, 2, 2 << 16 | 1, 150, 0)},
+     .want = {R(1, 100), R(6, 200), R(7, 400), R(2, 500), R(3, 900), R(8, 600), E(3, 900),
+              L(4, 950), R(9, 1000), R(10, 1100), EL(10, 1100)},
+     .cpu = {{.lost_records = 3, .lost_events = 1, .lost_cycles = 380},
+             {.lost_records = 2, .lost_events = 1, .lost_cycles = 950}},
+     .lost_twice = true},
     {.name =
          "a TSC going back on its CPU is counted and held at the CPU's last, across windows too",
      .ops = {WIN(0), T0(WAKE, 500), T0(WAKE, 300), T0(WAKE, 600), WIN(1), T0(WAKE, 400),
@@ -260,10 +281,10 @@ static void check_record(const char *name, unsigned i, const struct built *f, co
         fail_msg("%s: record %u: offset %llu on CPU %u, expected step %u (offset %llu, CPU %u)",
                  name, i, (unsigned long long)rec->offset, rec->cpu, w->op,
                  (unsigned long long)f->off[w->op], f->cpu[w->op]);
-    if (rec->tsc != w->tsc || rec->cpu_last != w->cpu_last)
-        fail_msg("%s: record %u: TSC %llu cpu_last %d, expected %llu %d", name, i,
-                 (unsigned long long)rec->tsc, rec->cpu_last, (unsigned long long)w->tsc,
-                 w->cpu_last);
+    if (rec->tsc != w->tsc || rec->cpu_last != w->cpu_last || rec->lost_end != w->lost_end)
+        fail_msg("%s: record %u: TSC %llu cpu_last %d lost_end %d, expected %llu %d %d", name, i,
+                 (unsigned long long)rec->tsc, rec->cpu_last, rec->lost_end,
+                 (unsigned long long)w->tsc, w->cpu_last, w->lost_end);
     assert_int_equal(rec->event, o->a);
     assert_int_equal(rec->has_tsc, o->timed);
     assert_int_equal(rec->n, o->n);
@@ -307,9 +328,11 @@ static void run_merge_case(const struct merge_case *c)
     struct xt_rec rec;
     unsigned i;
 
+    struct xt_options opt = {.lost_twice = c->lost_twice};
+
     build(&f, c->ops);
     xt_source_memory(&src, f.b, f.len);
-    if (xt_open(&r, &src, NULL, &err) < 0)
+    if (xt_open(&r, &src, &opt, &err) < 0)
         fail_msg("%s: xt_open: %s", c->name, err.msg);
     for (i = 0; c->want[i].op; i++) {
         int got = xt_next(r, &rec, &err);
@@ -338,11 +361,11 @@ static void class_bytes(void **state)
 {
     static const struct op ops[MAX_OPS] = {
         WIN(0),
-        T(BLOCK, 100, 1),                   /* sched: 16 */
+        T(BLOCK, 100, 1),                     /* sched: 16 */
         T(TRC_HVM_VMX_EXIT64, 120, 30, 0, 0), /* hvm: 24 */
-        T(LOST, 130, 1, 0, 120, 0),         /* gen: 28 */
-        U(WRAP, 0, 0, 0),                   /* gen volume only (xenalyze's): 16 */
-        U0(0x0ff00001),                     /* other: 4 */
+        T(LOST, 130, 1, 0, 120, 0),           /* gen: 28 */
+        U(WRAP, 0, 0, 0),                     /* gen volume only (xenalyze's): 16 */
+        U0(0x0ff00001),                       /* other: 4 */
         WIN(2),
         U(TRC_PV_HYPERCALL_V2, 32, 0),     /* pv: 12 */
         T0(TRC_SCHED_RUNSTATE_CHANGE, 90), /* sched: 12 */

@@ -29,8 +29,9 @@ struct step {
     uint64_t tsc;
     uint32_t event;
     unsigned n;
-    uint32_t d[3];
+    uint32_t d[4];
     bool cpu_last;
+    bool lost_end;
 };
 
 #define DV(dom, v) ((uint32_t)(dom) << 16 | (v))
@@ -54,6 +55,15 @@ struct step {
 #define PV_CALL_V1(c, t, eax) REC(c, t, TRC_PV_HYPERCALL, 2, 0x1000, eax)
 #define PV_CALL_V1_64(c, t, eax) REC(c, t, TRC_PV_HYPERCALL | TRC_64_FLAG, 3, 0x1000, 0, eax)
 #define VIRQ(c, t, vec) REC(c, t, TRC_HVM_INJ_VIRQ, 2, vec, 0)
+/* LOST_RECORDS as the reader delivers it with lost_twice: first where the first record was lost
+ * (its own TSC t, the vcpu Xen names, the first lost TSC), then again at t */
+#define LOST(c, t, dom, v, first)                                                                  \
+    REC(c, t, TRC_LOST_RECORDS, 4, 5, (dom) | (v) << 16, (uint32_t)(first), 0)
+#define LOST_END(c, t, dom, v, first)                                                              \
+    {                                                                                              \
+        .cpu = (c), .tsc = (t), .event = TRC_LOST_RECORDS, .n = 4,                                 \
+        .d = {5, (dom) | (v) << 16, (uint32_t)(first), 0}, .lost_end = true                        \
+    }
 /* a record of the CPU that is no runstate change and no vcpu's: it only moves the CPU's time */
 #define TICK(c, t) REC(c, t, TRC_SCHED_WAKE, 2, 0, 0)
 #define TICK_LAST(c, t)                                                                            \
@@ -195,6 +205,37 @@ static const struct summary_case cases[] = {
      .v = {{VCPU(0, 0), .state = XT_RUNNING}},
      .keys = {KEY(T_HYPERCALLS, 0, 0, 32, 0, 2, 0, 0), KEY(T_HYPERCALLS, 0, 0, 24, 0, 1, 0, 0)},
      .unattributed = 1},
+    {.name = "lost records: the CPU's vcpu and every vcpu not running are lost at the first lost "
+             "record; the vcpu Xen names runs when the CPU is back (xenalyze)",
+     .steps = {RUNS(0, 100, 1, 0), RUNS(1, 150, 2, 0), RS(1, 200, XT_RUNNING, XT_BLOCKED, 2, 0),
+               LOST(0, 400, 1, 0, 300), LOST_END(0, 400, 1, 0, 300)},
+     .v = {{VCPU(1, 0), .rs = {[XT_RUNNING] = {1, 200}, [XT_LOST] = {1, 100}}, .state = XT_RUNNING},
+           {VCPU(2, 0), .rs = {[XT_RUNNING] = {1, 50}, [XT_BLOCKED] = {1, 100}},
+            .state = XT_LOST}}},
+    {.name = "lost records: while a CPU is dark, a vcpu that stops elsewhere is lost",
+     .steps = {RUNS(0, 100, 1, 0), RUNS(1, 100, 2, 0), LOST(0, 500, 1, 0, 200),
+               RS(1, 300, XT_RUNNING, XT_BLOCKED, 2, 0), LOST_END(0, 500, 1, 0, 200)},
+     .v = {{VCPU(1, 0), .rs = {[XT_RUNNING] = {1, 100}, [XT_LOST] = {1, 300}}, .state = XT_RUNNING},
+           {VCPU(2, 0), .rs = {[XT_RUNNING] = {1, 200}}, .state = XT_LOST}}},
+    {.name = "lost records: a lost vcpu continuing to run is running again; a CPU back with the "
+             "idle vcpu",
+     .steps = {RUNS(0, 100, 1, 0), RS(0, 150, XT_RUNNING, XT_RUNNABLE, 1, 0),
+               LOST(1, 300, 0x7fff, 1, 200), CONT(0, 250, 1, 0), LOST_END(1, 300, 0x7fff, 1, 200)},
+     .v = {{VCPU(1, 0),
+            .rs = {[XT_RUNNING] = {1, 50}, [XT_RUNNABLE] = {1, 50}, [XT_LOST] = {1, 50}},
+            .kind = {[XT_PREEMPT] = {1, 50}}, .state = XT_RUNNING},
+           {VCPU(0x7fff, 1), .state = XT_RUNNING}}},
+    {.name = "lost records: the exit in flight of a lost vcpu is not counted",
+     .steps = {RUNS(0, 100, 1, 0), EXIT(0, 200, 30), LOST(0, 400, 1, 0, 300),
+               LOST_END(0, 400, 1, 0, 300), ENTRY(0, 450)},
+     .v = {{VCPU(1, 0), .rs = {[XT_RUNNING] = {1, 200}, [XT_LOST] = {1, 100}}, .state = XT_RUNNING,
+            .hvm = true}}},
+    {.name = "records of the idle vcpu, and PV records of an HVM vcpu, are charged to no vcpu",
+     .steps = {RUNS(0, 100, 0x7fff, 0), PV_CALL(0, 150, 29), RUNS(1, 100, 1, 0), EXIT(1, 200, 30),
+               ENTRY(1, 220), PV_CALL(1, 250, 29)},
+     .v = {{VCPU(1, 0), .state = XT_RUNNING, .hvm = true}},
+     .keys = {KEY(T_EXITS, 1, 0, 30, 0, 1, 1, 20)},
+     .unattributed = 2},
     {.name = "PV hypercall v1 (32- and 64-bit eip): counted by eax; one too short is not",
      .steps = {RUNS(0, 100, 0, 0), PV_CALL_V1(0, 200, 29), PV_CALL_V1_64(0, 300, 29),
                PV_CALL_V1_64(0, 400, 17), REC(0, 500, TRC_PV_HYPERCALL | TRC_64_FLAG, 2, 0, 0)},
@@ -215,7 +256,8 @@ static void feed(struct xt_summary *s, const struct step *steps)
                            .cpu = st->cpu,
                            .n = st->n,
                            .has_tsc = true,
-                           .cpu_last = st->cpu_last};
+                           .cpu_last = st->cpu_last,
+                           .lost_end = st->lost_end};
 
         if (st->cpu_done) {
             xt_summary_cpu_done(s, st->cpu);
