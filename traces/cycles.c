@@ -58,12 +58,28 @@ static void sort_sample(const struct xt_cycles *s)
     qsort(s->sample, s->n, sizeof(*s->sample), cmp_u64);
 }
 
+static uint64_t sorted_percentile(const struct xt_cycles *s, unsigned ple)
+{
+    return s->sample[ple >= 100 ? s->n - 1 : (uint64_t)s->n * ple / 100];
+}
+
 uint64_t xt_cycles_percentile(const struct xt_cycles *s, unsigned ple)
 {
     if (!s->n)
         return 0;
     sort_sample(s);
-    return s->sample[ple >= 100 ? s->n - 1 : (uint64_t)s->n * ple / 100];
+    return sorted_percentile(s, ple);
+}
+
+void xt_cycles_percentiles(const struct xt_cycles *s, uint64_t out[3])
+{
+    out[0] = out[1] = out[2] = 0;
+    if (!s->n)
+        return;
+    sort_sample(s);
+    out[0] = sorted_percentile(s, 5);
+    out[1] = sorted_percentile(s, 50);
+    out[2] = sorted_percentile(s, 95);
 }
 
 /* xenalyze's self_weighted_percentile (tools/xentrace/xenalyze.c): a partial quickselect that

@@ -25,6 +25,8 @@ bool xt_cycles_add(struct xt_cycles *s, uint64_t c, uint32_t cap);
  * last for 100). It sorts the sample: runstate summaries, which need it in recorded order for
  * xt_cycles_weighted_percentiles, never ask for this. */
 uint64_t xt_cycles_percentile(const struct xt_cycles *s, unsigned ple);
+/* p5, p50 and p95 as xt_cycles_percentile gives them, sorting once (zero with no sample). */
+void xt_cycles_percentiles(const struct xt_cycles *s, uint64_t out[3]);
 /* The self-weighted p5, p50 and p95 xenalyze gives for runstates, computed as xenalyze does
  * (its partial quickselect over the samples in recorded order), so that the figures agree: a
  * value near the sample at which the samples up to it hold that share of the cycles. false when

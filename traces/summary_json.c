@@ -28,11 +28,8 @@ static struct json_object *cycles_json(const struct xt_summary *s, const struct 
 
     if (weighted)
         xt_cycles_weighted_percentiles(c, p);
-    else if (c->n) {
-        p[0] = xt_cycles_percentile(c, 5);
-        p[1] = xt_cycles_percentile(c, 50);
-        p[2] = xt_cycles_percentile(c, 95);
-    }
+    else
+        xt_cycles_percentiles(c, p);
     put_u64(o, "events", c->events);
     put_u64(o, "count", c->count);
     put_u64(o, "cycles", c->cycles);

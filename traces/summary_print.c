@@ -28,7 +28,7 @@ static void runstate_line(FILE *out, const struct xt_summary *s, const char *lab
 static void table_line(FILE *out, const struct xt_summary *s, const char *label,
                        const struct xt_cycles *c)
 {
-    uint64_t total = s->last_tsc - s->first_tsc;
+    uint64_t total = s->last_tsc - s->first_tsc, p[3];
 
     if (!c->events)
         return;
@@ -36,12 +36,13 @@ static void table_line(FILE *out, const struct xt_summary *s, const char *label,
         fprintf(out, "%s %7" PRIu64 "\n", label, c->events);
         return;
     }
+    xt_cycles_percentiles(c, p);
     fprintf(out,
             "%s %7" PRIu64 " %5.2fs %5.2f%% %5" PRIu64 " cyc {%5" PRIu64 "|%5" PRIu64 "|%5" PRIu64
             "}\n",
             label, c->events, seconds(s, c->cycles),
             total ? 100.0 * (double)c->cycles / (double)total : 0.0, c->cycles / c->count,
-            xt_cycles_percentile(c, 5), xt_cycles_percentile(c, 50), xt_cycles_percentile(c, 95));
+            p[0], p[1], p[2]);
 }
 
 static void runstates(FILE *out, const struct xt_summary *s, const struct xt_vcpu *v)
