@@ -43,6 +43,11 @@ int sc_main(int, char **)
 
 extern "C" {
 
+void simk_init(void)
+{
+    // set up when this library was loaded (setup_at_load)
+}
+
 void simk_spawn_thread(const char *name, simk_fn fn, void *arg, size_t stack_bytes)
 {
     sc_spawn_options opts;

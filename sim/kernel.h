@@ -18,6 +18,9 @@ extern "C" {
 struct simk_event;
 typedef void (*simk_fn)(void *arg);
 
+/* Set the kernel up now rather than at the first call that needs it (the evsim program loads it
+ * then: sim/lazy_libs.c), for a measurement that should not count loading it. */
+void simk_init(void);
 /* A thread whose body is fn(arg), with its own stack (Unicorn needs a deep one). */
 void simk_spawn_thread(const char *name, simk_fn fn, void *arg, size_t stack_bytes);
 struct simk_event *simk_event_create(const char *name);

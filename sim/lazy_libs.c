@@ -377,6 +377,7 @@ void cs_free(cs_insn *insn, size_t count)
 
 /* X(name, return type, parameters): every function of sim/kernel.h. */
 #define SIMK_LAZY_FUNCS(X)                                                                         \
+    X(simk_init, void, (void))                                                                     \
     X(simk_spawn_thread, void, (const char *name, simk_fn fn, void *arg, size_t stack_bytes))      \
     X(simk_event_create, struct simk_event *, (const char *name))                                  \
     X(simk_method_on, void, (const char *name, struct simk_event *ev, simk_fn fn, void *arg))      \
@@ -417,6 +418,12 @@ static inline void simk_lazy(void)
 
 /* What makes a process, an event or a run loads the kernel; the calls on events and inside
  * processes come after one of those. */
+void simk_init(void)
+{
+    simk_lazy();
+    simk_fn_table.simk_init();
+}
+
 void simk_spawn_thread(const char *name, simk_fn fn, void *arg, size_t stack_bytes)
 {
     simk_lazy();

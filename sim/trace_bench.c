@@ -31,6 +31,7 @@
 #include "sim/abi_bench.h"
 #include "sim/bench_util.h"
 #include "sim/machine.h"
+#include "sim/kernel.h"
 #include "sim/record.h"
 #include "sim/replay.h"
 #include "sim/scenario.h"
@@ -108,6 +109,7 @@ static void simulate(const void *arg, void *out)
     struct sim_result *r = out;
     struct bench_machine b;
     struct diag d;
+    simk_init(); /* a process's start, not the run's */
     double start = bench_seconds_now();
 
     if (!bench_machine_open(&b))
@@ -148,6 +150,7 @@ static void replay_recording(const void *arg, void *out)
     struct sim_replay *rp = NULL;
     struct bench_machine b;
     struct diag d;
+    simk_init(); /* a process's start, not the replay's */
     double start = bench_seconds_now();
 
     if (!bench_machine_open(&b))
