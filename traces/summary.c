@@ -289,9 +289,8 @@ static void lost_records_end(struct xt_summary *s, struct xt_pcpu *p, const stru
 
     if (!p->lost_active || r->tsc <= p->lost_tsc)
         return;
-    if (p->lost_valid && !p->current && (v = vcpu_find(s, p->lost_did, p->lost_vid))) {
+    if (p->lost_valid && !p->current && (v = vcpu_find(s, p->lost_did, p->lost_vid)))
         vcpu_runs(s, p, v, r->tsc);
-    }
     p->lost_valid = false;
     p->lost_active = false;
     s->lost_cpus--;

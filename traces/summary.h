@@ -116,7 +116,8 @@ struct xt_summary {
 };
 
 int xt_summary_init(struct xt_summary *s, const struct xt_summary_options *opt);
-/* Adds the next record (in xt_next's order). */
+/* Adds the next record, in the order of a reader opened with xt_options.lost_twice (a
+ * LOST_RECORDS record comes twice, as xenalyze takes it). */
 void xt_summary_add(struct xt_summary *s, const struct xt_rec *rec);
 /* CPU cpu has no more records: the vcpu it runs is lost at its last TSC (xenalyze's
  * deactivate_pcpu). */
