@@ -11,7 +11,8 @@
  * and prototypes, and the first call that needs a library opens it and forwards every call
  * from then on through a table of its functions. It is looked for where the dynamic loader
  * looks for a linked library: in LD_LIBRARY_PATH's folders, then in the folder of the one
- * evsim was built against (the run path), then by its soname in the system's folders. dlopen
+ * evsim was built against (the run path), then beside the program (a build tree moved whole),
+ * then by its soname in the system's folders. dlopen
  * alone would not do: it searches the run path of the object that calls it, and a sanitizer's
  * interceptor is that object. A call then costs what a call through the PLT costs. The test
  * programs and bench/evbench link the libraries themselves.
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <capstone/capstone.h>
 #include <unicorn/unicorn.h>
@@ -71,6 +73,15 @@ static void *lazy_open(const char *soname, const char *libdir)
     }
     if (!lib)
         lib = lazy_open_in(libdir, strlen(libdir), soname);
+    if (!lib) {
+        /* a build tree moved whole: the kernel library sits beside the program */
+        char exe[4096];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        exe[n > 0 ? n : 0] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            lib = lazy_open_in(exe, (size_t)(slash - exe), soname);
+    }
     if (!lib)
         lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
