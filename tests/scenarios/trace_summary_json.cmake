@@ -31,6 +31,11 @@ foreach(pair count:37 mean:774871 p5:253355 p50:5529044 p95:6228766)
   expect("${j}" ${v} domains 0 vcpus 0 runstates running ${k})
 endforeach()
 expect("${j}" 10556 cpus 0 volume sched)
+expect("${j}" 0 outside_exit)
+string(JSON late LENGTH "${j}" domains 0 vcpus 0 io_ports_after_exit)
+if(NOT late EQUAL 0)
+  message(FATAL_ERROR "RTDS (no HVM guest): ${late} I/O ports after their exit")
+endif()
 
 execute_process(COMMAND ${EVSIM} run ${SCENARIO} --record run.xt --no-report
   WORKING_DIRECTORY ${WORK_DIR} RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
