@@ -2,8 +2,8 @@
 # Checks evsim's recordings against Xen's own analyser: builds xenalyze from Xen's public source
 # (outside this repository, never committed), records every bundled scenario with
 # `evsim run --record`, and runs `xenalyze --summary` on each. A recording passes when xenalyze
-# exits 0 without a FATAL, "Strange" or TSC-skew message, and its per-vcpu runstate counts and
-# mean cycles, its exit-reason lines (count, time, share, mean and percentiles), its I/O port
+# exits 0 without a FATAL, "Strange" or TSC-skew message, and its per-vcpu and per-domain runstate
+# lines, its exit-reason lines (count, time, share, mean and percentiles), its I/O port
 # lines, its PV hypercall counts and its injected vector counts equal `evsim trace summary`'s.
 # Each recording is checked again with six runs of records lost (tests/tools/xt_lose, or XT_LOSE).
 # Recordings of real hosts given after WORKDIR are checked the same way, and their log volume
@@ -21,6 +21,8 @@ work=${1:-${TMPDIR:-/tmp}/evsim-xenalyze}
 real_hz=${REAL_HZ:-2400000000}
 evsim=${EVSIM:-$here/build/sim/evsim}
 xt_lose=${XT_LOSE:-$(dirname "$evsim")/../tests/tools/xt_lose}
+# every interval in the percentiles, as xenalyze keeps them (up to 32 M; evsim's default is 4096)
+whole="--sample-size 16777216"
 XEN_GIT=${XEN_GIT:-https://github.com/xen-project/xen.git}
 XEN_COMMIT=${XEN_COMMIT:-c447b7308b1330ec6dcfef37220736c28f41daa0}
 [ -x "$evsim" ] || { echo "xenalyze-check: $evsim not built (run scripts/run.sh)" >&2; exit 2; }
@@ -54,6 +56,13 @@ runstates() {
     awk '/^\|-- Domain / { dom = $3; v = "" } /^-- v[0-9]+ --/ { v = substr($2, 2) }
          /^ +(running|runnable|blocked|offline|lost|wake|preempt|other): +[0-9]+ / {
              if (v != "") { sub(":", "", $1); print dom, v, $1, $2, $4 } }' "$1" | sort
+}
+
+# Per-domain runstate lines (xenalyze's "partial run" and the others) as "dom line".
+domruns() {
+    awk '/^\|-- Domain / { dom = $3; v = "" } /^-- v[0-9]+ --/ { v = substr($2, 2) }
+         /^ +(blocked|partial run|full run|partial contention|concurrency_hazard|full_contention|lost): +[0-9]+ / {
+             if (v == "") { l = $0; gsub(/ +/, " ", l); print dom, l } }' "$1"
 }
 
 # Per-vcpu exit-reason lines as "dom vcpu REASON count time share mean {p5|p50|p95}".
@@ -116,9 +125,9 @@ check_lost() {
         echo "skip $1-lost: xenalyze stops: $(grep -i -m1 'fatal\|strange' "$work/$1-lost.xenalyze.err")"
         return 0
     fi
-    "$evsim" trace summary "$lost" --cpu-hz "$3" >"$work/$1-lost.evsim" || { fail=1; return 0; }
-    compare "$1-lost" "$work/$1-lost.xenalyze" "$work/$1-lost.evsim" runstates exits ioports \
-        pvcalls vectors
+    "$evsim" trace summary "$lost" --cpu-hz "$3" $whole >"$work/$1-lost.evsim" || { fail=1; return 0; }
+    compare "$1-lost" "$work/$1-lost.xenalyze" "$work/$1-lost.evsim" runstates domruns exits \
+        ioports pvcalls vectors
 }
 
 fail=0
@@ -138,8 +147,9 @@ for ini in "$here"/tests/scenarios/*.ini; do
         fail=1
         continue
     fi
-    "$evsim" trace summary "$rec" >"$work/$name.evsim"
-    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates exits ioports pvcalls vectors
+    "$evsim" trace summary "$rec" $whole >"$work/$name.evsim"
+    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates domruns exits ioports \
+        pvcalls vectors
     check_lost "$name" "$rec" "$hz"
 done
 # evsim's own records are xenalyze's "gen" volume and evsim's "evsim": volumes only for real ones
@@ -151,8 +161,9 @@ for rec in "$@"; do
         fail=1
         continue
     fi
-    "$evsim" trace summary "$rec" --cpu-hz "$real_hz" >"$work/$name.evsim" || { fail=1; continue; }
-    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates exits ioports pvcalls vectors volume
+    "$evsim" trace summary "$rec" --cpu-hz "$real_hz" $whole >"$work/$name.evsim" || { fail=1; continue; }
+    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates domruns exits ioports \
+        pvcalls vectors volume
     check_lost "$name" "$rec" "$real_hz"
 done
 exit $fail

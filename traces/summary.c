@@ -80,10 +80,39 @@ static struct xt_vcpu *vcpu_find(struct xt_summary *s, uint32_t domid, uint32_t 
         }
         v->domid = d->id;
         v->vid = vid;
+        v->dom = d;
         v->state = XT_INIT;
         v->pcpu = -1;
     }
     return v;
+}
+
+/* What the domain's vcpus do together, from how many are in each state (domain_runstate). */
+static enum xt_domain_state domain_state(const struct xt_domain *d)
+{
+    const uint32_t *n = d->in_state;
+
+    if (n[XT_LOST] == d->known)
+        return XT_DOM_LOST;
+    if (n[XT_RUNNING])
+        return n[XT_RUNNABLE]                   ? XT_DOM_CONCURRENCY_HAZARD
+               : n[XT_BLOCKED] || n[XT_OFFLINE] ? XT_DOM_PARTIAL_RUN
+                                                : XT_DOM_FULL_RUN;
+    if (n[XT_RUNNABLE])
+        return n[XT_BLOCKED] || n[XT_OFFLINE] ? XT_DOM_PARTIAL_CONTENTION : XT_DOM_FULL_CONTENTION;
+    if (n[XT_BLOCKED] || n[XT_OFFLINE])
+        return XT_DOM_BLOCKED;
+    return XT_DOM_LOST; /* some lost, the rest in no state xenalyze counts */
+}
+
+/* Each change of one of its vcpus ends an interval of the domain's state (charged as xenalyze
+ * charges it: if it began before now), and may start another. */
+static void domain_update(struct xt_summary *s, struct xt_domain *d, uint64_t tsc)
+{
+    if (d->state_tsc && d->state_tsc < tsc)
+        add_cycles(s, &d->runstate[d->state], tsc - d->state_tsc);
+    d->state = domain_state(d);
+    d->state_tsc = tsc;
 }
 
 /* Charges the interval that ends now to the state it was spent in, then enters `state`. An
@@ -100,8 +129,14 @@ static void runstate_update(struct xt_summary *s, struct xt_vcpu *v, enum xt_vcp
         v->runnable_kind = v->state == XT_RUNNING                             ? XT_PREEMPT
                            : v->state == XT_BLOCKED || v->state == XT_OFFLINE ? XT_WAKE
                                                                               : XT_OTHER;
+    if (v->state == XT_INIT)
+        v->dom->known++;
+    else
+        v->dom->in_state[v->state]--;
+    v->dom->in_state[state]++;
     v->state = state;
     v->state_tsc = tsc;
+    domain_update(s, v->dom, tsc);
 }
 
 static void exit_commit(struct xt_summary *s, struct xt_vcpu *v)
@@ -461,6 +496,8 @@ void xt_summary_free(struct xt_summary *s)
 
         for (uint32_t vid = 0; xt_idmap_next(&d->vcpus, &vid); vid++)
             vcpu_free(xt_idmap_get(&d->vcpus, vid));
+        for (unsigned i = 0; i < XT_DOM_STATES; i++)
+            xt_cycles_free(&d->runstate[i]);
         xt_idmap_free(&d->vcpus);
         free(d);
     }

@@ -53,6 +53,7 @@ enum xt_runnable_kind { XT_WAKE, XT_PREEMPT, XT_OTHER, XT_RUNNABLE_KINDS };
 
 struct xt_vcpu {
     uint32_t domid, vid;
+    struct xt_domain *dom;
     enum xt_vcpu_state state;
     enum xt_runnable_kind runnable_kind;
     uint64_t state_tsc;
@@ -77,9 +78,26 @@ struct xt_vcpu {
     struct xt_table late_pio, late_mmio;
 };
 
+/* xenalyze's domain runstates: what a domain's vcpus are doing together (domain_runstate) */
+enum xt_domain_state {
+    XT_DOM_BLOCKED,
+    XT_DOM_PARTIAL_RUN,
+    XT_DOM_FULL_RUN,
+    XT_DOM_PARTIAL_CONTENTION,
+    XT_DOM_CONCURRENCY_HAZARD,
+    XT_DOM_FULL_CONTENTION,
+    XT_DOM_LOST,
+    XT_DOM_STATES
+};
+
 struct xt_domain {
     uint32_t id;
     struct xt_idmap vcpus; /* struct xt_vcpu by vcpu id (16 bits, as records carry them) */
+    /* its vcpus in each state (those still in XT_INIT apart), and its own state since when */
+    uint32_t in_state[XT_STATES], known;
+    enum xt_domain_state state;
+    uint64_t state_tsc;
+    struct xt_cycles runstate[XT_DOM_STATES]; /* each interval goes to the state it ends */
 };
 
 /* xenalyze's pseudo-domains: Xen's idle domain, and its own for CPUs it has seen nothing run on */
@@ -138,5 +156,7 @@ void xt_summary_free(struct xt_summary *s);
 const char *xt_exit_reason_name(uint32_t event, uint32_t reason);
 const char *xt_hypercall_name(uint32_t nr);
 const char *xt_runstate_name(unsigned state);
+/* "partial run" and the others, as xenalyze names them */
+const char *xt_domain_state_name(enum xt_domain_state state);
 
 #endif

@@ -1,6 +1,7 @@
 /* The summary as JSON (`evsim trace summary --json`): the same figures as the text, in cycles
  * with seconds beside them, for scripts and plots. docs/traces.md gives the layout. */
 #include <json-c/json.h>
+#include <stdio.h>
 
 #include "traces/summary.h"
 
@@ -51,6 +52,22 @@ static struct json_object *runstates_json(const struct xt_summary *s, const stru
         json_object_object_add(o, xt_runstate_name(i), cycles_json(s, &v->runstate[i], true));
     for (unsigned k = 0; k < XT_RUNNABLE_KINDS; k++)
         json_object_object_add(o, kinds[k], cycles_json(s, &v->runnable[k], true));
+    return o;
+}
+
+/* xenalyze's domain runstates, by name with '_' for its spaces ("partial_run") */
+static struct json_object *domain_runstates_json(const struct xt_summary *s,
+                                                 const struct xt_domain *d)
+{
+    struct json_object *o = json_object_new_object();
+
+    for (unsigned i = 0; i < XT_DOM_STATES; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "%s", xt_domain_state_name(i));
+        for (char *c = key; *c; c++)
+            *c = *c == ' ' ? '_' : *c;
+        json_object_object_add(o, key, cycles_json(s, &d->runstate[i], true));
+    }
     return o;
 }
 
@@ -172,6 +189,7 @@ struct json_object *xt_summary_json(const struct xt_summary *s, const struct xt_
         struct json_object *dom = json_object_new_object(), *vcpus = json_object_new_array();
 
         put_u64(dom, "domain", d->id);
+        json_object_object_add(dom, "runstates", domain_runstates_json(s, d));
         for (uint32_t k = 0; xt_idmap_next(&d->vcpus, &k); k++)
             json_object_array_add(vcpus, vcpu_json(s, xt_domain_vcpu(d, k)));
         json_object_object_add(dom, "vcpus", vcpus);

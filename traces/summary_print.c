@@ -41,8 +41,8 @@ static void table_line(FILE *out, const struct xt_summary *s, const char *label,
             "%s %7" PRIu64 " %5.2fs %5.2f%% %5" PRIu64 " cyc {%5" PRIu64 "|%5" PRIu64 "|%5" PRIu64
             "}\n",
             label, c->events, seconds(s, c->cycles),
-            total ? 100.0 * (double)c->cycles / (double)total : 0.0, c->cycles / c->count,
-            p[0], p[1], p[2]);
+            total ? 100.0 * (double)c->cycles / (double)total : 0.0, c->cycles / c->count, p[0],
+            p[1], p[2]);
 }
 
 static void runstates(FILE *out, const struct xt_summary *s, const struct xt_vcpu *v)
@@ -138,21 +138,15 @@ static void late_addresses(FILE *out, const struct xt_table *t, const char *titl
                         t->e[i].c[w].events);
 }
 
-static void domain_totals(FILE *out, const struct xt_summary *s, const struct xt_domain *d)
+/* xenalyze's sched_summary_domain: what the domain's vcpus did together. */
+static void domain_runstates(FILE *out, const struct xt_summary *s, const struct xt_domain *d)
 {
-    fprintf(out, " Runstates (all vcpus):\n");
-    for (unsigned i = 0; i < XT_STATES; i++) {
-        uint64_t count = 0, cycles = 0;
+    char label[40];
 
-        for (uint32_t k = 0; xt_idmap_next(&d->vcpus, &k); k++) {
-            const struct xt_vcpu *v = xt_domain_vcpu(d, k);
-
-            count += v->runstate[i].count;
-            cycles += v->runstate[i].cycles;
-        }
-        if (count)
-            fprintf(out, "  %8s: %7" PRIu64 " %5.2fs\n", xt_runstate_name(i), count,
-                    seconds(s, cycles));
+    fprintf(out, " Runstates:\n");
+    for (unsigned i = 0; i < XT_DOM_STATES; i++) {
+        snprintf(label, sizeof(label), "  %8s", xt_domain_state_name(i));
+        runstate_line(out, s, label, &d->runstate[i]);
     }
 }
 
@@ -216,7 +210,7 @@ void xt_summary_print(FILE *out, const struct xt_summary *s, const struct xt_sta
         const struct xt_domain *d = xt_summary_domain(s, id);
 
         fprintf(out, "|-- Domain %u --|\n", d->id);
-        domain_totals(out, s, d);
+        domain_runstates(out, s, d);
         for (uint32_t k = 0; xt_idmap_next(&d->vcpus, &k); k++) {
             const struct xt_vcpu *v = xt_domain_vcpu(d, k);
 

@@ -208,3 +208,18 @@ const char *xt_runstate_name(unsigned state)
 
     return state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
 }
+
+const char *xt_domain_state_name(enum xt_domain_state state)
+{
+    static const char *const names[XT_DOM_STATES] = {
+        [XT_DOM_BLOCKED] = "blocked",
+        [XT_DOM_PARTIAL_RUN] = "partial run",
+        [XT_DOM_FULL_RUN] = "full run",
+        [XT_DOM_PARTIAL_CONTENTION] = "partial contention",
+        [XT_DOM_CONCURRENCY_HAZARD] = "concurrency_hazard",
+        [XT_DOM_FULL_CONTENTION] = "full_contention",
+        [XT_DOM_LOST] = "lost",
+    };
+
+    return (unsigned)state < XT_DOM_STATES ? names[state] : "?";
+}

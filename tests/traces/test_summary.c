@@ -389,6 +389,42 @@ static void summary_table(void **state)
     }
 }
 
+/* A domain's runstates as xenalyze's domain_runstate gives them: each change of one of its
+ * vcpus ends an interval of what they were doing together. */
+static void domain_runstates(void **state)
+{
+    static const struct step steps[16] = {
+        RUNS(0, 100, 1, 0), /* v1 not seen yet: v0 alone runs, a full run */
+        RUNS(1, 150, 1, 1),
+        RS(0, 200, XT_RUNNING, XT_BLOCKED, 1, 0),  /* a partial run */
+        RS(1, 300, XT_RUNNING, XT_RUNNABLE, 1, 1), /* partial contention */
+        RS(0, 350, XT_BLOCKED, XT_RUNNABLE, 1, 0), /* full contention */
+        RUNS(0, 400, 1, 0),                        /* a concurrency hazard */
+    };
+    static const struct cyc want[XT_DOM_STATES] = {
+        [XT_DOM_FULL_RUN] = {2, 100},
+        [XT_DOM_PARTIAL_RUN] = {1, 100},
+        [XT_DOM_PARTIAL_CONTENTION] = {1, 50},
+        [XT_DOM_FULL_CONTENTION] = {1, 50},
+    };
+    struct xt_summary s;
+
+    (void)state;
+    assert_int_equal(xt_summary_init(&s, NULL), 0);
+    feed(&s, steps);
+    const struct xt_domain *d = xt_summary_domain(&s, 1);
+    assert_non_null(d);
+    for (unsigned i = 0; i < XT_DOM_STATES; i++)
+        if (d->runstate[i].count != want[i].count || d->runstate[i].cycles != want[i].cycles)
+            fail_msg("domain state %s: %" PRIu64 " intervals %" PRIu64 " cycles, expected %" PRIu64
+                     " %" PRIu64,
+                     xt_domain_state_name(i), d->runstate[i].count, d->runstate[i].cycles,
+                     want[i].count, want[i].cycles);
+    assert_int_equal(d->state, XT_DOM_CONCURRENCY_HAZARD);
+    assert_int_equal(d->state_tsc, 400);
+    xt_summary_free(&s);
+}
+
 /* The printed summary shows a case's numbers in xenalyze's formats. */
 static void printed(void **state)
 {
@@ -588,10 +624,15 @@ static void reservoir_uniform(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(summary_table),  cmocka_unit_test(printed),
-        cmocka_unit_test(percentiles),    cmocka_unit_test(weighted_percentiles),
-        cmocka_unit_test(empty_and_zero), cmocka_unit_test(sample_whole_up_to_cap),
-        cmocka_unit_test(reservoir),      cmocka_unit_test(reservoir_uniform),
+        cmocka_unit_test(summary_table),
+        cmocka_unit_test(domain_runstates),
+        cmocka_unit_test(printed),
+        cmocka_unit_test(percentiles),
+        cmocka_unit_test(weighted_percentiles),
+        cmocka_unit_test(empty_and_zero),
+        cmocka_unit_test(sample_whole_up_to_cap),
+        cmocka_unit_test(reservoir),
+        cmocka_unit_test(reservoir_uniform),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
