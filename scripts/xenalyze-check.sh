@@ -2,9 +2,10 @@
 # Checks evsim's recordings against Xen's own analyser: builds xenalyze from Xen's public source
 # (outside this repository, never committed), records every bundled scenario with
 # `evsim run --record`, and runs `xenalyze --summary` on each. A recording passes when xenalyze
-# exits 0 without a FATAL, "Strange" or TSC-skew message, and its per-vcpu and per-domain runstate
-# lines, its exit-reason lines (count, time, share, mean and percentiles), its I/O port
-# lines, its PV hypercall counts and its injected vector counts equal `evsim trace summary`'s.
+# exits 0 without a FATAL, "Strange" or TSC-skew message, and its per-vcpu and per-domain
+# runstate lines, cpu affinity lines, exit-reason lines (count, time, share, mean and
+# percentiles), I/O port lines, PV hypercall counts and injected vector counts equal
+# `evsim trace summary`'s.
 # Each recording is checked again with six runs of records lost (tests/tools/xt_lose, or XT_LOSE).
 # Recordings of real hosts given after WORKDIR are checked the same way, and their log volume
 # summaries too (REAL_HZ: their TSC frequency, default 2.4 GHz).
@@ -63,6 +64,13 @@ domruns() {
     awk '/^\|-- Domain / { dom = $3; v = "" } /^-- v[0-9]+ --/ { v = substr($2, 2) }
          /^ +(blocked|partial run|full run|partial contention|concurrency_hazard|full_contention|lost): +[0-9]+ / {
              if (v == "") { l = $0; gsub(/ +/, " ", l); print dom, l } }' "$1"
+}
+
+# Per-vcpu cpu affinity lines (all CPUs, then by CPU) as "dom vcpu line".
+affinity() {
+    awk '/^\|-- Domain / { dom = $3; v = "" } /^-- v[0-9]+ --/ { v = substr($2, 2) }
+         /^( cpu affinity|   \[[0-9]+\]): +[0-9]+ +[0-9]+ \{/ {
+             if (v != "") { l = $0; gsub(/ +/, " ", l); print dom, v, l } }' "$1"
 }
 
 # Per-vcpu exit-reason lines as "dom vcpu REASON count time share mean {p5|p50|p95}".
@@ -126,8 +134,8 @@ check_lost() {
         return 0
     fi
     "$evsim" trace summary "$lost" --cpu-hz "$3" $whole >"$work/$1-lost.evsim" || { fail=1; return 0; }
-    compare "$1-lost" "$work/$1-lost.xenalyze" "$work/$1-lost.evsim" runstates domruns exits \
-        ioports pvcalls vectors
+    compare "$1-lost" "$work/$1-lost.xenalyze" "$work/$1-lost.evsim" runstates domruns affinity \
+        exits ioports pvcalls vectors
 }
 
 fail=0
@@ -148,8 +156,8 @@ for ini in "$here"/tests/scenarios/*.ini; do
         continue
     fi
     "$evsim" trace summary "$rec" $whole >"$work/$name.evsim"
-    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates domruns exits ioports \
-        pvcalls vectors
+    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates domruns affinity \
+        exits ioports pvcalls vectors
     check_lost "$name" "$rec" "$hz"
 done
 # evsim's own records are xenalyze's "gen" volume and evsim's "evsim": volumes only for real ones
@@ -162,8 +170,8 @@ for rec in "$@"; do
         continue
     fi
     "$evsim" trace summary "$rec" --cpu-hz "$real_hz" $whole >"$work/$name.evsim" || { fail=1; continue; }
-    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates domruns exits ioports \
-        pvcalls vectors volume
+    compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates domruns affinity \
+        exits ioports pvcalls vectors volume
     check_lost "$name" "$rec" "$real_hz"
 done
 exit $fail

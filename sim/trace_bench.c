@@ -204,6 +204,7 @@ static void read_recording(const void *arg, void *out)
     if (xt_summary_init(&s, NULL) == 0 && xt_open(&rd, &src, &xo, &err) == 0) {
         while ((got = xt_next(rd, &rec, &err)) > 0)
             xt_summary_add(&s, &rec);
+        xt_summary_finish(&s);
         FILE *devnull = fopen("/dev/null", "w");
         if (got == 0 && devnull) {
             xt_summary_print(devnull, &s, xt_stats(rd));

@@ -30,11 +30,12 @@ static const char usage_trace[] =
     "Read a xentrace recording: one written by Xen's xentrace on a real host, or by\n"
     "`evsim run --record FILE` (docs/traces.md).\n"
     "\n"
-    "  summary   a xenalyze-style summary: per domain and vcpu the runstate times, HVM exit\n"
-    "            reasons with count, time and cycle percentiles, hypercalls by number,\n"
-    "            injected vectors, I/O port and MMIO address summaries; per CPU the log\n"
-    "            volume by class, lost and out-of-order records. The counts are\n"
-    "            xenalyze's: lost records, and accesses after their exit, as it takes them\n"
+    "  summary   a xenalyze-style summary: per domain and vcpu the runstate times, per\n"
+    "            vcpu the cpu affinity, HVM exit reasons with count, time and cycle\n"
+    "            percentiles, hypercalls by number, injected vectors, I/O port and MMIO\n"
+    "            address summaries; per CPU the log volume by class, lost and\n"
+    "            out-of-order records. The counts are xenalyze's: lost records, and\n"
+    "            accesses after their exit, as it takes them\n"
     "  dump      one decoded line per record, in global time order\n"
     "  export    a timeline in Chrome's trace-event format, which Perfetto's UI\n"
     "            (ui.perfetto.dev) and chrome://tracing open: a track per physical CPU and\n"
@@ -217,6 +218,7 @@ static int trace_summary(const struct trace_opts *o)
     if (xt_summary_init(&s, &so) < 0)
         return bad("out of memory%s%s", "", "");
     rc = read_all(o, true, summary_add, &s, &st);
+    xt_summary_finish(&s);
     if (!rc && s.oom)
         rc = bad("%s: out of memory while summarising%s", o->file, "");
     /* the JSON file first: if it cannot be written, nothing is printed either */

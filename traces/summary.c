@@ -182,6 +182,36 @@ static void vcpu_stops(struct xt_summary *s, struct xt_pcpu *p, struct xt_vcpu *
 }
 
 /* v starts running on CPU p (vcpu_next_update). */
+/* A stretch of v's on one CPU ends; it is counted under `cpu`. */
+static void affinity_add(struct xt_summary *s, struct xt_vcpu *v, uint32_t cpu, uint64_t cycles)
+{
+    if (cpu >= v->affinity_cpus) {
+        struct xt_cycles *a = realloc(v->affinity_cpu, (cpu + 1) * sizeof(*a));
+        if (!a) {
+            s->oom = true;
+            return;
+        }
+        memset(a + v->affinity_cpus, 0, (cpu + 1 - v->affinity_cpus) * sizeof(*a));
+        v->affinity_cpu = a;
+        v->affinity_cpus = cpu + 1;
+    }
+    add_cycles(s, &v->affinity, cycles);
+    add_cycles(s, &v->affinity_cpu[cpu], cycles);
+}
+
+/* v scheduled on CPU `cpu`: a move ends its stretch on the CPU before (vcpu_next_update). */
+static void affinity_schedule(struct xt_summary *s, struct xt_vcpu *v, uint32_t cpu, uint64_t tsc)
+{
+    if (!v->activated) {
+        v->activated = true;
+        v->pcpu_tsc = tsc;
+    } else if (v->pcpu != (int)cpu) {
+        if (v->pcpu_tsc)
+            affinity_add(s, v, cpu, tsc - v->pcpu_tsc);
+        v->pcpu_tsc = tsc;
+    }
+}
+
 static void vcpu_runs(struct xt_summary *s, struct xt_pcpu *p, struct xt_vcpu *v, uint64_t tsc)
 {
     bool timed = v->state != XT_RUNNING;
@@ -190,6 +220,7 @@ static void vcpu_runs(struct xt_summary *s, struct xt_pcpu *p, struct xt_vcpu *v
         runstate_update(s, p->current, XT_LOST, tsc, true);
         p->current = NULL;
     }
+    affinity_schedule(s, v, (uint32_t)(p - s->pcpu), tsc);
     runstate_update(s, v, XT_RUNNING, tsc, timed);
     v->pcpu = (int)(p - s->pcpu);
     p->current = v;
@@ -426,6 +457,21 @@ void xt_summary_add(struct xt_summary *s, const struct xt_rec *r)
         xt_summary_cpu_done(s, r->cpu);
 }
 
+void xt_summary_finish(struct xt_summary *s)
+{
+    for (uint32_t dk = 0; xt_idmap_next(&s->dom, &dk); dk++) {
+        struct xt_domain *d = xt_idmap_get(&s->dom, dk);
+
+        for (uint32_t k = 0; xt_idmap_next(&d->vcpus, &k); k++) {
+            struct xt_vcpu *v = xt_idmap_get(&d->vcpus, k);
+
+            if (v->pcpu_tsc && v->pcpu >= 0)
+                affinity_add(s, v, (uint32_t)v->pcpu, s->last_tsc - v->pcpu_tsc);
+            v->pcpu_tsc = 0;
+        }
+    }
+}
+
 void xt_summary_cpu_done(struct xt_summary *s, uint32_t cpu)
 {
     struct xt_pcpu *p;
@@ -475,6 +521,10 @@ static void vcpu_free(struct xt_vcpu *v)
     table_free(&v->mmio);
     table_free(&v->late_pio);
     table_free(&v->late_mmio);
+    xt_cycles_free(&v->affinity);
+    for (uint32_t i = 0; i < v->affinity_cpus; i++)
+        xt_cycles_free(&v->affinity_cpu[i]);
+    free(v->affinity_cpu);
     table_free(&v->vectors);
     free(v);
 }

@@ -60,6 +60,14 @@ struct xt_vcpu {
     int pcpu; /* where it last ran, -1 never */
     struct xt_cycles runstate[XT_STATES];
     struct xt_cycles runnable[XT_RUNNABLE_KINDS];
+    /* xenalyze's cpu affinity: the stretches between moves to another CPU, all of them and by
+     * CPU (each counted under the CPU it moved to, as xenalyze counts it), from its first
+     * schedule after it was first seen (activated) */
+    bool activated;
+    uint64_t pcpu_tsc;
+    struct xt_cycles affinity;
+    struct xt_cycles *affinity_cpu;
+    uint32_t affinity_cpus;
     bool hvm, pv; /* which records it had: xenalyze charges a vcpu only one kind */
     /* the exit in flight */
     bool exit_open; /* from its VMEXIT to its VMENTRY, or to the vcpu's wake (xenalyze's
@@ -134,6 +142,9 @@ struct xt_summary {
 };
 
 int xt_summary_init(struct xt_summary *s, const struct xt_summary_options *opt);
+/* Ends what the recording's end leaves open (each vcpu's stretch on its last CPU), as xenalyze
+ * does when it prints: once, after the last record, before printing. */
+void xt_summary_finish(struct xt_summary *s);
 /* Adds the next record, in the order of a reader opened with xt_options.lost_twice (a
  * LOST_RECORDS record comes twice, as xenalyze takes it). */
 void xt_summary_add(struct xt_summary *s, const struct xt_rec *rec);

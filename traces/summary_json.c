@@ -112,6 +112,16 @@ static struct json_object *vcpu_json(const struct xt_summary *s, const struct xt
 
     put_u64(o, "vcpu", v->vid);
     json_object_object_add(o, "runstates", runstates_json(s, v));
+    json_object_object_add(o, "cpu_affinity", cycles_json(s, &v->affinity, false));
+    struct json_object *by_cpu = json_object_new_array();
+    for (uint32_t cpu = 0; cpu < v->affinity_cpus; cpu++) {
+        if (!v->affinity_cpu[cpu].count)
+            continue;
+        struct json_object *c = cycles_json(s, &v->affinity_cpu[cpu], false);
+        put_u64(c, "cpu", cpu);
+        json_object_array_add(by_cpu, c);
+    }
+    json_object_object_add(o, "cpu_affinity_by_cpu", by_cpu);
     json_object_object_add(o, "exits", table_json(s, &v->exits, T_EXITS, "reason"));
     json_object_object_add(o, "hypercalls", table_json(s, &v->hypercalls, T_HYPERCALLS, "nr"));
     json_object_object_add(o, "vectors", table_json(s, &v->vectors, T_VECTORS, "vector"));

@@ -23,6 +23,18 @@ static void runstate_line(FILE *out, const struct xt_summary *s, const char *lab
             label, c->count, seconds(s, c->cycles), c->cycles / c->count, p[0], p[1], p[2]);
 }
 
+/* xenalyze's print_cpu_affinity: "count avg {p5|p50|p95}", plain percentiles */
+static void affinity_line(FILE *out, const char *label, const struct xt_cycles *c)
+{
+    uint64_t p[3];
+
+    if (!c->count)
+        return;
+    xt_cycles_percentiles(c, p);
+    fprintf(out, "%s: %7" PRIu64 " %6" PRIu64 " {%6" PRIu64 "|%6" PRIu64 "|%6" PRIu64 "}\n", label,
+            c->count, c->cycles / c->count, p[0], p[1], p[2]);
+}
+
 /* label, then " count seconds percent avg cyc {p5|p50|p95}"; events without cycles (PV
  * hypercalls, vectors) print their count alone. */
 static void table_line(FILE *out, const struct xt_summary *s, const char *label,
@@ -60,6 +72,11 @@ static void runstates(FILE *out, const struct xt_summary *s, const struct xt_vcp
             snprintf(label, sizeof(label), "    %8s", kinds[k]);
             runstate_line(out, s, label, &v->runnable[k]);
         }
+    }
+    affinity_line(out, " cpu affinity", &v->affinity);
+    for (uint32_t cpu = 0; cpu < v->affinity_cpus; cpu++) {
+        snprintf(label, sizeof(label), "   [%u]", cpu);
+        affinity_line(out, label, &v->affinity_cpu[cpu]);
     }
 }
 

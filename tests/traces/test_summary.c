@@ -425,6 +425,37 @@ static void domain_runstates(void **state)
     xt_summary_free(&s);
 }
 
+/* xenalyze's cpu affinity: from the vcpu's first schedule after its start, each move to another
+ * CPU ends a stretch, counted under the CPU it moves to; the recording's end ends the last. */
+static void cpu_affinity(void **state)
+{
+    static const struct step steps[16] = {
+        RUNS(0, 100, 1, 0), /* its start: not a schedule xenalyze counts from */
+        RS(0, 200, XT_RUNNING, XT_BLOCKED, 1, 0),
+        RS(1, 250, XT_BLOCKED, XT_RUNNABLE, 1, 0),
+        RUNS(1, 300, 1, 0), /* from here */
+        RS(1, 400, XT_RUNNING, XT_BLOCKED, 1, 0),
+        RS(0, 450, XT_BLOCKED, XT_RUNNABLE, 1, 0),
+        RUNS(0, 500, 1, 0), /* moved: 300-500, under CPU 0 */
+        TICK(0, 600),       /* the end: 500-600 on CPU 0 */
+    };
+    struct xt_summary s;
+
+    (void)state;
+    assert_int_equal(xt_summary_init(&s, NULL), 0);
+    feed(&s, steps);
+    xt_summary_finish(&s);
+    const struct xt_vcpu *v = xt_domain_vcpu(xt_summary_domain(&s, 1), 0);
+    assert_non_null(v);
+    assert_int_equal(v->affinity.count, 2);
+    assert_int_equal(v->affinity.cycles, 300);
+    assert_true(v->affinity_cpus >= 1);
+    assert_int_equal(v->affinity_cpu[0].count, 2);
+    assert_int_equal(v->affinity_cpu[0].cycles, 300);
+    assert_true(v->affinity_cpus < 2 || v->affinity_cpu[1].count == 0);
+    xt_summary_free(&s);
+}
+
 /* The printed summary shows a case's numbers in xenalyze's formats. */
 static void printed(void **state)
 {
@@ -626,6 +657,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(summary_table),
         cmocka_unit_test(domain_runstates),
+        cmocka_unit_test(cpu_affinity),
         cmocka_unit_test(printed),
         cmocka_unit_test(percentiles),
         cmocka_unit_test(weighted_percentiles),
