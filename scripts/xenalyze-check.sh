@@ -4,8 +4,8 @@
 # `evsim run --record`, and runs `xenalyze --summary` on each. A recording passes when xenalyze
 # exits 0 without a FATAL, "Strange" or TSC-skew message, and its per-vcpu and per-domain
 # runstate lines, cpu affinity lines, exit-reason lines (count, time, share, mean and
-# percentiles), I/O port lines, PV hypercall counts and injected vector counts equal
-# `evsim trace summary`'s.
+# percentiles), I/O port and MMIO address lines (xenalyze's --with-mmio-enumeration), PV
+# hypercall counts and injected vector counts equal `evsim trace summary`'s.
 # Each recording is checked again with six runs of records lost (tests/tools/xt_lose, or XT_LOSE).
 # Recordings of real hosts given after WORKDIR are checked the same way, and their log volume
 # summaries too (REAL_HZ: their TSC frequency, default 2.4 GHz).
@@ -24,6 +24,9 @@ evsim=${EVSIM:-$here/build/sim/evsim}
 xt_lose=${XT_LOSE:-$(dirname "$evsim")/../tests/tools/xt_lose}
 # every interval in the percentiles, as xenalyze keeps them (up to 32 M; evsim's default is 4096)
 whole="--sample-size 16777216"
+# evsim enumerates MMIO addresses as xenalyze does with these (it leaves out the VGA range unless
+# told otherwise)
+xa_opts="--summary --with-mmio-enumeration --mmio-enumeration-skip-vga=0"
 XEN_GIT=${XEN_GIT:-https://github.com/xen-project/xen.git}
 XEN_COMMIT=${XEN_COMMIT:-c447b7308b1330ec6dcfef37220736c28f41daa0}
 [ -x "$evsim" ] || { echo "xenalyze-check: $evsim not built (run scripts/run.sh)" >&2; exit 2; }
@@ -79,14 +82,18 @@ exits() {
          /^ +[A-Z_]+ +(\[ *[0-9]+\]: +)?[0-9]+ +[0-9.]+s/ {
              if (v != "") { l = $0; sub(/\[ *[0-9]+\]:/, "", l); gsub(/ +/, " ", l); print dom, v, l } }' "$1"
 }
-# Per-vcpu I/O port lines as "dom vcpu PORT:[r|w] count time share mean {p5|p50|p95}" (xenalyze
-# enumerates MMIO addresses only when asked to).
-ioports() {
-    awk '/^\|-- Domain / { dom = $3; v = "" } /^-- v[0-9]+ --/ { v = substr($2, 2) }
-         { if ($0 ~ /^ *IO address summary:$/) { io = 1; next }
-           if (io && v != "" && $0 ~ /^ +[0-9a-f]+(@ *[0-9a-f]+)?:\[[rw]\] +[0-9]+ /) {
-               l = $0; gsub(/ +/, " ", l); print dom, v, l } else io = 0 }' "$1"
+# Per-vcpu address lines of the section TITLE ("IO" or "MMIO") as "dom vcpu ADDR:[r|w] count time
+# share mean {p5|p50|p95}".
+addresses() {
+    awk -v title="$1 address summary:" '/^\|-- Domain / { dom = $3; v = "" } /^-- v[0-9]+ --/ { v = substr($2, 2) }
+         { l = $0; sub(/^ +/, "", l)
+           if (l == title) { in_sec = 1; next }
+           if (in_sec && v != "" && $0 ~ /^ *[0-9a-f]+(@ *[0-9a-f]+)?:\[[rw]\] +[0-9]+ /) {
+               gsub(/ +/, " ", l); print dom, v, l } else in_sec = 0 }' "$2"
 }
+ioports() { addresses IO "$1"; }
+mmio() { addresses MMIO "$1"; }
+
 # Per-vcpu PV hypercall counts as "dom vcpu NR count" (the names differ: evtchn_op, event_channel_op).
 pvcalls() {
     awk '/^\|-- Domain / { dom = $3; v = "" } /^-- v[0-9]+ --/ { v = substr($2, 2) }
@@ -127,7 +134,7 @@ check_lost() {
     [ -x "$xt_lose" ] || return 0
     lost="$work/$1-lost.xt"
     "$xt_lose" 1 6 "$2" "$lost" || { echo "FAIL $1-lost: xt_lose"; fail=1; return 0; }
-    if ! "$work/xenalyze" --summary --cpu-hz="$3" "$lost" >"$work/$1-lost.xenalyze" \
+    if ! "$work/xenalyze" $xa_opts --cpu-hz="$3" "$lost" >"$work/$1-lost.xenalyze" \
         2>"$work/$1-lost.xenalyze.err"; then
         # xenalyze stops on some losses it cannot follow (a vcpu first seen after a loss)
         echo "skip $1-lost: xenalyze stops: $(grep -i -m1 'fatal\|strange' "$work/$1-lost.xenalyze.err")"
@@ -135,7 +142,7 @@ check_lost() {
     fi
     "$evsim" trace summary "$lost" --cpu-hz "$3" $whole >"$work/$1-lost.evsim" || { fail=1; return 0; }
     compare "$1-lost" "$work/$1-lost.xenalyze" "$work/$1-lost.evsim" runstates domruns affinity \
-        exits ioports pvcalls vectors
+        exits ioports mmio pvcalls vectors
 }
 
 fail=0
@@ -148,7 +155,7 @@ for ini in "$here"/tests/scenarios/*.ini; do
     fi
     hz=$("$evsim" trace summary "$rec" | sed -n 's/.*cpu speed \([0-9.]*\) GHz.*/\1/p')
     hz=$(awk -v g="$hz" 'BEGIN { printf "%.0f", g * 1e9 }')
-    if ! "$work/xenalyze" --summary --cpu-hz="$hz" "$rec" >"$work/$name.xenalyze" \
+    if ! "$work/xenalyze" $xa_opts --cpu-hz="$hz" "$rec" >"$work/$name.xenalyze" \
         2>"$work/$name.xenalyze.err" ||
         grep -q -i 'fatal\|strange, d\|skew' "$work/$name.xenalyze.err"; then
         echo "FAIL $name: xenalyze: $(grep -i -m1 'fatal\|strange\|skew' "$work/$name.xenalyze.err")"
@@ -157,13 +164,13 @@ for ini in "$here"/tests/scenarios/*.ini; do
     fi
     "$evsim" trace summary "$rec" $whole >"$work/$name.evsim"
     compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates domruns affinity \
-        exits ioports pvcalls vectors
+        exits ioports mmio pvcalls vectors
     check_lost "$name" "$rec" "$hz"
 done
 # evsim's own records are xenalyze's "gen" volume and evsim's "evsim": volumes only for real ones
 for rec in "$@"; do
     name=real-$(basename "$rec")
-    if ! "$work/xenalyze" --summary --cpu-hz="$real_hz" "$rec" >"$work/$name.xenalyze" \
+    if ! "$work/xenalyze" $xa_opts --cpu-hz="$real_hz" "$rec" >"$work/$name.xenalyze" \
         2>"$work/$name.xenalyze.err"; then
         echo "FAIL $name: xenalyze: $(grep -i -m1 'fatal' "$work/$name.xenalyze.err")"
         fail=1
@@ -171,7 +178,7 @@ for rec in "$@"; do
     fi
     "$evsim" trace summary "$rec" --cpu-hz "$real_hz" $whole >"$work/$name.evsim" || { fail=1; continue; }
     compare "$name" "$work/$name.xenalyze" "$work/$name.evsim" runstates domruns affinity \
-        exits ioports pvcalls vectors volume
+        exits ioports mmio pvcalls vectors volume
     check_lost "$name" "$rec" "$real_hz"
 done
 exit $fail

@@ -143,7 +143,8 @@ static void exit_commit(struct xt_summary *s, struct xt_vcpu *v)
 {
     table_add(s, &v->exits, (uint64_t)v->exit_svm << 32 | v->exit_reason, 0, v->arc);
     v->exit_total += v->arc;
-    if (v->io)
+    /* xenalyze enumerates an MMIO access only if its record carried the data */
+    if (v->io == 1 || (v->io == 2 && v->mmio_data))
         table_add(s, v->io == 1 ? &v->pio : &v->mmio, v->io_addr[v->io], v->io_write, v->arc);
     if (v->hypercall >= 0)
         table_add(s, &v->hypercalls, (uint64_t)v->hypercall, 0, v->arc);
@@ -290,6 +291,7 @@ static void hvm_exit(struct xt_summary *s, struct xt_vcpu *v, const struct xt_re
     v->exit_tsc = r->tsc;
     v->arc = 0;
     v->io = 0;
+    v->mmio_data = false;
     v->hypercall = -1;
 }
 
@@ -313,6 +315,8 @@ static void hvm_io(struct xt_summary *s, struct xt_vcpu *v, const struct xt_rec 
         v->io_write = (r->event & 0x200) != 0;
     }
     v->io_addr[kind] = addr;
+    if (kind == 2 && r->n == ((r->event & TRC_64_FLAG) ? 4u : 2u))
+        v->mmio_data = true; /* Xen's record: the address, then the data unless it was a batch */
 }
 
 /* A LOST_RECORDS record's first delivery, at its first lost record: what ran on the CPU, and

@@ -77,6 +77,7 @@ struct xt_vcpu {
     uint64_t exit_tsc, arc;
     int io; /* 0 none, 1 port, 2 MMIO: the exit's first access says which, and its direction */
     bool io_write;
+    bool mmio_data;      /* an MMIO record of the exit carried its data (xenalyze's data_valid) */
     uint64_t io_addr[3]; /* by kind: its last access of that kind says where */
     int64_t hypercall;   /* -1 none */
     uint64_t exit_total; /* cycles of all arcs, for the reasons' shares */

@@ -48,7 +48,10 @@ struct step {
 #define ENTRY(c, t) REC(c, t, TRC_HVM_VMENTRY, 0, 0)
 #define IOR(c, t, port) REC(c, t, TRC_HVM_IOPORT_READ, 2, port, 0)
 #define IOW(c, t, port, v) REC(c, t, TRC_HVM_IOPORT_WRITE, 2, port, v)
-#define MMIO_R64(c, t, lo, hi) REC(c, t, TRC_HVM_IOMEM_READ | TRC_64_FLAG, 2, lo, hi)
+/* Xen's hvmtrace_io_assist: the address (64 bits here), then the data */
+#define MMIO_R64(c, t, lo, hi) REC(c, t, TRC_HVM_IOMEM_READ | TRC_64_FLAG, 4, lo, hi, 0x5, 0)
+/* a batch's (data_is_ptr): the address alone */
+#define MMIO_W_BATCH(c, t, a) REC(c, t, TRC_HVM_IOMEM_WRITE, 1, a)
 #define VMCALL(c, t, eax) REC(c, t, TRC_HVM_VMMCALL, 1, eax)
 #define PV_CALL(c, t, w0) REC(c, t, TRC_PV_HYPERCALL_V2, 1, w0)
 /* Xen's PV hypercall record before 4.5: eip (32 bits, or 64 with TRC_64_FLAG), then eax */
@@ -192,6 +195,11 @@ static const struct summary_case cases[] = {
      .v = {{VCPU(1, 0), .state = XT_RUNNING, .hvm = true}},
      .keys = {KEY(T_EXITS, 1, 0, 30, 0, 1, 1, 60), KEY(T_PIO, 1, 0, 0x80, 1, 1, 1, 60),
               KEY(T_EXITS, 1, 0, 48, 0, 1, 1, 40), KEY(T_MMIO, 1, 0, 0x1fee00000ull, 0, 1, 1, 40)}},
+    {.name = "HVM: an MMIO record without its data (a batch) is not enumerated, as in xenalyze",
+     .steps = {RUNS(0, 100, 1, 0), EXIT(0, 200, 48), MMIO_W_BATCH(0, 210, 0xe0000000),
+               ENTRY(0, 300)},
+     .v = {{VCPU(1, 0), .state = XT_RUNNING, .hvm = true}},
+     .keys = {KEY(T_EXITS, 1, 0, 48, 0, 1, 1, 100), KEY(T_MMIO, 1, 0, 0xe0000000, 1, 0, 0, 0)}},
     {.name = "HVM: an SVM exit id keys its reason apart from VMX's",
      .steps = {RUNS(0, 100, 1, 0), SVM_EXIT(0, 200, 0x7b), IOW(0, 210, 0x3f8, 0), ENTRY(0, 260),
                EXIT(0, 300, 0x7b), ENTRY(0, 310)},
@@ -655,16 +663,11 @@ static void reservoir_uniform(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(summary_table),
-        cmocka_unit_test(domain_runstates),
-        cmocka_unit_test(cpu_affinity),
-        cmocka_unit_test(printed),
-        cmocka_unit_test(percentiles),
-        cmocka_unit_test(weighted_percentiles),
-        cmocka_unit_test(empty_and_zero),
-        cmocka_unit_test(sample_whole_up_to_cap),
-        cmocka_unit_test(reservoir),
-        cmocka_unit_test(reservoir_uniform),
+        cmocka_unit_test(summary_table),  cmocka_unit_test(domain_runstates),
+        cmocka_unit_test(cpu_affinity),   cmocka_unit_test(printed),
+        cmocka_unit_test(percentiles),    cmocka_unit_test(weighted_percentiles),
+        cmocka_unit_test(empty_and_zero), cmocka_unit_test(sample_whole_up_to_cap),
+        cmocka_unit_test(reservoir),      cmocka_unit_test(reservoir_uniform),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
