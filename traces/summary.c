@@ -182,7 +182,6 @@ static void vcpu_stops(struct xt_summary *s, struct xt_pcpu *p, struct xt_vcpu *
     runstate_update(s, v, state, tsc, timed);
 }
 
-/* v starts running on CPU p (vcpu_next_update). */
 /* A stretch of v's on one CPU ends; it is counted under `cpu`. */
 static void affinity_add(struct xt_summary *s, struct xt_vcpu *v, uint32_t cpu, uint64_t cycles)
 {
@@ -213,6 +212,7 @@ static void affinity_schedule(struct xt_summary *s, struct xt_vcpu *v, uint32_t 
     }
 }
 
+/* v starts running on CPU p (vcpu_next_update). */
 static void vcpu_runs(struct xt_summary *s, struct xt_pcpu *p, struct xt_vcpu *v, uint64_t tsc)
 {
     bool timed = v->state != XT_RUNNING;
@@ -369,11 +369,10 @@ static void lost_records_end(struct xt_summary *s, struct xt_pcpu *p, const stru
 /* Records that belong to the vcpu running on the CPU, as xenalyze charges them: not to the idle
  * vcpu, and not PV records to a vcpu that had HVM ones or the other way round (its first says
  * which it is). */
-static void vcpu_record(struct xt_summary *s, struct xt_pcpu *p, const struct xt_rec *r)
+static void vcpu_record(struct xt_summary *s, struct xt_pcpu *p, const struct xt_rec *r, bool pv)
 {
     struct xt_vcpu *v = p->current;
     uint32_t ev = r->event;
-    bool pv = xt_class_of(ev) == XT_CLS_PV;
 
     if (!v || v->domid == XT_IDLE_DOMAIN || (pv ? v->hvm : v->pv)) {
         s->unattributed++;
@@ -417,6 +416,7 @@ static bool known_event(struct xt_summary *s, uint32_t event)
 void xt_summary_add(struct xt_summary *s, const struct xt_rec *r)
 {
     struct xt_pcpu *p;
+    bool pv = xt_class_of(r->event) == XT_CLS_PV; /* every PV record says the vcpu is PV */
 
     if (r->cpu >= s->nr_pcpus) {
         struct xt_pcpu *np = realloc(s->pcpu, (r->cpu + 1) * sizeof(*np));
@@ -455,8 +455,8 @@ void xt_summary_add(struct xt_summary *s, const struct xt_rec *r)
     } else if ((r->event & 0xfffff00fu) == TRC_SCHED_RUNSTATE_CHANGE ||
                r->event == TRC_SCHED_CONTINUE_RUNNING)
         runstate_change(s, p, r);
-    else if (xt_is_vcpu_record(r->event) || xt_class_of(r->event) == XT_CLS_PV)
-        vcpu_record(s, p, r);
+    else if (pv || xt_is_vcpu_record(r->event))
+        vcpu_record(s, p, r, pv);
     if (r->cpu_last)
         xt_summary_cpu_done(s, r->cpu);
 }

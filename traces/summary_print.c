@@ -57,7 +57,8 @@ static void table_line(FILE *out, const struct xt_summary *s, const char *label,
             p[1], p[2]);
 }
 
-static void runstates(FILE *out, const struct xt_summary *s, const struct xt_vcpu *v)
+/* xenalyze's sched_summary_vcpu: the runstates, then the cpu affinity. */
+static void vcpu_sched(FILE *out, const struct xt_summary *s, const struct xt_vcpu *v)
 {
     static const char *const kinds[XT_RUNNABLE_KINDS] = {"wake", "preempt", "other"};
     char label[40];
@@ -232,7 +233,7 @@ void xt_summary_print(FILE *out, const struct xt_summary *s, const struct xt_sta
             const struct xt_vcpu *v = xt_domain_vcpu(d, k);
 
             fprintf(out, "-- v%u --\n", v->vid);
-            runstates(out, s, v);
+            vcpu_sched(out, s, v);
             exits(out, s, v);
             hypercalls(out, s, v);
             vectors(out, s, v);
